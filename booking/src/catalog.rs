@@ -1,0 +1,128 @@
+//! The public catalog: events and seat maps.
+//!
+//! Seat maps are the hottest read during a sale (every admitted fan polls
+//! one), so each event's map is cached in process for [`SEAT_MAP_TTL`]
+//! (about a second) and dropped as soon as this node changes a seat of
+//! that event (hold, release, sale). Another node's changes show up when
+//! the entry expires, so a map is at most ~1 s stale; that only affects
+//! what is drawn: holds are always decided by the database.
+
+use crate::db::{EventRecord, SeatMapData};
+use crate::error::{BookingError, Result};
+use crate::state::AppState;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a cached seat map is served.
+pub const SEAT_MAP_TTL: Duration = Duration::from_secs(1);
+
+/// A seat map as served, plus lookups the hold path needs.
+#[derive(Debug)]
+pub struct SeatMap {
+    /// The JSON body of `GET /events/{event}/seats`.
+    pub json: Value,
+    /// Seat id → price (minor units).
+    pub seat_price: HashMap<i64, i64>,
+    /// GA pool id → unit price.
+    pub pool_price: HashMap<i64, i64>,
+}
+
+/// Per-event seat-map cache.
+#[derive(Default)]
+pub struct SeatMapCache {
+    entries: Mutex<HashMap<String, (Instant, Arc<SeatMap>)>>,
+}
+
+impl SeatMapCache {
+    fn get(&self, event: &str) -> Option<Arc<SeatMap>> {
+        let entries = self.entries.lock().ok()?;
+        let (at, map) = entries.get(event)?;
+        (at.elapsed() < SEAT_MAP_TTL).then(|| map.clone())
+    }
+
+    fn put(&self, event: &str, map: Arc<SeatMap>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.insert(event.to_owned(), (Instant::now(), map));
+        }
+    }
+
+    /// Drops the event's entry after a seat of it changed.
+    pub fn invalidate(&self, event: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(event);
+        }
+    }
+}
+
+fn build_map(event: &EventRecord, data: SeatMapData) -> SeatMap {
+    let tier_price: HashMap<i64, i64> = data.tiers.iter().map(|t| (t.id, t.price)).collect();
+    let price = |tier: i64| tier_price.get(&tier).copied().unwrap_or(0);
+    let mut seat_price = HashMap::with_capacity(data.seats.len());
+    let mut pool_price = HashMap::new();
+    let mut sections = Vec::with_capacity(data.sections.len());
+    for section in &data.sections {
+        let mut rows: Vec<(String, Vec<Value>)> = Vec::new();
+        for seat in data.seats.iter().filter(|s| s.section_id == section.id) {
+            seat_price.insert(seat.id, price(seat.price_tier_id));
+            let entry = json!({
+                "id": seat.id, "number": seat.number, "tier": seat.price_tier_id,
+                "price": price(seat.price_tier_id), "status": seat.status,
+            });
+            match rows.iter_mut().find(|(label, _)| *label == seat.row_label) {
+                Some((_, seats)) => seats.push(entry),
+                None => rows.push((seat.row_label.clone(), vec![entry])),
+            }
+        }
+        let pool = data.pools.iter().find(|p| p.section_id == section.id).map(|p| {
+            pool_price.insert(p.id, price(p.price_tier_id));
+            json!({
+                "id": p.id, "tier": p.price_tier_id, "price": price(p.price_tier_id),
+                "capacity": p.capacity, "available": p.capacity - p.held - p.sold,
+            })
+        });
+        let rows: Vec<Value> = rows
+            .into_iter()
+            .map(|(label, seats)| json!({"label": label, "seats": seats}))
+            .collect();
+        sections.push(json!({
+            "id": section.id, "name": section.name, "kind": section.kind,
+            "rows": rows, "pool": pool,
+        }));
+    }
+    let available = data.seats.iter().filter(|s| s.status == "available").count();
+    SeatMap {
+        json: json!({
+            "event": event.id,
+            "currency": event.currency,
+            "tiers": data.tiers,
+            "sections": sections,
+            "available_seats": available,
+            "cache_ttl_ms": SEAT_MAP_TTL.as_millis() as u64,
+        }),
+        seat_price,
+        pool_price,
+    }
+}
+
+impl AppState {
+    /// A published event, or 404.
+    pub async fn published_event(&self, id: &str) -> Result<EventRecord> {
+        match self.db.catalog().event(id).await? {
+            Some(e) if e.status == "published" => Ok(e),
+            _ => Err(BookingError::NotFound("event")),
+        }
+    }
+
+    /// The event's seat map, from the cache when fresh.
+    pub async fn seat_map(&self, event: &EventRecord) -> Result<Arc<SeatMap>> {
+        if let Some(map) = self.seat_maps.get(&event.id) {
+            return Ok(map);
+        }
+        let data = self.db.catalog().seat_map(&event.id).await?;
+        let map = Arc::new(build_map(event, data));
+        self.seat_maps.put(&event.id, map.clone());
+        Ok(map)
+    }
+}

@@ -1,0 +1,121 @@
+//! Booking settings. The gateway deserializes them (defaults, then a file,
+//! then env vars) and hands them to [`crate::Booking::start`].
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+
+/// A secret string (API key, password-bearing URL). `Debug` never shows it,
+/// so configs can be logged whole.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Everything the booking service can be configured with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BookingConfig {
+    /// `postgres://…` for production; unset means the embedded SQLite file
+    /// `data_dir/waitroom.db`. May carry a password, hence a [`Secret`].
+    pub database_url: Option<Secret>,
+    /// Where the SQLite file and the default mail folder live.
+    pub data_dir: PathBuf,
+    /// With Redis, per-seat `SET NX PX` locks shed contention before the
+    /// database (the database stays the authority).
+    pub redis_url: Option<Secret>,
+    /// How long a hold keeps its seats (design: 10 minutes).
+    pub hold_ttl_seconds: u64,
+    /// Most seats (or GA places) one admission token may hold.
+    pub max_seats_per_token: u32,
+    /// Stripe secret key; set means Stripe is the payment provider.
+    pub stripe_secret_key: Option<Secret>,
+    /// Returned to the browser for Stripe.js.
+    pub stripe_publishable_key: Option<String>,
+    /// Verifies `Stripe-Signature` on webhooks.
+    pub stripe_webhook_secret: Option<Secret>,
+    /// Stripe API base URL; tests point it at a local stand-in.
+    pub stripe_api_base: Option<String>,
+    /// `smtp://…` or `smtps://…`; unset writes emails as files to `mail_dir`.
+    pub smtp_url: Option<Secret>,
+    /// Folder for emails when no SMTP server is configured
+    /// (default `data_dir/mail`).
+    pub mail_dir: Option<PathBuf>,
+    /// `From:` of every email.
+    pub mail_from: String,
+    /// Production refuses the dev payment provider.
+    pub production: bool,
+    /// Base of links in emails and of the dev provider's confirm URL.
+    pub public_base_url: String,
+    /// HMAC key for customer session tokens; unset generates one per
+    /// process (sessions then do not survive restarts; refused in production).
+    pub session_secret: Option<Secret>,
+    /// Create the `demo` event when the database has no events.
+    pub seed_demo: bool,
+    /// Connections in the PostgreSQL pool (SQLite uses one writer).
+    pub db_max_connections: u32,
+    /// How often the sweeper looks for expired holds.
+    pub sweep_interval_ms: u64,
+}
+
+impl Default for BookingConfig {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            data_dir: PathBuf::from("data"),
+            redis_url: None,
+            hold_ttl_seconds: 600,
+            max_seats_per_token: 6,
+            stripe_secret_key: None,
+            stripe_publishable_key: None,
+            stripe_webhook_secret: None,
+            stripe_api_base: None,
+            smtp_url: None,
+            mail_dir: None,
+            mail_from: "waitroom <tickets@localhost>".to_owned(),
+            production: false,
+            public_base_url: "http://localhost:8080".to_owned(),
+            session_secret: None,
+            seed_demo: true,
+            db_max_connections: 20,
+            sweep_interval_ms: 1000,
+        }
+    }
+}
+
+impl BookingConfig {
+    /// The database URL in effect.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("waitroom.db").display()
+            ),
+        }
+    }
+
+    /// The mail folder in effect.
+    pub fn effective_mail_dir(&self) -> PathBuf {
+        self.mail_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("mail"))
+    }
+}

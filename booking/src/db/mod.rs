@@ -1,0 +1,219 @@
+//! Storage: a [`Db`] facade with one small repository per aggregate, each a
+//! trait with one implementation per backend (`postgres`, `sqlite`).
+//!
+//! The SQL is the same lowercase text on both backends (both accept `$n`
+//! placeholders and `returning`); it is written once in `sql/` as macros
+//! that each backend module instantiates. What differs between dialects
+//! (how a write transaction starts, `for update skip locked`, pool setup)
+//! lives in the backend module.
+
+mod model;
+#[macro_use]
+mod sql;
+mod postgres;
+pub mod seed;
+mod sqlite;
+
+pub use model::*;
+
+use crate::error::Result;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// Events, venues, sections, seats and pools (read mostly).
+#[async_trait]
+pub trait CatalogRepo: Send + Sync {
+    /// Published events in `(starts_at, id)` order, after the cursor.
+    async fn list_events(&self, query: &EventQuery) -> Result<Vec<EventRecord>>;
+    /// One event, any status.
+    async fn event(&self, id: &str) -> Result<Option<EventRecord>>;
+    /// Sections, tiers, seats and pools of an event, with availability.
+    async fn seat_map(&self, event: &str) -> Result<SeatMapData>;
+    /// How many events exist (seeding runs only on an empty database).
+    async fn event_count(&self) -> Result<i64>;
+    /// Creates a venue, an event and its seat map in one transaction.
+    async fn insert_catalog(&self, seed: &CatalogSeed) -> Result<()>;
+}
+
+/// Seat holds: the all-or-nothing heart of the service.
+#[async_trait]
+pub trait HoldRepo: Send + Sync {
+    /// In one transaction: consumes the admission `jti`, creates the hold
+    /// and takes every seat (in id order) or nothing.
+    async fn place(&self, hold: &NewHold) -> Result<PlaceOutcome>;
+    /// A hold with its seats and GA places.
+    async fn get(&self, id: &str) -> Result<Option<HoldDetail>>;
+    /// Ends an active hold (`released` or `expired`) and frees its seats.
+    /// `None` when it was not active.
+    async fn release(&self, id: &str, status: HoldStatus, now: DateTime<Utc>)
+        -> Result<Option<Released>>;
+    /// Expires up to `limit` active holds past their expiry; safe to run on
+    /// several nodes at once.
+    async fn expire_due(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Released>>;
+}
+
+/// Orders, their lines, payments, refunds and webhook idempotency.
+#[async_trait]
+pub trait OrderRepo: Send + Sync {
+    /// Creates the pending order and payment for an active hold, or returns
+    /// the ones a previous checkout of the same hold created.
+    async fn checkout(&self, new: &NewCheckout) -> Result<CheckoutOutcome>;
+    /// Stores the provider's payment reference once it exists.
+    async fn set_provider_ref(
+        &self,
+        payment_id: &str,
+        provider_ref: &str,
+        client_secret: Option<&str>,
+    ) -> Result<()>;
+    /// An order with its lines and payment.
+    async fn order(&self, id: &str) -> Result<Option<OrderDetail>>;
+    /// A payment by our id.
+    async fn payment(&self, id: &str) -> Result<Option<PaymentRecord>>;
+    /// A payment by the provider's id (PaymentIntent id).
+    async fn payment_by_provider_ref(&self, provider_ref: &str) -> Result<Option<PaymentRecord>>;
+    /// Payment succeeded: confirms the order and sells the seats, queuing
+    /// `email`, all in one transaction; or reports that a refund is due.
+    async fn settle_success(&self, settle: &Settle, email: &NewEmail) -> Result<SettleOutcome>;
+    /// Payment failed or was canceled: fails a pending order and releases
+    /// its hold.
+    async fn settle_failure(&self, settle: &Settle) -> Result<SettleOutcome>;
+    /// Records a refund; `cancel` also returns the order's sold seats.
+    async fn record_refund(&self, refund: &NewRefund, email: Option<&NewEmail>) -> Result<()>;
+    /// Cancels a pending (unpaid) order and releases its hold.
+    async fn cancel_pending(&self, order_id: &str, now: DateTime<Utc>) -> Result<Option<Released>>;
+    /// Claims a webhook event id; `false` when it was seen before.
+    async fn claim_webhook(&self, id: &str, kind: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// A customer's orders, newest first.
+    async fn orders_for_customer(&self, customer_id: &str) -> Result<Vec<OrderSummary>>;
+}
+
+/// Customer accounts.
+#[async_trait]
+pub trait CustomerRepo: Send + Sync {
+    /// Sets a password on the customer with this email, creating the
+    /// customer if needed. `false` when the customer already has one.
+    async fn register(&self, id: &str, email: &str, hash: &str, now: DateTime<Utc>)
+        -> Result<bool>;
+    /// A customer by (lowercased) email.
+    async fn by_email(&self, email: &str) -> Result<Option<CustomerRecord>>;
+}
+
+/// The email outbox.
+#[async_trait]
+pub trait OutboxRepo: Send + Sync {
+    /// Queues an email on its own.
+    async fn enqueue(&self, email: &NewEmail, now: DateTime<Utc>) -> Result<()>;
+    /// Claims up to `limit` due emails, leasing them until `lease_until`
+    /// so another worker does not send them meanwhile.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<EmailRecord>>;
+    /// Sent.
+    async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()>;
+    /// Failed: retry at `retry_at`, or give up when `None`.
+    async fn mark_failed(&self, id: i64, error: &str, retry_at: Option<DateTime<Utc>>)
+        -> Result<()>;
+}
+
+/// Everything a backend provides.
+trait Backend: CatalogRepo + HoldRepo + OrderRepo + CustomerRepo + OutboxRepo {
+    fn kind(&self) -> BackendKind;
+}
+
+/// Which database is behind the facade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// PostgreSQL (production, several nodes).
+    Postgres,
+    /// SQLite (embedded default, one node).
+    Sqlite,
+}
+
+/// The storage facade: `db.holds().place(…)`.
+#[derive(Clone)]
+pub struct Db {
+    backend: Arc<dyn BackendDyn>,
+}
+
+/// Object-safe view of a backend with one accessor per repository.
+trait BackendDyn: Send + Sync {
+    fn catalog(&self) -> &dyn CatalogRepo;
+    fn holds(&self) -> &dyn HoldRepo;
+    fn orders(&self) -> &dyn OrderRepo;
+    fn customers(&self) -> &dyn CustomerRepo;
+    fn outbox(&self) -> &dyn OutboxRepo;
+    fn kind(&self) -> BackendKind;
+}
+
+impl<T: Backend + 'static> BackendDyn for T {
+    fn catalog(&self) -> &dyn CatalogRepo {
+        self
+    }
+    fn holds(&self) -> &dyn HoldRepo {
+        self
+    }
+    fn orders(&self) -> &dyn OrderRepo {
+        self
+    }
+    fn customers(&self) -> &dyn CustomerRepo {
+        self
+    }
+    fn outbox(&self) -> &dyn OutboxRepo {
+        self
+    }
+    fn kind(&self) -> BackendKind {
+        Backend::kind(self)
+    }
+}
+
+impl Db {
+    /// Connects to `url` (`postgres://…` or `sqlite://…`) and applies the
+    /// migrations of that backend.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        let backend: Arc<dyn BackendDyn> =
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                Arc::new(postgres::PgStore::connect(url, max_connections).await?)
+            } else if url.starts_with("sqlite:") {
+                Arc::new(sqlite::SqliteStore::connect(url).await?)
+            } else {
+                return Err(crate::error::BookingError::internal(
+                    "database_url must start with postgres:// or sqlite:",
+                ));
+            };
+        Ok(Self { backend })
+    }
+
+    /// Events, seats, pools.
+    pub fn catalog(&self) -> &dyn CatalogRepo {
+        self.backend.catalog()
+    }
+    /// Holds.
+    pub fn holds(&self) -> &dyn HoldRepo {
+        self.backend.holds()
+    }
+    /// Orders, payments, refunds, webhooks.
+    pub fn orders(&self) -> &dyn OrderRepo {
+        self.backend.orders()
+    }
+    /// Customers.
+    pub fn customers(&self) -> &dyn CustomerRepo {
+        self.backend.customers()
+    }
+    /// Email outbox.
+    pub fn outbox(&self) -> &dyn OutboxRepo {
+        self.backend.outbox()
+    }
+    /// Which backend.
+    pub fn kind(&self) -> BackendKind {
+        self.backend.kind()
+    }
+
+    /// Readiness: one trivial query.
+    pub async fn ping(&self) -> Result<()> {
+        self.catalog().event_count().await.map(|_| ())
+    }
+}

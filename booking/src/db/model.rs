@@ -1,0 +1,514 @@
+//! Rows and commands exchanged with the repositories. Status columns are
+//! text in the database and plain strings here; the constants below are
+//! the only spellings used.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Hold lifecycle: `active` until released by its owner, expired by the
+/// sweeper, or completed by a successful payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldStatus {
+    /// Holding seats.
+    Active,
+    /// Given up by the fan or by a failed payment.
+    Released,
+    /// Timed out.
+    Expired,
+    /// Paid: its seats are sold.
+    Completed,
+}
+
+impl HoldStatus {
+    /// The database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Released => "released",
+            Self::Expired => "expired",
+            Self::Completed => "completed",
+        }
+    }
+}
+
+/// Catalog filters and keyset cursor.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    /// Page size (already clamped).
+    pub limit: i64,
+    /// Return events strictly after this `(starts_at, id)`.
+    pub after: Option<(DateTime<Utc>, String)>,
+    /// Events starting at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Events starting before.
+    pub to: Option<DateTime<Utc>>,
+    /// Case-insensitive substring of the name, already a `like` pattern
+    /// with `%`, `_` and `\` escaped.
+    pub name_like: Option<String>,
+}
+
+/// An event joined with its venue.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct EventRecord {
+    /// Slug.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Venue name.
+    pub venue_name: String,
+    /// Venue city.
+    pub venue_city: String,
+    /// Doors.
+    pub starts_at: DateTime<Utc>,
+    /// draft / published / cancelled.
+    pub status: String,
+    /// Sale window start (null: open).
+    pub sale_starts_at: Option<DateTime<Utc>>,
+    /// Sale window end (null: open).
+    pub sale_ends_at: Option<DateTime<Utc>>,
+    /// ISO 4217, lowercase.
+    pub currency: String,
+}
+
+/// A section of the seat map.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct SectionRow {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// seated / general.
+    pub kind: String,
+    /// Display order.
+    pub position: i64,
+}
+
+/// A price tier.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct TierRow {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Minor units.
+    pub price: i64,
+}
+
+/// A seat with its current status.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SeatRow {
+    /// Id.
+    pub id: i64,
+    /// Section.
+    pub section_id: i64,
+    /// Row label.
+    pub row_label: String,
+    /// Seat number within the row.
+    pub number: i64,
+    /// Tier.
+    pub price_tier_id: i64,
+    /// available / held / sold.
+    pub status: String,
+}
+
+/// A general-admission pool with its counters.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PoolRow {
+    /// Id.
+    pub id: i64,
+    /// Section.
+    pub section_id: i64,
+    /// Tier.
+    pub price_tier_id: i64,
+    /// Places in total.
+    pub capacity: i64,
+    /// Places held.
+    pub held: i64,
+    /// Places sold.
+    pub sold: i64,
+}
+
+/// Everything needed to draw an event's seat map.
+#[derive(Debug, Clone, Default)]
+pub struct SeatMapData {
+    /// Sections by position.
+    pub sections: Vec<SectionRow>,
+    /// Tiers.
+    pub tiers: Vec<TierRow>,
+    /// Seats by id.
+    pub seats: Vec<SeatRow>,
+    /// GA pools.
+    pub pools: Vec<PoolRow>,
+}
+
+/// A new event with its seat map (seeding, admin).
+#[derive(Debug, Clone)]
+pub struct CatalogSeed {
+    /// Venue name.
+    pub venue: String,
+    /// Venue city.
+    pub city: String,
+    /// Event slug.
+    pub event_id: String,
+    /// Event name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Doors.
+    pub starts_at: DateTime<Utc>,
+    /// Initial status.
+    pub status: String,
+    /// ISO currency, lowercase.
+    pub currency: String,
+    /// `(name, price)` per tier.
+    pub tiers: Vec<(String, i64)>,
+    /// Sections.
+    pub sections: Vec<SeedSection>,
+    /// Creation time.
+    pub now: DateTime<Utc>,
+}
+
+/// A section to create.
+#[derive(Debug, Clone)]
+pub struct SeedSection {
+    /// Name.
+    pub name: String,
+    /// `(row label, seats in the row, tier index)`; empty for GA.
+    pub rows: Vec<(String, i64, usize)>,
+    /// `(capacity, tier index)` for a general-admission section.
+    pub general: Option<(i64, usize)>,
+}
+
+/// One seat to hold, with the price it is held at.
+#[derive(Debug, Clone, Copy)]
+pub struct HoldSeatReq {
+    /// Seat id.
+    pub seat_id: i64,
+    /// Price (minor units).
+    pub price: i64,
+}
+
+/// GA places to hold.
+#[derive(Debug, Clone, Copy)]
+pub struct HoldGaReq {
+    /// Pool id.
+    pub pool_id: i64,
+    /// How many.
+    pub quantity: i64,
+    /// Unit price.
+    pub price: i64,
+}
+
+/// A hold to place.
+#[derive(Debug, Clone)]
+pub struct NewHold {
+    /// New hold id.
+    pub id: String,
+    /// Event.
+    pub event_id: String,
+    /// Admitted visitor.
+    pub visitor_id: String,
+    /// Session hash from the admission token.
+    pub session_hash: String,
+    /// Admission token id, consumed here.
+    pub jti: String,
+    /// Seats, sorted by id (the lock order).
+    pub seats: Vec<HoldSeatReq>,
+    /// Or GA places.
+    pub ga: Option<HoldGaReq>,
+    /// Sum of prices.
+    pub total: i64,
+    /// Event currency.
+    pub currency: String,
+    /// Now.
+    pub now: DateTime<Utc>,
+    /// When the hold lapses.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What placing a hold did. Anything but `Placed` changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaceOutcome {
+    /// Hold created with every seat.
+    Placed,
+    /// The admission was already used for a hold.
+    TokenUsed,
+    /// These seats are held or sold by someone else.
+    SeatsTaken(Vec<i64>),
+    /// Not enough GA places left.
+    SoldOut,
+}
+
+/// A hold row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HoldRecord {
+    /// Id.
+    pub id: String,
+    /// Event.
+    pub event_id: String,
+    /// Visitor.
+    pub visitor_id: String,
+    /// Session hash of the admission that placed it.
+    pub session_hash: String,
+    /// active / released / expired / completed.
+    pub status: String,
+    /// Minor units.
+    pub total: i64,
+    /// Currency.
+    pub currency: String,
+    /// Lapses at.
+    pub expires_at: DateTime<Utc>,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A hold with what it holds.
+#[derive(Debug, Clone)]
+pub struct HoldDetail {
+    /// The hold.
+    pub hold: HoldRecord,
+    /// `(seat id, price)`.
+    pub seats: Vec<(i64, i64)>,
+    /// `(pool id, quantity, unit price)`.
+    pub ga: Vec<(i64, i64, i64)>,
+}
+
+/// A hold that ended, so its admission slot can be freed in the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Released {
+    /// Hold.
+    pub hold_id: String,
+    /// Event.
+    pub event_id: String,
+    /// Visitor whose session ends.
+    pub visitor_id: String,
+}
+
+/// Checkout of a hold.
+#[derive(Debug, Clone)]
+pub struct NewCheckout {
+    /// Hold.
+    pub hold_id: String,
+    /// New order id (unused when the hold already has an order).
+    pub order_id: String,
+    /// Human booking reference.
+    pub reference: String,
+    /// New payment id.
+    pub payment_id: String,
+    /// New customer id if the email is new.
+    pub customer_id: String,
+    /// Lowercased email.
+    pub email: String,
+    /// Payment provider name.
+    pub provider: String,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+/// Result of a checkout.
+#[derive(Debug, Clone)]
+pub enum CheckoutOutcome {
+    /// The order (new or from an earlier call) and its payment.
+    Order(Box<OrderDetail>),
+    /// The hold is not active any more (expired, released, completed).
+    HoldNotActive,
+    /// No such hold.
+    NoHold,
+}
+
+/// An order row.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct OrderRecord {
+    /// Id.
+    pub id: String,
+    /// Booking reference.
+    pub reference: String,
+    /// Hold.
+    pub hold_id: String,
+    /// Event.
+    pub event_id: String,
+    /// Customer.
+    pub customer_id: String,
+    /// Email.
+    pub email: String,
+    /// Session hash of the checkout session.
+    #[serde(skip)]
+    pub session_hash: String,
+    /// pending / confirmed / failed / cancelled / refund_pending / refunded.
+    pub status: String,
+    /// Minor units.
+    pub total: i64,
+    /// Currency.
+    pub currency: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Confirmed.
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+/// An order line.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct OrderLineRecord {
+    /// Seat, for seated lines.
+    pub seat_id: Option<i64>,
+    /// Pool, for GA lines.
+    pub ga_pool_id: Option<i64>,
+    /// e.g. "Stalls row B seat 7".
+    pub description: String,
+    /// Places.
+    pub quantity: i64,
+    /// Minor units.
+    pub unit_price: i64,
+}
+
+/// A payment row.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct PaymentRecord {
+    /// Id (also the provider idempotency key).
+    pub id: String,
+    /// Order.
+    pub order_id: String,
+    /// dev / stripe.
+    pub provider: String,
+    /// PaymentIntent id.
+    pub provider_ref: Option<String>,
+    /// For Stripe.js.
+    #[serde(skip)]
+    pub client_secret: Option<String>,
+    /// Minor units.
+    pub amount: i64,
+    /// Currency.
+    pub currency: String,
+    /// pending / succeeded / failed / refunded.
+    pub status: String,
+}
+
+/// An order with lines, payment and event name.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderDetail {
+    /// The order.
+    #[serde(flatten)]
+    pub order: OrderRecord,
+    /// Event name, for receipts.
+    pub event_name: String,
+    /// Lines.
+    pub lines: Vec<OrderLineRecord>,
+    /// Payment.
+    pub payment: Option<PaymentRecord>,
+}
+
+/// A payment outcome to apply.
+#[derive(Debug, Clone)]
+pub struct Settle {
+    /// Payment.
+    pub payment_id: String,
+    /// Webhook event `(id, type)` to claim in the same transaction.
+    pub webhook: Option<(String, String)>,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+/// What applying a payment outcome did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettleOutcome {
+    /// This webhook event was handled before.
+    Duplicate,
+    /// The order was already past this point; nothing changed.
+    AlreadySettled,
+    /// Confirmed; the hold is completed and its session can end.
+    Confirmed(Released),
+    /// Paid but the seats are gone (or the order was cancelled): the order
+    /// is `refund_pending` and the money must go back.
+    RefundDue,
+    /// Failed; the hold was released if it was still active.
+    Failed(Option<Released>),
+}
+
+/// A refund to record.
+#[derive(Debug, Clone)]
+pub struct NewRefund {
+    /// Refund id.
+    pub id: String,
+    /// Order.
+    pub order_id: String,
+    /// Payment.
+    pub payment_id: String,
+    /// Provider's refund id.
+    pub provider_ref: Option<String>,
+    /// Minor units.
+    pub amount: i64,
+    /// `cancelled` (customer) or `late_payment`.
+    pub reason: String,
+    /// Cancellation: the order's sold seats go back on sale.
+    pub cancel: bool,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+/// A customer's order in a list.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct OrderSummary {
+    /// Id.
+    pub id: String,
+    /// Reference.
+    pub reference: String,
+    /// Event.
+    pub event_id: String,
+    /// Event name.
+    pub event_name: String,
+    /// Status.
+    pub status: String,
+    /// Minor units.
+    pub total: i64,
+    /// Currency.
+    pub currency: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A customer row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CustomerRecord {
+    /// Id.
+    pub id: String,
+    /// Lowercased email.
+    pub email: String,
+    /// argon2id PHC string, if registered.
+    pub password_hash: Option<String>,
+}
+
+/// An email to queue.
+#[derive(Debug, Clone)]
+pub struct NewEmail {
+    /// confirmation / cancellation / refund.
+    pub kind: String,
+    /// To.
+    pub recipient: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain text body.
+    pub body_text: String,
+    /// HTML body.
+    pub body_html: String,
+}
+
+/// An outbox row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EmailRecord {
+    /// Id.
+    pub id: i64,
+    /// Kind.
+    pub kind: String,
+    /// To.
+    pub recipient: String,
+    /// Subject.
+    pub subject: String,
+    /// Text.
+    pub body_text: String,
+    /// HTML.
+    pub body_html: String,
+    /// Attempts so far (including this one).
+    pub attempts: i64,
+}

@@ -1,0 +1,67 @@
+//! PostgreSQL backend: one pool for reads and writes; row locks and
+//! `for update skip locked` let several nodes share the database.
+
+use super::{Backend, BackendKind};
+use crate::error::{BookingError, Result};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Pool, Postgres, Transaction};
+use std::time::Duration;
+
+/// The PostgreSQL store.
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Several sweepers may run at once; each takes the holds no one else
+    /// has locked.
+    const EXPIRED_HOLDS: &'static str = "select id from hold
+        where status = 'active' and expires_at <= $1
+        order by expires_at limit $2
+        for update skip locked";
+
+    /// Leases due emails to this worker; rows another worker is claiming
+    /// right now are skipped, not waited for.
+    const CLAIM_EMAILS: &'static str = "update email_outbox
+        set next_attempt_at = $2, attempts = attempts + 1
+        where id in (
+            select id from email_outbox
+            where status = 'pending' and next_attempt_at <= $1
+            order by next_attempt_at limit $3
+            for update skip locked)
+        returning id, kind, recipient, subject, body_text, body_html, attempts";
+
+    /// Connects and migrates.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("../migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| BookingError::internal(format!("postgres migrations: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    fn read(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
+impl Backend for PgStore {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Postgres
+    }
+}
+
+impl_catalog_repo!(PgStore, Postgres);
+impl_hold_repo!(PgStore, Postgres);
+impl_order_repo!(PgStore, Postgres);
+impl_settle!(PgStore, Postgres);
+impl_account_repos!(PgStore, Postgres);

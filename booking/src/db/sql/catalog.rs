@@ -1,0 +1,192 @@
+//! Catalog queries (see `mod.rs`).
+
+macro_rules! impl_catalog_repo {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::db::CatalogRepo for $store {
+            async fn list_events(
+                &self,
+                q: &$crate::db::EventQuery,
+            ) -> $crate::error::Result<Vec<$crate::db::EventRecord>> {
+                let (after_at, after_id) = match &q.after {
+                    Some((at, id)) => (Some(*at), Some(id.clone())),
+                    None => (None, None),
+                };
+                let rows = sqlx::query_as::<_, $crate::db::EventRecord>(
+                    r"select e.id, e.name, e.description, v.name as venue_name,
+                        v.city as venue_city, e.starts_at, e.status,
+                        e.sale_starts_at, e.sale_ends_at, e.currency
+                    from event e join venue v on v.id = e.venue_id
+                    where e.status = 'published'
+                      and ($1 is null or e.starts_at >= $1)
+                      and ($2 is null or e.starts_at < $2)
+                      and ($3 is null or lower(e.name) like $3 escape '\')
+                      and ($4 is null or e.starts_at > $4 or (e.starts_at = $4 and e.id > $5))
+                    order by e.starts_at, e.id
+                    limit $6",
+                )
+                .bind(q.from)
+                .bind(q.to)
+                .bind(q.name_like.clone())
+                .bind(after_at)
+                .bind(after_id)
+                .bind(q.limit)
+                .fetch_all(self.read())
+                .await?;
+                Ok(rows)
+            }
+
+            async fn event(
+                &self,
+                id: &str,
+            ) -> $crate::error::Result<Option<$crate::db::EventRecord>> {
+                Ok(sqlx::query_as::<_, $crate::db::EventRecord>(
+                    "select e.id, e.name, e.description, v.name as venue_name,
+                        v.city as venue_city, e.starts_at, e.status,
+                        e.sale_starts_at, e.sale_ends_at, e.currency
+                    from event e join venue v on v.id = e.venue_id
+                    where e.id = $1",
+                )
+                .bind(id)
+                .fetch_optional(self.read())
+                .await?)
+            }
+
+            async fn seat_map(
+                &self,
+                event: &str,
+            ) -> $crate::error::Result<$crate::db::SeatMapData> {
+                let sections = sqlx::query_as::<_, $crate::db::SectionRow>(
+                    "select id, name, kind, position from section
+                    where event_id = $1 order by position, id",
+                )
+                .bind(event)
+                .fetch_all(self.read())
+                .await?;
+                let tiers = sqlx::query_as::<_, $crate::db::TierRow>(
+                    "select id, name, price from price_tier where event_id = $1 order by id",
+                )
+                .bind(event)
+                .fetch_all(self.read())
+                .await?;
+                let seats = sqlx::query_as::<_, $crate::db::SeatRow>(
+                    "select id, section_id, row_label, number, price_tier_id, status
+                    from seat where event_id = $1 order by id",
+                )
+                .bind(event)
+                .fetch_all(self.read())
+                .await?;
+                let pools = sqlx::query_as::<_, $crate::db::PoolRow>(
+                    "select id, section_id, price_tier_id, capacity, held, sold
+                    from ga_pool where event_id = $1 order by id",
+                )
+                .bind(event)
+                .fetch_all(self.read())
+                .await?;
+                Ok($crate::db::SeatMapData {
+                    sections,
+                    tiers,
+                    seats,
+                    pools,
+                })
+            }
+
+            async fn event_count(&self) -> $crate::error::Result<i64> {
+                let n: i64 = sqlx::query_scalar("select count(*) from event")
+                    .fetch_one(self.read())
+                    .await?;
+                Ok(n)
+            }
+
+            async fn insert_catalog(
+                &self,
+                seed: &$crate::db::CatalogSeed,
+            ) -> $crate::error::Result<()> {
+                let mut tx = self.begin().await?;
+                let venue_id: i64 =
+                    sqlx::query_scalar("insert into venue (name, city) values ($1, $2) returning id")
+                        .bind(&seed.venue)
+                        .bind(&seed.city)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                sqlx::query(
+                    "insert into event (id, name, description, venue_id, starts_at, status,
+                        sale_starts_at, sale_ends_at, currency, created_at)
+                    values ($1, $2, $3, $4, $5, $6, null, null, $7, $8)",
+                )
+                .bind(&seed.event_id)
+                .bind(&seed.name)
+                .bind(&seed.description)
+                .bind(venue_id)
+                .bind(seed.starts_at)
+                .bind(&seed.status)
+                .bind(&seed.currency)
+                .bind(seed.now)
+                .execute(&mut *tx)
+                .await?;
+                let mut tier_ids = Vec::with_capacity(seed.tiers.len());
+                for (name, price) in &seed.tiers {
+                    let id: i64 = sqlx::query_scalar(
+                        "insert into price_tier (event_id, name, price) values ($1, $2, $3)
+                        returning id",
+                    )
+                    .bind(&seed.event_id)
+                    .bind(name)
+                    .bind(*price)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    tier_ids.push(id);
+                }
+                let tier = |i: usize| {
+                    tier_ids.get(i).copied().ok_or_else(|| {
+                        $crate::error::BookingError::internal("seed names an unknown tier")
+                    })
+                };
+                for (position, section) in seed.sections.iter().enumerate() {
+                    let kind = if section.general.is_some() { "general" } else { "seated" };
+                    let section_id: i64 = sqlx::query_scalar(
+                        "insert into section (event_id, name, kind, position)
+                        values ($1, $2, $3, $4) returning id",
+                    )
+                    .bind(&seed.event_id)
+                    .bind(&section.name)
+                    .bind(kind)
+                    .bind(position as i64)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    for (row, count, tier_index) in &section.rows {
+                        let tier_id = tier(*tier_index)?;
+                        for number in 1..=*count {
+                            sqlx::query(
+                                "insert into seat (event_id, section_id, row_label, number,
+                                    price_tier_id, status)
+                                values ($1, $2, $3, $4, $5, 'available')",
+                            )
+                            .bind(&seed.event_id)
+                            .bind(section_id)
+                            .bind(row)
+                            .bind(number)
+                            .bind(tier_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                    if let Some((capacity, tier_index)) = section.general {
+                        sqlx::query(
+                            "insert into ga_pool (event_id, section_id, price_tier_id, capacity)
+                            values ($1, $2, $3, $4)",
+                        )
+                        .bind(&seed.event_id)
+                        .bind(section_id)
+                        .bind(tier(tier_index)?)
+                        .bind(capacity)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}

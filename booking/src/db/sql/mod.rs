@@ -1,0 +1,23 @@
+//! The SQL shared by both backends, as macros each backend instantiates
+//! with its store type and `sqlx` database. A backend provides:
+//!
+//! - `fn read(&self) -> &sqlx::Pool<DB>`: the pool for plain reads;
+//! - `async fn begin(&self) -> Result<sqlx::Transaction<'static, DB>>`: a
+//!   write transaction (SQLite: `begin immediate` on the single writer);
+//! - `const EXPIRED_HOLDS: &str` and `const CLAIM_EMAILS: &str`: the two
+//!   work-queue queries, which use `for update skip locked` on PostgreSQL.
+//!
+//! Rows that must not change under a multi-step write are locked portably
+//! with a no-op update (`update … set status = status … returning …`): a
+//! row lock on PostgreSQL, and a no-op under SQLite's single writer.
+
+#[macro_use]
+mod catalog;
+#[macro_use]
+mod holds;
+#[macro_use]
+mod orders;
+#[macro_use]
+mod accounts;
+#[macro_use]
+mod settle;

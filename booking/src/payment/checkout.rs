@@ -1,0 +1,224 @@
+//! Checkout, order lookup and cancellation.
+
+use super::{IntentRequest, RefundRequest};
+use crate::admission::Credentials;
+use crate::db::{CheckoutOutcome, NewCheckout, NewRefund, OrderDetail};
+use crate::error::{BookingError, Result};
+use crate::state::{now, AppState};
+use serde::{Deserialize, Serialize};
+
+/// Body of `POST /holds/{hold}/checkout`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutRequest {
+    /// Where the confirmation goes.
+    pub email: String,
+}
+
+/// What checkout answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckoutView {
+    /// Order id.
+    pub order_id: String,
+    /// Booking reference.
+    pub reference: String,
+    /// Order status.
+    pub status: String,
+    /// Minor units.
+    pub total: i64,
+    /// Currency.
+    pub currency: String,
+    /// `stripe` or `dev`.
+    pub provider: String,
+    /// Payment id.
+    pub payment_id: String,
+    /// Stripe: for `stripe.confirmCardPayment`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// Stripe: publishable key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publishable_key: Option<String>,
+    /// Dev: the simulated card form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirm_url: Option<String>,
+}
+
+/// Lowercases and checks an email address (shape only).
+pub fn normalize_email(raw: &str) -> Result<String> {
+    let email = raw.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email
+            .split_once('@')
+            .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
+    if valid {
+        Ok(email)
+    } else {
+        Err(BookingError::validation("email", "is not a valid email address"))
+    }
+}
+
+fn reference() -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+    format!("WR-{}", &id[..8])
+}
+
+impl AppState {
+    /// Starts (or resumes) payment for a hold owned by the caller's session.
+    #[tracing::instrument(skip_all, fields(hold = %hold_id))]
+    pub async fn checkout(
+        &self,
+        hold_id: &str,
+        creds: &Credentials,
+        req: &CheckoutRequest,
+    ) -> Result<CheckoutView> {
+        let email = normalize_email(&req.email)?;
+        self.hold_for_owner(hold_id, creds).await?;
+        let outcome = self
+            .db
+            .orders()
+            .checkout(&NewCheckout {
+                hold_id: hold_id.to_owned(),
+                order_id: format!("ord_{}", uuid::Uuid::new_v4().simple()),
+                reference: reference(),
+                payment_id: format!("pay_{}", uuid::Uuid::new_v4().simple()),
+                customer_id: format!("cus_{}", uuid::Uuid::new_v4().simple()),
+                email,
+                provider: self.payments.name().to_owned(),
+                now: now(),
+            })
+            .await?;
+        let detail = match outcome {
+            CheckoutOutcome::Order(d) => *d,
+            CheckoutOutcome::NoHold => return Err(BookingError::NotFound("hold")),
+            CheckoutOutcome::HoldNotActive => {
+                return Err(BookingError::Conflict {
+                    code: "hold_not_active",
+                    message: "the hold has expired or was released".to_owned(),
+                })
+            }
+        };
+        let mut payment = detail
+            .payment
+            .clone()
+            .ok_or_else(|| BookingError::internal("order without payment"))?;
+        if payment.provider_ref.is_none() && detail.order.status == "pending" {
+            let intent = self
+                .payments
+                .create_intent(&IntentRequest {
+                    payment_id: payment.id.clone(),
+                    order_id: detail.order.id.clone(),
+                    amount: payment.amount,
+                    currency: payment.currency.clone(),
+                })
+                .await?;
+            self.db
+                .orders()
+                .set_provider_ref(&payment.id, &intent.provider_ref, intent.client_secret.as_deref())
+                .await?;
+            payment.provider_ref = Some(intent.provider_ref);
+            payment.client_secret = intent.client_secret;
+        }
+        let dev = payment.provider == "dev";
+        Ok(CheckoutView {
+            order_id: detail.order.id.clone(),
+            reference: detail.order.reference.clone(),
+            status: detail.order.status.clone(),
+            total: detail.order.total,
+            currency: detail.order.currency.clone(),
+            provider: payment.provider.clone(),
+            payment_id: payment.id.clone(),
+            client_secret: if dev { None } else { payment.client_secret.clone() },
+            publishable_key: if dev { None } else { self.payments.publishable_key() },
+            confirm_url: dev.then(|| {
+                format!(
+                    "{}/api/v1/dev-payments/{}/confirm",
+                    self.config.public_base_url.trim_end_matches('/'),
+                    payment.id
+                )
+            }),
+        })
+    }
+
+    /// An order, visible to the session that checked it out or to the
+    /// signed-in customer who owns it; anyone else gets 404.
+    pub async fn order_for(&self, order_id: &str, creds: &Credentials) -> Result<OrderDetail> {
+        let detail = self
+            .db
+            .orders()
+            .order(order_id)
+            .await?
+            .ok_or(BookingError::NotFound("order"))?;
+        let o = &detail.order;
+        let by_session = creds.is_session(&o.event_id, &o.session_hash);
+        let by_account = self
+            .customer_from(creds)
+            .is_some_and(|c| c.sub == o.customer_id);
+        if by_session || by_account {
+            Ok(detail)
+        } else {
+            Err(BookingError::NotFound("order"))
+        }
+    }
+
+    /// Cancels an order: an unpaid one releases its hold; a confirmed one
+    /// is refunded through the provider and its seats go back on sale.
+    pub async fn cancel_order(&self, order_id: &str, creds: &Credentials) -> Result<OrderDetail> {
+        let detail = self.order_for(order_id, creds).await?;
+        match detail.order.status.as_str() {
+            "pending" => {
+                if let Some(released) = self.db.orders().cancel_pending(order_id, now()).await? {
+                    self.after_release(&released).await;
+                }
+            }
+            "confirmed" => {
+                let payment = detail
+                    .payment
+                    .clone()
+                    .ok_or_else(|| BookingError::internal("confirmed order without payment"))?;
+                let provider_ref = payment
+                    .provider_ref
+                    .clone()
+                    .ok_or_else(|| BookingError::internal("paid payment without provider id"))?;
+                let refund_ref = self
+                    .payments
+                    .refund(&RefundRequest {
+                        provider_ref,
+                        amount: payment.amount,
+                        idempotency_key: format!("refund_{order_id}"),
+                    })
+                    .await?;
+                let email = crate::email::templates::cancellation(&detail);
+                self.db
+                    .orders()
+                    .record_refund(
+                        &NewRefund {
+                            id: format!("refund_{order_id}"),
+                            order_id: order_id.to_owned(),
+                            payment_id: payment.id.clone(),
+                            provider_ref: Some(refund_ref),
+                            amount: payment.amount,
+                            reason: "cancelled".to_owned(),
+                            cancel: true,
+                            now: now(),
+                        },
+                        Some(&email),
+                    )
+                    .await?;
+                self.seat_maps.invalidate(&detail.order.event_id);
+                self.mail_wakeup.notify_one();
+            }
+            _ => {
+                return Err(BookingError::Conflict {
+                    code: "order_not_cancellable",
+                    message: format!("an order that is {} cannot be cancelled", detail.order.status),
+                })
+            }
+        }
+        self.db
+            .orders()
+            .order(order_id)
+            .await?
+            .ok_or(BookingError::NotFound("order"))
+    }
+}

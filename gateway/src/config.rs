@@ -1,0 +1,212 @@
+//! Typed, layered configuration: defaults, then an optional TOML file, then
+//! `WAITROOM_*` environment variables (nested keys with `__`), plus the
+//! conventional unprefixed `REDIS_URL`, `DATABASE_URL`, `STRIPE_*`, `SMTP_URL`.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A secret value: usable in code, `[redacted]` in logs and `Debug`.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Which parts of the product this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything in one process.
+    #[default]
+    All,
+    /// Fan API, WebSocket and admission ticks.
+    Queue,
+    /// Catalog, holds, checkout, webhooks.
+    Booking,
+    /// Operator API.
+    Admin,
+}
+
+impl Role {
+    /// Whether this process serves `part`.
+    pub fn runs(self, part: Role) -> bool {
+        self == Role::All || self == part
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Everything `waitroom serve` can be told.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// HTTP listen address.
+    pub listen: SocketAddr,
+    /// Roles served by this process.
+    pub role: Role,
+    /// Where embedded state lives (SQLite file, generated keys, mail).
+    pub data_dir: PathBuf,
+    /// Static pages.
+    pub web_dir: PathBuf,
+    /// `development` or `production` (production refuses dev payments).
+    pub env: String,
+    /// Public URL of the site; `https://…` turns on `Secure` cookies.
+    pub public_base_url: Option<String>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Redis for queue state; unset = in-process store (single node).
+    pub redis_url: Option<Secret>,
+    /// PostgreSQL for records; unset = SQLite under `data_dir`.
+    pub database_url: Option<Secret>,
+    /// `kid:seed,…` Ed25519 keys; unset = generated under `data_dir`.
+    pub signing_keys: Option<Secret>,
+    /// Operator API key; unset = generated under `data_dir`, printed once.
+    pub admin_token: Option<Secret>,
+    /// Admission tick interval in milliseconds.
+    pub tick_ms: u64,
+    /// Admitter lease lifetime in milliseconds (takeover delay).
+    pub lease_ttl_ms: u64,
+    /// Create the `demo` event when the queue store has no events.
+    pub demo_event: bool,
+    /// Seconds to wait for connections to finish on shutdown.
+    pub shutdown_grace_seconds: u64,
+    /// Stripe secret key; unset = dev payments.
+    pub stripe_secret_key: Option<Secret>,
+    /// Stripe publishable key, handed to the checkout page.
+    pub stripe_publishable_key: Option<String>,
+    /// Stripe webhook signing secret.
+    pub stripe_webhook_secret: Option<Secret>,
+    /// Stripe API base URL (tests point it at a local stand-in).
+    pub stripe_api_base: Option<String>,
+    /// SMTP URL; unset = mail written to files under `data_dir/mail`.
+    pub smtp_url: Option<Secret>,
+    /// Sender address of emails.
+    pub mail_from: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            role: Role::All,
+            data_dir: PathBuf::from("data"),
+            web_dir: default_web_dir(),
+            env: "development".to_owned(),
+            public_base_url: None,
+            log_format: LogFormat::Text,
+            redis_url: None,
+            database_url: None,
+            signing_keys: None,
+            admin_token: None,
+            tick_ms: 1_000,
+            lease_ttl_ms: 3_000,
+            demo_event: true,
+            shutdown_grace_seconds: 10,
+            stripe_secret_key: None,
+            stripe_publishable_key: None,
+            stripe_webhook_secret: None,
+            stripe_api_base: None,
+            smtp_url: None,
+            mail_from: "waitroom <tickets@localhost>".to_owned(),
+        }
+    }
+}
+
+/// `web/` next to the working directory when run from the repository,
+/// else the one this binary was built from.
+fn default_web_dir() -> PathBuf {
+    let local = PathBuf::from("web");
+    if local.join("queue.html").exists() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../web")
+}
+
+impl Settings {
+    /// Loads defaults → `file` (if given) → environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        fig = fig
+            .merge(Env::raw().only(&[
+                "REDIS_URL",
+                "DATABASE_URL",
+                "STRIPE_SECRET_KEY",
+                "STRIPE_PUBLISHABLE_KEY",
+                "STRIPE_WEBHOOK_SECRET",
+                "STRIPE_API_BASE",
+                "SMTP_URL",
+            ]).map(|k| k.as_str().to_ascii_lowercase().into()))
+            .merge(Env::prefixed("WAITROOM_").split("__"));
+        fig.extract().map_err(Box::new)
+    }
+
+    /// Whether this is a production deployment.
+    pub fn production(&self) -> bool {
+        self.env.eq_ignore_ascii_case("production")
+    }
+
+    /// Whether cookies must carry `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_base_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let s = Settings {
+            redis_url: Some(Secret("redis://:hunter2@host".into())),
+            admin_token: Some(Secret("tok-123".into())),
+            ..Settings::default()
+        };
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("hunter2") && !dbg.contains("tok-123"), "{dbg}");
+    }
+
+    #[test]
+    fn environment_overrides_file_overrides_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("w.toml", "tick_ms = 500\nlisten = \"127.0.0.1:9000\"\n")?;
+            jail.set_env("WAITROOM_TICK_MS", "250");
+            jail.set_env("REDIS_URL", "redis://127.0.0.1:6379");
+            let s = Settings::load(Some(Path::new("w.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(s.tick_ms, 250);
+            assert_eq!(s.listen.port(), 9000);
+            assert_eq!(s.redis_url.map(|r| r.0).as_deref(), Some("redis://127.0.0.1:6379"));
+            assert_eq!(s.lease_ttl_ms, 3_000);
+            Ok(())
+        });
+    }
+}

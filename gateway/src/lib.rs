@@ -1,0 +1,176 @@
+//! The edge and the process: configuration, telemetry, composing the
+//! routers of every role, static pages, readiness and graceful shutdown.
+
+pub mod config;
+mod ops;
+mod secrets;
+pub mod telemetry;
+
+use anyhow::Context;
+use axum::Router;
+use config::{Role, Settings};
+use queue::admission::AdmissionIssuer;
+use queue::engine::{Engine, EngineConfig};
+use queue::store::{memory::MemoryStore, redis::RedisStore};
+use queue::visitor::CredentialCodec;
+use queue::{EventId, QueueSettings, QueueStore};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+/// Issuer and audience of admission tokens.
+pub const TOKEN_ISSUER: &str = "waitroom";
+/// The booking service, as named in the admission token's `aud`.
+pub const TOKEN_AUDIENCE: &str = "waitroom-booking";
+/// Largest request body any endpoint accepts.
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// A built application: the router plus what must live as long as it.
+pub struct App {
+    /// All routes of the configured roles.
+    pub router: Router,
+    /// The queue engine.
+    pub engine: Arc<Engine>,
+    /// Background loops, aborted when the app is dropped.
+    _loops: Vec<AbortOnDrop>,
+}
+
+/// Aborts a background task when dropped, so no loop outlives its app.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Connects the backends and composes the routers for `settings.role`.
+pub async fn build(settings: &Settings) -> anyhow::Result<App> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating data dir {}", settings.data_dir.display()))?;
+    let keys = Arc::new(secrets::signing_keys(settings)?);
+    let store: Arc<dyn QueueStore> = match &settings.redis_url {
+        Some(url) => Arc::new(RedisStore::connect(url.expose()).await?),
+        None => Arc::new(MemoryStore::new()),
+    };
+    tracing::info!(backend = store.backend(), role = ?settings.role, "queue store ready");
+
+    let engine = Engine::new(
+        store.clone(),
+        EngineConfig {
+            tick_interval: Duration::from_millis(settings.tick_ms.max(50)),
+            lease_ttl: Duration::from_millis(settings.lease_ttl_ms.max(settings.tick_ms * 2)),
+            ..EngineConfig::default()
+        },
+        CredentialCodec::new(&keys),
+        AdmissionIssuer::new(keys.clone(), TOKEN_ISSUER.to_owned(), TOKEN_AUDIENCE.to_owned()),
+    );
+    let mut loops = Vec::new();
+    let mut router = Router::new();
+
+    if settings.role.runs(Role::Queue) {
+        if settings.demo_event && settings.redis_url.is_none() {
+            create_demo_event(store.as_ref()).await?;
+        }
+        loops.extend(engine.spawn_loops().into_iter().map(AbortOnDrop));
+        router = router.merge(queue::api::router(queue::api::QueueApi {
+            engine: engine.clone(),
+            secure_cookies: settings.secure_cookies(),
+            jwks: Arc::new(keys.jwks()),
+        }));
+    }
+    if settings.role.runs(Role::Admin) {
+        let token = secrets::admin_token(settings)?;
+        router = router.merge(admin::router(admin::AdminApi::new(engine.clone(), &token)));
+    }
+
+    let router = router
+        .merge(ops::router(ops::Ops {
+            engine: engine.clone(),
+        }))
+        .merge(ops::pages(&settings.web_dir))
+        .layer(axum::middleware::from_fn(telemetry::track_http))
+        .layer(TraceLayer::new_for_http())
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
+    Ok(App {
+        router,
+        engine,
+        _loops: loops,
+    })
+}
+
+/// The embedded default shows the product working at once: an open queue
+/// for the event `demo`, admitting 60 a minute.
+async fn create_demo_event(store: &dyn QueueStore) -> anyhow::Result<()> {
+    if !store.events().await?.is_empty() {
+        return Ok(());
+    }
+    let demo = EventId::parse("demo")?;
+    let settings = QueueSettings {
+        admit_per_minute: 60,
+        max_active: 200,
+        ..QueueSettings::default()
+    };
+    store.put_settings(&demo, &settings).await?;
+    tracing::info!("created the demo event: open /queue/demo");
+    Ok(())
+}
+
+/// Serves `settings` on `listener` until `shutdown` resolves, then tells
+/// connected waiters to reconnect elsewhere and drains connections.
+pub async fn launch_with_listener(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = build(&settings).await?;
+    let engine = app.engine.clone();
+    let grace = Duration::from_secs(settings.shutdown_grace_seconds);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serve = axum::serve(
+        listener,
+        app.router
+            .clone()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: asking waiters to reconnect elsewhere");
+        engine.shutdown();
+        let _ = stop_tx.send(());
+    });
+    let serving = tokio::spawn(async move { serve.await });
+    tokio::pin!(serving);
+    tokio::select! {
+        r = &mut serving => { r??; return Ok(()); }
+        _ = stop_rx => {}
+    }
+    match tokio::time::timeout(grace, &mut serving).await {
+        Ok(r) => r??,
+        Err(_) => tracing::warn!("connections still open after the grace period; closing"),
+    }
+    drop(app);
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

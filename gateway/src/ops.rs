@@ -1,0 +1,61 @@
+//! Operations endpoints and the static pages.
+
+use crate::telemetry::metrics_handle;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use queue::api::ApiError;
+use queue::engine::Engine;
+use std::path::Path;
+use std::sync::Arc;
+use tower_http::services::{ServeDir, ServeFile};
+
+/// State of the operations endpoints.
+#[derive(Clone, Debug)]
+pub struct Ops {
+    /// For readiness: the store behind it must answer.
+    pub engine: Arc<Engine>,
+}
+
+/// `/healthz`, `/readyz`, `/metrics`.
+pub fn router(state: Ops) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(|| async { metrics_handle().render() }))
+        .with_state(state)
+}
+
+async fn ready(State(ops): State<Ops>) -> Response {
+    let store = ops.engine.store();
+    let queue = match store.ping().await {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    let ok = queue == "ok";
+    let body = serde_json::json!({
+        "status": if ok { "ready" } else { "unavailable" },
+        "checks": { "queue_store": { "backend": store.backend(), "status": queue } },
+        "connected_waiters": ops.engine.connected(),
+    });
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}
+
+/// Static pages from `web_dir`: `/queue/{event}` is the waiting room; the
+/// rest of `web/` is served as files. Unknown `/api/…` paths get the JSON
+/// error shape, never an HTML page.
+pub fn pages(web_dir: &Path) -> Router {
+    let files = ServeDir::new(web_dir).fallback(axum::routing::any(not_found));
+    Router::new()
+        .route_service("/queue/{event}", ServeFile::new(web_dir.join("queue.html")))
+        .route_service("/events/{event}/book", ServeFile::new(web_dir.join("book.html")))
+        .route("/api/{*rest}", axum::routing::any(not_found))
+        .fallback_service(files)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such path: {}", uri.path()))
+}

@@ -1,0 +1,136 @@
+//! Join, status, room info and the published keys.
+
+use super::{cookie_name, event_id, presented_credential, ApiError, QueueApi};
+use crate::engine::VisitorStatus;
+use crate::protocol::WaiterState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+/// The join request body. Everything is optional: an empty body joins.
+#[derive(Debug, Default, Deserialize)]
+pub struct JoinRequest {
+    /// CAPTCHA solution, when the event requires one (checked at the edge).
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub captcha: Option<serde_json::Value>,
+}
+
+/// What join and status return.
+#[derive(Debug, Serialize)]
+pub struct StatusBody {
+    event: String,
+    visitor_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue_token: Option<String>,
+    ticket: u64,
+    state: WaiterState,
+    queue_state: crate::QueueState,
+    position: Option<u64>,
+    ahead: Option<u64>,
+    eta_seconds: Option<u64>,
+    waiting: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    admission_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    admission_expires_at: Option<u64>,
+}
+
+fn body(event: &str, s: VisitorStatus, with_token: bool) -> StatusBody {
+    StatusBody {
+        event: event.to_owned(),
+        visitor_id: s.visitor.to_string(),
+        queue_token: with_token.then_some(s.queue_token),
+        ticket: s.ticket,
+        state: s.state,
+        queue_state: s.queue_state,
+        position: s.position.map(|p| p.position),
+        ahead: s.position.map(|p| p.ahead),
+        eta_seconds: s.position.and_then(|p| p.eta_seconds),
+        waiting: s.waiting,
+        admission_expires_at: s.admission.as_ref().map(|a| a.1),
+        admission_token: s.admission.map(|a| a.0),
+    }
+}
+
+/// `POST /api/v1/queue/{event}/join`
+pub async fn join(
+    State(api): State<QueueApi>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    payload: Bytes,
+) -> Result<Response, ApiError> {
+    let event = event_id(&raw)?;
+    if !payload.iter().all(u8::is_ascii_whitespace) {
+        serde_json::from_slice::<JoinRequest>(&payload).map_err(ApiError::invalid_json)?;
+    }
+    let presented = presented_credential(&headers, &event);
+    let status = api.engine.join(&event, presented.as_deref()).await?;
+    let code = if status.fresh {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let cookie = format!(
+        "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=86400{}",
+        cookie_name(&event),
+        status.queue_token,
+        if api.secure_cookies { "; Secure" } else { "" }
+    );
+    let mut resp = (code, Json(body(event.as_str(), status, true))).into_response();
+    match HeaderValue::from_str(&cookie) {
+        Ok(v) => {
+            resp.headers_mut().insert(header::SET_COOKIE, v);
+        }
+        Err(e) => return Err(ApiError::internal(e)),
+    }
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+/// `GET /api/v1/queue/{event}/status`
+pub async fn status(
+    State(api): State<QueueApi>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let event = event_id(&raw)?;
+    let token = presented_credential(&headers, &event).ok_or_else(missing_credential)?;
+    let status = api.engine.status(&event, &token).await?;
+    let mut resp = Json(body(event.as_str(), status, false)).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+/// 401 for a request without any visitor credential.
+pub fn missing_credential() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "credential_required",
+        "send the visitor credential (cookie or X-Queue-Token); join first",
+    )
+}
+
+/// `GET /api/v1/queue/{event}`
+pub async fn info(
+    State(api): State<QueueApi>,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    let event = event_id(&raw)?;
+    Ok(Json(api.engine.info(&event).await?).into_response())
+}
+
+/// `GET /.well-known/jwks.json`
+pub async fn jwks(State(api): State<QueueApi>) -> Response {
+    let mut resp = Json(api.jwks.as_ref().clone()).into_response();
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    resp
+}

@@ -1,0 +1,136 @@
+//! Attaching a WebSocket to the engine.
+
+use super::waiters::{Outgoing, Waiter};
+use super::{lock, now_ms, waiting_state, Engine, EventHub};
+use crate::error::{QueueError, Result};
+use crate::ids::EventId;
+use crate::protocol::{ServerMsg, WaiterState, PROTOCOL_VERSION};
+use crate::store::VisitorRecord;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// A socket attached to an event hub; dropping it detaches the socket.
+#[derive(Debug)]
+pub struct Attachment {
+    hub: Arc<EventHub>,
+    conn: Option<u64>,
+}
+
+impl Drop for Attachment {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn {
+            lock(&self.hub.waiters).remove(conn);
+            metrics::gauge!("waitroom_ws_connected").decrement(1.0);
+        }
+    }
+}
+
+impl Engine {
+    /// Registers a socket for the holder of `token` and queues its first
+    /// messages (hello, and the admission token if already admitted) on
+    /// `tx`. The socket stays registered while the returned value lives.
+    pub async fn attach(
+        &self,
+        event: &EventId,
+        token: &str,
+        tx: mpsc::Sender<Outgoing>,
+    ) -> Result<Attachment> {
+        let cred = self.credential(event, token)?;
+        let hub = self.hub(event).await?;
+        let now = now_ms();
+        let record = self.track(self.store.lookup(event, &cred.visitor, now).await)?;
+        let mut attachment = Attachment {
+            hub: hub.clone(),
+            conn: None,
+        };
+        let (ticket, admitted) = match record {
+            VisitorRecord::Unknown => return Err(QueueError::NotJoined),
+            VisitorRecord::Waiting { ticket } => {
+                // Presence: a fresh socket counts like a poll.
+                self.track(
+                    self.store
+                        .touch(event, std::slice::from_ref(&cred.visitor), now)
+                        .await,
+                )?;
+                (ticket, None)
+            }
+            VisitorRecord::Admitted {
+                ticket,
+                admitted_at,
+                expires_at,
+            } => (ticket, Some((admitted_at, expires_at))),
+            VisitorRecord::Finished { ticket } | VisitorRecord::Departed { ticket } => {
+                let view = lock(&hub.view);
+                let _ = tx.try_send(Outgoing::Text(
+                    ServerMsg::Hello {
+                        protocol: PROTOCOL_VERSION,
+                        event: event.to_string(),
+                        state: WaiterState::Departed,
+                        queue_state: view.settings.state,
+                        ticket,
+                        position: None,
+                        ahead: None,
+                        eta_seconds: None,
+                        waiting: view.waiting,
+                    }
+                    .to_json(),
+                ));
+                let _ = tx.try_send(Outgoing::Close(1000, "no place in the queue"));
+                return Ok(attachment);
+            }
+        };
+
+        // Register before computing the hello, so a tick landing in between
+        // reaches this socket (at worst the client hears a position twice).
+        let session_hash = cred.session_hash();
+        let view = lock(&hub.view);
+        let position = (admitted.is_none()).then(|| view.position(ticket));
+        let hello = ServerMsg::Hello {
+            protocol: PROTOCOL_VERSION,
+            event: event.to_string(),
+            state: if admitted.is_some() {
+                WaiterState::Admitted
+            } else {
+                waiting_state(view.settings.state)
+            },
+            queue_state: view.settings.state,
+            ticket,
+            position: position.map(|p| p.position),
+            ahead: position.map(|p| p.ahead),
+            eta_seconds: position.and_then(|p| p.eta_seconds),
+            waiting: view.waiting,
+        };
+        let waiter = Waiter {
+            visitor: cred.visitor.clone(),
+            ticket,
+            session_hash: session_hash.clone(),
+            tx: tx.clone(),
+            last_position: position.map_or(0, |p| p.position),
+            admitted: admitted.is_some(),
+        };
+        let _ = tx.try_send(Outgoing::Text(hello.to_json()));
+        attachment.conn = Some(lock(&hub.waiters).insert(waiter));
+        drop(view);
+        metrics::gauge!("waitroom_ws_connected").increment(1.0);
+
+        if let Some((admitted_at, expires_at)) = admitted {
+            let token = self.issue(
+                event,
+                &cred.visitor,
+                &session_hash,
+                ticket,
+                admitted_at,
+                expires_at,
+            )?;
+            let _ = tx.try_send(Outgoing::Text(
+                ServerMsg::Admitted {
+                    admission_token: token,
+                    admission_expires_at: expires_at,
+                    next: self.next_path(event),
+                }
+                .to_json(),
+            ));
+        }
+        Ok(attachment)
+    }
+}

@@ -1,0 +1,142 @@
+//! Background loops every node runs: admission ticks (only the lease
+//! holder's do anything), following published ticks, and presence
+//! heartbeats for the sockets held here.
+
+use super::{lock, now_ms, Engine};
+use crate::error::QueueError;
+use crate::ids::EventId;
+use crate::protocol::ServerMsg;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
+
+/// Largest number of visitors sent in one presence call.
+const TOUCH_CHUNK: usize = 2_000;
+/// How often the heartbeat loop looks at its hubs.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
+
+impl Engine {
+    /// Starts the admitter, follower and heartbeat loops. The caller owns
+    /// the handles and aborts them on shutdown.
+    pub fn spawn_loops(self: &Arc<Self>) -> Vec<JoinHandle<()>> {
+        vec![
+            tokio::spawn(self.clone().admitter()),
+            tokio::spawn(self.clone().follower()),
+            tokio::spawn(self.clone().heartbeat()),
+        ]
+    }
+
+    async fn admitter(self: Arc<Self>) {
+        let mut interval = tokio::time::interval(self.config.tick_interval);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let ttl = self.config.lease_ttl.as_millis() as u64;
+        loop {
+            interval.tick().await;
+            let healthy = match self.admit_once(ttl).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "admission tick failed");
+                    false
+                }
+            };
+            let was = self.note_store(healthy);
+            if was != healthy {
+                self.announce_store_health(healthy);
+            }
+        }
+    }
+
+    async fn admit_once(&self, ttl: u64) -> Result<(), QueueError> {
+        let events = self.store.events().await?;
+        for event in events {
+            if !self
+                .store
+                .acquire_lease(&event, &self.config.node_id, ttl)
+                .await?
+            {
+                continue;
+            }
+            let started = std::time::Instant::now();
+            if let Some(tick) = self
+                .store
+                .tick(&event, &self.config.node_id, now_ms())
+                .await?
+            {
+                metrics::counter!("waitroom_ticks_run_total").increment(1);
+                metrics::counter!("waitroom_admitted_total").increment(tick.admitted.len() as u64);
+                metrics::histogram!("waitroom_tick_seconds")
+                    .record(started.elapsed().as_secs_f64());
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells local waiters the backend is reconnecting, or back.
+    fn announce_store_health(&self, healthy: bool) {
+        for hub in self.all_hubs() {
+            let queue_state = if healthy {
+                lock(&hub.view).settings.state.to_string()
+            } else {
+                "reconnecting".to_owned()
+            };
+            lock(&hub.waiters).broadcast(&ServerMsg::State { queue_state });
+        }
+    }
+
+    async fn follower(self: Arc<Self>) {
+        let mut rx = self.store.subscribe();
+        loop {
+            match rx.recv().await {
+                Ok(tick) => self.on_tick(tick).await,
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "tick follower lagged; resyncing every event");
+                    self.resync_all().await;
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    }
+
+    async fn resync_all(&self) {
+        for hub in self.all_hubs() {
+            match self.store.snapshot(&hub.event).await {
+                Ok(s) => lock(&hub.view).resync(s),
+                Err(e) => tracing::warn!(event = %hub.event, error = %e, "resync failed"),
+            }
+        }
+    }
+
+    async fn heartbeat(self: Arc<Self>) {
+        let mut last_touch: HashMap<EventId, u64> = HashMap::new();
+        let mut interval = tokio::time::interval(HEARTBEAT_EVERY);
+        loop {
+            interval.tick().await;
+            let now = now_ms();
+            for hub in self.all_hubs() {
+                let grace_ms = u64::from(lock(&hub.view).settings.departure_grace_seconds) * 1_000;
+                // Touch three times per grace period so one lost heartbeat
+                // never makes a connected waiter depart.
+                let due = last_touch
+                    .get(&hub.event)
+                    .is_none_or(|t| now.saturating_sub(*t) >= grace_ms / 3);
+                if !due {
+                    continue;
+                }
+                let visitors = lock(&hub.waiters).waiting_visitors();
+                let mut ok = true;
+                for chunk in visitors.chunks(TOUCH_CHUNK) {
+                    if let Err(e) = self.store.touch(&hub.event, chunk, now).await {
+                        tracing::warn!(event = %hub.event, error = %e, "presence heartbeat failed");
+                        ok = false;
+                        break;
+                    }
+                }
+                if ok {
+                    last_touch.insert(hub.event.clone(), now);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! The per-node engine: follows ticks, keeps exact positions for the
+//! waiters connected here, runs admission ticks while holding the lease,
+//! and serves joins and status lookups.
+
+mod connect;
+mod fanout;
+pub mod fenwick;
+mod loops;
+pub mod view;
+pub mod waiters;
+
+pub use connect::Attachment;
+
+use crate::admission::AdmissionIssuer;
+use crate::error::{QueueError, Result};
+use crate::ids::{EventId, VisitorId};
+use crate::protocol::{ServerMsg, WaiterState};
+use crate::settings::{QueueSettings, QueueState};
+use crate::store::{Millis, QueueStore, VisitorRecord};
+use crate::visitor::{CredentialCodec, VisitorCredential};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use view::{EventView, Position};
+use waiters::Waiters;
+
+/// Tunables of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// This process's id in the admitter lease.
+    pub node_id: String,
+    /// How often admission ticks run (and how often leases are renewed).
+    pub tick_interval: Duration,
+    /// How long a lease lives without renewal: the takeover delay when the
+    /// admitting process dies.
+    pub lease_ttl: Duration,
+    /// Where an admitted fan goes next; `{event}` is replaced.
+    pub next_path: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            node_id: format!("node-{}", uuid::Uuid::new_v4().simple()),
+            tick_interval: Duration::from_millis(1_000),
+            lease_ttl: Duration::from_millis(3_000),
+            next_path: "/events/{event}/book".to_owned(),
+        }
+    }
+}
+
+/// One event as seen by this node: the position view and local sockets.
+#[derive(Debug)]
+pub struct EventHub {
+    /// The event.
+    pub event: EventId,
+    /// Positions and settings as of the last tick.
+    pub view: Mutex<EventView>,
+    /// Sockets connected to this node.
+    pub waiters: Mutex<Waiters>,
+}
+
+/// Lock helper: a poisoned mutex only means another task panicked while
+/// holding it; the data is plain counters and maps, still usable.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What a join or status call returns to the fan.
+#[derive(Debug, Clone)]
+pub struct VisitorStatus {
+    /// Who.
+    pub visitor: VisitorId,
+    /// The encoded visitor credential (`queue_token`).
+    pub queue_token: String,
+    /// Ticket number.
+    pub ticket: u64,
+    /// Whether a join created the place.
+    pub fresh: bool,
+    /// The waiter's state.
+    pub state: WaiterState,
+    /// The queue's state.
+    pub queue_state: QueueState,
+    /// Position when waiting.
+    pub position: Option<Position>,
+    /// Waiters in the queue.
+    pub waiting: u64,
+    /// Admission token and expiry (ms) when admitted.
+    pub admission: Option<(String, Millis)>,
+}
+
+/// The engine. Cheap to share behind an `Arc`.
+pub struct Engine {
+    store: Arc<dyn QueueStore>,
+    config: EngineConfig,
+    codec: CredentialCodec,
+    issuer: AdmissionIssuer,
+    hubs: RwLock<HashMap<EventId, Arc<EventHub>>>,
+    store_ok: AtomicBool,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("backend", &self.store.backend())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+impl Engine {
+    /// Builds an engine; call [`Engine::spawn_loops`] to start it.
+    pub fn new(
+        store: Arc<dyn QueueStore>,
+        config: EngineConfig,
+        codec: CredentialCodec,
+        issuer: AdmissionIssuer,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            config,
+            codec,
+            issuer,
+            hubs: RwLock::new(HashMap::new()),
+            store_ok: AtomicBool::new(true),
+        })
+    }
+
+    /// The backing store.
+    pub fn store(&self) -> &Arc<dyn QueueStore> {
+        &self.store
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Whether the last store call succeeded (readiness, join gating).
+    pub fn store_ok(&self) -> bool {
+        self.store_ok.load(Ordering::Relaxed)
+    }
+
+    /// Records a store call's outcome; returns the previous health.
+    fn note_store(&self, ok: bool) -> bool {
+        self.store_ok.swap(ok, Ordering::Relaxed)
+    }
+
+    /// Passes a store result through, tracking store health.
+    fn track<T>(&self, r: Result<T>) -> Result<T> {
+        match &r {
+            Err(QueueError::Unavailable(_)) => {
+                self.note_store(false);
+            }
+            Ok(_) => {
+                self.note_store(true);
+            }
+            Err(_) => {}
+        }
+        r
+    }
+
+    /// The hub of an event, loading its snapshot on first use.
+    pub async fn hub(&self, event: &EventId) -> Result<Arc<EventHub>> {
+        if let Some(h) = self.read_hubs().get(event) {
+            return Ok(h.clone());
+        }
+        let snapshot = self.track(self.store.snapshot(event).await)?;
+        let mut hubs = self
+            .hubs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let hub = hubs.entry(event.clone()).or_insert_with(|| {
+            Arc::new(EventHub {
+                event: event.clone(),
+                view: Mutex::new(EventView::from_snapshot(snapshot)),
+                waiters: Mutex::new(Waiters::default()),
+            })
+        });
+        Ok(hub.clone())
+    }
+
+    fn read_hubs(&self) -> std::sync::RwLockReadGuard<'_, HashMap<EventId, Arc<EventHub>>> {
+        self.hubs
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every hub on this node.
+    pub(crate) fn all_hubs(&self) -> Vec<Arc<EventHub>> {
+        self.read_hubs().values().cloned().collect()
+    }
+
+    /// Decodes a presented credential for `event`.
+    pub fn credential(&self, event: &EventId, token: &str) -> Result<VisitorCredential> {
+        Ok(self.codec.decode(token, event)?)
+    }
+
+    /// Joins, or returns the existing place of the presented credential.
+    /// A tampered or foreign credential is refused before anything changes.
+    pub async fn join(&self, event: &EventId, presented: Option<&str>) -> Result<VisitorStatus> {
+        let cred = match presented {
+            Some(token) => self.credential(event, token)?,
+            None => VisitorCredential::new(event.clone(), VisitorId::random()),
+        };
+        let hub = self.hub(event).await?;
+        let outcome = self.track(self.store.join(event, &cred.visitor, now_ms()).await)?;
+        let mut status = self.status_for(&hub, &cred, now_ms()).await?;
+        status.fresh = outcome.fresh;
+        Ok(status)
+    }
+
+    /// Status of the presented credential; also counts as presence.
+    pub async fn status(&self, event: &EventId, token: &str) -> Result<VisitorStatus> {
+        let cred = self.credential(event, token)?;
+        let hub = self.hub(event).await?;
+        let now = now_ms();
+        self.track(
+            self.store
+                .touch(event, std::slice::from_ref(&cred.visitor), now)
+                .await,
+        )?;
+        self.status_for(&hub, &cred, now).await
+    }
+
+    async fn status_for(
+        &self,
+        hub: &EventHub,
+        cred: &VisitorCredential,
+        now: Millis,
+    ) -> Result<VisitorStatus> {
+        let record = self.track(self.store.lookup(&hub.event, &cred.visitor, now).await)?;
+        let (queue_state, waiting) = {
+            let v = lock(&hub.view);
+            (v.settings.state, v.waiting)
+        };
+        let mut status = VisitorStatus {
+            visitor: cred.visitor.clone(),
+            queue_token: self.codec.encode(cred),
+            ticket: 0,
+            fresh: false,
+            state: WaiterState::Departed,
+            queue_state,
+            position: None,
+            waiting,
+            admission: None,
+        };
+        match record {
+            VisitorRecord::Unknown => return Err(QueueError::NotJoined),
+            VisitorRecord::Waiting { ticket } => {
+                status.ticket = ticket;
+                status.state = waiting_state(queue_state);
+                status.position = Some(lock(&hub.view).position(ticket));
+            }
+            VisitorRecord::Admitted {
+                ticket,
+                admitted_at,
+                expires_at,
+            } => {
+                status.ticket = ticket;
+                status.state = WaiterState::Admitted;
+                let token = self.issue(
+                    &hub.event,
+                    &cred.visitor,
+                    &cred.session_hash(),
+                    ticket,
+                    admitted_at,
+                    expires_at,
+                )?;
+                status.admission = Some((token, expires_at));
+            }
+            VisitorRecord::Finished { ticket } | VisitorRecord::Departed { ticket } => {
+                status.ticket = ticket;
+            }
+        }
+        Ok(status)
+    }
+
+    pub(crate) fn issue(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        session_hash: &str,
+        ticket: u64,
+        admitted_at: Millis,
+        expires_at: Millis,
+    ) -> Result<String> {
+        Ok(self.issuer.issue(
+            event,
+            visitor,
+            ticket,
+            admitted_at,
+            expires_at,
+            session_hash,
+        )?)
+    }
+
+    /// Where an admitted fan of `event` goes next.
+    pub fn next_path(&self, event: &EventId) -> String {
+        self.config.next_path.replace("{event}", event.as_str())
+    }
+
+    /// Creates or replaces an event's settings; applied by every node at
+    /// the next tick.
+    pub async fn put_settings(&self, event: &EventId, settings: &QueueSettings) -> Result<()> {
+        settings.validate()?;
+        self.track(self.store.put_settings(event, settings).await)
+    }
+
+    /// Current settings straight from the store.
+    pub async fn settings(&self, event: &EventId) -> Result<QueueSettings> {
+        self.track(self.store.settings(event).await)?
+            .ok_or_else(|| QueueError::UnknownEvent(event.to_string()))
+    }
+
+    /// Public room information.
+    pub async fn info(&self, event: &EventId) -> Result<RoomInfo> {
+        let hub = self.hub(event).await?;
+        let view = lock(&hub.view);
+        Ok(RoomInfo {
+            event: event.to_string(),
+            state: view.settings.state,
+            waiting: view.waiting,
+            active: view.active,
+            admit_per_minute: view.settings.admit_per_minute,
+            max_active: view.settings.max_active,
+            measured_admit_per_minute: view.measured_rate().map(|r| (r * 60.0).round() as u64),
+        })
+    }
+
+    /// Tells every connected waiter to reconnect elsewhere and closes the
+    /// sockets (graceful shutdown). Places are kept in the store.
+    pub fn shutdown(&self) {
+        let msg = ServerMsg::Reconnect {
+            reason: "shutdown",
+            retry_ms: 1_000,
+        };
+        for hub in self.all_hubs() {
+            lock(&hub.waiters).close_all(&msg, 1012, "server restarting");
+        }
+    }
+
+    /// Sockets connected to this node, over all events.
+    pub fn connected(&self) -> usize {
+        self.all_hubs().iter().map(|h| lock(&h.waiters).len()).sum()
+    }
+}
+
+/// Waiter state for someone still in line, from the queue's state.
+pub fn waiting_state(q: QueueState) -> WaiterState {
+    match q {
+        QueueState::Prequeue | QueueState::Scheduled => WaiterState::Prequeue,
+        QueueState::Paused => WaiterState::Paused,
+        QueueState::Closed => WaiterState::Closed,
+        QueueState::Open | QueueState::Draining => WaiterState::Waiting,
+    }
+}
+
+/// Public information about a waiting room (`GET /api/v1/queue/{event}`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoomInfo {
+    /// Event id.
+    pub event: String,
+    /// Lifecycle state.
+    pub state: QueueState,
+    /// Waiters in the queue.
+    pub waiting: u64,
+    /// Admitted sessions now.
+    pub active: u32,
+    /// Configured admission rate.
+    pub admit_per_minute: u32,
+    /// Active-session cap.
+    pub max_active: u32,
+    /// Admission rate measured over the last minute, if known.
+    pub measured_admit_per_minute: Option<u64>,
+}

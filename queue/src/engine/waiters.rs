@@ -1,0 +1,119 @@
+//! The waiters connected to this node, and how a tick reaches them.
+
+use crate::ids::VisitorId;
+use crate::protocol::ServerMsg;
+use std::collections::HashMap;
+use tokio::sync::mpsc;
+
+/// What the socket writer task sends.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A JSON text frame.
+    Text(String),
+    /// Close the socket with this code and reason.
+    Close(u16, &'static str),
+}
+
+/// Messages a socket may have queued before it counts as a slow reader and
+/// is disconnected. Small on purpose: a waiter only needs the latest state.
+pub const SEND_QUEUE: usize = 16;
+
+/// One connected socket.
+#[derive(Debug)]
+pub struct Waiter {
+    /// Whose socket.
+    pub visitor: VisitorId,
+    /// Their ticket.
+    pub ticket: u64,
+    /// Hash of their session secret, bound into the admission token.
+    pub session_hash: String,
+    /// Bounded queue to the socket's writer task.
+    pub tx: mpsc::Sender<Outgoing>,
+    /// The position last sent, so unchanged positions are not resent.
+    pub last_position: u64,
+    /// Set once the admission token went out.
+    pub admitted: bool,
+}
+
+/// Result of offering a message to a socket.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Offer {
+    /// Queued.
+    Sent,
+    /// The socket is gone or too slow; drop it.
+    Drop,
+}
+
+impl Waiter {
+    /// Queues a message without waiting. A full queue means the client does
+    /// not read: it is disconnected rather than buffered without bound (it
+    /// keeps its place and may reconnect).
+    pub fn offer(&self, msg: &ServerMsg) -> Offer {
+        match self.tx.try_send(Outgoing::Text(msg.to_json())) {
+            Ok(()) => Offer::Sent,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                metrics::counter!("waitroom_ws_slow_disconnects_total").increment(1);
+                Offer::Drop
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Offer::Drop,
+        }
+    }
+}
+
+/// The sockets of one event on this node.
+#[derive(Debug, Default)]
+pub struct Waiters {
+    next_id: u64,
+    /// Connection id → waiter.
+    pub by_conn: HashMap<u64, Waiter>,
+}
+
+impl Waiters {
+    /// Adds a socket and returns its connection id.
+    pub fn insert(&mut self, waiter: Waiter) -> u64 {
+        self.next_id += 1;
+        self.by_conn.insert(self.next_id, waiter);
+        self.next_id
+    }
+
+    /// Removes a socket (on disconnect).
+    pub fn remove(&mut self, conn: u64) -> Option<Waiter> {
+        self.by_conn.remove(&conn)
+    }
+
+    /// Number of sockets.
+    pub fn len(&self) -> usize {
+        self.by_conn.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.by_conn.is_empty()
+    }
+
+    /// Visitors still waiting, for heartbeats.
+    pub fn waiting_visitors(&self) -> Vec<VisitorId> {
+        let mut v: Vec<VisitorId> = self
+            .by_conn
+            .values()
+            .filter(|w| !w.admitted)
+            .map(|w| w.visitor.clone())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Sends `msg` to every socket, dropping those that cannot take it.
+    pub fn broadcast(&mut self, msg: &ServerMsg) {
+        self.by_conn.retain(|_, w| w.offer(msg) == Offer::Sent);
+    }
+
+    /// Closes every socket with `code` after `msg` (graceful shutdown).
+    pub fn close_all(&mut self, msg: &ServerMsg, code: u16, reason: &'static str) {
+        for w in self.by_conn.values() {
+            let _ = w.offer(msg);
+            let _ = w.tx.try_send(Outgoing::Close(code, reason));
+        }
+    }
+}

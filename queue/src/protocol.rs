@@ -1,0 +1,109 @@
+//! The WebSocket protocol between the waiting-room page and a node.
+//!
+//! Server messages are JSON objects tagged by `type`. The first message on
+//! every socket is [`ServerMsg::Hello`], which names the protocol version so
+//! clients can refuse a server they do not understand.
+
+use serde::Serialize;
+
+/// Bumped on any incompatible change to the messages below.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// What a waiter is, as the fan sees it (the `state` field of `status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaiterState {
+    /// Joined during pre-queue; order is fixed at opening.
+    Prequeue,
+    /// In line.
+    Waiting,
+    /// In line, but admission is paused.
+    Paused,
+    /// In line, but the queue is closed.
+    Closed,
+    /// Admitted; an admission token is available.
+    Admitted,
+    /// Left the queue or the admitted session ended.
+    Departed,
+}
+
+/// Messages from the server.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// First message on a socket: protocol version and the full picture.
+    Hello {
+        /// [`PROTOCOL_VERSION`].
+        protocol: u32,
+        /// Event id.
+        event: String,
+        /// The waiter's state.
+        state: WaiterState,
+        /// The queue's lifecycle state.
+        queue_state: crate::QueueState,
+        /// The waiter's ticket.
+        ticket: u64,
+        /// 1 = next; absent once admitted.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        position: Option<u64>,
+        /// People ahead.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ahead: Option<u64>,
+        /// Seconds until admission, `null` when unknown.
+        eta_seconds: Option<u64>,
+        /// Waiters in the queue.
+        waiting: u64,
+    },
+    /// The waiter's position changed.
+    Position {
+        /// 1 = next.
+        position: u64,
+        /// People ahead.
+        ahead: u64,
+        /// Seconds until admission, `null` when unknown.
+        eta_seconds: Option<u64>,
+        /// Waiters in the queue.
+        waiting: u64,
+        /// When the tick that produced this ran (ms since the epoch); lets
+        /// clients and the load generator measure fan-out delay.
+        at: u64,
+    },
+    /// The waiter is admitted.
+    Admitted {
+        /// Ed25519 JWT for the booking service.
+        admission_token: String,
+        /// When the token (and the admitted session) expires, ms since epoch.
+        admission_expires_at: u64,
+        /// Where the page goes next.
+        next: String,
+    },
+    /// The queue's lifecycle state changed (or the backend is reconnecting).
+    State {
+        /// New state; `reconnecting` while the store is unreachable.
+        queue_state: String,
+    },
+    /// The server is going away; reconnect (to any node) after `retry_ms`.
+    Reconnect {
+        /// Why, e.g. `shutdown`.
+        reason: &'static str,
+        /// Suggested delay before reconnecting.
+        retry_ms: u64,
+    },
+    /// The waiter no longer has a place (departed or session ended).
+    Departed,
+    /// Something the client should show; the socket closes after it.
+    Error {
+        /// Stable code.
+        code: &'static str,
+        /// Human-readable text.
+        message: String,
+    },
+}
+
+impl ServerMsg {
+    /// Serialises the message. Serialising these plain structs cannot fail;
+    /// an empty object is sent if it ever did.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
+    }
+}

@@ -1,0 +1,448 @@
+//! In-process store: the embedded default for a single node.
+//!
+//! All events live behind one `std::sync::Mutex`: every operation is a short,
+//! CPU-only critical section (no `.await` while locked), which makes each
+//! method trivially atomic, the same guarantee the Redis backend gets from
+//! running one Lua script per operation. The semantics mirror the Redis
+//! scripts step for step, including the per-tick bounds below, so both
+//! backends pass one conformance suite.
+
+use super::{
+    rate_budget, Admission, JoinOutcome, Millis, QueueStore, Snapshot, Tick, TickClock,
+    VisitorRecord,
+};
+use crate::error::{QueueError, Result};
+use crate::ids::{EventId, VisitorId};
+use crate::settings::QueueSettings;
+use async_trait::async_trait;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
+
+/// At most this many idle waiters depart per tick, so one tick stays short
+/// even after a mass disconnect; the rest depart on the following ticks.
+/// The Redis tick script receives the same bound as an argument.
+pub(crate) const MAX_DEPARTURES_PER_TICK: usize = 1_000;
+
+/// At most this many expired sessions are retired per tick. Sessions past
+/// their expiry keep counting as active until retired, so the bound can only
+/// delay admissions, never overshoot `max_active`.
+pub(crate) const MAX_EXPIRIES_PER_TICK: usize = 10_000;
+
+/// Capacity of the tick broadcast; a subscriber lagging further behind gets
+/// `RecvError::Lagged` and repairs itself from a snapshot.
+pub(crate) const TICK_CHANNEL_CAPACITY: usize = 1_024;
+
+/// Queue state of every event, kept in this process.
+pub struct MemoryStore {
+    /// Events and leases; see the module docs for why one mutex suffices.
+    inner: Mutex<Inner>,
+    /// Every tick is sent here; `subscribe` hands out receivers.
+    ticks: broadcast::Sender<Tick>,
+}
+
+/// Everything behind the mutex.
+#[derive(Default)]
+struct Inner {
+    /// Events that have settings.
+    events: HashMap<EventId, EventState>,
+    /// Admitter leases; kept apart from events because a lease may be taken
+    /// before (or without) the event existing, as on Redis.
+    leases: HashMap<EventId, Lease>,
+}
+
+/// Who may run ticks for an event, and until when (wall clock, like the
+/// Redis key's `PX` expiry, since `acquire_lease` gets no `now`).
+struct Lease {
+    node: String,
+    until: Instant,
+}
+
+/// One event's queue; field by field the counterpart of the Redis keys.
+struct EventState {
+    settings: QueueSettings,
+    /// Highest ticket issued (`…:seq` on Redis).
+    last_ticket: u64,
+    /// Waiting visitors by ticket (`…:fifo`).
+    fifo: BTreeMap<u64, VisitorId>,
+    /// Every visitor who ever joined (`…:visitors`).
+    visitors: HashMap<VisitorId, VisitorRecord>,
+    /// Last seen time of each waiter (`…:seen`), indexed both ways so the
+    /// idle scan reads only the oldest entries.
+    seen: HashMap<VisitorId, Millis>,
+    seen_order: BTreeSet<(Millis, VisitorId)>,
+    /// Reported departed tickets above the head (`…:departed`).
+    departed: BTreeSet<u64>,
+    /// Tickets departed by `leave`, reported by the next tick.
+    pending_departed: Vec<u64>,
+    /// Active sessions by expiry (`…:active`); ties break by visitor id,
+    /// exactly like a Redis sorted set.
+    active: BTreeSet<(Millis, VisitorId)>,
+    clock: TickClock,
+    seq: u64,
+    head: u64,
+}
+
+impl EventState {
+    fn new(settings: QueueSettings) -> Self {
+        Self {
+            settings,
+            last_ticket: 0,
+            fifo: BTreeMap::new(),
+            visitors: HashMap::new(),
+            seen: HashMap::new(),
+            seen_order: BTreeSet::new(),
+            departed: BTreeSet::new(),
+            pending_departed: Vec::new(),
+            active: BTreeSet::new(),
+            clock: TickClock::default(),
+            seq: 0,
+            head: 0,
+        }
+    }
+
+    /// Stops tracking a waiter's presence (admitted or departed).
+    fn forget_seen(&mut self, visitor: &VisitorId) {
+        if let Some(at) = self.seen.remove(visitor) {
+            self.seen_order.remove(&(at, visitor.clone()));
+        }
+    }
+
+    fn mark_seen(&mut self, visitor: &VisitorId, now: Millis) {
+        self.forget_seen(visitor);
+        self.seen.insert(visitor.clone(), now);
+        self.seen_order.insert((now, visitor.clone()));
+    }
+
+    /// Steps 1–6 of the tick (see the trait and the Redis `tick.lua`).
+    fn tick(&mut self, event: &EventId, now: Millis) -> Tick {
+        // 1. Retire expired sessions.
+        let expired: Vec<(Millis, VisitorId)> = self
+            .active
+            .iter()
+            .take_while(|(expires, _)| *expires <= now)
+            .take(MAX_EXPIRIES_PER_TICK)
+            .cloned()
+            .collect();
+        for entry in expired {
+            self.active.remove(&entry);
+            if let Some(record) = self.visitors.get_mut(&entry.1) {
+                if let VisitorRecord::Admitted { ticket, .. } = *record {
+                    *record = VisitorRecord::Finished { ticket };
+                }
+            }
+        }
+
+        // 2. Depart idle waiters (seen + grace <= now), then collect leaves.
+        let grace_ms = u64::from(self.settings.departure_grace_seconds) * 1_000;
+        let mut departed = std::mem::take(&mut self.pending_departed);
+        if let Some(cutoff) = now.checked_sub(grace_ms) {
+            let idle: Vec<VisitorId> = self
+                .seen_order
+                .iter()
+                .take_while(|(seen, _)| *seen <= cutoff)
+                .take(MAX_DEPARTURES_PER_TICK)
+                .map(|(_, visitor)| visitor.clone())
+                .collect();
+            for visitor in idle {
+                self.forget_seen(&visitor);
+                if let Some(record) = self.visitors.get_mut(&visitor) {
+                    if let VisitorRecord::Waiting { ticket } = *record {
+                        *record = VisitorRecord::Departed { ticket };
+                        self.fifo.remove(&ticket);
+                        departed.push(ticket);
+                    }
+                }
+            }
+        }
+        departed.sort_unstable();
+        self.departed.extend(departed.iter().copied());
+
+        // 3. Budget; when not admitting only the clock's `last` moves (the
+        //    carry is kept), so resuming releases no pent-up burst.
+        let budget = if self.settings.state.admits() {
+            let (budget, clock) = rate_budget(self.clock, now, self.settings.admit_per_minute);
+            self.clock = clock;
+            budget
+        } else {
+            self.clock.last = self.clock.last.max(now);
+            0
+        };
+
+        // 4. Admit in ticket order.
+        let free = u64::from(self.settings.max_active).saturating_sub(self.active.len() as u64);
+        let n = budget.min(free).min(self.fifo.len() as u64);
+        let expires_at = now + u64::from(self.settings.session_ttl_seconds) * 1_000;
+        let mut admitted = Vec::new();
+        for _ in 0..n {
+            let Some((ticket, visitor)) = self.fifo.pop_first() else {
+                break;
+            };
+            self.forget_seen(&visitor);
+            self.visitors.insert(
+                visitor.clone(),
+                VisitorRecord::Admitted {
+                    ticket,
+                    admitted_at: now,
+                    expires_at,
+                },
+            );
+            self.active.insert((expires_at, visitor.clone()));
+            admitted.push(Admission {
+                visitor,
+                ticket,
+                expires_at,
+            });
+        }
+
+        // 5. Advance the head past admitted and departed tickets.
+        let head = match self.fifo.first_key_value() {
+            Some((first, _)) => first - 1,
+            None => self.last_ticket,
+        };
+        self.head = self.head.max(head);
+        self.departed = self.departed.split_off(&(self.head + 1));
+
+        // 6. Sequence and message.
+        self.seq += 1;
+        Tick {
+            event: event.clone(),
+            seq: self.seq,
+            at: now,
+            head: self.head,
+            last_ticket: self.last_ticket,
+            admitted,
+            departed,
+            active: clamp_u32(self.active.len()),
+            waiting: self.fifo.len() as u64,
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+/// `active` never exceeds `max_active: u32` by construction; saturate anyway.
+fn clamp_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        let (ticks, _) = broadcast::channel(TICK_CHANNEL_CAPACITY);
+        Self {
+            inner: Mutex::new(Inner::default()),
+            ticks,
+        }
+    }
+
+    /// Locks the state. A panic while locked cannot leave an event half
+    /// updated in a way later calls would misread, so poisoning is ignored.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn unknown(event: &EventId) -> QueueError {
+    QueueError::UnknownEvent(event.to_string())
+}
+
+#[async_trait]
+impl QueueStore for MemoryStore {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn put_settings(&self, event: &EventId, settings: &QueueSettings) -> Result<()> {
+        settings.validate()?;
+        let mut inner = self.lock();
+        match inner.events.get_mut(event) {
+            Some(state) => state.settings = settings.clone(),
+            None => {
+                inner
+                    .events
+                    .insert(event.clone(), EventState::new(settings.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    async fn settings(&self, event: &EventId) -> Result<Option<QueueSettings>> {
+        Ok(self.lock().events.get(event).map(|s| s.settings.clone()))
+    }
+
+    async fn events(&self) -> Result<Vec<EventId>> {
+        let mut events: Vec<EventId> = self.lock().events.keys().cloned().collect();
+        events.sort();
+        Ok(events)
+    }
+
+    async fn join(&self, event: &EventId, visitor: &VisitorId, now: Millis) -> Result<JoinOutcome> {
+        let mut inner = self.lock();
+        let state = inner.events.get_mut(event).ok_or_else(|| unknown(event))?;
+        // A visitor who already has a place gets it back even once the queue
+        // stops accepting *new* visitors (a reload must not lose a place).
+        match state.visitors.get(visitor) {
+            Some(VisitorRecord::Waiting { ticket })
+            | Some(VisitorRecord::Admitted { ticket, .. })
+            | Some(VisitorRecord::Finished { ticket }) => {
+                return Ok(JoinOutcome {
+                    ticket: *ticket,
+                    fresh: false,
+                })
+            }
+            Some(VisitorRecord::Departed { .. } | VisitorRecord::Unknown) | None => {}
+        }
+        if !state.settings.state.accepts_joins() {
+            return Err(QueueError::NotJoinable(state.settings.state));
+        }
+        state.last_ticket += 1;
+        let ticket = state.last_ticket;
+        state.fifo.insert(ticket, visitor.clone());
+        state
+            .visitors
+            .insert(visitor.clone(), VisitorRecord::Waiting { ticket });
+        state.mark_seen(visitor, now);
+        Ok(JoinOutcome {
+            ticket,
+            fresh: true,
+        })
+    }
+
+    async fn lookup(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        now: Millis,
+    ) -> Result<VisitorRecord> {
+        let inner = self.lock();
+        let record = inner
+            .events
+            .get(event)
+            .and_then(|s| s.visitors.get(visitor))
+            .cloned()
+            .unwrap_or(VisitorRecord::Unknown);
+        Ok(match record {
+            VisitorRecord::Admitted {
+                ticket, expires_at, ..
+            } if expires_at <= now => VisitorRecord::Finished { ticket },
+            other => other,
+        })
+    }
+
+    async fn touch(&self, event: &EventId, visitors: &[VisitorId], now: Millis) -> Result<()> {
+        let mut inner = self.lock();
+        let Some(state) = inner.events.get_mut(event) else {
+            return Ok(());
+        };
+        for visitor in visitors {
+            // Only current waiters are tracked; like `ZADD XX GT`, an older
+            // timestamp never moves "last seen" backwards.
+            if let Some(&seen) = state.seen.get(visitor) {
+                if now > seen {
+                    state.mark_seen(visitor, now);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn leave(&self, event: &EventId, visitor: &VisitorId) -> Result<bool> {
+        let mut inner = self.lock();
+        let Some(state) = inner.events.get_mut(event) else {
+            return Ok(false);
+        };
+        let Some(VisitorRecord::Waiting { ticket }) = state.visitors.get(visitor).cloned() else {
+            return Ok(false);
+        };
+        state.fifo.remove(&ticket);
+        state.forget_seen(visitor);
+        state
+            .visitors
+            .insert(visitor.clone(), VisitorRecord::Departed { ticket });
+        state.pending_departed.push(ticket);
+        Ok(true)
+    }
+
+    async fn release(&self, event: &EventId, visitor: &VisitorId) -> Result<bool> {
+        let mut inner = self.lock();
+        let Some(state) = inner.events.get_mut(event) else {
+            return Ok(false);
+        };
+        let Some(VisitorRecord::Admitted {
+            ticket, expires_at, ..
+        }) = state.visitors.get(visitor).cloned()
+        else {
+            return Ok(false);
+        };
+        if !state.active.remove(&(expires_at, visitor.clone())) {
+            return Ok(false);
+        }
+        state
+            .visitors
+            .insert(visitor.clone(), VisitorRecord::Finished { ticket });
+        Ok(true)
+    }
+
+    async fn acquire_lease(&self, event: &EventId, node: &str, ttl_ms: u64) -> Result<bool> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let free = match inner.leases.get(event) {
+            None => true,
+            Some(lease) => lease.until <= now || lease.node == node,
+        };
+        if free {
+            let lease = Lease {
+                node: node.to_owned(),
+                until: now + Duration::from_millis(ttl_ms),
+            };
+            inner.leases.insert(event.clone(), lease);
+        }
+        Ok(free)
+    }
+
+    async fn tick(&self, event: &EventId, node: &str, now: Millis) -> Result<Option<Tick>> {
+        let mut inner = self.lock();
+        let held = inner
+            .leases
+            .get(event)
+            .is_some_and(|l| l.node == node && l.until > Instant::now());
+        if !held {
+            return Ok(None);
+        }
+        let state = inner.events.get_mut(event).ok_or_else(|| unknown(event))?;
+        let tick = state.tick(event, now);
+        // Sent while locked so subscribers see ticks in `seq` order; an error
+        // only means nobody is subscribed right now.
+        let _ = self.ticks.send(tick.clone());
+        Ok(Some(tick))
+    }
+
+    async fn snapshot(&self, event: &EventId) -> Result<Snapshot> {
+        let inner = self.lock();
+        let state = inner.events.get(event).ok_or_else(|| unknown(event))?;
+        Ok(Snapshot {
+            seq: state.seq,
+            head: state.head,
+            last_ticket: state.last_ticket,
+            departed: state.departed.iter().copied().collect(),
+            active: clamp_u32(state.active.len()),
+            waiting: state.fifo.len() as u64,
+            settings: state.settings.clone(),
+        })
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Tick> {
+        self.ticks.subscribe()
+    }
+}

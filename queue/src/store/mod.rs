@@ -1,0 +1,216 @@
+//! Authoritative queue state behind one trait, with one module per backend.
+//!
+//! Both backends implement exactly the same semantics and pass the same
+//! conformance suite (`queue/tests/conformance.rs`). Every method that
+//! changes state is atomic on its own: on Redis it is one Lua script.
+
+pub mod memory;
+pub mod redis;
+
+use crate::error::Result;
+use crate::ids::{EventId, VisitorId};
+use crate::settings::QueueSettings;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+/// Milliseconds since the Unix epoch; passed in so tests control time.
+pub type Millis = u64;
+
+/// Result of a join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinOutcome {
+    /// Dense ticket number (1, 2, 3, … per event).
+    pub ticket: u64,
+    /// `false` when the visitor already had a place and got it back.
+    pub fresh: bool,
+}
+
+/// What the store knows about one visitor of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VisitorRecord {
+    /// Never joined this event.
+    Unknown,
+    /// In the queue, not yet admitted.
+    Waiting {
+        /// The visitor's ticket.
+        ticket: u64,
+    },
+    /// Admitted; the session counts against `max_active` until it expires
+    /// or is released.
+    Admitted {
+        /// The visitor's ticket.
+        ticket: u64,
+        /// When the admission tick ran.
+        admitted_at: Millis,
+        /// When the session stops counting as active.
+        expires_at: Millis,
+    },
+    /// Admitted earlier; the session has expired or was released.
+    Finished {
+        /// The visitor's ticket.
+        ticket: u64,
+    },
+    /// Left the queue (explicitly or by missing the grace period); skipped.
+    Departed {
+        /// The visitor's ticket.
+        ticket: u64,
+    },
+}
+
+/// One admitted visitor in a tick.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Admission {
+    /// Who.
+    pub visitor: VisitorId,
+    /// Their ticket.
+    pub ticket: u64,
+    /// When the session expires.
+    pub expires_at: Millis,
+}
+
+/// The message every admission tick publishes to every node. Nodes compute
+/// positions from it without asking the store about individual waiters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tick {
+    /// The event this tick belongs to.
+    pub event: EventId,
+    /// Increments by one per tick of this event; a gap means a node missed
+    /// a message and must reload a [`Snapshot`].
+    pub seq: u64,
+    /// When the tick ran.
+    pub at: Millis,
+    /// Admitted-through head `H`: every ticket `<= head` has been admitted
+    /// or has departed.
+    pub head: u64,
+    /// The highest ticket issued so far.
+    pub last_ticket: u64,
+    /// Visitors admitted by this tick, in ticket order.
+    pub admitted: Vec<Admission>,
+    /// Tickets that departed since the previous tick (all `> previous head`).
+    pub departed: Vec<u64>,
+    /// Active sessions after this tick.
+    pub active: u32,
+    /// Waiters still in the queue after this tick.
+    pub waiting: u64,
+    /// Settings in force when the tick ran, so every node sees changes
+    /// within one tick.
+    pub settings: QueueSettings,
+}
+
+/// Everything a node needs to compute positions from scratch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Sequence number of the last tick folded into this snapshot.
+    pub seq: u64,
+    /// Admitted-through head.
+    pub head: u64,
+    /// Highest ticket issued.
+    pub last_ticket: u64,
+    /// Departed tickets above `head`, ascending.
+    pub departed: Vec<u64>,
+    /// Active sessions.
+    pub active: u32,
+    /// Waiters in the queue.
+    pub waiting: u64,
+    /// Current settings.
+    pub settings: QueueSettings,
+}
+
+/// The operations the engine needs from a backend.
+#[async_trait]
+pub trait QueueStore: Send + Sync + 'static {
+    /// Backend name for logs and metrics (`memory`, `redis`).
+    fn backend(&self) -> &'static str;
+
+    /// Checks the backend is reachable (readiness).
+    async fn ping(&self) -> Result<()>;
+
+    /// Creates the event's queue or replaces its settings. Queue contents
+    /// (tickets, waiters, sessions) are kept.
+    async fn put_settings(&self, event: &EventId, settings: &QueueSettings) -> Result<()>;
+
+    /// The event's settings, `None` when the event has no queue.
+    async fn settings(&self, event: &EventId) -> Result<Option<QueueSettings>>;
+
+    /// Every event that has a queue.
+    async fn events(&self) -> Result<Vec<EventId>>;
+
+    /// Gives the visitor a place, or returns the place they already have
+    /// (waiting, admitted or finished). A departed visitor gets a new
+    /// ticket at the back. Fails with `UnknownEvent` or `NotJoinable`.
+    async fn join(&self, event: &EventId, visitor: &VisitorId, now: Millis) -> Result<JoinOutcome>;
+
+    /// The visitor's record.
+    async fn lookup(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        now: Millis,
+    ) -> Result<VisitorRecord>;
+
+    /// Marks waiters as still present (an open socket or a poll), so they
+    /// do not depart. Visitors not waiting are ignored.
+    async fn touch(&self, event: &EventId, visitors: &[VisitorId], now: Millis) -> Result<()>;
+
+    /// The visitor leaves the queue now (explicit departure).
+    /// Returns whether they were waiting.
+    async fn leave(&self, event: &EventId, visitor: &VisitorId) -> Result<bool>;
+
+    /// Ends an admitted session early (booking finished or hold released),
+    /// freeing its slot under `max_active`. Returns whether it was active.
+    async fn release(&self, event: &EventId, visitor: &VisitorId) -> Result<bool>;
+
+    /// Takes or renews the admitter lease for `node`; returns whether
+    /// `node` holds it now.
+    async fn acquire_lease(&self, event: &EventId, node: &str, ttl_ms: u64) -> Result<bool>;
+
+    /// Runs one admission tick atomically, if `node` holds the lease:
+    /// expires sessions, departs waiters idle past the grace period,
+    /// admits `min(rate budget, max_active - active)` waiters in ticket
+    /// order, advances the head, and publishes the resulting [`Tick`] to
+    /// every subscriber. `None` when `node` does not hold the lease.
+    async fn tick(&self, event: &EventId, node: &str, now: Millis) -> Result<Option<Tick>>;
+
+    /// State for computing positions from scratch.
+    async fn snapshot(&self, event: &EventId) -> Result<Snapshot>;
+
+    /// Ticks of every event, as published by whichever node ran them.
+    fn subscribe(&self) -> broadcast::Receiver<Tick>;
+}
+
+/// Tick state a backend keeps per event between ticks.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TickClock {
+    /// When the previous tick ran (0: never).
+    pub last: Millis,
+    /// Fraction of a visitor carried from the previous tick, in [0, 1).
+    pub carry: f64,
+}
+
+/// How many visitors the rate allows since the last tick, carrying the
+/// fraction so the long-run rate is exact. Shared by both backends' tests;
+/// the Redis script implements the same arithmetic in Lua.
+pub fn rate_budget(clock: TickClock, now: Millis, per_minute: u32) -> (u64, TickClock) {
+    if clock.last == 0 || now <= clock.last {
+        return (
+            0,
+            TickClock {
+                last: now.max(clock.last),
+                carry: clock.carry,
+            },
+        );
+    }
+    // Cap the elapsed time so a long pause or a lost lease does not release
+    // a burst of pent-up budget at once.
+    let elapsed = (now - clock.last).min(5_000) as f64;
+    let budget = clock.carry + elapsed * f64::from(per_minute) / 60_000.0;
+    let whole = budget.floor();
+    (
+        whole as u64,
+        TickClock {
+            last: now,
+            carry: budget - whole,
+        },
+    )
+}

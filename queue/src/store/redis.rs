@@ -1,0 +1,361 @@
+//! Redis store (fred): the production backend shared by every node.
+//!
+//! Key layout is in [`keys`]; every state change is one Lua script
+//! ([`scripts`], sources in `redis/*.lua`), so it is atomic even with many
+//! nodes, and the tick script itself checks the lease owner so two nodes can
+//! never both tick an event. Ticks are published on one pub/sub channel and
+//! fanned out in process by [`feed`].
+//!
+//! The client fails fast: commands time out after [`COMMAND_TIMEOUT`] and
+//! surface as `QueueError::Unavailable` while Redis is down, and the
+//! connection keeps reconnecting with backoff so everything resumes when it
+//! returns.
+
+mod codec;
+mod feed;
+mod keys;
+mod scripts;
+
+use super::memory::{MAX_DEPARTURES_PER_TICK, MAX_EXPIRIES_PER_TICK, TICK_CHANNEL_CAPACITY};
+use super::{JoinOutcome, Millis, QueueStore, Snapshot, Tick, VisitorRecord};
+use crate::error::{QueueError, Result};
+use crate::ids::{EventId, VisitorId};
+use crate::settings::{QueueSettings, QueueState};
+use async_trait::async_trait;
+use codec::{redis_error, status, to_array, to_u64, TickReply};
+use fred::clients::Client;
+use fred::interfaces::{
+    ClientLike, HashesInterface, PubsubInterface, SetsInterface, SortedSetsInterface,
+};
+use fred::types::config::{Config, ReconnectPolicy};
+use fred::types::sorted_sets::Ordering as ZaddOrdering;
+use fred::types::{Builder, SetOptions, Value};
+use keys::{EventKeys, EVENTS, TICKS_CHANNEL};
+use scripts::Scripts;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+/// Longest any single command may take before it fails as `Unavailable`.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Queue state in Redis.
+pub struct RedisStore {
+    client: Client,
+    /// The client's connection task, stopped when the store is dropped.
+    connection: JoinHandle<std::result::Result<(), fred::error::Error>>,
+    /// Commands sent so far, so benchmarks can report commands per tick.
+    commands: AtomicU64,
+    scripts: Scripts,
+    /// Ticks from every node, fed by `_feed`.
+    ticks: broadcast::Sender<Tick>,
+    _feed: feed::TickFeed,
+    /// Joinable and admitting states, computed once for the scripts.
+    joinable: String,
+    admitting: String,
+}
+
+/// Drops any `user:password@` from a URL before it goes into a message.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl RedisStore {
+    /// Connects to `url` (`redis://`, `rediss://`, `redis-sentinel://`,
+    /// `redis-cluster://` as fred parses them), loads the scripts and
+    /// subscribes to the tick channel. Fails with `Unavailable` when Redis
+    /// cannot be reached now, rather than retrying forever at startup.
+    pub async fn connect(url: &str) -> Result<RedisStore> {
+        let unreachable = |e: fred::error::Error| {
+            QueueError::Unavailable(format!("cannot reach Redis at {}: {e}", redact(url)))
+        };
+        let config = Config::from_url(url).map_err(|e| {
+            QueueError::Unavailable(format!("invalid Redis URL {}: {e}", redact(url)))
+        })?;
+        let mut builder = Builder::from_config(config);
+        builder
+            .with_connection_config(|c| {
+                c.connection_timeout = COMMAND_TIMEOUT;
+                c.internal_command_timeout = COMMAND_TIMEOUT;
+            })
+            .with_performance_config(|p| {
+                p.default_command_timeout = COMMAND_TIMEOUT;
+                // fred's pub/sub fan-out; the default (32) lags under bursts.
+                p.broadcast_channel_capacity = TICK_CHANNEL_CAPACITY;
+            })
+            // Unlimited attempts, 100 ms doubling up to 2 s.
+            .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2));
+
+        let client = builder.build().map_err(unreachable)?;
+        let connection = client.init().await.map_err(unreachable)?;
+        let commands = AtomicU64::new(0);
+        let scripts = match Scripts::load(&client, &commands).await {
+            Ok(scripts) => scripts,
+            Err(e) => {
+                connection.abort();
+                return Err(e);
+            }
+        };
+        let (ticks, _) = broadcast::channel(TICK_CHANNEL_CAPACITY);
+        let feed = match feed::TickFeed::start(&builder, ticks.clone()).await {
+            Ok(feed) => feed,
+            Err(e) => {
+                connection.abort();
+                return Err(e);
+            }
+        };
+        Ok(RedisStore {
+            client,
+            connection,
+            commands,
+            scripts,
+            ticks,
+            _feed: feed,
+            joinable: codec::states_where(QueueState::accepts_joins),
+            admitting: codec::states_where(QueueState::admits),
+        })
+    }
+
+    /// Redis commands (including script calls) this store has sent.
+    pub fn commands_sent(&self) -> u64 {
+        self.commands.load(Ordering::Relaxed)
+    }
+
+    /// Counts one command about to be sent.
+    fn count(&self) {
+        self.commands.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Drop for RedisStore {
+    fn drop(&mut self) {
+        self.connection.abort();
+    }
+}
+
+#[async_trait]
+impl QueueStore for RedisStore {
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.count();
+        self.client
+            .ping::<Value>(None)
+            .await
+            .map(drop)
+            .map_err(redis_error)
+    }
+
+    async fn put_settings(&self, event: &EventId, settings: &QueueSettings) -> Result<()> {
+        settings.validate()?;
+        let keys = EventKeys::new(event);
+        // Settings first: an event listed in `wr:events` always has them.
+        // A retry after a failure in between is harmless (both idempotent).
+        self.count();
+        self.client
+            .hset::<(), _, _>(keys.settings(), codec::settings_fields(settings))
+            .await
+            .map_err(redis_error)?;
+        self.count();
+        self.client
+            .sadd::<(), _, _>(EVENTS, event.as_str())
+            .await
+            .map_err(redis_error)
+    }
+
+    async fn settings(&self, event: &EventId) -> Result<Option<QueueSettings>> {
+        self.count();
+        let values: Vec<Value> = self
+            .client
+            .hmget(
+                EventKeys::new(event).settings(),
+                codec::SETTINGS_FIELDS.to_vec(),
+            )
+            .await
+            .map_err(redis_error)?;
+        codec::parse_settings(values)
+    }
+
+    async fn events(&self) -> Result<Vec<EventId>> {
+        self.count();
+        let ids: Vec<String> = self.client.smembers(EVENTS).await.map_err(redis_error)?;
+        let mut events = ids
+            .iter()
+            .map(|id| {
+                EventId::parse(id).map_err(|_| QueueError::Corrupt(format!("event id {id:?}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        events.sort();
+        Ok(events)
+    }
+
+    async fn join(&self, event: &EventId, visitor: &VisitorId, now: Millis) -> Result<JoinOutcome> {
+        let k = EventKeys::new(event);
+        let keys = vec![k.seq(), k.fifo(), k.visitors(), k.seen(), k.settings()];
+        let args = vec![visitor.to_string(), now.to_string(), self.joinable.clone()];
+        let reply = self
+            .scripts
+            .join
+            .run(&self.client, &self.commands, keys, args);
+        let items = to_array(reply.await?, "join reply")?;
+        match (status(&items, "join reply")?, items.get(1)) {
+            (-1, _) => Err(QueueError::UnknownEvent(event.to_string())),
+            (-2, Some(state)) => {
+                let state = state.as_str().and_then(|s| QueueState::parse(&s));
+                let state = state.ok_or_else(|| QueueError::Corrupt("queue state".into()))?;
+                Err(QueueError::NotJoinable(state))
+            }
+            (ticket, Some(fresh)) if ticket > 0 => Ok(JoinOutcome {
+                ticket: ticket.unsigned_abs(),
+                fresh: to_u64(fresh, "fresh")? == 1,
+            }),
+            _ => Err(QueueError::Corrupt(format!("join reply {items:?}"))),
+        }
+    }
+
+    async fn lookup(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        now: Millis,
+    ) -> Result<VisitorRecord> {
+        self.count();
+        let raw: Option<String> = self
+            .client
+            .hget(EventKeys::new(event).visitors(), visitor.as_str())
+            .await
+            .map_err(redis_error)?;
+        codec::parse_record(raw, now)
+    }
+
+    async fn touch(&self, event: &EventId, visitors: &[VisitorId], now: Millis) -> Result<()> {
+        if visitors.is_empty() {
+            return Ok(());
+        }
+        // `seen` holds exactly the waiters, so `XX` (update existing only)
+        // ignores everyone else without a script, and `GT` never moves a
+        // timestamp backwards. Millisecond timestamps are exact in an f64.
+        let scores: Vec<(f64, &str)> = visitors.iter().map(|v| (now as f64, v.as_str())).collect();
+        self.count();
+        self.client
+            .zadd::<(), _, _>(
+                EventKeys::new(event).seen(),
+                Some(SetOptions::XX),
+                Some(ZaddOrdering::GreaterThan),
+                false,
+                false,
+                scores,
+            )
+            .await
+            .map_err(redis_error)
+    }
+
+    async fn leave(&self, event: &EventId, visitor: &VisitorId) -> Result<bool> {
+        let k = EventKeys::new(event);
+        let keys = vec![k.fifo(), k.visitors(), k.seen(), k.pending_departed()];
+        let reply = self.scripts.leave.run(
+            &self.client,
+            &self.commands,
+            keys,
+            vec![visitor.to_string()],
+        );
+        Ok(to_u64(&reply.await?, "leave reply")? == 1)
+    }
+
+    async fn release(&self, event: &EventId, visitor: &VisitorId) -> Result<bool> {
+        let k = EventKeys::new(event);
+        let keys = vec![k.visitors(), k.active()];
+        let reply = self.scripts.release.run(
+            &self.client,
+            &self.commands,
+            keys,
+            vec![visitor.to_string()],
+        );
+        Ok(to_u64(&reply.await?, "release reply")? == 1)
+    }
+
+    async fn acquire_lease(&self, event: &EventId, node: &str, ttl_ms: u64) -> Result<bool> {
+        let keys = vec![EventKeys::new(event).lease()];
+        let args = vec![node.to_owned(), ttl_ms.max(1).to_string()];
+        let reply = self
+            .scripts
+            .lease
+            .run(&self.client, &self.commands, keys, args);
+        Ok(to_u64(&reply.await?, "lease reply")? == 1)
+    }
+
+    async fn tick(&self, event: &EventId, node: &str, now: Millis) -> Result<Option<Tick>> {
+        let k = EventKeys::new(event);
+        let keys = vec![
+            k.seq(),
+            k.fifo(),
+            k.visitors(),
+            k.seen(),
+            k.departed(),
+            k.pending_departed(),
+            k.active(),
+            k.settings(),
+            k.clock(),
+            k.lease(),
+        ];
+        let args = vec![
+            node.to_owned(),
+            now.to_string(),
+            self.admitting.clone(),
+            MAX_DEPARTURES_PER_TICK.to_string(),
+            MAX_EXPIRIES_PER_TICK.to_string(),
+        ];
+        let reply = self
+            .scripts
+            .tick
+            .run(&self.client, &self.commands, keys, args)
+            .await?;
+        let tick = match codec::parse_tick(event, now, reply)? {
+            TickReply::NotLeader => return Ok(None),
+            TickReply::UnknownEvent => return Err(QueueError::UnknownEvent(event.to_string())),
+            TickReply::Ran(tick) => tick,
+        };
+        // The tick is committed; failing to publish it only leaves a `seq`
+        // gap that nodes repair with `snapshot`, so it is not an error here.
+        match serde_json::to_string(&tick) {
+            Ok(json) => {
+                self.count();
+                if let Err(error) = self.client.publish::<(), _, _>(TICKS_CHANNEL, json).await {
+                    tracing::warn!(%error, event = %event, seq = tick.seq, "tick not published");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "tick not serializable"),
+        }
+        Ok(Some(tick))
+    }
+
+    async fn snapshot(&self, event: &EventId) -> Result<Snapshot> {
+        let k = EventKeys::new(event);
+        let keys = vec![
+            k.seq(),
+            k.fifo(),
+            k.departed(),
+            k.active(),
+            k.settings(),
+            k.clock(),
+        ];
+        let reply = self
+            .scripts
+            .snapshot
+            .run(&self.client, &self.commands, keys, vec![]);
+        codec::parse_snapshot(reply.await?)?
+            .ok_or_else(|| QueueError::UnknownEvent(event.to_string()))
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Tick> {
+        self.ticks.subscribe()
+    }
+}

@@ -1,0 +1,84 @@
+//! Redis key names.
+//!
+//! Every key of one event carries the hash tag `{evt:<event>}`, so Redis
+//! Cluster keeps them in one slot and a single Lua script may touch them
+//! all. Event ids are validated slugs (`[A-Za-z0-9_-]`), so they cannot
+//! break out of the tag.
+
+use crate::ids::EventId;
+
+/// The set of every event that has a queue. Global (not tagged): it is only
+/// written next to, never inside, a script.
+pub(super) const EVENTS: &str = "wr:events";
+
+/// The pub/sub channel carrying every event's ticks as JSON.
+pub(super) const TICKS_CHANNEL: &str = "wr:ticks";
+
+/// Key names of one event.
+pub(super) struct EventKeys {
+    /// `wr:{evt:<event>}:`, shared by every key below.
+    prefix: String,
+}
+
+impl EventKeys {
+    pub(super) fn new(event: &EventId) -> Self {
+        Self {
+            prefix: format!("wr:{{evt:{event}}}:"),
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// STRING, `INCR`ed per join: the last ticket issued.
+    pub(super) fn seq(&self) -> String {
+        self.key("seq")
+    }
+
+    /// ZSET member = waiting visitor, score = ticket.
+    pub(super) fn fifo(&self) -> String {
+        self.key("fifo")
+    }
+
+    /// HASH visitor → record (`t`, `t|a|admitted_ms|expires_ms`, `t|f`, `t|d`).
+    pub(super) fn visitors(&self) -> String {
+        self.key("visitors")
+    }
+
+    /// ZSET waiting visitor → last seen ms; holds exactly the FIFO's members.
+    pub(super) fn seen(&self) -> String {
+        self.key("seen")
+    }
+
+    /// ZSET of reported departed tickets above the head (member = score).
+    pub(super) fn departed(&self) -> String {
+        self.key("departed")
+    }
+
+    /// LIST of tickets `leave` departed, drained and reported by the next tick.
+    pub(super) fn pending_departed(&self) -> String {
+        self.key("pending_departed")
+    }
+
+    /// ZSET active visitor → session expiry ms.
+    pub(super) fn active(&self) -> String {
+        self.key("active")
+    }
+
+    /// HASH of the `QueueSettings` fields.
+    pub(super) fn settings(&self) -> String {
+        self.key("settings")
+    }
+
+    /// HASH `last`, `carry` (the `TickClock`), `seq` (tick sequence) and
+    /// `head` (admitted-through head).
+    pub(super) fn clock(&self) -> String {
+        self.key("clock")
+    }
+
+    /// STRING holding the admitter node's id, with a `PX` expiry.
+    pub(super) fn lease(&self) -> String {
+        self.key("lease")
+    }
+}

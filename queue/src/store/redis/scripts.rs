@@ -1,0 +1,80 @@
+//! The Lua scripts, loaded once and run with `EVALSHA`.
+//!
+//! Every state change is one script so it is atomic on the server. fred's
+//! own `Script` helper needs its `sha-1` feature to hash locally; instead
+//! the digest comes from `SCRIPT LOAD`, and a `NOSCRIPT` reply (a restarted
+//! or failed-over server, or a Cluster node that never saw the load) falls
+//! back to one `EVAL`, which also caches the script there again.
+
+use super::codec::redis_error;
+use crate::error::Result;
+use fred::clients::Client;
+use fred::interfaces::LuaInterface;
+use fred::types::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// One script: its source (for the `EVAL` fallback) and server digest.
+pub(super) struct LuaScript {
+    lua: &'static str,
+    sha: String,
+}
+
+impl LuaScript {
+    /// `SCRIPT LOAD`s `lua` and remembers the digest the server returns.
+    async fn load(client: &Client, commands: &AtomicU64, lua: &'static str) -> Result<Self> {
+        commands.fetch_add(1, Ordering::Relaxed);
+        let sha: String = client.script_load(lua).await.map_err(redis_error)?;
+        Ok(Self { lua, sha })
+    }
+
+    /// Runs the script; each command sent is counted in `commands`.
+    pub(super) async fn run(
+        &self,
+        client: &Client,
+        commands: &AtomicU64,
+        keys: Vec<String>,
+        args: Vec<String>,
+    ) -> Result<Value> {
+        commands.fetch_add(1, Ordering::Relaxed);
+        match client
+            .evalsha::<Value, _, _, _>(self.sha.as_str(), keys.clone(), args.clone())
+            .await
+        {
+            Err(e) if e.details().starts_with("NOSCRIPT") => {
+                commands.fetch_add(1, Ordering::Relaxed);
+                client.eval(self.lua, keys, args).await.map_err(redis_error)
+            }
+            other => other.map_err(redis_error),
+        }
+    }
+}
+
+/// Every script the store runs.
+pub(super) struct Scripts {
+    /// `join.lua`: issue or return a ticket.
+    pub(super) join: LuaScript,
+    /// `leave.lua`: explicit departure.
+    pub(super) leave: LuaScript,
+    /// `release.lua`: end a session early.
+    pub(super) release: LuaScript,
+    /// `lease.lua`: take or renew the admitter lease.
+    pub(super) lease: LuaScript,
+    /// `tick.lua`: the admission tick.
+    pub(super) tick: LuaScript,
+    /// `snapshot.lua`: a consistent read for position repair.
+    pub(super) snapshot: LuaScript,
+}
+
+impl Scripts {
+    /// Loads every script (one `SCRIPT LOAD` each).
+    pub(super) async fn load(client: &Client, commands: &AtomicU64) -> Result<Self> {
+        Ok(Self {
+            join: LuaScript::load(client, commands, include_str!("join.lua")).await?,
+            leave: LuaScript::load(client, commands, include_str!("leave.lua")).await?,
+            release: LuaScript::load(client, commands, include_str!("release.lua")).await?,
+            lease: LuaScript::load(client, commands, include_str!("lease.lua")).await?,
+            tick: LuaScript::load(client, commands, include_str!("tick.lua")).await?,
+            snapshot: LuaScript::load(client, commands, include_str!("snapshot.lua")).await?,
+        })
+    }
+}

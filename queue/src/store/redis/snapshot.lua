@@ -1,0 +1,23 @@
+-- A consistent view for computing positions from scratch. `departed` holds
+-- only departures already reported by ticks up to `seq`; later ones arrive
+-- with tick `seq + 1`. Cost: O(departed above the head), a repair path.
+-- KEYS: seq, fifo, departed, active, settings, clock
+-- Reply: {-1} unknown event |
+--        {1, seq, head, last_ticket, departed[], active, waiting, settings[5]}
+local settings = redis.call('HMGET', KEYS[5], 'state', 'admit_per_minute',
+  'max_active', 'session_ttl_seconds', 'departure_grace_seconds')
+if not settings[1] then
+  return {-1}
+end
+local clock = redis.call('HMGET', KEYS[6], 'seq', 'head')
+local head = tonumber(clock[2]) or 0
+return {
+  1,
+  tonumber(clock[1]) or 0,
+  head,
+  tonumber(redis.call('GET', KEYS[1]) or '0'),
+  redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. string.format('%d', head), '+inf'),
+  redis.call('ZCARD', KEYS[4]),
+  redis.call('ZCARD', KEYS[2]),
+  settings,
+}

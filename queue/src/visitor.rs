@@ -1,0 +1,255 @@
+//! The visitor credential (`queue_token`): who the fan is in which queue,
+//! plus a random session secret.
+//!
+//! The browser keeps it in an HttpOnly cookie; non-browser clients send it as
+//! `X-Queue-Token`. The queue checks its MAC on every join, poll and socket.
+//! The admission token carries only `sha256(secret)` (`cnf.sst`), so a
+//! stolen admission token is useless without the cookie that holds the
+//! secret.
+//!
+//! Wire format: `v1.<kid>.<payload>.<mac>`, where `payload` is base64url
+//! JSON and `mac` is base64url HMAC-SHA256 over `v1.<kid>.<payload>` with
+//! the key derived from signing key `kid` ([`SigningKeys::mac_key_for`]).
+//! Every character is URL- and cookie-safe.
+
+use crate::ids::{EventId, VisitorId};
+use crate::keys::{SigningKeys, B64};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// Longer input is refused before any parsing; ours are under 400 bytes.
+pub const MAX_CREDENTIAL_LEN: usize = 512;
+
+const VERSION: &str = "v1";
+
+/// A fan's place-holding credential for one event.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VisitorCredential {
+    /// The event whose queue this credential belongs to.
+    pub event: EventId,
+    /// The visitor, i.e. the place in that queue.
+    pub visitor: VisitorId,
+    /// Random per-session secret; only the fan's cookie holds it.
+    pub secret: [u8; 32],
+    /// When it was issued (Unix seconds), for audits and age limits.
+    pub issued_at: u64,
+}
+
+impl VisitorCredential {
+    /// A credential with a fresh random secret, issued now.
+    pub fn new(event: EventId, visitor: VisitorId) -> Self {
+        let mut secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        Self {
+            event,
+            visitor,
+            secret,
+            issued_at: crate::admission::unix_now(),
+        }
+    }
+
+    /// `base64url(sha256(secret))`: what the admission token's `cnf.sst`
+    /// binds to.
+    pub fn session_hash(&self) -> String {
+        session_hash_of(&self.secret)
+    }
+}
+
+impl fmt::Debug for VisitorCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VisitorCredential")
+            .field("event", &self.event)
+            .field("visitor", &self.visitor)
+            .field("secret", &"[redacted]")
+            .field("issued_at", &self.issued_at)
+            .finish()
+    }
+}
+
+fn session_hash_of(secret: &[u8]) -> String {
+    B64.encode(Sha256::digest(secret))
+}
+
+/// Why a credential was refused. Each has a stable [`code`](Self::code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    /// Longer than [`MAX_CREDENTIAL_LEN`]; not even parsed.
+    #[error("queue credential is too long")]
+    TooLong,
+    /// Not of the form `v1.<kid>.<payload>.<mac>`, or the payload is invalid.
+    #[error("queue credential is malformed")]
+    Malformed,
+    /// Made with a key this node does not have (rotated out, or forged).
+    #[error("queue credential was made with an unknown key")]
+    UnknownKey,
+    /// The MAC does not match: tampered with or forged.
+    #[error("queue credential is invalid")]
+    BadMac,
+    /// Genuine, but for another event's queue.
+    #[error("queue credential belongs to another event")]
+    WrongEvent,
+}
+
+impl CredentialError {
+    /// Stable machine-readable code for API error bodies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooLong => "credential_too_long",
+            Self::Malformed => "credential_malformed",
+            Self::UnknownKey => "credential_unknown_key",
+            Self::BadMac => "credential_invalid",
+            Self::WrongEvent => "credential_wrong_event",
+        }
+    }
+}
+
+/// The JSON inside the credential; short names keep the cookie small.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Payload {
+    e: EventId,
+    v: VisitorId,
+    /// The secret, base64url.
+    s: String,
+    t: u64,
+}
+
+/// The dotted parts of a credential, split without checking anything but
+/// the shape.
+struct Parts<'a> {
+    /// `v1.<kid>.<payload>`: what the MAC covers.
+    signed: &'a str,
+    kid: &'a str,
+    payload: &'a str,
+    mac: &'a str,
+}
+
+fn split(token: &str) -> Option<Parts<'_>> {
+    if token.len() > MAX_CREDENTIAL_LEN {
+        return None;
+    }
+    let (signed, mac) = token.rsplit_once('.')?;
+    // kids may contain '.', payload and MAC (base64url) cannot.
+    let (head, payload) = signed.rsplit_once('.')?;
+    let kid = head.strip_prefix(VERSION)?.strip_prefix('.')?;
+    Some(Parts {
+        signed,
+        kid,
+        payload,
+        mac,
+    })
+}
+
+fn parse_payload(payload: &str) -> Option<VisitorCredential> {
+    let json = B64.decode(payload).ok()?;
+    let p: Payload = serde_json::from_slice(&json).ok()?;
+    let secret = B64.decode(&p.s).ok()?.try_into().ok()?;
+    Some(VisitorCredential {
+        event: p.e,
+        visitor: p.v,
+        secret,
+        issued_at: p.t,
+    })
+}
+
+/// Encodes and checks visitor credentials with MAC keys derived from the
+/// signing keys; the first key's MAC key signs, any key's verifies.
+#[derive(Clone)]
+pub struct CredentialCodec {
+    /// `(kid, HMAC keyed with that kid's MAC key)`, signing key first,
+    /// never empty.
+    /// Keyed once here; each use clones the keyed state.
+    macs: Vec<(String, Hmac<Sha256>)>,
+}
+
+impl CredentialCodec {
+    /// Takes the MAC keys of every signing key.
+    pub fn new(keys: &SigningKeys) -> Self {
+        let macs = keys
+            .mac_keys()
+            .map(|(kid, key)| {
+                let mac =
+                    Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
+                (kid.to_owned(), mac)
+            })
+            .collect();
+        Self { macs }
+    }
+
+    /// The opaque, URL- and cookie-safe text form, MACed with the signing
+    /// key.
+    pub fn encode(&self, credential: &VisitorCredential) -> String {
+        let payload = Payload {
+            e: credential.event.clone(),
+            v: credential.visitor.clone(),
+            s: B64.encode(credential.secret),
+            t: credential.issued_at,
+        };
+        let json = serde_json::to_vec(&payload).expect("strings and a number always serialize");
+        // `SigningKeys` is never empty, so neither is `macs`.
+        let (kid, mac) = &self.macs[0];
+        let signed = format!("{VERSION}.{kid}.{}", B64.encode(json));
+        let mut mac = mac.clone();
+        mac.update(signed.as_bytes());
+        format!("{signed}.{}", B64.encode(mac.finalize().into_bytes()))
+    }
+
+    /// Checks the MAC (in constant time) and that the credential belongs to
+    /// `expected_event`.
+    pub fn decode(
+        &self,
+        token: &str,
+        expected_event: &EventId,
+    ) -> Result<VisitorCredential, CredentialError> {
+        if token.len() > MAX_CREDENTIAL_LEN {
+            return Err(CredentialError::TooLong);
+        }
+        let parts = split(token).ok_or(CredentialError::Malformed)?;
+        let (_, mac) = self
+            .macs
+            .iter()
+            .find(|(kid, _)| kid == parts.kid)
+            .ok_or(CredentialError::UnknownKey)?;
+        let tag = B64
+            .decode(parts.mac)
+            .map_err(|_| CredentialError::Malformed)?;
+        let mut mac = mac.clone();
+        mac.update(parts.signed.as_bytes());
+        mac.verify_slice(&tag)
+            .map_err(|_| CredentialError::BadMac)?;
+        let credential = parse_payload(parts.payload).ok_or(CredentialError::Malformed)?;
+        if credential.event != *expected_event {
+            return Err(CredentialError::WrongEvent);
+        }
+        Ok(credential)
+    }
+}
+
+impl fmt::Debug for CredentialCodec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kids: Vec<&str> = self.macs.iter().map(|(kid, _)| kid.as_str()).collect();
+        f.debug_struct("CredentialCodec")
+            .field("kids", &kids)
+            .finish()
+    }
+}
+
+/// Reads `(event, visitor, session hash)` from a credential WITHOUT checking
+/// its MAC.
+///
+/// For a booking service that holds only the public keys: it compares the
+/// session hash with the admission token's `cnf.sst`, and a match proves the
+/// caller holds the secret, whatever else the credential claims. Never use
+/// the result as proof of identity on its own.
+pub fn session_hash_unverified(token: &str) -> Option<(String, String, String)> {
+    let credential = parse_payload(split(token)?.payload)?;
+    Some((
+        credential.event.into(),
+        credential.visitor.into(),
+        session_hash_of(&credential.secret),
+    ))
+}

@@ -1,0 +1,65 @@
+//! One conformance suite, run against every `QueueStore` backend.
+//!
+//! Each check is an async function taking a [`Harness`]; the macro below
+//! instantiates all of them once per backend (`memory::…`, `redis::…`), so
+//! both backends are held to exactly the same behaviour. Redis tests use
+//! `REDIS_URL` (default `redis://127.0.0.1:6379`) and fail, never skip,
+//! when it is unreachable. Every check uses a fresh random event id, so the
+//! tests run in parallel against one Redis. Time is passed as `now`, so
+//! nothing sleeps except the lease test (leases expire in real time).
+
+#[path = "conformance/common.rs"]
+mod common;
+
+#[path = "conformance/admission.rs"]
+mod admission;
+#[path = "conformance/basics.rs"]
+mod basics;
+#[path = "conformance/cluster.rs"]
+mod cluster;
+#[path = "conformance/departures.rs"]
+mod departures;
+#[path = "conformance/redis_cost.rs"]
+mod redis_cost;
+
+/// Generates one `#[tokio::test]` per check, for one backend.
+macro_rules! conformance {
+    ($backend:ident, $harness:path) => {
+        mod $backend {
+            conformance!(@tests $harness;
+                basics::settings_round_trip,
+                basics::invalid_settings_are_refused,
+                basics::unknown_event,
+                basics::states_that_refuse_joins,
+                basics::join_is_idempotent,
+                basics::concurrent_joins_get_dense_tickets,
+                basics::concurrent_joins_of_one_visitor_get_one_ticket,
+                basics::lookup_reports_every_state,
+                admission::rate_carries_the_fraction,
+                admission::rate_matches_rate_budget_at_irregular_intervals,
+                admission::long_gaps_release_no_burst,
+                admission::cap_is_never_exceeded,
+                admission::admission_follows_ticket_order_under_concurrency,
+                admission::paused_and_closed_admit_nobody_and_resume_without_burst,
+                admission::seq_increments_by_one,
+                departures::leavers_are_skipped_and_reported_once,
+                departures::idle_waiters_depart_after_the_grace,
+                departures::touch_ignores_everyone_but_waiters,
+                cluster::lease_is_exclusive_and_taken_over_after_ttl,
+                cluster::subscribers_receive_published_ticks,
+                cluster::snapshot_matches_the_ticks,
+            );
+        }
+    };
+    (@tests $harness:path; $($module:ident :: $check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                super::$module::$check($harness().await).await;
+            }
+        )*
+    };
+}
+
+conformance!(memory, crate::common::memory);
+conformance!(redis, crate::common::redis);

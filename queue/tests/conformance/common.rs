@@ -1,0 +1,132 @@
+//! Fixtures shared by every check.
+
+use queue::store::memory::MemoryStore;
+use queue::store::redis::RedisStore;
+use queue::store::{JoinOutcome, Millis, QueueStore, Tick};
+use queue::{EventId, QueueSettings, QueueState, VisitorId};
+use std::sync::Arc;
+
+/// An arbitrary fixed start time (ms); checks move time forward from here.
+pub const T0: Millis = 1_700_000_000_000;
+
+/// What a check runs against.
+pub struct Harness {
+    /// The store under test.
+    pub store: Arc<dyn QueueStore>,
+    /// A second handle on the same backend, as another node would have it:
+    /// the same instance for memory, a second connection for Redis.
+    pub peer: Arc<dyn QueueStore>,
+    /// A fresh event id, so checks never share state.
+    pub event: EventId,
+    /// The concrete Redis store, for checks that read `commands_sent`.
+    pub redis: Option<Arc<RedisStore>>,
+}
+
+fn fresh_event() -> EventId {
+    EventId::parse(&format!("t-{}", VisitorId::random())).expect("valid event id")
+}
+
+/// The in-process backend.
+pub async fn memory() -> Harness {
+    let store: Arc<dyn QueueStore> = Arc::new(MemoryStore::new());
+    Harness {
+        peer: store.clone(),
+        store,
+        event: fresh_event(),
+        redis: None,
+    }
+}
+
+async fn connect_redis() -> Arc<RedisStore> {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    match RedisStore::connect(&url).await {
+        Ok(store) => Arc::new(store),
+        Err(e) => panic!(
+            "the Redis conformance tests need a Redis server at {url} \
+             (start one or set REDIS_URL): {e}"
+        ),
+    }
+}
+
+/// The Redis backend; panics with a clear message if Redis is unreachable.
+pub async fn redis() -> Harness {
+    let redis = connect_redis().await;
+    let peer: Arc<dyn QueueStore> = connect_redis().await;
+    Harness {
+        store: redis.clone(),
+        peer,
+        event: fresh_event(),
+        redis: Some(redis),
+    }
+}
+
+/// A visitor id from a number, sortable in the order checks create them.
+pub fn visitor(i: usize) -> VisitorId {
+    VisitorId::parse(&format!("v{i:06}")).expect("valid visitor id")
+}
+
+/// Open queue settings with the given rate and cap; long session and grace
+/// so nothing expires unless a check moves time that far.
+pub fn open(admit_per_minute: u32, max_active: u32) -> QueueSettings {
+    QueueSettings {
+        state: QueueState::Open,
+        admit_per_minute,
+        max_active,
+        session_ttl_seconds: 600,
+        departure_grace_seconds: 3_600,
+    }
+}
+
+impl Harness {
+    /// Stores `settings` and takes the lease for node `"a"`.
+    pub async fn setup(&self, settings: QueueSettings) {
+        self.store
+            .put_settings(&self.event, &settings)
+            .await
+            .expect("put_settings");
+        assert!(self
+            .store
+            .acquire_lease(&self.event, "a", 60_000)
+            .await
+            .expect("acquire_lease"));
+    }
+
+    /// Joins visitor `i` at `now`.
+    pub async fn join(&self, i: usize, now: Millis) -> JoinOutcome {
+        self.store
+            .join(&self.event, &visitor(i), now)
+            .await
+            .expect("join")
+    }
+
+    /// Joins visitors `range` one by one (tickets in that order).
+    pub async fn join_all(&self, range: std::ops::Range<usize>, now: Millis) {
+        for i in range {
+            self.join(i, now).await;
+        }
+    }
+
+    /// Ticks as node `"a"`, which holds the lease.
+    pub async fn tick(&self, now: Millis) -> Tick {
+        self.store
+            .tick(&self.event, "a", now)
+            .await
+            .expect("tick")
+            .expect("node a holds the lease")
+    }
+
+    /// Changes only the state.
+    pub async fn set_state(&self, state: QueueState) {
+        let mut settings = self
+            .store
+            .settings(&self.event)
+            .await
+            .expect("settings")
+            .expect("event exists");
+        settings.state = state;
+        self.store
+            .put_settings(&self.event, &settings)
+            .await
+            .expect("put_settings");
+    }
+}

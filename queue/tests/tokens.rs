@@ -1,0 +1,631 @@
+//! Credentials: signing keys and JWKS, the visitor credential, and the
+//! admission token against forgeries (design.md §5). Each test fails if the
+//! property it names breaks.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD as B64};
+use base64::Engine;
+use ed25519_dalek::{Signature, VerifyingKey};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use queue::admission::{jti, AdmissionClaims, AdmissionIssuer, AdmissionVerifier, TokenError};
+use queue::keys::{KeyError, PublicKeySet, SigningKeys};
+use queue::visitor::{
+    session_hash_unverified, CredentialCodec, CredentialError, VisitorCredential,
+};
+use queue::{EventId, VisitorId};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+const ISS: &str = "https://queue.example";
+const AUD: &str = "booking";
+/// A fixed "now" (Unix seconds); tokens are issued around it.
+const NOW: u64 = 1_900_000_000;
+
+fn seed(byte: u8) -> String {
+    B64.encode([byte; 32])
+}
+
+fn keys(spec: &str) -> Arc<SigningKeys> {
+    Arc::new(SigningKeys::parse(spec).expect("valid spec"))
+}
+
+fn event() -> EventId {
+    EventId::parse("evt-1").expect("event id")
+}
+
+fn visitor() -> VisitorId {
+    VisitorId::parse("visitor-1").expect("visitor id")
+}
+
+/// A token admitted a minute before `NOW`, valid for ten minutes.
+fn issue(keys: &Arc<SigningKeys>, session: &str) -> String {
+    AdmissionIssuer::new(keys.clone(), ISS.into(), AUD.into())
+        .issue(
+            &event(),
+            &visitor(),
+            7,
+            (NOW - 60) * 1000,
+            (NOW + 540) * 1000,
+            session,
+        )
+        .expect("issue")
+}
+
+fn verifier(keys: &SigningKeys) -> AdmissionVerifier {
+    AdmissionVerifier::new(keys.public_keys(), ISS.into(), AUD.into())
+}
+
+fn check(v: &AdmissionVerifier, token: &str) -> Result<AdmissionClaims, TokenError> {
+    v.verify_at(token, &event(), "sess", NOW)
+}
+
+fn segment(value: &Value) -> String {
+    B64.encode(serde_json::to_vec(value).expect("json"))
+}
+
+fn claims_json(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("payload");
+    serde_json::from_slice(&B64.decode(payload).expect("b64")).expect("claims")
+}
+
+// ---- keys -----------------------------------------------------------------
+
+#[test]
+fn spec_parses_in_order_and_round_trips() {
+    let padded = URL_SAFE.encode([2u8; 32]);
+    let k = SigningKeys::parse(&format!(" a:{} , b.2_x-y:{padded}\n", seed(1))).expect("parse");
+    assert_eq!(k.kids().collect::<Vec<_>>(), ["a", "b.2_x-y"]);
+    assert_eq!(k.signing_kid(), "a");
+    let again = SigningKeys::parse(&k.to_spec()).expect("round trip");
+    assert_eq!(again.jwks(), k.jwks());
+}
+
+#[test]
+fn spec_errors_name_the_entry_and_never_the_seed() {
+    let (s1, short) = (seed(1), B64.encode([1u8; 31]));
+    let cases = [
+        (String::new(), "no signing keys"),
+        ("   ".into(), "no signing keys"),
+        (
+            format!("a:{short}"),
+            "entry 1: seed of kid \"a\" is 31 bytes",
+        ),
+        (
+            format!("a:{s1},b:%%%"),
+            "entry 2: seed of kid \"b\" is not base64url",
+        ),
+        (
+            format!("a:{s1},a:{}", seed(2)),
+            "entry 2: kid \"a\" is already used",
+        ),
+        (format!("a:{s1},"), "entry 2: is empty"),
+        (s1.clone(), "entry 1: expected `kid:seed`"),
+        (format!("bad kid:{s1}"), "entry 1: kid must be"),
+        (format!("{}:{s1}", "k".repeat(65)), "entry 1: kid must be"),
+    ];
+    for (spec, want) in cases {
+        let err = SigningKeys::parse(&spec).expect_err(&spec).to_string();
+        assert!(err.contains(want), "{spec:?}: {err}");
+        assert!(!err.contains(&s1), "seed leaked: {err}");
+    }
+    assert!(matches!(SigningKeys::parse(""), Err(KeyError::Empty)));
+}
+
+#[test]
+fn debug_redacts_seeds() {
+    let k = keys(&format!("a:{}", seed(9)));
+    let shown = format!("{k:?}");
+    assert!(
+        shown.contains("\"a\"") && !shown.contains(&seed(9)),
+        "{shown}"
+    );
+    let cred = VisitorCredential::new(event(), visitor());
+    let shown = format!("{cred:?}");
+    assert!(!shown.contains(&B64.encode(cred.secret)), "{shown}");
+}
+
+#[test]
+fn generate_and_load_or_generate_persist_privately() {
+    let g = SigningKeys::generate();
+    let kid = g.signing_kid().to_owned();
+    assert!(kid.len() == 9 && kid.starts_with('k'), "{kid}");
+    assert_ne!(SigningKeys::generate().jwks(), g.jwks());
+
+    let dir = std::env::temp_dir().join(format!("waitroom-keys-{}", uuid::Uuid::new_v4()));
+    let path = dir.join("signing-keys");
+    let (first, created) = SigningKeys::load_or_generate(&path).expect("create");
+    assert!(created);
+    let (second, created) = SigningKeys::load_or_generate(&path).expect("load");
+    assert!(!created);
+    assert_eq!(first.jwks(), second.jwks());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    std::fs::write(&path, "garbage").expect("write");
+    assert!(SigningKeys::load_or_generate(&path).is_err());
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+#[test]
+fn jwks_has_the_published_shape() {
+    let k = keys(&format!("a:{},b:{}", seed(1), seed(2)));
+    let jwks = k.jwks();
+    let list = jwks["keys"].as_array().expect("keys");
+    assert_eq!(list.len(), 2);
+    let pk = ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]).verifying_key();
+    assert_eq!(
+        list[0],
+        json!({"kty":"OKP","crv":"Ed25519","x":B64.encode(pk.as_bytes()),"kid":"a","alg":"EdDSA","use":"sig"})
+    );
+    assert_eq!(list[1]["kid"], "b");
+    assert!(!jwks.to_string().contains(&seed(1)));
+}
+
+#[test]
+fn jwks_parsing_rejects_bad_documents() {
+    let k = keys(&format!("a:{}", seed(1)));
+    let good = k.jwks()["keys"][0].clone();
+    let with = |f: &str, v: Value| {
+        let mut jwk = good.clone();
+        jwk[f] = v;
+        json!({ "keys": [jwk] })
+    };
+    for bad in [
+        json!({}),
+        json!({"keys": []}),
+        with("kty", json!("RSA")),
+        with("x", json!(B64.encode([1u8; 31]))),
+        with("alg", json!("HS256")),
+        with("kid", json!("")),
+        json!({"keys": [good.clone(), good.clone()]}),
+    ] {
+        assert!(PublicKeySet::from_jwks(&bad).is_err(), "{bad}");
+    }
+}
+
+// ---- admission token: good paths -----------------------------------------
+
+#[test]
+fn token_verifies_with_keys_rebuilt_from_published_jwks() {
+    let k = keys(&format!("a:{}", seed(1)));
+    let token = issue(&k, "sess");
+    let published: Value = serde_json::from_str(&k.jwks().to_string()).expect("json");
+    let set = PublicKeySet::from_jwks(&published).expect("jwks");
+    let v = AdmissionVerifier::new(set, ISS.into(), AUD.into());
+    let c = check(&v, &token).expect("valid");
+    assert_eq!(
+        (c.sub, c.evt, c.cnf.sst),
+        (visitor(), event(), "sess".into())
+    );
+    assert_eq!((c.iat, c.nbf, c.exp), (NOW - 60, NOW - 60, NOW + 540));
+    assert_eq!((c.iss.as_str(), c.aud.as_str()), (ISS, AUD));
+    assert_eq!(c.jti, jti(&event(), &visitor(), 7));
+    assert_eq!(
+        token.split('.').next().map(|h| B64.decode(h).expect("b64")),
+        Some(br#"{"typ":"JWT","alg":"EdDSA","kid":"a"}"#.to_vec())
+    );
+}
+
+#[test]
+fn token_passes_an_independent_ed25519_check_against_jwks() {
+    let k = keys(&format!("a:{}", seed(1)));
+    let token = issue(&k, "sess");
+    let mut parts = token.split('.');
+    let (h, c, s) = (parts.next(), parts.next(), parts.next());
+    let (h, c, s) = (h.expect("h"), c.expect("c"), s.expect("s"));
+    assert!(parts.next().is_none());
+    let header: Value = serde_json::from_slice(&B64.decode(h).expect("b64")).expect("json");
+    assert_eq!(header["alg"], "EdDSA");
+    let jwks = k.jwks();
+    let jwk = jwks["keys"]
+        .as_array()
+        .and_then(|l| l.iter().find(|j| j["kid"] == header["kid"]))
+        .expect("kid published");
+    let x: [u8; 32] = B64
+        .decode(jwk["x"].as_str().expect("x"))
+        .expect("b64")
+        .try_into()
+        .expect("32");
+    let vk = VerifyingKey::from_bytes(&x).expect("point");
+    let sig = Signature::from_slice(&B64.decode(s).expect("b64")).expect("64 bytes");
+    vk.verify_strict(format!("{h}.{c}").as_bytes(), &sig)
+        .expect("signature verifies");
+    assert_eq!(claims_json(&token)["evt"], "evt-1");
+}
+
+#[test]
+fn rotation_verifies_old_tokens_until_the_key_is_dropped() {
+    let (a, b) = (format!("a:{}", seed(1)), format!("b:{}", seed(2)));
+    let token = issue(&keys(&a), "sess");
+    let rotated = keys(&format!("{b},{a}"));
+    assert_eq!(rotated.signing_kid(), "b");
+    check(&verifier(&rotated), &token).expect("old key still verifies");
+    let new_token = issue(&rotated, "sess");
+    assert_eq!(claims_json(&new_token)["jti"], claims_json(&token)["jti"]);
+    assert_eq!(
+        check(&verifier(&keys(&a)), &new_token),
+        Err(TokenError::UnknownKey)
+    );
+    let dropped = verifier(&keys(&b));
+    assert_eq!(check(&dropped, &token), Err(TokenError::UnknownKey));
+}
+
+#[test]
+fn jti_is_deterministic_per_admission() {
+    let k = keys(&format!("a:{}", seed(1)));
+    assert_eq!(
+        claims_json(&issue(&k, "x"))["jti"],
+        claims_json(&issue(&k, "y"))["jti"]
+    );
+    let j = jti(&event(), &visitor(), 7);
+    assert_eq!(j.len(), 32);
+    assert!(j.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(j, jti(&event(), &visitor(), 7));
+    assert_ne!(j, jti(&event(), &visitor(), 8));
+    assert_ne!(
+        j,
+        jti(&event(), &VisitorId::parse("visitor-2").expect("id"), 7)
+    );
+    assert_ne!(j, jti(&EventId::parse("evt-2").expect("id"), &visitor(), 7));
+}
+
+// ---- admission token: forgeries ------------------------------------------
+
+#[test]
+fn forged_algorithms_are_refused_before_key_lookup() {
+    let k = keys(&format!("a:{}", seed(1)));
+    let v = verifier(&k);
+    let claims = claims_json(&issue(&k, "sess"));
+    let none = format!(
+        "{}.{}.",
+        segment(&json!({"alg":"none","typ":"JWT","kid":"a"})),
+        segment(&claims)
+    );
+    assert_eq!(check(&v, &none), Err(TokenError::UnsupportedAlgorithm));
+    let none_unknown_kid = none.replace(
+        &segment(&json!({"alg":"none","typ":"JWT","kid":"a"})),
+        &segment(&json!({"alg":"none"})),
+    );
+    assert_eq!(
+        check(&v, &none_unknown_kid),
+        Err(TokenError::UnsupportedAlgorithm)
+    );
+
+    // Alg confusion: HMAC keyed with the public key, as raw bytes or as the
+    // published `x` text.
+    let x = k.jwks()["keys"][0]["x"].as_str().expect("x").to_owned();
+    let raw = B64.decode(&x).expect("b64");
+    for secret in [raw.as_slice(), x.as_bytes()] {
+        for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
+            let mut header = Header::new(alg);
+            header.kid = Some("a".into());
+            let forged = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret))
+                .expect("encode");
+            assert_eq!(check(&v, &forged), Err(TokenError::UnsupportedAlgorithm));
+        }
+    }
+    let (_, rest) = none.split_once('.').expect("dot");
+    for alg in ["RS256", "ES256", "eddsa", "EdDSA "] {
+        let token = format!("{}.{rest}sig", segment(&json!({"alg":alg,"kid":"a"})));
+        assert_eq!(
+            check(&v, &token),
+            Err(TokenError::UnsupportedAlgorithm),
+            "{alg}"
+        );
+    }
+}
+
+#[test]
+fn tampered_signature_payload_or_kid_is_refused() {
+    let k = keys(&format!("a:{}", seed(1)));
+    let v = verifier(&k);
+    let token = issue(&k, "sess");
+    let (msg, sig) = token.rsplit_once('.').expect("dot");
+    let mut bytes = B64.decode(sig).expect("b64");
+    for i in [0, 31, 63] {
+        bytes[i] ^= 1;
+        let flipped = format!("{msg}.{}", B64.encode(&bytes));
+        assert_eq!(
+            check(&v, &flipped),
+            Err(TokenError::BadSignature),
+            "byte {i}"
+        );
+        bytes[i] ^= 1;
+    }
+    let short = format!("{msg}.{}", B64.encode(&bytes[..63]));
+    assert_eq!(check(&v, &short), Err(TokenError::BadSignature));
+
+    let (h, rest) = token.split_once('.').expect("dot");
+    let mut claims = claims_json(&token);
+    claims["exp"] = json!(NOW + 999_999);
+    let modified = format!("{h}.{}.{sig}", segment(&claims));
+    assert_eq!(check(&v, &modified), Err(TokenError::BadSignature));
+
+    let other = segment(&json!({"typ":"JWT","alg":"EdDSA","kid":"zzz"}));
+    assert_eq!(
+        check(&v, &format!("{other}.{rest}")),
+        Err(TokenError::UnknownKey)
+    );
+    let no_kid = segment(&json!({"typ":"JWT","alg":"EdDSA"}));
+    assert_eq!(
+        check(&v, &format!("{no_kid}.{rest}")),
+        Err(TokenError::UnknownKey)
+    );
+    // Same kid, different key: a forger's own "a".
+    let forger = issue(&keys(&format!("a:{}", seed(3))), "sess");
+    assert_eq!(check(&v, &forger), Err(TokenError::BadSignature));
+}
+
+#[test]
+fn claims_are_checked_one_by_one() {
+    let k = keys(&format!("a:{}", seed(1)));
+    let token = issue(&k, "sess");
+    let v = verifier(&k);
+    let at = |now| v.verify_at(&token, &event(), "sess", now);
+    assert!(at(NOW + 540 + 4).is_ok(), "inside leeway");
+    assert_eq!(at(NOW + 540 + 5), Err(TokenError::Expired));
+    assert_eq!(at(NOW - 60 - 6), Err(TokenError::NotYetValid));
+    assert!(at(NOW - 60 - 5).is_ok(), "inside leeway");
+    let strict = verifier(&k).with_leeway_seconds(0);
+    assert_eq!(
+        strict.verify_at(&token, &event(), "sess", NOW + 540),
+        Err(TokenError::Expired)
+    );
+
+    let other =
+        |iss: &str, aud: &str| AdmissionVerifier::new(k.public_keys(), iss.into(), aud.into());
+    assert_eq!(
+        check(&other("https://evil", AUD), &token),
+        Err(TokenError::WrongIssuer)
+    );
+    assert_eq!(
+        check(&other(ISS, "admin"), &token),
+        Err(TokenError::WrongAudience)
+    );
+    let evt2 = EventId::parse("evt-2").expect("id");
+    assert_eq!(
+        v.verify_at(&token, &evt2, "sess", NOW),
+        Err(TokenError::WrongEvent)
+    );
+    assert_eq!(
+        v.verify_at(&token, &event(), "sesS", NOW),
+        Err(TokenError::WrongSession)
+    );
+    assert_eq!(
+        v.verify_at(&token, &event(), "", NOW),
+        Err(TokenError::WrongSession)
+    );
+}
+
+#[test]
+fn garbage_is_malformed() {
+    let k = keys(&format!("a:{}", seed(1)));
+    let v = verifier(&k);
+    let header = segment(&json!({"alg":"EdDSA","kid":"a"}));
+    let long = "a".repeat(5000);
+    let crit = format!(
+        "{}.e30.AA",
+        segment(&json!({"alg":"EdDSA","kid":"a","crit":["exp"]}))
+    );
+    for junk in [
+        "",
+        ".",
+        "..",
+        "abc",
+        "a.b.c",
+        "Bearer x",
+        "\u{0}\u{1}",
+        "é.é.é",
+        &long,
+        &header,
+        &format!("{header}.!!!.AA"),
+        &format!("{header}.e30.AA"),
+        &crit,
+    ] {
+        let got = check(&v, junk);
+        assert!(
+            matches!(got, Err(TokenError::Malformed | TokenError::BadSignature)),
+            "{junk:?}: {got:?}"
+        );
+    }
+    assert_eq!(check(&v, "a.b.c"), Err(TokenError::Malformed));
+    assert_eq!(check(&v, &crit), Err(TokenError::Malformed));
+}
+
+#[test]
+fn error_codes_are_stable() {
+    assert_eq!(TokenError::Expired.code(), "token_expired");
+    assert_eq!(TokenError::WrongSession.code(), "token_wrong_session");
+    assert_eq!(TokenError::Malformed.code(), "token_malformed");
+    assert!(TokenError::BadSignature.is_client_error());
+    assert!(!TokenError::Signing("x".into()).is_client_error());
+    assert_eq!(CredentialError::BadMac.code(), "credential_invalid");
+    assert_eq!(CredentialError::WrongEvent.code(), "credential_wrong_event");
+}
+
+// ---- visitor credential ---------------------------------------------------
+
+#[test]
+fn credential_round_trips_and_binds_the_token() {
+    let k = keys(&format!("a:{}", seed(1)));
+    let codec = CredentialCodec::new(&k);
+    let cred = VisitorCredential::new(event(), visitor());
+    let text = codec.encode(&cred);
+    assert!(text.starts_with("v1.a."), "{text}");
+    assert!(
+        text.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
+        "{text}"
+    );
+    assert_eq!(codec.decode(&text, &event()), Ok(cred.clone()));
+    assert_ne!(
+        cred.secret,
+        VisitorCredential::new(event(), visitor()).secret
+    );
+
+    let hash = cred.session_hash();
+    assert_eq!(
+        hash,
+        B64.encode(<sha2::Sha256 as sha2::Digest>::digest(cred.secret))
+    );
+    let unverified = session_hash_unverified(&text).expect("parse");
+    assert_eq!(
+        unverified,
+        ("evt-1".into(), "visitor-1".into(), hash.clone())
+    );
+
+    let token = issue(&k, &hash);
+    let claims = verifier(&k)
+        .verify_at(&token, &event(), &hash, NOW)
+        .expect("bound");
+    assert_eq!(claims.cnf.sst, hash);
+}
+
+#[test]
+fn verify_with_credential_checks_session_event_and_visitor() {
+    let k = keys(&format!("a:{}", seed(1)));
+    let codec = CredentialCodec::new(&k);
+    let v = verifier(&k);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
+    let issuer = AdmissionIssuer::new(k.clone(), ISS.into(), AUD.into());
+    let mint = |cred: &VisitorCredential, visitor: &VisitorId| {
+        issuer
+            .issue(
+                &event(),
+                visitor,
+                1,
+                now_ms,
+                now_ms + 600_000,
+                &cred.session_hash(),
+            )
+            .expect("issue")
+    };
+    let cred = VisitorCredential::new(event(), visitor());
+    let token = mint(&cred, &visitor());
+    let claims = v
+        .verify_with_credential(&token, &event(), &codec.encode(&cred))
+        .expect("same session");
+    assert_eq!(claims.sub, visitor());
+
+    let other_session = VisitorCredential::new(event(), visitor());
+    let wrong = |q: &str| v.verify_with_credential(&token, &event(), q);
+    assert_eq!(
+        wrong(&codec.encode(&other_session)),
+        Err(TokenError::WrongSession)
+    );
+    assert_eq!(wrong("not a credential"), Err(TokenError::WrongSession));
+    // Same secret, but the credential claims another visitor or event.
+    let mut moved = cred.clone();
+    moved.visitor = VisitorId::parse("visitor-2").expect("id");
+    assert_eq!(wrong(&codec.encode(&moved)), Err(TokenError::WrongSession));
+    let mut moved = cred.clone();
+    moved.event = EventId::parse("evt-2").expect("id");
+    assert_eq!(wrong(&codec.encode(&moved)), Err(TokenError::WrongSession));
+}
+
+#[test]
+fn credential_tampering_is_detected_at_every_byte() {
+    let k = keys(&format!("a:{}", seed(1)));
+    let codec = CredentialCodec::new(&k);
+    let text = codec.encode(&VisitorCredential::new(event(), visitor()));
+    for i in 0..text.len() {
+        let mut bytes = text.clone().into_bytes();
+        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(bytes).expect("ascii");
+        assert!(
+            codec.decode(&forged, &event()).is_err(),
+            "byte {i} flip accepted"
+        );
+    }
+    let (signed, _) = text.rsplit_once('.').expect("dot");
+    let zero_mac = format!("{signed}.{}", B64.encode([0u8; 32]));
+    assert_eq!(
+        codec.decode(&zero_mac, &event()),
+        Err(CredentialError::BadMac)
+    );
+    let (_, payload) = signed.rsplit_once('.').expect("dot");
+    let mut json: Value = serde_json::from_slice(&B64.decode(payload).expect("b64")).expect("json");
+    json["v"] = json!("visitor-2");
+    let swapped = format!(
+        "v1.a.{}.{}",
+        segment(&json),
+        text.rsplit_once('.').expect("dot").1
+    );
+    assert_eq!(
+        codec.decode(&swapped, &event()),
+        Err(CredentialError::BadMac)
+    );
+}
+
+#[test]
+fn credential_refuses_wrong_event_unknown_kid_foreign_key_and_oversize() {
+    let (a, b) = (format!("a:{}", seed(1)), format!("b:{}", seed(2)));
+    let codec_a = CredentialCodec::new(&keys(&a));
+    let text = codec_a.encode(&VisitorCredential::new(event(), visitor()));
+    let evt2 = EventId::parse("evt-2").expect("id");
+    assert_eq!(
+        codec_a.decode(&text, &evt2),
+        Err(CredentialError::WrongEvent)
+    );
+    assert_eq!(
+        CredentialCodec::new(&keys(&b)).decode(&text, &event()),
+        Err(CredentialError::UnknownKey)
+    );
+    let rotated = CredentialCodec::new(&keys(&format!("{b},{a}")));
+    assert!(
+        rotated.decode(&text, &event()).is_ok(),
+        "old key still accepted"
+    );
+    assert!(rotated
+        .encode(&VisitorCredential::new(event(), visitor()))
+        .starts_with("v1.b."));
+    let forger = CredentialCodec::new(&keys(&format!("a:{}", seed(3))));
+    assert_eq!(forger.decode(&text, &event()), Err(CredentialError::BadMac));
+
+    let long = format!("{text}{}", "A".repeat(600));
+    assert_eq!(
+        codec_a.decode(&long, &event()),
+        Err(CredentialError::TooLong)
+    );
+    assert_eq!(session_hash_unverified(&long), None);
+    for junk in [
+        "",
+        "v1",
+        "v1...",
+        "v2.a.e30.AA",
+        "v1.a.!!.AA",
+        &STANDARD.encode(&text),
+    ] {
+        let got = codec_a.decode(junk, &event());
+        assert!(
+            matches!(
+                got,
+                Err(CredentialError::Malformed | CredentialError::UnknownKey)
+            ),
+            "{junk:?}: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn longest_ids_still_fit_in_a_credential_and_a_cookie() {
+    let k = keys(&format!("{}:{}", "k".repeat(64), seed(1)));
+    let codec = CredentialCodec::new(&k);
+    let long_event = EventId::parse(&"e".repeat(64)).expect("id");
+    let cred = VisitorCredential::new(
+        long_event.clone(),
+        VisitorId::parse(&"v".repeat(64)).expect("id"),
+    );
+    let text = codec.encode(&cred);
+    assert!(
+        text.len() <= queue::visitor::MAX_CREDENTIAL_LEN,
+        "{}",
+        text.len()
+    );
+    assert_eq!(codec.decode(&text, &long_event), Ok(cred));
+}
