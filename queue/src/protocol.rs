@@ -70,6 +70,10 @@ pub enum ServerMsg {
     },
     /// The waiter is admitted.
     Admitted {
+        /// The waiter's ticket.
+        ticket: u64,
+        /// When the admission tick ran, ms since the epoch.
+        admitted_at: u64,
         /// Ed25519 JWT for the booking service.
         admission_token: String,
         /// When the token (and the admitted session) expires, ms since epoch.

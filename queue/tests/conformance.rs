@@ -19,6 +19,8 @@ mod basics;
 mod cluster;
 #[path = "conformance/departures.rs"]
 mod departures;
+#[path = "conformance/outage.rs"]
+mod outage;
 #[path = "conformance/redis_cost.rs"]
 mod redis_cost;
 

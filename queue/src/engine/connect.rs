@@ -124,6 +124,8 @@ impl Engine {
             )?;
             let _ = tx.try_send(Outgoing::Text(
                 ServerMsg::Admitted {
+                    ticket,
+                    admitted_at,
                     admission_token: token,
                     admission_expires_at: expires_at,
                     next: self.next_path(event),

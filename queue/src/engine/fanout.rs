@@ -109,6 +109,8 @@ impl Engine {
             Ok(token) => {
                 w.admitted = true;
                 let msg = ServerMsg::Admitted {
+                    ticket,
+                    admitted_at,
                     admission_token: token,
                     admission_expires_at: expires_at,
                     next: self.next_path(&hub.event),

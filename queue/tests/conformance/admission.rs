@@ -78,7 +78,7 @@ pub async fn cap_is_never_exceeded(h: Harness) {
     assert_eq!(refill.admitted[0].ticket, 6);
 
     // Expiry frees the four remaining first sessions (expires T0 + 31 s).
-    assert!(h.tick(T0 + 30_999).await.admitted.is_empty());
+    assert!(h.tick(T0 + 30_000).await.admitted.is_empty());
     let expired = h.tick(T0 + 31_000).await;
     assert_eq!((expired.admitted.len(), expired.active), (4, 5));
 

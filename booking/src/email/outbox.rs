@@ -1,0 +1,69 @@
+//! The outbox worker: claims due emails (leased, so several workers never
+//! send the same one at once), sends them, and retries failures with
+//! exponential backoff until [`MAX_ATTEMPTS`].
+
+use super::Mailer;
+use crate::state::{now, AppState};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Attempts before an email is marked failed.
+pub const MAX_ATTEMPTS: i64 = 8;
+
+/// While claimed, an email is invisible to other workers for this long.
+const LEASE: chrono::Duration = chrono::Duration::seconds(120);
+
+/// Delay before retry `attempt` (1-based): 5 s, 10 s, 20 s, … capped at 1 h.
+pub fn backoff(attempt: i64) -> chrono::Duration {
+    let exp = attempt.clamp(1, 12) - 1;
+    chrono::Duration::seconds((5_i64 << exp).min(3600))
+}
+
+impl AppState {
+    /// Sends every due email once; returns how many were sent.
+    pub async fn flush_outbox(&self, mailer: &Mailer) -> crate::error::Result<usize> {
+        let mut sent = 0;
+        loop {
+            let at = now();
+            let batch = self.db.outbox().claim_due(at, at + LEASE, 20).await?;
+            if batch.is_empty() {
+                return Ok(sent);
+            }
+            for email in batch {
+                let result = mailer
+                    .send(
+                        &self.config.mail_from,
+                        &email.recipient,
+                        &email.subject,
+                        &email.body_text,
+                        &email.body_html,
+                    )
+                    .await;
+                match result {
+                    Ok(()) => {
+                        self.db.outbox().mark_sent(email.id, now()).await?;
+                        sent += 1;
+                    }
+                    Err(error) => {
+                        let retry = (email.attempts < MAX_ATTEMPTS)
+                            .then(|| now() + backoff(email.attempts));
+                        tracing::warn!(email = email.id, attempts = email.attempts, %error,
+                            "email send failed");
+                        self.db.outbox().mark_failed(email.id, &error, retry).await?;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The worker loop: wakes when an email is queued, and every few seconds
+/// for retries. Runs until its task is aborted.
+pub async fn run(state: AppState, mailer: Arc<Mailer>) {
+    loop {
+        if let Err(e) = state.flush_outbox(&mailer).await {
+            tracing::warn!(error = %e, "outbox flush failed");
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), state.mail_wakeup.notified()).await;
+    }
+}

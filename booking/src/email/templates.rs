@@ -1,0 +1,83 @@
+//! Email bodies (text and HTML) rendered from an order.
+
+use crate::db::{NewEmail, OrderDetail};
+
+/// `12.50 USD`.
+pub fn money(minor: i64, currency: &str) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{}.{:02} {}", abs / 100, abs % 100, currency.to_uppercase())
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn render(d: &OrderDetail, kind: &str, subject: String, intro: &str) -> NewEmail {
+    let o = &d.order;
+    let mut text = format!(
+        "{intro}\n\nBooking reference: {}\nEvent: {}\n\n",
+        o.reference, d.event_name
+    );
+    let mut rows = String::new();
+    for line in &d.lines {
+        let amount = money(line.unit_price * line.quantity, &o.currency);
+        text.push_str(&format!("  {} x{}  {}\n", line.description, line.quantity, amount));
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&line.description),
+            line.quantity,
+            escape(&amount)
+        ));
+    }
+    let total = money(o.total, &o.currency);
+    text.push_str(&format!("\nTotal: {total}\n"));
+    let html = format!(
+        "<!doctype html><html><body><p>{}</p><p>Booking reference: <strong>{}</strong><br>\
+         Event: {}</p><table>{rows}</table><p>Total: <strong>{}</strong></p></body></html>",
+        escape(intro),
+        escape(&o.reference),
+        escape(&d.event_name),
+        escape(&total)
+    );
+    NewEmail {
+        kind: kind.to_owned(),
+        recipient: o.email.clone(),
+        subject,
+        body_text: text,
+        body_html: html,
+    }
+}
+
+/// Sent when payment confirms the order.
+pub fn confirmation(d: &OrderDetail) -> NewEmail {
+    render(
+        d,
+        "confirmation",
+        format!("Your tickets for {} ({})", d.event_name, d.order.reference),
+        "Thank you! Your order is confirmed.",
+    )
+}
+
+/// Sent when the customer cancels a confirmed order.
+pub fn cancellation(d: &OrderDetail) -> NewEmail {
+    render(
+        d,
+        "cancellation",
+        format!("Order {} cancelled", d.order.reference),
+        "Your order was cancelled and the payment refunded.",
+    )
+}
+
+/// Sent when a payment arrived after the seats were resold.
+pub fn late_refund(d: &OrderDetail) -> NewEmail {
+    render(
+        d,
+        "refund",
+        format!("Order {} could not be completed", d.order.reference),
+        "Your payment arrived after your hold expired and the seats were sold; it has been refunded.",
+    )
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# README's second command: every test. Needs Redis on 127.0.0.1:6379 and
+# PostgreSQL on 127.0.0.1:5432 (`.ci/run` starts them when installed), and
+# Debian's chromium with web/tests' npm packages for the browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace
+# The browser tests drive the real binary.
+cargo build -p gateway
+WAITROOM_BIN="$PWD/target/debug/waitroom" npm test --prefix web/tests
