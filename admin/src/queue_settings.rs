@@ -38,7 +38,11 @@ impl SettingsPatch {
     fn parse(body: &Bytes) -> Result<Self, ApiError> {
         serde_json::from_slice(body).map_err(|e| {
             if e.is_data() {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_settings", e.to_string())
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_settings",
+                    e.to_string(),
+                )
             } else {
                 ApiError::invalid_json(e)
             }
@@ -48,7 +52,10 @@ impl SettingsPatch {
     fn apply(self, mut s: QueueSettings) -> Result<QueueSettings, ApiError> {
         if let Some(state) = self.state {
             s.state = QueueState::parse(&state).ok_or_else(|| {
-                invalid("state", "must be one of scheduled, prequeue, open, paused, draining, closed")
+                invalid(
+                    "state",
+                    "must be one of scheduled, prequeue, open, paused, draining, closed",
+                )
             })?;
         }
         if let Some(v) = self.admit_per_minute {
@@ -81,7 +88,11 @@ pub async fn replace(
     let existed = api.engine.store().settings(&event).await?.is_some();
     api.engine.put_settings(&event, &settings).await?;
     tracing::info!(event = %event, via = op.via, ?settings, "queue settings replaced");
-    let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if existed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((status, Json(settings)).into_response())
 }
 

@@ -7,7 +7,9 @@ use crate::db::OrderSummary;
 use crate::error::{BookingError, Result};
 use crate::payment::checkout::normalize_email;
 use crate::state::{now, AppState};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -103,7 +105,10 @@ impl AppState {
         let email = normalize_email(&req.email)?;
         let len = req.password.chars().count();
         if !(8..=1024).contains(&len) {
-            return Err(BookingError::validation("password", "must be 8 to 1024 characters"));
+            return Err(BookingError::validation(
+                "password",
+                "must be 8 to 1024 characters",
+            ));
         }
         let password = req.password.clone();
         let hash = blocking(move || {
@@ -115,7 +120,12 @@ impl AppState {
         .await?
         .map_err(BookingError::internal)?;
         let id = format!("cus_{}", uuid::Uuid::new_v4().simple());
-        if !self.db.customers().register(&id, &email, &hash, now()).await? {
+        if !self
+            .db
+            .customers()
+            .register(&id, &email, &hash, now())
+            .await?
+        {
             return Err(BookingError::Conflict {
                 code: "email_taken",
                 message: "an account with this email exists; log in instead".to_owned(),
@@ -140,7 +150,11 @@ impl AppState {
         let ok = blocking(move || {
             let Some(stored) = stored else { return false };
             PasswordHash::new(&stored)
-                .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+                .map(|h| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &h)
+                        .is_ok()
+                })
                 .unwrap_or(false)
         })
         .await?;
@@ -152,9 +166,9 @@ impl AppState {
 
     /// The signed-in customer's orders.
     pub async fn my_orders(&self, creds: &Credentials) -> Result<Vec<OrderSummary>> {
-        let claims = self
-            .customer_from(creds)
-            .ok_or(BookingError::Unauthorized("sign in first (Authorization: Bearer <session token>)"))?;
+        let claims = self.customer_from(creds).ok_or(BookingError::Unauthorized(
+            "sign in first (Authorization: Bearer <session token>)",
+        ))?;
         self.db.orders().orders_for_customer(&claims.sub).await
     }
 }

@@ -75,13 +75,17 @@ fn build_map(event: &EventRecord, data: SeatMapData) -> SeatMap {
                 None => rows.push((seat.row_label.clone(), vec![entry])),
             }
         }
-        let pool = data.pools.iter().find(|p| p.section_id == section.id).map(|p| {
-            pool_price.insert(p.id, price(p.price_tier_id));
-            json!({
-                "id": p.id, "tier": p.price_tier_id, "price": price(p.price_tier_id),
-                "capacity": p.capacity, "available": p.capacity - p.held - p.sold,
-            })
-        });
+        let pool = data
+            .pools
+            .iter()
+            .find(|p| p.section_id == section.id)
+            .map(|p| {
+                pool_price.insert(p.id, price(p.price_tier_id));
+                json!({
+                    "id": p.id, "tier": p.price_tier_id, "price": price(p.price_tier_id),
+                    "capacity": p.capacity, "available": p.capacity - p.held - p.sold,
+                })
+            });
         let rows: Vec<Value> = rows
             .into_iter()
             .map(|(label, seats)| json!({"label": label, "seats": seats}))
@@ -91,7 +95,11 @@ fn build_map(event: &EventRecord, data: SeatMapData) -> SeatMap {
             "rows": rows, "pool": pool,
         }));
     }
-    let available = data.seats.iter().filter(|s| s.status == "available").count();
+    let available = data
+        .seats
+        .iter()
+        .filter(|s| s.status == "available")
+        .count();
     SeatMap {
         json: json!({
             "event": event.id,

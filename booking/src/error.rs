@@ -109,9 +109,7 @@ impl BookingError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidJson(_) | Self::InvalidId { .. } => StatusCode::BAD_REQUEST,
-            Self::Validation { .. } | Self::TooManySeats { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Self::Validation { .. } | Self::TooManySeats { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::AdmissionRequired | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Token(e) => match e {
                 TokenError::WrongSession | TokenError::WrongEvent | TokenError::WrongAudience => {

@@ -1,9 +1,168 @@
 //! The booking service: catalog, token-gated seat holds, checkout,
 //! payments, webhooks, email and customer accounts (design.md §6, §7).
+//!
+//! The gateway builds a [`Booking`] with [`Booking::start`] and mounts
+//! [`Booking::router`]. Everything the routes do is also callable on
+//! [`AppState`] (`booking.state()`), which is how the tests and the
+//! benchmark drive the service layer directly.
 
+pub mod accounts;
+pub mod admission;
+pub mod catalog;
 pub mod config;
 pub mod db;
+pub mod email;
 pub mod error;
+pub mod holds;
+mod http;
+pub mod payment;
+pub mod state;
+pub mod webhook;
 
+pub use admission::Credentials;
 pub use config::{BookingConfig, Secret};
 pub use error::BookingError;
+pub use state::AppState;
+
+use crate::db::Db;
+use crate::email::Mailer;
+use crate::holds::locks::SeatLocks;
+use crate::payment::{dev::DevProvider, stripe::StripeProvider, PaymentProvider};
+use crate::state::Inner;
+use queue::admission::AdmissionVerifier;
+use queue::QueueStore;
+use rand::RngCore;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+
+/// A background task that stops when its handle is dropped.
+#[derive(Debug)]
+pub struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A running booking service: state plus its background workers (hold
+/// sweeper, email outbox), which stop when this is dropped.
+pub struct Booking {
+    state: AppState,
+    _workers: Vec<AbortOnDrop>,
+}
+
+impl Booking {
+    /// Connects to the database (running migrations), seeds the demo event
+    /// into an empty database, and starts the workers.
+    pub async fn start(
+        config: BookingConfig,
+        verifier: Arc<AdmissionVerifier>,
+        queue: Arc<dyn QueueStore>,
+    ) -> Result<Self, BookingError> {
+        let state = Self::build_state(config, verifier, queue).await?;
+        let mailer = Arc::new(Mailer::new(
+            state.config.smtp_url.as_ref().map(Secret::expose),
+            state.config.effective_mail_dir(),
+        )?);
+        let workers = vec![
+            AbortOnDrop(tokio::spawn(holds::sweeper::run(state.clone()))),
+            AbortOnDrop(tokio::spawn(email::outbox::run(state.clone(), mailer))),
+        ];
+        Ok(Self {
+            state,
+            _workers: workers,
+        })
+    }
+
+    /// Everything [`start`](Self::start) does except the workers (tests
+    /// drive sweeps and mail themselves).
+    pub async fn build_state(
+        config: BookingConfig,
+        verifier: Arc<AdmissionVerifier>,
+        queue: Arc<dyn QueueStore>,
+    ) -> Result<AppState, BookingError> {
+        let refuse = |m: &str| Err(BookingError::internal(m));
+        if config.production && config.stripe_secret_key.is_none() {
+            return refuse(
+                "the dev payment provider is refused in production: set stripe_secret_key",
+            );
+        }
+        if config.production && config.session_secret.is_none() {
+            return refuse("session_secret is required in production");
+        }
+        if config.stripe_secret_key.is_some() && config.stripe_webhook_secret.is_none() {
+            return refuse("stripe_webhook_secret is required with stripe_secret_key");
+        }
+        if config.database_url.is_none() {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                BookingError::internal(format!("data_dir {}: {e}", config.data_dir.display()))
+            })?;
+        }
+        let db = Db::connect(&config.effective_database_url(), config.db_max_connections).await?;
+        if config.seed_demo && db.catalog().event_count().await? == 0 {
+            tracing::info!("empty database: creating the demo event");
+            db.catalog()
+                .insert_catalog(&db::seed::demo_catalog(state::now()))
+                .await?;
+        }
+        let locks = match &config.redis_url {
+            Some(url) => Some(SeatLocks::connect(url.expose()).await.map_err(|e| {
+                BookingError::Unavailable {
+                    what: "redis",
+                    detail: e.to_string(),
+                }
+            })?),
+            None => None,
+        };
+        let payments: Arc<dyn PaymentProvider> = match &config.stripe_secret_key {
+            Some(key) => Arc::new(StripeProvider::new(
+                key.expose(),
+                config.stripe_api_base.as_deref(),
+                config.stripe_publishable_key.clone(),
+            )?),
+            None => Arc::new(DevProvider),
+        };
+        let session_key = match &config.session_secret {
+            Some(s) => s.expose().as_bytes().to_vec(),
+            None => {
+                let mut key = vec![0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut key);
+                key
+            }
+        };
+        Ok(AppState::new(Inner {
+            config,
+            db,
+            verifier,
+            queue,
+            seat_maps: Default::default(),
+            locks,
+            payments,
+            mail_wakeup: Default::default(),
+            session_key,
+        }))
+    }
+
+    /// The routes under `/api/v1/…`, state applied.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.state.clone())
+    }
+
+    /// Readiness: the database (and Redis, if configured) answer.
+    pub async fn ping(&self) -> Result<(), BookingError> {
+        self.state.db.ping().await?;
+        if let Some(locks) = &self.state.locks {
+            locks.ping().await.map_err(|e| BookingError::Unavailable {
+                what: "redis",
+                detail: e.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The service layer, for tests and tools.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+}

@@ -108,7 +108,11 @@ pub enum WebhookOutcome {
 
 impl AppState {
     /// Verifies and applies one Stripe webhook delivery.
-    pub async fn stripe_webhook(&self, signature: Option<&str>, payload: &[u8]) -> Result<WebhookOutcome> {
+    pub async fn stripe_webhook(
+        &self,
+        signature: Option<&str>,
+        payload: &[u8],
+    ) -> Result<WebhookOutcome> {
         let secret = self
             .config
             .stripe_webhook_secret
@@ -118,11 +122,17 @@ impl AppState {
             field: "Stripe-Signature",
             message: "missing".to_owned(),
         })?;
-        verify_signature(payload, header, secret.expose(), now().timestamp(), TOLERANCE_SECONDS)
-            .map_err(|e| BookingError::InvalidId {
-                field: "Stripe-Signature",
-                message: e.to_string(),
-            })?;
+        verify_signature(
+            payload,
+            header,
+            secret.expose(),
+            now().timestamp(),
+            TOLERANCE_SECONDS,
+        )
+        .map_err(|e| BookingError::InvalidId {
+            field: "Stripe-Signature",
+            message: e.to_string(),
+        })?;
         let event: Event = serde_json::from_slice(payload)
             .map_err(|e| BookingError::InvalidJson(e.to_string()))?;
         let succeeded = match event.kind.as_str() {
@@ -130,10 +140,19 @@ impl AppState {
             "payment_intent.payment_failed" | "payment_intent.canceled" => false,
             _ => return Ok(WebhookOutcome::Ignored),
         };
-        let intent = event.data.object.get("id").and_then(|v| v.as_str()).unwrap_or_default();
+        let intent = event
+            .data
+            .object
+            .get("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
         let Some(payment) = self.db.orders().payment_by_provider_ref(intent).await? else {
             // Not ours (or created by another system on the account).
-            let fresh = self.db.orders().claim_webhook(&event.id, &event.kind, now()).await?;
+            let fresh = self
+                .db
+                .orders()
+                .claim_webhook(&event.id, &event.kind, now())
+                .await?;
             return Ok(if fresh {
                 WebhookOutcome::Handled(None)
             } else {

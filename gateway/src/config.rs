@@ -154,15 +154,19 @@ impl Settings {
             fig = fig.merge(Toml::file_exact(path));
         }
         fig = fig
-            .merge(Env::raw().only(&[
-                "REDIS_URL",
-                "DATABASE_URL",
-                "STRIPE_SECRET_KEY",
-                "STRIPE_PUBLISHABLE_KEY",
-                "STRIPE_WEBHOOK_SECRET",
-                "STRIPE_API_BASE",
-                "SMTP_URL",
-            ]).map(|k| k.as_str().to_ascii_lowercase().into()))
+            .merge(
+                Env::raw()
+                    .only(&[
+                        "REDIS_URL",
+                        "DATABASE_URL",
+                        "STRIPE_SECRET_KEY",
+                        "STRIPE_PUBLISHABLE_KEY",
+                        "STRIPE_WEBHOOK_SECRET",
+                        "STRIPE_API_BASE",
+                        "SMTP_URL",
+                    ])
+                    .map(|k| k.as_str().to_ascii_lowercase().into()),
+            )
             .merge(Env::prefixed("WAITROOM_").split("__"));
         fig.extract().map_err(Box::new)
     }
@@ -192,7 +196,10 @@ mod tests {
             ..Settings::default()
         };
         let dbg = format!("{s:?}");
-        assert!(!dbg.contains("hunter2") && !dbg.contains("tok-123"), "{dbg}");
+        assert!(
+            !dbg.contains("hunter2") && !dbg.contains("tok-123"),
+            "{dbg}"
+        );
     }
 
     #[test]
@@ -204,7 +211,10 @@ mod tests {
             let s = Settings::load(Some(Path::new("w.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(s.tick_ms, 250);
             assert_eq!(s.listen.port(), 9000);
-            assert_eq!(s.redis_url.map(|r| r.0).as_deref(), Some("redis://127.0.0.1:6379"));
+            assert_eq!(
+                s.redis_url.map(|r| r.0).as_deref(),
+                Some("redis://127.0.0.1:6379")
+            );
             assert_eq!(s.lease_ttl_ms, 3_000);
             Ok(())
         });

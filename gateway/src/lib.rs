@@ -49,6 +49,8 @@ impl Drop for AbortOnDrop {
 
 /// Connects the backends and composes the routers for `settings.role`.
 pub async fn build(settings: &Settings) -> anyhow::Result<App> {
+    // Install the recorder before anything records a metric.
+    telemetry::metrics_handle();
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("creating data dir {}", settings.data_dir.display()))?;
     let keys = Arc::new(secrets::signing_keys(settings)?);
@@ -66,7 +68,11 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
             ..EngineConfig::default()
         },
         CredentialCodec::new(&keys),
-        AdmissionIssuer::new(keys.clone(), TOKEN_ISSUER.to_owned(), TOKEN_AUDIENCE.to_owned()),
+        AdmissionIssuer::new(
+            keys.clone(),
+            TOKEN_ISSUER.to_owned(),
+            TOKEN_AUDIENCE.to_owned(),
+        ),
     );
     let mut loops = Vec::new();
     let mut router = Router::new();

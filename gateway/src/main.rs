@@ -7,7 +7,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "waitroom", version, about = "A virtual waiting room for high-demand ticket sales")]
+#[command(
+    name = "waitroom",
+    version,
+    about = "A virtual waiting room for high-demand ticket sales"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -22,7 +22,10 @@ pub struct Ops {
 /// `/healthz`, `/readyz`, `/metrics`.
 pub fn router(state: Ops) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
         .route("/readyz", get(ready))
         .route("/metrics", get(|| async { metrics_handle().render() }))
         .with_state(state)
@@ -40,7 +43,11 @@ async fn ready(State(ops): State<Ops>) -> Response {
         "checks": { "queue_store": { "backend": store.backend(), "status": queue } },
         "connected_waiters": ops.engine.connected(),
     });
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body)).into_response()
 }
 
@@ -51,11 +58,18 @@ pub fn pages(web_dir: &Path) -> Router {
     let files = ServeDir::new(web_dir).fallback(axum::routing::any(not_found));
     Router::new()
         .route_service("/queue/{event}", ServeFile::new(web_dir.join("queue.html")))
-        .route_service("/events/{event}/book", ServeFile::new(web_dir.join("book.html")))
+        .route_service(
+            "/events/{event}/book",
+            ServeFile::new(web_dir.join("book.html")),
+        )
         .route("/api/{*rest}", axum::routing::any(not_found))
         .fallback_service(files)
 }
 
 async fn not_found(uri: Uri) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such path: {}", uri.path()))
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no such path: {}", uri.path()),
+    )
 }

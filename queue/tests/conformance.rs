@@ -19,8 +19,6 @@ mod basics;
 mod cluster;
 #[path = "conformance/departures.rs"]
 mod departures;
-#[path = "conformance/outage.rs"]
-mod outage;
 #[path = "conformance/redis_cost.rs"]
 mod redis_cost;
 

@@ -46,8 +46,12 @@ pub trait HoldRepo: Send + Sync {
     async fn get(&self, id: &str) -> Result<Option<HoldDetail>>;
     /// Ends an active hold (`released` or `expired`) and frees its seats.
     /// `None` when it was not active.
-    async fn release(&self, id: &str, status: HoldStatus, now: DateTime<Utc>)
-        -> Result<Option<Released>>;
+    async fn release(
+        &self,
+        id: &str,
+        status: HoldStatus,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Released>>;
     /// Expires up to `limit` active holds past their expiry; safe to run on
     /// several nodes at once.
     async fn expire_due(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Released>>;
@@ -115,8 +119,12 @@ pub trait OutboxRepo: Send + Sync {
     /// Sent.
     async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()>;
     /// Failed: retry at `retry_at`, or give up when `None`.
-    async fn mark_failed(&self, id: i64, error: &str, retry_at: Option<DateTime<Utc>>)
-        -> Result<()>;
+    async fn mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<()>;
 }
 
 /// Everything a backend provides.

@@ -19,8 +19,7 @@ pub fn demo_catalog(now: DateTime<Utc>) -> CatalogSeed {
         city: "Springfield".to_owned(),
         event_id: DEMO_EVENT.to_owned(),
         name: "Demo Night".to_owned(),
-        description: "A demonstration sale: seats, a standing area and two price tiers."
-            .to_owned(),
+        description: "A demonstration sale: seats, a standing area and two price tiers.".to_owned(),
         starts_at: now + Duration::days(30),
         status: "published".to_owned(),
         currency: "usd".to_owned(),

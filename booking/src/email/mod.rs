@@ -28,7 +28,9 @@ impl Mailer {
                 std::fs::create_dir_all(&mail_dir).map_err(|e| {
                     BookingError::internal(format!("mail_dir {}: {e}", mail_dir.display()))
                 })?;
-                Ok(Self::Files(AsyncFileTransport::<Tokio1Executor>::new(mail_dir)))
+                Ok(Self::Files(AsyncFileTransport::<Tokio1Executor>::new(
+                    mail_dir,
+                )))
             }
         }
     }

@@ -49,7 +49,10 @@ impl AppState {
                             .then(|| now() + backoff(email.attempts));
                         tracing::warn!(email = email.id, attempts = email.attempts, %error,
                             "email send failed");
-                        self.db.outbox().mark_failed(email.id, &error, retry).await?;
+                        self.db
+                            .outbox()
+                            .mark_failed(email.id, &error, retry)
+                            .await?;
                     }
                 }
             }

@@ -6,7 +6,12 @@ use crate::db::{NewEmail, OrderDetail};
 pub fn money(minor: i64, currency: &str) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
-    format!("{sign}{}.{:02} {}", abs / 100, abs % 100, currency.to_uppercase())
+    format!(
+        "{sign}{}.{:02} {}",
+        abs / 100,
+        abs % 100,
+        currency.to_uppercase()
+    )
 }
 
 fn escape(s: &str) -> String {
@@ -25,7 +30,10 @@ fn render(d: &OrderDetail, kind: &str, subject: String, intro: &str) -> NewEmail
     let mut rows = String::new();
     for line in &d.lines {
         let amount = money(line.unit_price * line.quantity, &o.currency);
-        text.push_str(&format!("  {} x{}  {}\n", line.description, line.quantity, amount));
+        text.push_str(&format!(
+            "  {} x{}  {}\n",
+            line.description, line.quantity, amount
+        ));
         rows.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&line.description),

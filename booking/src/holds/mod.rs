@@ -75,7 +75,10 @@ impl AppState {
         creds: &Credentials,
         req: &HoldRequest,
     ) -> Result<HoldView> {
-        let token = creds.bearer.as_deref().ok_or(BookingError::AdmissionRequired)?;
+        let token = creds
+            .bearer
+            .as_deref()
+            .ok_or(BookingError::AdmissionRequired)?;
         let queue_token = creds
             .queue_token(event.as_str())
             .ok_or(queue::admission::TokenError::WrongSession)?;
@@ -165,8 +168,8 @@ impl AppState {
                 ))
             }
         };
-        let total = seats.iter().map(|s| s.price).sum::<i64>()
-            + ga.map_or(0, |g| g.price * g.quantity);
+        let total =
+            seats.iter().map(|s| s.price).sum::<i64>() + ga.map_or(0, |g| g.price * g.quantity);
         let hold = NewHold {
             id: new_id("hold"),
             event_id: ev.id.clone(),
@@ -239,7 +242,9 @@ impl AppState {
             .ok_or(BookingError::NotFound("hold"))?;
         let h = &detail.hold;
         if !creds.is_session(&h.event_id, &h.session_hash) {
-            return Err(BookingError::Forbidden("this hold belongs to another session"));
+            return Err(BookingError::Forbidden(
+                "this hold belongs to another session",
+            ));
         }
         Ok(HoldView {
             hold_id: h.id.clone(),

@@ -77,7 +77,10 @@ pub async fn list(
     let query = EventQuery {
         limit: limit + 1,
         after: params.get("cursor").map(|c| decode_cursor(c)).transpose()?,
-        from: params.get("from").map(|t| parse_time("from", t)).transpose()?,
+        from: params
+            .get("from")
+            .map(|t| parse_time("from", t))
+            .transpose()?,
         to: params.get("to").map(|t| parse_time("to", t)).transpose()?,
         name_like: q,
     };
@@ -92,14 +95,20 @@ pub async fn list(
 }
 
 /// `GET /api/v1/events/{event}`.
-pub async fn show(State(state): State<AppState>, Path(event): Path<String>) -> Result<impl IntoResponse> {
+pub async fn show(
+    State(state): State<AppState>,
+    Path(event): Path<String>,
+) -> Result<impl IntoResponse> {
     let id = path_id("event", &event)?;
     Ok(Json(state.published_event(&id).await?))
 }
 
 /// `GET /api/v1/events/{event}/seats`: the seat map with availability,
 /// cached ~1 s per event (see `crate::catalog`).
-pub async fn seats(State(state): State<AppState>, Path(event): Path<String>) -> Result<impl IntoResponse> {
+pub async fn seats(
+    State(state): State<AppState>,
+    Path(event): Path<String>,
+) -> Result<impl IntoResponse> {
     let id = path_id("event", &event)?;
     let ev = state.published_event(&id).await?;
     let map = state.seat_map(&ev).await?;

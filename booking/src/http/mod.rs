@@ -21,7 +21,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events/{event}", get(catalog::show))
         .route("/api/v1/events/{event}/seats", get(catalog::seats))
         .route("/api/v1/events/{event}/holds", post(holds::create))
-        .route("/api/v1/holds/{hold}", get(holds::show).delete(holds::release))
+        .route(
+            "/api/v1/holds/{hold}",
+            get(holds::show).delete(holds::release),
+        )
         .route("/api/v1/holds/{hold}/checkout", post(orders::checkout))
         .route("/api/v1/orders/{order}", get(orders::show))
         .route("/api/v1/orders/{order}/cancel", post(orders::cancel))
@@ -57,7 +60,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 pub fn path_id(field: &'static str, raw: &str) -> Result<String, BookingError> {
     let ok = !raw.is_empty()
         && raw.len() <= 100
-        && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(raw.to_owned())
     } else {

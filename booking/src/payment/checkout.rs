@@ -48,13 +48,20 @@ pub fn normalize_email(raw: &str) -> Result<String> {
     let email = raw.trim().to_lowercase();
     let valid = email.len() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && email
-            .split_once('@')
-            .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
+        && email.split_once('@').is_some_and(|(user, domain)| {
+            !user.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+        });
     if valid {
         Ok(email)
     } else {
-        Err(BookingError::validation("email", "is not a valid email address"))
+        Err(BookingError::validation(
+            "email",
+            "is not a valid email address",
+        ))
     }
 }
 
@@ -114,7 +121,11 @@ impl AppState {
                 .await?;
             self.db
                 .orders()
-                .set_provider_ref(&payment.id, &intent.provider_ref, intent.client_secret.as_deref())
+                .set_provider_ref(
+                    &payment.id,
+                    &intent.provider_ref,
+                    intent.client_secret.as_deref(),
+                )
                 .await?;
             payment.provider_ref = Some(intent.provider_ref);
             payment.client_secret = intent.client_secret;
@@ -128,8 +139,16 @@ impl AppState {
             currency: detail.order.currency.clone(),
             provider: payment.provider.clone(),
             payment_id: payment.id.clone(),
-            client_secret: if dev { None } else { payment.client_secret.clone() },
-            publishable_key: if dev { None } else { self.payments.publishable_key() },
+            client_secret: if dev {
+                None
+            } else {
+                payment.client_secret.clone()
+            },
+            publishable_key: if dev {
+                None
+            } else {
+                self.payments.publishable_key()
+            },
             confirm_url: dev.then(|| {
                 format!(
                     "{}/api/v1/dev-payments/{}/confirm",
@@ -211,7 +230,10 @@ impl AppState {
             _ => {
                 return Err(BookingError::Conflict {
                     code: "order_not_cancellable",
-                    message: format!("an order that is {} cannot be cancelled", detail.order.status),
+                    message: format!(
+                        "an order that is {} cannot be cancelled",
+                        detail.order.status
+                    ),
                 })
             }
         }

@@ -19,7 +19,11 @@ pub struct StripeProvider {
 
 impl StripeProvider {
     /// `api_base` defaults to Stripe's API; tests point it at a stand-in.
-    pub fn new(secret_key: &str, api_base: Option<&str>, publishable_key: Option<String>) -> Result<Self> {
+    pub fn new(
+        secret_key: &str,
+        api_base: Option<&str>,
+        publishable_key: Option<String>,
+    ) -> Result<Self> {
         let base = api_base.unwrap_or("https://api.stripe.com/");
         url_check(base)?;
         Ok(Self {
@@ -40,7 +44,9 @@ fn url_check(base: &str) -> Result<()> {
     if base.starts_with("http://") || base.starts_with("https://") {
         Ok(())
     } else {
-        Err(BookingError::internal("stripe_api_base must be an http(s) URL"))
+        Err(BookingError::internal(
+            "stripe_api_base must be an http(s) URL",
+        ))
     }
 }
 

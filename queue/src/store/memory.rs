@@ -60,6 +60,7 @@ struct Lease {
 }
 
 /// One event's queue; field by field the counterpart of the Redis keys.
+#[derive(Default)]
 struct EventState {
     settings: QueueSettings,
     /// Highest ticket issued (`…:seq` on Redis).
@@ -85,21 +86,8 @@ struct EventState {
 }
 
 impl EventState {
-    fn new(settings: QueueSettings) -> Self {
-        Self {
-            settings,
-            last_ticket: 0,
-            fifo: BTreeMap::new(),
-            visitors: HashMap::new(),
-            seen: HashMap::new(),
-            seen_order: BTreeSet::new(),
-            departed: BTreeSet::new(),
-            pending_departed: Vec::new(),
-            active: BTreeSet::new(),
-            clock: TickClock::default(),
-            seq: 0,
-            head: 0,
-        }
+    fn set(&mut self, visitor: &VisitorId, record: VisitorRecord) {
+        self.visitors.insert(visitor.clone(), record);
     }
 
     /// Stops tracking a waiter's presence (admitted or departed).
@@ -127,10 +115,8 @@ impl EventState {
             .collect();
         for entry in expired {
             self.active.remove(&entry);
-            if let Some(record) = self.visitors.get_mut(&entry.1) {
-                if let VisitorRecord::Admitted { ticket, .. } = *record {
-                    *record = VisitorRecord::Finished { ticket };
-                }
+            if let Some(VisitorRecord::Admitted { ticket, .. }) = self.visitors.get(&entry.1) {
+                self.set(&entry.1, VisitorRecord::Finished { ticket: *ticket });
             }
         }
 
@@ -147,12 +133,10 @@ impl EventState {
                 .collect();
             for visitor in idle {
                 self.forget_seen(&visitor);
-                if let Some(record) = self.visitors.get_mut(&visitor) {
-                    if let VisitorRecord::Waiting { ticket } = *record {
-                        *record = VisitorRecord::Departed { ticket };
-                        self.fifo.remove(&ticket);
-                        departed.push(ticket);
-                    }
+                if let Some(&VisitorRecord::Waiting { ticket }) = self.visitors.get(&visitor) {
+                    self.set(&visitor, VisitorRecord::Departed { ticket });
+                    self.fifo.remove(&ticket);
+                    departed.push(ticket);
                 }
             }
         }
@@ -180,14 +164,12 @@ impl EventState {
                 break;
             };
             self.forget_seen(&visitor);
-            self.visitors.insert(
-                visitor.clone(),
-                VisitorRecord::Admitted {
-                    ticket,
-                    admitted_at: now,
-                    expires_at,
-                },
-            );
+            let record = VisitorRecord::Admitted {
+                ticket,
+                admitted_at: now,
+                expires_at,
+            };
+            self.set(&visitor, record);
             self.active.insert((expires_at, visitor.clone()));
             admitted.push(Admission {
                 visitor,
@@ -214,16 +196,12 @@ impl EventState {
             last_ticket: self.last_ticket,
             admitted,
             departed,
-            active: clamp_u32(self.active.len()),
+            // Never above a `max_active: u32`, so the cast is lossless.
+            active: self.active.len() as u32,
             waiting: self.fifo.len() as u64,
             settings: self.settings.clone(),
         }
     }
-}
-
-/// `active` never exceeds `max_active: u32` by construction; saturate anyway.
-fn clamp_u32(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl MemoryStore {
@@ -265,15 +243,9 @@ impl QueueStore for MemoryStore {
 
     async fn put_settings(&self, event: &EventId, settings: &QueueSettings) -> Result<()> {
         settings.validate()?;
+        // Creates the event on first use; an existing queue keeps its contents.
         let mut inner = self.lock();
-        match inner.events.get_mut(event) {
-            Some(state) => state.settings = settings.clone(),
-            None => {
-                inner
-                    .events
-                    .insert(event.clone(), EventState::new(settings.clone()));
-            }
-        }
+        inner.events.entry(event.clone()).or_default().settings = settings.clone();
         Ok(())
     }
 
@@ -292,16 +264,14 @@ impl QueueStore for MemoryStore {
         let state = inner.events.get_mut(event).ok_or_else(|| unknown(event))?;
         // A visitor who already has a place gets it back even once the queue
         // stops accepting *new* visitors (a reload must not lose a place).
-        match state.visitors.get(visitor) {
-            Some(VisitorRecord::Waiting { ticket })
-            | Some(VisitorRecord::Admitted { ticket, .. })
-            | Some(VisitorRecord::Finished { ticket }) => {
-                return Ok(JoinOutcome {
-                    ticket: *ticket,
-                    fresh: false,
-                })
-            }
-            Some(VisitorRecord::Departed { .. } | VisitorRecord::Unknown) | None => {}
+        if let Some(
+            &VisitorRecord::Waiting { ticket }
+            | &VisitorRecord::Admitted { ticket, .. }
+            | &VisitorRecord::Finished { ticket },
+        ) = state.visitors.get(visitor)
+        {
+            let fresh = false;
+            return Ok(JoinOutcome { ticket, fresh });
         }
         if !state.settings.state.accepts_joins() {
             return Err(QueueError::NotJoinable(state.settings.state));
@@ -309,14 +279,10 @@ impl QueueStore for MemoryStore {
         state.last_ticket += 1;
         let ticket = state.last_ticket;
         state.fifo.insert(ticket, visitor.clone());
-        state
-            .visitors
-            .insert(visitor.clone(), VisitorRecord::Waiting { ticket });
+        state.set(visitor, VisitorRecord::Waiting { ticket });
         state.mark_seen(visitor, now);
-        Ok(JoinOutcome {
-            ticket,
-            fresh: true,
-        })
+        let fresh = true;
+        Ok(JoinOutcome { ticket, fresh })
     }
 
     async fn lookup(
@@ -348,10 +314,8 @@ impl QueueStore for MemoryStore {
         for visitor in visitors {
             // Only current waiters are tracked; like `ZADD XX GT`, an older
             // timestamp never moves "last seen" backwards.
-            if let Some(&seen) = state.seen.get(visitor) {
-                if now > seen {
-                    state.mark_seen(visitor, now);
-                }
+            if state.seen.get(visitor).is_some_and(|&seen| now > seen) {
+                state.mark_seen(visitor, now);
             }
         }
         Ok(())
@@ -367,9 +331,7 @@ impl QueueStore for MemoryStore {
         };
         state.fifo.remove(&ticket);
         state.forget_seen(visitor);
-        state
-            .visitors
-            .insert(visitor.clone(), VisitorRecord::Departed { ticket });
+        state.set(visitor, VisitorRecord::Departed { ticket });
         state.pending_departed.push(ticket);
         Ok(true)
     }
@@ -388,9 +350,7 @@ impl QueueStore for MemoryStore {
         if !state.active.remove(&(expires_at, visitor.clone())) {
             return Ok(false);
         }
-        state
-            .visitors
-            .insert(visitor.clone(), VisitorRecord::Finished { ticket });
+        state.set(visitor, VisitorRecord::Finished { ticket });
         Ok(true)
     }
 
@@ -436,7 +396,7 @@ impl QueueStore for MemoryStore {
             head: state.head,
             last_ticket: state.last_ticket,
             departed: state.departed.iter().copied().collect(),
-            active: clamp_u32(state.active.len()),
+            active: state.active.len() as u32,
             waiting: state.fifo.len() as u64,
             settings: state.settings.clone(),
         })

@@ -19,7 +19,10 @@ async fn admitted_over(h: &Harness, start: Millis, intervals: &[Millis]) -> usiz
 pub async fn rate_carries_the_fraction(h: Harness) {
     h.setup(open(90, 10_000)).await;
     h.join_all(0..200, T0).await;
-    assert!(h.tick(T0).await.admitted.is_empty(), "the first tick only starts the clock");
+    assert!(
+        h.tick(T0).await.admitted.is_empty(),
+        "the first tick only starts the clock"
+    );
 
     // 90/min is 1.5 per second: 1, 2, 1, 2, … and exactly 90 in a minute.
     assert_eq!(admitted_over(&h, T0, &[1_000; 60]).await, 90);
@@ -44,7 +47,12 @@ pub async fn rate_matches_rate_budget_at_irregular_intervals(h: Harness) {
         let (budget, next) = rate_budget(clock, now, rate);
         clock = next;
         let tick = h.tick(now).await;
-        assert_eq!(tick.admitted.len() as u64, budget, "tick at +{} ms", now - T0);
+        assert_eq!(
+            tick.admitted.len() as u64,
+            budget,
+            "tick at +{} ms",
+            now - T0
+        );
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
         now += 1 + (seed >> 33) % 7_000;
     }
@@ -72,7 +80,11 @@ pub async fn cap_is_never_exceeded(h: Harness) {
     assert!(h.tick(T0 + 2_000).await.admitted.is_empty());
 
     // A release frees exactly one slot.
-    assert!(h.store.release(&h.event, &visitor(0)).await.expect("release"));
+    assert!(h
+        .store
+        .release(&h.event, &visitor(0))
+        .await
+        .expect("release"));
     let refill = h.tick(T0 + 3_000).await;
     assert_eq!((refill.admitted.len(), refill.active), (1, 5));
     assert_eq!(refill.admitted[0].ticket, 6);
@@ -87,7 +99,10 @@ pub async fn cap_is_never_exceeded(h: Harness) {
         let now = T0 + 31_000 + step * 700;
         if step % 7 == 0 {
             let someone = (step as usize * 3) % 60;
-            h.store.release(&h.event, &visitor(someone)).await.expect("release");
+            h.store
+                .release(&h.event, &visitor(someone))
+                .await
+                .expect("release");
         }
         let tick = h.tick(now).await;
         assert!(tick.active <= cap, "tick {step}: {} active", tick.active);
@@ -100,11 +115,18 @@ pub async fn admission_follows_ticket_order_under_concurrency(h: Harness) {
     h.setup(open(60_000, 100_000)).await;
     let joiners: Vec<_> = (0..4)
         .map(|j| {
-            let store = if j % 2 == 0 { h.store.clone() } else { h.peer.clone() };
+            let store = if j % 2 == 0 {
+                h.store.clone()
+            } else {
+                h.peer.clone()
+            };
             let event = h.event.clone();
             tokio::spawn(async move {
                 for i in 0..250 {
-                    store.join(&event, &visitor(j * 1_000 + i), T0).await.expect("join");
+                    store
+                        .join(&event, &visitor(j * 1_000 + i), T0)
+                        .await
+                        .expect("join");
                     tokio::task::yield_now().await;
                 }
             })
@@ -141,7 +163,11 @@ pub async fn paused_and_closed_admit_nobody_and_resume_without_burst(h: Harness)
         }
         h.set_state(QueueState::Open).await;
         // One second since the last (non-admitting) tick: one visitor.
-        assert_eq!(h.tick(T0 + (from + 30) * 1_000).await.admitted.len(), 1, "{state}");
+        assert_eq!(
+            h.tick(T0 + (from + 30) * 1_000).await.admitted.len(),
+            1,
+            "{state}"
+        );
     }
 
     // Draining still admits those already waiting.
@@ -154,7 +180,12 @@ pub async fn seq_increments_by_one(h: Harness) {
     for expected in 1..=5 {
         assert_eq!(h.tick(T0 + expected * 1_000).await.seq, expected);
         // Another node's refused tick does not count.
-        assert!(h.peer.tick(&h.event, "b", T0).await.expect("tick").is_none());
+        assert!(h
+            .peer
+            .tick(&h.event, "b", T0)
+            .await
+            .expect("tick")
+            .is_none());
     }
     assert_eq!(h.store.snapshot(&h.event).await.expect("snapshot").seq, 5);
 }

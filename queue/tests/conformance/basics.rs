@@ -31,9 +31,15 @@ pub async fn settings_round_trip(h: Harness) {
         ..settings
     };
     h.store.put_settings(&h.event, &changed).await.expect("put");
-    assert_eq!(h.peer.settings(&h.event).await.expect("settings"), Some(changed));
     assert_eq!(
-        h.store.lookup(&h.event, &visitor(1), T0).await.expect("lookup"),
+        h.peer.settings(&h.event).await.expect("settings"),
+        Some(changed)
+    );
+    assert_eq!(
+        h.store
+            .lookup(&h.event, &visitor(1), T0)
+            .await
+            .expect("lookup"),
         VisitorRecord::Waiting { ticket: 1 }
     );
     let snapshot = h.store.snapshot(&h.event).await.expect("snapshot");
@@ -45,9 +51,19 @@ pub async fn invalid_settings_are_refused(h: Harness) {
         session_ttl_seconds: 1,
         ..open(60, 10)
     };
-    let err = h.store.put_settings(&h.event, &bad).await.expect_err("invalid");
+    let err = h
+        .store
+        .put_settings(&h.event, &bad)
+        .await
+        .expect_err("invalid");
     assert!(
-        matches!(err, QueueError::Invalid { field: "session_ttl_seconds", .. }),
+        matches!(
+            err,
+            QueueError::Invalid {
+                field: "session_ttl_seconds",
+                ..
+            }
+        ),
         "{err:?}"
     );
     // Nothing was created.
@@ -72,7 +88,11 @@ pub async fn unknown_event(h: Harness) {
     assert!(!h.store.leave(&h.event, &v).await.expect("leave"));
     assert!(!h.store.release(&h.event, &v).await.expect("release"));
     h.store.touch(&h.event, &[v], T0).await.expect("touch");
-    assert!(h.store.acquire_lease(&h.event, "a", 60_000).await.expect("lease"));
+    assert!(h
+        .store
+        .acquire_lease(&h.event, "a", 60_000)
+        .await
+        .expect("lease"));
     assert!(matches!(
         h.store.tick(&h.event, "a", T0).await,
         Err(QueueError::UnknownEvent(_))
@@ -113,7 +133,13 @@ pub async fn join_is_idempotent(h: Harness) {
     h.setup(open(60_000, 10)).await;
     let first = h.join(1, T0).await;
     assert_eq!((first.ticket, first.fresh), (1, true));
-    assert_eq!(h.join(1, T0 + 5).await, queue::store::JoinOutcome { ticket: 1, fresh: false });
+    assert_eq!(
+        h.join(1, T0 + 5).await,
+        queue::store::JoinOutcome {
+            ticket: 1,
+            fresh: false
+        }
+    );
     assert_eq!(h.join(2, T0).await.ticket, 2);
 
     // Admitted and finished visitors get their ticket back too.
@@ -121,7 +147,11 @@ pub async fn join_is_idempotent(h: Harness) {
     let admitted = h.tick(T0 + 1_000).await;
     assert_eq!(admitted.admitted.len(), 2);
     assert!(!h.join(1, T0 + 1_001).await.fresh);
-    assert!(h.store.release(&h.event, &visitor(1)).await.expect("release"));
+    assert!(h
+        .store
+        .release(&h.event, &visitor(1))
+        .await
+        .expect("release"));
     assert_eq!(h.join(1, T0 + 1_002).await.ticket, 1);
 
     // A departed visitor goes to the back with a new ticket.
@@ -152,7 +182,11 @@ pub async fn concurrent_joins_get_dense_tickets(h: Harness) {
 pub async fn concurrent_joins_of_one_visitor_get_one_ticket(h: Harness) {
     h.setup(open(60, 10)).await;
     let joins = (0..200).map(|i| {
-        let store = if i % 2 == 0 { h.store.clone() } else { h.peer.clone() };
+        let store = if i % 2 == 0 {
+            h.store.clone()
+        } else {
+            h.peer.clone()
+        };
         let event = h.event.clone();
         tokio::spawn(async move { store.join(&event, &visitor(7), T0).await })
     });
@@ -164,7 +198,10 @@ pub async fn concurrent_joins_of_one_visitor_get_one_ticket(h: Harness) {
     let tickets: HashSet<u64> = outcomes.iter().map(|o| o.ticket).collect();
     assert_eq!(tickets, HashSet::from([1]));
     assert_eq!(outcomes.iter().filter(|o| o.fresh).count(), 1);
-    assert_eq!(h.store.snapshot(&h.event).await.expect("snapshot").waiting, 1);
+    assert_eq!(
+        h.store.snapshot(&h.event).await.expect("snapshot").waiting,
+        1
+    );
 }
 
 pub async fn lookup_reports_every_state(h: Harness) {
@@ -175,7 +212,12 @@ pub async fn lookup_reports_every_state(h: Harness) {
     h.setup(settings).await;
     let look = |i: usize, now| {
         let (store, event) = (h.store.clone(), h.event.clone());
-        async move { store.lookup(&event, &visitor(i), now).await.expect("lookup") }
+        async move {
+            store
+                .lookup(&event, &visitor(i), now)
+                .await
+                .expect("lookup")
+        }
     };
     assert_eq!(look(1, T0).await, VisitorRecord::Unknown);
     h.join_all(1..5, T0).await;
@@ -195,14 +237,28 @@ pub async fn lookup_reports_every_state(h: Harness) {
     assert_eq!(look(1, now).await, admitted);
     assert_eq!(look(1, expires_at - 1).await, admitted);
     // Finished by expiry as soon as the time passes, before any tick...
-    assert_eq!(look(1, expires_at).await, VisitorRecord::Finished { ticket: 1 });
+    assert_eq!(
+        look(1, expires_at).await,
+        VisitorRecord::Finished { ticket: 1 }
+    );
     // ...and by release.
-    assert!(h.store.release(&h.event, &visitor(2)).await.expect("release"));
-    assert!(!h.store.release(&h.event, &visitor(2)).await.expect("release"));
+    assert!(h
+        .store
+        .release(&h.event, &visitor(2))
+        .await
+        .expect("release"));
+    assert!(!h
+        .store
+        .release(&h.event, &visitor(2))
+        .await
+        .expect("release"));
     assert_eq!(look(2, now).await, VisitorRecord::Finished { ticket: 2 });
     assert_eq!(look(3, now).await, VisitorRecord::Waiting { ticket: 3 });
     assert_eq!(look(4, now).await, VisitorRecord::Departed { ticket: 4 });
     // Expiry through a tick reads the same.
     h.tick(expires_at).await;
-    assert_eq!(look(1, expires_at).await, VisitorRecord::Finished { ticket: 1 });
+    assert_eq!(
+        look(1, expires_at).await,
+        VisitorRecord::Finished { ticket: 1 }
+    );
 }

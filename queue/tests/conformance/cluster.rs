@@ -18,13 +18,22 @@ pub async fn lease_is_exclusive_and_taken_over_after_ttl(h: Harness) {
         .expect("put_settings");
     h.join_all(0..50, T0).await;
     let (a, b) = (h.store.clone(), h.peer.clone());
-    assert!(a.acquire_lease(&h.event, "a", LEASE_TTL_MS).await.expect("lease"));
-    assert!(!b.acquire_lease(&h.event, "b", LEASE_TTL_MS).await.expect("lease"));
+    assert!(a
+        .acquire_lease(&h.event, "a", LEASE_TTL_MS)
+        .await
+        .expect("lease"));
+    assert!(!b
+        .acquire_lease(&h.event, "b", LEASE_TTL_MS)
+        .await
+        .expect("lease"));
 
     // Both nodes try to renew and tick at once, many times over.
     let attempt = |store: Arc<dyn QueueStore>, node: &'static str, event: EventId, now| {
         tokio::spawn(async move {
-            let held = store.acquire_lease(&event, node, LEASE_TTL_MS).await.expect("lease");
+            let held = store
+                .acquire_lease(&event, node, LEASE_TTL_MS)
+                .await
+                .expect("lease");
             let tick = store.tick(&event, node, now).await.expect("tick");
             assert!(held || tick.is_none(), "{node} ticked without the lease");
             tick.map(|t| (node, t.seq))
@@ -46,15 +55,29 @@ pub async fn lease_is_exclusive_and_taken_over_after_ttl(h: Harness) {
 
     // `a` stops renewing: `b` takes over once the ttl has passed, not before.
     let stopped = Instant::now();
-    assert!(a.acquire_lease(&h.event, "a", LEASE_TTL_MS).await.expect("lease"));
+    assert!(a
+        .acquire_lease(&h.event, "a", LEASE_TTL_MS)
+        .await
+        .expect("lease"));
     let deadline = stopped + Duration::from_secs(5);
-    while !b.acquire_lease(&h.event, "b", LEASE_TTL_MS).await.expect("lease") {
+    while !b
+        .acquire_lease(&h.event, "b", LEASE_TTL_MS)
+        .await
+        .expect("lease")
+    {
         assert!(Instant::now() < deadline, "b never took over the lease");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(stopped.elapsed() >= Duration::from_millis(LEASE_TTL_MS - 10));
-    assert!(a.tick(&h.event, "a", T0 + 1_000).await.expect("tick").is_none());
-    assert!(!a.acquire_lease(&h.event, "a", LEASE_TTL_MS).await.expect("lease"));
+    assert!(a
+        .tick(&h.event, "a", T0 + 1_000)
+        .await
+        .expect("tick")
+        .is_none());
+    assert!(!a
+        .acquire_lease(&h.event, "a", LEASE_TTL_MS)
+        .await
+        .expect("lease"));
     let tick = b.tick(&h.event, "b", T0 + 1_000).await.expect("tick");
     assert_eq!(tick.expect("b holds the lease").seq, last_seq + 1);
 }
@@ -98,10 +121,16 @@ pub async fn snapshot_matches_the_ticks(h: Harness) {
     for step in 0..30_usize {
         match step % 5 {
             1 => {
-                h.store.leave(&h.event, &visitor(step + 20)).await.expect("leave");
+                h.store
+                    .leave(&h.event, &visitor(step + 20))
+                    .await
+                    .expect("leave");
             }
             3 => {
-                h.store.release(&h.event, &visitor(step / 2)).await.expect("release");
+                h.store
+                    .release(&h.event, &visitor(step / 2))
+                    .await
+                    .expect("release");
             }
             _ => {
                 h.join(100 + step, now).await;
@@ -116,9 +145,14 @@ pub async fn snapshot_matches_the_ticks(h: Harness) {
             (snapshot.seq, snapshot.head, snapshot.last_ticket),
             (tick.seq, tick.head, tick.last_ticket)
         );
-        assert_eq!((snapshot.active, snapshot.waiting), (tick.active, tick.waiting));
+        assert_eq!(
+            (snapshot.active, snapshot.waiting),
+            (tick.active, tick.waiting)
+        );
         assert_eq!(snapshot.settings, tick.settings);
-        assert_eq!(snapshot.departed, departed.iter().copied().collect::<Vec<_>>());
+        assert_eq!(
+            snapshot.departed,
+            departed.iter().copied().collect::<Vec<_>>()
+        );
     }
 }
-

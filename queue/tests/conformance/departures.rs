@@ -12,7 +12,11 @@ pub async fn leavers_are_skipped_and_reported_once(h: Harness) {
     h.setup(open(60, 100)).await;
     h.join_all(1..5, T0).await; // visitor i has ticket i
     assert!(h.store.leave(&h.event, &visitor(2)).await.expect("leave"));
-    assert!(!h.store.leave(&h.event, &visitor(2)).await.expect("leave twice"));
+    assert!(!h
+        .store
+        .leave(&h.event, &visitor(2))
+        .await
+        .expect("leave twice"));
 
     let first = h.tick(T0).await;
     assert_eq!((first.departed.clone(), first.head), (vec![2], 0));
@@ -52,18 +56,33 @@ pub async fn idle_waiters_depart_after_the_grace(h: Harness) {
     };
     h.setup(settings.clone()).await;
     h.join_all(1..4, T0).await;
-    h.store.touch(&h.event, &[visitor(2)], T0 + 6_000).await.expect("touch");
+    h.store
+        .touch(&h.event, &[visitor(2)], T0 + 6_000)
+        .await
+        .expect("touch");
     assert!(h.tick(T0 + 9_999).await.departed.is_empty());
 
     let tick = h.tick(T0 + 10_000).await;
-    assert_eq!((tick.departed.clone(), tick.head, tick.waiting), (vec![1, 3], 1, 1));
+    assert_eq!(
+        (tick.departed.clone(), tick.head, tick.waiting),
+        (vec![1, 3], 1, 1)
+    );
     assert_eq!(departed_above_head(&h).await, vec![3]);
     let lookup = h.store.lookup(&h.event, &visitor(1), T0 + 10_000).await;
-    assert_eq!(lookup.expect("lookup"), VisitorRecord::Departed { ticket: 1 });
-    assert!(h.tick(T0 + 10_001).await.departed.is_empty(), "reported once");
+    assert_eq!(
+        lookup.expect("lookup"),
+        VisitorRecord::Departed { ticket: 1 }
+    );
+    assert!(
+        h.tick(T0 + 10_001).await.departed.is_empty(),
+        "reported once"
+    );
 
     let tick = h.tick(T0 + 16_000).await;
-    assert_eq!((tick.departed.clone(), tick.head, tick.waiting), (vec![2], 3, 0));
+    assert_eq!(
+        (tick.departed.clone(), tick.head, tick.waiting),
+        (vec![2], 3, 0)
+    );
     let back = h.join(1, T0 + 16_001).await;
     assert_eq!((back.ticket, back.fresh), (4, true));
 
@@ -76,7 +95,10 @@ pub async fn idle_waiters_depart_after_the_grace(h: Harness) {
     many.join_all(0..1_500, T0).await;
     assert_eq!(many.tick(T0 + 10_000).await.departed.len(), 1_000);
     let rest = many.tick(T0 + 10_001).await;
-    assert_eq!((rest.departed.len(), rest.waiting, rest.head), (500, 0, 1_500));
+    assert_eq!(
+        (rest.departed.len(), rest.waiting, rest.head),
+        (500, 0, 1_500)
+    );
     assert_eq!(rest.departed.first(), Some(&1_001));
 }
 
@@ -93,17 +115,32 @@ pub async fn touch_ignores_everyone_but_waiters(h: Harness) {
     h.set_state(QueueState::Paused).await;
 
     let everyone = [visitor(1), visitor(2), visitor(3), visitor(99)];
-    h.store.touch(&h.event, &everyone, T0 + 9_000).await.expect("touch");
+    h.store
+        .touch(&h.event, &everyone, T0 + 9_000)
+        .await
+        .expect("touch");
     // An older timestamp never moves "last seen" backwards.
-    h.store.touch(&h.event, &everyone, T0 + 1).await.expect("touch");
-    h.store.touch(&h.event, &[], T0 + 9_000).await.expect("empty touch");
+    h.store
+        .touch(&h.event, &everyone, T0 + 1)
+        .await
+        .expect("touch");
+    h.store
+        .touch(&h.event, &[], T0 + 9_000)
+        .await
+        .expect("empty touch");
 
     let look = |i| {
         let (store, event) = (h.store.clone(), h.event.clone());
         async move { store.lookup(&event, &visitor(i), T0 + 10_500).await }
     };
-    assert!(matches!(look(1).await.expect("lookup"), VisitorRecord::Admitted { .. }));
-    assert_eq!(look(3).await.expect("lookup"), VisitorRecord::Departed { ticket: 3 });
+    assert!(matches!(
+        look(1).await.expect("lookup"),
+        VisitorRecord::Admitted { .. }
+    ));
+    assert_eq!(
+        look(3).await.expect("lookup"),
+        VisitorRecord::Departed { ticket: 3 }
+    );
     assert_eq!(look(99).await.expect("lookup"), VisitorRecord::Unknown);
 
     // Only the explicit leave departs; visitor 2 was seen at +9 s.
@@ -111,5 +148,8 @@ pub async fn touch_ignores_everyone_but_waiters(h: Harness) {
     assert_eq!((tick.departed.clone(), tick.waiting), (vec![3], 1));
     let tick = h.tick(T0 + 19_000).await;
     assert_eq!((tick.departed.clone(), tick.waiting), (vec![2], 0));
-    assert_eq!(look(2).await.expect("lookup"), VisitorRecord::Departed { ticket: 2 });
+    assert_eq!(
+        look(2).await.expect("lookup"),
+        VisitorRecord::Departed { ticket: 2 }
+    );
 }

@@ -1,0 +1,159 @@
+//! Checkout, orders, the Stripe webhook, the dev payment form, accounts.
+
+use super::{path_id, ApiJson};
+use crate::accounts::AccountRequest;
+use crate::admission::Credentials;
+use crate::error::{BookingError, Result};
+use crate::payment::checkout::CheckoutRequest;
+use crate::state::AppState;
+use crate::webhook::WebhookOutcome;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse};
+use axum::Json;
+use serde_json::json;
+use std::collections::HashMap;
+
+/// `POST /holds/{hold}/checkout`.
+pub async fn checkout(
+    State(state): State<AppState>,
+    Path(hold): Path<String>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<CheckoutRequest>,
+) -> Result<impl IntoResponse> {
+    let id = path_id("hold", &hold)?;
+    let creds = Credentials::from_headers(&headers);
+    Ok(Json(state.checkout(&id, &creds, &req).await?))
+}
+
+/// `GET /orders/{order}`.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(order): Path<String>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse> {
+    let id = path_id("order", &order)?;
+    let creds = Credentials::from_headers(&headers);
+    Ok(Json(state.order_for(&id, &creds).await?))
+}
+
+/// `POST /orders/{order}/cancel`.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(order): Path<String>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse> {
+    let id = path_id("order", &order)?;
+    let creds = Credentials::from_headers(&headers);
+    Ok(Json(state.cancel_order(&id, &creds).await?))
+}
+
+/// `POST /webhooks/stripe`: 400 on a bad signature, 200 otherwise
+/// (including ignored types and duplicates, so Stripe stops retrying).
+pub async fn stripe_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<impl IntoResponse> {
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok());
+    let outcome = state.stripe_webhook(signature, &body).await?;
+    let status = match outcome {
+        WebhookOutcome::Ignored => "ignored",
+        WebhookOutcome::Duplicate => "duplicate",
+        WebhookOutcome::Handled(_) => "handled",
+    };
+    Ok(Json(json!({"received": true, "status": status})))
+}
+
+fn dev_payment_id(state: &AppState, raw: &str) -> Result<String> {
+    if state.payments.name() != "dev" {
+        return Err(BookingError::NotFound("payment"));
+    }
+    path_id("payment", raw)
+}
+
+/// `GET /dev-payments/{payment}/confirm`: the simulated card form.
+pub async fn dev_form(
+    State(state): State<AppState>,
+    Path(payment): Path<String>,
+) -> Result<impl IntoResponse> {
+    let id = dev_payment_id(&state, &payment)?;
+    let p = state
+        .db
+        .orders()
+        .payment(&id)
+        .await?
+        .ok_or(BookingError::NotFound("payment"))?;
+    let amount = crate::email::templates::money(p.amount, &p.currency);
+    Ok(Html(format!(
+        "<!doctype html><meta charset=utf-8><title>Test payment</title>\
+         <h1>Test payment: {amount}</h1><p>No money moves: this is the dev provider.</p>\
+         <form method=post><button>Pay</button></form>\
+         <form method=post action=\"?outcome=fail\"><button>Decline</button></form>"
+    )))
+}
+
+/// `POST /dev-payments/{payment}/confirm[?outcome=fail]`: behaves like
+/// Stripe's `payment_intent.succeeded` (or `payment_failed`).
+pub async fn dev_confirm(
+    State(state): State<AppState>,
+    Path(payment): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse> {
+    let id = dev_payment_id(&state, &payment)?;
+    let p = state
+        .db
+        .orders()
+        .payment(&id)
+        .await?
+        .ok_or(BookingError::NotFound("payment"))?;
+    let outcome = match params.get("outcome").map(String::as_str) {
+        None | Some("succeed") => state.payment_succeeded(&p, None).await?,
+        Some("fail") => state.payment_failed(&p, None).await?,
+        Some(_) => {
+            return Err(BookingError::validation(
+                "outcome",
+                "must be succeed or fail",
+            ))
+        }
+    };
+    let order = state
+        .db
+        .orders()
+        .order(&p.order_id)
+        .await?
+        .ok_or(BookingError::NotFound("order"))?;
+    Ok(Json(json!({
+        "order_id": order.order.id,
+        "status": order.order.status,
+        "outcome": format!("{outcome:?}"),
+    })))
+}
+
+/// `POST /auth/register`: 201 with a session.
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<AccountRequest>,
+) -> Result<impl IntoResponse> {
+    Ok((StatusCode::CREATED, Json(state.register(&req).await?)))
+}
+
+/// `POST /auth/login`.
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<AccountRequest>,
+) -> Result<impl IntoResponse> {
+    Ok(Json(state.login(&req).await?))
+}
+
+/// `GET /me/orders`.
+pub async fn my_orders(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse> {
+    let creds = Credentials::from_headers(&headers);
+    Ok(Json(json!({ "orders": state.my_orders(&creds).await? })))
+}

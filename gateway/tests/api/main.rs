@@ -1,0 +1,8 @@
+//! End-to-end tests of one waitroom process over HTTP and WebSocket.
+
+mod admin;
+mod helpers;
+mod join;
+mod outage;
+mod tokens;
+mod ws;
