@@ -29,7 +29,7 @@
 
   function fmtEta(sec) {
     if (sec == null || !isFinite(sec)) return 'estimating…';
-    if (sec < 45) return 'less than a minute';
+    if (sec < 45) return 'under a minute';
     const m = Math.round(sec / 60);
     if (m < 90) return 'about ' + plural(Math.max(1, m), 'minute', 'minutes');
     const h = Math.round(sec / 1800) / 2;
@@ -449,8 +449,8 @@
         s.joinFails = 0;
         setConn('Checking for updates every few seconds', 'wait');
         apply(body);
-      } else if (res.status === 401 || res.status === 403 || (res.status === 404 && (body.error || {}).code !== 'unknown_event')) {
-        stopPolling(); // our credential is gone: join again (same place if the cookie is still valid)
+      } else if (res.status === 401 || res.status === 404 || (res.status === 403 && (body.error || {}).code !== 'captcha_required')) {
+        stopPolling(); // our place or credential is gone: join again (join reports an unknown event)
         join();
         return;
       } else {

@@ -6,6 +6,8 @@
 //! published JWKS, session bound through the visitor credential) and prints
 //! latency percentiles and the issuing rate.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
 use queue::admission::{AdmissionIssuer, AdmissionVerifier};
 use queue::keys::{PublicKeySet, SigningKeys};
 use queue::visitor::{CredentialCodec, VisitorCredential};
@@ -69,5 +71,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         us(pick(1.0))
     );
     println!("token length {} bytes", tokens[0].len());
+
+    // Baseline: the bare Ed25519 check of the same tokens, i.e. the part no
+    // amount of parsing work can remove.
+    let vk = *PublicKeySet::from_jwks(&keys.jwks())?
+        .verifying_key(keys.signing_kid())
+        .ok_or("signing kid missing from JWKS")?;
+    let mut bare: Vec<Duration> = Vec::with_capacity(TOKENS * ROUNDS);
+    for _ in 0..ROUNDS {
+        for token in &tokens {
+            let (msg, sig) = token.rsplit_once('.').ok_or("no signature")?;
+            let t = Instant::now();
+            let sig = B64.decode(sig)?;
+            let sig = ed25519_dalek::Signature::from_slice(&sig)?;
+            vk.verify_strict(msg.as_bytes(), &sig)?;
+            bare.push(t.elapsed());
+        }
+    }
+    bare.sort_unstable();
+    println!(
+        "bare Ed25519 verify: p50 {:.1} µs, p99 {:.1} µs",
+        us(bare[bare.len() / 2]),
+        us(bare[bare.len() * 99 / 100])
+    );
     Ok(())
 }

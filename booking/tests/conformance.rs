@@ -1,0 +1,10 @@
+//! The booking conformance suite: every test runs on PostgreSQL and on
+//! SQLite (`per_backend!`). PostgreSQL must be reachable (see
+//! `common::pg_admin_url`); the tests fail, never skip, without it.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "conformance/common.rs"]
+mod common;
+#[path = "conformance/holds.rs"]
+mod holds;

@@ -1,0 +1,327 @@
+//! Several `waitroom` processes sharing one Redis: dense tickets under
+//! concurrent joins, places that move between processes, FIFO admission
+//! under the cap, and admitter takeover when the admitting process dies.
+//! Needs Redis at REDIS_URL (default 127.0.0.1:6379); fails without it.
+
+use futures::{stream, StreamExt};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+
+const ADMIN: &str = "cluster-admin";
+
+fn redis_url() -> String {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let hostport = url.trim_start_matches("redis://").to_owned();
+    assert!(
+        std::net::TcpStream::connect(&hostport).is_ok(),
+        "these tests need Redis at {url} (set REDIS_URL); none is reachable"
+    );
+    url
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())[..24].to_owned()
+}
+
+/// A `waitroom` child process, killed when dropped.
+struct Node {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    fn start(redis: &str, keys: &str) -> Node {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_waitroom"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("REDIS_URL", redis)
+            .env("WAITROOM_SIGNING_KEYS", keys)
+            .env("WAITROOM_ADMIN_TOKEN", ADMIN)
+            .env("WAITROOM_DATA_DIR", dir.path())
+            .env("WAITROOM_TICK_MS", "200")
+            .env("WAITROOM_LEASE_TTL_MS", "1500")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start waitroom");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        let mut reader = BufReader::new(stdout);
+        loop {
+            line.clear();
+            let n = reader.read_line(&mut line).expect("read stdout");
+            assert!(n > 0, "waitroom exited before listening");
+            if let Some(addr) = line.trim().strip_prefix("listening on ") {
+                let base = addr.to_owned();
+                // Keep draining stdout so the child never blocks on a full pipe.
+                std::thread::spawn(move || for _ in reader.lines() {});
+                return Node {
+                    child,
+                    base,
+                    _dir: dir,
+                };
+            }
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    fn ws_url(&self, path: &str) -> String {
+        format!("{}{}", self.base.replace("http://", "ws://"), path)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn shared_keys() -> String {
+    use base64::Engine;
+    let seed: [u8; 32] = rand::random();
+    format!(
+        "c1:{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seed)
+    )
+}
+
+async fn wait_ready(http: &reqwest::Client, node: &Node) {
+    for _ in 0..100 {
+        if let Ok(r) = http.get(node.url("/readyz")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("node never became ready");
+}
+
+async fn create(http: &reqwest::Client, node: &Node, event: &str, settings: Value) {
+    let r = http
+        .put(node.url(&format!("/api/v1/admin/events/{event}/queue")))
+        .bearer_auth(ADMIN)
+        .json(&settings)
+        .send()
+        .await
+        .expect("create");
+    assert!(r.status().is_success(), "create: {}", r.status());
+}
+
+async fn join(http: &reqwest::Client, node: &Node, event: &str) -> Value {
+    let r = http
+        .post(node.url(&format!("/api/v1/queue/{event}/join")))
+        .send()
+        .await
+        .expect("join");
+    assert_eq!(r.status(), 201);
+    r.json().await.expect("json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_joins_over_two_processes_get_dense_tickets_and_portable_places() {
+    let redis = redis_url();
+    let keys = shared_keys();
+    let (a, b) = (Node::start(&redis, &keys), Node::start(&redis, &keys));
+    let http = reqwest::Client::new();
+    wait_ready(&http, &a).await;
+    wait_ready(&http, &b).await;
+    let event = unique("dense");
+    create(
+        &http,
+        &a,
+        &event,
+        json!({"admit_per_minute": 0, "max_active": 10}),
+    )
+    .await;
+
+    let nodes = [&a, &b];
+    let results: Vec<Value> = stream::iter(0..2_000)
+        .map(|i| join(&http, nodes[i % 2], &event))
+        .buffer_unordered(200)
+        .collect()
+        .await;
+    let mut tickets: Vec<u64> = results
+        .iter()
+        .map(|r| r["ticket"].as_u64().expect("ticket"))
+        .collect();
+    tickets.sort_unstable();
+    assert_eq!(
+        tickets,
+        (1..=2_000).collect::<Vec<u64>>(),
+        "2,000 distinct dense tickets"
+    );
+
+    // A place taken on A is the same place on B, over HTTP and WebSocket.
+    let mine = join(&http, &a, &event).await;
+    let cred = mine["queue_token"].as_str().expect("credential");
+    let on_b: Value = http
+        .get(b.url(&format!("/api/v1/queue/{event}/status")))
+        .header("x-queue-token", cred)
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(on_b["ticket"], 2_001);
+    assert_eq!(on_b["position"], 2_001);
+    let mut req = b
+        .ws_url(&format!("/api/v1/queue/{event}/ws"))
+        .into_client_request()
+        .expect("request");
+    req.headers_mut()
+        .insert("x-queue-token", cred.parse().expect("header"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("ws");
+    let hello = next_json(&mut ws).await.expect("hello");
+    assert_eq!(hello["type"], "hello");
+    assert_eq!(hello["ticket"], 2_001);
+    assert_eq!(hello["position"], 2_001);
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next_json(ws: &mut Ws) -> Option<Value> {
+    loop {
+        match ws.next().await? {
+            Ok(Message::Text(t)) => return serde_json::from_str(&t).ok(),
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Connects a waiter and forwards (ticket, admitted_at) when admitted.
+async fn watch(
+    node_ws: String,
+    cred: String,
+    tx: tokio::sync::mpsc::UnboundedSender<(u64, u64, Instant)>,
+) {
+    let mut req = node_ws.into_client_request().expect("request");
+    req.headers_mut()
+        .insert("x-queue-token", cred.parse().expect("header"));
+    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(req).await else {
+        return;
+    };
+    while let Some(m) = next_json(&mut ws).await {
+        if m["type"] == "admitted" {
+            let t = m["ticket"].as_u64().expect("ticket");
+            let at = m["admitted_at"].as_u64().expect("admitted_at");
+            let _ = tx.send((t, at, Instant::now()));
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn admission_is_fifo_and_capped_and_the_other_process_takes_over() {
+    let redis = redis_url();
+    let keys = shared_keys();
+    let http = reqwest::Client::new();
+    let a = Node::start(&redis, &keys);
+    wait_ready(&http, &a).await;
+    let event = unique("fifo");
+    create(
+        &http,
+        &a,
+        &event,
+        json!({"admit_per_minute": 0, "max_active": 25, "session_ttl_seconds": 600, "departure_grace_seconds": 120}),
+    )
+    .await;
+    // A has been ticking alone, so it holds the admitter lease.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let mut a = Some(a);
+    let b = Node::start(&redis, &keys);
+    wait_ready(&http, &b).await;
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let path = format!("/api/v1/queue/{event}/ws");
+    for i in 0..60 {
+        // Waiters alternate between the two processes.
+        let node = if i % 2 == 0 {
+            a.as_ref().expect("a")
+        } else {
+            &b
+        };
+        let me = join(&http, node, &event).await;
+        let cred = me["queue_token"].as_str().expect("credential").to_owned();
+        tokio::spawn(watch(node.ws_url(&path), cred, tx.clone()));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let patch = |node: &Node, body: Value| {
+        http.patch(node.url(&format!("/api/v1/admin/events/{event}/queue")))
+            .bearer_auth(ADMIN)
+            .json(&body)
+            .send()
+    };
+    assert!(patch(&b, json!({"admit_per_minute": 6000}))
+        .await
+        .expect("patch")
+        .status()
+        .is_success());
+
+    // The cap binds: exactly 25 admitted, in ticket order, and never more
+    // than 25 active however often we look.
+    let mut admitted: BTreeMap<u64, u64> = BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while admitted.len() < 25 && Instant::now() < deadline {
+        if let Ok(Some((t, at, _))) =
+            tokio::time::timeout(Duration::from_millis(200), rx.recv()).await
+        {
+            admitted.insert(t, at);
+        }
+        let info: Value = http
+            .get(b.url(&format!("/api/v1/queue/{event}")))
+            .send()
+            .await
+            .expect("info")
+            .json()
+            .await
+            .expect("json");
+        assert!(
+            info["active"].as_u64().unwrap_or(0) <= 25,
+            "active over the cap: {info}"
+        );
+    }
+    // Two more seconds: nobody else may get in while the cap is full.
+    let extra = tokio::time::timeout(Duration::from_secs(2), rx.recv()).await;
+    assert!(extra.is_err(), "admitted past the cap: {extra:?}");
+    assert_eq!(
+        admitted.keys().copied().collect::<Vec<_>>(),
+        (1..=25).collect::<Vec<u64>>()
+    );
+    let times: Vec<u64> = admitted.values().copied().collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "no FIFO inversion: {times:?}"
+    );
+
+    // Kill the admitting process; B must take over and admit more.
+    drop(a.take());
+    let killed = Instant::now();
+    assert!(patch(&b, json!({"max_active": 40}))
+        .await
+        .expect("patch")
+        .status()
+        .is_success());
+    let (t, _, seen) = tokio::time::timeout(Duration::from_secs(8), rx.recv())
+        .await
+        .expect("the surviving process took over admission")
+        .expect("admission");
+    assert!(t > 25, "next admissions continue the order: {t}");
+    assert!(
+        seen.duration_since(killed) < Duration::from_secs(5),
+        "takeover within a few seconds"
+    );
+}
