@@ -17,7 +17,7 @@
     ticket: null, visitor: null, first: null, admitted: false, stopped: false,
     ws: null, wsHello: false, rejoin: false, wsFails: 0, wsAgainIn: 0, wsTimer: 0,
     polling: false, pollTimer: 0, joinFails: 0, joinTimer: 0, fetchingToken: false,
-    lastAnnounce: 0, announceTimer: 0, pending: '', lastSaid: null,
+    lastAnnounce: 0, announceTimer: 0, pending: '', lastSaid: null, lastRejoin: 0,
   };
   try { s.first = Number(sessionStorage.getItem(FIRST_KEY)) || null; } catch (e) { /* storage off */ }
 
@@ -103,7 +103,7 @@
     const tick = () => {
       if (s.stopped) return;
       if (left <= 0) { fn(); return; }
-      problem(title, text.replace('{s}', plural(left, 'second', 'seconds')), fn, !first);
+      problem(title, text.replace('{s}', plural(left, 'second', 'seconds')), null, !first); // no button: honour the wait
       first = false;
       left -= 1;
       s.joinTimer = setTimeout(tick, 1000);
@@ -246,6 +246,14 @@
   }
 
   // ---- joining -------------------------------------------------------------
+  // Joining again after losing the place is allowed once per 10 s, so a
+  // server that keeps forgetting us is not hammered.
+  function mayRejoin() {
+    if (Date.now() - s.lastRejoin < 10000) return false;
+    s.lastRejoin = Date.now();
+    return true;
+  }
+
   async function readJson(res) {
     try { return (await res.json()) || {}; } catch (e) { return {}; }
   }
@@ -403,11 +411,12 @@
 
   function onClose() {
     if (s.admitted || s.stopped) return;
-    if (s.rejoin) {
+    if (s.rejoin && mayRejoin()) {
       s.rejoin = false;
       join();
       return;
     }
+    s.rejoin = false;
     if (s.wsAgainIn) { // the server asked us to come back later: not a failure
       s.wsTimer = setTimeout(connect, s.wsAgainIn);
       return;
@@ -449,7 +458,8 @@
         s.joinFails = 0;
         setConn('Checking for updates every few seconds', 'wait');
         apply(body);
-      } else if (res.status === 401 || res.status === 404 || (res.status === 403 && (body.error || {}).code !== 'captcha_required')) {
+      } else if ((res.status === 401 || res.status === 404 || (res.status === 403 && (body.error || {}).code !== 'captcha_required'))
+        && mayRejoin()) {
         stopPolling(); // our place or credential is gone: join again (join reports an unknown event)
         join();
         return;

@@ -23,6 +23,8 @@ const repoRoot = path.resolve(here, '../..');
 const BIN = process.env.WAITROOM_BIN || path.resolve(here, '../../target/debug/waitroom');
 const ADMIN_TOKEN = 'test-admin-token';
 const STEP = 20_000; // timeout for one waited-for page change
+// Unique per run, in case a queue store outlives the server (it should not: see startServer).
+const RUN = Date.now().toString(36);
 
 let server; // { child, base, dataDir, log }
 let browser;
@@ -33,9 +35,13 @@ async function startServer() {
     throw new Error(`waitroom binary not found at ${BIN}: run \`cargo build\` or set WAITROOM_BIN`);
   });
   const dataDir = await mkdtemp(path.join(tmpdir(), 'waitroom-web-test-'));
+  // The embedded backends in a fresh data dir: a self-contained server, even
+  // when the calling script exports REDIS_URL / DATABASE_URL for other tests.
+  const env = { ...process.env, WAITROOM_DATA_DIR: dataDir, WAITROOM_ADMIN_TOKEN: ADMIN_TOKEN };
+  for (const k of ['REDIS_URL', 'DATABASE_URL', 'WAITROOM_REDIS_URL', 'WAITROOM_DATABASE_URL']) delete env[k];
   const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0'], {
     cwd: repoRoot,
-    env: { ...process.env, WAITROOM_DATA_DIR: dataDir, WAITROOM_ADMIN_TOKEN: ADMIN_TOKEN },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = [];
@@ -151,7 +157,7 @@ after(async () => {
 });
 
 test('the page follows its place over the WebSocket until admitted', { timeout: 120_000 }, async (t) => {
-  const event = 'webtest-ws';
+  const event = `webtest-ws-${RUN}`;
   await queueWithWaiters(event, 5);
   const page = await newPage(t);
 
@@ -185,7 +191,7 @@ test('the page follows its place over the WebSocket until admitted', { timeout: 
 });
 
 test('without WebSocket the page polls status and is admitted', { timeout: 120_000 }, async (t) => {
-  const event = 'webtest-poll';
+  const event = `webtest-poll-${RUN}`;
   await queueWithWaiters(event, 2);
   const page = await newPage(t);
   await page.addInitScript(() => { window.WebSocket = undefined; });
@@ -206,7 +212,7 @@ test('without WebSocket the page polls status and is admitted', { timeout: 120_0
 
 test('an unknown event says there is no waiting room', { timeout: 60_000 }, async (t) => {
   const page = await newPage(t);
-  await page.goto(`${server.base}/queue/no-such-event`);
+  await page.goto(`${server.base}/queue/no-such-event-${RUN}`);
   await page.waitForSelector('#problem', { state: 'visible', timeout: STEP });
   assert.match(await text(page, '#problem-text'), /no waiting room for this event/i);
 });
