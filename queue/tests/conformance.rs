@@ -5,8 +5,9 @@
 //! both backends are held to exactly the same behaviour. Redis tests use
 //! `REDIS_URL` (default `redis://127.0.0.1:6379`) and fail, never skip,
 //! when it is unreachable. Every check uses a fresh random event id, so the
-//! tests run in parallel against one Redis. Time is passed as `now`, so
-//! nothing sleeps except the lease test (leases expire in real time).
+//! tests run in parallel against one Redis, and a passed check deletes its
+//! keys again. Time is passed as `now`, so nothing sleeps except the lease
+//! test (leases expire in real time).
 
 #[path = "conformance/common.rs"]
 mod common;
@@ -24,9 +25,9 @@ mod redis_cost;
 
 /// Generates one `#[tokio::test]` per check, for one backend.
 macro_rules! conformance {
-    ($backend:ident, $harness:path) => {
+    ($backend:ident, $harness:path, $forget:path) => {
         mod $backend {
-            conformance!(@tests $harness;
+            conformance!(@tests $harness, $forget;
                 basics::settings_round_trip,
                 basics::invalid_settings_are_refused,
                 basics::unknown_event,
@@ -51,15 +52,18 @@ macro_rules! conformance {
             );
         }
     };
-    (@tests $harness:path; $($module:ident :: $check:ident),* $(,)?) => {
+    (@tests $harness:path, $forget:path; $($module:ident :: $check:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $check() {
-                super::$module::$check($harness().await).await;
+                let harness = $harness().await;
+                let event = harness.event.clone();
+                super::$module::$check(harness).await;
+                $forget(event).await;
             }
         )*
     };
 }
 
-conformance!(memory, crate::common::memory);
-conformance!(redis, crate::common::redis);
+conformance!(memory, crate::common::memory, crate::common::forget_memory);
+conformance!(redis, crate::common::redis, crate::common::forget_redis);

@@ -259,7 +259,11 @@ impl Engine {
             VisitorRecord::Waiting { ticket } => {
                 status.ticket = ticket;
                 status.state = waiting_state(queue_state);
-                status.position = Some(lock(&hub.view).position(ticket));
+                let p = lock(&hub.view).position(ticket);
+                // The waiting count is as of the last tick; someone who just
+                // joined is waiting too, with everyone ahead of them.
+                status.waiting = status.waiting.max(p.position);
+                status.position = Some(p);
             }
             VisitorRecord::Admitted {
                 ticket,

@@ -122,7 +122,10 @@ impl RedisStore {
         })
     }
 
-    /// Redis commands (including script calls) this store has sent.
+    /// Redis commands this store has sent on its command connection: one
+    /// per command or script call (`EVALSHA`, and `EVAL` after a `NOSCRIPT`),
+    /// including the `SCRIPT LOAD`s at connect. The subscriber connection's
+    /// `SUBSCRIBE` is not counted.
     pub fn commands_sent(&self) -> u64 {
         self.commands.load(Ordering::Relaxed)
     }

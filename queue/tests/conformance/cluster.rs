@@ -9,7 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
+/// Short, so the takeover check waits little (leases use real time).
 const LEASE_TTL_MS: u64 = 200;
+
+/// Used while both nodes contend, so a stalled test thread on a busy CI
+/// machine cannot let the lease lapse mid-round.
+const CONTENDED_TTL_MS: u64 = 2_000;
 
 pub async fn lease_is_exclusive_and_taken_over_after_ttl(h: Harness) {
     h.store
@@ -31,7 +36,7 @@ pub async fn lease_is_exclusive_and_taken_over_after_ttl(h: Harness) {
     let attempt = |store: Arc<dyn QueueStore>, node: &'static str, event: EventId, now| {
         tokio::spawn(async move {
             let held = store
-                .acquire_lease(&event, node, LEASE_TTL_MS)
+                .acquire_lease(&event, node, CONTENDED_TTL_MS)
                 .await
                 .expect("lease");
             let tick = store.tick(&event, node, now).await.expect("tick");

@@ -1,5 +1,6 @@
 //! Fixtures shared by every check.
 
+use fred::prelude::{Builder, ClientLike, Config, KeysInterface, SetsInterface};
 use queue::store::memory::MemoryStore;
 use queue::store::redis::RedisStore;
 use queue::store::{JoinOutcome, Millis, QueueStore, Tick};
@@ -37,8 +38,12 @@ pub async fn memory() -> Harness {
     }
 }
 
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
 async fn connect_redis() -> Arc<RedisStore> {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let url = redis_url();
     match RedisStore::connect(&url).await {
         Ok(store) => Arc::new(store),
         Err(e) => panic!(
@@ -58,6 +63,42 @@ pub async fn redis() -> Harness {
         event: fresh_event(),
         redis: Some(redis),
     }
+}
+
+/// Nothing to clean up: the memory store dies with the test.
+pub async fn forget_memory(_event: EventId) {}
+
+/// Deletes the keys a passed Redis check wrote for `event` and any event
+/// derived from it (`<event>-…`), so a shared Redis does not collect test
+/// events in `wr:events` (which other nodes' engines iterate).
+pub async fn forget_redis(event: EventId) {
+    let config = Config::from_url(&redis_url()).expect("REDIS_URL");
+    let client = Builder::from_config(config).build().expect("client");
+    client.init().await.expect("connect for cleanup");
+    let events: Vec<String> = client.smembers("wr:events").await.expect("smembers");
+    for id in events.iter().filter(|id| id.starts_with(event.as_str())) {
+        let keys: Vec<String> = [
+            "seq",
+            "fifo",
+            "visitors",
+            "seen",
+            "departed",
+            "pending_departed",
+            "active",
+            "settings",
+            "clock",
+            "lease",
+        ]
+        .iter()
+        .map(|name| format!("wr:{{evt:{id}}}:{name}"))
+        .collect();
+        client.del::<(), _>(keys).await.expect("del");
+        client
+            .srem::<(), _, _>("wr:events", id.as_str())
+            .await
+            .expect("srem");
+    }
+    client.quit().await.expect("quit");
 }
 
 /// A visitor id from a number, sortable in the order checks create them.

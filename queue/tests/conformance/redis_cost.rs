@@ -1,7 +1,7 @@
 //! Redis only: a tick's cost must not grow with the number of waiters
 //! (design.md §4: O(admitted + departures), never O(waiters)).
 
-use crate::common::{open, redis, visitor, T0};
+use crate::common::{forget_redis, open, redis, visitor, T0};
 
 /// Redis commands one tick admitting 10 visitors sends, with `waiters` queued.
 async fn commands_for_one_tick(waiters: usize) -> u64 {
@@ -21,6 +21,7 @@ async fn commands_for_one_tick(waiters: usize) -> u64 {
     let sent = store.commands_sent() - before;
     assert_eq!(tick.admitted.len(), 10);
     assert_eq!(tick.waiting, waiters as u64 - 10);
+    forget_redis(h.event.clone()).await;
     sent
 }
 
