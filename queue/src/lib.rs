@@ -23,6 +23,6 @@ pub use admission::{AdmissionClaims, AdmissionIssuer, AdmissionVerifier, TokenEr
 pub use error::QueueError;
 pub use ids::{EventId, VisitorId};
 pub use keys::{KeyError, PublicKeySet, SigningKeys};
-pub use settings::{QueueSettings, QueueState};
+pub use settings::{CaptchaFailure, CaptchaPolicy, QueuePolicy, QueueSettings, QueueState};
 pub use store::{QueueStore, Tick};
 pub use visitor::{CredentialCodec, CredentialError, VisitorCredential};

@@ -78,6 +78,71 @@ pub struct QueueSettings {
     pub session_ttl_seconds: u32,
     /// A waiter with neither a socket nor a poll for this long departs.
     pub departure_grace_seconds: u32,
+    /// Everything else an operator sets per event (bot defence, seat limit,
+    /// schedule). Flattened on the wire.
+    #[serde(flatten)]
+    pub policy: QueuePolicy,
+}
+
+/// When a join must carry a CAPTCHA solution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptchaPolicy {
+    /// Never.
+    Off,
+    /// Always.
+    #[default]
+    OnJoin,
+    /// Only when the client is close to its rate limits.
+    OnSuspicion,
+}
+
+/// What happens to a join whose CAPTCHA solution is missing or wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptchaFailure {
+    /// 403 `captcha_required` with a fresh challenge.
+    #[default]
+    Refuse,
+    /// A place that is never admitted, so a bot learns nothing.
+    InfiniteQueue,
+}
+
+/// Per-event settings the admission tick does not need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QueuePolicy {
+    /// CAPTCHA before joining.
+    pub captcha: CaptchaPolicy,
+    /// What a failed CAPTCHA gets.
+    pub captcha_failure: CaptchaFailure,
+    /// Places one client IP (IPv6: one /64) may take; 0 = no cap.
+    pub max_places_per_ip: u32,
+    /// Seats one admitted visitor may hold.
+    pub max_seats_per_visitor: u32,
+    /// When pre-queue starts (ms since the epoch).
+    pub prequeue_at: Option<u64>,
+    /// When the sale opens and the pre-queue is shuffled.
+    pub opens_at: Option<u64>,
+    /// When the queue closes.
+    pub closes_at: Option<u64>,
+    /// Incremented on every write, for optimistic concurrency (`ETag`).
+    pub version: u64,
+}
+
+impl Default for QueuePolicy {
+    fn default() -> Self {
+        Self {
+            captcha: CaptchaPolicy::OnJoin,
+            captcha_failure: CaptchaFailure::Refuse,
+            max_places_per_ip: 0,
+            max_seats_per_visitor: 6,
+            prequeue_at: None,
+            opens_at: None,
+            closes_at: None,
+            version: 0,
+        }
+    }
 }
 
 impl Default for QueueSettings {
@@ -88,6 +153,7 @@ impl Default for QueueSettings {
             max_active: 1_000,
             session_ttl_seconds: 900,
             departure_grace_seconds: 120,
+            policy: QueuePolicy::default(),
         }
     }
 }
@@ -112,6 +178,20 @@ impl QueueSettings {
         }
         if self.departure_grace_seconds < 5 || self.departure_grace_seconds > 86_400 {
             return bad("departure_grace_seconds", "must be between 5 and 86400");
+        }
+        let p = &self.policy;
+        if p.max_seats_per_visitor == 0 || p.max_seats_per_visitor > 100 {
+            return bad("max_seats_per_visitor", "must be between 1 and 100");
+        }
+        if let (Some(pre), Some(open)) = (p.prequeue_at, p.opens_at) {
+            if open < pre {
+                return bad("opens_at", "must not be before prequeue_at");
+            }
+        }
+        if let (Some(open), Some(close)) = (p.opens_at, p.closes_at) {
+            if close <= open {
+                return bad("closes_at", "must be after opens_at");
+            }
         }
         Ok(())
     }

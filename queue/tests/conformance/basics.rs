@@ -12,6 +12,18 @@ pub async fn settings_round_trip(h: Harness) {
         max_active: 56,
         session_ttl_seconds: 789,
         departure_grace_seconds: 42,
+        // Every policy field away from its default, so the round trip
+        // proves each one is stored.
+        policy: queue::QueuePolicy {
+            captcha: queue::CaptchaPolicy::OnSuspicion,
+            captcha_failure: queue::CaptchaFailure::InfiniteQueue,
+            max_places_per_ip: 3,
+            max_seats_per_visitor: 4,
+            prequeue_at: Some(1_000),
+            opens_at: Some(2_000),
+            closes_at: Some(3_000),
+            version: 7,
+        },
     };
     assert_eq!(h.store.settings(&h.event).await.expect("settings"), None);
     h.store

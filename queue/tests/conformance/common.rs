@@ -115,6 +115,7 @@ pub fn open(admit_per_minute: u32, max_active: u32) -> QueueSettings {
         max_active,
         session_ttl_seconds: 600,
         departure_grace_seconds: 3_600,
+        policy: Default::default(),
     }
 }
 

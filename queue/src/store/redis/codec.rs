@@ -12,12 +12,14 @@ use fred::error::{Error as RedisError, ErrorKind};
 use fred::types::Value;
 
 /// The settings hash's fields, in the order the scripts `HMGET` them.
-pub(super) const SETTINGS_FIELDS: [&str; 5] = [
+pub(super) const SETTINGS_FIELDS: [&str; 6] = [
     "state",
     "admit_per_minute",
     "max_active",
     "session_ttl_seconds",
     "departure_grace_seconds",
+    // Everything the tick script does not read, as one JSON document.
+    "policy",
 ];
 
 const ALL_STATES: [QueueState; 6] = [
@@ -90,6 +92,7 @@ pub(super) fn settings_fields(settings: &QueueSettings) -> Vec<(&'static str, St
         settings.max_active.to_string(),
         settings.session_ttl_seconds.to_string(),
         settings.departure_grace_seconds.to_string(),
+        serde_json::to_string(&settings.policy).unwrap_or_else(|_| "{}".to_owned()),
     ];
     SETTINGS_FIELDS.into_iter().zip(values).collect()
 }
@@ -97,8 +100,8 @@ pub(super) fn settings_fields(settings: &QueueSettings) -> Vec<(&'static str, St
 /// Settings from an `HMGET` in `SETTINGS_FIELDS` order; `None` when the
 /// event has no settings (`state` is nil).
 pub(super) fn parse_settings(values: Vec<Value>) -> Result<Option<QueueSettings>> {
-    let [state, admit, max_active, ttl, grace] =
-        <[Value; 5]>::try_from(values).map_err(|v| corrupt("settings reply", &v))?;
+    let [state, admit, max_active, ttl, grace, policy] =
+        <[Value; 6]>::try_from(values).map_err(|v| corrupt("settings reply", &v))?;
     if state.is_null() {
         return Ok(None);
     }
@@ -112,6 +115,11 @@ pub(super) fn parse_settings(values: Vec<Value>) -> Result<Option<QueueSettings>
         max_active: to_u32(&max_active, "max_active")?,
         session_ttl_seconds: to_u32(&ttl, "session_ttl_seconds")?,
         departure_grace_seconds: to_u32(&grace, "departure_grace_seconds")?,
+        // Absent in data written before policies existed: defaults.
+        policy: match policy.as_str() {
+            Some(json) => serde_json::from_str(&json).map_err(|_| corrupt("policy", &policy))?,
+            None => Default::default(),
+        },
     }))
 }
 

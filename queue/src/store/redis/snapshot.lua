@@ -3,9 +3,9 @@
 -- with tick `seq + 1`. Cost: O(departed above the head), a repair path.
 -- KEYS: seq, fifo, departed, active, settings, clock
 -- Reply: {-1} unknown event |
---        {1, seq, head, last_ticket, departed[], active, waiting, settings[5]}
+--        {1, seq, head, last_ticket, departed[], active, waiting, settings[6]}
 local settings = redis.call('HMGET', KEYS[5], 'state', 'admit_per_minute',
-  'max_active', 'session_ttl_seconds', 'departure_grace_seconds')
+  'max_active', 'session_ttl_seconds', 'departure_grace_seconds', 'policy')
 if not settings[1] then
   return {-1}
 end

@@ -7,12 +7,12 @@
 --       max expiries (both bounds keep one tick short)
 -- Reply: {0} lease not held | {-1} unknown event |
 --        {1, seq, head, last_ticket, expires_at, active, waiting,
---         admitted[visitor, ticket, ...], departed[ticket...], settings[5]}
+--         admitted[visitor, ticket, ...], departed[ticket...], settings[6]}
 if redis.call('GET', KEYS[10]) ~= ARGV[1] then
   return {0}
 end
 local settings = redis.call('HMGET', KEYS[8], 'state', 'admit_per_minute',
-  'max_active', 'session_ttl_seconds', 'departure_grace_seconds')
+  'max_active', 'session_ttl_seconds', 'departure_grace_seconds', 'policy')
 if not settings[1] then
   return {-1}
 end
