@@ -5,27 +5,11 @@
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// A secret value: usable in code, `[redacted]` in logs and `Debug`.
-#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(pub String);
-
-impl Secret {
-    /// The secret itself; call only where it is used.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
+/// Secrets are redacted in `Debug`; one type for the whole workspace.
+pub use booking::Secret;
 
 /// Which parts of the product this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
@@ -106,6 +90,16 @@ pub struct Settings {
     pub smtp_url: Option<Secret>,
     /// Sender address of emails.
     pub mail_from: String,
+    /// Bot defences at the edge (trusted proxies, rate limits, CAPTCHA);
+    /// flattened, so each is a top-level key (`WAITROOM_POW_DIFFICULTY`, …).
+    #[serde(flatten)]
+    pub edge: crate::edge::EdgeSettings,
+    /// Booking tuning (`[booking]` in the file, `WAITROOM_BOOKING__…` in the
+    /// environment): `hold_ttl_seconds`, `max_seats_per_token`,
+    /// `session_secret`, `db_max_connections`, `sweep_interval_ms`. The
+    /// backend URLs, Stripe and mail settings above take precedence over
+    /// the same names here.
+    pub booking: booking::BookingConfig,
 }
 
 impl Default for Settings {
@@ -132,6 +126,8 @@ impl Default for Settings {
             stripe_api_base: None,
             smtp_url: None,
             mail_from: "waitroom <tickets@localhost>".to_owned(),
+            edge: crate::edge::EdgeSettings::default(),
+            booking: booking::BookingConfig::default(),
         }
     }
 }
@@ -164,6 +160,9 @@ impl Settings {
                         "STRIPE_WEBHOOK_SECRET",
                         "STRIPE_API_BASE",
                         "SMTP_URL",
+                        "CAPTCHA_PROVIDER",
+                        "CAPTCHA_SECRET",
+                        "CAPTCHA_SITE_KEY",
                     ])
                     .map(|k| k.as_str().to_ascii_lowercase().into()),
             )
@@ -174,6 +173,29 @@ impl Settings {
     /// Whether this is a production deployment.
     pub fn production(&self) -> bool {
         self.env.eq_ignore_ascii_case("production")
+    }
+
+    /// The booking service's configuration: its tuning section with the
+    /// shared backend, payment and mail settings laid over it.
+    pub fn booking_config(&self) -> booking::BookingConfig {
+        booking::BookingConfig {
+            database_url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+            redis_url: self.redis_url.clone(),
+            stripe_secret_key: self.stripe_secret_key.clone(),
+            stripe_publishable_key: self.stripe_publishable_key.clone(),
+            stripe_webhook_secret: self.stripe_webhook_secret.clone(),
+            stripe_api_base: self.stripe_api_base.clone(),
+            smtp_url: self.smtp_url.clone(),
+            mail_from: self.mail_from.clone(),
+            production: self.production(),
+            public_base_url: self
+                .public_base_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.listen)),
+            seed_demo: self.demo_event,
+            ..self.booking.clone()
+        }
     }
 
     /// Whether cookies must carry `Secure`.
@@ -191,8 +213,8 @@ mod tests {
     #[test]
     fn secrets_never_show_in_debug() {
         let s = Settings {
-            redis_url: Some(Secret("redis://:hunter2@host".into())),
-            admin_token: Some(Secret("tok-123".into())),
+            redis_url: Some(Secret::new("redis://:hunter2@host")),
+            admin_token: Some(Secret::new("tok-123")),
             ..Settings::default()
         };
         let dbg = format!("{s:?}");
@@ -212,7 +234,7 @@ mod tests {
             assert_eq!(s.tick_ms, 250);
             assert_eq!(s.listen.port(), 9000);
             assert_eq!(
-                s.redis_url.map(|r| r.0).as_deref(),
+                s.redis_url.as_ref().map(Secret::expose),
                 Some("redis://127.0.0.1:6379")
             );
             assert_eq!(s.lease_ttl_ms, 3_000);

@@ -2,6 +2,7 @@
 //! routers of every role, static pages, readiness and graceful shutdown.
 
 pub mod config;
+pub mod edge;
 mod ops;
 mod secrets;
 pub mod telemetry;
@@ -34,6 +35,8 @@ pub struct App {
     pub router: Router,
     /// The queue engine.
     pub engine: Arc<Engine>,
+    /// The booking service, when this process runs it.
+    pub booking: Option<Arc<booking::Booking>>,
     /// Background loops, aborted when the app is dropped.
     _loops: Vec<AbortOnDrop>,
 }
@@ -74,7 +77,17 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
             TOKEN_AUDIENCE.to_owned(),
         ),
     );
-    let mut loops = Vec::new();
+    let edge = edge::Edge::build(
+        &settings.edge,
+        edge::EdgeDeps {
+            redis_url: settings.redis_url.as_ref().map(|u| u.expose()),
+            keys: &keys,
+            engine: engine.clone(),
+            secure_cookies: settings.secure_cookies(),
+        },
+    )
+    .await?;
+    let mut loops = vec![AbortOnDrop(edge.spawn_maintenance())];
     let mut router = Router::new();
 
     if settings.role.runs(Role::Queue) {
@@ -87,23 +100,51 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
             secure_cookies: settings.secure_cookies(),
             jwks: Arc::new(keys.jwks()),
         }));
+        router = router.merge(edge.router());
+    }
+    let mut booking = None;
+    if settings.role.runs(Role::Booking) {
+        let verifier = queue::admission::AdmissionVerifier::new(
+            keys.public_keys(),
+            TOKEN_ISSUER.to_owned(),
+            TOKEN_AUDIENCE.to_owned(),
+        );
+        let service =
+            booking::Booking::start(settings.booking_config(), Arc::new(verifier), store.clone())
+                .await
+                .context("starting the booking service")?;
+        router = router.merge(service.router());
+        booking = Some(Arc::new(service));
     }
     if settings.role.runs(Role::Admin) {
         let token = secrets::admin_token(settings)?;
         router = router.merge(admin::router(admin::AdminApi::new(engine.clone(), &token)));
     }
 
+    if let Some(service) = &booking {
+        // Signed-in customers hold one place per event (edge place cap).
+        let state = service.state().clone();
+        edge.set_accounts(Arc::new(move |headers| {
+            let creds = booking::Credentials::from_headers(headers);
+            state.customer_from(&creds).map(|c| c.sub)
+        }));
+    }
+
     let router = router
         .merge(ops::router(ops::Ops {
             engine: engine.clone(),
+            booking: booking.clone(),
         }))
-        .merge(ops::pages(&settings.web_dir))
+        .merge(ops::pages(&settings.web_dir));
+    let router = edge
+        .wrap(router)
         .layer(axum::middleware::from_fn(telemetry::track_http))
         .layer(TraceLayer::new_for_http())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
     Ok(App {
         router,
         engine,
+        booking,
         _loops: loops,
     })
 }

@@ -13,10 +13,12 @@ use std::sync::Arc;
 use tower_http::services::{ServeDir, ServeFile};
 
 /// State of the operations endpoints.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Ops {
     /// For readiness: the store behind it must answer.
     pub engine: Arc<Engine>,
+    /// For readiness: the database must answer.
+    pub booking: Option<Arc<booking::Booking>>,
 }
 
 /// `/healthz`, `/readyz`, `/metrics`.
@@ -37,10 +39,20 @@ async fn ready(State(ops): State<Ops>) -> Response {
         Ok(()) => "ok".to_owned(),
         Err(e) => e.to_string(),
     };
-    let ok = queue == "ok";
+    let database = match &ops.booking {
+        Some(b) => match b.ping().await {
+            Ok(()) => "ok".to_owned(),
+            Err(e) => e.to_string(),
+        },
+        None => "not running".to_owned(),
+    };
+    let ok = queue == "ok" && (ops.booking.is_none() || database == "ok");
     let body = serde_json::json!({
         "status": if ok { "ready" } else { "unavailable" },
-        "checks": { "queue_store": { "backend": store.backend(), "status": queue } },
+        "checks": {
+            "queue_store": { "backend": store.backend(), "status": queue },
+            "database": { "status": database },
+        },
         "connected_waiters": ops.engine.connected(),
     });
     let status = if ok {

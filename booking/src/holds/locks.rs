@@ -28,7 +28,7 @@ pub struct SeatLocks {
 impl SeatLocks {
     /// Connects to Redis.
     pub async fn connect(url: &str) -> Result<Self, Error> {
-        let client = Builder::from_config(Config::from_url(url)?).build()?;
+        let client = queue::store::redis::fail_fast_builder(Config::from_url(url)?).build()?;
         client.init().await?;
         Ok(Self { client })
     }

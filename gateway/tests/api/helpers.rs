@@ -26,11 +26,19 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub fn test_settings(dir: &std::path::Path) -> Settings {
     Settings {
         data_dir: dir.to_path_buf(),
-        admin_token: Some(gateway::config::Secret(ADMIN.to_owned())),
+        admin_token: Some(gateway::config::Secret::new(ADMIN)),
         tick_ms: 100,
         lease_ttl_ms: 1_000,
         demo_event: false,
         shutdown_grace_seconds: 2,
+        // Every test client is 127.0.0.1; only the bot tests want limits.
+        edge: gateway::edge::EdgeSettings {
+            rate_limits: gateway::edge::settings::RateLimitSettings {
+                enabled: false,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
         ..Settings::default()
     }
 }
@@ -191,6 +199,7 @@ pub async fn next_of(ws: &mut Ws, kind: &str, secs: u64) -> Value {
     }
 }
 
+/// Queue settings for tests about other things than bots: no CAPTCHA.
 pub fn queue(rate: u32, max_active: u32) -> Value {
-    json!({"state":"open","admit_per_minute":rate,"max_active":max_active,"session_ttl_seconds":600,"departure_grace_seconds":60})
+    json!({"state":"open","admit_per_minute":rate,"max_active":max_active,"session_ttl_seconds":600,"departure_grace_seconds":60,"captcha":"off"})
 }

@@ -54,7 +54,7 @@ async fn a_redis_outage_pauses_everything_and_loses_nothing() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let app = spawn_with(|s| s.redis_url = Some(gateway::config::Secret(url.clone()))).await;
+    let app = spawn_with(|s| s.redis_url = Some(gateway::config::Secret::new(url.clone()))).await;
     app.create_queue("o1", queue(0, 10)).await;
     let me = app.join("o1").await;
     let cred = me["queue_token"].as_str().expect("credential").to_owned();

@@ -56,6 +56,22 @@ pub struct RedisStore {
     admitting: String,
 }
 
+/// A client builder that fails fast while Redis is down and reconnects
+/// forever: every Redis client in the workspace is built from this, so none
+/// can hang a request (or readiness) when Redis stops answering.
+pub fn fail_fast_builder(config: Config) -> Builder {
+    let mut builder = Builder::from_config(config);
+    builder
+        .with_connection_config(|c| {
+            c.connection_timeout = COMMAND_TIMEOUT;
+            c.internal_command_timeout = COMMAND_TIMEOUT;
+        })
+        .with_performance_config(|p| p.default_command_timeout = COMMAND_TIMEOUT)
+        // Unlimited attempts, 100 ms doubling up to 2 s.
+        .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2));
+    builder
+}
+
 /// Drops any `user:password@` from a URL before it goes into a message.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -78,19 +94,12 @@ impl RedisStore {
         let config = Config::from_url(url).map_err(|e| {
             QueueError::Unavailable(format!("invalid Redis URL {}: {e}", redact(url)))
         })?;
-        let mut builder = Builder::from_config(config);
-        builder
-            .with_connection_config(|c| {
-                c.connection_timeout = COMMAND_TIMEOUT;
-                c.internal_command_timeout = COMMAND_TIMEOUT;
-            })
-            .with_performance_config(|p| {
-                p.default_command_timeout = COMMAND_TIMEOUT;
-                // fred's pub/sub fan-out; the default (32) lags under bursts.
-                p.broadcast_channel_capacity = TICK_CHANNEL_CAPACITY;
-            })
-            // Unlimited attempts, 100 ms doubling up to 2 s.
-            .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2));
+        let mut builder = fail_fast_builder(config);
+        builder.with_performance_config(|p| {
+            p.default_command_timeout = COMMAND_TIMEOUT;
+            // fred's pub/sub fan-out; the default (32) lags under bursts.
+            p.broadcast_channel_capacity = TICK_CHANNEL_CAPACITY;
+        });
 
         let client = builder.build().map_err(unreachable)?;
         let connection = client.init().await.map_err(unreachable)?;

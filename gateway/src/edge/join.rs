@@ -1,0 +1,315 @@
+//! The guard in front of `join`, `status` and the WebSocket.
+//!
+//! A join that returns an existing place passes untouched: no CAPTCHA, no
+//! place counted. A join that would create a place must carry a CAPTCHA
+//! solution when the event's policy asks for one (`on_join`, or
+//! `on_suspicion` once the client's join budget is half spent), and must fit
+//! under the event's places-per-IP cap (and one place per signed-in
+//! account). Failures get 403 `captcha_required` with a fresh challenge,
+//! or — with `captcha_failure: infinite_queue` — a shadow place. Shadow
+//! places' `status` and WebSocket are answered here too.
+
+use super::captcha::Verdict;
+use super::limits::{Decision, RouteClass};
+use super::Edge;
+use axum::body::{to_bytes, Body};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use queue::api::{presented_credential, ApiError, QUEUE_TOKEN_HEADER};
+use queue::store::VisitorRecord;
+use queue::{CaptchaFailure, CaptchaPolicy, EventId, QueuePolicy, QueueState, VisitorCredential};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// Join bodies are a few hundred bytes (a solution); widget tokens a few KiB.
+const JOIN_BODY_LIMIT: usize = 16 * 1024;
+
+/// Routes `join`, `status` and `ws` of known-looking events through the
+/// edge's checks; everything else passes.
+pub(super) async fn guard(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> Response {
+    let Some((class, Some(raw))) = RouteClass::of(req.method(), req.uri().path()) else {
+        return next.run(req).await;
+    };
+    // Invalid ids are the queue's to refuse, with its error.
+    let Ok(event) = EventId::parse(raw) else {
+        return next.run(req).await;
+    };
+    let result = match class {
+        RouteClass::Join => join(&edge, event, req, next).await,
+        RouteClass::Status | RouteClass::Ws => shadow_or_pass(&edge, class, event, req, next).await,
+        _ => Ok(next.run(req).await),
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Answers `status` / `ws` for shadow places; passes everyone else.
+async fn shadow_or_pass(
+    edge: &Arc<Edge>,
+    class: RouteClass,
+    event: EventId,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let shadow =
+        presented_credential(req.headers(), &event).and_then(|t| edge.shadow.recognise(&event, &t));
+    let Some((cred, ticket)) = shadow else {
+        return Ok(next.run(req).await);
+    };
+    if class == RouteClass::Status {
+        return edge.shadow.status(&event, &cred, ticket).await;
+    }
+    let (mut parts, _) = req.into_parts();
+    let ws = WebSocketUpgrade::from_request_parts(&mut parts, &())
+        .await
+        .map_err(|e| ApiError::new(e.status(), "websocket_required", e.body_text()))?;
+    let edge = edge.clone();
+    Ok(ws
+        .max_message_size(1024)
+        .max_frame_size(1024)
+        .on_upgrade(
+            move |socket| async move { edge.shadow.serve_socket(event, ticket, socket).await },
+        ))
+}
+
+/// The event's cookie, ignoring `X-Queue-Token`.
+fn cookie_token(parts: &Parts, event: &EventId) -> Option<String> {
+    let mut headers = parts.headers.clone();
+    headers.remove(QUEUE_TOKEN_HEADER);
+    presented_credential(&headers, event)
+}
+
+impl Edge {
+    /// Whether `cred` holds a place the queue would give back on join.
+    async fn holds_place(
+        &self,
+        event: &EventId,
+        cred: &VisitorCredential,
+    ) -> Result<bool, ApiError> {
+        let record = self
+            .engine
+            .store()
+            .lookup(event, &cred.visitor, queue::engine::now_ms())
+            .await?;
+        Ok(matches!(
+            record,
+            VisitorRecord::Waiting { .. }
+                | VisitorRecord::Admitted { .. }
+                | VisitorRecord::Finished { .. }
+        ))
+    }
+
+    /// The event's policy and state as of the last tick; `None` for an
+    /// event this node cannot load (the queue answers that join itself).
+    async fn policy(&self, event: &EventId) -> Option<(QueuePolicy, QueueState)> {
+        let hub = self.engine.hub(event).await.ok()?;
+        let view = hub
+            .view
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some((view.settings.policy.clone(), view.settings.state))
+    }
+}
+
+async fn join(
+    edge: &Arc<Edge>,
+    event: EventId,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let (mut parts, body) = req.into_parts();
+    // The browser's own cookie wins over a header naming another identity:
+    // one browser, one place.
+    let cookie = cookie_token(&parts, &event);
+    let header = parts
+        .headers
+        .get(QUEUE_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_owned());
+    let mut presented = header.clone().or_else(|| cookie.clone());
+    if let (Some(h), Some(c)) = (&header, &cookie) {
+        if h != c {
+            let live = match edge.shadow.recognise(&event, c) {
+                Some(_) => true,
+                None => match edge.engine.credential(&event, c) {
+                    Ok(cred) => edge.holds_place(&event, &cred).await?,
+                    Err(_) => false,
+                },
+            };
+            if live {
+                parts.headers.remove(QUEUE_TOKEN_HEADER);
+                presented = Some(c.clone());
+            }
+        }
+    }
+    if let Some(token) = &presented {
+        if let Some(existing) = edge.shadow.recognise(&event, token) {
+            return edge.shadow.join(&event, Some(existing)).await;
+        }
+        match edge.engine.credential(&event, token) {
+            // A bad credential is the queue's to refuse (401), costing nothing.
+            Err(_) => return Ok(next.run(Request::from_parts(parts, body)).await),
+            Ok(cred) if edge.holds_place(&event, &cred).await? => {
+                return Ok(next.run(Request::from_parts(parts, body)).await);
+            }
+            Ok(_) => {}
+        }
+    }
+    let Some((policy, state)) = edge.policy(&event).await else {
+        return Ok(next.run(Request::from_parts(parts, body)).await);
+    };
+    if !state.accepts_joins() {
+        return Ok(next.run(Request::from_parts(parts, body)).await);
+    }
+    let bytes = to_bytes(body, JOIN_BODY_LIMIT).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the join body is too large",
+        )
+    })?;
+    let client = client_of_parts(&parts);
+    let needs_captcha = match policy.captcha {
+        CaptchaPolicy::Off => false,
+        CaptchaPolicy::OnJoin => true,
+        CaptchaPolicy::OnSuspicion => parts
+            .extensions
+            .get::<Decision>()
+            .is_some_and(Decision::near),
+    };
+    if needs_captcha {
+        edge.captcha.note_attempt();
+        let solution = if bytes.iter().all(u8::is_ascii_whitespace) {
+            None
+        } else {
+            match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                Ok(v) => v.get("captcha").filter(|c| !c.is_null()).cloned(),
+                // Not JSON: the queue answers 400 invalid_json.
+                Err(_) => {
+                    return Ok(next
+                        .run(Request::from_parts(parts, Body::from(bytes)))
+                        .await)
+                }
+            }
+        };
+        let verdict = match &solution {
+            None => Verdict::Fail("missing"),
+            Some(s) => edge.captcha.verify(&event, s, client).await,
+        };
+        let outcome = match &verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail(why) => why,
+            Verdict::Unavailable(_) => "unavailable",
+        };
+        metrics::counter!("waitroom_captcha_checks_total",
+            "provider" => edge.captcha.provider(), "outcome" => outcome)
+        .increment(1);
+        match verdict {
+            Verdict::Pass => {}
+            Verdict::Unavailable(e) if edge.fail_open => {
+                tracing::warn!(error = %e, "CAPTCHA provider unreachable; letting the join through (fail-open)");
+            }
+            Verdict::Unavailable(e) => {
+                tracing::warn!(error = %e, "CAPTCHA provider unreachable; refusing the join (fail-closed)");
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "captcha_unavailable",
+                    "the check could not be completed; try again in a moment",
+                )
+                .retry_after(5));
+            }
+            Verdict::Fail(why) => {
+                tracing::debug!(event = %event, ip = %client, why, "join without a valid CAPTCHA solution");
+                return match policy.captcha_failure {
+                    CaptchaFailure::Refuse => Ok(captcha_required(edge, &event)),
+                    CaptchaFailure::InfiniteQueue => {
+                        metrics::counter!("waitroom_infinite_queue_joins_total").increment(1);
+                        edge.shadow.join(&event, None).await
+                    }
+                };
+            }
+        }
+    }
+    let charged = charge(edge, &event, &policy, &parts, client).await?;
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    if resp.status() != StatusCode::CREATED {
+        for holder in &charged {
+            if let Err(e) = edge.places.give_back(&event, holder).await {
+                tracing::warn!(error = %e, "could not give back a place count");
+            }
+        }
+    }
+    Ok(resp)
+}
+
+fn client_of_parts(parts: &Parts) -> std::net::IpAddr {
+    parts
+        .extensions
+        .get::<super::client_ip::ClientIp>()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.ip)
+}
+
+/// Counts the new place against its IP group (and account); refuses with
+/// 403 `too_many_places` when a cap is reached, counting nothing.
+async fn charge(
+    edge: &Edge,
+    event: &EventId,
+    policy: &QueuePolicy,
+    parts: &Parts,
+    client: std::net::IpAddr,
+) -> Result<Vec<String>, ApiError> {
+    let cap = policy.max_places_per_ip;
+    if cap == 0 {
+        return Ok(Vec::new());
+    }
+    let mut holders = vec![(format!("ip:{}", super::client_ip::IpGroup::of(client)), cap)];
+    if let Some(account) = edge.account(&parts.headers) {
+        // Hashed: account ids become part of a Redis key.
+        let h = hex::encode(&Sha256::digest(account.as_bytes())[..12]);
+        holders.push((format!("acct:{h}"), 1));
+    }
+    let mut charged = Vec::new();
+    for (holder, cap) in holders {
+        if edge.places.take(event, &holder, cap).await? {
+            charged.push(holder);
+            continue;
+        }
+        for c in &charged {
+            let _ = edge.places.give_back(event, c).await;
+        }
+        metrics::counter!("waitroom_place_cap_refusals_total").increment(1);
+        let who = if holder.starts_with("acct:") {
+            "your account"
+        } else {
+            "your network"
+        };
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "too_many_places",
+            format!("{who} already holds the most places this queue allows"),
+        ));
+    }
+    Ok(charged)
+}
+
+/// 403 `captcha_required`, in the usual error shape plus a fresh challenge.
+fn captcha_required(edge: &Edge, event: &EventId) -> Response {
+    let body = serde_json::json!({
+        "error": {
+            "code": "captcha_required",
+            "message": "complete the check to join the queue",
+        },
+        "challenge": edge.captcha.challenge(event),
+    });
+    let mut resp = (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+    resp.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    resp
+}

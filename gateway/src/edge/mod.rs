@@ -1,0 +1,343 @@
+//! The edge: who is asking ([`client_ip`]), how often they may ask
+//! ([`limits`]), whether they solved a CAPTCHA ([`captcha`]), how many places
+//! they hold ([`places`]), and where failed CAPTCHAs wait forever
+//! ([`shadow`]). It wraps the composed router in three layers and adds one
+//! route, `GET /api/v1/queue/{event}/challenge`; the queue crate knows
+//! nothing of it.
+
+pub mod captcha;
+pub mod client_ip;
+mod join;
+pub mod limits;
+pub mod places;
+pub mod settings;
+pub mod shadow;
+
+pub use settings::EdgeSettings;
+
+use anyhow::Context;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use captcha::pow::{Pow, PowConfig};
+use captcha::CaptchaVerifier;
+use client_ip::{ClientIp, TrustedProxies};
+use limits::{Limits, RouteClass};
+use places::{MemoryPlaces, MemoryReplay, PlaceCounter, RedisPlaces, RedisReplay, ReplayGuard};
+use queue::api::{event_id, ApiError, QUEUE_TOKEN_HEADER};
+use queue::engine::Engine;
+use queue::{CaptchaPolicy, CredentialCodec, EventId, SigningKeys};
+use settings::CaptchaProvider;
+use shadow::Shadow;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// Finds the signed-in account of a request (booking's customer session),
+/// for the one-place-per-account cap.
+pub type AccountResolver = Arc<dyn Fn(&HeaderMap) -> Option<String> + Send + Sync>;
+
+/// The edge's state, shared by its layers.
+pub struct Edge {
+    proxies: TrustedProxies,
+    limits: Option<Limits>,
+    captcha: Arc<dyn CaptchaVerifier>,
+    places: Arc<dyn PlaceCounter>,
+    shadow: Shadow,
+    engine: Arc<Engine>,
+    codec: CredentialCodec,
+    fail_open: bool,
+    accounts: RwLock<Option<AccountResolver>>,
+}
+
+impl std::fmt::Debug for Edge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Edge")
+            .field("proxies", &self.proxies)
+            .field("limits", &self.limits)
+            .field("captcha", &self.captcha.provider())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`Edge::build`] needs besides its settings.
+pub struct EdgeDeps<'a> {
+    /// Redis, when configured: places and replay ids are then shared by
+    /// every process.
+    pub redis_url: Option<&'a str>,
+    /// The signing keys (challenge signatures and shadow ids are keyed
+    /// from them, so every process sharing the keys agrees).
+    pub keys: &'a SigningKeys,
+    /// The queue engine (event settings, shadow positions).
+    pub engine: Arc<Engine>,
+    /// Whether cookies carry `Secure`.
+    pub secure_cookies: bool,
+}
+
+impl Edge {
+    /// Builds the edge; fails on a bad setting or an unreachable Redis.
+    pub async fn build(s: &EdgeSettings, deps: EdgeDeps<'_>) -> anyhow::Result<Arc<Edge>> {
+        let proxies = TrustedProxies::parse(&s.trusted_proxies).map_err(anyhow::Error::msg)?;
+        let window = Duration::from_secs(s.place_window_seconds.max(60));
+        let (places, replay): (Arc<dyn PlaceCounter>, Arc<dyn ReplayGuard>) = match deps.redis_url {
+            Some(url) => {
+                let client = redis_client(url).await?;
+                (
+                    Arc::new(RedisPlaces::new(client.clone(), window)),
+                    Arc::new(RedisReplay::new(client)),
+                )
+            }
+            None => (
+                Arc::new(MemoryPlaces::new(window)),
+                Arc::new(MemoryReplay::default()),
+            ),
+        };
+        let timeout = Duration::from_millis(s.captcha_timeout_ms.max(100));
+        let secret = || {
+            s.captcha_secret
+                .clone()
+                .context("captcha_secret is required for hCaptcha and Turnstile")
+        };
+        let captcha: Arc<dyn CaptchaVerifier> = match s.captcha_provider {
+            CaptchaProvider::Pow => Arc::new(Pow::new(
+                deps.keys,
+                PowConfig {
+                    difficulty: s.pow_difficulty,
+                    max_difficulty: s.pow_max_difficulty,
+                    surge_per_second: s.pow_surge_joins_per_second,
+                    ttl: Duration::from_secs(s.pow_ttl_seconds),
+                },
+                replay,
+            )),
+            CaptchaProvider::Hcaptcha => Arc::new(captcha::hcaptcha::verifier(
+                secret()?,
+                s.captcha_site_key.clone(),
+                s.captcha_verify_url.clone(),
+                s.hostnames(),
+                timeout,
+            )?),
+            CaptchaProvider::Turnstile => Arc::new(captcha::turnstile::verifier(
+                secret()?,
+                s.captcha_site_key.clone(),
+                s.captcha_verify_url.clone(),
+                s.hostnames(),
+                timeout,
+            )?),
+        };
+        let codec = CredentialCodec::new(deps.keys);
+        Ok(Arc::new(Edge {
+            proxies,
+            limits: Limits::new(&s.rate_limits),
+            captcha,
+            places,
+            shadow: Shadow::new(
+                deps.keys,
+                codec.clone(),
+                deps.engine.clone(),
+                deps.secure_cookies,
+            ),
+            engine: deps.engine,
+            codec,
+            fail_open: s.captcha_fail_open,
+            accounts: RwLock::new(None),
+        }))
+    }
+
+    /// Lets the edge recognise signed-in accounts (set once booking runs).
+    pub fn set_accounts(&self, resolver: AccountResolver) {
+        *self
+            .accounts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(resolver);
+    }
+
+    fn account(&self, headers: &HeaderMap) -> Option<String> {
+        let r = self
+            .accounts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()?;
+        r(headers)
+    }
+
+    /// The edge's own route: `GET /api/v1/queue/{event}/challenge`.
+    pub fn router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/api/v1/queue/{event}/challenge", get(challenge))
+            .with_state(self.clone())
+    }
+
+    /// Wraps `router` in the edge's layers: client IP (outermost), rate
+    /// limits, then the join/status/WebSocket guard.
+    pub fn wrap(self: &Arc<Self>, router: Router) -> Router {
+        router
+            .layer(from_fn_with_state(self.clone(), join::guard))
+            .layer(from_fn_with_state(self.clone(), rate_limit))
+            .layer(from_fn_with_state(self.clone(), client_ip))
+    }
+
+    /// Evicts idle rate-limit keys every 30 s (sooner when crowded), so
+    /// their memory follows recent clients, not every client ever seen.
+    pub fn spawn_maintenance(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let edge = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            let mut since = 0u32;
+            loop {
+                every.tick().await;
+                let Some(edge) = edge.upgrade() else { return };
+                let Some(limits) = &edge.limits else { return };
+                since += 1;
+                if since >= 30 || limits.crowded() {
+                    limits.evict();
+                    since = 0;
+                }
+            }
+        })
+    }
+
+    /// A verified visitor of the request, as a rate-limit key: from the
+    /// credential of the path's event, or (for routes without one) from
+    /// `X-Queue-Token` or any queue cookie. Forged credentials give none.
+    fn visitor_key(&self, headers: &HeaderMap, event: Option<&str>) -> Option<String> {
+        let (event, token) = match event {
+            Some(raw) => {
+                let event = EventId::parse(raw).ok()?;
+                let token = queue::api::presented_credential(headers, &event)?;
+                (event, token)
+            }
+            None => {
+                let token = any_credential(headers)?;
+                let (evt, _, _) = queue::visitor::session_hash_unverified(&token)?;
+                (EventId::parse(&evt).ok()?, token)
+            }
+        };
+        let cred = self.codec.decode(&token, &event).ok()?;
+        Some(format!("{event}/{}", cred.visitor))
+    }
+}
+
+/// `X-Queue-Token`, else the first `wr_queue_*` cookie.
+fn any_credential(headers: &HeaderMap) -> Option<String> {
+    if let Some(v) = headers
+        .get(QUEUE_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        return Some(v.trim().to_owned());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| k.starts_with("wr_queue_"))
+        .map(|(_, v)| v.to_owned())
+}
+
+async fn redis_client(url: &str) -> anyhow::Result<fred::clients::Client> {
+    use fred::interfaces::ClientLike;
+    use fred::types::config::{Config, ReconnectPolicy};
+    let config = Config::from_url(url).context("invalid Redis URL for the edge")?;
+    let client = fred::types::Builder::from_config(config)
+        .with_connection_config(|c| {
+            c.connection_timeout = Duration::from_secs(2);
+            c.internal_command_timeout = Duration::from_secs(2);
+        })
+        .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(2))
+        .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
+        .build()
+        .context("building the edge's Redis client")?;
+    client.init().await.context("the edge cannot reach Redis")?;
+    Ok(client)
+}
+
+/// Puts the request's [`ClientIp`] in its extensions.
+async fn client_ip(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
+        // Served without connection info (in-process tests): one anonymous
+        // client, so limits still apply rather than vanish.
+        .unwrap_or_else(|| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)));
+    let ip = edge.proxies.client(peer, req.headers());
+    req.extensions_mut().insert(ip);
+    next.run(req).await
+}
+
+/// The request's client, as [`client_ip`] found it.
+fn client_of(req: &Request) -> ClientIp {
+    req.extensions()
+        .get::<ClientIp>()
+        .copied()
+        .unwrap_or(ClientIp {
+            ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            peer: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        })
+}
+
+/// Spends the request's budgets; 429 with `Retry-After` and `RateLimit-*`
+/// when one is exhausted, the headers on every answer of a limited route.
+async fn rate_limit(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -> Response {
+    let Some(limits) = &edge.limits else {
+        return next.run(req).await;
+    };
+    let Some((class, event)) = RouteClass::of(req.method(), req.uri().path()) else {
+        return next.run(req).await;
+    };
+    let ip = client_of(&req).group();
+    let visitor = edge.visitor_key(req.headers(), event);
+    let decision = limits.check(class, ip, visitor.as_deref());
+    if !decision.allowed {
+        metrics::counter!("waitroom_rate_limited_total",
+            "class" => class.as_str(), "key" => decision.key)
+        .increment(1);
+        let secs = decision.reset_seconds();
+        let mut resp = ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many requests; try again in {secs} s"),
+        )
+        .retry_after(secs)
+        .into_response();
+        decision.write_headers(resp.headers_mut());
+        return resp;
+    }
+    req.extensions_mut().insert(decision);
+    let mut resp = next.run(req).await;
+    if decision.limit > 0 {
+        decision.write_headers(resp.headers_mut());
+    }
+    resp
+}
+
+/// `GET /api/v1/queue/{event}/challenge`: whether joining needs a CAPTCHA
+/// now, and what the page needs to solve one.
+async fn challenge(
+    State(edge): State<Arc<Edge>>,
+    Path(raw): Path<String>,
+) -> Result<Response, ApiError> {
+    let event = event_id(&raw)?;
+    let hub = edge.engine.hub(&event).await?;
+    let policy = hub
+        .view
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .settings
+        .policy
+        .captcha;
+    let mut body = match policy {
+        CaptchaPolicy::Off => serde_json::json!({}),
+        _ => edge.captcha.challenge(&event),
+    };
+    body["required"] = (policy == CaptchaPolicy::OnJoin).into();
+    body["policy"] = serde_json::to_value(policy).unwrap_or_default();
+    let mut resp = Json(body).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
