@@ -3,7 +3,8 @@
 //! Seat maps are the hottest read during a sale (every admitted fan polls
 //! one), so each event's map is cached in process for [`SEAT_MAP_TTL`]
 //! (about a second) and dropped as soon as this node changes a seat of
-//! that event (hold, release, sale). Another node's changes show up when
+//! that event (hold, release, sale). Event records (status, sale window)
+//! are cached the same way. Another node's changes show up when
 //! the entry expires, so a map is at most ~1 s stale; that only affects
 //! what is drawn: holds are always decided by the database.
 
@@ -33,6 +34,17 @@ pub struct SeatMap {
 #[derive(Default)]
 pub struct SeatMapCache {
     entries: Mutex<HashMap<String, (Instant, Arc<SeatMap>)>>,
+    /// Event records, same TTL: every hold attempt needs the event's
+    /// status and sale window.
+    events: Mutex<HashMap<String, (Instant, EventRecord)>>,
+    /// Price lookups for the hold path. Not dropped by `invalidate` (a
+    /// hold does not change prices), only by the TTL: otherwise every
+    /// successful hold would force the next one to reload the whole map.
+    prices: Mutex<HashMap<String, (Instant, Arc<SeatMap>)>>,
+    /// One refresh at a time: when an entry expires under load, one
+    /// request reloads it and the others wait for that result instead of
+    /// all querying the database at once.
+    refresh: tokio::sync::Mutex<()>,
 }
 
 impl SeatMapCache {
@@ -44,7 +56,28 @@ impl SeatMapCache {
 
     fn put(&self, event: &str, map: Arc<SeatMap>) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.insert(event.to_owned(), (Instant::now(), map));
+            entries.insert(event.to_owned(), (Instant::now(), map.clone()));
+        }
+        if let Ok(mut prices) = self.prices.lock() {
+            prices.insert(event.to_owned(), (Instant::now(), map));
+        }
+    }
+
+    fn get_prices(&self, event: &str) -> Option<Arc<SeatMap>> {
+        let prices = self.prices.lock().ok()?;
+        let (at, map) = prices.get(event)?;
+        (at.elapsed() < SEAT_MAP_TTL).then(|| map.clone())
+    }
+
+    fn get_event(&self, id: &str) -> Option<EventRecord> {
+        let events = self.events.lock().ok()?;
+        let (at, event) = events.get(id)?;
+        (at.elapsed() < SEAT_MAP_TTL).then(|| event.clone())
+    }
+
+    fn put_event(&self, event: &EventRecord) {
+        if let Ok(mut events) = self.events.lock() {
+            events.insert(event.id.clone(), (Instant::now(), event.clone()));
         }
     }
 
@@ -117,14 +150,46 @@ fn build_map(event: &EventRecord, data: SeatMapData) -> SeatMap {
 impl AppState {
     /// A published event, or 404.
     pub async fn published_event(&self, id: &str) -> Result<EventRecord> {
-        match self.db.catalog().event(id).await? {
+        if let Some(e) = self.seat_maps.get_event(id) {
+            return Self::published(Some(e));
+        }
+        let _refresh = self.seat_maps.refresh.lock().await;
+        let cached = self.seat_maps.get_event(id);
+        let event = match cached {
+            Some(e) => Some(e),
+            None => {
+                let e = self.db.catalog().event(id).await?;
+                if let Some(e) = &e {
+                    self.seat_maps.put_event(e);
+                }
+                e
+            }
+        };
+        Self::published(event)
+    }
+
+    fn published(event: Option<EventRecord>) -> Result<EventRecord> {
+        match event {
             Some(e) if e.status == "published" => Ok(e),
             _ => Err(BookingError::NotFound("event")),
         }
     }
 
+    /// Seat and pool prices of the event (at most ~1 s old; availability
+    /// in it may be older, so never use it to decide a hold).
+    pub async fn seat_prices(&self, event: &EventRecord) -> Result<Arc<SeatMap>> {
+        match self.seat_maps.get_prices(&event.id) {
+            Some(map) => Ok(map),
+            None => self.seat_map(event).await,
+        }
+    }
+
     /// The event's seat map, from the cache when fresh.
     pub async fn seat_map(&self, event: &EventRecord) -> Result<Arc<SeatMap>> {
+        if let Some(map) = self.seat_maps.get(&event.id) {
+            return Ok(map);
+        }
+        let _refresh = self.seat_maps.refresh.lock().await;
         if let Some(map) = self.seat_maps.get(&event.id) {
             return Ok(map);
         }

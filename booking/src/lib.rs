@@ -22,6 +22,7 @@ pub mod webhook;
 pub use admission::Credentials;
 pub use config::{BookingConfig, Secret};
 pub use error::BookingError;
+pub use http::router;
 pub use state::AppState;
 
 use crate::db::Db;

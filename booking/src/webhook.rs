@@ -146,7 +146,20 @@ impl AppState {
             .get("id")
             .and_then(|v| v.as_str())
             .unwrap_or_default();
-        let Some(payment) = self.db.orders().payment_by_provider_ref(intent).await? else {
+        let mut payment = self.db.orders().payment_by_provider_ref(intent).await?;
+        if payment.is_none() {
+            // The intent id is stored right after creation; should the
+            // event overtake that, our payment id is in the metadata.
+            let ours = event
+                .data
+                .object
+                .pointer("/metadata/payment_id")
+                .and_then(|v| v.as_str());
+            if let Some(id) = ours {
+                payment = self.db.orders().payment(id).await?;
+            }
+        }
+        let Some(payment) = payment else {
             // Not ours (or created by another system on the account).
             let fresh = self
                 .db

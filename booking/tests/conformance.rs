@@ -4,7 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "conformance/api.rs"]
+mod api;
 #[path = "conformance/common.rs"]
 mod common;
 #[path = "conformance/holds.rs"]
 mod holds;
+#[path = "conformance/payments.rs"]
+mod payments;
+#[path = "conformance/stripe.rs"]
+mod stripe;

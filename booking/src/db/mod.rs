@@ -8,13 +8,16 @@
 //! lives in the backend module.
 
 mod model;
+mod order_model;
 #[macro_use]
 mod sql;
+mod place;
 mod postgres;
 pub mod seed;
 mod sqlite;
 
 pub use model::*;
+pub use order_model::*;
 
 use crate::error::Result;
 use async_trait::async_trait;

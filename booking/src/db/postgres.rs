@@ -35,21 +35,25 @@ impl PgStore {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(2))
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30))
             .connect(url)
             .await?;
-        sqlx::migrate!("../migrations/postgres")
+        // A newer node may have applied migrations this binary does not
+        // know yet (rolling deploy); they only add, so carry on.
+        let mut migrator = sqlx::migrate!("../migrations/postgres");
+        migrator.set_ignore_missing(true);
+        migrator
             .run(&pool)
             .await
             .map_err(|e| BookingError::internal(format!("postgres migrations: {e}")))?;
         Ok(Self { pool })
     }
 
-    fn read(&self) -> &Pool<Postgres> {
+    pub(in crate::db) fn read(&self) -> &Pool<Postgres> {
         &self.pool
     }
 
-    async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
+    pub(in crate::db) async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)
     }
 }

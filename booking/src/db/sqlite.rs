@@ -46,23 +46,27 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(60))
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("../migrations/sqlite")
+        // A newer node may have applied migrations this binary does not
+        // know yet (rolling deploy); they only add, so carry on.
+        let mut migrator = sqlx::migrate!("../migrations/sqlite");
+        migrator.set_ignore_missing(true);
+        migrator
             .run(&write)
             .await
             .map_err(|e| BookingError::internal(format!("sqlite migrations: {e}")))?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
         Ok(Self { read, write })
     }
 
-    fn read(&self) -> &Pool<Sqlite> {
+    pub(in crate::db) fn read(&self) -> &Pool<Sqlite> {
         &self.read
     }
 
-    async fn begin(&self) -> Result<Transaction<'static, Sqlite>> {
+    pub(in crate::db) async fn begin(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.write.begin_with("begin immediate").await?)
     }
 }

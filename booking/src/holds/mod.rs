@@ -94,7 +94,7 @@ impl AppState {
             });
         }
         let max = self.config.max_seats_per_token;
-        let map = self.seat_map(&ev).await?;
+        let map = self.seat_prices(&ev).await?;
         let (seats, ga) = match (&req.seats, req.quantity) {
             (Some(seats), None) => {
                 if seats.is_empty() {

@@ -8,6 +8,7 @@ use crate::payment::checkout::CheckoutRequest;
 use crate::state::AppState;
 use crate::webhook::WebhookOutcome;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse};
@@ -101,8 +102,9 @@ pub async fn dev_form(
 pub async fn dev_confirm(
     State(state): State<AppState>,
     Path(payment): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
+    query: std::result::Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<impl IntoResponse> {
+    let Query(params) = query.map_err(|e| BookingError::validation("query", e.body_text()))?;
     let id = dev_payment_id(&state, &payment)?;
     let p = state
         .db

@@ -122,7 +122,6 @@ impl Fan {
 pub struct TestApp {
     pub state: AppState,
     pub queue: Arc<RecordingQueue>,
-    pub config: BookingConfig,
     issuer: AdmissionIssuer,
     codec: CredentialCodec,
     ticket: std::sync::atomic::AtomicU64,
@@ -141,7 +140,10 @@ pub fn now_ms() -> u64 {
 }
 
 /// A base config on a temp dir and, for PostgreSQL, a fresh database.
-pub async fn config_for(backend: Backend, dir: &tempfile::TempDir) -> (BookingConfig, Option<String>) {
+pub async fn config_for(
+    backend: Backend,
+    dir: &tempfile::TempDir,
+) -> (BookingConfig, Option<String>) {
     let mut config = BookingConfig {
         data_dir: dir.path().to_path_buf(),
         public_base_url: "http://booking.test".to_owned(),
@@ -162,7 +164,10 @@ pub async fn config_for(backend: Backend, dir: &tempfile::TempDir) -> (BookingCo
             .await
             .expect("create test database");
         pool.close().await;
-        let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin);
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_owned())
+            .unwrap_or(admin);
         config.database_url = Some(Secret::new(format!("{base}/{name}")));
         config.db_max_connections = 20;
         pg_db = Some(name);
@@ -186,13 +191,12 @@ impl TestApp {
             AUDIENCE.to_owned(),
         ));
         let queue = Arc::new(RecordingQueue::default());
-        let state = Booking::build_state(config.clone(), verifier, queue.clone())
+        let state = Booking::build_state(config, verifier, queue.clone())
             .await
             .expect("booking state");
         Self {
             state,
             queue,
-            config,
             issuer: AdmissionIssuer::new(keys.clone(), ISSUER.to_owned(), AUDIENCE.to_owned()),
             codec: CredentialCodec::new(&keys),
             ticket: Default::default(),
@@ -206,11 +210,21 @@ impl TestApp {
         let event = EventId::parse(event).expect("event id");
         let visitor = VisitorId::random();
         let cred = VisitorCredential::new(event.clone(), visitor.clone());
-        let ticket = self.ticket.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let ticket = self
+            .ticket
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
         let now = now_ms();
         let token = self
             .issuer
-            .issue(&event, &visitor, ticket, now, now + 600_000, &cred.session_hash())
+            .issue(
+                &event,
+                &visitor,
+                ticket,
+                now,
+                now + 600_000,
+                &cred.session_hash(),
+            )
             .expect("issue token");
         Fan {
             visitor: visitor.to_string(),
@@ -221,19 +235,32 @@ impl TestApp {
 
     /// Seat ids of the demo event and their status.
     pub async fn seats(&self) -> Vec<(i64, String)> {
-        let map = self.state.db.catalog().seat_map("demo").await.expect("seat map");
+        let map = self
+            .state
+            .db
+            .catalog()
+            .seat_map("demo")
+            .await
+            .expect("seat map");
         map.seats.into_iter().map(|s| (s.id, s.status)).collect()
     }
 
     /// Drops the PostgreSQL test database.
     pub async fn cleanup(self) {
-        let Some(name) = self.pg_db.clone() else { return };
+        let Some(name) = self.pg_db.clone() else {
+            return;
+        };
         drop(self);
-        if let Ok(pool) = sqlx::PgPool::connect(&pg_admin_url()).await {
-            let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
-                .execute(&pool)
-                .await;
-        }
+        drop_pg_db(&name).await;
+    }
+}
+
+/// Drops a PostgreSQL test database (best effort).
+pub async fn drop_pg_db(name: &str) {
+    if let Ok(pool) = sqlx::PgPool::connect(&pg_admin_url()).await {
+        let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
+            .execute(&pool)
+            .await;
     }
 }
 

@@ -1,0 +1,76 @@
+//! Placing a hold on PostgreSQL. Same steps and guarantees as on SQLite,
+//! with fewer round trips: data-modifying CTEs fold "consume the admission,
+//! then create the hold" and "take the seat, then record it on the hold"
+//! into one statement each (4 round trips for a one-seat hold instead of 6). Seats
+//! are still taken one statement at a time in ascending id order, so two
+//! overlapping holds lock in the same order and never deadlock.
+
+use super::super::postgres::PgStore;
+use crate::db::{NewHold, PlaceOutcome};
+use crate::error::Result;
+
+impl PgStore {
+    /// See the module documentation.
+    pub(in crate::db) async fn place_hold_tx(&self, h: &NewHold) -> Result<PlaceOutcome> {
+        let mut tx = self.begin().await?;
+        // No row from `c` (the jti was consumed before) inserts no hold.
+        let created = sqlx::query(
+            "with c as (
+                insert into consumed_admission (jti, event_id, visitor_id, hold_id, consumed_at)
+                values ($1, $2, $3, $4, $5) on conflict (jti) do nothing
+                returning jti)
+            insert into hold (id, event_id, visitor_id, session_hash, jti, status,
+                total, currency, expires_at, created_at)
+            select $4, $2, $3, $6, c.jti, 'active', $7, $8, $9, $5 from c",
+        )
+        .bind(&h.jti)
+        .bind(&h.event_id)
+        .bind(&h.visitor_id)
+        .bind(&h.id)
+        .bind(h.now)
+        .bind(&h.session_hash)
+        .bind(h.total)
+        .bind(&h.currency)
+        .bind(h.expires_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if created == 0 {
+            tx.rollback().await?;
+            return Ok(PlaceOutcome::TokenUsed);
+        }
+        let mut taken = Vec::new();
+        for seat in &h.seats {
+            // The insert sees the update's row only if the seat was free.
+            let n = sqlx::query(
+                "with s as (
+                    update seat set status = 'held', hold_id = $1
+                    where id = $2 and event_id = $3 and status = 'available'
+                    returning id)
+                insert into hold_seat (hold_id, seat_id, price) select $1, s.id, $4 from s",
+            )
+            .bind(&h.id)
+            .bind(seat.seat_id)
+            .bind(&h.event_id)
+            .bind(seat.price)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                taken.push(seat.seat_id);
+            }
+        }
+        if !taken.is_empty() {
+            tx.rollback().await?;
+            return Ok(PlaceOutcome::SeatsTaken(taken));
+        }
+        if let Some(ga) = &h.ga {
+            if !Self::hold_ga_in_tx(&mut tx, h, ga).await? {
+                tx.rollback().await?;
+                return Ok(PlaceOutcome::SoldOut);
+            }
+        }
+        tx.commit().await?;
+        Ok(PlaceOutcome::Placed)
+    }
+}

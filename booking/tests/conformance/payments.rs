@@ -1,0 +1,278 @@
+//! Checkout and payment outcomes with the dev provider.
+
+use crate::common::{demo, Backend, Fan, TestApp};
+use booking::db::SettleOutcome;
+use booking::email::Mailer;
+use booking::holds::{HoldRequest, HoldView};
+use booking::payment::checkout::{CheckoutRequest, CheckoutView};
+
+async fn hold_and_checkout(app: &TestApp, fan: &Fan, ids: &[i64]) -> (HoldView, CheckoutView) {
+    let req = HoldRequest {
+        seats: Some(ids.to_vec()),
+        ..Default::default()
+    };
+    let hold = app
+        .state
+        .place_hold(&demo(), &fan.creds(), &req)
+        .await
+        .unwrap();
+    let email = CheckoutRequest {
+        email: "Fan@Example.com".to_owned(),
+    };
+    let checkout = app
+        .state
+        .checkout(&hold.hold_id, &fan.session(), &email)
+        .await
+        .unwrap();
+    (hold, checkout)
+}
+
+async fn payment_of(app: &TestApp, order: &str) -> booking::db::PaymentRecord {
+    app.state
+        .db
+        .orders()
+        .order(order)
+        .await
+        .unwrap()
+        .unwrap()
+        .payment
+        .unwrap()
+}
+
+async fn status(app: &TestApp, order: &str) -> String {
+    app.state
+        .db
+        .orders()
+        .order(order)
+        .await
+        .unwrap()
+        .unwrap()
+        .order
+        .status
+}
+
+/// Checkout is idempotent; payment confirms, sells, and mails.
+async fn dev_checkout_confirm_and_email(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let ids: Vec<i64> = app.seats().await.iter().take(2).map(|s| s.0).collect();
+    let fan = app.admit("demo");
+    let (hold, checkout) = hold_and_checkout(&app, &fan, &ids).await;
+    assert_eq!(checkout.provider, "dev");
+    assert_eq!(checkout.total, hold.total);
+    let url = checkout.confirm_url.clone().unwrap();
+    assert!(
+        url.starts_with("http://booking.test/api/v1/dev-payments/pay_"),
+        "{url}"
+    );
+    let email = CheckoutRequest {
+        email: "fan@example.com".to_owned(),
+    };
+    let again = app
+        .state
+        .checkout(&hold.hold_id, &fan.session(), &email)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.order_id.as_str(), again.payment_id.as_str()),
+        (checkout.order_id.as_str(), checkout.payment_id.as_str())
+    );
+    let payment = payment_of(&app, &checkout.order_id).await;
+    let outcome = app.state.payment_succeeded(&payment, None).await.unwrap();
+    assert!(
+        matches!(outcome, SettleOutcome::Confirmed(_)),
+        "{outcome:?}"
+    );
+    assert_eq!(status(&app, &checkout.order_id).await, "confirmed");
+    let sold: Vec<_> = app
+        .seats()
+        .await
+        .into_iter()
+        .filter(|(_, s)| s == "sold")
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(sold, ids);
+    assert_eq!(
+        app.queue.releases(),
+        vec![("demo".to_owned(), fan.visitor.clone())]
+    );
+    // A duplicate success changes nothing.
+    let again = app.state.payment_succeeded(&payment, None).await.unwrap();
+    assert_eq!(again, SettleOutcome::AlreadySettled);
+    // The confirmation email leaves through the outbox.
+    let dir = tempfile::tempdir().unwrap();
+    let mailer = Mailer::new(None, dir.path().to_path_buf()).unwrap();
+    assert_eq!(app.state.flush_outbox(&mailer).await.unwrap(), 1);
+    assert_eq!(app.state.flush_outbox(&mailer).await.unwrap(), 0);
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let body = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    let order = app
+        .state
+        .db
+        .orders()
+        .order(&checkout.order_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(body.contains(&order.order.reference), "{body}");
+    assert!(body.contains("Demo Night"));
+    assert!(body.contains("fan@example.com"));
+    app.cleanup().await;
+}
+
+/// A failed payment releases the hold; a success arriving after it (out
+/// of order) still confirms while the seats are free.
+async fn failure_releases_then_late_success_confirms(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let ids: Vec<i64> = app.seats().await.iter().take(1).map(|s| s.0).collect();
+    let fan = app.admit("demo");
+    let (_, checkout) = hold_and_checkout(&app, &fan, &ids).await;
+    let payment = payment_of(&app, &checkout.order_id).await;
+    let failed = app.state.payment_failed(&payment, None).await.unwrap();
+    assert!(
+        matches!(failed, SettleOutcome::Failed(Some(_))),
+        "{failed:?}"
+    );
+    assert_eq!(status(&app, &checkout.order_id).await, "failed");
+    assert!(app.seats().await.iter().all(|(_, s)| s == "available"));
+    assert_eq!(app.queue.releases().len(), 1);
+    let ok = app.state.payment_succeeded(&payment, None).await.unwrap();
+    assert!(matches!(ok, SettleOutcome::Confirmed(_)), "{ok:?}");
+    assert_eq!(status(&app, &checkout.order_id).await, "confirmed");
+    // A failure after the success is ignored.
+    let late = app.state.payment_failed(&payment, None).await.unwrap();
+    assert_eq!(late, SettleOutcome::AlreadySettled);
+    app.cleanup().await;
+}
+
+/// Paid after the hold expired and the seat was resold: refunded, never
+/// confirmed, and the new holder keeps the seat.
+async fn late_payment_after_resale_is_refunded(backend: Backend) {
+    let app = TestApp::with(backend, |c| c.hold_ttl_seconds = 1).await;
+    let ids: Vec<i64> = app.seats().await.iter().take(1).map(|s| s.0).collect();
+    let fan = app.admit("demo");
+    let (_, checkout) = hold_and_checkout(&app, &fan, &ids).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    assert_eq!(app.state.sweep_expired_holds().await.unwrap(), 1);
+    let other = app.admit("demo");
+    let req = HoldRequest {
+        seats: Some(ids.clone()),
+        ..Default::default()
+    };
+    let second = app
+        .state
+        .place_hold(&demo(), &other.creds(), &req)
+        .await
+        .unwrap();
+    let payment = payment_of(&app, &checkout.order_id).await;
+    let outcome = app.state.payment_succeeded(&payment, None).await.unwrap();
+    assert_eq!(outcome, SettleOutcome::RefundDue);
+    assert_eq!(status(&app, &checkout.order_id).await, "refunded");
+    assert_eq!(
+        payment_of(&app, &checkout.order_id).await.status,
+        "refunded"
+    );
+    let detail = app
+        .state
+        .db
+        .holds()
+        .get(&second.hold_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(detail.hold.status, "active");
+    assert_eq!(app.seats().await[0].1, "held");
+    app.cleanup().await;
+}
+
+/// Cancelling a confirmed order refunds it and puts the seats back.
+async fn cancel_confirmed_order(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let ids: Vec<i64> = app.seats().await.iter().take(2).map(|s| s.0).collect();
+    let fan = app.admit("demo");
+    let (_, checkout) = hold_and_checkout(&app, &fan, &ids).await;
+    let payment = payment_of(&app, &checkout.order_id).await;
+    app.state.payment_succeeded(&payment, None).await.unwrap();
+    let stranger = app.admit("demo");
+    let err = app
+        .state
+        .cancel_order(&checkout.order_id, &stranger.session())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().as_u16(), 404);
+    let order = app
+        .state
+        .cancel_order(&checkout.order_id, &fan.session())
+        .await
+        .unwrap();
+    assert_eq!(order.order.status, "cancelled");
+    assert_eq!(order.payment.unwrap().status, "refunded");
+    assert!(app.seats().await.iter().all(|(_, s)| s == "available"));
+    let err = app
+        .state
+        .cancel_order(&checkout.order_id, &fan.session())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "order_not_cancellable");
+    app.cleanup().await;
+}
+
+/// Checkout checks the email, the session and the hold.
+async fn checkout_validation(backend: Backend) {
+    let app = TestApp::with(backend, |c| c.hold_ttl_seconds = 1).await;
+    let ids: Vec<i64> = app.seats().await.iter().take(1).map(|s| s.0).collect();
+    let fan = app.admit("demo");
+    let req = HoldRequest {
+        seats: Some(ids),
+        ..Default::default()
+    };
+    let hold = app
+        .state
+        .place_hold(&demo(), &fan.creds(), &req)
+        .await
+        .unwrap();
+    let bad = CheckoutRequest {
+        email: "not-an-email".to_owned(),
+    };
+    let err = app
+        .state
+        .checkout(&hold.hold_id, &fan.session(), &bad)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().as_u16(), 422);
+    let good = CheckoutRequest {
+        email: "a@b.example".to_owned(),
+    };
+    let other = app.admit("demo");
+    let err = app
+        .state
+        .checkout(&hold.hold_id, &other.session(), &good)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().as_u16(), 403);
+    let err = app
+        .state
+        .checkout("hold_missing", &fan.session(), &good)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().as_u16(), 404);
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    let err = app
+        .state
+        .checkout(&hold.hold_id, &fan.session(), &good)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status().as_u16(), err.code()),
+        (409, "hold_not_active")
+    );
+    app.cleanup().await;
+}
+
+crate::per_backend!(
+    dev_checkout_confirm_and_email,
+    failure_releases_then_late_success_confirms,
+    late_payment_after_resale_is_refunded,
+    cancel_confirmed_order,
+    checkout_validation,
+);
