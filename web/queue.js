@@ -11,12 +11,13 @@
   const ANNOUNCE_MS = 10000; // screen readers hear position changes at most this often
   const WS_FAILS_BEFORE_POLL = 3;
   const FIRST_KEY = 'wr_first_' + event; // position at first sight, for the progress bar
+  const IN_KEY = 'wr_in_' + event; // joined before: the cookie may hold a place, no check needed
 
   const s = {
     state: null, queueState: null, position: null, ahead: null, eta: null, waiting: null,
     ticket: null, visitor: null, first: null, admitted: false, stopped: false,
     ws: null, wsHello: false, rejoin: false, wsFails: 0, wsAgainIn: 0, wsTimer: 0,
-    polling: false, pollTimer: 0, joinFails: 0, joinTimer: 0, fetchingToken: false,
+    polling: false, pollTimer: 0, joinFails: 0, joinTimer: 0, fetchingToken: false, checks: 0,
     lastAnnounce: 0, announceTimer: 0, pending: '', lastSaid: null, lastRejoin: 0,
   };
   try { s.first = Number(sessionStorage.getItem(FIRST_KEY)) || null; } catch (e) { /* storage off */ }
@@ -57,7 +58,16 @@
     $('waiting').hidden = view !== 'waiting';
     $('turn').hidden = view !== 'turn';
     $('problem').hidden = view !== 'problem';
+    $('check').hidden = view !== 'check';
   }
+
+  const joined = (yes) => {
+    try {
+      if (yes === undefined) return !!localStorage.getItem(IN_KEY);
+      localStorage[yes ? 'setItem' : 'removeItem'](IN_KEY, 1);
+    } catch (e) { /* storage off: always check first */ }
+    return false;
+  };
 
   // Polite live region, throttled so screen readers are not flooded.
   function announce(text, urgent) {
@@ -189,6 +199,7 @@
     if (d.admission_token) { admit(d.admission_token, d.admission_expires_at, d.next); return; }
     if (s.state === 'admitted') { fetchToken(); return; }
     if (s.state === 'departed') {
+      joined(false);
       stopAll();
       problem('Your place has expired',
         'This page was away from the queue for too long, so your place was given up. You can join again at the back of the line.',
@@ -258,10 +269,35 @@
     try { return (await res.json()) || {}; } catch (e) { return {}; }
   }
 
-  async function join() {
+  // The check (proof of work or a widget), then join with its solution.
+  async function check(challenge) {
+    s.checks += 1;
+    const bar = $('check-bar');
+    const progress = (pct) => {
+      if (!pct) {
+        show('check');
+        $('title').textContent = document.title = 'Quick check';
+        setConn('Checking your browser', 'wait');
+        announce('A quick check before you join. It takes a few seconds.', true);
+      }
+      bar.setAttribute('aria-valuenow', pct);
+      bar.setAttribute('aria-valuetext', pct + '% done');
+      bar.firstElementChild.style.width = pct + '%';
+    };
+    try {
+      join(await window.wrCaptcha(API, challenge, progress));
+    } catch (e) {
+      if (e.res) httpError(e.res, await readJson(e.res), join, true);
+      else later(backoff(++s.joinFails) / 1000, "The check didn't work", 'Trying again in {s}.', join);
+    }
+  }
+
+  // captcha: undefined = check first unless joined before; null = none needed.
+  async function join(captcha) {
     clearTimeout(s.joinTimer);
     if (!event) { fatal('No waiting room here', 'There is no waiting room for this address. Check the link you followed.'); return; }
     s.stopped = false;
+    if (captcha === undefined && !joined()) { check(null); return; }
     setConn('Joining…', 'wait');
     let res;
     let body;
@@ -270,7 +306,7 @@
         method: 'POST',
         credentials: 'same-origin',
         headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: '{}',
+        body: JSON.stringify(captcha ? { captcha } : {}),
       });
       body = await readJson(res);
     } catch (e) {
@@ -282,12 +318,18 @@
     }
     if (res.ok) {
       s.joinFails = 0;
+      s.checks = 0;
+      joined(true);
       if (body.visitor_id) s.visitor = body.visitor_id; // queue_token is deliberately not kept
       apply(body);
       if (!s.admitted && !s.stopped) connect();
       return;
     }
-    httpError(res, body, join, true);
+    if ((body.error || {}).code === 'captcha_required' && body.challenge && s.checks < 3) {
+      check(body.challenge); // a fresh challenge came with the refusal
+      return;
+    }
+    httpError(res, body, () => { s.checks = 0; join(captcha); }, true); // an unspent solution stays good
   }
 
   // Handle an HTTP error from join or status. Returns seconds to wait, if any.
@@ -303,6 +345,10 @@
       stopAll();
       problem('The queue is closed', msg || 'This queue is not taking new people right now.', again);
       setConn('Not connected', 'bad');
+      return 0;
+    }
+    if (code === 'too_many_places') {
+      fatal('You already have places in this line', msg);
       return 0;
     }
     if (code === 'captcha_required' || (joining && (res.status === 403 || res.status === 409))) {
@@ -400,6 +446,7 @@
         if (d.code === 'unknown_event') {
           fatal('No waiting room here', 'There is no waiting room for this event. Check the link you followed.');
         } else if (d.code === 'not_joined') {
+          joined(false);
           s.rejoin = true; // the socket closes next; join again instead of reconnecting
         } else if (d.message) {
           setConn('Problem: ' + d.message, 'bad');
@@ -460,6 +507,7 @@
         apply(body);
       } else if ((res.status === 401 || res.status === 404 || (res.status === 403 && (body.error || {}).code !== 'captcha_required'))
         && mayRejoin()) {
+        joined(false);
         stopPolling(); // our place or credential is gone: join again (join reports an unknown event)
         join();
         return;

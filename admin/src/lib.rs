@@ -1,43 +1,212 @@
-//! The operators' API. For now: queue settings behind the operator API key
-//! (`WAITROOM_ADMIN_TOKEN`); accounts, roles and the dashboard come later.
+//! The operators' API: accounts and roles, queue settings with versions,
+//! live controls and the audit log (design.md §2, §4).
+//!
+//! Every route under `/api/v1/admin/` except `login` and `logout` sits
+//! behind [`auth::guard`], the one place roles are enforced (see `auth`).
 
-mod auth;
+mod accounts;
+mod audit;
+pub mod auth;
+mod error;
+mod lifecycle;
+mod live;
 mod queue_settings;
+mod session;
+pub mod store;
 
-pub use auth::Operator;
+pub use auth::{Actor, OperatorRole, Owner, Role, Viewer};
+pub use error::AdminError;
+pub use lifecycle::spawn_scheduler;
+pub use live::spawn_collector;
 
-use axum::routing::put;
+use axum::http::request::Parts;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, patch, post, put};
 use axum::Router;
 use queue::engine::Engine;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use store::{AdminDb, OperatorRow};
+
+/// Resolves the client address of a request (the gateway knows its
+/// trusted proxies; the admin crate does not).
+pub type ClientIpFn = Arc<dyn Fn(&Parts) -> Option<IpAddr> + Send + Sync>;
+
+/// What the operator API needs to start.
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    /// Records database (`postgres://…` or `sqlite:…`), shared with booking.
+    pub database_url: String,
+    /// The operator key of the core issue; acts as an owner API key and
+    /// keys the session signatures.
+    pub api_key: String,
+    /// Email of the owner created on first start.
+    pub bootstrap_email: String,
+    /// That owner's password; generated and printed once when unset.
+    pub bootstrap_password: Option<String>,
+    /// Mark the session cookie `Secure` (HTTPS deployments).
+    pub secure_cookies: bool,
+}
 
 /// Shared state of the operator API.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AdminApi {
     /// The queue engine whose settings operators change.
     pub engine: Arc<Engine>,
-    /// SHA-256 of the operator API key (the key itself is not kept).
+    /// SHA-256 of the operator key (the key itself is not kept).
     pub api_key_sha256: [u8; 32],
+    /// Accounts, keys and the audit log.
+    pub db: AdminDb,
+    /// Session token signing.
+    pub sessions: Arc<session::Sessions>,
+    /// Wrong-password slowdown.
+    pub throttle: Arc<session::Throttle>,
+    /// A real argon2 hash checked for unknown emails, so timing does not
+    /// reveal which accounts exist.
+    pub dummy_hash: Arc<str>,
+    /// `Secure` cookies.
+    pub secure_cookies: bool,
+    /// Client address resolution.
+    pub client_ip: ClientIpFn,
+    /// The dashboard's per-second samples.
+    pub live: Arc<live::LiveStats>,
+}
+
+impl std::fmt::Debug for AdminApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminApi")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AdminApi {
-    /// State for `api_key`.
-    pub fn new(engine: Arc<Engine>, api_key: &str) -> Self {
-        Self {
+    /// Connects the database and creates the first owner when there is no
+    /// operator yet.
+    pub async fn connect(engine: Arc<Engine>, config: &AdminConfig) -> Result<Self, AdminError> {
+        let db = AdminDb::connect(&config.database_url).await?;
+        let dummy = session::hash_password(uuid::Uuid::new_v4().to_string()).await?;
+        let api = Self {
             engine,
-            api_key_sha256: auth::digest(api_key),
-        }
+            api_key_sha256: auth::digest(&config.api_key),
+            db,
+            sessions: Arc::new(session::Sessions::new(&config.api_key)),
+            throttle: Arc::default(),
+            dummy_hash: dummy.into(),
+            secure_cookies: config.secure_cookies,
+            live: Arc::default(),
+            client_ip: Arc::new(|parts: &Parts| {
+                parts
+                    .extensions
+                    .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip())
+            }),
+        };
+        api.bootstrap(config).await?;
+        Ok(api)
     }
+
+    /// Uses `f` to find a request's client address.
+    pub fn with_client_ip(mut self, f: ClientIpFn) -> Self {
+        self.client_ip = f;
+        self
+    }
+
+    async fn bootstrap(&self, config: &AdminConfig) -> Result<(), AdminError> {
+        if self.db.operators().count().await? > 0 {
+            return Ok(());
+        }
+        let email = session::normalize_email(&config.bootstrap_email)?;
+        let (password, generated) = match &config.bootstrap_password {
+            Some(p) => (p.clone(), false),
+            None => (format!("wr-{}", uuid::Uuid::new_v4().simple()), true),
+        };
+        session::check_password(&password)?;
+        let row = OperatorRow {
+            id: format!("op_{}", uuid::Uuid::new_v4().simple()),
+            email: email.clone(),
+            password_hash: session::hash_password(password.clone()).await?,
+            role: Role::Owner.as_str().to_owned(),
+            created_at: now_ms() as i64,
+        };
+        // Several processes may start at once: only the one whose insert
+        // lands announces the account.
+        if self.db.operators().insert(&row).await? {
+            if generated {
+                // Printed once, on purpose: this is how the first owner logs in.
+                println!("operator account created: {email} / password {password}");
+            }
+            let after = serde_json::json!({"email": email, "role": "owner"});
+            let target = format!("operator:{}", row.id);
+            audit::record_as(
+                self,
+                "bootstrap",
+                "operator.create",
+                &target,
+                None,
+                Some(after),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Parses a JSON body: malformed JSON is 400, a wrong shape 422.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AdminError> {
+    serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            AdminError::invalid("body", e.to_string())
+        } else {
+            AdminError::BadJson(e.to_string())
+        }
+    })
 }
 
 /// Routes under `/api/v1/admin`.
 pub fn router(state: AdminApi) -> Router {
-    Router::new()
+    let protected = Router::new()
+        .route("/api/v1/admin/me", get(session::me))
+        .route("/api/v1/admin/audit", get(audit::list))
+        .route(
+            "/api/v1/admin/operators",
+            get(accounts::list_operators).post(accounts::create_operator),
+        )
+        .route(
+            "/api/v1/admin/operators/{id}",
+            patch(accounts::change_operator).delete(accounts::delete_operator),
+        )
+        .route(
+            "/api/v1/admin/api-keys",
+            get(accounts::list_keys).post(accounts::create_key),
+        )
+        .route(
+            "/api/v1/admin/api-keys/{id}",
+            axum::routing::delete(accounts::revoke_key),
+        )
+        .route("/api/v1/admin/events", get(queue_settings::list))
         .route(
             "/api/v1/admin/events/{event}/queue",
             put(queue_settings::replace)
                 .patch(queue_settings::change)
                 .get(queue_settings::show),
         )
+        .route("/api/v1/admin/events/{event}/live", get(live::live))
+        .route(
+            "/api/v1/admin/events/{event}/queue/{action}",
+            post(queue_settings::control),
+        )
+        .route_layer(from_fn_with_state(state.clone(), auth::guard));
+    Router::new()
+        .route("/api/v1/admin/login", post(session::login))
+        .route("/api/v1/admin/logout", post(session::logout))
+        .merge(protected)
         .with_state(state)
 }

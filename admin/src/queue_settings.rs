@@ -1,16 +1,24 @@
 //! `PUT`/`PATCH`/`GET /api/v1/admin/events/{event}/queue`: live admission
 //! controls. Every node applies a change at its next tick, because ticks
 //! carry the settings in force.
+//!
+//! Settings carry a `version` (also the `ETag`). A write naming a version
+//! (`If-Match` or a `version` field) that is no longer current is refused
+//! with 409; a write naming none applies over whatever is there (scripts).
+//! Writes are compare-and-set in the store, so two concurrent writers can
+//! never both win, and every write is audited with before and after.
 
-use crate::{AdminApi, Operator};
+use crate::auth::{OperatorRole, Viewer};
+use crate::error::AdminError;
+use crate::{audit, AdminApi};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use queue::api::{event_id, ApiError};
-use queue::{QueueError, QueueSettings, QueueState};
-use serde::Deserialize;
+use queue::{EventId, QueueError, QueueSettings, QueueState};
+use serde::{Deserialize, Deserializer};
 
 /// Fields an operator may change live; absent fields stay as they are.
 #[derive(Debug, Default, Deserialize)]
@@ -21,6 +29,35 @@ pub struct SettingsPatch {
     max_active: Option<i64>,
     session_ttl_seconds: Option<i64>,
     departure_grace_seconds: Option<i64>,
+    /// CAPTCHA before joining: `off`, `on_join`, `on_suspicion`.
+    captcha: Option<String>,
+    /// What a failed CAPTCHA gets: `refuse` or `infinite_queue`.
+    captcha_failure: Option<String>,
+    /// Places one client IP (IPv6: one /64) may take; 0 = no cap.
+    max_places_per_ip: Option<i64>,
+    /// Seats one admitted visitor may hold.
+    max_seats_per_visitor: Option<i64>,
+    /// Schedule (ms since the epoch); `null` clears a time.
+    #[serde(default, deserialize_with = "present")]
+    prequeue_at: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    opens_at: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    closes_at: Option<Option<i64>>,
+    /// The version this write was based on (optimistic concurrency).
+    version: Option<u64>,
+}
+
+/// Tells "absent" (`None`) from "null" (`Some(None)`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn time(field: &'static str, v: Option<i64>) -> Result<Option<u64>, ApiError> {
+    v.map(|ms| u64::try_from(ms).map_err(|_| invalid(field, "must be ms since the epoch")))
+        .transpose()
 }
 
 fn invalid(field: &'static str, message: &str) -> ApiError {
@@ -28,6 +65,16 @@ fn invalid(field: &'static str, message: &str) -> ApiError {
         field,
         message: message.to_owned(),
     })
+}
+
+/// A snake_case enum setting, refused with the field's own error code.
+fn one_of<T: serde::de::DeserializeOwned>(
+    field: &'static str,
+    v: String,
+    allowed: &str,
+) -> Result<T, ApiError> {
+    serde_json::from_value(serde_json::Value::String(v))
+        .map_err(|_| invalid(field, &format!("must be one of {allowed}")))
 }
 
 fn non_negative(field: &'static str, v: i64) -> Result<u32, ApiError> {
@@ -49,9 +96,10 @@ impl SettingsPatch {
         })
     }
 
-    fn apply(self, mut s: QueueSettings) -> Result<QueueSettings, ApiError> {
-        if let Some(state) = self.state {
-            s.state = QueueState::parse(&state).ok_or_else(|| {
+    fn apply(&self, mut s: QueueSettings) -> Result<QueueSettings, ApiError> {
+        if let Some(state) = &self.state {
+            let state = state.as_str();
+            s.state = QueueState::parse(state).ok_or_else(|| {
                 invalid(
                     "state",
                     "must be one of scheduled, prequeue, open, paused, draining, closed",
@@ -70,54 +118,207 @@ impl SettingsPatch {
         if let Some(v) = self.departure_grace_seconds {
             s.departure_grace_seconds = non_negative("departure_grace_seconds", v)?;
         }
+        if let Some(v) = self.captcha.clone() {
+            s.policy.captcha = one_of("captcha", v, "off, on_join, on_suspicion")?;
+        }
+        if let Some(v) = self.captcha_failure.clone() {
+            s.policy.captcha_failure = one_of("captcha_failure", v, "refuse, infinite_queue")?;
+        }
+        if let Some(v) = self.max_places_per_ip {
+            s.policy.max_places_per_ip = non_negative("max_places_per_ip", v)?;
+        }
+        if let Some(v) = self.max_seats_per_visitor {
+            s.policy.max_seats_per_visitor = non_negative("max_seats_per_visitor", v)?;
+        }
+        if let Some(v) = self.prequeue_at {
+            s.policy.prequeue_at = time("prequeue_at", v)?;
+        }
+        if let Some(v) = self.opens_at {
+            s.policy.opens_at = time("opens_at", v)?;
+        }
+        if let Some(v) = self.closes_at {
+            s.policy.closes_at = time("closes_at", v)?;
+        }
         s.validate()?;
         Ok(s)
     }
+}
+
+/// The version a write was based on: `If-Match` (`"7"`, `W/"7"`, `7`; `*`
+/// names none), else the body's `version`.
+fn expected_version(headers: &HeaderMap, body: Option<u64>) -> Result<Option<u64>, ApiError> {
+    let Some(raw) = headers.get(header::IF_MATCH) else {
+        return Ok(body);
+    };
+    let raw = raw.to_str().unwrap_or("").trim();
+    if raw == "*" {
+        return Ok(body);
+    }
+    let bare = raw.trim_start_matches("W/").trim_matches('"');
+    bare.parse()
+        .map(Some)
+        .map_err(|_| invalid("version", "If-Match must be a settings version, e.g. \"7\""))
+}
+
+/// Settings as JSON with their version as the `ETag`.
+fn versioned(status: StatusCode, settings: &QueueSettings) -> Response {
+    let etag = format!("\"{}\"", settings.policy.version);
+    let mut resp = (status, Json(settings)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
+}
+
+fn as_json(s: &QueueSettings) -> serde_json::Value {
+    serde_json::to_value(s).unwrap_or(serde_json::Value::Null)
+}
+
+/// Reads, applies `change`, writes with compare-and-set, audits. Without
+/// an expected version a lost race is retried on the fresh settings; with
+/// one it is a 409. Returns the settings before (if any) and after.
+pub(crate) async fn update(
+    api: &AdminApi,
+    actor: &str,
+    action: &str,
+    event: &EventId,
+    expected: Option<u64>,
+    create: bool,
+    change: impl Fn(Option<&QueueSettings>) -> Result<QueueSettings, ApiError>,
+) -> Result<(Option<QueueSettings>, QueueSettings), ApiError> {
+    let store = api.engine.store();
+    for _ in 0..16 {
+        let before = store.settings(event).await?;
+        if before.is_none() && !create {
+            return Err(QueueError::UnknownEvent(event.to_string()).into());
+        }
+        let current = before.as_ref().map(|s| s.policy.version);
+        if let Some(want) = expected {
+            if current.unwrap_or(0) != want {
+                let current = current.unwrap_or(0);
+                return Err(AdminError::VersionConflict { current }.into());
+            }
+        }
+        let mut after = change(before.as_ref())?;
+        after.policy.version = current.map_or(1, |v| v + 1);
+        if crate::lifecycle::write(store.as_ref(), event, before.as_ref(), &after).await? {
+            let target = format!("event:{event}");
+            let (b, a) = (before.as_ref().map(as_json), Some(as_json(&after)));
+            audit::record_as(api, actor, action, &target, b, a).await?;
+            return Ok((before, after));
+        }
+        if expected.is_some() {
+            let now = store.settings(event).await?.map_or(0, |s| s.policy.version);
+            return Err(AdminError::VersionConflict { current: now }.into());
+        }
+    }
+    Err(AdminError::Internal("settings write kept losing races".to_owned()).into())
 }
 
 /// `PUT`: create the queue or replace its settings (absent fields take
 /// their defaults).
 pub async fn replace(
     State(api): State<AdminApi>,
-    op: Operator,
+    OperatorRole(op): OperatorRole,
     Path(raw): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let event = event_id(&raw)?;
-    let settings = SettingsPatch::parse(&body)?.apply(QueueSettings::default())?;
-    let existed = api.engine.store().settings(&event).await?.is_some();
-    api.engine.put_settings(&event, &settings).await?;
-    tracing::info!(event = %event, via = op.via, ?settings, "queue settings replaced");
-    let status = if existed {
+    let patch = SettingsPatch::parse(&body)?;
+    let expected = expected_version(&headers, patch.version)?;
+    let action = "queue.settings.replace";
+    let (before, after) = update(&api, &op.label, action, &event, expected, true, |_| {
+        patch.apply(QueueSettings::default())
+    })
+    .await?;
+    let status = if before.is_some() {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
-    Ok((status, Json(settings)).into_response())
+    Ok(versioned(status, &after))
 }
 
 /// `PATCH`: change some settings live.
 pub async fn change(
     State(api): State<AdminApi>,
-    op: Operator,
+    OperatorRole(op): OperatorRole,
     Path(raw): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<QueueSettings>, ApiError> {
+) -> Result<Response, ApiError> {
     let event = event_id(&raw)?;
     let patch = SettingsPatch::parse(&body)?;
-    let current = api.engine.settings(&event).await?;
-    let settings = patch.apply(current)?;
-    api.engine.put_settings(&event, &settings).await?;
-    tracing::info!(event = %event, via = op.via, ?settings, "queue settings changed");
-    Ok(Json(settings))
+    let expected = expected_version(&headers, patch.version)?;
+    let action = "queue.settings.change";
+    let (_, after) = update(&api, &op.label, action, &event, expected, false, |cur| {
+        patch.apply(cur.cloned().unwrap_or_default())
+    })
+    .await?;
+    Ok(versioned(StatusCode::OK, &after))
 }
 
-/// `GET`: the settings in force.
+/// `POST …/queue/{action}`: the live controls as verbs, for buttons and
+/// scripts: `pause`, `resume` (= open), `drain` (stop joins, keep
+/// admitting), `close`, `open`, `prequeue`.
+pub async fn control(
+    State(api): State<AdminApi>,
+    OperatorRole(op): OperatorRole,
+    Path((raw, verb)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let event = event_id(&raw)?;
+    let state = match verb.as_str() {
+        "pause" => QueueState::Paused,
+        "resume" | "open" => QueueState::Open,
+        "drain" => QueueState::Draining,
+        "close" => QueueState::Closed,
+        "prequeue" => QueueState::Prequeue,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_action",
+                "actions: pause, resume, drain, close, open, prequeue",
+            ))
+        }
+    };
+    let expected = expected_version(&headers, None)?;
+    let action = format!("queue.{verb}");
+    let (_, after) = update(&api, &op.label, &action, &event, expected, false, |cur| {
+        Ok(QueueSettings {
+            state,
+            ..cur.cloned().unwrap_or_default()
+        })
+    })
+    .await?;
+    Ok(versioned(StatusCode::OK, &after))
+}
+
+/// `GET`: the settings in force, with their version as the `ETag`.
 pub async fn show(
     State(api): State<AdminApi>,
-    _op: Operator,
+    _viewer: Viewer,
     Path(raw): Path<String>,
-) -> Result<Json<QueueSettings>, ApiError> {
+) -> Result<Response, ApiError> {
     let event = event_id(&raw)?;
-    Ok(Json(api.engine.settings(&event).await?))
+    Ok(versioned(
+        StatusCode::OK,
+        &api.engine.settings(&event).await?,
+    ))
+}
+
+/// `GET /api/v1/admin/events`: every event with a queue, and its settings.
+pub async fn list(
+    State(api): State<AdminApi>,
+    _viewer: Viewer,
+) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    let store = api.engine.store();
+    let mut out = Vec::new();
+    for event in store.events().await? {
+        if let Some(settings) = store.settings(&event).await? {
+            out.push(serde_json::json!({"event": event.as_str(), "queue": settings}));
+        }
+    }
+    Ok(Json(out))
 }

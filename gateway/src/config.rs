@@ -70,6 +70,10 @@ pub struct Settings {
     pub signing_keys: Option<Secret>,
     /// Operator API key; unset = generated under `data_dir`, printed once.
     pub admin_token: Option<Secret>,
+    /// Email of the owner account created on first start (no operators yet).
+    pub admin_email: String,
+    /// That owner's password; unset = generated and printed once.
+    pub admin_password: Option<Secret>,
     /// Admission tick interval in milliseconds.
     pub tick_ms: u64,
     /// Admitter lease lifetime in milliseconds (takeover delay).
@@ -116,6 +120,8 @@ impl Default for Settings {
             database_url: None,
             signing_keys: None,
             admin_token: None,
+            admin_email: "admin@localhost".to_owned(),
+            admin_password: None,
             tick_ms: 1_000,
             lease_ttl_ms: 3_000,
             demo_event: true,
@@ -225,6 +231,8 @@ mod tests {
     }
 
     #[test]
+    // figment's Jail closure returns figment's (large) error type.
+    #[allow(clippy::result_large_err)]
     fn environment_overrides_file_overrides_defaults() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("w.toml", "tick_ms = 500\nlisten = \"127.0.0.1:9000\"\n")?;

@@ -118,7 +118,28 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     }
     if settings.role.runs(Role::Admin) {
         let token = secrets::admin_token(settings)?;
-        router = router.merge(admin::router(admin::AdminApi::new(engine.clone(), &token)));
+        let config = admin::AdminConfig {
+            database_url: settings.booking_config().effective_database_url(),
+            api_key: token,
+            bootstrap_email: settings.admin_email.clone(),
+            bootstrap_password: settings.admin_password.as_ref().map(|p| p.expose().to_owned()),
+            secure_cookies: settings.secure_cookies(),
+        };
+        let api = admin::AdminApi::connect(engine.clone(), &config)
+            .await
+            .context("starting the operator API")?
+            // The edge resolved the client address (trusted proxies).
+            .with_client_ip(Arc::new(|parts| {
+                parts
+                    .extensions
+                    .get::<edge::client_ip::ClientIp>()
+                    .map(|c| c.ip)
+            }));
+        // The sale scheduler; safe on every admin process (compare-and-set).
+        let every = Duration::from_millis(settings.tick_ms.max(50));
+        loops.push(AbortOnDrop(admin::spawn_scheduler(api.clone(), every)));
+        loops.push(AbortOnDrop(admin::spawn_collector(&api)));
+        router = router.merge(admin::router(api));
     }
 
     if let Some(service) = &booking {

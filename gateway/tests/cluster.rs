@@ -35,6 +35,8 @@ struct Node {
 }
 
 impl Node {
+    // The child is killed and reaped in `Drop`.
+    #[allow(clippy::zombie_processes)]
     fn start(redis: &str, keys: &str) -> Node {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut child = Command::new(env!("CARGO_BIN_EXE_waitroom"))

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod keys;
 pub mod protocol;
 pub mod settings;
+pub mod shuffle;
 pub mod store;
 pub mod visitor;
 

@@ -29,6 +29,8 @@ macro_rules! conformance {
         mod $backend {
             conformance!(@tests $harness, $forget;
                 basics::settings_round_trip,
+                basics::settings_compare_and_set,
+                basics::prequeue_is_shuffled_at_opening,
                 basics::invalid_settings_are_refused,
                 basics::unknown_event,
                 basics::states_that_refuse_joins,

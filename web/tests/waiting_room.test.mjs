@@ -3,7 +3,10 @@
 // Starts `waitroom serve` on a free port with a fresh data dir, fills a queue
 // over HTTP, opens /queue/{event} in Debian's Chromium (never a downloaded
 // browser) and follows the page until it is admitted, once over the
-// WebSocket and once with WebSocket disabled (polling fallback).
+// WebSocket and once with WebSocket disabled (polling fallback). Queues
+// keep the default CAPTCHA (proof of work before joining): the page solves it
+// in its Web Worker, and the test's own API joins solve it here in Node, at
+// a low difficulty (WAITROOM_POW_DIFFICULTY) so the suite stays fast.
 //
 //   cd web/tests && npm install && npm test
 //   env: WAITROOM_BIN (default ../../target/debug/waitroom), CHROMIUM
@@ -14,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, access } from 'node:fs/promises';
 import { constants as fsc } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -25,19 +29,22 @@ const ADMIN_TOKEN = 'test-admin-token';
 const STEP = 20_000; // timeout for one waited-for page change
 // Unique per run, in case a queue store outlives the server (it should not: see startServer).
 const RUN = Date.now().toString(36);
+const POW_DIFFICULTY = '10';
 
 let server; // { child, base, dataDir, log }
 let browser;
 
-/** Starts the real server and resolves once it prints its address. */
-async function startServer() {
+/** Starts the real server (with `extraEnv`) and resolves once it prints its address. */
+async function startServer(extraEnv = {}) {
   await access(BIN, fsc.X_OK).catch(() => {
     throw new Error(`waitroom binary not found at ${BIN}: run \`cargo build\` or set WAITROOM_BIN`);
   });
   const dataDir = await mkdtemp(path.join(tmpdir(), 'waitroom-web-test-'));
   // The embedded backends in a fresh data dir: a self-contained server, even
   // when the calling script exports REDIS_URL / DATABASE_URL for other tests.
-  const env = { ...process.env, WAITROOM_DATA_DIR: dataDir, WAITROOM_ADMIN_TOKEN: ADMIN_TOKEN };
+  const env = {
+    ...process.env, WAITROOM_DATA_DIR: dataDir, WAITROOM_ADMIN_TOKEN: ADMIN_TOKEN, WAITROOM_POW_DIFFICULTY: POW_DIFFICULTY, ...extraEnv,
+  };
   for (const k of ['REDIS_URL', 'DATABASE_URL', 'WAITROOM_REDIS_URL', 'WAITROOM_DATABASE_URL']) delete env[k];
   const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0'], {
     cwd: repoRoot,
@@ -70,10 +77,10 @@ async function startServer() {
   return { child, base, dataDir, log };
 }
 
-async function stopServer() {
-  if (!server) return;
-  const { child, dataDir } = server;
-  server = undefined;
+async function stopServer(which = server) {
+  if (!which) return;
+  const { child, dataDir } = which;
+  if (which === server) server = undefined;
   if (child.exitCode === null && child.signalCode === null) {
     const gone = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
@@ -102,6 +109,21 @@ async function api(method, urlPath, body, headers = {}) {
 const admin = (method, event, body) =>
   api(method, `/api/v1/admin/events/${event}/queue`, body, { Authorization: `Bearer ${ADMIN_TOKEN}` });
 
+/** A join body solving the event's proof of work, as the page's worker would. */
+async function solvedBody(base, event) {
+  const c = await (await fetch(`${base}/api/v1/queue/${event}/challenge`)).json();
+  if (!c.required) return {};
+  for (let n = 0; ; n += 1) {
+    const h = createHash('sha256').update(c.challenge + n).digest();
+    let bits = 0;
+    for (const b of h) {
+      bits += b === 0 ? 8 : Math.clz32(b) - 24;
+      if (b !== 0) break;
+    }
+    if (bits >= c.difficulty) return { captcha: { challenge: c.challenge, signature: c.signature, nonce: String(n) } };
+  }
+}
+
 /** Opens the queue of `event` (admission stopped) and joins `n` cookie-less visitors. */
 async function queueWithWaiters(event, n) {
   const put = await admin('PUT', event, {
@@ -109,7 +131,7 @@ async function queueWithWaiters(event, n) {
   });
   assert.ok(put.status >= 200 && put.status < 300, `PUT queue settings: ${put.status} ${put.text}`);
   for (let i = 1; i <= n; i += 1) {
-    const j = await api('POST', `/api/v1/queue/${event}/join`, {});
+    const j = await api('POST', `/api/v1/queue/${event}/join`, await solvedBody(server.base, event));
     assert.equal(j.status, 201, `join #${i}: ${j.status} ${j.text}`);
     assert.equal(j.json.position, i, `join #${i} position: ${j.text}`);
   }
@@ -215,4 +237,62 @@ test('an unknown event says there is no waiting room', { timeout: 60_000 }, asyn
   await page.goto(`${server.base}/queue/no-such-event-${RUN}`);
   await page.waitForSelector('#problem', { state: 'visible', timeout: STEP });
   assert.match(await text(page, '#problem-text'), /no waiting room for this event/i);
+});
+
+test('the page runs the check before joining, with an accessible progress bar', { timeout: 60_000 }, async (t) => {
+  const event = `webtest-pow-${RUN}`;
+  await queueWithWaiters(event, 1);
+  const page = await newPage(t);
+  // Hold the worker script back so the check can be seen in progress.
+  let release;
+  const held = new Promise((r) => { release = r; });
+  await page.route('**/pow-worker.js', async (route) => { await held; await route.continue(); });
+  const joins = [];
+  page.on('request', (r) => { if (r.url().endsWith('/join')) joins.push(r.postData()); });
+
+  await page.goto(`${server.base}/queue/${event}?stay=1`);
+  await page.waitForSelector('#check', { state: 'visible', timeout: STEP });
+  assert.equal(await page.getAttribute('#check-bar', 'role'), 'progressbar');
+  assert.equal(await page.getAttribute('#check-bar', 'aria-valuenow'), '0');
+  assert.ok(await page.getAttribute('#check-bar', 'aria-label'), 'the progress bar is named');
+  assert.match(await text(page, '#announce'), /check/i, 'screen readers hear about the check');
+  assert.equal(joins.length, 0, 'no join before the check is solved');
+  release();
+
+  await waitText(page, '#position', '2');
+  assert.equal(await page.getAttribute('#check-bar', 'aria-valuenow'), '100');
+  assert.equal(joins.length, 1);
+  const body = JSON.parse(joins[0]);
+  assert.ok(body.captcha && body.captcha.nonce && body.captcha.signature, `the join carries the solution: ${joins[0]}`);
+
+  // A reload keeps the place without another check (the cookie holds it).
+  await page.reload();
+  await waitText(page, '#position', '2');
+  assert.equal(joins.length, 2);
+  assert.deepEqual(JSON.parse(joins[1]), {}, 'no solution needed for an existing place');
+});
+
+test('a rate-limited join shows a friendly message with the retry time, then joins', { timeout: 60_000 }, async (t) => {
+  // A server of its own whose join budget is one request per 3 seconds.
+  const limited = await startServer({
+    WAITROOM_RATE_LIMITS__JOIN__PER_IP_PER_MINUTE: '20', WAITROOM_RATE_LIMITS__JOIN__IP_BURST: '1',
+  });
+  t.after(() => stopServer(limited));
+  const event = `webtest-429-${RUN}`;
+  const put = await fetch(`${limited.base}/api/v1/admin/events/${event}/queue`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify({ state: 'open', admit_per_minute: 0, max_active: 10, captcha: 'off' }),
+  });
+  assert.equal(put.status, 201);
+  // Someone else on this address spends the budget first.
+  const first = await fetch(`${limited.base}/api/v1/queue/${event}/join`, { method: 'POST' });
+  assert.equal(first.status, 201);
+
+  const page = await newPage(t);
+  await page.goto(`${limited.base}/queue/${event}`);
+  await page.waitForSelector('#problem', { state: 'visible', timeout: STEP });
+  assert.match(await text(page, '#title'), /lots of people/i);
+  assert.match(await text(page, '#problem-text'), /try again in \d+ seconds?/i);
+  await waitText(page, '#position', '2');
 });

@@ -67,7 +67,11 @@ async fn shadow_or_pass(
         .await
         .map_err(|e| ApiError::new(e.status(), "websocket_required", e.body_text()))?;
     let edge = edge.clone();
+    // The same small buffers as a real waiter's socket: bots may hold many.
     Ok(ws
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_write_buffer_size(64 * 1024)
         .max_message_size(1024)
         .max_frame_size(1024)
         .on_upgrade(

@@ -51,6 +51,7 @@ pub struct Edge {
     codec: CredentialCodec,
     fail_open: bool,
     accounts: RwLock<Option<AccountResolver>>,
+    _redis: Option<RedisTask>,
 }
 
 impl std::fmt::Debug for Edge {
@@ -82,9 +83,11 @@ impl Edge {
     pub async fn build(s: &EdgeSettings, deps: EdgeDeps<'_>) -> anyhow::Result<Arc<Edge>> {
         let proxies = TrustedProxies::parse(&s.trusted_proxies).map_err(anyhow::Error::msg)?;
         let window = Duration::from_secs(s.place_window_seconds.max(60));
+        let mut redis = None;
         let (places, replay): (Arc<dyn PlaceCounter>, Arc<dyn ReplayGuard>) = match deps.redis_url {
             Some(url) => {
-                let client = redis_client(url).await?;
+                let (client, task) = redis_client(url).await?;
+                redis = Some(task);
                 (
                     Arc::new(RedisPlaces::new(client.clone(), window)),
                     Arc::new(RedisReplay::new(client)),
@@ -143,6 +146,7 @@ impl Edge {
             codec,
             fail_open: s.captcha_fail_open,
             accounts: RwLock::new(None),
+            _redis: redis,
         }))
     }
 
@@ -238,21 +242,27 @@ fn any_credential(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-async fn redis_client(url: &str) -> anyhow::Result<fred::clients::Client> {
+/// The edge's own Redis client (places and replay ids), built like every
+/// other Redis client in the workspace, so it fails fast while Redis is down.
+async fn redis_client(url: &str) -> anyhow::Result<(fred::clients::Client, RedisTask)> {
     use fred::interfaces::ClientLike;
-    use fred::types::config::{Config, ReconnectPolicy};
-    let config = Config::from_url(url).context("invalid Redis URL for the edge")?;
-    let client = fred::types::Builder::from_config(config)
-        .with_connection_config(|c| {
-            c.connection_timeout = Duration::from_secs(2);
-            c.internal_command_timeout = Duration::from_secs(2);
-        })
-        .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(2))
-        .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
+    let config =
+        fred::types::config::Config::from_url(url).context("invalid Redis URL for the edge")?;
+    let client = queue::store::redis::fail_fast_builder(config)
         .build()
         .context("building the edge's Redis client")?;
-    client.init().await.context("the edge cannot reach Redis")?;
-    Ok(client)
+    let task = client.init().await.context("the edge cannot reach Redis")?;
+    Ok((client, RedisTask(task)))
+}
+
+/// The Redis client's connection task, stopped when the edge is dropped
+/// (in-process tests build many apps in one process).
+struct RedisTask(fred::types::ConnectHandle);
+
+impl Drop for RedisTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Puts the request's [`ClientIp`] in its extensions.

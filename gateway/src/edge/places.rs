@@ -31,7 +31,32 @@ pub trait PlaceCounter: Send + Sync + 'static {
 #[derive(Debug)]
 pub struct MemoryPlaces {
     window: Duration,
-    counts: Mutex<HashMap<(EventId, String), (u32, Instant)>>,
+    counts: Mutex<Pruned<(EventId, String), (u32, Instant)>>,
+}
+
+/// A map that drops expired entries once it has doubled since the last
+/// sweep, so sweeping stays amortised O(1) per insert however many entries
+/// are still live.
+#[derive(Debug)]
+struct Pruned<K, V> {
+    map: HashMap<K, V>,
+    sweep_at: usize,
+}
+
+impl<K: std::hash::Hash + Eq, V> Pruned<K, V> {
+    fn new() -> Self {
+        Self {
+            map: HashMap::new(),
+            sweep_at: 10_000,
+        }
+    }
+
+    fn sweep(&mut self, live: impl FnMut(&K, &mut V) -> bool) {
+        if self.map.len() >= self.sweep_at {
+            self.map.retain(live);
+            self.sweep_at = (self.map.len() * 2).max(10_000);
+        }
+    }
 }
 
 impl MemoryPlaces {
@@ -39,11 +64,11 @@ impl MemoryPlaces {
     pub fn new(window: Duration) -> Self {
         Self {
             window,
-            counts: Mutex::new(HashMap::new()),
+            counts: Mutex::new(Pruned::new()),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(EventId, String), (u32, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pruned<(EventId, String), (u32, Instant)>> {
         // A poisoned lock only means a panic elsewhere; the counts are fine.
         self.counts
             .lock()
@@ -56,12 +81,11 @@ impl PlaceCounter for MemoryPlaces {
     async fn take(&self, event: &EventId, holder: &str, cap: u32) -> Result<bool, QueueError> {
         let now = Instant::now();
         let mut counts = self.lock();
-        // Expired counts are dropped as we go, so the map holds only holders
-        // seen within the window (and joins are rate-limited).
-        if counts.len() > 10_000 {
-            counts.retain(|_, (_, until)| *until > now);
-        }
+        // Expired counts are swept as the map grows, so it holds only
+        // holders seen within the window (and joins are rate-limited).
+        counts.sweep(|_, (_, until)| *until > now);
         let entry = counts
+            .map
             .entry((event.clone(), holder.to_owned()))
             .or_insert((0, now));
         if entry.1 <= now {
@@ -76,7 +100,7 @@ impl PlaceCounter for MemoryPlaces {
     }
 
     async fn give_back(&self, event: &EventId, holder: &str) -> Result<(), QueueError> {
-        if let Some(e) = self.lock().get_mut(&(event.clone(), holder.to_owned())) {
+        if let Some(e) = self.lock().map.get_mut(&(event.clone(), holder.to_owned())) {
             e.0 = e.0.saturating_sub(1);
         }
         Ok(())
@@ -168,9 +192,17 @@ pub trait ReplayGuard: Send + Sync + 'static {
 }
 
 /// The embedded default: ids in a map, dropped once expired.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryReplay {
-    seen: Mutex<HashMap<String, Instant>>,
+    seen: Mutex<Pruned<String, Instant>>,
+}
+
+impl Default for MemoryReplay {
+    fn default() -> Self {
+        Self {
+            seen: Mutex::new(Pruned::new()),
+        }
+    }
 }
 
 #[async_trait]
@@ -188,14 +220,12 @@ impl ReplayGuard for MemoryReplay {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // Only valid, unexpired solutions get here, so the map holds at most
         // one entry per accepted join within a challenge's lifetime.
-        if seen.len() > 10_000 {
-            seen.retain(|_, until| *until > now);
-        }
+        seen.sweep(|_, until| *until > now);
         let key = format!("{event}/{id}");
-        match seen.get(&key) {
+        match seen.map.get(&key) {
             Some(until) if *until > now => Ok(false),
             _ => {
-                seen.insert(key, now + ttl);
+                seen.map.insert(key, now + ttl);
                 Ok(true)
             }
         }

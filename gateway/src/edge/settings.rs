@@ -187,6 +187,8 @@ mod tests {
     use crate::edge::settings::CaptchaProvider;
 
     #[test]
+    // figment's Jail closure returns figment's (large) error type.
+    #[allow(clippy::result_large_err)]
     fn edge_settings_come_from_flat_and_nested_environment_keys() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("WAITROOM_TRUSTED_PROXIES", "10.0.0.0/8,192.168.0.1");

@@ -240,10 +240,13 @@ async fn on_suspicion_asks_for_a_solution_only_near_the_limit() {
     );
 }
 
+/// Every form the stand-in received.
+type Seen = Arc<Mutex<Vec<HashMap<String, String>>>>;
+
 /// A stand-in for hCaptcha's and Turnstile's siteverify on 127.0.0.1.
-async fn stand_in() -> (String, Arc<Mutex<Vec<HashMap<String, String>>>>) {
+async fn stand_in() -> (String, Seen) {
     async fn verify(
-        State(seen): State<Arc<Mutex<Vec<HashMap<String, String>>>>>,
+        State(seen): State<Seen>,
         Form(f): Form<HashMap<String, String>>,
     ) -> Json<Value> {
         seen.lock().expect("lock").push(f.clone());

@@ -1,10 +1,13 @@
 //! End-to-end tests of one waitroom process over HTTP and WebSocket.
 
 mod admin;
+mod admin_roles;
 mod bots;
+mod bots_limits;
 mod bots_queue;
 mod helpers;
 mod join;
 mod outage;
+mod scheduled_sale;
 mod tokens;
 mod ws;

@@ -45,6 +45,8 @@ impl Engine {
         };
         let (ticket, admitted) = match record {
             VisitorRecord::Unknown => return Err(QueueError::NotJoined),
+            // Ticket 0: no position until the shuffle (see `fanout`).
+            VisitorRecord::Prequeue => (0, None),
             VisitorRecord::Waiting { ticket } => {
                 // Presence: a fresh socket counts like a poll.
                 self.track(
@@ -84,12 +86,14 @@ impl Engine {
         // reaches this socket (at worst the client hears a position twice).
         let session_hash = cred.session_hash();
         let view = lock(&hub.view);
-        let position = (admitted.is_none()).then(|| view.position(ticket));
+        let position = (admitted.is_none() && ticket > 0).then(|| view.position(ticket));
         let hello = ServerMsg::Hello {
             protocol: PROTOCOL_VERSION,
             event: event.to_string(),
             state: if admitted.is_some() {
                 WaiterState::Admitted
+            } else if ticket == 0 {
+                WaiterState::Prequeue
             } else {
                 waiting_state(view.settings.state)
             },

@@ -67,6 +67,17 @@ impl Engine {
             if let Some(a) = admitted.get(&w.visitor) {
                 return self.send_admitted(hub, w, a.ticket, tick.at, a.expires_at);
             }
+            if w.ticket == 0 {
+                // A pre-queue waiter: once the queue has left the pre-queue
+                // the shuffle has given it a ticket; `settle` looks it up.
+                if !matches!(
+                    view.settings.state,
+                    crate::QueueState::Prequeue | crate::QueueState::Scheduled
+                ) {
+                    unsure.push(w.visitor.clone());
+                }
+                return true;
+            }
             if w.ticket <= view.head {
                 unsure.push(w.visitor.clone());
                 return true;
@@ -135,18 +146,36 @@ impl Engine {
                     return;
                 }
             };
+            // Lock order everywhere: view, then waiters.
+            let view = lock(&hub.view);
             let mut waiters = lock(&hub.waiters);
             waiters.by_conn.retain(|_, w| {
                 if w.visitor != visitor || w.admitted {
                     return true;
                 }
                 match &record {
+                    // Shuffled at opening: from now on an ordinary waiter.
+                    VisitorRecord::Waiting { ticket } if w.ticket == 0 => {
+                        w.ticket = *ticket;
+                        let p = view.position(*ticket);
+                        w.last_position = p.position;
+                        let msg = ServerMsg::Position {
+                            position: p.position,
+                            ahead: p.ahead,
+                            eta_seconds: p.eta_seconds,
+                            waiting: view.waiting.max(p.position),
+                            at: now,
+                        };
+                        w.offer(&msg) == Offer::Sent
+                    }
                     VisitorRecord::Admitted {
                         ticket,
                         admitted_at,
                         expires_at,
                     } => self.send_admitted(hub, w, *ticket, *admitted_at, *expires_at),
-                    VisitorRecord::Waiting { .. } | VisitorRecord::Unknown => true,
+                    VisitorRecord::Waiting { .. }
+                    | VisitorRecord::Prequeue
+                    | VisitorRecord::Unknown => true,
                     VisitorRecord::Finished { .. } | VisitorRecord::Departed { .. } => {
                         let _ = w.offer(&ServerMsg::Departed);
                         false

@@ -256,6 +256,8 @@ impl Engine {
         };
         match record {
             VisitorRecord::Unknown => return Err(QueueError::NotJoined),
+            // No ticket and no position until the shuffle at opening.
+            VisitorRecord::Prequeue => status.state = WaiterState::Prequeue,
             VisitorRecord::Waiting { ticket } => {
                 status.ticket = ticket;
                 status.state = waiting_state(queue_state);
@@ -329,8 +331,20 @@ impl Engine {
     /// Public room information.
     pub async fn info(&self, event: &EventId) -> Result<RoomInfo> {
         let hub = self.hub(event).await?;
+        let seed = self.track(self.store.seed(event).await)?;
         let view = lock(&hub.view);
+        // The seed stays secret until the pre-queue has been shuffled (the
+        // queue has left `scheduled`/`prequeue`); its hash is public before.
+        let shuffled = !matches!(
+            view.settings.state,
+            QueueState::Scheduled | QueueState::Prequeue
+        );
         Ok(RoomInfo {
+            prequeue_at: view.settings.policy.prequeue_at,
+            opens_at: view.settings.policy.opens_at,
+            closes_at: view.settings.policy.closes_at,
+            seed_sha256: seed.as_deref().and_then(crate::shuffle::seed_sha256),
+            seed: seed.filter(|_| shuffled),
             event: event.to_string(),
             state: view.settings.state,
             waiting: view.waiting,
@@ -386,4 +400,15 @@ pub struct RoomInfo {
     pub max_active: u32,
     /// Admission rate measured over the last minute, if known.
     pub measured_admit_per_minute: Option<u64>,
+    /// When the pre-queue starts (ms since the epoch), if scheduled.
+    pub prequeue_at: Option<u64>,
+    /// When the sale opens and the pre-queue is shuffled.
+    pub opens_at: Option<u64>,
+    /// When the queue closes.
+    pub closes_at: Option<u64>,
+    /// SHA-256 of the shuffle seed (hex), published before the sale.
+    pub seed_sha256: Option<String>,
+    /// The shuffle seed (hex), revealed once the pre-queue is shuffled,
+    /// so anyone can recompute the order (README, operator's guide).
+    pub seed: Option<String>,
 }

@@ -20,6 +20,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
+mod prequeue;
+
 /// At most this many idle waiters depart per tick, so one tick stays short
 /// even after a mass disconnect; the rest depart on the following ticks.
 /// The Redis tick script receives the same bound as an argument.
@@ -63,6 +65,10 @@ struct Lease {
 #[derive(Default)]
 struct EventState {
     settings: QueueSettings,
+    /// Pre-queue visitors by (join time, visitor) (`…:prequeue`).
+    prequeue: BTreeSet<(Millis, VisitorId)>,
+    /// The shuffle seed, hex (`…:seed`).
+    seed: Option<String>,
     /// Highest ticket issued (`…:seq` on Redis).
     last_ticket: u64,
     /// Waiting visitors by ticket (`…:fifo`).
@@ -249,6 +255,52 @@ impl QueueStore for MemoryStore {
         Ok(())
     }
 
+    async fn put_settings_if(
+        &self,
+        event: &EventId,
+        settings: &QueueSettings,
+        expected: Option<u64>,
+    ) -> Result<bool> {
+        settings.validate()?;
+        let mut inner = self.lock();
+        let current = inner.events.get(event).map(|s| s.settings.policy.version);
+        if current != expected {
+            return Ok(false);
+        }
+        inner.events.entry(event.clone()).or_default().settings = settings.clone();
+        Ok(true)
+    }
+
+    async fn prequeue(&self, event: &EventId) -> Result<Vec<(VisitorId, Millis)>> {
+        let inner = self.lock();
+        let state = inner.events.get(event).ok_or_else(|| unknown(event))?;
+        Ok(state.prequeue.iter().map(|(at, v)| (v.clone(), *at)).collect())
+    }
+
+    async fn open_prequeue(
+        &self,
+        event: &EventId,
+        order: &[VisitorId],
+        settings: &QueueSettings,
+        expected: u64,
+        now: Millis,
+    ) -> Result<Option<u64>> {
+        settings.validate()?;
+        let mut inner = self.lock();
+        let state = inner.events.get_mut(event).ok_or_else(|| unknown(event))?;
+        Ok(state.open_prequeue(order, settings, expected, now))
+    }
+
+    async fn init_seed(&self, event: &EventId, seed: &str) -> Result<String> {
+        let mut inner = self.lock();
+        let state = inner.events.get_mut(event).ok_or_else(|| unknown(event))?;
+        Ok(state.seed.get_or_insert_with(|| seed.to_owned()).clone())
+    }
+
+    async fn seed(&self, event: &EventId) -> Result<Option<String>> {
+        Ok(self.lock().events.get(event).and_then(|s| s.seed.clone()))
+    }
+
     async fn settings(&self, event: &EventId) -> Result<Option<QueueSettings>> {
         Ok(self.lock().events.get(event).map(|s| s.settings.clone()))
     }
@@ -275,6 +327,9 @@ impl QueueStore for MemoryStore {
         }
         if !state.settings.state.accepts_joins() {
             return Err(QueueError::NotJoinable(state.settings.state));
+        }
+        if let Some(outcome) = state.join_prequeue(visitor, now) {
+            return Ok(outcome);
         }
         state.last_ticket += 1;
         let ticket = state.last_ticket;

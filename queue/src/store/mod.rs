@@ -20,7 +20,8 @@ pub type Millis = u64;
 /// Result of a join.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JoinOutcome {
-    /// Dense ticket number (1, 2, 3, … per event).
+    /// Dense ticket number (1, 2, 3, … per event); 0 in the pre-queue,
+    /// where tickets are only given out by the shuffle at opening.
     pub ticket: u64,
     /// `false` when the visitor already had a place and got it back.
     pub fresh: bool,
@@ -31,6 +32,9 @@ pub struct JoinOutcome {
 pub enum VisitorRecord {
     /// Never joined this event.
     Unknown,
+    /// Joined during the pre-queue; gets a ticket when the pre-queue is
+    /// shuffled at opening ([`QueueStore::open_prequeue`]).
+    Prequeue,
     /// In the queue, not yet admitted.
     Waiting {
         /// The visitor's ticket.
@@ -130,6 +134,27 @@ pub trait QueueStore: Send + Sync + 'static {
     /// (tickets, waiters, sessions) are kept.
     async fn put_settings(&self, event: &EventId, settings: &QueueSettings) -> Result<()>;
 
+    /// Compare-and-set for operators' concurrent edits: writes `settings`
+    /// (with the version it carries) only if the stored version is
+    /// `expected`, where `None` means "the event has no queue yet".
+    /// Returns `false`, writing nothing, when someone else wrote first.
+    ///
+    /// Both real backends override this atomically; the default (read,
+    /// compare, write) only serves single-threaded test doubles.
+    async fn put_settings_if(
+        &self,
+        event: &EventId,
+        settings: &QueueSettings,
+        expected: Option<u64>,
+    ) -> Result<bool> {
+        let current = self.settings(event).await?.map(|s| s.policy.version);
+        if current != expected {
+            return Ok(false);
+        }
+        self.put_settings(event, settings).await?;
+        Ok(true)
+    }
+
     /// The event's settings, `None` when the event has no queue.
     async fn settings(&self, event: &EventId) -> Result<Option<QueueSettings>>;
 
@@ -177,6 +202,46 @@ pub trait QueueStore: Send + Sync + 'static {
 
     /// Ticks of every event, as published by whichever node ran them.
     fn subscribe(&self) -> broadcast::Receiver<Tick>;
+
+    /// Visitors in the pre-queue and when each joined (ms), in join order.
+    /// The default (for test doubles) has none.
+    async fn prequeue(&self, _event: &EventId) -> Result<Vec<(VisitorId, Millis)>> {
+        Ok(Vec::new())
+    }
+
+    /// The fair start, atomically, if the stored settings version is
+    /// `expected`: gives tickets to the pre-queue, first to the visitors in
+    /// `order` that are still in it (in that order: the shuffled ones),
+    /// then to any other pre-queue visitor by join time (FIFO), marks them
+    /// present at `now`, empties the pre-queue and stores `settings` (the
+    /// opened state). Returns how many tickets were given, or `None`,
+    /// changing nothing, when the version differs.
+    async fn open_prequeue(
+        &self,
+        _event: &EventId,
+        _order: &[VisitorId],
+        _settings: &QueueSettings,
+        _expected: u64,
+        _now: Millis,
+    ) -> Result<Option<u64>> {
+        Err(crate::QueueError::Corrupt(
+            "this store has no pre-queue".to_owned(),
+        ))
+    }
+
+    /// Stores the event's shuffle seed (hex) unless one exists; returns the
+    /// seed in force, so concurrent callers agree. Kept apart from the
+    /// settings, which every tick publishes.
+    async fn init_seed(&self, _event: &EventId, _seed: &str) -> Result<String> {
+        Err(crate::QueueError::Corrupt(
+            "this store keeps no seeds".to_owned(),
+        ))
+    }
+
+    /// The event's shuffle seed, if one was made.
+    async fn seed(&self, _event: &EventId) -> Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 /// Tick state a backend keeps per event between ticks.

@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use codec::{redis_error, status, to_array, to_u64, TickReply};
 use fred::clients::Client;
 use fred::interfaces::{
-    ClientLike, HashesInterface, PubsubInterface, SetsInterface, SortedSetsInterface,
+    ClientLike, HashesInterface, KeysInterface, PubsubInterface, SetsInterface, SortedSetsInterface,
 };
 use fred::types::config::{Config, ReconnectPolicy};
 use fred::types::sorted_sets::Ordering as ZaddOrdering;
@@ -183,6 +183,107 @@ impl QueueStore for RedisStore {
             .map_err(redis_error)
     }
 
+    async fn put_settings_if(
+        &self,
+        event: &EventId,
+        settings: &QueueSettings,
+        expected: Option<u64>,
+    ) -> Result<bool> {
+        settings.validate()?;
+        let mut args = vec![expected.map(|v| v.to_string()).unwrap_or_default()];
+        for (field, value) in codec::settings_fields(settings) {
+            args.extend([field.to_owned(), value]);
+        }
+        let keys = vec![EventKeys::new(event).settings()];
+        let reply = self
+            .scripts
+            .settings_cas
+            .run(&self.client, &self.commands, keys, args);
+        if to_u64(&reply.await?, "settings_cas reply")? != 1 {
+            return Ok(false);
+        }
+        // As in `put_settings`: listed after the settings exist.
+        self.count();
+        self.client
+            .sadd::<(), _, _>(EVENTS, event.as_str())
+            .await
+            .map_err(redis_error)?;
+        Ok(true)
+    }
+
+    async fn prequeue(&self, event: &EventId) -> Result<Vec<(VisitorId, Millis)>> {
+        self.count();
+        let items: Vec<(String, f64)> = self
+            .client
+            .zrange(EventKeys::new(event).prequeue(), 0, -1, None, false, None, true)
+            .await
+            .map_err(redis_error)?;
+        items
+            .into_iter()
+            .map(|(v, at)| {
+                let v = VisitorId::parse(&v)
+                    .map_err(|_| QueueError::Corrupt(format!("pre-queue member {v:?}")))?;
+                Ok((v, at as Millis))
+            })
+            .collect()
+    }
+
+    async fn open_prequeue(
+        &self,
+        event: &EventId,
+        order: &[VisitorId],
+        settings: &QueueSettings,
+        expected: u64,
+        now: Millis,
+    ) -> Result<Option<u64>> {
+        settings.validate()?;
+        let k = EventKeys::new(event);
+        let keys = vec![
+            k.settings(),
+            k.prequeue(),
+            k.seq(),
+            k.fifo(),
+            k.visitors(),
+            k.seen(),
+        ];
+        let mut args = vec![expected.to_string(), now.to_string(), order.len().to_string()];
+        args.extend(order.iter().map(|v| v.to_string()));
+        for (field, value) in codec::settings_fields(settings) {
+            args.extend([field.to_owned(), value]);
+        }
+        let reply = self
+            .scripts
+            .open_prequeue
+            .run(&self.client, &self.commands, keys, args);
+        let items = to_array(reply.await?, "open_prequeue reply")?;
+        match (status(&items, "open_prequeue reply")?, items.get(1)) {
+            (0, _) => Ok(None),
+            (1, Some(given)) => Ok(Some(to_u64(given, "tickets given")?)),
+            _ => Err(QueueError::Corrupt(format!("open_prequeue reply {items:?}"))),
+        }
+    }
+
+    async fn init_seed(&self, event: &EventId, seed: &str) -> Result<String> {
+        let key = EventKeys::new(event).seed();
+        self.count();
+        let _: Value = self
+            .client
+            .set(&key, seed, None, Some(SetOptions::NX), false)
+            .await
+            .map_err(redis_error)?;
+        self.seed(event)
+            .await?
+            .ok_or_else(|| QueueError::Corrupt("seed vanished".to_owned()))
+    }
+
+    async fn seed(&self, event: &EventId) -> Result<Option<String>> {
+        self.count();
+        self.client
+            .get(EventKeys::new(event).seed())
+            .await
+            .map_err(redis_error)
+    }
+
     async fn settings(&self, event: &EventId) -> Result<Option<QueueSettings>> {
         self.count();
         let values: Vec<Value> = self
@@ -211,7 +312,14 @@ impl QueueStore for RedisStore {
 
     async fn join(&self, event: &EventId, visitor: &VisitorId, now: Millis) -> Result<JoinOutcome> {
         let k = EventKeys::new(event);
-        let keys = vec![k.seq(), k.fifo(), k.visitors(), k.seen(), k.settings()];
+        let keys = vec![
+            k.seq(),
+            k.fifo(),
+            k.visitors(),
+            k.seen(),
+            k.settings(),
+            k.prequeue(),
+        ];
         let args = vec![visitor.to_string(), now.to_string(), self.joinable.clone()];
         let reply = self
             .scripts
@@ -225,7 +333,7 @@ impl QueueStore for RedisStore {
                 let state = state.ok_or_else(|| QueueError::Corrupt("queue state".into()))?;
                 Err(QueueError::NotJoinable(state))
             }
-            (ticket, Some(fresh)) if ticket > 0 => Ok(JoinOutcome {
+            (ticket, Some(fresh)) if ticket >= 0 => Ok(JoinOutcome {
                 ticket: ticket.unsigned_abs(),
                 fresh: to_u64(fresh, "fresh")? == 1,
             }),
@@ -333,7 +441,7 @@ impl QueueStore for RedisStore {
         let tick = match codec::parse_tick(event, now, reply)? {
             TickReply::NotLeader => return Ok(None),
             TickReply::UnknownEvent => return Err(QueueError::UnknownEvent(event.to_string())),
-            TickReply::Ran(tick) => tick,
+            TickReply::Ran(tick) => *tick,
         };
         // The tick is committed; failing to publish it only leaves a `seq`
         // gap that nodes repair with `snapshot`, so it is not an error here.

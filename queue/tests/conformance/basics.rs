@@ -7,7 +7,9 @@ use std::collections::HashSet;
 
 pub async fn settings_round_trip(h: Harness) {
     let settings = QueueSettings {
-        state: QueueState::Prequeue,
+        // Not `Prequeue`: there a join gets no ticket until opening
+        // (`prequeue_is_shuffled_at_opening`).
+        state: QueueState::Paused,
         admit_per_minute: 1_234,
         max_active: 56,
         session_ttl_seconds: 789,
@@ -273,4 +275,159 @@ pub async fn lookup_reports_every_state(h: Harness) {
         look(1, expires_at).await,
         VisitorRecord::Finished { ticket: 1 }
     );
+}
+
+/// `put_settings_if` writes only over the version it names, so two
+/// operators editing at once cannot silently overwrite each other.
+pub async fn settings_compare_and_set(h: Harness) {
+    let v = |version: u64| QueueSettings {
+        admit_per_minute: 100 + version as u32,
+        policy: queue::QueuePolicy {
+            version,
+            ..Default::default()
+        },
+        ..QueueSettings::default()
+    };
+    let put = |settings: QueueSettings, expected: Option<u64>| {
+        let store = h.store.clone();
+        let event = h.event.clone();
+        async move {
+            store
+                .put_settings_if(&event, &settings, expected)
+                .await
+                .expect("put_settings_if")
+        }
+    };
+    assert!(!put(v(1), Some(0)).await, "no queue yet: only None matches");
+    assert!(put(v(1), None).await, "creates");
+    assert!(!put(v(2), None).await, "exists now");
+    assert!(h.store.events().await.expect("events").contains(&h.event));
+    assert!(put(v(2), Some(1)).await);
+    assert!(!put(v(3), Some(1)).await, "stale version");
+    let stored = h.peer.settings(&h.event).await.expect("settings");
+    assert_eq!(stored, Some(v(2)));
+    let bad = QueueSettings {
+        session_ttl_seconds: 1,
+        ..v(3)
+    };
+    assert!(h
+        .store
+        .put_settings_if(&h.event, &bad, Some(2))
+        .await
+        .is_err());
+
+    // Racing writers over the same version: exactly one wins.
+    let mut tasks = Vec::new();
+    for i in 0..8u32 {
+        let store = h.store.clone();
+        let event = h.event.clone();
+        let s = QueueSettings {
+            max_active: i,
+            ..v(3)
+        };
+        tasks.push(tokio::spawn(async move {
+            store
+                .put_settings_if(&event, &s, Some(2))
+                .await
+                .expect("cas")
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.expect("task"));
+    }
+    assert_eq!(wins, 1);
+}
+
+/// Pre-queue: arrivals get no ticket; `open_prequeue` gives tickets in the
+/// given order, then late arrivals by join time, flips the settings, and
+/// later joins queue FIFO behind.
+pub async fn prequeue_is_shuffled_at_opening(h: Harness) {
+    let pre = QueueSettings {
+        state: QueueState::Prequeue,
+        policy: queue::QueuePolicy {
+            version: 4,
+            ..Default::default()
+        },
+        ..QueueSettings::default()
+    };
+    h.store.put_settings(&h.event, &pre).await.expect("put");
+    for i in 1..=5 {
+        let out = h.join(i, T0 + i as u64).await;
+        assert_eq!((out.ticket, out.fresh), (0, true), "no ticket in pre-queue");
+    }
+    assert!(!h.join(3, T0 + 10).await.fresh, "joining again keeps the place");
+    assert_eq!(
+        h.store
+            .lookup(&h.event, &visitor(2), T0)
+            .await
+            .expect("lookup"),
+        VisitorRecord::Prequeue
+    );
+    let listed = h.peer.prequeue(&h.event).await.expect("prequeue");
+    let ids: Vec<_> = listed.iter().map(|(v, _)| v.clone()).collect();
+    assert_eq!(ids, (1..=5).map(visitor).collect::<Vec<_>>(), "join order");
+    assert_eq!(listed[0].1, T0 + 1);
+    let snapshot = h.store.snapshot(&h.event).await.expect("snapshot");
+    assert_eq!((snapshot.last_ticket, snapshot.waiting), (0, 0));
+
+    // Seeds: the first one stays.
+    assert_eq!(h.store.seed(&h.event).await.expect("seed"), None);
+    assert_eq!(h.store.init_seed(&h.event, "aa").await.expect("init"), "aa");
+    assert_eq!(h.peer.init_seed(&h.event, "bb").await.expect("init"), "aa");
+    assert_eq!(
+        h.peer.seed(&h.event).await.expect("seed").as_deref(),
+        Some("aa")
+    );
+
+    let open = QueueSettings {
+        state: QueueState::Open,
+        policy: queue::QueuePolicy {
+            version: 5,
+            ..Default::default()
+        },
+        ..QueueSettings::default()
+    };
+    // Visitor 4 is left out of the order (arrived "late"); 9 never joined.
+    let order = [
+        visitor(5),
+        visitor(2),
+        visitor(9),
+        visitor(1),
+        visitor(3),
+        visitor(5),
+    ];
+    let stale = h
+        .store
+        .open_prequeue(&h.event, &order, &open, 3, T0 + 20)
+        .await;
+    assert_eq!(stale.expect("open"), None, "wrong version changes nothing");
+    let given = h
+        .store
+        .open_prequeue(&h.event, &order, &open, 4, T0 + 20)
+        .await;
+    assert_eq!(given.expect("open"), Some(5));
+    for (v, ticket) in [(5, 1), (2, 2), (1, 3), (3, 4), (4, 5)] {
+        assert_eq!(
+            h.peer
+                .lookup(&h.event, &visitor(v), T0 + 20)
+                .await
+                .expect("lookup"),
+            VisitorRecord::Waiting { ticket },
+            "visitor {v}"
+        );
+    }
+    assert_eq!(
+        h.store.settings(&h.event).await.expect("settings"),
+        Some(open)
+    );
+    assert!(h
+        .store
+        .prequeue(&h.event)
+        .await
+        .expect("prequeue")
+        .is_empty());
+    assert_eq!(h.join(6, T0 + 30).await.ticket, 6, "FIFO behind");
+    let snapshot = h.store.snapshot(&h.event).await.expect("snapshot");
+    assert_eq!((snapshot.last_ticket, snapshot.waiting), (6, 6));
 }

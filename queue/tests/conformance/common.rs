@@ -88,6 +88,8 @@ pub async fn forget_redis(event: EventId) {
             "settings",
             "clock",
             "lease",
+            "prequeue",
+            "seed",
         ]
         .iter()
         .map(|name| format!("wr:{{evt:{id}}}:{name}"))

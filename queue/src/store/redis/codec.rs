@@ -145,6 +145,7 @@ pub(super) fn parse_record(raw: Option<String>, now: Millis) -> Result<VisitorRe
         None => VisitorRecord::Waiting { ticket },
         Some("f") => VisitorRecord::Finished { ticket },
         Some("d") => VisitorRecord::Departed { ticket },
+        Some("p") => VisitorRecord::Prequeue,
         Some("a") => {
             let admitted_at = number()?;
             let expires_at = number()?;
@@ -170,7 +171,7 @@ pub(super) enum TickReply {
     /// The event has no settings.
     UnknownEvent,
     /// The tick ran.
-    Ran(Tick),
+    Ran(Box<Tick>),
 }
 
 /// The first element of every script reply that can refuse: 1 means done.
@@ -204,7 +205,7 @@ pub(super) fn parse_tick(event: &EventId, now: Millis, reply: Value) -> Result<T
             _ => Err(corrupt("admitted pair", &pair)),
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(TickReply::Ran(Tick {
+    Ok(TickReply::Ran(Box::new(Tick {
         event: event.clone(),
         seq: to_u64(&seq, "seq")?,
         at: now,
@@ -215,7 +216,7 @@ pub(super) fn parse_tick(event: &EventId, now: Millis, reply: Value) -> Result<T
         active: to_u32(&active, "active")?,
         waiting: to_u64(&waiting, "waiting")?,
         settings: required_settings(settings)?,
-    }))
+    })))
 }
 
 /// Builds the [`Snapshot`] from the snapshot script's reply; `None` when
@@ -255,6 +256,7 @@ mod tests {
         assert_eq!(rec("7", 0), VisitorRecord::Waiting { ticket: 7 });
         assert_eq!(rec("7|f", 0), VisitorRecord::Finished { ticket: 7 });
         assert_eq!(rec("7|d", 0), VisitorRecord::Departed { ticket: 7 });
+        assert_eq!(rec("0|p", 0), VisitorRecord::Prequeue);
         assert_eq!(
             rec("7|a|10|20", 19),
             VisitorRecord::Admitted {

@@ -77,6 +77,16 @@ impl EventKeys {
         self.key("clock")
     }
 
+    /// ZSET pre-queue visitor → join ms; emptied by the shuffle at opening.
+    pub(super) fn prequeue(&self) -> String {
+        self.key("prequeue")
+    }
+
+    /// STRING: the shuffle seed (hex); never published in ticks.
+    pub(super) fn seed(&self) -> String {
+        self.key("seed")
+    }
+
     /// STRING holding the admitter node's id, with a `PX` expiry.
     pub(super) fn lease(&self) -> String {
         self.key("lease")

@@ -63,6 +63,10 @@ pub(super) struct Scripts {
     pub(super) tick: LuaScript,
     /// `snapshot.lua`: a consistent read for position repair.
     pub(super) snapshot: LuaScript,
+    /// `settings_cas.lua`: versioned settings write.
+    pub(super) settings_cas: LuaScript,
+    /// `open_prequeue.lua`: the shuffle at opening.
+    pub(super) open_prequeue: LuaScript,
 }
 
 impl Scripts {
@@ -75,6 +79,10 @@ impl Scripts {
             lease: LuaScript::load(client, commands, include_str!("lease.lua")).await?,
             tick: LuaScript::load(client, commands, include_str!("tick.lua")).await?,
             snapshot: LuaScript::load(client, commands, include_str!("snapshot.lua")).await?,
+            settings_cas: LuaScript::load(client, commands, include_str!("settings_cas.lua"))
+                .await?,
+            open_prequeue: LuaScript::load(client, commands, include_str!("open_prequeue.lua"))
+                .await?,
         })
     }
 }

@@ -1,0 +1,199 @@
+//! Owners manage operator accounts and API keys. Every change is audited;
+//! passwords and keys never appear in responses or the audit log (a new
+//! key is shown once, in the response that creates it).
+
+use crate::auth::{digest, Owner, Role};
+use crate::error::{AdminError, Result};
+use crate::session::{check_password, hash_password, normalize_email};
+use crate::store::{ApiKeyRow, OperatorRow};
+use crate::{audit, now_ms, parse_json, AdminApi};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+fn role_field(role: Option<&str>, default: Role) -> Result<Role> {
+    match role {
+        None => Ok(default),
+        Some(r) => Role::parse(r)
+            .ok_or_else(|| AdminError::invalid("role", "must be one of viewer, operator, owner")),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewOperator {
+    email: String,
+    password: String,
+    role: Option<String>,
+}
+
+/// `GET /api/v1/admin/operators`.
+pub async fn list_operators(
+    State(api): State<AdminApi>,
+    _owner: Owner,
+) -> Result<Json<Vec<OperatorRow>>> {
+    Ok(Json(api.db.operators().list().await?))
+}
+
+/// `POST /api/v1/admin/operators`: `{"email","password","role"}`.
+pub async fn create_operator(
+    State(api): State<AdminApi>,
+    Owner(actor): Owner,
+    body: Bytes,
+) -> Result<Response> {
+    let req: NewOperator = parse_json(&body)?;
+    let email = normalize_email(&req.email)?;
+    check_password(&req.password)?;
+    let role = role_field(req.role.as_deref(), Role::Viewer)?;
+    let row = OperatorRow {
+        id: format!("op_{}", uuid::Uuid::new_v4().simple()),
+        email,
+        password_hash: hash_password(req.password).await?,
+        role: role.as_str().to_owned(),
+        created_at: now_ms() as i64,
+    };
+    if !api.db.operators().insert(&row).await? {
+        return Err(AdminError::Conflict("an operator with this email exists"));
+    }
+    let after = json!({"email": row.email, "role": row.role});
+    let target = format!("operator:{}", row.id);
+    audit::record(&api, &actor, "operator.create", &target, None, Some(after)).await?;
+    Ok((StatusCode::CREATED, Json(row)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperatorChange {
+    role: Option<String>,
+    password: Option<String>,
+}
+
+/// `PATCH /api/v1/admin/operators/{id}`: change role or password.
+pub async fn change_operator(
+    State(api): State<AdminApi>,
+    Owner(actor): Owner,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<OperatorRow>> {
+    let req: OperatorChange = parse_json(&body)?;
+    let mut row = api
+        .db
+        .operators()
+        .by_id(&id)
+        .await?
+        .ok_or(AdminError::NotFound("operator"))?;
+    let before = json!({"email": row.email, "role": row.role});
+    let current = role_field(Some(&row.role), Role::Viewer)?;
+    row.role = role_field(req.role.as_deref(), current)?
+        .as_str()
+        .to_owned();
+    if let Some(password) = req.password {
+        check_password(&password)?;
+        row.password_hash = hash_password(password).await?;
+    }
+    if !api
+        .db
+        .operators()
+        .update(&id, &row.role, &row.password_hash)
+        .await?
+    {
+        return Err(AdminError::NotFound("operator"));
+    }
+    let after = json!({"email": row.email, "role": row.role});
+    let target = format!("operator:{id}");
+    audit::record(
+        &api,
+        &actor,
+        "operator.change",
+        &target,
+        Some(before),
+        Some(after),
+    )
+    .await?;
+    Ok(Json(row))
+}
+
+/// `DELETE /api/v1/admin/operators/{id}`.
+pub async fn delete_operator(
+    State(api): State<AdminApi>,
+    Owner(actor): Owner,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let row = api
+        .db
+        .operators()
+        .by_id(&id)
+        .await?
+        .ok_or(AdminError::NotFound("operator"))?;
+    if actor.operator_id.as_deref() == Some(id.as_str()) {
+        return Err(AdminError::Conflict("you cannot delete your own account"));
+    }
+    api.db.operators().delete(&id).await?;
+    let before = json!({"email": row.email, "role": row.role});
+    let target = format!("operator:{id}");
+    audit::record(&api, &actor, "operator.delete", &target, Some(before), None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewKey {
+    name: String,
+    role: Option<String>,
+}
+
+/// `GET /api/v1/admin/api-keys`: metadata only.
+pub async fn list_keys(State(api): State<AdminApi>, _owner: Owner) -> Result<Json<Vec<ApiKeyRow>>> {
+    Ok(Json(api.db.api_keys().list().await?))
+}
+
+/// `POST /api/v1/admin/api-keys`: `{"name","role"}`; the key is in the
+/// response once and never again.
+pub async fn create_key(
+    State(api): State<AdminApi>,
+    Owner(actor): Owner,
+    body: Bytes,
+) -> Result<Response> {
+    let req: NewKey = parse_json(&body)?;
+    let name = req.name.trim().to_owned();
+    if name.is_empty() || name.len() > 100 {
+        return Err(AdminError::invalid("name", "must be 1 to 100 characters"));
+    }
+    let role = role_field(req.role.as_deref(), Role::Operator)?;
+    let key = format!("wr_key_{}", uuid::Uuid::new_v4().simple());
+    let row = ApiKeyRow {
+        id: format!("key_{}", uuid::Uuid::new_v4().simple()),
+        name,
+        key_sha256: hex::encode(digest(&key)),
+        role: role.as_str().to_owned(),
+        created_by: actor.label.clone(),
+        created_at: now_ms() as i64,
+        revoked_at: None,
+    };
+    api.db.api_keys().insert(&row).await?;
+    let after = json!({"name": row.name, "role": row.role});
+    let target = format!("api_key:{}", row.id);
+    audit::record(&api, &actor, "api_key.create", &target, None, Some(after)).await?;
+    let mut body = serde_json::to_value(&row).map_err(|e| AdminError::Internal(e.to_string()))?;
+    body["key"] = json!(key);
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `DELETE /api/v1/admin/api-keys/{id}`: revokes.
+pub async fn revoke_key(
+    State(api): State<AdminApi>,
+    Owner(actor): Owner,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    if !api.db.api_keys().revoke(&id, now_ms() as i64).await? {
+        return Err(AdminError::NotFound("api key"));
+    }
+    let target = format!("api_key:{id}");
+    let after = json!({"revoked": true});
+    audit::record(&api, &actor, "api_key.revoke", &target, None, Some(after)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

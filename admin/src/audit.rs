@@ -1,0 +1,69 @@
+//! The audit log: every change, who made it, before and after.
+
+use crate::auth::{Actor, Viewer};
+use crate::error::Result;
+use crate::store::{AuditRow, NewAudit};
+use crate::{now_ms, AdminApi};
+use axum::extract::{Query, State};
+use axum::Json;
+use serde::Deserialize;
+
+/// Appends an entry. A change whose audit entry cannot be written is
+/// reported as failed (the change itself has happened; the caller sees a
+/// 500 and the log explains), never silently unaudited.
+pub async fn record(
+    api: &AdminApi,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<()> {
+    record_as(api, &actor.label, action, target, before, after).await
+}
+
+/// As [`record`], for actors that are not requests (the scheduler).
+pub async fn record_as(
+    api: &AdminApi,
+    actor: &str,
+    action: &str,
+    target: &str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<()> {
+    tracing::info!(actor, action, target, "audit");
+    let entry = NewAudit {
+        actor,
+        action,
+        target,
+        before,
+        after,
+    };
+    api.db.audit().record(&entry, now_ms() as i64).await
+}
+
+/// Query of `GET /api/v1/admin/audit`.
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    /// Only this target, e.g. `event:demo`.
+    target: Option<String>,
+    /// Entries older than this id (paging).
+    before: Option<i64>,
+    /// At most this many (default 100, max 1000).
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/admin/audit`: newest first.
+pub async fn list(
+    State(api): State<AdminApi>,
+    _viewer: Viewer,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Vec<AuditRow>>> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let rows = api
+        .db
+        .audit()
+        .list(q.target.as_deref(), q.before, limit)
+        .await?;
+    Ok(Json(rows))
+}

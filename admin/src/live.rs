@@ -1,0 +1,173 @@
+//! The live dashboard's data: per-event one-second samples built from the
+//! published ticks (every node receives every tick, so this costs the
+//! queue store nothing), and `GET /api/v1/admin/events/{event}/live`, a
+//! WebSocket that sends the last hour once and then a sample every second.
+//!
+//! Not here yet: holds, orders and revenue (booking exposes no aggregate
+//! query) and rate-limit/CAPTCHA rejections (they live in the gateway's
+//! Prometheus counters, which the admin crate cannot read); the dashboard
+//! says so.
+
+use crate::auth::Viewer;
+use crate::AdminApi;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use queue::api::{event_id, ApiError};
+use queue::store::Tick;
+use queue::EventId;
+use serde::Serialize;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+/// One hour of one-second samples.
+const HISTORY: usize = 3_600;
+
+/// One second of one event.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Sample {
+    /// Start of the second (ms since the epoch).
+    pub t: u64,
+    /// Queue state at the end of the second.
+    pub state: String,
+    /// Waiters at the end of the second.
+    pub waiting: u64,
+    /// Active sessions at the end of the second.
+    pub active: u32,
+    /// Tickets issued during the second (joins; pre-queue joins count at
+    /// the shuffle, when they get their tickets).
+    pub joins: u64,
+    /// Admitted during the second.
+    pub admitted: u64,
+    /// Departed during the second.
+    pub departed: u64,
+    /// Setting in force.
+    pub admit_per_minute: u32,
+    /// Setting in force.
+    pub max_active: u32,
+    /// Settings version in force (for `If-Match` from the dashboard).
+    pub version: u64,
+}
+
+/// Per-event sample rings, fed by [`spawn_collector`].
+#[derive(Debug, Default)]
+pub struct LiveStats {
+    events: Mutex<HashMap<EventId, Ring>>,
+}
+
+#[derive(Debug, Default)]
+struct Ring {
+    samples: VecDeque<Sample>,
+    last_ticket: Option<u64>,
+}
+
+impl LiveStats {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<EventId, Ring>> {
+        self.events.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Folds one tick into its event's current second.
+    pub fn record(&self, tick: &Tick) {
+        let second = tick.at - tick.at % 1_000;
+        let mut events = self.lock();
+        let ring = events.entry(tick.event.clone()).or_default();
+        let joins = ring
+            .last_ticket
+            .map_or(0, |t| tick.last_ticket.saturating_sub(t));
+        ring.last_ticket = Some(tick.last_ticket);
+        if ring.samples.back().is_none_or(|s| s.t != second) {
+            ring.samples.push_back(Sample {
+                t: second,
+                ..Sample::default()
+            });
+            if ring.samples.len() > HISTORY {
+                ring.samples.pop_front();
+            }
+        }
+        if let Some(s) = ring.samples.back_mut() {
+            s.state = tick.settings.state.to_string();
+            s.waiting = tick.waiting;
+            s.active = tick.active;
+            s.joins += joins;
+            s.admitted += tick.admitted.len() as u64;
+            s.departed += tick.departed.len() as u64;
+            s.admit_per_minute = tick.settings.admit_per_minute;
+            s.max_active = tick.settings.max_active;
+            s.version = tick.settings.policy.version;
+        }
+    }
+
+    /// Samples after `since` (ms), oldest first.
+    pub fn since(&self, event: &EventId, since: u64) -> Vec<Sample> {
+        self.lock().get(event).map_or_else(Vec::new, |r| {
+            r.samples.iter().filter(|s| s.t > since).cloned().collect()
+        })
+    }
+}
+
+/// Feeds `stats` from the store's tick feed until aborted.
+pub fn spawn_collector(api: &AdminApi) -> tokio::task::JoinHandle<()> {
+    let mut ticks = api.engine.store().subscribe();
+    let stats = api.live.clone();
+    tokio::spawn(async move {
+        loop {
+            match ticks.recv().await {
+                Ok(tick) => stats.record(&tick),
+                // A gap only loses a few samples' detail.
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            }
+        }
+    })
+}
+
+/// `GET /api/v1/admin/events/{event}/live` (viewer and up).
+pub async fn live(
+    State(api): State<AdminApi>,
+    _viewer: Viewer,
+    Path(raw): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let event = event_id(&raw)?;
+    // Refuse unknown events before upgrading.
+    api.engine.settings(&event).await?;
+    let stats = api.live.clone();
+    Ok(ws
+        .max_message_size(1024)
+        .on_upgrade(move |socket| serve(socket, stats, event)))
+}
+
+/// Sends the history, then each completed second.
+async fn serve(mut socket: WebSocket, stats: Arc<LiveStats>, event: EventId) {
+    let history = stats.since(&event, 0);
+    let mut last = history.last().map_or(0, |s| s.t);
+    let hello = serde_json::json!({"type": "history", "event": event.as_str(), "samples": history});
+    if socket
+        .send(Message::Text(hello.to_string().into()))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                for s in stats.since(&event, last) {
+                    last = s.t;
+                    let msg = serde_json::json!({"type": "sample", "sample": s});
+                    if socket.send(Message::Text(msg.to_string().into())).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                // Clients send nothing; anything but pings ends the socket.
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                _ => return,
+            },
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! The edge over two `waitroom` processes sharing one Redis: rate limits
+//! are per-process budgets (a client can spend one on each process), while
+//! places per IP, CAPTCHA replay and infinite-queue places hold across
+//! processes. Needs Redis at REDIS_URL (default 127.0.0.1:6379).
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const ADMIN: &str = "edge-cluster-admin";
+
+fn redis_url() -> String {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let hostport = url.trim_start_matches("redis://").to_owned();
+    assert!(
+        std::net::TcpStream::connect(&hostport).is_ok(),
+        "these tests need Redis at {url} (set REDIS_URL); none is reachable"
+    );
+    url
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())[..24].to_owned()
+}
+
+/// A `waitroom` child process behind a pretend proxy at 127.0.0.1.
+struct Node {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    fn start(redis: &str, keys: &str) -> Node {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_waitroom"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("REDIS_URL", redis)
+            .env("WAITROOM_SIGNING_KEYS", keys)
+            .env("WAITROOM_ADMIN_TOKEN", ADMIN)
+            .env("WAITROOM_DATA_DIR", dir.path())
+            .env("WAITROOM_TICK_MS", "200")
+            .env("WAITROOM_TRUSTED_PROXIES", "127.0.0.1")
+            .env("WAITROOM_POW_DIFFICULTY", "8")
+            .env("WAITROOM_RATE_LIMITS__JOIN__PER_IP_PER_MINUTE", "1")
+            .env("WAITROOM_RATE_LIMITS__JOIN__IP_BURST", "3")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start waitroom");
+        let Some(stdout) = child.stdout.take() else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no stdout");
+        };
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = reader.read_line(&mut line).unwrap_or(0);
+            if n == 0 {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("waitroom exited before listening");
+            }
+            if let Some(addr) = line.trim().strip_prefix("listening on ") {
+                let base = addr.to_owned();
+                std::thread::spawn(move || for _ in reader.lines() {});
+                return Node {
+                    child,
+                    base,
+                    _dir: dir,
+                };
+            }
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn shared_keys() -> String {
+    use base64::Engine;
+    let seed: [u8; 32] = rand::random();
+    format!(
+        "e1:{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seed)
+    )
+}
+
+async fn ready(http: &reqwest::Client, node: &Node) {
+    for _ in 0..100 {
+        if let Ok(r) = http.get(node.url("/readyz")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("node never became ready");
+}
+
+async fn two_nodes() -> (reqwest::Client, Node, Node) {
+    let (redis, keys) = (redis_url(), shared_keys());
+    let (a, b) = (Node::start(&redis, &keys), Node::start(&redis, &keys));
+    let http = reqwest::Client::new();
+    ready(&http, &a).await;
+    ready(&http, &b).await;
+    (http, a, b)
+}
+
+async fn create(http: &reqwest::Client, node: &Node, event: &str, settings: Value) {
+    let r = http
+        .put(node.url(&format!("/api/v1/admin/events/{event}/queue")))
+        .bearer_auth(ADMIN)
+        .json(&settings)
+        .send()
+        .await
+        .expect("create");
+    assert!(r.status().is_success(), "create: {}", r.status());
+    // Let both processes' views pick the settings up.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+async fn join(
+    http: &reqwest::Client,
+    node: &Node,
+    event: &str,
+    ip: &str,
+    body: Value,
+) -> reqwest::Response {
+    http.post(node.url(&format!("/api/v1/queue/{event}/join")))
+        .header("x-forwarded-for", ip)
+        .json(&body)
+        .send()
+        .await
+        .expect("join")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_are_per_process_budgets_and_place_caps_are_shared() {
+    let (http, a, b) = two_nodes().await;
+    let event = unique("edge");
+    create(
+        &http,
+        &a,
+        &event,
+        json!({"captcha": "off", "max_places_per_ip": 2}),
+    )
+    .await;
+
+    // One client, the same address, spends A's budget and then B's.
+    let ip = "203.0.113.50";
+    let other = unique("edge2");
+    create(&http, &a, &other, json!({"captcha": "off"})).await;
+    let mut statuses = Vec::new();
+    for node in [&a, &a, &a, &a, &b, &b, &b, &b] {
+        statuses.push(
+            join(&http, node, &other, ip, json!({}))
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(
+        statuses,
+        vec![201, 201, 201, 429, 201, 201, 201, 429],
+        "one budget per process"
+    );
+
+    // Places per IP: 2 across both processes, whichever one is asked.
+    let ip = "203.0.113.60";
+    let mut statuses = Vec::new();
+    for node in [&a, &b, &a, &b] {
+        statuses.push(
+            join(&http, node, &event, ip, json!({}))
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(
+        statuses,
+        vec![201, 201, 403, 403],
+        "the cap holds across processes"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_solution_spent_on_one_process_is_spent_on_all() {
+    let (http, a, b) = two_nodes().await;
+    let event = unique("pow");
+    create(
+        &http,
+        &a,
+        &event,
+        json!({"captcha_failure": "infinite_queue", "admit_per_minute": 0}),
+    )
+    .await;
+    let c: Value = http
+        .get(a.url(&format!("/api/v1/queue/{event}/challenge")))
+        .send()
+        .await
+        .expect("challenge")
+        .json()
+        .await
+        .expect("json");
+    let text = c["challenge"].as_str().expect("text");
+    let (nonce, _) = gateway::edge::captcha::pow::solve(text, 8);
+    let body = json!({"captcha": {"challenge": text, "signature": c["signature"], "nonce": nonce}});
+    let first = join(&http, &b, &event, "192.0.2.1", body.clone()).await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.expect("json");
+    // Replayed on the other process: an infinite-queue place, not a real one.
+    let replay = join(&http, &a, &event, "192.0.2.2", body).await;
+    assert_eq!(replay.status(), 201);
+    let replay: Value = replay.json().await.expect("json");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let info: Value = http
+        .get(b.url(&format!("/api/v1/queue/{event}")))
+        .send()
+        .await
+        .expect("info")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        info["waiting"], 1,
+        "only the first solution took a real place: {info}"
+    );
+    // The shadow place looks the same from the other process.
+    let status: Value = http
+        .get(b.url(&format!("/api/v1/queue/{event}/status")))
+        .header(
+            "x-queue-token",
+            replay["queue_token"].as_str().expect("credential"),
+        )
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (status["state"].as_str(), status["ticket"].as_u64()),
+        (Some("waiting"), replay["ticket"].as_u64())
+    );
+    assert_eq!(first["ticket"], 1);
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Many idle WebSocket waiters over several server processes sharing one
+# Redis (or one embedded server), measured by several loadgen processes.
+#
+#   scripts/bench-waiters.sh                      # 6 servers x 16,667 waiters = 100,000
+#   SERVERS=1 CLIENTS=1 PER_CLIENT=19000 EMBEDDED=1 RATE=0 scripts/bench-waiters.sh
+#
+# Environment (defaults in brackets):
+#   SERVERS [6]        server processes (all on one Redis unless EMBEDDED=1)
+#   CLIENTS [=SERVERS] loadgen processes; client i talks to server i % SERVERS
+#   PER_CLIENT [16667] waiters per client (each process may open <= 20,000 files)
+#   DURATION [60]      seconds of measuring once everyone is connected
+#   RATE [600]         admissions per minute (0 = no position updates at all)
+#   TICK_MS [1000]     admission tick interval
+#   EMBEDDED [0]       1 = in-process store (only with SERVERS=1)
+#   SERVER_THREADS     tokio worker threads per server (TOKIO_WORKER_THREADS;
+#                      default: one per core)
+#   CLIENT_THREADS     runtime threads per loadgen (default: 1 when CLIENTS > 1)
+#   plus REDIS_URL, SKIP_BUILD, KEEP_LOGS (see bench-common.sh)
+source "$(dirname "$0")/bench-common.sh"
+
+SERVERS=${SERVERS:-6}
+CLIENTS=${CLIENTS:-$SERVERS}
+PER_CLIENT=${PER_CLIENT:-16667}
+DURATION=${DURATION:-60}
+RATE=${RATE:-600}
+TICK_MS=${TICK_MS:-1000}
+EMBEDDED=${EMBEDDED:-0}
+CLIENT_THREADS=${CLIENT_THREADS:-$([ "$CLIENTS" -gt 1 ] && echo 1 || nproc)}
+if [ "$PER_CLIENT" -gt 19000 ]; then log "PER_CLIENT must be <= 19000 (open-file cap)"; exit 2; fi
+if [ "$EMBEDDED" = 1 ] && [ "$SERVERS" != 1 ]; then log "EMBEDDED=1 needs SERVERS=1"; exit 2; fi
+
+build
+machine_info
+EVENT=$(new_event waiters)
+env_common=(WAITROOM_TICK_MS="$TICK_MS")
+[ -n "${SERVER_THREADS:-}" ] && env_common+=(TOKIO_WORKER_THREADS="$SERVER_THREADS")
+if [ "$EMBEDDED" != 1 ]; then
+  start_redis
+  env_common+=(REDIS_URL="$REDIS_URL" WAITROOM_SIGNING_KEYS="$(signing_keys)")
+fi
+
+URLS=(); SPIDS=()
+for s in $(seq 0 $((SERVERS - 1))); do
+  start_server "server$s" "${env_common[@]}"
+  URLS+=("$SERVER_URL"); SPIDS+=("$SERVER_PID")
+done
+
+# Waiters stay admitted for an hour and depart after two minutes without a
+# socket; the rate only makes positions move so every tick sends updates.
+put_event "${URLS[0]}" "$EVENT" \
+  "\"state\":\"open\",\"admit_per_minute\":$RATE,\"max_active\":1000000,\"session_ttl_seconds\":3600,\"departure_grace_seconds\":120"
+log "event $EVENT: $SERVERS servers (threads: ${SERVER_THREADS:-default}), $CLIENTS clients x $PER_CLIENT waiters (threads: $CLIENT_THREADS), rate $RATE/min, tick ${TICK_MS} ms"
+
+BARRIER="$RUN_DIR/barrier"
+TCP_BEFORE=$(tcp_trouble)
+CPIDS=()
+for c in $(seq 0 $((CLIENTS - 1))); do
+  s=$((c % SERVERS))
+  # Two source addresses of its own per client: 127.0.1.<2c+1>, 127.0.1.<2c+2>.
+  sources="127.0.1.$((2 * c + 1)),127.0.1.$((2 * c + 2))"
+  pids_arg=()
+  [ "$c" -lt "$SERVERS" ] && pids_arg=(--server-pids "${SPIDS[$s]}")
+  "$LOADGEN" --threads "$CLIENT_THREADS" waiters --url "${URLS[$s]}" --event "$EVENT" --count "$PER_CLIENT" \
+    --sources "$sources" --duration-secs "$DURATION" "${pids_arg[@]}" \
+    --barrier-count "$CLIENTS" --barrier-dir "$BARRIER" \
+    >"$RUN_DIR/client$c.out" 2>"$RUN_DIR/client$c.err" &
+  CPIDS+=($!); PIDS+=($!)
+done
+
+# CPU of servers and clients every 10 s (100% = one core).
+REDIS_PID=${PRIVATE_REDIS:-$$}
+cpu_sampler 10 "servers:$(IFS=,; echo "${SPIDS[*]}")" "clients:$(IFS=,; echo "${CPIDS[*]}")" "redis:$REDIS_PID" \
+  >"$RUN_DIR/cpu.log" 2>&1 &
+PIDS+=($!)
+
+failed=0
+for i in "${!CPIDS[@]}"; do
+  if ! wait "${CPIDS[$i]}"; then
+    log "client $i failed:"; tail -n 5 "$RUN_DIR/client$i.err" >&2; failed=1
+  fi
+done
+for i in "${!CPIDS[@]}"; do
+  echo "--- client $i"; grep -v '^{' "$RUN_DIR/client$i.out" || true
+done
+echo "--- CPU over the run, every 10 s (100% = one core)"; cat "$RUN_DIR/cpu.log" || true
+echo "--- TCP (system-wide) before: $TCP_BEFORE"
+echo "--- TCP (system-wide) after:  $(tcp_trouble)"
+echo "--- total"
+"$LOADGEN" aggregate "$RUN_DIR"/client*.out
+for s in "${!SPIDS[@]}"; do
+  if [ -s "$RUN_DIR/server$s.err" ]; then
+    echo "--- server$s warnings (last 5)"; tail -n 5 "$RUN_DIR/server$s.err"
+  fi
+done
+exit "$failed"

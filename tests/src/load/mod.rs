@@ -1,0 +1,11 @@
+//! The load generator's scenarios and the pieces they share.
+
+pub mod admission;
+pub mod aggregate;
+pub mod control;
+pub mod hist;
+pub mod http;
+pub mod joins;
+pub mod redis;
+pub mod waiters;
+pub mod ws;

@@ -1,0 +1,240 @@
+// Checkout page (/checkout.html?hold=…&event=…): shows the held seats with
+// their countdown, takes the email, starts payment and runs the provider's
+// form: the dev provider's simulated card, or Stripe Elements (loaded from
+// js.stripe.com only when the server hands out a publishable key).
+'use strict';
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const q = new URLSearchParams(location.search);
+  const holdId = q.get('hold') || '';
+  let event = q.get('event') || '';
+  const s = { hold: null, skew: 0, tick: 0, order: null, busy: false, checking: false };
+  const store = {
+    get: (k) => { try { return sessionStorage.getItem(k); } catch (e) { return null; } },
+    set: (k, v) => { try { sessionStorage.setItem(k, v); } catch (e) { /* storage off */ } },
+  };
+
+  function money(minor, cur) {
+    const c = String(cur || 'usd').toUpperCase();
+    try {
+      const f = new Intl.NumberFormat(undefined, { style: 'currency', currency: c });
+      return f.format(minor / 10 ** f.resolvedOptions().maximumFractionDigits);
+    } catch (e) { return (minor / 100).toFixed(2) + ' ' + c; }
+  }
+  const clock = (ms) => {
+    const t = Math.max(0, Math.ceil(ms / 1000));
+    return Math.floor(t / 60) + ':' + String(t % 60).padStart(2, '0');
+  };
+  const li = (a, b) => {
+    const n = document.createElement('li');
+    for (const t of [a, b]) n.append(Object.assign(document.createElement('span'), { textContent: t }));
+    return n;
+  };
+
+  async function call(method, path, body) {
+    let res;
+    try {
+      res = await fetch(path.startsWith('/') ? path : '/api/v1/' + path, {
+        method, credentials: 'same-origin',
+        headers: body ? { Accept: 'application/json', 'Content-Type': 'application/json' } : { Accept: 'application/json' },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    } catch (e) {
+      return { status: 0, error: { code: 'network', message: 'No connection. Check your network and try again.' } };
+    }
+    const date = Date.parse(res.headers.get('Date') || '');
+    if (!isNaN(date)) s.skew = date - Date.now();
+    let json = null;
+    try { json = await res.json(); } catch (e) { /* no body */ }
+    const error = res.ok ? null : (json && json.error) || { code: 'http_' + res.status, message: 'Something went wrong (' + res.status + ').' };
+    return { status: res.status, json, error };
+  }
+
+  function alertMsg(text) {
+    $('alert').hidden = !text;
+    $('alert').textContent = text || '';
+    if (text) $('alert').focus();
+  }
+
+  function show(ids, title) {
+    for (const id of ['summary', 'contact', 'pay-dev', 'pay-stripe', 'done']) $(id).hidden = !ids.includes(id);
+    if (title) {
+      $('title').textContent = title;
+      document.title = title;
+      $('title').focus();
+    }
+  }
+
+  function finish(title, text, link) {
+    clearInterval(s.tick);
+    $('alert').hidden = true;
+    show(['done'], title);
+    $('done-text').textContent = text;
+    $('done-link').href = link[0];
+    $('done-link').textContent = link[1];
+  }
+
+  const queueLink = () => ['/queue/' + encodeURIComponent(event), 'Back to the waiting room'];
+  const toConfirmation = (order) => location.assign('/confirmation.html?order=' + encodeURIComponent(order) + '&event=' + encodeURIComponent(event));
+
+  function holdGone(h) {
+    if (h && h.status === 'completed' && store.get('wr_order_' + event)) return toConfirmation(store.get('wr_order_' + event));
+    finish(h && h.status === 'completed' ? 'Already paid' : 'Your hold has ended',
+      h && h.status === 'completed' ? 'These seats are already booked; your confirmation email has the details.'
+        : 'The seats were released or the time ran out, so they are back on sale.', queueLink());
+  }
+
+  function ticker() {
+    clearInterval(s.tick);
+    const step = async () => {
+      const left = Date.parse(s.hold.expires_at) - (Date.now() + s.skew);
+      $('countdown').textContent = clock(left);
+      if (left > 0 || s.checking) return;
+      s.checking = true; // time is up here: ask the server before giving up
+      const r = await call('GET', 'holds/' + encodeURIComponent(holdId));
+      s.checking = false;
+      if (r.status === 200 && r.json.status === 'active' && Date.parse(r.json.expires_at) > Date.now() + s.skew) s.hold = r.json;
+      else if (r.status !== 0) holdGone(r.json);
+    };
+    step();
+    s.tick = setInterval(step, 1000);
+  }
+
+  // ---- email, then the payment form ---------------------------------------
+  const EMAIL = /^[^\s@]+@[^\s@.][^\s@]*\.[^\s@]*[^\s@.]$/;
+  function fieldError(input, errId, text) {
+    input.setAttribute('aria-invalid', text ? 'true' : 'false');
+    $(errId).hidden = !text;
+    $(errId).textContent = text || '';
+    if (text) input.focus();
+  }
+
+  async function startCheckout(e) {
+    e.preventDefault();
+    if (s.busy) return;
+    const email = $('email').value.trim();
+    if (!EMAIL.test(email)) { fieldError($('email'), 'email-err', 'Enter an email address like name@example.com.'); return; }
+    fieldError($('email'), 'email-err', '');
+    s.busy = true;
+    $('to-pay').disabled = true;
+    const r = await call('POST', 'holds/' + encodeURIComponent(holdId) + '/checkout', { email });
+    s.busy = false;
+    $('to-pay').disabled = false;
+    if (r.status === 200 || r.status === 201) { payWith(r.json, email); return; }
+    if (r.error.field === 'email') fieldError($('email'), 'email-err', 'This email address looks wrong: ' + r.error.message + '.');
+    else if (r.error.code === 'hold_not_active' || r.status === 404) holdGone(null);
+    else alertMsg(r.error.message);
+  }
+
+  function payWith(c, email) {
+    s.order = c.order_id;
+    store.set('wr_order_' + event, c.order_id);
+    alertMsg('');
+    const price = 'Pay ' + money(c.total, c.currency);
+    if (c.provider === 'dev' && c.confirm_url) {
+      // Same origin as this page: the server's idea of its own address
+      // (public_base_url) may differ from how the fan reached it.
+      let u;
+      try { u = new URL(c.confirm_url, location.href); } catch (x) { u = null; }
+      s.confirm = u ? u.pathname + u.search : c.confirm_url;
+      $('pay').textContent = price;
+      show(['summary', 'pay-dev'], 'Payment');
+      return;
+    }
+    show(['summary', 'pay-stripe'], 'Payment');
+    const pay = $('stripe-pay');
+    pay.textContent = price;
+    if (!(c.publishable_key && c.client_secret)) {
+      $('stripe-note').textContent = 'Card payments go through Stripe, but this site has no Stripe publishable key configured, so the card form cannot load. Please contact the organiser.';
+      pay.hidden = true;
+      return;
+    }
+    $('stripe-note').textContent = 'Your card details go straight to Stripe through their secure form below.';
+    pay.disabled = true;
+    const sc = document.createElement('script');
+    sc.src = 'https://js.stripe.com/v3';
+    sc.onerror = () => alertMsg('The card form did not load. Check your connection and reload the page.');
+    sc.onload = () => {
+      const stripe = window.Stripe(c.publishable_key);
+      const card = stripe.elements().create('card');
+      card.mount('#stripe-card');
+      pay.disabled = false;
+      $('pay-stripe').onsubmit = async (e) => {
+        e.preventDefault();
+        pay.disabled = true;
+        const r = await stripe.confirmCardPayment(c.client_secret, { payment_method: { card, billing_details: { email } } });
+        pay.disabled = false;
+        if (r.error) alertMsg(r.error.message || 'The payment did not go through.');
+        else toConfirmation(c.order_id);
+      };
+    };
+    document.head.append(sc);
+  }
+
+  function luhn(d) {
+    let sum = 0;
+    for (let i = 0; i < d.length; i += 1) {
+      let n = Number(d[d.length - 1 - i]);
+      if (i % 2) { n *= 2; if (n > 9) n -= 9; }
+      sum += n;
+    }
+    return sum % 10 === 0;
+  }
+
+  async function payDev(e) {
+    e.preventDefault();
+    if (s.busy) return;
+    const digits = $('card').value.replace(/[\s-]/g, '');
+    if (!/^\d{12,19}$/.test(digits) || !luhn(digits)) { fieldError($('card'), 'card-err', 'Enter a valid card number, such as 4242 4242 4242 4242.'); return; }
+    fieldError($('card'), 'card-err', '');
+    s.busy = true;
+    $('pay').disabled = true;
+    $('pay').textContent = 'Paying…';
+    const decline = digits === '4000000000000002';
+    const r = await call('POST', s.confirm + (decline ? (s.confirm.includes('?') ? '&' : '?') + 'outcome=fail' : ''));
+    s.busy = false;
+    $('pay').disabled = false;
+    if (r.status === 200 && r.json.status === 'failed') {
+      finish('Payment declined', 'Your card was declined, so the seats were released and are back on sale.', queueLink());
+    } else if (r.status === 200) {
+      toConfirmation(r.json.order_id || s.order);
+    } else {
+      $('pay').textContent = 'Try again';
+      alertMsg(r.error.message);
+    }
+  }
+
+  $('contact').onsubmit = startCheckout;
+  $('pay-dev').onsubmit = payDev;
+  $('email').value = store.get('wr_email') || '';
+  $('email').addEventListener('change', () => store.set('wr_email', $('email').value.trim()));
+
+  // ---- start ---------------------------------------------------------------
+  (async () => {
+    if (!/^[A-Za-z0-9_-]{1,100}$/.test(holdId)) { finish('Nothing to check out', 'Pick your seats first.', ['/', 'Home']); return; }
+    const r = await call('GET', 'holds/' + encodeURIComponent(holdId));
+    if (r.status === 200) event = r.json.event || event;
+    if (r.status === 403 || r.status === 404) {
+      finish('Hold not found', 'This hold does not exist or belongs to another browser.', event ? queueLink() : ['/', 'Home']);
+      return;
+    }
+    if (r.status !== 200) { finish('Checkout did not load', r.error.message, [location.href, 'Try again']); return; }
+    const h = r.json;
+    if (h.status !== 'active') { holdGone(h); return; }
+    s.hold = h;
+    const E = encodeURIComponent(event);
+    const [ev, map] = await Promise.all([call('GET', 'events/' + E), call('GET', 'events/' + E + '/seats')]);
+    const labels = new Map();
+    if (map.status === 200) {
+      for (const sec of map.json.sections) for (const row of sec.rows || []) for (const seat of row.seats) labels.set(seat.id, sec.name + ', row ' + row.label + ', seat ' + seat.number);
+    }
+    const lines = h.seats.map((x) => li(labels.get(x.id) || 'Seat ' + x.id, money(x.price, h.currency)));
+    if (h.quantity) lines.push(li(h.quantity + (h.quantity === 1 ? ' standing place' : ' standing places'), money(h.total, h.currency)));
+    $('lines').replaceChildren(...lines);
+    $('total').textContent = money(h.total, h.currency);
+    if (ev.status === 200) $('meta').textContent = ev.json.name + ' · ' + new Date(ev.json.starts_at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+    $('back').href = '/events/' + E + '/book';
+    show(['summary', 'contact'], 'Checkout');
+    ticker();
+  })();
+})();

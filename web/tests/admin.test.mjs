@@ -1,0 +1,147 @@
+// Browser test of the operators' dashboard against the real server.
+//
+// Starts `waitroom serve` (embedded backends, fresh data dir, a known owner
+// password), fills a queue over HTTP, then in Debian's Chromium: signs in,
+// raises the admission rate (confirming the tenfold raise), sees the
+// admitted/min chart respond, pauses and resumes the queue.
+//
+//   cd web/tests && npm install && node --test admin.test.mjs
+//   env: WAITROOM_BIN (default ../../target/debug/waitroom), CHROMIUM
+//   (default /usr/bin/chromium), TEST_LOG=1 to echo the server's output.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, access } from 'node:fs/promises';
+import { constants as fsc } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../..');
+const BIN = process.env.WAITROOM_BIN || path.resolve(here, '../../target/debug/waitroom');
+const ADMIN_TOKEN = 'test-admin-token';
+const OWNER = { email: 'admin@localhost', password: 'dashboard-test-pw' };
+const STEP = 25_000;
+
+let server;
+let browser;
+
+async function startServer() {
+  await access(BIN, fsc.X_OK).catch(() => {
+    throw new Error(`waitroom binary not found at ${BIN}: run \`cargo build\` or set WAITROOM_BIN`);
+  });
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'waitroom-admin-test-'));
+  const env = {
+    ...process.env,
+    WAITROOM_DATA_DIR: dataDir,
+    WAITROOM_ADMIN_TOKEN: ADMIN_TOKEN,
+    WAITROOM_ADMIN_PASSWORD: OWNER.password,
+    WAITROOM_TICK_MS: '200',
+    WAITROOM_DEMO_EVENT: 'false',
+    // Every join of this test comes from 127.0.0.1.
+    WAITROOM_RATE_LIMITS__ENABLED: 'false',
+  };
+  for (const k of ['REDIS_URL', 'DATABASE_URL', 'WAITROOM_REDIS_URL', 'WAITROOM_DATABASE_URL']) delete env[k];
+  const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = [];
+  const keep = (chunk) => {
+    const text = chunk.toString();
+    if (process.env.TEST_LOG) process.stderr.write(text);
+    log.push(text);
+    if (log.length > 400) log.shift();
+  };
+  child.stderr.on('data', keep);
+  const base = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('server did not start\n' + log.join(''))), 30_000);
+    child.stdout.on('data', (chunk) => {
+      keep(chunk);
+      out += chunk.toString();
+      const m = out.match(/listening on (https?:\/\/[^\s]+)/);
+      if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code})\n` + log.join(''))); });
+  });
+  return { child, base, dataDir, log };
+}
+
+before(async () => {
+  server = await startServer();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--headless=new'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (server) {
+    server.child.kill('SIGTERM');
+    await new Promise((r) => server.child.once('exit', r));
+    await rm(server.dataDir, { recursive: true, force: true });
+  }
+});
+
+// A crash of the test process must not leave the server behind.
+process.on('exit', () => { if (server) server.child.kill('SIGKILL'); });
+
+const admin = (method, p, body) => fetch(`${server.base}${p}`, {
+  method,
+  headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+  body: body ? JSON.stringify(body) : undefined,
+});
+
+const textIs = (page, sel, want) => page.waitForFunction(
+  ([s, w]) => document.querySelector(s)?.textContent.trim() === w, [sel, want], { timeout: STEP },
+);
+
+test('an operator signs in, raises the rate, sees admissions respond, pauses and resumes', { timeout: 120_000 }, async () => {
+  const event = `dash-${Date.now().toString(36)}`;
+  const r = await admin('PUT', `/api/v1/admin/events/${event}/queue`, {
+    admit_per_minute: 60, max_active: 100000, captcha: 'off', session_ttl_seconds: 600,
+  });
+  assert.equal(r.status, 201, await r.text());
+  // Enough waiters that the raised rate keeps admitting for the whole test.
+  for (let i = 0; i < 8; i++) {
+    const joins = await Promise.all(Array.from({ length: 50 }, () => fetch(`${server.base}/api/v1/queue/${event}/join`, { method: 'POST' })));
+    for (const j of joins) assert.equal(j.status, 201);
+  }
+
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  await page.goto(`${server.base}/admin.html?event=${event}`);
+  await page.fill('#email', OWNER.email);
+  await page.fill('#password', 'wrong-password');
+  await page.click('#login button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#login-error').textContent.length > 0, null, { timeout: STEP });
+  await page.fill('#password', OWNER.password);
+  await page.click('#login button[type=submit]');
+  await textIs(page, '#conn', 'live');
+  await textIs(page, '#state', 'open');
+  await textIs(page, '#rate-setting', '60');
+  // Admitting at about one a second before the change.
+  await page.waitForFunction(() => Number(document.querySelector('#chart-admitted').dataset.last) > 0, null, { timeout: STEP });
+  const before = Number(await page.getAttribute('#chart-admitted', 'data-last'));
+  assert.ok(before <= 200, `admitted/min before the change: ${before}`);
+
+  // Tenfold: the dashboard asks first.
+  await page.fill('#rate', '600');
+  await page.click('#apply-rate');
+  await page.waitForSelector('#confirm[open]', { timeout: STEP });
+  await page.click('#confirm-yes');
+  await textIs(page, '#rate-setting', '600');
+  await page.waitForFunction(() => Number(document.querySelector('#chart-admitted').dataset.last) >= 300, null, { timeout: STEP });
+
+  await page.click('#pause');
+  await textIs(page, '#state', 'paused');
+  await page.click('#resume');
+  await textIs(page, '#state', 'open');
+
+  const audit = await (await admin('GET', `/api/v1/admin/audit?target=event:${event}`)).json();
+  assert.deepEqual(audit.slice(0, 3).map((e) => e.action), ['queue.resume', 'queue.pause', 'queue.settings.change']);
+  assert.equal(audit[2].actor, 'operator:admin@localhost');
+  assert.deepEqual(errors, []);
+});
