@@ -148,6 +148,21 @@ fn build_map(event: &EventRecord, data: SeatMapData) -> SeatMap {
 }
 
 impl AppState {
+    /// Seats one admitted visitor may hold in `event`: the event's queue
+    /// policy (operators set it per sale), never above the service-wide
+    /// ceiling. Without a readable queue policy the ceiling applies, so a
+    /// queue-store hiccup does not block holds.
+    pub async fn seat_limit(&self, event: &str) -> u32 {
+        let ceiling = self.config.max_seats_per_token;
+        let Ok(id) = queue::EventId::parse(event) else {
+            return ceiling;
+        };
+        match self.queue.settings(&id).await {
+            Ok(Some(s)) => s.policy.max_seats_per_visitor.min(ceiling),
+            _ => ceiling,
+        }
+    }
+
     /// A published event, or 404.
     pub async fn published_event(&self, id: &str) -> Result<EventRecord> {
         if let Some(e) = self.seat_maps.get_event(id) {

@@ -93,7 +93,7 @@ impl AppState {
                 message: "the sale for this event is not open".to_owned(),
             });
         }
-        let max = self.config.max_seats_per_token;
+        let max = self.seat_limit(&ev.id).await;
         let map = self.seat_prices(&ev).await?;
         let (seats, ga) = match (&req.seats, req.quantity) {
             (Some(seats), None) => {

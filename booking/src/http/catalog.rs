@@ -112,8 +112,13 @@ pub async fn seats(
     let id = path_id("event", &event)?;
     let ev = state.published_event(&id).await?;
     let map = state.seat_map(&ev).await?;
-    Ok((
-        [(header::CACHE_CONTROL, "public, max-age=1")],
-        Json(map.json.clone()),
-    ))
+    let mut json = map.json.clone();
+    if let Some(obj) = json.as_object_mut() {
+        // The page caps the selection with it instead of learning it from a 422.
+        obj.insert(
+            "max_seats_per_hold".to_owned(),
+            state.seat_limit(&ev.id).await.into(),
+        );
+    }
+    Ok(([(header::CACHE_CONTROL, "public, max-age=1")], Json(json)))
 }

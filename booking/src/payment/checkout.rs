@@ -149,13 +149,10 @@ impl AppState {
             } else {
                 self.payments.publishable_key()
             },
-            confirm_url: dev.then(|| {
-                format!(
-                    "{}/api/v1/dev-payments/{}/confirm",
-                    self.config.public_base_url.trim_end_matches('/'),
-                    payment.id
-                )
-            }),
+            // Relative: the dev form is served by whichever process answered,
+            // and the configured public URL may not be reachable (port 0,
+            // 0.0.0.0, a proxy in front).
+            confirm_url: dev.then(|| format!("/api/v1/dev-payments/{}/confirm", payment.id)),
         })
     }
 

@@ -60,10 +60,7 @@ async fn dev_checkout_confirm_and_email(backend: Backend) {
     assert_eq!(checkout.provider, "dev");
     assert_eq!(checkout.total, hold.total);
     let url = checkout.confirm_url.clone().unwrap();
-    assert!(
-        url.starts_with("http://booking.test/api/v1/dev-payments/pay_"),
-        "{url}"
-    );
+    assert!(url.starts_with("/api/v1/dev-payments/pay_"), "{url}");
     let email = CheckoutRequest {
         email: "fan@example.com".to_owned(),
     };
