@@ -103,6 +103,7 @@
 
   // ---- seat map ------------------------------------------------------------
   function renderMap(map, tiers) {
+    s.max = map.max_seats_per_hold || Infinity;
     const tierIdx = new Map(tiers.map((t, i) => [t.id, i % 4]));
     $('legend').replaceChildren(
       ...tiers.map((t) => el('li', {}, [el('span', { className: 'sw t' + tierIdx.get(t.id), ariaHidden: 'true' }), t.name + ' ' + money(t.price)])),
@@ -190,6 +191,7 @@
 
   function toggle(info, on) {
     if (on && info.status !== 'available') return;
+    if (on && s.sel.size >= s.max) { announce('You can hold at most ' + s.max + ' seats.'); return; }
     if (on) s.sel.add(info.id); else s.sel.delete(info.id);
     info.btn.setAttribute('aria-pressed', on ? 'true' : 'false');
     if (on && s.qty) { s.qty = 0; $('qty').value = 0; }
