@@ -8,6 +8,8 @@
 #   CONCURRENCY [64]    connections per client process
 #   CLIENTS [1]         loadgen processes running at once
 #   CLIENT_THREADS      runtime threads per loadgen (default: one per core)
+#   REPEAT [3]          timed runs per mode (the machine may be shared: the
+#                       CPU lines show what else ran)
 #   MODES ["embedded redis"]
 #   plus REDIS_URL, SKIP_BUILD, KEEP_LOGS (see bench-common.sh)
 source "$(dirname "$0")/bench-common.sh"
@@ -16,6 +18,7 @@ COUNT=${COUNT:-200000}
 CONCURRENCY=${CONCURRENCY:-64}
 CLIENTS=${CLIENTS:-1}
 MODES=${MODES:-embedded redis}
+REPEAT=${REPEAT:-3}
 threads=()
 [ -n "${CLIENT_THREADS:-}" ] && threads=(--threads "$CLIENT_THREADS")
 
@@ -39,20 +42,23 @@ for mode in $MODES; do
   per_client=$(( COUNT / CLIENTS ))
   sampler_groups=("server:$spid")
   [ -n "$PRIVATE_REDIS" ] && sampler_groups+=("redis:$PRIVATE_REDIS")
-  cpu_sampler 5 "${sampler_groups[@]}" >"$RUN_DIR/cpu-$mode.log" 2>&1 &
-  sampler=$!; PIDS+=("$sampler")
-  cpids=()
-  for c in $(seq 0 $((CLIENTS - 1))); do
-    "$LOADGEN" "${threads[@]}" joins --url "$url" --event "$event" --count "$per_client" \
-      --concurrency "$CONCURRENCY" >"$RUN_DIR/joins-$mode-$c.out" 2>&1 &
-    cpids+=($!); PIDS+=($!)
+  for r in $(seq 1 "$REPEAT"); do
+    cpids=()
+    for c in $(seq 0 $((CLIENTS - 1))); do
+      "$LOADGEN" "${threads[@]}" joins --url "$url" --event "$event" --count "$per_client" \
+        --concurrency "$CONCURRENCY" >"$RUN_DIR/joins-$mode-$r-$c.out" 2>&1 &
+      cpids+=($!); PIDS+=($!)
+    done
+    cpu_sampler 5 "${sampler_groups[@]}" "clients:$(IFS=,; echo "${cpids[*]}")" \
+      >"$RUN_DIR/cpu-$mode-$r.log" 2>&1 &
+    sampler=$!; PIDS+=("$sampler")
+    for p in "${cpids[@]}"; do wait "$p"; done
+    kill "$sampler" 2>/dev/null || true
+    echo "=== $mode, run $r: $CLIENTS client(s) x $per_client joins, $CONCURRENCY connections each"
+    for c in $(seq 0 $((CLIENTS - 1))); do grep -v '^{' "$RUN_DIR/joins-$mode-$r-$c.out"; done
+    [ "$CLIENTS" -gt 1 ] && "$LOADGEN" aggregate "$RUN_DIR"/joins-"$mode"-"$r"-*.out | grep -v '^{'
+    echo "CPU every 5 s (100% = one core):"; cat "$RUN_DIR/cpu-$mode-$r.log"
   done
-  for p in "${cpids[@]}"; do wait "$p"; done
-  kill "$sampler" 2>/dev/null || true
-  echo "=== $mode: $CLIENTS client(s) x $per_client joins, $CONCURRENCY connections each"
-  for c in $(seq 0 $((CLIENTS - 1))); do grep -v '^{' "$RUN_DIR/joins-$mode-$c.out"; done
-  [ "$CLIENTS" -gt 1 ] && "$LOADGEN" aggregate "$RUN_DIR"/joins-"$mode"-*.out | grep -v '^{'
-  echo "CPU every 5 s (100% = one core):"; cat "$RUN_DIR/cpu-$mode.log"
   echo "server RSS after: $(awk '/VmRSS/{print $2, $3}' /proc/"$spid"/status)"
   kill -TERM "$spid"
 done

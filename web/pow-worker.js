@@ -30,7 +30,7 @@ function sha256(b, len) {
       const y = W[i - 2];
       W[i] = (rotr(x, 7) ^ rotr(x, 18) ^ (x >>> 3)) + W[i - 7] + (rotr(y, 17) ^ rotr(y, 19) ^ (y >>> 10)) + W[i - 16];
     }
-    let [a, c, d, e, f, g, h, k] = H;
+    let a = H[0], c = H[1], d = H[2], e = H[3], f = H[4], g = H[5], h = H[6], k = H[7];
     for (let i = 0; i < 64; i++) {
       const t1 = (k + (rotr(f, 6) ^ rotr(f, 11) ^ rotr(f, 25)) + ((f & g) ^ (~f & h)) + K[i] + W[i]) | 0;
       const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & c) ^ (a & d) ^ (c & d))) | 0;

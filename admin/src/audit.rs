@@ -4,6 +4,7 @@ use crate::auth::{Actor, Viewer};
 use crate::error::Result;
 use crate::store::{AuditRow, NewAudit};
 use crate::{now_ms, AdminApi};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 use serde::Deserialize;
@@ -57,8 +58,10 @@ pub struct AuditQuery {
 pub async fn list(
     State(api): State<AdminApi>,
     _viewer: Viewer,
-    Query(q): Query<AuditQuery>,
+    q: std::result::Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<Vec<AuditRow>>> {
+    // A malformed query answers in the JSON error shape like everything else.
+    let Query(q) = q.map_err(|e| crate::AdminError::invalid("query", e.body_text()))?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let rows = api
         .db

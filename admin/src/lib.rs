@@ -1,5 +1,7 @@
 //! The operators' API: accounts and roles, queue settings with versions,
-//! live controls and the audit log (design.md §2, §4).
+//! live controls, the sale lifecycle (scheduler, pre-queue shuffle), the
+//! dashboard's live feed, events with seat maps, and the audit log
+//! (design.md §2, §4).
 //!
 //! Every route under `/api/v1/admin/` except `login` and `logout` sits
 //! behind [`auth::guard`], the one place roles are enforced (see `auth`).
@@ -8,9 +10,11 @@ mod accounts;
 mod audit;
 pub mod auth;
 mod error;
+mod events;
 mod lifecycle;
 mod live;
 mod queue_settings;
+mod seat_map;
 mod session;
 pub mod store;
 
@@ -70,6 +74,8 @@ pub struct AdminApi {
     pub client_ip: ClientIpFn,
     /// The dashboard's per-second samples.
     pub live: Arc<live::LiveStats>,
+    /// The booking catalog (events, seat maps), same database.
+    pub catalog: booking::db::Db,
 }
 
 impl std::fmt::Debug for AdminApi {
@@ -85,6 +91,9 @@ impl AdminApi {
     /// operator yet.
     pub async fn connect(engine: Arc<Engine>, config: &AdminConfig) -> Result<Self, AdminError> {
         let db = AdminDb::connect(&config.database_url).await?;
+        let catalog = booking::db::Db::connect(&config.database_url, 4)
+            .await
+            .map_err(|e| AdminError::Internal(format!("booking catalog: {e}")))?;
         let dummy = session::hash_password(uuid::Uuid::new_v4().to_string()).await?;
         let api = Self {
             engine,
@@ -95,6 +104,7 @@ impl AdminApi {
             dummy_hash: dummy.into(),
             secure_cookies: config.secure_cookies,
             live: Arc::default(),
+            catalog,
             client_ip: Arc::new(|parts: &Parts| {
                 parts
                     .extensions
@@ -191,7 +201,10 @@ pub fn router(state: AdminApi) -> Router {
             "/api/v1/admin/api-keys/{id}",
             axum::routing::delete(accounts::revoke_key),
         )
-        .route("/api/v1/admin/events", get(queue_settings::list))
+        .route(
+            "/api/v1/admin/events",
+            get(queue_settings::list).post(events::create),
+        )
         .route(
             "/api/v1/admin/events/{event}/queue",
             put(queue_settings::replace)

@@ -99,10 +99,16 @@ impl LiveStats {
         }
     }
 
-    /// Samples after `since` (ms), oldest first.
+    /// Completed seconds after `since` (ms), oldest first. The second in
+    /// progress is left out: it is sent once, complete, a second later.
     pub fn since(&self, event: &EventId, since: u64) -> Vec<Sample> {
+        let now = crate::now_ms();
         self.lock().get(event).map_or_else(Vec::new, |r| {
-            r.samples.iter().filter(|s| s.t > since).cloned().collect()
+            r.samples
+                .iter()
+                .filter(|s| s.t > since && s.t + 1_000 <= now)
+                .cloned()
+                .collect()
         })
     }
 }

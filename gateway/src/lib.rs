@@ -122,7 +122,10 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
             database_url: settings.booking_config().effective_database_url(),
             api_key: token,
             bootstrap_email: settings.admin_email.clone(),
-            bootstrap_password: settings.admin_password.as_ref().map(|p| p.expose().to_owned()),
+            bootstrap_password: settings
+                .admin_password
+                .as_ref()
+                .map(|p| p.expose().to_owned()),
             secure_cookies: settings.secure_cookies(),
         };
         let api = admin::AdminApi::connect(engine.clone(), &config)

@@ -37,7 +37,8 @@ pub struct Args {
     /// Places per IP (the event's `max_places_per_ip`).
     #[arg(long, default_value_t = 4)]
     max_places_per_ip: u32,
-    /// Scenarios: refuse, infinite, solving (comma-separated).
+    /// Scenarios: refuse, infinite, solving (comma-separated; empty = only
+    /// the cost figures).
     #[arg(long, default_value = "refuse,infinite,solving")]
     scenarios: String,
     /// Redis for the verification-cost figure (skipped when unreachable).
@@ -53,7 +54,12 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         botsim::costs(&args).await?;
-        for scenario in args.scenarios.split(',').map(str::trim) {
+        for scenario in args
+            .scenarios
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             botsim::run(&args, scenario).await?;
         }
         Ok(())

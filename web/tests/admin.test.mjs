@@ -1,16 +1,20 @@
 // Browser test of the operators' dashboard against the real server.
 //
-// Starts `waitroom serve` (embedded backends, fresh data dir, a known owner
-// password), fills a queue over HTTP, then in Debian's Chromium: signs in,
+// Starts `waitroom serve` (fresh data dir, a known owner password) on the
+// embedded backends, then on PostgreSQL (a fresh database made with `psql`)
+// and Redis, fills a queue over HTTP, then in Debian's Chromium: signs in,
 // raises the admission rate (confirming the tenfold raise), sees the
 // admitted/min chart respond, pauses and resumes the queue.
+//
+//   env: WR_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres),
+//   REDIS_URL (default redis://127.0.0.1:6379) for the production run.
 //
 //   cd web/tests && npm install && node --test admin.test.mjs
 //   env: WAITROOM_BIN (default ../../target/debug/waitroom), CHROMIUM
 //   (default /usr/bin/chromium), TEST_LOG=1 to echo the server's output.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, access } from 'node:fs/promises';
 import { constants as fsc } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +32,16 @@ const STEP = 25_000;
 let server;
 let browser;
 
-async function startServer() {
+/** A fresh PostgreSQL database's URL (needs `psql`, as CI has). */
+function freshPostgres() {
+  const admin = process.env.WR_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `wr_test_${Date.now().toString(36)}_${process.pid}`;
+  const r = spawnSync('psql', [admin, '-qc', `create database ${name}`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`creating a test database with psql failed: ${r.error || r.stderr}`);
+  return admin.replace(/\/[^/]*$/, `/${name}`);
+}
+
+async function startServer(backends = {}) {
   await access(BIN, fsc.X_OK).catch(() => {
     throw new Error(`waitroom binary not found at ${BIN}: run \`cargo build\` or set WAITROOM_BIN`);
   });
@@ -44,6 +57,7 @@ async function startServer() {
     WAITROOM_RATE_LIMITS__ENABLED: 'false',
   };
   for (const k of ['REDIS_URL', 'DATABASE_URL', 'WAITROOM_REDIS_URL', 'WAITROOM_DATABASE_URL']) delete env[k];
+  Object.assign(env, backends);
   const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = [];
   const keep = (chunk) => {
@@ -68,20 +82,29 @@ async function startServer() {
 }
 
 before(async () => {
-  server = await startServer();
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--headless=new'],
   });
 });
 
+async function stopServer() {
+  if (!server) return;
+  const { child, dataDir } = server;
+  server = undefined;
+  if (child.exitCode === null && child.signalCode === null) {
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await gone;
+    clearTimeout(t);
+  }
+  await rm(dataDir, { recursive: true, force: true });
+}
+
 after(async () => {
   await browser?.close();
-  if (server) {
-    server.child.kill('SIGTERM');
-    await new Promise((r) => server.child.once('exit', r));
-    await rm(server.dataDir, { recursive: true, force: true });
-  }
+  await stopServer();
 });
 
 // A crash of the test process must not leave the server behind.
@@ -97,7 +120,31 @@ const textIs = (page, sel, want) => page.waitForFunction(
   ([s, w]) => document.querySelector(s)?.textContent.trim() === w, [sel, want], { timeout: STEP },
 );
 
-test('an operator signs in, raises the rate, sees admissions respond, pauses and resumes', { timeout: 120_000 }, async () => {
+for (const backend of ['embedded', 'production']) {
+  test(`an operator signs in, raises the rate, sees admissions respond, pauses and resumes (${backend})`, { timeout: 120_000 }, async () => {
+    const backends = backend === 'production'
+      ? { DATABASE_URL: freshPostgres(), REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379' }
+      : {};
+    server = await startServer(backends);
+    let event;
+    try {
+      event = await dashboardScenario();
+    } finally {
+      await stopServer();
+    }
+    if (backends.REDIS_URL) forgetRedisEvent(backends.REDIS_URL, event);
+  });
+}
+
+/** Removes a passed test's event from a shared Redis (engines iterate `wr:events`). */
+function forgetRedisEvent(url, event) {
+  const cli = (...args) => spawnSync('redis-cli', ['-u', url, ...args], { encoding: 'utf8' });
+  const keys = (cli('--scan', '--pattern', `wr:{evt:${event}}:*`).stdout || '').split('\n').filter(Boolean);
+  if (keys.length) cli('del', ...keys);
+  cli('srem', 'wr:events', event);
+}
+
+async function dashboardScenario() {
   const event = `dash-${Date.now().toString(36)}`;
   const r = await admin('PUT', `/api/v1/admin/events/${event}/queue`, {
     admit_per_minute: 60, max_active: 100000, captcha: 'off', session_ttl_seconds: 600,
@@ -133,7 +180,17 @@ test('an operator signs in, raises the rate, sees admissions respond, pauses and
   await page.waitForSelector('#confirm[open]', { timeout: STEP });
   await page.click('#confirm-yes');
   await textIs(page, '#rate-setting', '600');
-  await page.waitForFunction(() => Number(document.querySelector('#chart-admitted').dataset.last) >= 300, null, { timeout: STEP });
+  await page.waitForFunction(() => Number(document.querySelector('#chart-admitted').dataset.last) >= 300, null, { timeout: STEP })
+    .catch(async (e) => {
+      const seen = await page.evaluate(() => ({
+        last: document.querySelector('#chart-admitted').dataset.last,
+        waiting: document.querySelector('#waiting').textContent,
+        active: document.querySelector('#active').textContent,
+        state: document.querySelector('#state').textContent,
+        conn: document.querySelector('#conn').textContent,
+      }));
+      throw new Error(`admitted/min did not respond: ${JSON.stringify(seen)}: ${e.message}`);
+    });
 
   await page.click('#pause');
   await textIs(page, '#state', 'paused');
@@ -144,4 +201,5 @@ test('an operator signs in, raises the rate, sees admissions respond, pauses and
   assert.deepEqual(audit.slice(0, 3).map((e) => e.action), ['queue.resume', 'queue.pause', 'queue.settings.change']);
   assert.equal(audit[2].actor, 'operator:admin@localhost');
   assert.deepEqual(errors, []);
-});
+  return event;
+}

@@ -1,77 +1,11 @@
 //! Operators and roles: every admin route called as anonymous, viewer,
 //! operator and owner; login slowdown; settings versions; the audit log.
 
+use crate::admin_events::new_event;
+use crate::admin_support::*;
 use crate::helpers::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-const OWNER_EMAIL: &str = "admin@localhost";
-const OWNER_PASSWORD: &str = "owner-password-1";
-
-/// Embedded defaults (SQLite, in-process queue) or production backends
-/// (a fresh PostgreSQL database, Redis): every test runs on both.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Backend {
-    Embedded,
-    Production,
-}
-
-/// A fresh PostgreSQL database's URL.
-pub async fn fresh_postgres() -> String {
-    let admin = std::env::var("WR_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = format!("wr_test_{}", uuid::Uuid::new_v4().simple());
-    let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| {
-        panic!("PostgreSQL is required at {admin} (WR_TEST_POSTGRES_URL): {e}")
-    });
-    sqlx::query(&format!("create database {name}"))
-        .execute(&pool)
-        .await
-        .expect("create test database");
-    pool.close().await;
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.clone(), |(b, _)| b.to_owned());
-    format!("{base}/{name}")
-}
-
-pub async fn spawn_admin_app(backend: Backend) -> TestApp {
-    let pg = match backend {
-        Backend::Embedded => None,
-        Backend::Production => Some(fresh_postgres().await),
-    };
-    spawn_with(move |s| {
-        s.admin_password = Some(gateway::config::Secret::new(OWNER_PASSWORD));
-        if let Some(url) = pg {
-            s.database_url = Some(gateway::config::Secret::new(url));
-            let redis =
-                std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-            s.redis_url = Some(gateway::config::Secret::new(redis));
-        }
-    })
-    .await
-}
-
-/// An event id no other test (or earlier run, on a shared Redis) uses.
-pub fn unique_event(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    )
-}
-
-/// Generates one test per backend for each check.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($check:ident),* $(,)?) => {
-        mod embedded {
-            $(#[tokio::test] async fn $check() { super::$check(super::Backend::Embedded).await })*
-        }
-        mod production {
-            $(#[tokio::test] async fn $check() { super::$check(super::Backend::Production).await })*
-        }
-    };
-}
 
 crate::on_both_backends!(
     every_admin_route_enforces_its_role,
@@ -79,79 +13,6 @@ crate::on_both_backends!(
     wrong_passwords_are_uniform_and_slowed_down,
     settings_versions_refuse_stale_writes_and_changes_are_audited,
 );
-
-/// Logs in; returns the session token.
-async fn login(app: &TestApp, email: &str, password: &str) -> String {
-    let r = app
-        .http
-        .post(app.url("/api/v1/admin/login"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(r.status(), 200, "login {email}");
-    let cookie = r
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    assert!(cookie.starts_with("wr_admin="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
-    let body: Value = r.json().await.expect("json");
-    body["token"].as_str().expect("token").to_owned()
-}
-
-async fn call(
-    app: &TestApp,
-    token: Option<&str>,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut req = app.http.request(method, app.url(path));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    req.send().await.expect("request")
-}
-
-/// Creates an operator account as the owner; returns its id.
-async fn create_operator(app: &TestApp, owner: &str, email: &str, role: &str) -> String {
-    let body = json!({"email": email, "password": "password-123", "role": role});
-    let r = call(
-        app,
-        Some(owner),
-        Method::POST,
-        "/api/v1/admin/operators",
-        Some(body),
-    )
-    .await;
-    assert_eq!(r.status(), 201, "create {email}");
-    let v: Value = r.json().await.expect("json");
-    v["id"].as_str().expect("id").to_owned()
-}
-
-async fn create_key(app: &TestApp, owner: &str, role: &str) -> (String, String) {
-    let body = json!({"name": format!("ci {role}"), "role": role});
-    let r = call(
-        app,
-        Some(owner),
-        Method::POST,
-        "/api/v1/admin/api-keys",
-        Some(body),
-    )
-    .await;
-    assert_eq!(r.status(), 201);
-    let v: Value = r.json().await.expect("json");
-    (
-        v["id"].as_str().expect("id").to_owned(),
-        v["key"].as_str().expect("key").to_owned(),
-    )
-}
 
 #[derive(Clone, Copy, PartialEq, PartialOrd, Debug)]
 enum Need {
@@ -253,6 +114,13 @@ async fn every_admin_route_enforces_its_role(backend: Backend) {
                 200,
             ),
             (
+                Method::POST,
+                "/api/v1/admin/events".into(),
+                Some(new_event(&unique_event("ev"))),
+                Need::Operator,
+                201,
+            ),
+            (
                 Method::GET,
                 "/api/v1/admin/operators".into(),
                 None,
@@ -335,6 +203,7 @@ async fn every_admin_route_enforces_its_role(backend: Backend) {
     // Login and logout are the only public routes.
     let r = call(&app, None, Method::POST, "/api/v1/admin/logout", None).await;
     assert_eq!(r.status(), 204);
+    forget(backend, &[&m1]).await;
 }
 
 /// Status of a WebSocket handshake to the live dashboard feed; on success
@@ -452,6 +321,7 @@ async fn api_keys_the_operator_key_and_cookies_authenticate(backend: Backend) {
     )
     .await;
     assert_eq!(r.status(), 401);
+    forget(backend, &[&k1]).await;
 }
 
 async fn wrong_passwords_are_uniform_and_slowed_down(backend: Backend) {
@@ -619,4 +489,5 @@ async fn settings_versions_refuse_stale_writes_and_changes_are_audited(backend: 
         (Some("open"), Some("paused"))
     );
     assert!(log[0]["at"].as_i64().is_some());
+    forget(backend, &[&v1]).await;
 }

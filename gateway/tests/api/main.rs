@@ -1,7 +1,9 @@
 //! End-to-end tests of one waitroom process over HTTP and WebSocket.
 
 mod admin;
+mod admin_events;
 mod admin_roles;
+mod admin_support;
 mod bots;
 mod bots_limits;
 mod bots_queue;

@@ -274,7 +274,11 @@ impl QueueStore for MemoryStore {
     async fn prequeue(&self, event: &EventId) -> Result<Vec<(VisitorId, Millis)>> {
         let inner = self.lock();
         let state = inner.events.get(event).ok_or_else(|| unknown(event))?;
-        Ok(state.prequeue.iter().map(|(at, v)| (v.clone(), *at)).collect())
+        Ok(state
+            .prequeue
+            .iter()
+            .map(|(at, v)| (v.clone(), *at))
+            .collect())
     }
 
     async fn open_prequeue(

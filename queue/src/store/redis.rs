@@ -14,6 +14,7 @@
 mod codec;
 mod feed;
 mod keys;
+mod prequeue;
 mod scripts;
 
 use super::memory::{MAX_DEPARTURES_PER_TICK, MAX_EXPIRIES_PER_TICK, TICK_CHANNEL_CAPACITY};
@@ -25,7 +26,7 @@ use async_trait::async_trait;
 use codec::{redis_error, status, to_array, to_u64, TickReply};
 use fred::clients::Client;
 use fred::interfaces::{
-    ClientLike, HashesInterface, KeysInterface, PubsubInterface, SetsInterface, SortedSetsInterface,
+    ClientLike, HashesInterface, PubsubInterface, SetsInterface, SortedSetsInterface,
 };
 use fred::types::config::{Config, ReconnectPolicy};
 use fred::types::sorted_sets::Ordering as ZaddOrdering;
@@ -212,20 +213,7 @@ impl QueueStore for RedisStore {
     }
 
     async fn prequeue(&self, event: &EventId) -> Result<Vec<(VisitorId, Millis)>> {
-        self.count();
-        let items: Vec<(String, f64)> = self
-            .client
-            .zrange(EventKeys::new(event).prequeue(), 0, -1, None, false, None, true)
-            .await
-            .map_err(redis_error)?;
-        items
-            .into_iter()
-            .map(|(v, at)| {
-                let v = VisitorId::parse(&v)
-                    .map_err(|_| QueueError::Corrupt(format!("pre-queue member {v:?}")))?;
-                Ok((v, at as Millis))
-            })
-            .collect()
+        self.prequeue_members(event).await
     }
 
     async fn open_prequeue(
@@ -236,52 +224,16 @@ impl QueueStore for RedisStore {
         expected: u64,
         now: Millis,
     ) -> Result<Option<u64>> {
-        settings.validate()?;
-        let k = EventKeys::new(event);
-        let keys = vec![
-            k.settings(),
-            k.prequeue(),
-            k.seq(),
-            k.fifo(),
-            k.visitors(),
-            k.seen(),
-        ];
-        let mut args = vec![expected.to_string(), now.to_string(), order.len().to_string()];
-        args.extend(order.iter().map(|v| v.to_string()));
-        for (field, value) in codec::settings_fields(settings) {
-            args.extend([field.to_owned(), value]);
-        }
-        let reply = self
-            .scripts
-            .open_prequeue
-            .run(&self.client, &self.commands, keys, args);
-        let items = to_array(reply.await?, "open_prequeue reply")?;
-        match (status(&items, "open_prequeue reply")?, items.get(1)) {
-            (0, _) => Ok(None),
-            (1, Some(given)) => Ok(Some(to_u64(given, "tickets given")?)),
-            _ => Err(QueueError::Corrupt(format!("open_prequeue reply {items:?}"))),
-        }
+        self.shuffle_open(event, order, settings, expected, now)
+            .await
     }
 
     async fn init_seed(&self, event: &EventId, seed: &str) -> Result<String> {
-        let key = EventKeys::new(event).seed();
-        self.count();
-        let _: Value = self
-            .client
-            .set(&key, seed, None, Some(SetOptions::NX), false)
-            .await
-            .map_err(redis_error)?;
-        self.seed(event)
-            .await?
-            .ok_or_else(|| QueueError::Corrupt("seed vanished".to_owned()))
+        self.seed_init(event, seed).await
     }
 
     async fn seed(&self, event: &EventId) -> Result<Option<String>> {
-        self.count();
-        self.client
-            .get(EventKeys::new(event).seed())
-            .await
-            .map_err(redis_error)
+        self.seed_get(event).await
     }
 
     async fn settings(&self, event: &EventId) -> Result<Option<QueueSettings>> {

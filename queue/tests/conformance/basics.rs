@@ -356,7 +356,10 @@ pub async fn prequeue_is_shuffled_at_opening(h: Harness) {
         let out = h.join(i, T0 + i as u64).await;
         assert_eq!((out.ticket, out.fresh), (0, true), "no ticket in pre-queue");
     }
-    assert!(!h.join(3, T0 + 10).await.fresh, "joining again keeps the place");
+    assert!(
+        !h.join(3, T0 + 10).await.fresh,
+        "joining again keeps the place"
+    );
     assert_eq!(
         h.store
             .lookup(&h.event, &visitor(2), T0)

@@ -1,0 +1,131 @@
+//! Events and their seat maps, created through the booking service's
+//! catalog repository (one transaction: venue, event, tiers, sections,
+//! seats). Publishing, editing and cancelling need repository methods
+//! booking does not have yet; see the README's operator's guide.
+
+use crate::auth::OperatorRole;
+use crate::error::AdminError;
+use crate::seat_map::{self, SeatMap};
+use crate::{audit, parse_json, AdminApi};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use booking::db::CatalogSeed;
+use queue::api::ApiError;
+use serde::Deserialize;
+use serde_json::json;
+
+/// `POST /api/v1/admin/events` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewEvent {
+    id: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+    venue: String,
+    #[serde(default)]
+    city: String,
+    /// RFC 3339.
+    starts_at: String,
+    currency: String,
+    /// `draft` (default) or `published`.
+    status: Option<String>,
+    /// The seat map as JSON …
+    seat_map: Option<serde_json::Value>,
+    /// … or as CSV text (`section,row,seats,tier,price`).
+    seat_map_csv: Option<String>,
+}
+
+fn check_len(field: &'static str, v: &str, max: usize) -> Result<(), AdminError> {
+    if v.trim().is_empty() || v.len() > max {
+        return Err(AdminError::invalid(
+            field,
+            format!("must be 1 to {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/admin/events`: creates an event with its seat map.
+pub async fn create(
+    State(api): State<AdminApi>,
+    OperatorRole(op): OperatorRole,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let req: NewEvent = parse_json(&body)?;
+    let event = queue::api::event_id(&req.id)?;
+    check_len("name", &req.name, 200)?;
+    check_len("venue", &req.venue, 200)?;
+    let starts_at = chrono::DateTime::parse_from_rfc3339(&req.starts_at)
+        .map_err(|_| AdminError::invalid("starts_at", "must be an RFC 3339 time"))?
+        .with_timezone(&chrono::Utc);
+    let currency = req.currency.to_lowercase();
+    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(AdminError::invalid("currency", "must be a 3-letter ISO code").into());
+    }
+    let status = req.status.unwrap_or_else(|| "draft".to_owned());
+    if !matches!(status.as_str(), "draft" | "published") {
+        return Err(AdminError::invalid("status", "must be draft or published").into());
+    }
+    let map: SeatMap = match (req.seat_map, req.seat_map_csv) {
+        (Some(v), None) => seat_map::from_json(v)?,
+        (None, Some(csv)) => seat_map::from_csv(&csv)?,
+        _ => {
+            return Err(AdminError::invalid(
+                "seat_map",
+                "send exactly one of seat_map, seat_map_csv",
+            )
+            .into())
+        }
+    };
+    let catalog = api.catalog.catalog();
+    if catalog
+        .event(event.as_str())
+        .await
+        .map_err(booking_error)?
+        .is_some()
+    {
+        return Err(AdminError::Conflict("an event with this id exists").into());
+    }
+    let seed = CatalogSeed {
+        venue: req.venue,
+        city: req.city,
+        event_id: event.to_string(),
+        name: req.name,
+        description: req.description,
+        starts_at,
+        status,
+        currency,
+        tiers: map.tiers,
+        sections: map.sections,
+        now: chrono::Utc::now(),
+    };
+    catalog.insert_catalog(&seed).await.map_err(booking_error)?;
+    let seats: i64 = seed
+        .sections
+        .iter()
+        .map(|s| s.rows.iter().map(|r| r.1).sum::<i64>() + s.general.map_or(0, |g| g.0))
+        .sum();
+    let after = json!({
+        "id": seed.event_id, "name": seed.name, "status": seed.status,
+        "starts_at": seed.starts_at, "sections": seed.sections.len(), "places": seats,
+    });
+    let target = format!("event:{event}");
+    audit::record(
+        &api,
+        &op,
+        "event.create",
+        &target,
+        None,
+        Some(after.clone()),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(after)).into_response())
+}
+
+fn booking_error(e: booking::BookingError) -> AdminError {
+    AdminError::Internal(format!("booking catalog: {e}"))
+}
