@@ -52,13 +52,17 @@ put_event "${URLS[0]}" "$EVENT" \
   "\"state\":\"open\",\"admit_per_minute\":$RATE,\"max_active\":1000000,\"session_ttl_seconds\":3600,\"departure_grace_seconds\":120"
 log "event $EVENT: $SERVERS servers (threads: ${SERVER_THREADS:-default}), $CLIENTS clients x $PER_CLIENT waiters (threads: $CLIENT_THREADS), rate $RATE/min, tick ${TICK_MS} ms"
 
+NET=$(( 1 + RANDOM % 250 ))
 BARRIER="$RUN_DIR/barrier"
 TCP_BEFORE=$(tcp_trouble)
 CPIDS=()
 for c in $(seq 0 $((CLIENTS - 1))); do
   s=$((c % SERVERS))
-  # Two source addresses of its own per client: 127.0.1.<2c+1>, 127.0.1.<2c+2>.
-  sources="127.0.1.$((2 * c + 1)),127.0.1.$((2 * c + 2))"
+  # Four source addresses of its own per client, under a second octet
+  # picked per run: binding to (ip, 0) has to search for a free port, which
+  # gets slow (and CPU-bound) when an address's ~28,000 ports are mostly
+  # taken, including by the TIME_WAIT sockets of the previous run.
+  sources="127.$NET.$c.1,127.$NET.$c.2,127.$NET.$c.3,127.$NET.$c.4"
   pids_arg=()
   [ "$c" -lt "$SERVERS" ] && pids_arg=(--server-pids "${SPIDS[$s]}")
   "$LOADGEN" --threads "$CLIENT_THREADS" waiters --url "${URLS[$s]}" --event "$EVENT" --count "$PER_CLIENT" \

@@ -16,6 +16,8 @@ let samples = [];
 let socket = null;
 let current = null; // the latest sample
 let retry = 500;
+/** Edge rejection counters as received: [{at (ms), rate_limited, captcha_failed}]. */
+let rejections = [];
 
 /** Per-minute rate of `field` over the last `secs` seconds of samples. */
 function perMinute(field, secs = 10, upto = samples.length) {
@@ -60,6 +62,13 @@ function render() {
   $('joins-rate').textContent = perMinute('joins');
   $('departures-rate').textContent = perMinute('departed');
   $('eta').textContent = s.waiting === 0 ? '–' : fmtDuration(admitted > 0 ? (s.waiting * 60) / admitted : Infinity);
+  if (rejections.length > 1) {
+    const last = rejections[rejections.length - 1];
+    const first = rejections.find((r) => last.at - r.at <= 60_000) || rejections[0];
+    const mins = Math.max(1 / 60, (last.at - first.at) / 60_000);
+    $('rate-limited').textContent = Math.round((last.rate_limited - first.rate_limited) / mins);
+    $('captcha-failed').textContent = Math.round((last.captcha_failed - first.captcha_failed) / mins);
+  }
   if (document.activeElement !== $('rate')) $('rate').value = s.admit_per_minute;
   if (document.activeElement !== $('max-active')) $('max-active').value = s.max_active;
   const rates = samples.map((_, i) => perMinute('admitted', 10, i + 1));
@@ -69,7 +78,7 @@ function render() {
 
 function connect(event) {
   if (socket) { socket.onclose = null; socket.close(); }
-  samples = []; current = null;
+  samples = []; current = null; rejections = [];
   const proto = location.protocol === 'https:' ? 'wss' : 'ws';
   socket = new WebSocket(`${proto}://${location.host}/api/v1/admin/events/${encodeURIComponent(event)}/live`);
   socket.onopen = () => { $('conn').textContent = 'live'; retry = 500; };
@@ -80,6 +89,10 @@ function connect(event) {
       if (samples.length && samples[samples.length - 1].t === msg.sample.t) samples[samples.length - 1] = msg.sample;
       else samples.push(msg.sample);
       if (samples.length > 3600) samples.shift();
+      if (msg.rejections) {
+        rejections.push({ at: Date.now(), ...msg.rejections });
+        if (rejections.length > 120) rejections.shift();
+      }
     }
     current = samples[samples.length - 1] || current;
     render();

@@ -3,10 +3,10 @@
 //! queue store nothing), and `GET /api/v1/admin/events/{event}/live`, a
 //! WebSocket that sends the last hour once and then a sample every second.
 //!
-//! Not here yet: holds, orders and revenue (booking exposes no aggregate
-//! query) and rate-limit/CAPTCHA rejections (they live in the gateway's
-//! Prometheus counters, which the admin crate cannot read); the dashboard
-//! says so.
+//! Each message also carries the edge's rejection counters (rate limits,
+//! failed CAPTCHAs) of the process serving the socket, across all events:
+//! the gateway's metrics carry no event label. Not here yet: holds, orders
+//! and revenue (booking exposes no aggregate query); the dashboard says so.
 
 use crate::auth::Viewer;
 use crate::AdminApi;
@@ -140,13 +140,19 @@ pub async fn live(
     // Refuse unknown events before upgrading.
     api.engine.settings(&event).await?;
     let stats = api.live.clone();
+    let rejections = api.rejections.clone();
     Ok(ws
         .max_message_size(1024)
-        .on_upgrade(move |socket| serve(socket, stats, event)))
+        .on_upgrade(move |socket| serve(socket, stats, rejections, event)))
 }
 
 /// Sends the history, then each completed second.
-async fn serve(mut socket: WebSocket, stats: Arc<LiveStats>, event: EventId) {
+async fn serve(
+    mut socket: WebSocket,
+    stats: Arc<LiveStats>,
+    rejections: crate::RejectionsFn,
+    event: EventId,
+) {
     let history = stats.since(&event, 0);
     let mut last = history.last().map_or(0, |s| s.t);
     let hello = serde_json::json!({"type": "history", "event": event.as_str(), "samples": history});
@@ -163,7 +169,9 @@ async fn serve(mut socket: WebSocket, stats: Arc<LiveStats>, event: EventId) {
             _ = every.tick() => {
                 for s in stats.since(&event, last) {
                     last = s.t;
-                    let msg = serde_json::json!({"type": "sample", "sample": s});
+                    let msg = serde_json::json!({
+                        "type": "sample", "sample": s, "rejections": rejections(),
+                    });
                     if socket.send(Message::Text(msg.to_string().into())).await.is_err() {
                         return;
                     }

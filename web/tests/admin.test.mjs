@@ -192,6 +192,10 @@ async function dashboardScenario() {
       throw new Error(`admitted/min did not respond: ${JSON.stringify(seen)}: ${e.message}`);
     });
 
+  // Rejection rates are shown (none in this test).
+  await page.waitForFunction(() => /^\d+$/.test(document.querySelector('#rate-limited').textContent), null, { timeout: STEP });
+  assert.equal(await page.textContent('#captcha-failed'), '0');
+
   await page.click('#pause');
   await textIs(page, '#state', 'paused');
   await page.click('#resume');

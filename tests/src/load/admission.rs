@@ -112,7 +112,7 @@ pub async fn run(args: Args) -> Result<()> {
     };
     let (report, joined) = joins::run(&plan).await;
     report.print("joins");
-    let mut pool = Pool::new(128);
+    let mut pool = Pool::new(96);
     for (n, (_, token)) in joined.into_iter().flatten().enumerate() {
         let source = (!sources.is_empty()).then(|| sources[n % sources.len()]);
         pool.spawn(&target, &args.event, source, token);

@@ -190,7 +190,7 @@ pub async fn run(args: Args) -> Result<()> {
         departure_grace_seconds: args.grace,
     };
     control::create_event(&http, &targets[0], &args.token, &args.event, &settings).await?;
-    let mut pool = Pool::new(256);
+    let mut pool = Pool::new(96);
     let mut queued = 0usize;
     let mut windows = Vec::new();
     for size in sizes {

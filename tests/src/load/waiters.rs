@@ -37,8 +37,9 @@ pub struct Args {
     /// Concurrent join requests.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
-    /// Concurrent connects/handshakes.
-    #[arg(long, default_value_t = 256)]
+    /// Concurrent connects/handshakes. Keep it under the server's accept
+    /// backlog (128): beyond it SYNs are dropped and retried after 1-3 s.
+    #[arg(long, default_value_t = 96)]
     pub connect_concurrency: usize,
     /// Create the event first (PUT) with this operator token.
     #[arg(long)]

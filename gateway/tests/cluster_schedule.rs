@@ -1,0 +1,252 @@
+//! Two `waitroom` processes sharing Redis and PostgreSQL both run the sale
+//! scheduler: each lifecycle step happens exactly once (compare-and-set on
+//! the settings version), the pre-queue is shuffled once into dense tickets
+//! 1..N across both processes, in the order recomputed from the revealed
+//! seed, and only one process creates the first owner.
+//! Needs Redis at REDIS_URL and PostgreSQL at WR_TEST_POSTGRES_URL.
+
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ADMIN: &str = "cluster-schedule-admin";
+
+/// A `waitroom` child process, killed when dropped.
+struct Node {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    // The child is killed and reaped in `Drop`.
+    #[allow(clippy::zombie_processes)]
+    fn start(redis: &str, database: &str, keys: &str) -> Node {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_waitroom"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("REDIS_URL", redis)
+            .env("DATABASE_URL", database)
+            .env("WAITROOM_SIGNING_KEYS", keys)
+            .env("WAITROOM_ADMIN_TOKEN", ADMIN)
+            .env("WAITROOM_ADMIN_PASSWORD", "cluster-owner-pw")
+            .env("WAITROOM_DATA_DIR", dir.path())
+            .env("WAITROOM_TICK_MS", "100")
+            .env("WAITROOM_RATE_LIMITS__ENABLED", "false")
+            // Two processes seeding booking's demo catalog into one empty
+            // database at once collide (booking's seeding is not race-safe).
+            .env("WAITROOM_DEMO_EVENT", "false")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start waitroom");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = reader.read_line(&mut line).expect("read stdout");
+            assert!(n > 0, "waitroom exited before listening");
+            if let Some(addr) = line.trim().strip_prefix("listening on ") {
+                let base = addr.to_owned();
+                std::thread::spawn(move || for _ in reader.lines() {});
+                return Node {
+                    child,
+                    base,
+                    _dir: dir,
+                };
+            }
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn fresh_postgres() -> String {
+    let admin = std::env::var("WR_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let name = format!("wr_test_{}", uuid::Uuid::new_v4().simple());
+    let pool = sqlx::PgPool::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL is required at {admin}: {e}"));
+    sqlx::query(&format!("create database {name}"))
+        .execute(&pool)
+        .await
+        .expect("create test database");
+    pool.close().await;
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.clone(), |(b, _)| b.to_owned());
+    format!("{base}/{name}")
+}
+
+fn shared_keys() -> String {
+    use base64::Engine;
+    let seed: [u8; 32] = rand::random();
+    let seed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seed);
+    format!("s1:{seed}")
+}
+
+async fn get(http: &reqwest::Client, url: String) -> Value {
+    let r = http.get(url).bearer_auth(ADMIN).send().await.expect("get");
+    assert!(r.status().is_success(), "{}", r.status());
+    r.json().await.expect("json")
+}
+
+async fn wait_state(http: &reqwest::Client, node: &Node, event: &str, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let info = get(http, node.url(&format!("/api/v1/queue/{event}"))).await;
+        if info["state"] == state {
+            return info;
+        }
+        assert!(Instant::now() < deadline, "never {state}: {info}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_schedulers_shuffle_once_into_dense_tickets() {
+    let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let database = fresh_postgres().await;
+    let keys = shared_keys();
+    let nodes = [
+        Node::start(&redis, &database, &keys),
+        Node::start(&redis, &database, &keys),
+    ];
+    let http = reqwest::Client::new();
+    for node in &nodes {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = http.get(node.url("/readyz")).send().await;
+            if r.as_ref().is_ok_and(|r| r.status().is_success()) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "node not ready: {r:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let event = format!("sched-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let r = http
+        .put(nodes[0].url(&format!("/api/v1/admin/events/{event}/queue")))
+        .bearer_auth(ADMIN)
+        .json(&json!({
+            "state": "scheduled", "captcha": "off", "admit_per_minute": 0,
+            "prequeue_at": t0 + 1_000, "opens_at": t0 + 3_000,
+        }))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(r.status(), 201);
+
+    wait_state(&http, &nodes[1], &event, "prequeue").await;
+    let mut fans = Vec::new();
+    for i in 0..30 {
+        let node = &nodes[i % 2];
+        let r = http
+            .post(node.url(&format!("/api/v1/queue/{event}/join")))
+            .send()
+            .await
+            .expect("join");
+        assert_eq!(r.status(), 201);
+        let body: Value = r.json().await.expect("json");
+        assert_eq!(body["ticket"], 0);
+        fans.push((
+            body["visitor_id"].as_str().expect("id").to_owned(),
+            body["queue_token"].as_str().expect("token").to_owned(),
+        ));
+    }
+    let info = wait_state(&http, &nodes[0], &event, "open").await;
+    let seed = hex::decode(info["seed"].as_str().expect("seed revealed")).expect("hex");
+    let mut expected: Vec<(Vec<u8>, String)> = fans
+        .iter()
+        .map(|(id, _)| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(&seed).expect("key");
+            mac.update(id.as_bytes());
+            (mac.finalize().into_bytes().to_vec(), id.clone())
+        })
+        .collect();
+    expected.sort();
+    for (i, (id, token)) in fans.iter().enumerate() {
+        let r = http
+            .get(nodes[i % 2].url(&format!("/api/v1/queue/{event}/status")))
+            .header("x-queue-token", token)
+            .send()
+            .await
+            .expect("status");
+        let body: Value = r.json().await.expect("json");
+        let place = expected.iter().position(|(_, e)| e == id).expect("listed");
+        assert_eq!(body["ticket"], place as u64 + 1, "{id}: {body}");
+    }
+
+    // Each step once, though both processes run the scheduler; one owner.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let audit = get(&http, nodes[1].url("/api/v1/admin/audit?limit=1000")).await;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|e| e["target"] == format!("event:{event}") || e["actor"] == "bootstrap")
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "schedule.open",
+            "schedule.prequeue",
+            "queue.settings.replace",
+            "operator.create"
+        ]
+    );
+    let operators = get(&http, nodes[0].url("/api/v1/admin/operators")).await;
+    assert_eq!(operators.as_array().map(Vec::len), Some(1));
+    forget(&redis, &event).await;
+}
+
+/// Removes a passed test's event from the shared Redis.
+async fn forget(redis: &str, event: &str) {
+    use fred::prelude::{Builder, ClientLike, Config, KeysInterface, SetsInterface};
+    let client = Builder::from_config(Config::from_url(redis).expect("REDIS_URL"))
+        .build()
+        .expect("client");
+    client.init().await.expect("connect for cleanup");
+    let keys: Vec<String> = [
+        "seq",
+        "fifo",
+        "visitors",
+        "seen",
+        "departed",
+        "pending_departed",
+        "active",
+        "settings",
+        "clock",
+        "lease",
+        "prequeue",
+        "seed",
+    ]
+    .iter()
+    .map(|name| format!("wr:{{evt:{event}}}:{name}"))
+    .collect();
+    client.del::<(), _>(keys).await.expect("del");
+    client
+        .srem::<(), _, _>("wr:events", event)
+        .await
+        .expect("srem");
+    client.quit().await.expect("quit");
+}
