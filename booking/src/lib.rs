@@ -103,9 +103,17 @@ impl Booking {
         let db = Db::connect(&config.effective_database_url(), config.db_max_connections).await?;
         if config.seed_demo && db.catalog().event_count().await? == 0 {
             tracing::info!("empty database: creating the demo event");
-            db.catalog()
+            let seeded = db
+                .catalog()
                 .insert_catalog(&db::seed::demo_catalog(state::now()))
-                .await?;
+                .await;
+            // Several processes starting on one empty database race to
+            // seed; the losers find the winner's catalog and carry on.
+            if let Err(e) = seeded {
+                if db.catalog().event_count().await? == 0 {
+                    return Err(e);
+                }
+            }
         }
         let locks = match &config.redis_url {
             Some(url) => Some(SeatLocks::connect(url.expose()).await.map_err(|e| {

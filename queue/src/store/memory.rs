@@ -320,11 +320,9 @@ impl QueueStore for MemoryStore {
         let state = inner.events.get_mut(event).ok_or_else(|| unknown(event))?;
         // A visitor who already has a place gets it back even once the queue
         // stops accepting *new* visitors (a reload must not lose a place).
-        if let Some(
-            &VisitorRecord::Waiting { ticket }
-            | &VisitorRecord::Admitted { ticket, .. }
-            | &VisitorRecord::Finished { ticket },
-        ) = state.visitors.get(visitor)
+        // Departed and finished visitors have none left: they start again.
+        if let Some(&VisitorRecord::Waiting { ticket } | &VisitorRecord::Admitted { ticket, .. }) =
+            state.visitors.get(visitor)
         {
             let fresh = false;
             return Ok(JoinOutcome { ticket, fresh });

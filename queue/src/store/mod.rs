@@ -162,8 +162,9 @@ pub trait QueueStore: Send + Sync + 'static {
     async fn events(&self) -> Result<Vec<EventId>>;
 
     /// Gives the visitor a place, or returns the place they already have
-    /// (waiting, admitted or finished). A departed visitor gets a new
-    /// ticket at the back. Fails with `UnknownEvent` or `NotJoinable`.
+    /// (waiting or admitted). A departed visitor, or one whose admitted
+    /// session ended, gets a new ticket at the back. Fails with
+    /// `UnknownEvent` or `NotJoinable`.
     async fn join(&self, event: &EventId, visitor: &VisitorId, now: Millis) -> Result<JoinOutcome>;
 
     /// The visitor's record.

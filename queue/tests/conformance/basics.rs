@@ -156,23 +156,34 @@ pub async fn join_is_idempotent(h: Harness) {
     );
     assert_eq!(h.join(2, T0).await.ticket, 2);
 
-    // Admitted and finished visitors get their ticket back too.
+    // An admitted visitor gets their ticket back too.
     h.tick(T0).await;
     let admitted = h.tick(T0 + 1_000).await;
     assert_eq!(admitted.admitted.len(), 2);
     assert!(!h.join(1, T0 + 1_001).await.fresh);
+
+    // A departed visitor goes to the back with a new ticket...
+    h.join(3, T0).await;
+    assert!(h.store.leave(&h.event, &visitor(3)).await.expect("leave"));
+    let back = h.join(3, T0 + 2_000).await;
+    assert_eq!((back.ticket, back.fresh), (4, true));
+
+    // ...and so does one whose admitted session ended: their turn is over,
+    // a new one starts at the back.
     assert!(h
         .store
         .release(&h.event, &visitor(1))
         .await
         .expect("release"));
-    assert_eq!(h.join(1, T0 + 1_002).await.ticket, 1);
-
-    // A departed visitor goes to the back with a new ticket.
-    h.join(3, T0).await;
-    assert!(h.store.leave(&h.event, &visitor(3)).await.expect("leave"));
-    let back = h.join(3, T0 + 2_000).await;
-    assert_eq!((back.ticket, back.fresh), (4, true));
+    let again = h.join(1, T0 + 2_001).await;
+    assert_eq!((again.ticket, again.fresh), (5, true));
+    assert_eq!(
+        h.store
+            .lookup(&h.event, &visitor(1), T0 + 2_002)
+            .await
+            .expect("lookup"),
+        VisitorRecord::Waiting { ticket: 5 }
+    );
 }
 
 pub async fn concurrent_joins_get_dense_tickets(h: Harness) {

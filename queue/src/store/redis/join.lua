@@ -8,11 +8,12 @@ local state = redis.call('HGET', KEYS[5], 'state')
 if not state then
   return {-1}
 end
--- A visitor who has a place (waiting `t`, admitted `t|a|..`, finished `t|f`,
--- pre-queue `0|p`) gets it back, even when the queue no longer takes new
--- visitors.
+-- A visitor who has a place (waiting `t`, admitted `t|a|..`, pre-queue
+-- `0|p`) gets it back, even when the queue no longer takes new visitors.
+-- Departed (`t|d`) and finished (`t|f`) visitors have none: they start again.
 local record = redis.call('HGET', KEYS[3], ARGV[1])
-if record and string.sub(record, -2) ~= '|d' then
+local ended = record and (string.sub(record, -2) == '|d' or string.sub(record, -2) == '|f')
+if record and not ended then
   return {tonumber(string.match(record, '^%d+')), 0}
 end
 if not string.find(',' .. ARGV[3] .. ',', ',' .. state .. ',', 1, true) then
