@@ -98,11 +98,13 @@ impl Edge {
             .store()
             .lookup(event, &cred.visitor, queue::engine::now_ms())
             .await?;
+        // What the store's join gives back rather than renews: departed
+        // and finished visitors start a new place (which needs the check).
         Ok(matches!(
             record,
-            VisitorRecord::Waiting { .. }
+            VisitorRecord::Prequeue
+                | VisitorRecord::Waiting { .. }
                 | VisitorRecord::Admitted { .. }
-                | VisitorRecord::Finished { .. }
         ))
     }
 

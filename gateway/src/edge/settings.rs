@@ -62,8 +62,8 @@ impl Default for EdgeSettings {
             captcha_hostnames: String::new(),
             captcha_timeout_ms: 3_000,
             captcha_fail_open: false,
-            // About 260,000 hashes on average: a fraction of a second on a
-            // laptop, one to three seconds on a mid-range phone.
+            // About 260,000 hashes on average: about 0.2 s in a laptop's
+            // browser, under a second on a mid-range phone (docs/benchmarks.md).
             pow_difficulty: 18,
             pow_max_difficulty: 22,
             pow_surge_joins_per_second: 200,

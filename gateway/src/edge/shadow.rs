@@ -155,6 +155,22 @@ impl Shadow {
         let view = lock_view(&hub);
         let p = view.position(ticket);
         let queue_state = view.settings.state;
+        if ticket == 0 && matches!(queue_state, QueueState::Prequeue | QueueState::Scheduled) {
+            // Like a real pre-queue place: no ticket and no position until
+            // the opening shuffle.
+            return Ok(Body {
+                event: event.to_string(),
+                visitor_id: cred.visitor.to_string(),
+                queue_token: token.then(|| self.codec.encode(cred)),
+                ticket: 0,
+                state: WaiterState::Prequeue,
+                queue_state,
+                position: None,
+                ahead: None,
+                eta_seconds: None,
+                waiting: view.waiting,
+            });
+        }
         Ok(Body {
             event: event.to_string(),
             visitor_id: cred.visitor.to_string(),
@@ -181,7 +197,15 @@ impl Shadow {
             Some(e) => e,
             None => {
                 let hub = self.engine.hub(event).await?;
-                let ticket = lock_view(&hub).last_ticket + 1;
+                let ticket = {
+                    let view = lock_view(&hub);
+                    // Pre-queue places get their ticket at opening; a shadow
+                    // one keeps 0 and, once open, shows at the front.
+                    match view.settings.state {
+                        QueueState::Prequeue | QueueState::Scheduled => 0,
+                        _ => view.last_ticket + 1,
+                    }
+                };
                 let cred = self
                     .mint(event, ticket)
                     .ok_or_else(|| ApiError::internal("no signing key for shadow places"))?;
