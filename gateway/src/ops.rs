@@ -76,6 +76,10 @@ pub fn pages(web_dir: &Path) -> Router {
         )
         .route("/api/{*rest}", axum::routing::any(not_found))
         .fallback_service(files)
+        // Pages only: a phone on a congested stadium network should fetch
+        // the waiting room in a few KB. (Not on the API router, where it
+        // would wrap WebSocket upgrades.)
+        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 async fn not_found(uri: Uri) -> ApiError {

@@ -10,6 +10,7 @@ mod bots_queue;
 mod helpers;
 mod join;
 mod outage;
+mod pages;
 mod scheduled_sale;
 mod tokens;
 mod ws;
