@@ -3,112 +3,27 @@
 //! under the cap, and admitter takeover when the admitting process dies.
 //! Needs Redis at REDIS_URL (default 127.0.0.1:6379); fails without it.
 
+mod common;
+
+use common::{redis_url, shared_keys, unique, Node};
 use futures::{stream, StreamExt};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
 const ADMIN: &str = "cluster-admin";
 
-fn redis_url() -> String {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let hostport = url.trim_start_matches("redis://").to_owned();
-    assert!(
-        std::net::TcpStream::connect(&hostport).is_ok(),
-        "these tests need Redis at {url} (set REDIS_URL); none is reachable"
-    );
-    url
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())[..24].to_owned()
-}
-
-/// A `waitroom` child process, killed when dropped.
-struct Node {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Node {
-    // The child is killed and reaped in `Drop`.
-    #[allow(clippy::zombie_processes)]
-    fn start(redis: &str, keys: &str) -> Node {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_waitroom"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("REDIS_URL", redis)
-            .env("WAITROOM_SIGNING_KEYS", keys)
-            .env("WAITROOM_ADMIN_TOKEN", ADMIN)
-            .env("WAITROOM_DATA_DIR", dir.path())
-            .env("WAITROOM_TICK_MS", "200")
-            .env("WAITROOM_LEASE_TTL_MS", "1500")
-            // 2,000 joins from 127.0.0.1: these tests are not about limits.
-            .env("WAITROOM_RATE_LIMITS__ENABLED", "false")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start waitroom");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        let mut reader = BufReader::new(stdout);
-        loop {
-            line.clear();
-            let n = reader.read_line(&mut line).expect("read stdout");
-            assert!(n > 0, "waitroom exited before listening");
-            if let Some(addr) = line.trim().strip_prefix("listening on ") {
-                let base = addr.to_owned();
-                // Keep draining stdout so the child never blocks on a full pipe.
-                std::thread::spawn(move || for _ in reader.lines() {});
-                return Node {
-                    child,
-                    base,
-                    _dir: dir,
-                };
-            }
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    fn ws_url(&self, path: &str) -> String {
-        format!("{}{}", self.base.replace("http://", "ws://"), path)
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn shared_keys() -> String {
-    use base64::Engine;
-    let seed: [u8; 32] = rand::random();
-    format!(
-        "c1:{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seed)
-    )
-}
-
-async fn wait_ready(http: &reqwest::Client, node: &Node) {
-    for _ in 0..100 {
-        if let Ok(r) = http.get(node.url("/readyz")).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("node never became ready");
+/// A node of this test: fast ticks, a short lease, no edge limits.
+fn start(redis: &str, keys: &str) -> Node {
+    Node::start(&[
+        ("REDIS_URL", redis),
+        ("WAITROOM_SIGNING_KEYS", keys),
+        ("WAITROOM_ADMIN_TOKEN", ADMIN),
+        ("WAITROOM_TICK_MS", "200"),
+        ("WAITROOM_LEASE_TTL_MS", "1500"),
+        ("WAITROOM_RATE_LIMITS__ENABLED", "false"),
+    ])
 }
 
 async fn create(http: &reqwest::Client, node: &Node, event: &str, settings: Value) {
@@ -135,11 +50,11 @@ async fn join(http: &reqwest::Client, node: &Node, event: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_joins_over_two_processes_get_dense_tickets_and_portable_places() {
     let redis = redis_url();
-    let keys = shared_keys();
-    let (a, b) = (Node::start(&redis, &keys), Node::start(&redis, &keys));
+    let keys = shared_keys("c1");
+    let (a, b) = (start(&redis, &keys), start(&redis, &keys));
     let http = reqwest::Client::new();
-    wait_ready(&http, &a).await;
-    wait_ready(&http, &b).await;
+    a.ready(&http).await;
+    b.ready(&http).await;
     let event = unique("dense");
     create(
         &http,
@@ -231,10 +146,10 @@ async fn watch(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn admission_is_fifo_and_capped_and_the_other_process_takes_over() {
     let redis = redis_url();
-    let keys = shared_keys();
+    let keys = shared_keys("c1");
     let http = reqwest::Client::new();
-    let a = Node::start(&redis, &keys);
-    wait_ready(&http, &a).await;
+    let a = start(&redis, &keys);
+    a.ready(&http).await;
     let event = unique("fifo");
     create(
         &http,
@@ -246,8 +161,8 @@ async fn admission_is_fifo_and_capped_and_the_other_process_takes_over() {
     // A has been ticking alone, so it holds the admitter lease.
     tokio::time::sleep(Duration::from_millis(600)).await;
     let mut a = Some(a);
-    let b = Node::start(&redis, &keys);
-    wait_ready(&http, &b).await;
+    let b = start(&redis, &keys);
+    b.ready(&http).await;
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let path = format!("/api/v1/queue/{event}/ws");

@@ -5,74 +5,27 @@
 //! seed, and only one process creates the first owner.
 //! Needs Redis at REDIS_URL and PostgreSQL at WR_TEST_POSTGRES_URL.
 
+mod common;
+
+use common::{redis_url, shared_keys, unique, Node};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ADMIN: &str = "cluster-schedule-admin";
 
-/// A `waitroom` child process, killed when dropped.
-struct Node {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Node {
-    // The child is killed and reaped in `Drop`.
-    #[allow(clippy::zombie_processes)]
-    fn start(redis: &str, database: &str, keys: &str) -> Node {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_waitroom"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("REDIS_URL", redis)
-            .env("DATABASE_URL", database)
-            .env("WAITROOM_SIGNING_KEYS", keys)
-            .env("WAITROOM_ADMIN_TOKEN", ADMIN)
-            .env("WAITROOM_ADMIN_PASSWORD", "cluster-owner-pw")
-            .env("WAITROOM_DATA_DIR", dir.path())
-            .env("WAITROOM_TICK_MS", "100")
-            .env("WAITROOM_RATE_LIMITS__ENABLED", "false")
-            // Two processes seeding booking's demo catalog into one empty
-            // database at once collide (booking's seeding is not race-safe).
-            .env("WAITROOM_DEMO_EVENT", "false")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start waitroom");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let n = reader.read_line(&mut line).expect("read stdout");
-            assert!(n > 0, "waitroom exited before listening");
-            if let Some(addr) = line.trim().strip_prefix("listening on ") {
-                let base = addr.to_owned();
-                std::thread::spawn(move || for _ in reader.lines() {});
-                return Node {
-                    child,
-                    base,
-                    _dir: dir,
-                };
-            }
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A node of this test: shared Redis and PostgreSQL, fast ticks.
+fn start(redis: &str, database: &str, keys: &str) -> Node {
+    Node::start(&[
+        ("REDIS_URL", redis),
+        ("DATABASE_URL", database),
+        ("WAITROOM_SIGNING_KEYS", keys),
+        ("WAITROOM_ADMIN_TOKEN", ADMIN),
+        ("WAITROOM_ADMIN_PASSWORD", "cluster-owner-pw"),
+        ("WAITROOM_TICK_MS", "100"),
+        ("WAITROOM_RATE_LIMITS__ENABLED", "false"),
+    ])
 }
 
 async fn fresh_postgres() -> String {
@@ -91,13 +44,6 @@ async fn fresh_postgres() -> String {
         .rsplit_once('/')
         .map_or(admin.clone(), |(b, _)| b.to_owned());
     format!("{base}/{name}")
-}
-
-fn shared_keys() -> String {
-    use base64::Engine;
-    let seed: [u8; 32] = rand::random();
-    let seed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seed);
-    format!("s1:{seed}")
 }
 
 async fn get(http: &reqwest::Client, url: String) -> Value {
@@ -120,26 +66,18 @@ async fn wait_state(http: &reqwest::Client, node: &Node, event: &str, state: &st
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_schedulers_shuffle_once_into_dense_tickets() {
-    let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let redis = redis_url();
     let database = fresh_postgres().await;
-    let keys = shared_keys();
+    let keys = shared_keys("s1");
     let nodes = [
-        Node::start(&redis, &database, &keys),
-        Node::start(&redis, &database, &keys),
+        start(&redis, &database, &keys),
+        start(&redis, &database, &keys),
     ];
     let http = reqwest::Client::new();
     for node in &nodes {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let r = http.get(node.url("/readyz")).send().await;
-            if r.as_ref().is_ok_and(|r| r.status().is_success()) {
-                break;
-            }
-            assert!(Instant::now() < deadline, "node not ready: {r:?}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        node.ready(&http).await;
     }
-    let event = format!("sched-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let event = unique("sched");
     let t0 = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);

@@ -3,119 +3,34 @@
 //! places per IP, CAPTCHA replay and infinite-queue places hold across
 //! processes. Needs Redis at REDIS_URL (default 127.0.0.1:6379).
 
+mod common;
+
+use common::{redis_url, shared_keys, unique, Node};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const ADMIN: &str = "edge-cluster-admin";
 
-fn redis_url() -> String {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let hostport = url.trim_start_matches("redis://").to_owned();
-    assert!(
-        std::net::TcpStream::connect(&hostport).is_ok(),
-        "these tests need Redis at {url} (set REDIS_URL); none is reachable"
-    );
-    url
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())[..24].to_owned()
-}
-
-/// A `waitroom` child process behind a pretend proxy at 127.0.0.1.
-struct Node {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Node {
-    fn start(redis: &str, keys: &str) -> Node {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_waitroom"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("REDIS_URL", redis)
-            .env("WAITROOM_SIGNING_KEYS", keys)
-            .env("WAITROOM_ADMIN_TOKEN", ADMIN)
-            .env("WAITROOM_DATA_DIR", dir.path())
-            .env("WAITROOM_TICK_MS", "200")
-            .env("WAITROOM_TRUSTED_PROXIES", "127.0.0.1")
-            .env("WAITROOM_POW_DIFFICULTY", "8")
-            .env("WAITROOM_RATE_LIMITS__JOIN__PER_IP_PER_MINUTE", "1")
-            .env("WAITROOM_RATE_LIMITS__JOIN__IP_BURST", "3")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start waitroom");
-        let Some(stdout) = child.stdout.take() else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("no stdout");
-        };
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let n = reader.read_line(&mut line).unwrap_or(0);
-            if n == 0 {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("waitroom exited before listening");
-            }
-            if let Some(addr) = line.trim().strip_prefix("listening on ") {
-                let base = addr.to_owned();
-                std::thread::spawn(move || for _ in reader.lines() {});
-                return Node {
-                    child,
-                    base,
-                    _dir: dir,
-                };
-            }
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn shared_keys() -> String {
-    use base64::Engine;
-    let seed: [u8; 32] = rand::random();
-    format!(
-        "e1:{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seed)
-    )
-}
-
-async fn ready(http: &reqwest::Client, node: &Node) {
-    for _ in 0..100 {
-        if let Ok(r) = http.get(node.url("/readyz")).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("node never became ready");
-}
-
+/// Two nodes behind a pretend proxy at 127.0.0.1, with a tight join limit
+/// and an easy proof of work.
 async fn two_nodes() -> (reqwest::Client, Node, Node) {
-    let (redis, keys) = (redis_url(), shared_keys());
-    let (a, b) = (Node::start(&redis, &keys), Node::start(&redis, &keys));
+    let (redis, keys) = (redis_url(), shared_keys("e1"));
+    let start = || {
+        Node::start(&[
+            ("REDIS_URL", redis.as_str()),
+            ("WAITROOM_SIGNING_KEYS", keys.as_str()),
+            ("WAITROOM_ADMIN_TOKEN", ADMIN),
+            ("WAITROOM_TICK_MS", "200"),
+            ("WAITROOM_TRUSTED_PROXIES", "127.0.0.1"),
+            ("WAITROOM_POW_DIFFICULTY", "8"),
+            ("WAITROOM_RATE_LIMITS__JOIN__PER_IP_PER_MINUTE", "1"),
+            ("WAITROOM_RATE_LIMITS__JOIN__IP_BURST", "3"),
+        ])
+    };
+    let (a, b) = (start(), start());
     let http = reqwest::Client::new();
-    ready(&http, &a).await;
-    ready(&http, &b).await;
+    a.ready(&http).await;
+    b.ready(&http).await;
     (http, a, b)
 }
 

@@ -8,7 +8,13 @@ async fn the_waiting_room_page_transfers_under_30_kb() {
     // Everything a phone fetches to show the waiting room and solve the
     // proof of work, as transferred (reqwest does not decompress here).
     let mut total = 0usize;
-    for path in ["/queue/demo", "/style.css", "/queue.js", "/pow.js", "/pow-worker.js"] {
+    for path in [
+        "/queue/demo",
+        "/style.css",
+        "/queue.js",
+        "/pow.js",
+        "/pow-worker.js",
+    ] {
         let r = app
             .http
             .get(app.url(path))
@@ -18,7 +24,9 @@ async fn the_waiting_room_page_transfers_under_30_kb() {
             .expect("page");
         assert_eq!(r.status(), 200, "{path}");
         assert_eq!(
-            r.headers().get("content-encoding").and_then(|v| v.to_str().ok()),
+            r.headers()
+                .get("content-encoding")
+                .and_then(|v| v.to_str().ok()),
             Some("gzip"),
             "{path} is compressed"
         );

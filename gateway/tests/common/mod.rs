@@ -1,0 +1,114 @@
+//! Shared by the multi-process tests: real `waitroom` children sharing one
+//! Redis (and sometimes one PostgreSQL).
+
+// Each test binary uses its own subset of these helpers.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Redis for these tests; panics with a clear message when none answers.
+pub fn redis_url() -> String {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let hostport = url.trim_start_matches("redis://").to_owned();
+    assert!(
+        std::net::TcpStream::connect(&hostport).is_ok(),
+        "these tests need Redis at {url} (set REDIS_URL); none is reachable"
+    );
+    url
+}
+
+/// A fresh event id, so tests can share one Redis.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())[..24].to_owned()
+}
+
+/// One random signing key, given to every process of a test.
+pub fn shared_keys(kid: &str) -> String {
+    use base64::Engine;
+    let seed: [u8; 32] = rand::random();
+    format!(
+        "{kid}:{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seed)
+    )
+}
+
+/// A `waitroom` child process, killed when dropped.
+pub struct Node {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    /// Starts `waitroom serve` on a free port with its own data directory
+    /// and the given environment; returns once it is listening.
+    // The child is killed and reaped in `Drop`.
+    #[allow(clippy::zombie_processes)]
+    pub fn start(env: &[(&str, &str)]) -> Node {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_waitroom"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("WAITROOM_DATA_DIR", dir.path())
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start waitroom");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = reader.read_line(&mut line).expect("read stdout");
+            assert!(n > 0, "waitroom exited before listening");
+            if let Some(addr) = line.trim().strip_prefix("listening on ") {
+                let base = addr.to_owned();
+                // Keep draining stdout so the child never blocks on a full pipe.
+                std::thread::spawn(move || for _ in reader.lines() {});
+                return Node {
+                    child,
+                    base,
+                    _dir: dir,
+                };
+            }
+        }
+    }
+
+    /// `http://…` URL of `path` on this node.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// `ws://…` URL of `path` on this node.
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("{}{}", self.base.replace("http://", "ws://"), path)
+    }
+
+    /// Waits until `/readyz` answers 200.
+    pub async fn ready(&self, http: &reqwest::Client) {
+        for _ in 0..100 {
+            if let Ok(r) = http.get(self.url("/readyz")).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("node never became ready");
+    }
+
+    /// Kills the process now (as a crash would).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
