@@ -191,7 +191,11 @@ cpu_sampler() {
     line="$(date +%H:%M:%S)"
     for g in "$@"; do
       pids=${g#*:}; now=$(cpu_ticks ${pids//,/ })
-      line+=" ${g%%:*} $(( (now - last[$g]) * 100 / hz / every ))%"
+      if [ "$now" -ge "${last[$g]}" ]; then
+        line+=" ${g%%:*} $(( (now - last[$g]) * 100 / hz / every ))%"
+      else
+        line+=" ${g%%:*} (exited)"
+      fi
       last[$g]=$now
     done
     now=$(busy_ticks)

@@ -19,6 +19,7 @@ build
 machine_info
 start_redis
 keys=$(signing_keys)
+NET=$(( 1 + RANDOM % 250 ))   # fresh source addresses per run (see bench-waiters.sh)
 start_server r0 REDIS_URL="$REDIS_URL" WAITROOM_SIGNING_KEYS="$keys"; u0=$SERVER_URL
 start_server r1 REDIS_URL="$REDIS_URL" WAITROOM_SIGNING_KEYS="$keys"; u1=$SERVER_URL
 
@@ -33,5 +34,5 @@ drop_event "$ev1"   # a closed event is still ticked; keep part 2 to one event
 echo "=== part 2: every waiter holds a socket, grace 15 s (heartbeat every 5 s per node), rate 60/min"
 "$LOADGEN" redis-per-tick --url "$u0,$u1" --redis-url "$REDIS_URL" --event "$(new_event beat)" \
   --token "$ADMIN_TOKEN" --waiters "$SOCKET_SIZES" --window-secs "$WINDOW" --rate 60 \
-  --grace 15 --connect --sources 127.0.3.1,127.0.3.2 \
+  --grace 15 --connect --sources "127.$NET.3.1,127.$NET.3.2,127.$NET.3.3" \
   | tee "$RUN_DIR/part2.out" | grep -v '^{'

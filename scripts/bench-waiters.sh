@@ -92,9 +92,9 @@ echo "--- TCP (system-wide) before: $TCP_BEFORE"
 echo "--- TCP (system-wide) after:  $(tcp_trouble)"
 echo "--- total"
 "$LOADGEN" aggregate "$RUN_DIR"/client*.out
+# The server logs to stdout; show its warnings and errors.
 for s in "${!SPIDS[@]}"; do
-  if [ -s "$RUN_DIR/server$s.err" ]; then
-    echo "--- server$s warnings (last 5)"; tail -n 5 "$RUN_DIR/server$s.err"
-  fi
+  warnings=$(grep -hE 'WARN|ERROR' "$RUN_DIR/server$s.out" "$RUN_DIR/server$s.err" 2>/dev/null | tail -n 5 || true)
+  [ -n "$warnings" ] && { echo "--- server$s warnings (last 5)"; echo "$warnings"; }
 done
 exit "$failed"

@@ -245,7 +245,9 @@ fn measured_rate(ticks: &BTreeMap<u64, u64>) -> Option<f64> {
     Some(after_first as f64 * 60_000.0 / (last - first) as f64)
 }
 
-/// Admissions in each complete minute counted from the first admitting tick.
+/// Admissions in each complete minute after the first admitting tick,
+/// windows `(t0 + m min, t0 + (m + 1) min]`: the first tick's batch pays for
+/// time before `t0`, so it belongs to no window.
 fn per_minute(ticks: &BTreeMap<u64, u64>) -> Vec<u64> {
     let (Some((&first, _)), Some((&last, _))) = (ticks.first_key_value(), ticks.last_key_value())
     else {
@@ -255,7 +257,7 @@ fn per_minute(ticks: &BTreeMap<u64, u64>) -> Vec<u64> {
     (0..minutes)
         .map(|m| {
             let from = first + m * 60_000;
-            ticks.range(from..from + 60_000).map(|(_, n)| n).sum()
+            ticks.range(from + 1..=from + 60_000).map(|(_, n)| n).sum()
         })
         .collect()
 }
@@ -288,6 +290,10 @@ mod tests {
         let ticks: BTreeMap<u64, u64> = (0..=60).map(|i| (1_000_000 + i * 1_000, 10)).collect();
         assert_eq!(measured_rate(&ticks), Some(600.0));
         assert_eq!(per_minute(&ticks), vec![600]);
+        // A catch-up batch at the first tick is not counted in any minute.
+        let mut late = ticks.clone();
+        late.insert(999_000, 10);
+        assert_eq!(per_minute(&late), vec![600]);
         assert_eq!(max_concurrent(&ticks, 5_000), 50);
         assert_eq!(max_concurrent(&ticks, 1_000_000), 610);
     }
