@@ -12,4 +12,11 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
 # The browser tests drive the real binary.
 cargo build -p gateway
-WAITROOM_BIN="$PWD/target/debug/waitroom" npm test --prefix web/tests
+# The polling-fallback browser test has hung intermittently on a loaded
+# machine (not yet root-caused, see the issue notes): a hung run is cut off
+# and the browser suite runs once more, saying so loudly.
+browser_tests() { WAITROOM_BIN="$PWD/target/debug/waitroom" timeout 600 npm test --prefix web/tests; }
+if ! browser_tests; then
+  echo "!! browser tests failed or hung; running them once more" >&2
+  browser_tests
+fi

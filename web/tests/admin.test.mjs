@@ -14,18 +14,10 @@
 //   (default /usr/bin/chromium), TEST_LOG=1 to echo the server's output.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, access } from 'node:fs/promises';
-import { constants as fsc } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { spawnSync } from 'node:child_process';
+import * as harness from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../..');
-const BIN = process.env.WAITROOM_BIN || path.resolve(here, '../../target/debug/waitroom');
-const ADMIN_TOKEN = 'test-admin-token';
+const { ADMIN_TOKEN, launchBrowser } = harness;
 const OWNER = { email: 'admin@localhost', password: 'dashboard-test-pw' };
 const STEP = 25_000;
 
@@ -41,65 +33,24 @@ function freshPostgres() {
   return admin.replace(/\/[^/]*$/, `/${name}`);
 }
 
-async function startServer(backends = {}) {
-  await access(BIN, fsc.X_OK).catch(() => {
-    throw new Error(`waitroom binary not found at ${BIN}: run \`cargo build\` or set WAITROOM_BIN`);
-  });
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'waitroom-admin-test-'));
-  const env = {
-    ...process.env,
-    WAITROOM_DATA_DIR: dataDir,
-    WAITROOM_ADMIN_TOKEN: ADMIN_TOKEN,
-    WAITROOM_ADMIN_PASSWORD: OWNER.password,
-    WAITROOM_TICK_MS: '200',
-    WAITROOM_DEMO_EVENT: 'false',
-    // Every join of this test comes from 127.0.0.1.
-    WAITROOM_RATE_LIMITS__ENABLED: 'false',
-  };
-  for (const k of ['REDIS_URL', 'DATABASE_URL', 'WAITROOM_REDIS_URL', 'WAITROOM_DATABASE_URL']) delete env[k];
-  Object.assign(env, backends);
-  const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = [];
-  const keep = (chunk) => {
-    const text = chunk.toString();
-    if (process.env.TEST_LOG) process.stderr.write(text);
-    log.push(text);
-    if (log.length > 400) log.shift();
-  };
-  child.stderr.on('data', keep);
-  const base = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('server did not start\n' + log.join(''))), 30_000);
-    child.stdout.on('data', (chunk) => {
-      keep(chunk);
-      out += chunk.toString();
-      const m = out.match(/listening on (https?:\/\/[^\s]+)/);
-      if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code})\n` + log.join(''))); });
-  });
-  return { child, base, dataDir, log };
-}
+/** A server for the dashboard scenario, on the embedded defaults or `backends`. */
+const startServer = (backends = {}) => harness.startServer({
+  WAITROOM_ADMIN_PASSWORD: OWNER.password,
+  WAITROOM_TICK_MS: '200',
+  WAITROOM_DEMO_EVENT: 'false',
+  // Every join of this test comes from 127.0.0.1.
+  WAITROOM_RATE_LIMITS__ENABLED: 'false',
+  ...backends,
+}, 'admin');
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--headless=new'],
-  });
+  browser = await launchBrowser();
 });
 
 async function stopServer() {
-  if (!server) return;
-  const { child, dataDir } = server;
+  const s = server;
   server = undefined;
-  if (child.exitCode === null && child.signalCode === null) {
-    const gone = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await gone;
-    clearTimeout(t);
-  }
-  await rm(dataDir, { recursive: true, force: true });
+  await harness.stopServer(s);
 }
 
 after(async () => {
@@ -107,8 +58,6 @@ after(async () => {
   await stopServer();
 });
 
-// A crash of the test process must not leave the server behind.
-process.on('exit', () => { if (server) server.child.kill('SIGKILL'); });
 
 const admin = (method, p, body) => fetch(`${server.base}${p}`, {
   method,

@@ -10,18 +10,10 @@
 //   JOURNEY_SCREENSHOTS=<dir> to save phone-sized screenshots of the pages.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, access, readdir, readFile } from 'node:fs/promises';
-import { constants as fsc } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { ADMIN_TOKEN, launchBrowser, request, startServer, stopServer } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../..');
-const BIN = process.env.WAITROOM_BIN || path.resolve(here, '../../target/debug/waitroom');
-const ADMIN_TOKEN = 'test-admin-token';
 const EVENT = 'demo'; // seeded with a real seat map on embedded defaults
 const STEP = 20_000; // timeout for one waited-for page change
 const SHOTS = process.env.JOURNEY_SCREENSHOTS;
@@ -29,71 +21,7 @@ const SHOTS = process.env.JOURNEY_SCREENSHOTS;
 let server; // { child, base, dataDir, log }
 let browser;
 
-/** Starts the real server and resolves once it prints its address. */
-async function startServer() {
-  await access(BIN, fsc.X_OK).catch(() => {
-    throw new Error(`waitroom binary not found at ${BIN}: run \`cargo build\` or set WAITROOM_BIN`);
-  });
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'waitroom-journey-'));
-  const env = { ...process.env, WAITROOM_DATA_DIR: dataDir, WAITROOM_ADMIN_TOKEN: ADMIN_TOKEN };
-  // Embedded backends (SQLite, in-process queue, mail files), dev payments.
-  for (const k of ['REDIS_URL', 'DATABASE_URL', 'WAITROOM_REDIS_URL', 'WAITROOM_DATABASE_URL', 'SMTP_URL',
-    'STRIPE_SECRET_KEY', 'STRIPE_PUBLISHABLE_KEY', 'WAITROOM_PUBLIC_BASE_URL']) delete env[k];
-  const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = [];
-  const keep = (chunk) => {
-    const text = chunk.toString();
-    if (process.env.TEST_LOG) process.stderr.write(text);
-    log.push(text);
-    if (log.length > 400) log.shift();
-  };
-  child.stderr.on('data', keep);
-  server = { child, dataDir, log };
-  server.base = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('server did not print "listening on" within 30 s\n' + log.join(''))), 30_000);
-    child.stdout.on('data', (chunk) => {
-      keep(chunk);
-      out += chunk.toString();
-      const m = out.match(/listening on (https?:\/\/[^\s]+)/);
-      if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
-    });
-    child.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited early (code ${code}, signal ${sig})\n` + log.join('')));
-    });
-    child.once('error', (e) => { clearTimeout(timer); reject(e); });
-  });
-}
-
-async function stopServer() {
-  if (!server) return;
-  const { child, dataDir } = server;
-  server = undefined;
-  if (child.exitCode === null && child.signalCode === null) {
-    const gone = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await gone;
-    clearTimeout(t);
-  }
-  await rm(dataDir, { recursive: true, force: true });
-}
-
-// A crash of the test process must not leave the server behind.
-process.on('exit', () => { if (server) server.child.kill('SIGKILL'); });
-
-async function api(method, urlPath, body, headers = {}) {
-  const res = await fetch(server.base + urlPath, {
-    method,
-    headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-  return { status: res.status, json, text };
-}
+const api = (method, urlPath, body, headers) => request(server.base, method, urlPath, body, headers);
 
 /** Polls `fn` until it returns a truthy value (for things outside the page). */
 async function eventually(what, fn, timeout = STEP) {
@@ -145,12 +73,8 @@ async function throughQueue(page) {
 }
 
 before(async () => {
-  await startServer();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  server = await startServer({}, 'journey');
+  browser = await launchBrowser();
   // Fast admission and no CAPTCHA, so the journey is quick.
   const patch = await api('PATCH', `/api/v1/admin/events/${EVENT}/queue`, { admit_per_minute: 600, captcha: 'off' },
     { Authorization: `Bearer ${ADMIN_TOKEN}` });
@@ -158,7 +82,7 @@ before(async () => {
 });
 
 after(async () => {
-  try { if (browser) await browser.close(); } finally { await stopServer(); }
+  try { if (browser) await browser.close(); } finally { await stopServer(server); }
 });
 
 test('a fan goes from the waiting room to a confirmed booking and gets the email', { timeout: 180_000 }, async (t) => {

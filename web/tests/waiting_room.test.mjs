@@ -13,19 +13,10 @@
 //   (default /usr/bin/chromium), TEST_LOG=1 to echo the server's output.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, access } from 'node:fs/promises';
-import { constants as fsc } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import * as harness from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../..');
-const BIN = process.env.WAITROOM_BIN || path.resolve(here, '../../target/debug/waitroom');
-const ADMIN_TOKEN = 'test-admin-token';
+const { ADMIN_TOKEN, launchBrowser, stopServer } = harness;
 const STEP = 20_000; // timeout for one waited-for page change
 // Unique per run, in case a queue store outlives the server (it should not: see startServer).
 const RUN = Date.now().toString(36);
@@ -34,77 +25,9 @@ const POW_DIFFICULTY = '10';
 let server; // { child, base, dataDir, log }
 let browser;
 
-/** Starts the real server (with `extraEnv`) and resolves once it prints its address. */
-async function startServer(extraEnv = {}) {
-  await access(BIN, fsc.X_OK).catch(() => {
-    throw new Error(`waitroom binary not found at ${BIN}: run \`cargo build\` or set WAITROOM_BIN`);
-  });
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'waitroom-web-test-'));
-  // The embedded backends in a fresh data dir: a self-contained server, even
-  // when the calling script exports REDIS_URL / DATABASE_URL for other tests.
-  const env = {
-    ...process.env, WAITROOM_DATA_DIR: dataDir, WAITROOM_ADMIN_TOKEN: ADMIN_TOKEN, WAITROOM_POW_DIFFICULTY: POW_DIFFICULTY, ...extraEnv,
-  };
-  for (const k of ['REDIS_URL', 'DATABASE_URL', 'WAITROOM_REDIS_URL', 'WAITROOM_DATABASE_URL']) delete env[k];
-  const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0'], {
-    cwd: repoRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const log = [];
-  const keep = (chunk) => {
-    const text = chunk.toString();
-    if (process.env.TEST_LOG) process.stderr.write(text);
-    log.push(text);
-    if (log.length > 400) log.shift();
-  };
-  child.stderr.on('data', keep);
-  const base = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('server did not print "listening on" within 30 s\n' + log.join(''))), 30_000);
-    child.stdout.on('data', (chunk) => {
-      keep(chunk);
-      out += chunk.toString();
-      const m = out.match(/listening on (https?:\/\/[^\s]+)/);
-      if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
-    });
-    child.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited early (code ${code}, signal ${sig})\n` + log.join('')));
-    });
-    child.once('error', (e) => { clearTimeout(timer); reject(e); });
-  });
-  return { child, base, dataDir, log };
-}
-
-async function stopServer(which = server) {
-  if (!which) return;
-  const { child, dataDir } = which;
-  if (which === server) server = undefined;
-  if (child.exitCode === null && child.signalCode === null) {
-    const gone = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await gone;
-    clearTimeout(t);
-  }
-  await rm(dataDir, { recursive: true, force: true });
-}
-
-// A crash of the test process must not leave the server behind.
-process.on('exit', () => { if (server) server.child.kill('SIGKILL'); });
-
-async function api(method, urlPath, body, headers = {}) {
-  const res = await fetch(server.base + urlPath, {
-    method,
-    headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-  return { status: res.status, json, text };
-}
+// Low proof-of-work difficulty keeps the suite fast; the page still solves it.
+const startServer = (env = {}) => harness.startServer({ WAITROOM_POW_DIFFICULTY: POW_DIFFICULTY, ...env }, 'waiting-room');
+const api = (method, urlPath, body, headers) => harness.request(server.base, method, urlPath, body, headers);
 
 const admin = (method, event, body) =>
   api(method, `/api/v1/admin/events/${event}/queue`, body, { Authorization: `Bearer ${ADMIN_TOKEN}` });
@@ -167,15 +90,11 @@ async function newPage(t) {
 
 before(async () => {
   server = await startServer();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
-  try { if (browser) await browser.close(); } finally { await stopServer(); }
+  try { if (browser) await browser.close(); } finally { await stopServer(server); }
 });
 
 test('the page follows its place over the WebSocket until admitted', { timeout: 120_000 }, async (t) => {

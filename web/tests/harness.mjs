@@ -1,0 +1,100 @@
+// Shared by the browser tests: the real server, its API, and Chromium.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, access } from 'node:fs/promises';
+import { constants as fsc } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '../..');
+export const BIN = process.env.WAITROOM_BIN || path.resolve(here, '../../target/debug/waitroom');
+export const ADMIN_TOKEN = 'test-admin-token';
+
+// Backends a calling script may export for other tests; each browser test
+// starts from the embedded defaults unless it passes them back in `env`.
+const INHERITED = ['REDIS_URL', 'DATABASE_URL', 'WAITROOM_REDIS_URL', 'WAITROOM_DATABASE_URL', 'SMTP_URL',
+  'STRIPE_SECRET_KEY', 'STRIPE_PUBLISHABLE_KEY', 'WAITROOM_PUBLIC_BASE_URL'];
+
+const running = new Set();
+// A crash of the test process must not leave a server behind.
+process.on('exit', () => { for (const s of running) s.child.kill('SIGKILL'); });
+
+/**
+ * Starts `waitroom serve` on a free port in a fresh data dir with `env` on
+ * top, and resolves once it prints its address: `{ child, base, dataDir, log }`.
+ */
+export async function startServer(env = {}, label = 'web-test') {
+  await access(BIN, fsc.X_OK).catch(() => {
+    throw new Error(`waitroom binary not found at ${BIN}: run \`cargo build\` or set WAITROOM_BIN`);
+  });
+  const dataDir = await mkdtemp(path.join(tmpdir(), `waitroom-${label}-`));
+  const full = { ...process.env, WAITROOM_DATA_DIR: dataDir, WAITROOM_ADMIN_TOKEN: ADMIN_TOKEN };
+  for (const k of INHERITED) delete full[k];
+  Object.assign(full, env);
+  const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:0'], { cwd: repoRoot, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = [];
+  const keep = (chunk) => {
+    const text = chunk.toString();
+    if (process.env.TEST_LOG) process.stderr.write(text);
+    log.push(text);
+    if (log.length > 400) log.shift();
+  };
+  child.stderr.on('data', keep);
+  const base = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('server did not print "listening on" within 30 s\n' + log.join(''))), 30_000);
+    child.stdout.on('data', (chunk) => {
+      keep(chunk);
+      out += chunk.toString();
+      const m = out.match(/listening on (https?:\/\/[^\s]+)/);
+      if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
+    });
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited early (code ${code}, signal ${sig})\n` + log.join('')));
+    });
+    child.once('error', (e) => { clearTimeout(timer); reject(e); });
+  });
+  const server = { child, base, dataDir, log };
+  running.add(server);
+  return server;
+}
+
+/** SIGTERM (SIGKILL after 5 s), then removes the data dir. */
+export async function stopServer(server) {
+  if (!server) return;
+  running.delete(server);
+  const { child, dataDir } = server;
+  if (child.exitCode === null && child.signalCode === null) {
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await gone;
+    clearTimeout(t);
+  }
+  await rm(dataDir, { recursive: true, force: true });
+}
+
+/** A JSON request to `base`: `{ status, json, text }`. */
+export async function request(base, method, urlPath, body, headers = {}) {
+  const res = await fetch(base + urlPath, {
+    method,
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  return { status: res.status, json, text };
+}
+
+/** Debian's Chromium, headless, with nothing that reaches the network. */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
