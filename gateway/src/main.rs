@@ -57,7 +57,16 @@ async fn main() -> anyhow::Result<()> {
     }
     gateway::telemetry::init_tracing(settings.log_format);
     tracing::info!(?settings, "starting");
-    let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+    // A deep accept backlog: when a process restarts, thousands of waiters
+    // reconnect at once, and the default (128) drops their handshakes.
+    let socket = if settings.listen.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(settings.listen)?;
+    let listener = socket.listen(4096)?;
     // Tests and scripts read the bound port from this line.
     println!("listening on http://{}", listener.local_addr()?);
     gateway::launch_with_listener(settings, listener, gateway::shutdown_signal()).await
