@@ -159,32 +159,9 @@ async fn two_schedulers_shuffle_once_into_dense_tickets() {
 
 /// Removes a passed test's event from the shared Redis.
 async fn forget(redis: &str, event: &str) {
-    use fred::prelude::{Builder, ClientLike, Config, KeysInterface, SetsInterface};
-    let client = Builder::from_config(Config::from_url(redis).expect("REDIS_URL"))
-        .build()
-        .expect("client");
-    client.init().await.expect("connect for cleanup");
-    let keys: Vec<String> = [
-        "seq",
-        "fifo",
-        "visitors",
-        "seen",
-        "departed",
-        "pending_departed",
-        "active",
-        "settings",
-        "clock",
-        "lease",
-        "prequeue",
-        "seed",
-    ]
-    .iter()
-    .map(|name| format!("wr:{{evt:{event}}}:{name}"))
-    .collect();
-    client.del::<(), _>(keys).await.expect("del");
-    client
-        .srem::<(), _, _>("wr:events", event)
+    let store = queue::store::redis::RedisStore::connect(redis)
         .await
-        .expect("srem");
-    client.quit().await.expect("quit");
+        .expect("connect for cleanup");
+    let event = queue::EventId::parse(event).expect("event id");
+    store.forget_event(&event).await.expect("forget");
 }

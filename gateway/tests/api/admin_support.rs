@@ -149,38 +149,15 @@ pub async fn create_key(app: &TestApp, owner: &str, role: &str) -> (String, Stri
 /// shared Redis does not collect test events in `wr:events` (which every
 /// engine on that Redis iterates).
 pub async fn forget(backend: Backend, events: &[&str]) {
-    use fred::prelude::{Builder, ClientLike, Config, KeysInterface, SetsInterface};
     if backend != Backend::Production {
         return;
     }
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let client = Builder::from_config(Config::from_url(&url).expect("REDIS_URL"))
-        .build()
-        .expect("client");
-    client.init().await.expect("connect for cleanup");
+    let store = queue::store::redis::RedisStore::connect(&url)
+        .await
+        .expect("connect for cleanup");
     for event in events {
-        let keys: Vec<String> = [
-            "seq",
-            "fifo",
-            "visitors",
-            "seen",
-            "departed",
-            "pending_departed",
-            "active",
-            "settings",
-            "clock",
-            "lease",
-            "prequeue",
-            "seed",
-        ]
-        .iter()
-        .map(|name| format!("wr:{{evt:{event}}}:{name}"))
-        .collect();
-        client.del::<(), _>(keys).await.expect("del");
-        client
-            .srem::<(), _, _>("wr:events", *event)
-            .await
-            .expect("srem");
+        let event = queue::EventId::parse(event).expect("event id");
+        store.forget_event(&event).await.expect("forget");
     }
-    client.quit().await.expect("quit");
 }

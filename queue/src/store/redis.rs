@@ -26,7 +26,7 @@ use async_trait::async_trait;
 use codec::{redis_error, status, to_array, to_u64, TickReply};
 use fred::clients::Client;
 use fred::interfaces::{
-    ClientLike, HashesInterface, PubsubInterface, SetsInterface, SortedSetsInterface,
+    ClientLike, HashesInterface, KeysInterface, PubsubInterface, SetsInterface, SortedSetsInterface,
 };
 use fred::types::config::{Config, ReconnectPolicy};
 use fred::types::sorted_sets::Ordering as ZaddOrdering;
@@ -84,6 +84,21 @@ fn redact(url: &str) -> String {
 }
 
 impl RedisStore {
+    /// Deletes everything stored for `event` and drops it from the event
+    /// set, so no node ticks it any more. Two commands (the event set lives
+    /// in another Cluster slot); repeating it is harmless.
+    pub async fn forget_event(&self, event: &EventId) -> Result<()> {
+        self.commands.fetch_add(2, Ordering::Relaxed);
+        self.client
+            .del::<(), _>(EventKeys::new(event).all())
+            .await
+            .map_err(redis_error)?;
+        self.client
+            .srem::<(), _, _>(EVENTS, event.as_str())
+            .await
+            .map_err(redis_error)
+    }
+
     /// Connects to `url` (`redis://`, `rediss://`, `redis-sentinel://`,
     /// `redis-cluster://` as fred parses them), loads the scripts and
     /// subscribes to the tick channel. Fails with `Unavailable` when Redis

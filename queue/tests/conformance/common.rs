@@ -1,6 +1,6 @@
 //! Fixtures shared by every check.
 
-use fred::prelude::{Builder, ClientLike, Config, KeysInterface, SetsInterface};
+use fred::prelude::{Builder, ClientLike, Config, SetsInterface};
 use queue::store::memory::MemoryStore;
 use queue::store::redis::RedisStore;
 use queue::store::{JoinOutcome, Millis, QueueStore, Tick};
@@ -76,31 +76,14 @@ pub async fn forget_redis(event: EventId) {
     let client = Builder::from_config(config).build().expect("client");
     client.init().await.expect("connect for cleanup");
     let events: Vec<String> = client.smembers("wr:events").await.expect("smembers");
-    for id in events.iter().filter(|id| id.starts_with(event.as_str())) {
-        let keys: Vec<String> = [
-            "seq",
-            "fifo",
-            "visitors",
-            "seen",
-            "departed",
-            "pending_departed",
-            "active",
-            "settings",
-            "clock",
-            "lease",
-            "prequeue",
-            "seed",
-        ]
-        .iter()
-        .map(|name| format!("wr:{{evt:{id}}}:{name}"))
-        .collect();
-        client.del::<(), _>(keys).await.expect("del");
-        client
-            .srem::<(), _, _>("wr:events", id.as_str())
-            .await
-            .expect("srem");
-    }
     client.quit().await.expect("quit");
+    let store = queue::store::redis::RedisStore::connect(&redis_url())
+        .await
+        .expect("connect for cleanup");
+    for id in events.iter().filter(|id| id.starts_with(event.as_str())) {
+        let id = EventId::parse(id).expect("stored event id");
+        store.forget_event(&id).await.expect("forget");
+    }
 }
 
 /// A visitor id from a number, sortable in the order checks create them.

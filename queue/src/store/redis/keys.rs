@@ -91,4 +91,23 @@ impl EventKeys {
     pub(super) fn lease(&self) -> String {
         self.key("lease")
     }
+
+    /// Every key above, for deleting an event whole.
+    pub(super) fn all(&self) -> Vec<String> {
+        [
+            self.seq(),
+            self.fifo(),
+            self.visitors(),
+            self.seen(),
+            self.departed(),
+            self.pending_departed(),
+            self.active(),
+            self.settings(),
+            self.clock(),
+            self.prequeue(),
+            self.seed(),
+            self.lease(),
+        ]
+        .into()
+    }
 }
