@@ -87,6 +87,20 @@ impl SeatMapCache {
             entries.remove(event);
         }
     }
+
+    /// Drops everything cached about the event after an operator changed
+    /// it (details, status). Other processes see it within the TTL; the
+    /// hold transaction itself checks the status, so a stale entry can
+    /// never sell a cancelled event.
+    pub fn invalidate_event(&self, event: &str) {
+        self.invalidate(event);
+        if let Ok(mut prices) = self.prices.lock() {
+            prices.remove(event);
+        }
+        if let Ok(mut events) = self.events.lock() {
+            events.remove(event);
+        }
+    }
 }
 
 fn build_map(event: &EventRecord, data: SeatMapData) -> SeatMap {

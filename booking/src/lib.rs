@@ -16,6 +16,7 @@ pub mod error;
 pub mod holds;
 mod http;
 pub mod payment;
+pub mod sales;
 pub mod state;
 pub mod webhook;
 

@@ -14,3 +14,5 @@ mod holds;
 mod payments;
 #[path = "conformance/stripe.rs"]
 mod stripe;
+#[path = "conformance/sales.rs"]
+mod sales;

@@ -9,6 +9,7 @@
 
 mod model;
 mod order_model;
+mod sales_model;
 #[macro_use]
 mod sql;
 mod place;
@@ -18,6 +19,7 @@ mod sqlite;
 
 pub use model::*;
 pub use order_model::*;
+pub use sales_model::*;
 
 use crate::error::Result;
 use async_trait::async_trait;
@@ -130,8 +132,33 @@ pub trait OutboxRepo: Send + Sync {
     ) -> Result<()>;
 }
 
+/// The operators' side: event edits, reports, cancellation work.
+#[async_trait]
+pub trait SalesRepo: Send + Sync {
+    /// Applies `changes` unless the event is cancelled; `false` when no
+    /// such event is open to edits.
+    async fn update_event(&self, id: &str, changes: &EventChanges) -> Result<bool>;
+    /// `draft` → `published`; `false` when the event was not a draft.
+    async fn publish_event(&self, id: &str) -> Result<bool>;
+    /// Any status → `cancelled`; `false` when it was cancelled already.
+    async fn cancel_event(&self, id: &str) -> Result<bool>;
+    /// Capacity, sales, holds, orders and money of an event; `None` when
+    /// there is no such event.
+    async fn summary(&self, event: &str) -> Result<Option<SalesSummary>>;
+    /// Up to `limit` orders after the cursor in `(created_at, id)` order,
+    /// with the lines of exactly those orders.
+    async fn export_orders(
+        &self,
+        event: &str,
+        after: Option<&ExportCursor>,
+        limit: i64,
+    ) -> Result<(Vec<OrderExportRow>, Vec<ExportLine>)>;
+    /// Orders and holds a cancellation still has to end.
+    async fn open_sales(&self, event: &str) -> Result<OpenSales>;
+}
+
 /// Everything a backend provides.
-trait Backend: CatalogRepo + HoldRepo + OrderRepo + CustomerRepo + OutboxRepo {
+trait Backend: CatalogRepo + HoldRepo + OrderRepo + CustomerRepo + OutboxRepo + SalesRepo {
     fn kind(&self) -> BackendKind;
 }
 
@@ -157,6 +184,7 @@ trait BackendDyn: Send + Sync {
     fn orders(&self) -> &dyn OrderRepo;
     fn customers(&self) -> &dyn CustomerRepo;
     fn outbox(&self) -> &dyn OutboxRepo;
+    fn sales(&self) -> &dyn SalesRepo;
     fn kind(&self) -> BackendKind;
 }
 
@@ -174,6 +202,9 @@ impl<T: Backend + 'static> BackendDyn for T {
         self
     }
     fn outbox(&self) -> &dyn OutboxRepo {
+        self
+    }
+    fn sales(&self) -> &dyn SalesRepo {
         self
     }
     fn kind(&self) -> BackendKind {
@@ -217,6 +248,10 @@ impl Db {
     /// Email outbox.
     pub fn outbox(&self) -> &dyn OutboxRepo {
         self.backend.outbox()
+    }
+    /// Event edits, reports, cancellation work.
+    pub fn sales(&self) -> &dyn SalesRepo {
+        self.backend.sales()
     }
     /// Which backend.
     pub fn kind(&self) -> BackendKind {

@@ -239,6 +239,8 @@ pub enum PlaceOutcome {
     SeatsTaken(Vec<i64>),
     /// Not enough GA places left.
     SoldOut,
+    /// The event is no longer on sale (cancelled meanwhile).
+    EventClosed,
 }
 
 /// A hold row.

@@ -69,3 +69,4 @@ impl_hold_repo!(PgStore, Postgres);
 impl_order_repo!(PgStore, Postgres);
 impl_settle!(PgStore, Postgres);
 impl_account_repos!(PgStore, Postgres);
+impl_sales_repo!(PgStore, Postgres);

@@ -82,3 +82,4 @@ impl_hold_repo!(SqliteStore, Sqlite);
 impl_order_repo!(SqliteStore, Sqlite);
 impl_settle!(SqliteStore, Sqlite);
 impl_account_repos!(SqliteStore, Sqlite);
+impl_sales_repo!(SqliteStore, Sqlite);

@@ -4,14 +4,14 @@ use crate::db::{NewEmail, OrderDetail};
 
 /// `12.50 USD`.
 pub fn money(minor: i64, currency: &str) -> String {
+    format!("{} {}", decimal(minor), currency.to_uppercase())
+}
+
+/// Minor units as a decimal amount (`1250` → `12.50`).
+pub fn decimal(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
-    format!(
-        "{sign}{}.{:02} {}",
-        abs / 100,
-        abs % 100,
-        currency.to_uppercase()
-    )
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
 fn escape(s: &str) -> String {
@@ -87,5 +87,22 @@ pub fn late_refund(d: &OrderDetail) -> NewEmail {
         "refund",
         format!("Order {} could not be completed", d.order.reference),
         "Your payment arrived after your hold expired and the seats were sold; it has been refunded.",
+    )
+}
+
+/// Sent to each buyer when the organiser cancels the event.
+pub fn event_cancelled(d: &OrderDetail, reason: &str) -> NewEmail {
+    let mut intro = format!(
+        "{} has been cancelled by the organiser. Your payment has been refunded in full.",
+        d.event_name
+    );
+    if !reason.is_empty() {
+        intro.push_str(&format!(" Reason: {reason}"));
+    }
+    render(
+        d,
+        "event_cancelled",
+        format!("{} is cancelled: order {} refunded", d.event_name, d.order.reference),
+        &intro,
     )
 }

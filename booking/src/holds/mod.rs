@@ -229,6 +229,13 @@ impl AppState {
             PlaceOutcome::TokenUsed => Err(BookingError::TokenUsed),
             PlaceOutcome::SeatsTaken(seats) => Err(BookingError::SeatsUnavailable { seats }),
             PlaceOutcome::SoldOut => Err(BookingError::SeatsUnavailable { seats: Vec::new() }),
+            PlaceOutcome::EventClosed => {
+                self.seat_maps.invalidate(&hold.event_id);
+                Err(BookingError::Conflict {
+                    code: "sale_closed",
+                    message: "the sale for this event is not open".to_owned(),
+                })
+            }
         }
     }
 

@@ -1,8 +1,9 @@
 //! Checkout, order lookup and cancellation.
 
-use super::{IntentRequest, RefundRequest};
+use super::settle::RefundKind;
+use super::IntentRequest;
 use crate::admission::Credentials;
-use crate::db::{CheckoutOutcome, NewCheckout, NewRefund, OrderDetail};
+use crate::db::{CheckoutOutcome, NewCheckout, OrderDetail};
 use crate::error::{BookingError, Result};
 use crate::state::{now, AppState};
 use serde::{Deserialize, Serialize};
@@ -190,39 +191,11 @@ impl AppState {
             "confirmed" => {
                 let payment = detail
                     .payment
-                    .clone()
+                    .as_ref()
                     .ok_or_else(|| BookingError::internal("confirmed order without payment"))?;
-                let provider_ref = payment
-                    .provider_ref
-                    .clone()
-                    .ok_or_else(|| BookingError::internal("paid payment without provider id"))?;
-                let refund_ref = self
-                    .payments
-                    .refund(&RefundRequest {
-                        provider_ref,
-                        amount: payment.amount,
-                        idempotency_key: format!("refund_{order_id}"),
-                    })
-                    .await?;
                 let email = crate::email::templates::cancellation(&detail);
-                self.db
-                    .orders()
-                    .record_refund(
-                        &NewRefund {
-                            id: format!("refund_{order_id}"),
-                            order_id: order_id.to_owned(),
-                            payment_id: payment.id.clone(),
-                            provider_ref: Some(refund_ref),
-                            amount: payment.amount,
-                            reason: "cancelled".to_owned(),
-                            cancel: true,
-                            now: now(),
-                        },
-                        Some(&email),
-                    )
+                self.refund_order(&detail, payment, RefundKind::Cancelled, &email)
                     .await?;
-                self.seat_maps.invalidate(&detail.order.event_id);
-                self.mail_wakeup.notify_one();
             }
             _ => {
                 return Err(BookingError::Conflict {

@@ -1,9 +1,35 @@
 //! Applying payment outcomes (from Stripe webhooks or the dev form).
 
 use super::RefundRequest;
-use crate::db::{NewRefund, OrderDetail, PaymentRecord, Settle, SettleOutcome};
+use crate::db::{NewEmail, NewRefund, OrderDetail, PaymentRecord, Settle, SettleOutcome};
 use crate::error::{BookingError, Result};
 use crate::state::{now, AppState};
+
+/// Why an order's money goes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefundKind {
+    /// The buyer cancelled a confirmed order.
+    Cancelled,
+    /// The organiser cancelled the event.
+    EventCancelled,
+    /// Paid after the seats were gone (the order is `refund_pending`).
+    LatePayment,
+}
+
+impl RefundKind {
+    fn reason(self) -> &'static str {
+        match self {
+            Self::Cancelled => "cancelled",
+            Self::EventCancelled => "event_cancelled",
+            Self::LatePayment => "late_payment",
+        }
+    }
+
+    /// Whether the order is cancelled (and its seats freed) by the refund.
+    fn cancels(self) -> bool {
+        self != Self::LatePayment
+    }
+}
 
 impl AppState {
     /// The payment succeeded: confirm, or refund if the seats are gone.
@@ -50,14 +76,32 @@ impl AppState {
     }
 
     /// Gives back a payment that arrived when the seats were gone. Safe to
-    /// repeat: the provider call is idempotent per order and the record is
-    /// guarded by the order's status.
-    async fn refund_late_payment(
+    /// repeat: see [`refund_order`](Self::refund_order).
+    pub(crate) async fn refund_late_payment(
         &self,
         detail: &OrderDetail,
         payment: &PaymentRecord,
     ) -> Result<()> {
         tracing::warn!(order = %detail.order.id, "paid after the seats were gone; refunding");
+        let email = crate::email::templates::late_refund(detail);
+        self.refund_order(detail, payment, RefundKind::LatePayment, &email)
+            .await
+    }
+
+    /// Refunds an order's whole payment through the provider and records
+    /// it with `email` to the buyer. A cancellation (`confirmed` →
+    /// `cancelled`) puts the seats back on sale; a late payment
+    /// (`refund_pending` → `refunded`) had none. Safe to repeat: the
+    /// provider call is idempotent per order and the record is guarded by
+    /// the order's status.
+    pub(crate) async fn refund_order(
+        &self,
+        detail: &OrderDetail,
+        payment: &PaymentRecord,
+        kind: RefundKind,
+        email: &NewEmail,
+    ) -> Result<()> {
+        let order_id = &detail.order.id;
         let provider_ref = payment
             .provider_ref
             .clone()
@@ -67,26 +111,28 @@ impl AppState {
             .refund(&RefundRequest {
                 provider_ref,
                 amount: payment.amount,
-                idempotency_key: format!("refund_{}", detail.order.id),
+                idempotency_key: format!("refund_{order_id}"),
             })
             .await?;
-        let email = crate::email::templates::late_refund(detail);
         self.db
             .orders()
             .record_refund(
                 &NewRefund {
-                    id: format!("refund_{}", detail.order.id),
-                    order_id: detail.order.id.clone(),
+                    id: format!("refund_{order_id}"),
+                    order_id: order_id.clone(),
                     payment_id: payment.id.clone(),
                     provider_ref: Some(refund_ref),
                     amount: payment.amount,
-                    reason: "late_payment".to_owned(),
-                    cancel: false,
+                    reason: kind.reason().to_owned(),
+                    cancel: kind.cancels(),
                     now: now(),
                 },
-                Some(&email),
+                Some(email),
             )
             .await?;
+        if kind.cancels() {
+            self.seat_maps.invalidate(&detail.order.event_id);
+        }
         self.mail_wakeup.notify_one();
         Ok(())
     }

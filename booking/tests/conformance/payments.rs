@@ -6,7 +6,7 @@ use booking::email::Mailer;
 use booking::holds::{HoldRequest, HoldView};
 use booking::payment::checkout::{CheckoutRequest, CheckoutView};
 
-async fn hold_and_checkout(app: &TestApp, fan: &Fan, ids: &[i64]) -> (HoldView, CheckoutView) {
+pub async fn hold_and_checkout(app: &TestApp, fan: &Fan, ids: &[i64]) -> (HoldView, CheckoutView) {
     let req = HoldRequest {
         seats: Some(ids.to_vec()),
         ..Default::default()
@@ -27,7 +27,7 @@ async fn hold_and_checkout(app: &TestApp, fan: &Fan, ids: &[i64]) -> (HoldView, 
     (hold, checkout)
 }
 
-async fn payment_of(app: &TestApp, order: &str) -> booking::db::PaymentRecord {
+pub async fn payment_of(app: &TestApp, order: &str) -> booking::db::PaymentRecord {
     app.state
         .db
         .orders()
@@ -39,7 +39,7 @@ async fn payment_of(app: &TestApp, order: &str) -> booking::db::PaymentRecord {
         .unwrap()
 }
 
-async fn status(app: &TestApp, order: &str) -> String {
+pub async fn status(app: &TestApp, order: &str) -> String {
     app.state
         .db
         .orders()

@@ -1,7 +1,8 @@
 //! Placing a hold on PostgreSQL. Same steps and guarantees as on SQLite,
 //! with fewer round trips: data-modifying CTEs fold "consume the admission,
 //! then create the hold" and "take the seat, then record it on the hold"
-//! into one statement each (4 round trips for a one-seat hold instead of 6). Seats
+//! into one statement each (5 round trips for a one-seat hold, with the
+//! event check, instead of 7). Seats
 //! are still taken one statement at a time in ascending id order, so two
 //! overlapping holds lock in the same order and never deadlock.
 
@@ -13,6 +14,18 @@ impl PgStore {
     /// See the module documentation.
     pub(in crate::db) async fn place_hold_tx(&self, h: &NewHold) -> Result<PlaceOutcome> {
         let mut tx = self.begin().await?;
+        // A share lock on the event row: cancelling the sale (an update of
+        // that row) waits for this hold to commit, then finds it and
+        // releases it; a hold that starts after the cancel sees it here.
+        let status: Option<String> =
+            sqlx::query_scalar("select status from event where id = $1 for share")
+                .bind(&h.event_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if status.as_deref() != Some("published") {
+            tx.rollback().await?;
+            return Ok(PlaceOutcome::EventClosed);
+        }
         // No row from `c` (the jti was consumed before) inserts no hold.
         let created = sqlx::query(
             "with c as (

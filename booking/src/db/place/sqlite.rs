@@ -10,6 +10,16 @@ impl SqliteStore {
     /// order (or rolls everything back), then the GA places.
     pub(in crate::db) async fn place_hold_tx(&self, h: &NewHold) -> Result<PlaceOutcome> {
         let mut tx = self.begin().await?;
+        // Under the single writer a cancel cannot interleave: the event is
+        // either still on sale for the whole hold, or already cancelled.
+        let status: Option<String> = sqlx::query_scalar("select status from event where id = $1")
+            .bind(&h.event_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if status.as_deref() != Some("published") {
+            tx.rollback().await?;
+            return Ok(PlaceOutcome::EventClosed);
+        }
         // The admission is consumed by the same transaction that takes the
         // seats: both happen, or neither does.
         let consumed = sqlx::query(

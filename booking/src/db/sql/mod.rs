@@ -21,3 +21,5 @@ mod orders;
 mod accounts;
 #[macro_use]
 mod settle;
+#[macro_use]
+mod sales;

@@ -1,0 +1,234 @@
+//! The operators' side of booking: editing and publishing events, the
+//! sales summary, the order export as CSV, and cancelling a sale (every
+//! hold released, every unpaid order cancelled, every buyer refunded and
+//! told). The admin crate calls these; they are not on the public router.
+
+use crate::db::{EventChanges, EventRecord, ExportCursor, HoldStatus, SalesSummary};
+use crate::email::templates::decimal;
+use crate::error::{BookingError, Result};
+use crate::payment::settle::RefundKind;
+use crate::state::{now, AppState};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+/// What cancelling an event did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CancelReport {
+    /// `false` when the event was cancelled before (this call resumed the
+    /// work a previous one left, e.g. refunds the provider refused).
+    pub newly_cancelled: bool,
+    /// Active holds released.
+    pub holds_released: u64,
+    /// Unpaid orders cancelled.
+    pub pending_cancelled: u64,
+    /// Paid orders refunded and cancelled; their buyers are emailed.
+    pub refunded: u64,
+    /// Orders whose refund failed; cancelling again retries them.
+    pub refund_failed: Vec<String>,
+}
+
+/// Rows per database page of the CSV export.
+pub const EXPORT_PAGE: i64 = 500;
+
+/// The export's header line.
+pub const CSV_HEADER: &str = "order_id,reference,status,email,created_at,confirmed_at,places,\
+items,total,refunded,currency,provider,provider_ref\r\n";
+
+impl AppState {
+    /// Any event, any status, or 404.
+    async fn any_event(&self, id: &str) -> Result<EventRecord> {
+        self.db
+            .catalog()
+            .event(id)
+            .await?
+            .ok_or(BookingError::NotFound("event"))
+    }
+
+    /// Changes an event's details; 409 once it is cancelled.
+    pub async fn update_event(&self, id: &str, changes: &EventChanges) -> Result<EventRecord> {
+        self.any_event(id).await?;
+        if !self.db.sales().update_event(id, changes).await? {
+            return Err(cancelled_conflict());
+        }
+        self.seat_maps.invalidate_event(id);
+        self.any_event(id).await
+    }
+
+    /// Puts a draft on sale; 409 unless it is a draft.
+    pub async fn publish_event(&self, id: &str) -> Result<EventRecord> {
+        let before = self.any_event(id).await?;
+        if !self.db.sales().publish_event(id).await? {
+            return Err(BookingError::Conflict {
+                code: "not_a_draft",
+                message: format!("only a draft can be published; this event is {}", before.status),
+            });
+        }
+        self.seat_maps.invalidate_event(id);
+        self.any_event(id).await
+    }
+
+    /// The sales summary of an event (any status).
+    pub async fn sales_summary(&self, id: &str) -> Result<SalesSummary> {
+        self.db
+            .sales()
+            .summary(id)
+            .await?
+            .ok_or(BookingError::NotFound("event"))
+    }
+
+    /// Cancels the event: no more holds can be placed (the place
+    /// transaction checks the event row), active holds are released,
+    /// unpaid orders cancelled, and paid ones refunded through the payment
+    /// provider with an email to each buyer. Safe to call again: it
+    /// resumes with whatever is still open, so a refund the provider
+    /// refused is retried by cancelling again.
+    pub async fn cancel_event(&self, id: &str, reason: &str) -> Result<CancelReport> {
+        self.any_event(id).await?;
+        let mut report = CancelReport {
+            newly_cancelled: self.db.sales().cancel_event(id).await?,
+            ..CancelReport::default()
+        };
+        self.seat_maps.invalidate_event(id);
+        let open = self.db.sales().open_sales(id).await?;
+        for order in &open.pending {
+            if let Some(released) = self.db.orders().cancel_pending(order, now()).await? {
+                self.after_release(&released).await;
+                report.pending_cancelled += 1;
+            }
+        }
+        for hold in &open.holds {
+            let released = self
+                .db
+                .holds()
+                .release(hold, HoldStatus::Released, now())
+                .await?;
+            if let Some(released) = released {
+                self.after_release(&released).await;
+                report.holds_released += 1;
+            }
+        }
+        for order in open.confirmed.iter().chain(&open.refund_pending) {
+            match self.refund_for_cancellation(order, reason).await {
+                Ok(()) => report.refunded += 1,
+                Err(e) => {
+                    tracing::warn!(order = %order, error = %e, "refund for a cancelled event failed");
+                    report.refund_failed.push(order.clone());
+                }
+            }
+        }
+        tracing::info!(event = %id, ?report, "event cancelled");
+        Ok(report)
+    }
+
+    async fn refund_for_cancellation(&self, order_id: &str, reason: &str) -> Result<()> {
+        let detail = self
+            .db
+            .orders()
+            .order(order_id)
+            .await?
+            .ok_or(BookingError::NotFound("order"))?;
+        let payment = detail
+            .payment
+            .as_ref()
+            .ok_or_else(|| BookingError::internal("paid order without payment"))?;
+        if detail.order.status == "refund_pending" {
+            return self.refund_late_payment(&detail, payment).await;
+        }
+        let email = crate::email::templates::event_cancelled(&detail, reason);
+        self.refund_order(&detail, payment, RefundKind::EventCancelled, &email)
+            .await
+    }
+
+    /// One page of the event's orders as CSV lines (no header), and the
+    /// cursor of the next page; `None` after the last page.
+    pub async fn export_page(
+        &self,
+        id: &str,
+        after: Option<&ExportCursor>,
+    ) -> Result<(String, Option<ExportCursor>)> {
+        let (orders, lines) = self
+            .db
+            .sales()
+            .export_orders(id, after, EXPORT_PAGE)
+            .await?;
+        let mut items: HashMap<&str, (i64, Vec<&str>)> = HashMap::new();
+        for line in &lines {
+            let entry = items.entry(line.order_id.as_str()).or_default();
+            entry.0 += line.quantity;
+            entry.1.push(&line.description);
+        }
+        let mut out = String::new();
+        for o in &orders {
+            let (places, descriptions) = items
+                .get(o.id.as_str())
+                .map_or((0, String::new()), |(n, d)| (*n, d.join("; ")));
+            let fields = [
+                csv_field(&o.id),
+                csv_field(&o.reference),
+                csv_field(&o.status),
+                csv_field(&o.email),
+                o.created_at.to_rfc3339(),
+                o.confirmed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                places.to_string(),
+                csv_field(&descriptions),
+                decimal(o.total),
+                decimal(o.refunded),
+                csv_field(&o.currency.to_uppercase()),
+                csv_field(o.provider.as_deref().unwrap_or("")),
+                csv_field(o.provider_ref.as_deref().unwrap_or("")),
+            ];
+            let _ = write!(out, "{}\r\n", fields.join(","));
+        }
+        let next = if orders.len() as i64 == EXPORT_PAGE {
+            orders.last().map(|o| (o.created_at, o.id.clone()))
+        } else {
+            None
+        };
+        Ok((out, next))
+    }
+}
+
+fn cancelled_conflict() -> BookingError {
+    BookingError::Conflict {
+        code: "event_cancelled",
+        message: "the event is cancelled and can no longer be changed".to_owned(),
+    }
+}
+
+/// One CSV field (RFC 4180 quoting). Text a spreadsheet would run as a
+/// formula (leading `=`, `+`, `-`, `@`, tab or CR) is prefixed with `'`,
+/// since buyers choose their own email addresses.
+pub fn csv_field(raw: &str) -> String {
+    let mut v = String::with_capacity(raw.len() + 2);
+    if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        v.push('\'');
+    }
+    v.push_str(raw);
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{csv_field, decimal};
+
+    #[test]
+    fn csv_fields_are_quoted_and_defused() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_field("-1,2"), "\"'-1,2\"");
+    }
+
+    #[test]
+    fn decimals() {
+        assert_eq!(decimal(0), "0.00");
+        assert_eq!(decimal(1250), "12.50");
+        assert_eq!(decimal(-5), "-0.05");
+    }
+}
