@@ -45,6 +45,9 @@ pub enum AdminError {
     /// The queue engine refused or failed.
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// The booking service refused or failed.
+    #[error(transparent)]
+    Booking(#[from] booking::BookingError),
     /// The database failed.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
@@ -79,6 +82,8 @@ impl From<AdminError> for ApiError {
             AdminError::Conflict(_) => Self::new(S::CONFLICT, "conflict", e.to_string()),
             AdminError::NotFound(_) => Self::new(S::NOT_FOUND, "not_found", e.to_string()),
             AdminError::Queue(q) => q.into(),
+            AdminError::Booking(b) if b.status().is_server_error() => Self::internal(b),
+            AdminError::Booking(b) => Self::new(b.status(), b.code(), b.to_string()),
             AdminError::Db(_) | AdminError::Internal(_) => Self::internal(e),
         }
     }

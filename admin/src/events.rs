@@ -1,10 +1,10 @@
-//! Events and their seat maps, created through the booking service's
+//! Creating events with their seat maps, through the booking service's
 //! catalog repository (one transaction: venue, event, tiers, sections,
-//! seats). Publishing, editing and cancelling need repository methods
-//! booking does not have yet; see the README's operator's guide.
+//! seats). What happens to an event afterwards is in `sales`.
 
 use crate::auth::OperatorRole;
 use crate::error::AdminError;
+use crate::sales::{check_len, rfc3339};
 use crate::seat_map::{self, SeatMap};
 use crate::{audit, parse_json, AdminApi};
 use axum::body::Bytes;
@@ -39,16 +39,6 @@ struct NewEvent {
     seat_map_csv: Option<String>,
 }
 
-fn check_len(field: &'static str, v: &str, max: usize) -> Result<(), AdminError> {
-    if v.trim().is_empty() || v.len() > max {
-        return Err(AdminError::invalid(
-            field,
-            format!("must be 1 to {max} characters"),
-        ));
-    }
-    Ok(())
-}
-
 /// `POST /api/v1/admin/events`: creates an event with its seat map.
 pub async fn create(
     State(api): State<AdminApi>,
@@ -59,9 +49,7 @@ pub async fn create(
     let event = queue::api::event_id(&req.id)?;
     check_len("name", &req.name, 200)?;
     check_len("venue", &req.venue, 200)?;
-    let starts_at = chrono::DateTime::parse_from_rfc3339(&req.starts_at)
-        .map_err(|_| AdminError::invalid("starts_at", "must be an RFC 3339 time"))?
-        .with_timezone(&chrono::Utc);
+    let starts_at = rfc3339("starts_at", &req.starts_at)?;
     let currency = req.currency.to_lowercase();
     if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
         return Err(AdminError::invalid("currency", "must be a 3-letter ISO code").into());
@@ -81,11 +69,11 @@ pub async fn create(
             .into())
         }
     };
-    let catalog = api.catalog.catalog();
+    let catalog = api.booking.db.catalog();
     if catalog
         .event(event.as_str())
         .await
-        .map_err(booking_error)?
+        .map_err(AdminError::from)?
         .is_some()
     {
         return Err(AdminError::Conflict("an event with this id exists").into());
@@ -103,7 +91,10 @@ pub async fn create(
         sections: map.sections,
         now: chrono::Utc::now(),
     };
-    catalog.insert_catalog(&seed).await.map_err(booking_error)?;
+    catalog
+        .insert_catalog(&seed)
+        .await
+        .map_err(AdminError::from)?;
     let seats: i64 = seed
         .sections
         .iter()
@@ -124,8 +115,4 @@ pub async fn create(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(after)).into_response())
-}
-
-fn booking_error(e: booking::BookingError) -> AdminError {
-    AdminError::Internal(format!("booking catalog: {e}"))
 }

@@ -14,6 +14,7 @@ mod events;
 mod lifecycle;
 mod live;
 mod queue_settings;
+mod sales;
 mod seat_map;
 mod session;
 pub mod store;
@@ -88,8 +89,9 @@ pub struct AdminApi {
     pub client_ip: ClientIpFn,
     /// The dashboard's per-second samples.
     pub live: Arc<live::LiveStats>,
-    /// The booking catalog (events, seat maps), same database.
-    pub catalog: booking::db::Db,
+    /// The booking service (events, seat maps, orders, refunds), same
+    /// database.
+    pub booking: booking::AppState,
     /// Edge rejection counters, for the dashboard.
     pub rejections: RejectionsFn,
 }
@@ -105,11 +107,12 @@ impl std::fmt::Debug for AdminApi {
 impl AdminApi {
     /// Connects the database and creates the first owner when there is no
     /// operator yet.
-    pub async fn connect(engine: Arc<Engine>, config: &AdminConfig) -> Result<Self, AdminError> {
+    pub async fn connect(
+        engine: Arc<Engine>,
+        booking: booking::AppState,
+        config: &AdminConfig,
+    ) -> Result<Self, AdminError> {
         let db = AdminDb::connect(&config.database_url).await?;
-        let catalog = booking::db::Db::connect(&config.database_url, 4)
-            .await
-            .map_err(|e| AdminError::Internal(format!("booking catalog: {e}")))?;
         let dummy = session::hash_password(uuid::Uuid::new_v4().to_string()).await?;
         let api = Self {
             engine,
@@ -120,7 +123,7 @@ impl AdminApi {
             dummy_hash: dummy.into(),
             secure_cookies: config.secure_cookies,
             live: Arc::default(),
-            catalog,
+            booking,
             rejections: Arc::new(Rejections::default),
             client_ip: Arc::new(|parts: &Parts| {
                 parts
@@ -233,6 +236,17 @@ pub fn router(state: AdminApi) -> Router {
             put(queue_settings::replace)
                 .patch(queue_settings::change)
                 .get(queue_settings::show),
+        )
+        .route(
+            "/api/v1/admin/events/{event}",
+            get(sales::show).patch(sales::edit),
+        )
+        .route("/api/v1/admin/events/{event}/publish", post(sales::publish))
+        .route("/api/v1/admin/events/{event}/cancel", post(sales::cancel))
+        .route("/api/v1/admin/events/{event}/report", get(sales::report))
+        .route(
+            "/api/v1/admin/events/{event}/orders.csv",
+            get(sales::orders_csv),
         )
         .route("/api/v1/admin/events/{event}/live", get(live::live))
         .route(

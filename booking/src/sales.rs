@@ -61,7 +61,10 @@ impl AppState {
         if !self.db.sales().publish_event(id).await? {
             return Err(BookingError::Conflict {
                 code: "not_a_draft",
-                message: format!("only a draft can be published; this event is {}", before.status),
+                message: format!(
+                    "only a draft can be published; this event is {}",
+                    before.status
+                ),
             });
         }
         self.seat_maps.invalidate_event(id);

@@ -12,7 +12,7 @@ mod common;
 mod holds;
 #[path = "conformance/payments.rs"]
 mod payments;
-#[path = "conformance/stripe.rs"]
-mod stripe;
 #[path = "conformance/sales.rs"]
 mod sales;
+#[path = "conformance/stripe.rs"]
+mod stripe;

@@ -103,14 +103,14 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         router = router.merge(edge.router());
     }
     let mut booking = None;
+    let verifier = Arc::new(queue::admission::AdmissionVerifier::new(
+        keys.public_keys(),
+        TOKEN_ISSUER.to_owned(),
+        TOKEN_AUDIENCE.to_owned(),
+    ));
     if settings.role.runs(Role::Booking) {
-        let verifier = queue::admission::AdmissionVerifier::new(
-            keys.public_keys(),
-            TOKEN_ISSUER.to_owned(),
-            TOKEN_AUDIENCE.to_owned(),
-        );
         let service =
-            booking::Booking::start(settings.booking_config(), Arc::new(verifier), store.clone())
+            booking::Booking::start(settings.booking_config(), verifier.clone(), store.clone())
                 .await
                 .context("starting the booking service")?;
         router = router.merge(service.router());
@@ -128,7 +128,18 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
                 .map(|p| p.expose().to_owned()),
             secure_cookies: settings.secure_cookies(),
         };
-        let api = admin::AdminApi::connect(engine.clone(), &config)
+        // Operators edit, report on and cancel sales through the booking
+        // service layer; an admin-only process builds one without its
+        // workers (the booking processes send the mail it queues).
+        let sales = match &booking {
+            Some(service) => service.state().clone(),
+            None => {
+                booking::Booking::build_state(settings.booking_config(), verifier, store.clone())
+                    .await
+                    .context("connecting the booking service for the operator API")?
+            }
+        };
+        let api = admin::AdminApi::connect(engine.clone(), sales, &config)
             .await
             .context("starting the operator API")?
             // The edge resolved the client address (trusted proxies).

@@ -102,7 +102,10 @@ pub fn event_cancelled(d: &OrderDetail, reason: &str) -> NewEmail {
     render(
         d,
         "event_cancelled",
-        format!("{} is cancelled: order {} refunded", d.event_name, d.order.reference),
+        format!(
+            "{} is cancelled: order {} refunded",
+            d.event_name, d.order.reference
+        ),
         &intro,
     )
 }

@@ -27,7 +27,10 @@ async fn sell(app: &TestApp) -> Sale {
         seats: Some(vec![ids[3]]),
         ..Default::default()
     };
-    app.state.place_hold(&demo(), &c.creds(), &req).await.unwrap();
+    app.state
+        .place_hold(&demo(), &c.creds(), &req)
+        .await
+        .unwrap();
     Sale {
         paid: paid.order_id,
         paid_total: hold.total,
@@ -92,24 +95,41 @@ async fn publish_and_edit(backend: Backend) {
     seed.status = "draft".to_owned();
     app.state.db.catalog().insert_catalog(&seed).await.unwrap();
     assert_eq!(
-        app.state.published_event("draft-one").await.unwrap_err().status(),
+        app.state
+            .published_event("draft-one")
+            .await
+            .unwrap_err()
+            .status(),
         404
     );
     let published = app.state.publish_event("draft-one").await.unwrap();
     assert_eq!(published.status, "published");
     assert!(app.state.published_event("draft-one").await.is_ok());
     let again = app.state.publish_event("draft-one").await.unwrap_err();
-    assert_eq!((again.status().as_u16(), again.code()), (409, "not_a_draft"));
+    assert_eq!(
+        (again.status().as_u16(), again.code()),
+        (409, "not_a_draft")
+    );
     let changes = EventChanges {
         name: Some("Renamed".to_owned()),
         ..Default::default()
     };
     let edited = app.state.update_event("draft-one", &changes).await.unwrap();
     assert_eq!(edited.name, "Renamed");
-    assert_eq!(edited.description, seed.description, "unchanged fields stay");
+    assert_eq!(
+        edited.description, seed.description,
+        "unchanged fields stay"
+    );
     app.state.cancel_event("draft-one", "").await.unwrap();
-    let err = app.state.update_event("draft-one", &changes).await.unwrap_err();
-    assert_eq!((err.status().as_u16(), err.code()), (409, "event_cancelled"));
+    let err = app
+        .state
+        .update_event("draft-one", &changes)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status().as_u16(), err.code()),
+        (409, "event_cancelled")
+    );
     let err = app.state.update_event("nope", &changes).await.unwrap_err();
     assert_eq!(err.status(), 404);
     app.cleanup().await;
@@ -121,10 +141,18 @@ async fn publish_and_edit(backend: Backend) {
 async fn cancel_event_refunds_and_releases(backend: Backend) {
     let app = TestApp::new(backend).await;
     let sale = sell(&app).await;
-    let report = app.state.cancel_event("demo", "Venue flooded").await.unwrap();
+    let report = app
+        .state
+        .cancel_event("demo", "Venue flooded")
+        .await
+        .unwrap();
     assert!(report.newly_cancelled);
     assert_eq!(
-        (report.refunded, report.pending_cancelled, report.holds_released),
+        (
+            report.refunded,
+            report.pending_cancelled,
+            report.holds_released
+        ),
         (1, 1, 1)
     );
     assert!(report.refund_failed.is_empty());
@@ -146,7 +174,10 @@ async fn cancel_event_refunds_and_releases(backend: Backend) {
         .claim_due(at, at + chrono::Duration::seconds(60), 50)
         .await
         .unwrap();
-    let notice: Vec<_> = mail.iter().filter(|m| m.kind == "event_cancelled").collect();
+    let notice: Vec<_> = mail
+        .iter()
+        .filter(|m| m.kind == "event_cancelled")
+        .collect();
     assert_eq!(notice.len(), 1, "one buyer to tell");
     assert_eq!(notice[0].recipient, "fan@example.com");
     assert!(notice[0].body_text.contains("Venue flooded"));
@@ -183,10 +214,14 @@ async fn cancel_event_refunds_and_releases(backend: Backend) {
     assert_eq!(placed, PlaceOutcome::EventClosed);
     let err = app
         .state
-        .place_hold(&demo(), &fan.creds(), &HoldRequest {
-            seats: Some(vec![sale.held_seat]),
-            ..Default::default()
-        })
+        .place_hold(
+            &demo(),
+            &fan.creds(),
+            &HoldRequest {
+                seats: Some(vec![sale.held_seat]),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(err.status(), 404, "a cancelled event is not on sale");
@@ -214,7 +249,10 @@ async fn cancel_racing_holds_leaves_nothing_held(backend: Backend) {
                     ..Default::default()
                 };
                 let event = queue::EventId::parse(&event).unwrap();
-                app.state.place_hold(&event, &fan.creds(), &req).await.is_ok()
+                app.state
+                    .place_hold(&event, &fan.creds(), &req)
+                    .await
+                    .is_ok()
             }));
         }
         let canceller = {
@@ -226,7 +264,10 @@ async fn cancel_racing_holds_leaves_nothing_held(backend: Backend) {
             placed += u64::from(t.await.unwrap());
         }
         let report = canceller.await.unwrap();
-        assert_eq!(report.holds_released, placed, "{event}: every placed hold released");
+        assert_eq!(
+            report.holds_released, placed,
+            "{event}: every placed hold released"
+        );
         let s = app.state.sales_summary(&event).await.unwrap();
         assert_eq!((s.held, s.active_holds), (0, 0), "{event}");
     }

@@ -42,6 +42,18 @@ async fn every_admin_route_enforces_its_role(backend: Backend) {
         let victim =
             create_operator(&app, &owner, &format!("victim{n}@example.com"), "viewer").await;
         let (key_id, _) = create_key(&app, &owner, "viewer").await;
+        let (draft, doomed) = (unique_event("draft"), unique_event("doomed"));
+        for ev in [&draft, &doomed] {
+            let r = call(
+                &app,
+                Some(&owner),
+                Method::POST,
+                "/api/v1/admin/events",
+                Some(new_event(ev)),
+            )
+            .await;
+            assert_eq!(r.status(), 201);
+        }
         let routes: Vec<(Method, String, Option<Value>, Need, u16)> = vec![
             (
                 Method::GET,
@@ -119,6 +131,48 @@ async fn every_admin_route_enforces_its_role(backend: Backend) {
                 Some(new_event(&unique_event("ev"))),
                 Need::Operator,
                 201,
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/admin/events/{draft}"),
+                None,
+                Need::Viewer,
+                200,
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/admin/events/{draft}/report"),
+                None,
+                Need::Viewer,
+                200,
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/admin/events/{draft}/orders.csv"),
+                None,
+                Need::Viewer,
+                200,
+            ),
+            (
+                Method::PATCH,
+                format!("/api/v1/admin/events/{draft}"),
+                Some(json!({"name": format!("Renamed by {who}")})),
+                Need::Operator,
+                200,
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/admin/events/{draft}/publish"),
+                None,
+                Need::Operator,
+                200,
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/admin/events/{doomed}/cancel"),
+                Some(json!({"confirm": doomed})),
+                Need::Operator,
+                200,
             ),
             (
                 Method::GET,

@@ -3,6 +3,7 @@
 mod admin;
 mod admin_events;
 mod admin_roles;
+mod admin_sales;
 mod admin_support;
 mod bots;
 mod bots_limits;
