@@ -4,9 +4,9 @@
 //! WebSocket that sends the last hour once and then a sample every second.
 //!
 //! Each message also carries the edge's rejection counters (rate limits,
-//! failed CAPTCHAs) of the process serving the socket, across all events:
-//! the gateway's metrics carry no event label. Not here yet: holds, orders
-//! and revenue (booking exposes no aggregate query); the dashboard says so.
+//! failed CAPTCHAs) and the event's sales summary from booking (holds,
+//! orders, revenue), read every [`SALES_EVERY`] rather than every second:
+//! it is a handful of aggregate queries per watching operator.
 
 use crate::auth::Viewer;
 use crate::AdminApi;
@@ -18,12 +18,15 @@ use queue::store::Tick;
 use queue::EventId;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
 /// One hour of one-second samples.
 const HISTORY: usize = 3_600;
+
+/// How often a dashboard socket re-reads the sales summary.
+const SALES_EVERY: Duration = Duration::from_secs(2);
 
 /// One second of one event.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -139,23 +142,35 @@ pub async fn live(
     let event = event_id(&raw)?;
     // Refuse unknown events before upgrading.
     api.engine.settings(&event).await?;
-    let stats = api.live.clone();
-    let rejections = api.rejections.clone();
     Ok(ws
         .max_message_size(1024)
-        .on_upgrade(move |socket| serve(socket, stats, rejections, event)))
+        .on_upgrade(move |socket| serve(socket, api, event)))
+}
+
+/// The event's sales summary; `null` for a queue with no booking catalog
+/// entry, or while the database does not answer (the queue figures go on).
+async fn sales(api: &AdminApi, event: &EventId) -> serde_json::Value {
+    match api.booking.sales_summary(event.as_str()).await {
+        Ok(s) => serde_json::to_value(s).unwrap_or_default(),
+        Err(e) => {
+            if e.status().is_server_error() {
+                tracing::warn!(event = %event, error = %e, "dashboard: sales summary failed");
+            }
+            serde_json::Value::Null
+        }
+    }
 }
 
 /// Sends the history, then each completed second.
-async fn serve(
-    mut socket: WebSocket,
-    stats: Arc<LiveStats>,
-    rejections: crate::RejectionsFn,
-    event: EventId,
-) {
+async fn serve(mut socket: WebSocket, api: AdminApi, event: EventId) {
+    let stats = api.live.clone();
     let history = stats.since(&event, 0);
     let mut last = history.last().map_or(0, |s| s.t);
-    let hello = serde_json::json!({"type": "history", "event": event.as_str(), "samples": history});
+    let mut summary = sales(&api, &event).await;
+    let mut summary_at = tokio::time::Instant::now();
+    let hello = serde_json::json!({
+        "type": "history", "event": event.as_str(), "samples": history, "sales": summary,
+    });
     if socket
         .send(Message::Text(hello.to_string().into()))
         .await
@@ -167,10 +182,15 @@ async fn serve(
     loop {
         tokio::select! {
             _ = every.tick() => {
+                if summary_at.elapsed() >= SALES_EVERY {
+                    summary = sales(&api, &event).await;
+                    summary_at = tokio::time::Instant::now();
+                }
                 for s in stats.since(&event, last) {
                     last = s.t;
                     let msg = serde_json::json!({
-                        "type": "sample", "sample": s, "rejections": rejections(),
+                        "type": "sample", "sample": s,
+                        "rejections": (api.rejections)(), "sales": summary,
                     });
                     if socket.send(Message::Text(msg.to_string().into())).await.is_err() {
                         return;
