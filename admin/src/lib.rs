@@ -37,20 +37,6 @@ use store::{AdminDb, OperatorRow};
 /// trusted proxies; the admin crate does not).
 pub type ClientIpFn = Arc<dyn Fn(&Parts) -> Option<IpAddr> + Send + Sync>;
 
-/// Joins refused at the edge so far (cumulative, this process, every
-/// event): the dashboard shows their rate. Filled in by the gateway, which
-/// owns the metrics.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
-pub struct Rejections {
-    /// Requests refused by the rate limits (429).
-    pub rate_limited: u64,
-    /// CAPTCHA checks that did not pass.
-    pub captcha_failed: u64,
-}
-
-/// Reads the current [`Rejections`].
-pub type RejectionsFn = Arc<dyn Fn() -> Rejections + Send + Sync>;
-
 /// What the operator API needs to start.
 #[derive(Debug, Clone)]
 pub struct AdminConfig {
@@ -92,8 +78,6 @@ pub struct AdminApi {
     /// The booking service (events, seat maps, orders, refunds), same
     /// database.
     pub booking: booking::AppState,
-    /// Edge rejection counters, for the dashboard.
-    pub rejections: RejectionsFn,
 }
 
 impl std::fmt::Debug for AdminApi {
@@ -124,7 +108,6 @@ impl AdminApi {
             secure_cookies: config.secure_cookies,
             live: Arc::default(),
             booking,
-            rejections: Arc::new(Rejections::default),
             client_ip: Arc::new(|parts: &Parts| {
                 parts
                     .extensions
@@ -139,12 +122,6 @@ impl AdminApi {
     /// Uses `f` to find a request's client address.
     pub fn with_client_ip(mut self, f: ClientIpFn) -> Self {
         self.client_ip = f;
-        self
-    }
-
-    /// Uses `f` to read the edge's rejection counters.
-    pub fn with_rejections(mut self, f: RejectionsFn) -> Self {
-        self.rejections = f;
         self
     }
 

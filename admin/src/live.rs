@@ -3,8 +3,9 @@
 //! queue store nothing), and `GET /api/v1/admin/events/{event}/live`, a
 //! WebSocket that sends the last hour once and then a sample every second.
 //!
-//! Each message also carries the edge's rejection counters (rate limits,
-//! failed CAPTCHAs) and the event's sales summary from booking (holds,
+//! Each message also carries the event's rejection counters (rate limits,
+//! failed CAPTCHAs; cumulative, summed over every node by the queue
+//! store's shared counters) and the event's sales summary from booking (holds,
 //! orders, revenue), read every [`SALES_EVERY`] rather than every second:
 //! it is a handful of aggregate queries per watching operator.
 
@@ -161,6 +162,15 @@ async fn sales(api: &AdminApi, event: &EventId) -> serde_json::Value {
     }
 }
 
+/// The event's cumulative rejections, from the store's shared counters
+/// (every node flushes its counts there each second).
+async fn rejections(api: &AdminApi, event: &EventId) -> serde_json::Value {
+    use queue::store::counters::{CAPTCHA_FAILED, RATE_LIMITED};
+    let counters = api.engine.store().counters(event).await.unwrap_or_default();
+    let get = |name: &str| counters.get(name).copied().unwrap_or(0);
+    serde_json::json!({"rate_limited": get(RATE_LIMITED), "captcha_failed": get(CAPTCHA_FAILED)})
+}
+
 /// Sends the history, then each completed second.
 async fn serve(mut socket: WebSocket, api: AdminApi, event: EventId) {
     let stats = api.live.clone();
@@ -186,11 +196,16 @@ async fn serve(mut socket: WebSocket, api: AdminApi, event: EventId) {
                     summary = sales(&api, &event).await;
                     summary_at = tokio::time::Instant::now();
                 }
-                for s in stats.since(&event, last) {
+                let completed = stats.since(&event, last);
+                if completed.is_empty() {
+                    continue;
+                }
+                let rejected = rejections(&api, &event).await;
+                for s in completed {
                     last = s.t;
                     let msg = serde_json::json!({
                         "type": "sample", "sample": s,
-                        "rejections": (api.rejections)(), "sales": summary,
+                        "rejections": rejected, "sales": summary,
                     });
                     if socket.send(Message::Text(msg.to_string().into())).await.is_err() {
                         return;

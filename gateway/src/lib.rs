@@ -148,8 +148,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
                     .extensions
                     .get::<edge::client_ip::ClientIp>()
                     .map(|c| c.ip)
-            }))
-            .with_rejections(Arc::new(telemetry::rejections));
+            }));
         // The sale scheduler; safe on every admin process (compare-and-set).
         let every = Duration::from_millis(settings.tick_ms.max(50));
         loops.push(AbortOnDrop(admin::spawn_scheduler(api.clone(), every)));

@@ -59,25 +59,3 @@ pub async fn track_http(req: Request, next: Next) -> Response {
         .record(started.elapsed().as_secs_f64());
     resp
 }
-
-/// The edge's rejection counters so far, for the operators' dashboard:
-/// read back from the Prometheus registry (the `metrics` facade cannot read
-/// counters), summed over labels.
-pub fn rejections() -> admin::Rejections {
-    let text = metrics_handle().render();
-    let mut r = admin::Rejections::default();
-    for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let value = line
-            .rsplit_once(' ')
-            .and_then(|(_, v)| v.parse::<f64>().ok())
-            .unwrap_or(0.0) as u64;
-        if line.starts_with("waitroom_rate_limited_total") {
-            r.rate_limited += value;
-        } else if line.starts_with("waitroom_captcha_checks_total")
-            && !line.contains("outcome=\"pass\"")
-        {
-            r.captcha_failed += value;
-        }
-    }
-    r
-}

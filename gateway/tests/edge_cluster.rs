@@ -172,3 +172,61 @@ async fn a_solution_spent_on_one_process_is_spent_on_all() {
     );
     assert_eq!(first["ticket"], 1);
 }
+
+/// The next `sample` of a dashboard feed whose rejections satisfy `done`,
+/// within 15 s; returns those rejections.
+async fn rejections_until(node: &Node, event: &str, done: impl Fn(&Value) -> bool) -> Value {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = node
+        .ws_url(&format!("/api/v1/admin/events/{event}/live"))
+        .into_client_request()
+        .expect("request");
+    let auth = format!("Bearer {ADMIN}").parse().expect("header");
+    req.headers_mut().insert("authorization", auth);
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("dashboard socket");
+    let mut last = Value::Null;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, ws.next()).await {
+        let Ok(v) = serde_json::from_str::<Value>(msg.to_text().unwrap_or("")) else {
+            continue;
+        };
+        if v["type"] == "sample" {
+            last = v["rejections"].clone();
+            if done(&last) {
+                return last;
+            }
+        }
+    }
+    panic!("{event}: rejections never reached the expected counts; last seen {last}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_counts_an_events_rejections_across_processes() {
+    let (http, a, b) = two_nodes().await;
+    let (event, quiet) = (unique("rej"), unique("quiet"));
+    let guarded = json!({"captcha": "on_join", "captcha_failure": "refuse"});
+    create(&http, &a, &event, guarded).await;
+    create(&http, &a, &quiet, json!({"captcha": "off"})).await;
+    // On each process: three joins without a solution (the burst), then
+    // one past the rate limit.
+    for node in [&a, &b] {
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            let r = join(&http, node, &event, "198.51.100.7", json!({})).await;
+            statuses.push(r.status().as_u16());
+        }
+        assert_eq!(statuses, vec![403, 403, 403, 429]);
+    }
+    let want = json!({"rate_limited": 2, "captcha_failed": 6});
+    let seen = rejections_until(&b, &event, |r| *r == want).await;
+    assert_eq!(seen, want, "both processes' refusals, on one dashboard");
+    let calm = rejections_until(&a, &quiet, |_| true).await;
+    assert_eq!(
+        calm,
+        json!({"rate_limited": 0, "captcha_failed": 0}),
+        "per event"
+    );
+}

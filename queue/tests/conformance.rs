@@ -51,6 +51,7 @@ macro_rules! conformance {
                 cluster::lease_is_exclusive_and_taken_over_after_ttl,
                 cluster::subscribers_receive_published_ticks,
                 cluster::snapshot_matches_the_ticks,
+                cluster::counters_sum_across_nodes,
             );
         }
     };

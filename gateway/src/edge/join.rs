@@ -229,6 +229,7 @@ async fn join(
             }
             Verdict::Fail(why) => {
                 tracing::debug!(event = %event, ip = %client, why, "join without a valid CAPTCHA solution");
+                edge.rejections.captcha_failed(&event);
                 return match policy.captcha_failure {
                     CaptchaFailure::Refuse => Ok(captcha_required(edge, &event)),
                     CaptchaFailure::InfiniteQueue => {

@@ -10,6 +10,7 @@ pub mod client_ip;
 mod join;
 pub mod limits;
 pub mod places;
+mod rejections;
 pub mod settings;
 pub mod shadow;
 
@@ -51,6 +52,7 @@ pub struct Edge {
     codec: CredentialCodec,
     fail_open: bool,
     accounts: RwLock<Option<AccountResolver>>,
+    rejections: rejections::RejectionCounts,
     _redis: Option<RedisTask>,
 }
 
@@ -146,6 +148,7 @@ impl Edge {
             codec,
             fail_open: s.captcha_fail_open,
             accounts: RwLock::new(None),
+            rejections: rejections::RejectionCounts::default(),
             _redis: redis,
         }))
     }
@@ -183,8 +186,9 @@ impl Edge {
             .layer(from_fn_with_state(self.clone(), client_ip))
     }
 
-    /// Evicts idle rate-limit keys every 30 s (sooner when crowded), so
-    /// their memory follows recent clients, not every client ever seen.
+    /// Every second, flushes the per-event rejection counts; every 30 s
+    /// (sooner when crowded) evicts idle rate-limit keys, so their memory
+    /// follows recent clients, not every client ever seen.
     pub fn spawn_maintenance(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let edge = Arc::downgrade(self);
         tokio::spawn(async move {
@@ -193,7 +197,8 @@ impl Edge {
             loop {
                 every.tick().await;
                 let Some(edge) = edge.upgrade() else { return };
-                let Some(limits) = &edge.limits else { return };
+                edge.rejections.flush(edge.engine.store().as_ref()).await;
+                let Some(limits) = &edge.limits else { continue };
                 since += 1;
                 if since >= 30 || limits.crowded() {
                     limits.evict();
@@ -306,6 +311,9 @@ async fn rate_limit(State(edge): State<Arc<Edge>>, mut req: Request, next: Next)
         metrics::counter!("waitroom_rate_limited_total",
             "class" => class.as_str(), "key" => decision.key)
         .increment(1);
+        if let Some(event) = event {
+            edge.rejections.rate_limited(event);
+        }
         let secs = decision.reset_seconds();
         let mut resp = ApiError::new(
             axum::http::StatusCode::TOO_MANY_REQUESTS,

@@ -69,6 +69,8 @@ struct EventState {
     prequeue: BTreeSet<(Millis, VisitorId)>,
     /// The shuffle seed, hex (`…:seed`).
     seed: Option<String>,
+    /// Shared counters (`…:counters`).
+    counters: BTreeMap<String, u64>,
     /// Highest ticket issued (`…:seq` on Redis).
     last_ticket: u64,
     /// Waiting visitors by ticket (`…:fifo`).
@@ -303,6 +305,24 @@ impl QueueStore for MemoryStore {
 
     async fn seed(&self, event: &EventId) -> Result<Option<String>> {
         Ok(self.lock().events.get(event).and_then(|s| s.seed.clone()))
+    }
+
+    async fn add_counters(&self, event: &EventId, deltas: &[(&str, u64)]) -> Result<()> {
+        if let Some(state) = self.lock().events.get_mut(event) {
+            for (name, n) in deltas.iter().filter(|(_, n)| *n > 0) {
+                *state.counters.entry((*name).to_owned()).or_default() += n;
+            }
+        }
+        Ok(())
+    }
+
+    async fn counters(&self, event: &EventId) -> Result<BTreeMap<String, u64>> {
+        Ok(self
+            .lock()
+            .events
+            .get(event)
+            .map(|s| s.counters.clone())
+            .unwrap_or_default())
     }
 
     async fn settings(&self, event: &EventId) -> Result<Option<QueueSettings>> {

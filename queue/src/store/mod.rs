@@ -12,6 +12,15 @@ use crate::ids::{EventId, VisitorId};
 use crate::settings::QueueSettings;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Names of the shared counters (`QueueStore::add_counters`).
+pub mod counters {
+    /// Requests for the event refused by a rate limit.
+    pub const RATE_LIMITED: &str = "rate_limited";
+    /// Joins of the event without a valid CAPTCHA solution.
+    pub const CAPTCHA_FAILED: &str = "captcha_failed";
+}
 use tokio::sync::broadcast;
 
 /// Milliseconds since the Unix epoch; passed in so tests control time.
@@ -242,6 +251,18 @@ pub trait QueueStore: Send + Sync + 'static {
     /// The event's shuffle seed, if one was made.
     async fn seed(&self, _event: &EventId) -> Result<Option<String>> {
         Ok(None)
+    }
+
+    /// Adds `deltas` to the event's shared counters (the edge's rejections),
+    /// so the counts of every node meet in one place. The default (for
+    /// test doubles) keeps nothing.
+    async fn add_counters(&self, _event: &EventId, _deltas: &[(&str, u64)]) -> Result<()> {
+        Ok(())
+    }
+
+    /// The event's shared counters by name; absent names are zero.
+    async fn counters(&self, _event: &EventId) -> Result<BTreeMap<String, u64>> {
+        Ok(BTreeMap::new())
     }
 }
 

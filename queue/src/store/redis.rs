@@ -12,6 +12,7 @@
 //! returns.
 
 mod codec;
+mod counters;
 mod feed;
 mod keys;
 mod prequeue;
@@ -249,6 +250,14 @@ impl QueueStore for RedisStore {
 
     async fn seed(&self, event: &EventId) -> Result<Option<String>> {
         self.seed_get(event).await
+    }
+
+    async fn add_counters(&self, event: &EventId, deltas: &[(&str, u64)]) -> Result<()> {
+        self.counters_add(event, deltas).await
+    }
+
+    async fn counters(&self, event: &EventId) -> Result<std::collections::BTreeMap<String, u64>> {
+        self.counters_get(event).await
     }
 
     async fn settings(&self, event: &EventId) -> Result<Option<QueueSettings>> {

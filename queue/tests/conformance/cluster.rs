@@ -161,3 +161,39 @@ pub async fn snapshot_matches_the_ticks(h: Harness) {
         );
     }
 }
+
+/// Counters added by several nodes at once sum up exactly, and every node
+/// reads the same totals; zero deltas create nothing.
+pub async fn counters_sum_across_nodes(h: Harness) {
+    h.store
+        .put_settings(&h.event, &open(60, 10))
+        .await
+        .expect("settings");
+    assert!(h.store.counters(&h.event).await.expect("read").is_empty());
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let node = if i % 2 == 0 {
+            h.store.clone()
+        } else {
+            h.peer.clone()
+        };
+        let event = h.event.clone();
+        tasks.push(tokio::spawn(async move {
+            node.add_counters(
+                &event,
+                &[("rate_limited", 3), ("captcha_failed", 1), ("unused", 0)],
+            )
+            .await
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task").expect("add");
+    }
+    let seen = h.peer.counters(&h.event).await.expect("read");
+    let want = [
+        ("captcha_failed".to_owned(), 20),
+        ("rate_limited".to_owned(), 60),
+    ];
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), want);
+    assert_eq!(h.store.counters(&h.event).await.expect("read").len(), 2);
+}

@@ -87,6 +87,11 @@ impl EventKeys {
         self.key("seed")
     }
 
+    /// HASH of shared counters (the edge's rejections), name → count.
+    pub(super) fn counters(&self) -> String {
+        self.key("counters")
+    }
+
     /// STRING holding the admitter node's id, with a `PX` expiry.
     pub(super) fn lease(&self) -> String {
         self.key("lease")
@@ -106,6 +111,7 @@ impl EventKeys {
             self.clock(),
             self.prequeue(),
             self.seed(),
+            self.counters(),
             self.lease(),
         ]
         .into()
