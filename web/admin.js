@@ -1,7 +1,8 @@
 // The operators' dashboard: sign in (HttpOnly session cookie), pick an
 // event, follow it live over a WebSocket (one sample a second, the last hour
 // on connect), and change the live settings. No build step, no libraries:
-// the charts are plain SVG.
+// the charts are plain SVG. The sales side (event details, tiles, report)
+// is admin-sales.js, loaded first: it defines `sales`.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -94,6 +95,7 @@ function connect(event) {
         if (rejections.length > 120) rejections.shift();
       }
     }
+    if ('sales' in msg) sales.feed(msg.sales);
     current = samples[samples.length - 1] || current;
     render();
   };
@@ -154,7 +156,7 @@ function wireControls() {
   $('close').onclick = async () => {
     if (await confirmed('Close the queue? Nobody else is admitted.')) change('/close', null, 'close');
   };
-  $('event').onchange = () => connect($('event').value);
+  $('event').onchange = () => { sales.select($('event').value); connect($('event').value); };
   $('logout').onclick = async () => { await api('/api/v1/admin/logout', { method: 'POST' }); location.reload(); };
 }
 
@@ -162,6 +164,7 @@ async function showDashboard(me) {
   $('login-view').hidden = true;
   $('dash-view').hidden = false;
   $('who').textContent = `${me.label} (${me.role})`;
+  sales.setRole(me.role);
   const r = await api('/api/v1/admin/events');
   const events = r.ok ? await r.json() : [];
   const select = $('event');
@@ -173,6 +176,7 @@ async function showDashboard(me) {
   }
   const wanted = new URLSearchParams(location.search).get('event');
   if (wanted && events.some((e) => e.event === wanted)) select.value = wanted;
+  sales.select(select.value);
   if (select.value) connect(select.value);
 }
 

@@ -4,7 +4,11 @@
 // embedded backends, then on PostgreSQL (a fresh database made with `psql`)
 // and Redis, fills a queue over HTTP, then in Debian's Chromium: signs in,
 // raises the admission rate (confirming the tenfold raise), sees the
-// admitted/min chart respond, pauses and resumes the queue.
+// admitted/min chart respond, pauses and resumes the queue. On the embedded
+// backends only: a fan buys two places over HTTP, and the operator sees the
+// order and its revenue live, publishes a draft, edits the event, downloads
+// the orders' CSV and cancels the sale (a viewer meanwhile sees the figures,
+// not the controls).
 //
 //   env: WR_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres),
 //   REDIS_URL (default redis://127.0.0.1:6379) for the production run.
@@ -15,10 +19,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import * as harness from './harness.mjs';
 
 const { ADMIN_TOKEN, launchBrowser } = harness;
 const OWNER = { email: 'admin@localhost', password: 'dashboard-test-pw' };
+const VIEWER = { email: 'viewer@localhost', password: 'viewer-test-password' };
+const SEAT_MAP = 'section,row,seats,tier,price\nFloor,,300,GA,4500\nBalcony,A,12,Front,9000\n';
 const STEP = 25_000;
 
 let server;
@@ -155,4 +162,166 @@ async function dashboardScenario() {
   assert.equal(audit[2].actor, 'operator:admin@localhost');
   assert.deepEqual(errors, []);
   return event;
+}
+
+test('an operator follows a sale live, publishes a draft, edits, exports and cancels a sale (embedded)', { timeout: 120_000 }, async () => {
+  server = await startServer();
+  try {
+    await saleScenario();
+  } finally {
+    await stopServer();
+  }
+});
+
+/** A JSON request to the server under test: `{ status, json, text }`. */
+const call = (method, p, body, headers) => harness.request(server.base, method, p, body, headers);
+
+/** One fan through the queue, a two-place general-admission hold, checkout and the dev payment: the order id. */
+async function fanBuys(event, email) {
+  const joined = await call('POST', `/api/v1/queue/${event}/join`, {});
+  assert.equal(joined.status, 201, `join: ${joined.text}`);
+  const queue = { 'x-queue-token': joined.json.queue_token };
+  // Admission happens on the server's tick; from outside there is nothing
+  // to await but the status, so poll it a bounded number of times.
+  let admission;
+  for (let i = 0; i < 100 && !admission; i++) {
+    const st = await call('GET', `/api/v1/queue/${event}/status`, undefined, queue);
+    assert.equal(st.status, 200, `status: ${st.text}`);
+    admission = st.json.admission_token;
+    if (!admission) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(admission, 'the fan was not admitted within about 10 s (600/min, 200 ms ticks)');
+  const hold = await call('POST', `/api/v1/events/${event}/holds`, { quantity: 2 },
+    { ...queue, authorization: `Bearer ${admission}` });
+  assert.equal(hold.status, 201, `hold: ${hold.text}`);
+  const checkout = await call('POST', `/api/v1/holds/${hold.json.hold_id}/checkout`, { email }, queue);
+  assert.equal(checkout.status, 200, `checkout: ${checkout.text}`);
+  const paid = await call('POST', checkout.json.confirm_url);
+  assert.equal(paid.status, 200, `pay: ${paid.text}`);
+  assert.equal(paid.json.status, 'confirmed');
+  return paid.json.order_id;
+}
+
+/** A phone-sized page signed in as `who`, its script errors collected. */
+async function signedIn(who, query = '') {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-US', timezoneId: 'UTC' });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  await page.goto(`${server.base}/admin.html${query}`);
+  await page.fill('#email', who.email);
+  await page.fill('#password', who.password);
+  await page.click('#login button[type=submit]');
+  await textIs(page, '#conn', 'live');
+  return { context, page, errors };
+}
+
+const visible = (page, sel) => page.locator(sel).isVisible();
+
+async function saleScenario() {
+  const stamp = Date.now().toString(36);
+  const event = `sale-${stamp}`;
+  const queueOnly = `qonly-${stamp}`;
+  const draft = `draft-${stamp}`;
+  let r;
+  for (const [id, status] of [[event, 'published'], [draft, 'draft']]) {
+    r = await admin('POST', '/api/v1/admin/events', {
+      id, name: 'Summer tour', venue: 'Arena', city: 'Lyon', starts_at: '2027-07-01T20:00:00Z',
+      currency: 'EUR', status, seat_map_csv: SEAT_MAP,
+    });
+    assert.equal(r.status, 201, await r.text());
+  }
+  for (const e of [event, queueOnly, draft]) {
+    r = await admin('PUT', `/api/v1/admin/events/${e}/queue`, { admit_per_minute: 600, max_active: 100, captcha: 'off' });
+    assert.equal(r.status, 201, await r.text());
+  }
+  r = await admin('POST', '/api/v1/admin/operators', { ...VIEWER, role: 'viewer' });
+  assert.equal(r.status, 201, await r.text());
+  const email = `ann-${stamp}@example.com`;
+  const order = await fanBuys(event, email);
+
+  const { context, page, errors } = await signedIn(OWNER);
+  // A queue with no catalog entry: no figures, no event to edit.
+  await page.selectOption('#event', queueOnly);
+  await page.locator('#event-missing').waitFor({ timeout: STEP });
+  await page.locator('#sales-none').waitFor({ timeout: STEP });
+  assert.equal(await visible(page, '#sales-tiles'), false);
+  assert.equal(await visible(page, '#report-body'), false);
+
+  // A draft can be published from the dashboard.
+  await page.selectOption('#event', draft);
+  await textIs(page, '#ev-status', 'draft');
+  await page.click('#publish');
+  await textIs(page, '#ev-status', 'published');
+  assert.equal(await visible(page, '#publish'), false);
+  assert.equal((await (await admin('GET', `/api/v1/admin/events/${draft}`)).json()).event.status, 'published');
+
+  await page.selectOption('#event', event);
+  await textIs(page, '#orders', '1');
+  await textIs(page, '#revenue', '90.00 EUR');
+  assert.equal(await visible(page, '#sales-none'), false);
+  assert.equal(await page.textContent('#sold'), '2 / 312');
+  assert.equal(await page.textContent('#pending'), '0');
+  assert.equal(await page.textContent('#r-confirmed'), '1');
+  assert.equal(await page.textContent('#r-available'), '310');
+  assert.equal(await page.textContent('#r-revenue'), '90.00 EUR');
+  await textIs(page, '#ev-status', 'published');
+  assert.equal(await page.textContent('#ev-name'), 'Summer tour');
+  assert.equal(await visible(page, '#publish'), false, 'Publish is for drafts');
+  assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true,
+    'no sideways scrolling on a phone');
+
+  // Edit: the new name is saved through the API.
+  await page.fill('#edit-name', 'Summer tour (moved)');
+  await page.click('#event-edit button[type=submit]');
+  await textIs(page, '#event-msg', 'Saved.');
+  assert.equal(await page.textContent('#ev-name'), 'Summer tour (moved)');
+  assert.equal((await (await admin('GET', `/api/v1/admin/events/${event}`)).json()).event.name, 'Summer tour (moved)');
+
+  // The CSV link downloads the order, with the buyer's email.
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: STEP }), page.click('#csv')]);
+  assert.equal(download.suggestedFilename(), `${event}-orders.csv`);
+  const lines = (await readFile(await download.path(), 'utf8')).trim().split(/\r?\n/);
+  assert.equal(lines.length, 2, `a header and one order: ${lines.join('\n')}`);
+  assert.ok(lines[0].startsWith('order_id,reference,status,email'), lines[0]);
+  assert.ok(lines[1].startsWith(`${order},`) && lines[1].includes(`,${email},`) && lines[1].includes(',90.00,'), lines[1]);
+
+  // A viewer sees the same figures and no write controls.
+  const viewer = await signedIn(VIEWER, `?event=${event}`);
+  await textIs(viewer.page, '#ev-status', 'published');
+  await textIs(viewer.page, '#orders', '1');
+  for (const sel of ['#event-edit', '#publish', '#cancel-sale', '#retry-refunds']) {
+    assert.equal(await visible(viewer.page, sel), false, `a viewer does not see ${sel}`);
+  }
+  assert.equal(await visible(viewer.page, '#csv'), true);
+  assert.deepEqual(viewer.errors, []);
+  await viewer.context.close();
+
+  // Cancel: the dialog wants the event id typed again.
+  await page.click('#cancel-sale');
+  await page.waitForSelector('#cancel-dialog[open]', { timeout: STEP });
+  assert.match(await page.textContent('#cancel-dialog'), /refunds every buyer.*emails/s);
+  assert.equal(await page.isDisabled('#cancel-go'), true);
+  await page.fill('#cancel-confirm', `${event}x`);
+  assert.equal(await page.isDisabled('#cancel-go'), true, 'a wrong id does not enable the button');
+  await page.fill('#cancel-confirm', event);
+  await page.fill('#cancel-reason', 'Storm warning');
+  await page.click('#cancel-go');
+  await page.locator('#cancel-report').waitFor({ timeout: STEP });
+  assert.equal(await visible(page, '#cancel-dialog'), false);
+  assert.equal(await page.textContent('#rep-refunded'), '1');
+  assert.equal(await page.textContent('#rep-failed'), '');
+  await textIs(page, '#ev-status', 'cancelled');
+  assert.equal(await visible(page, '#cancel-sale'), false);
+  assert.equal(await visible(page, '#event-edit'), false);
+  // The queue closes, and the feed's figures follow the refund.
+  await textIs(page, '#state', 'closed');
+  await textIs(page, '#refunded', '90.00 EUR');
+  // A paid order refunded by the cancellation is itself cancelled.
+  assert.equal(await page.textContent('#r-cancelled'), '1');
+  assert.equal(await page.textContent('#orders'), '0');
+  assert.equal(await page.textContent('#revenue'), '0.00 EUR');
+  assert.equal((await (await admin('GET', `/api/v1/admin/events/${event}`)).json()).event.status, 'cancelled');
+  assert.deepEqual(errors, []);
+  await context.close();
 }
