@@ -165,6 +165,8 @@ async function showDashboard(me) {
   $('dash-view').hidden = false;
   $('who').textContent = `${me.label} (${me.role})`;
   sales.setRole(me.role);
+  // The server refuses a viewer's writes anyway; do not offer them.
+  $('live-controls').hidden = me.role === 'viewer';
   const r = await api('/api/v1/admin/events');
   const events = r.ok ? await r.json() : [];
   const select = $('event');

@@ -290,7 +290,7 @@ async function saleScenario() {
   const viewer = await signedIn(VIEWER, `?event=${event}`);
   await textIs(viewer.page, '#ev-status', 'published');
   await textIs(viewer.page, '#orders', '1');
-  for (const sel of ['#event-edit', '#publish', '#cancel-sale', '#retry-refunds']) {
+  for (const sel of ['#event-edit', '#publish', '#cancel-sale', '#retry-refunds', '#live-controls']) {
     assert.equal(await visible(viewer.page, sel), false, `a viewer does not see ${sel}`);
   }
   assert.equal(await visible(viewer.page, '#csv'), true);
