@@ -69,6 +69,10 @@ impl Booking {
         )?);
         let workers = vec![
             AbortOnDrop(tokio::spawn(holds::sweeper::run(state.clone()))),
+            AbortOnDrop(tokio::spawn(sales::run_refunds(
+                state.clone(),
+                std::time::Duration::from_secs(60),
+            ))),
             AbortOnDrop(tokio::spawn(email::outbox::run(state.clone(), mailer))),
         ];
         Ok(Self {

@@ -28,6 +28,9 @@ pub struct CancelReport {
     pub refund_failed: Vec<String>,
 }
 
+/// Refunds retried per round of [`AppState::retry_refunds`].
+const REFUND_BATCH: i64 = 50;
+
 /// Rows per database page of the CSV export.
 pub const EXPORT_PAGE: i64 = 500;
 
@@ -89,7 +92,7 @@ impl AppState {
     pub async fn cancel_event(&self, id: &str, reason: &str) -> Result<CancelReport> {
         self.any_event(id).await?;
         let mut report = CancelReport {
-            newly_cancelled: self.db.sales().cancel_event(id).await?,
+            newly_cancelled: self.db.sales().cancel_event(id, reason).await?,
             ..CancelReport::default()
         };
         self.seat_maps.invalidate_event(id);
@@ -122,6 +125,23 @@ impl AppState {
         }
         tracing::info!(event = %id, ?report, "event cancelled");
         Ok(report)
+    }
+
+    /// Refunds what is still owed: late payments, and paid orders of
+    /// cancelled events whose refund failed (the provider was down during
+    /// the cancellation). Returns how many went through; the rest are
+    /// tried again next time. Safe on several nodes at once: the provider
+    /// call is idempotent per order and the record is guarded by status.
+    pub async fn retry_refunds(&self) -> Result<usize> {
+        let due = self.db.sales().refunds_due(REFUND_BATCH).await?;
+        let mut done = 0;
+        for (order, reason) in due {
+            match self.refund_for_cancellation(&order, &reason).await {
+                Ok(()) => done += 1,
+                Err(e) => tracing::warn!(order = %order, error = %e, "refund retry failed"),
+            }
+        }
+        Ok(done)
     }
 
     async fn refund_for_cancellation(&self, order_id: &str, reason: &str) -> Result<()> {
@@ -212,6 +232,21 @@ pub fn csv_field(raw: &str) -> String {
         format!("\"{}\"", v.replace('"', "\"\""))
     } else {
         v
+    }
+}
+
+/// The refund worker: every `period`, refunds what is owed. Runs until its
+/// task is aborted.
+pub async fn run_refunds(state: AppState, period: std::time::Duration) {
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state.retry_refunds().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(refunded = n, "owed refunds paid"),
+            Err(e) => tracing::warn!(error = %e, "refund retry round failed"),
+        }
     }
 }
 

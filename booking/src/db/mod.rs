@@ -140,8 +140,9 @@ pub trait SalesRepo: Send + Sync {
     async fn update_event(&self, id: &str, changes: &EventChanges) -> Result<bool>;
     /// `draft` → `published`; `false` when the event was not a draft.
     async fn publish_event(&self, id: &str) -> Result<bool>;
-    /// Any status → `cancelled`; `false` when it was cancelled already.
-    async fn cancel_event(&self, id: &str) -> Result<bool>;
+    /// Any status → `cancelled`, keeping `reason` for the buyers' emails;
+    /// `false` when it was cancelled already.
+    async fn cancel_event(&self, id: &str, reason: &str) -> Result<bool>;
     /// Capacity, sales, holds, orders and money of an event; `None` when
     /// there is no such event.
     async fn summary(&self, event: &str) -> Result<Option<SalesSummary>>;
@@ -153,6 +154,10 @@ pub trait SalesRepo: Send + Sync {
         after: Option<&ExportCursor>,
         limit: i64,
     ) -> Result<(Vec<OrderExportRow>, Vec<ExportLine>)>;
+    /// Up to `limit` orders owed a refund, with the cancellation reason
+    /// (empty for late payments): `refund_pending` ones, and paid orders of
+    /// cancelled events whose refund failed.
+    async fn refunds_due(&self, limit: i64) -> Result<Vec<(String, String)>>;
     /// Orders and holds a cancellation still has to end.
     async fn open_sales(&self, event: &str) -> Result<OpenSales>;
 }

@@ -11,6 +11,7 @@ use booking::holds::HoldRequest;
 use booking::webhook::{sign, verify_signature, SignatureError};
 use booking::Secret;
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
@@ -75,7 +76,16 @@ fn form_value(body: &str, name: &str) -> Option<String> {
 }
 
 async fn stand_in() -> (String, Calls) {
+    let (base, calls, _) = stand_in_with_outage().await;
+    (base, calls)
+}
+
+/// The stand-in, and a switch that makes its refunds fail as an outage
+/// would (Stripe's error shape, 500).
+async fn stand_in_with_outage() -> (String, Calls, Arc<AtomicBool>) {
     let calls: Calls = Arc::default();
+    let refunds_down = Arc::new(AtomicBool::new(false));
+    let down = refunds_down.clone();
     let app = Router::new()
         .route(
             "/v1/payment_intents",
@@ -96,22 +106,26 @@ async fn stand_in() -> (String, Calls) {
         )
         .route(
             "/v1/refunds",
-            post(|State(calls): State<Calls>, headers: HeaderMap, body: String| async move {
+            post(move |State(calls): State<Calls>, headers: HeaderMap, body: String| async move {
                 record(&calls, "/v1/refunds", &headers, body.clone());
-                Json(json!({
+                if down.load(Ordering::SeqCst) {
+                    let error = json!({"error": {"type": "api_error", "message": "outage"}});
+                    return (StatusCode::INTERNAL_SERVER_ERROR, Json(error));
+                }
+                (StatusCode::OK, Json(json!({
                     "id": "re_test1", "object": "refund",
                     "amount": form_value(&body, "amount").and_then(|a| a.parse::<i64>().ok()),
                     "created": 1_700_000_000, "currency": "usd",
                     "payment_intent": form_value(&body, "payment_intent"),
                     "status": "succeeded", "metadata": {}
-                }))
+                })))
             }),
         )
         .with_state(calls.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}/"), calls)
+    (format!("http://{addr}/"), calls, refunds_down)
 }
 
 async fn call(router: &Router, req: Request<Body>) -> (StatusCode, Value) {
@@ -285,4 +299,68 @@ async fn stripe_flow(backend: Backend) {
     app.cleanup().await;
 }
 
-crate::per_backend!(stripe_flow);
+/// Stripe is down for refunds while the organiser cancels: the paid order
+/// stays owed, the cancellation says so, and the refund worker pays it
+/// (once, with the reason in the buyer's email) when Stripe is back.
+async fn failed_refunds_of_a_cancelled_event_are_retried(backend: Backend) {
+    let (base, calls, refunds_down) = stand_in_with_outage().await;
+    let app = TestApp::with(backend, |c| {
+        c.stripe_secret_key = Some(Secret::new("sk_test_123"));
+        c.stripe_webhook_secret = Some(Secret::new(SECRET));
+        c.stripe_api_base = Some(base);
+    })
+    .await;
+    let seat = app.seats().await[0].0;
+    let fan = app.admit("demo");
+    let (_, checkout) = crate::payments::hold_and_checkout(&app, &fan, &[seat]).await;
+    let payment = crate::payments::payment_of(&app, &checkout.order_id).await;
+    app.state.payment_succeeded(&payment, None).await.unwrap();
+
+    refunds_down.store(true, Ordering::SeqCst);
+    let report = app.state.cancel_event("demo", "Power cut").await.unwrap();
+    assert_eq!(report.refund_failed, vec![checkout.order_id.clone()]);
+    assert_eq!(report.refunded, 0);
+    let status = crate::payments::status(&app, &checkout.order_id).await;
+    assert_eq!(status, "confirmed", "still paid, still owed");
+    assert_eq!(app.state.retry_refunds().await.unwrap(), 0, "still down");
+
+    refunds_down.store(false, Ordering::SeqCst);
+    assert_eq!(app.state.retry_refunds().await.unwrap(), 1);
+    let status = crate::payments::status(&app, &checkout.order_id).await;
+    assert_eq!(status, "cancelled");
+    assert_eq!(app.state.retry_refunds().await.unwrap(), 0, "nothing owed");
+    let keys: Vec<_> = calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(path, _, _)| path == "/v1/refunds")
+        .map(|(_, key, _)| key.clone())
+        .collect();
+    let key = Some(format!("refund_{}", checkout.order_id));
+    assert_eq!(
+        keys,
+        vec![key.clone(), key.clone(), key],
+        "one idempotency key throughout"
+    );
+    let at = booking::state::now();
+    let mail = app
+        .state
+        .db
+        .outbox()
+        .claim_due(at, at + chrono::Duration::seconds(60), 50)
+        .await
+        .unwrap();
+    let notices: Vec<_> = mail
+        .iter()
+        .filter(|m| m.kind == "event_cancelled")
+        .collect();
+    assert_eq!(notices.len(), 1);
+    assert!(
+        notices[0].body_text.contains("Power cut"),
+        "{}",
+        notices[0].body_text
+    );
+    app.cleanup().await;
+}
+
+crate::per_backend!(stripe_flow, failed_refunds_of_a_cancelled_event_are_retried);

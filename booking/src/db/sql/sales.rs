@@ -42,12 +42,14 @@ macro_rules! impl_sales_repo {
                 Ok(n == 1)
             }
 
-            async fn cancel_event(&self, id: &str) -> $crate::error::Result<bool> {
+            async fn cancel_event(&self, id: &str, reason: &str) -> $crate::error::Result<bool> {
                 let mut tx = self.begin().await?;
                 let n = sqlx::query(
-                    "update event set status = 'cancelled' where id = $1 and status <> 'cancelled'",
+                    "update event set status = 'cancelled', cancel_reason = $2
+                    where id = $1 and status <> 'cancelled'",
                 )
                 .bind(id)
+                .bind(reason)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -179,6 +181,23 @@ macro_rules! impl_sales_repo {
                 .fetch_all(self.read())
                 .await?;
                 Ok((orders, lines))
+            }
+
+            async fn refunds_due(
+                &self,
+                limit: i64,
+            ) -> $crate::error::Result<Vec<(String, String)>> {
+                Ok(sqlx::query_as(
+                    r#"select id, '' from "order" where status = 'refund_pending'
+                    union all
+                    select o.id, coalesce(e.cancel_reason, '')
+                    from event e join "order" o on o.event_id = e.id
+                    where e.status = 'cancelled' and o.status = 'confirmed'
+                    limit $1"#,
+                )
+                .bind(limit)
+                .fetch_all(self.read())
+                .await?)
             }
 
             async fn open_sales(
