@@ -2,7 +2,7 @@
 
 use crate::telemetry::metrics_handle;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -21,7 +21,12 @@ pub struct Ops {
     pub booking: Option<Arc<booking::Booking>>,
 }
 
-/// `/healthz`, `/readyz`, `/metrics`.
+/// The OpenAPI document of every route (design.md §7), written by hand
+/// beside this file. Embedded at build time and served as-is: nothing to
+/// parse or render per request; the API tests check it against the routers.
+const OPENAPI: &str = include_str!("openapi.json");
+
+/// `/healthz`, `/readyz`, `/metrics`, `/api/v1/openapi.json`.
 pub fn router(state: Ops) -> Router {
     Router::new()
         .route(
@@ -30,6 +35,10 @@ pub fn router(state: Ops) -> Router {
         )
         .route("/readyz", get(ready))
         .route("/metrics", get(|| async { metrics_handle().render() }))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
+        )
         .with_state(state)
 }
 
