@@ -36,10 +36,20 @@ impl Engine {
             interval.tick().await;
             let healthy = match self.admit_once(ttl).await {
                 Ok(()) => true,
-                Err(e) => {
-                    tracing::warn!(error = %e, "admission tick failed");
-                    false
-                }
+                // One slow command (a node whose runtime is saturated times
+                // out while the store idles) is not an outage: telling every
+                // waiter "reconnecting" would only add load. The store is
+                // down when it does not answer a ping either.
+                Err(e) => match self.store.ping().await {
+                    Ok(()) => {
+                        tracing::warn!(error = %e, "admission tick failed; the store answers, retrying next tick");
+                        true
+                    }
+                    Err(_) => {
+                        tracing::warn!(error = %e, "admission tick failed; the store is unreachable");
+                        false
+                    }
+                },
             };
             let was = self.note_store(healthy);
             if was != healthy {
