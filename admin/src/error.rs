@@ -82,6 +82,12 @@ impl From<AdminError> for ApiError {
             AdminError::Conflict(_) => Self::new(S::CONFLICT, "conflict", e.to_string()),
             AdminError::NotFound(_) => Self::new(S::NOT_FOUND, "not_found", e.to_string()),
             AdminError::Queue(q) => q.into(),
+            // Unavailable keeps its 503 and Retry-After: the client should
+            // retry, not report a bug.
+            AdminError::Booking(b) if b.status() == S::SERVICE_UNAVAILABLE => {
+                Self::new(S::SERVICE_UNAVAILABLE, b.code(), b.to_string())
+                    .retry_after(booking::error::RETRY_AFTER_SECONDS)
+            }
             AdminError::Booking(b) if b.status().is_server_error() => Self::internal(b),
             AdminError::Booking(b) => Self::new(b.status(), b.code(), b.to_string()),
             AdminError::Db(_) | AdminError::Internal(_) => Self::internal(e),

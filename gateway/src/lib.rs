@@ -175,7 +175,8 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         .wrap(router)
         .layer(axum::middleware::from_fn(telemetry::track_http))
         .layer(TraceLayer::new_for_http())
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(ops::json_errors));
     Ok(App {
         router,
         engine,

@@ -98,3 +98,48 @@ async fn not_found(uri: Uri) -> ApiError {
         format!("no such path: {}", uri.path()),
     )
 }
+
+/// Under `/api`, every error is the JSON shape, so clients parse one
+/// thing. The framework answers some errors itself in plain text (405, 413
+/// from the body limit, a request to a WebSocket route that is not an
+/// upgrade); this rewrites those, keeping their status and headers.
+pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 4_096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large".to_owned(),
+        other => other
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_lowercase()
+            .replace([' ', '-'], "_"),
+    };
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "this path does not take that method".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large".to_owned(),
+        _ if !text.is_empty() => text,
+        other => other.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let mut out = ApiError::new(status, code, message).into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
+}

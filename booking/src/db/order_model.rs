@@ -145,6 +145,19 @@ pub enum SettleOutcome {
     Failed(Option<Released>),
 }
 
+impl SettleOutcome {
+    /// A stable name for clients (the variants' data stays internal).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Duplicate => "duplicate",
+            Self::AlreadySettled => "already_settled",
+            Self::Confirmed(_) => "confirmed",
+            Self::RefundDue => "refund_due",
+            Self::Failed(_) => "failed",
+        }
+    }
+}
+
 /// A refund to record.
 #[derive(Debug, Clone)]
 pub struct NewRefund {

@@ -131,7 +131,7 @@ pub async fn dev_confirm(
     Ok(Json(json!({
         "order_id": order.order.id,
         "status": order.order.status,
-        "outcome": format!("{outcome:?}"),
+        "outcome": outcome.as_str(),
     })))
 }
 

@@ -211,3 +211,51 @@ async fn room_info_and_ops_endpoints_answer() {
         "{metrics}"
     );
 }
+
+/// Errors the framework raises itself (405, 413, a WebSocket route called
+/// without an upgrade) come in the JSON error shape too.
+#[tokio::test]
+async fn framework_errors_are_json_too() {
+    let app = spawn_app().await;
+    app.create_queue("fw", queue(60, 10)).await;
+    let huge = "x".repeat(200 * 1024);
+    let cases = [
+        (
+            reqwest::Method::POST,
+            "/api/v1/queue/fw/join",
+            Some(huge),
+            413,
+            "payload_too_large",
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/api/v1/queue/fw/join",
+            None,
+            405,
+            "method_not_allowed",
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/v1/queue/fw/ws",
+            None,
+            400,
+            "bad_request",
+        ),
+    ];
+    for (method, path, body, status, code) in cases {
+        let mut req = app.http.request(method.clone(), app.url(path));
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        let r = req.send().await.expect("request");
+        assert_eq!(r.status().as_u16(), status, "{method} {path}");
+        if status == 405 {
+            assert!(r.headers().get("allow").is_some(), "405 keeps Allow");
+        }
+        let v: Value = r.json().await.expect("a JSON error body");
+        assert_eq!(v["error"]["code"], code, "{method} {path}: {v}");
+        assert!(v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+    }
+}
