@@ -5,7 +5,7 @@
 use crate::auth::OperatorRole;
 use crate::error::AdminError;
 use crate::sales::{check_len, rfc3339};
-use crate::seat_map::{self, SeatMap};
+use crate::seat_map;
 use crate::{audit, parse_json, AdminApi};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -58,17 +58,7 @@ pub async fn create(
     if !matches!(status.as_str(), "draft" | "published") {
         return Err(AdminError::invalid("status", "must be draft or published").into());
     }
-    let map: SeatMap = match (req.seat_map, req.seat_map_csv) {
-        (Some(v), None) => seat_map::from_json(v)?,
-        (None, Some(csv)) => seat_map::from_csv(&csv)?,
-        _ => {
-            return Err(AdminError::invalid(
-                "seat_map",
-                "send exactly one of seat_map, seat_map_csv",
-            )
-            .into())
-        }
-    };
+    let map = seat_map::from_either(req.seat_map, req.seat_map_csv)?;
     let catalog = api.booking.db.catalog();
     if catalog
         .event(event.as_str())
@@ -95,11 +85,7 @@ pub async fn create(
         .insert_catalog(&seed)
         .await
         .map_err(AdminError::from)?;
-    let seats: i64 = seed
-        .sections
-        .iter()
-        .map(|s| s.rows.iter().map(|r| r.1).sum::<i64>() + s.general.map_or(0, |g| g.0))
-        .sum();
+    let seats = seat_map::places(&seed.sections);
     let after = json!({
         "id": seed.event_id, "name": seed.name, "status": seed.status,
         "starts_at": seed.starts_at, "sections": seed.sections.len(), "places": seats,

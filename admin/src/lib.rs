@@ -218,6 +218,10 @@ pub fn router(state: AdminApi) -> Router {
             "/api/v1/admin/events/{event}",
             get(sales::show).patch(sales::edit),
         )
+        .route(
+            "/api/v1/admin/events/{event}/seat-map",
+            put(sales::replace_seat_map),
+        )
         .route("/api/v1/admin/events/{event}/publish", post(sales::publish))
         .route("/api/v1/admin/events/{event}/cancel", post(sales::cancel))
         .route("/api/v1/admin/events/{event}/report", get(sales::report))

@@ -138,6 +138,41 @@ pub async fn edit(
     Ok(Json(after))
 }
 
+/// `PUT /api/v1/admin/events/{event}/seat-map` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSeatMap {
+    seat_map: Option<serde_json::Value>,
+    seat_map_csv: Option<String>,
+}
+
+/// `PUT /api/v1/admin/events/{event}/seat-map`: replaces a draft's seat
+/// map (JSON or CSV, validated like at creation); 409 once on sale.
+pub async fn replace_seat_map(
+    State(api): State<AdminApi>,
+    OperatorRole(op): OperatorRole,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let event = existing(&api, &raw).await?;
+    let req: NewSeatMap = parse_json(&body)?;
+    let map = crate::seat_map::from_either(req.seat_map, req.seat_map_csv)?;
+    let before = api
+        .booking
+        .sales_summary(&event.id)
+        .await
+        .map_err(AdminError::from)?;
+    api.booking
+        .replace_seat_map(&event.id, &map.tiers, &map.sections)
+        .await
+        .map_err(AdminError::from)?;
+    let places = crate::seat_map::places(&map.sections);
+    let after = json!({"id": event.id, "sections": map.sections.len(), "places": places});
+    let b = Some(json!({"places": before.capacity}));
+    record(&api, &op, "event.seat_map", &event.id, b, after.clone()).await?;
+    Ok(Json(after))
+}
+
 /// `POST /api/v1/admin/events/{event}/publish`: a draft goes on sale.
 pub async fn publish(
     State(api): State<AdminApi>,

@@ -3,7 +3,7 @@
 //! hold released, every unpaid order cancelled, every buyer refunded and
 //! told). The admin crate calls these; they are not on the public router.
 
-use crate::db::{EventChanges, EventRecord, ExportCursor, HoldStatus, SalesSummary};
+use crate::db::{EventChanges, EventRecord, ExportCursor, HoldStatus, SalesSummary, SeedSection};
 use crate::email::templates::decimal;
 use crate::error::{BookingError, Result};
 use crate::payment::settle::RefundKind;
@@ -58,17 +58,35 @@ impl AppState {
         self.any_event(id).await
     }
 
+    /// Replaces a draft's seat map; 409 once it is on sale (fans may hold
+    /// its seats) or cancelled.
+    pub async fn replace_seat_map(
+        &self,
+        id: &str,
+        tiers: &[(String, i64)],
+        sections: &[SeedSection],
+    ) -> Result<()> {
+        let event = self.any_event(id).await?;
+        if !self
+            .db
+            .sales()
+            .replace_seat_map(id, tiers, sections)
+            .await?
+        {
+            return Err(not_a_draft(
+                &event,
+                "only a draft's seat map can be replaced",
+            ));
+        }
+        self.seat_maps.invalidate_event(id);
+        Ok(())
+    }
+
     /// Puts a draft on sale; 409 unless it is a draft.
     pub async fn publish_event(&self, id: &str) -> Result<EventRecord> {
         let before = self.any_event(id).await?;
         if !self.db.sales().publish_event(id).await? {
-            return Err(BookingError::Conflict {
-                code: "not_a_draft",
-                message: format!(
-                    "only a draft can be published; this event is {}",
-                    before.status
-                ),
-            });
+            return Err(not_a_draft(&before, "only a draft can be published"));
         }
         self.seat_maps.invalidate_event(id);
         self.any_event(id).await
@@ -209,6 +227,13 @@ impl AppState {
             None
         };
         Ok((out, next))
+    }
+}
+
+fn not_a_draft(event: &EventRecord, what: &str) -> BookingError {
+    BookingError::Conflict {
+        code: "not_a_draft",
+        message: format!("{what}; this event is {}", event.status),
     }
 }
 

@@ -138,6 +138,14 @@ pub trait SalesRepo: Send + Sync {
     /// Applies `changes` unless the event is cancelled; `false` when no
     /// such event is open to edits.
     async fn update_event(&self, id: &str, changes: &EventChanges) -> Result<bool>;
+    /// Replaces a draft's tiers, sections, seats and pools in one
+    /// transaction; `false` (nothing changed) unless the event is a draft.
+    async fn replace_seat_map(
+        &self,
+        id: &str,
+        tiers: &[(String, i64)],
+        sections: &[SeedSection],
+    ) -> Result<bool>;
     /// `draft` → `published`; `false` when the event was not a draft.
     async fn publish_event(&self, id: &str) -> Result<bool>;
     /// Any status → `cancelled`, keeping `reason` for the buyers' emails;

@@ -102,6 +102,19 @@ async fn publish_and_edit(backend: Backend) {
             .status(),
         404
     );
+    // A draft's seat map can be replaced whole; the event keeps its id.
+    let tiers = vec![("Only".to_owned(), 1_000)];
+    let sections = vec![booking::db::SeedSection {
+        name: "Floor".to_owned(),
+        rows: Vec::new(),
+        general: Some((50, 0)),
+    }];
+    app.state
+        .replace_seat_map("draft-one", &tiers, &sections)
+        .await
+        .unwrap();
+    let s = app.state.sales_summary("draft-one").await.unwrap();
+    assert_eq!(s.capacity, 50, "only the new map's places");
     let published = app.state.publish_event("draft-one").await.unwrap();
     assert_eq!(published.status, "published");
     assert!(app.state.published_event("draft-one").await.is_ok());
@@ -109,6 +122,19 @@ async fn publish_and_edit(backend: Backend) {
     assert_eq!(
         (again.status().as_u16(), again.code()),
         (409, "not_a_draft")
+    );
+    let on_sale = app
+        .state
+        .replace_seat_map("draft-one", &tiers, &sections)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (on_sale.status().as_u16(), on_sale.code()),
+        (409, "not_a_draft")
+    );
+    assert_eq!(
+        app.state.sales_summary("draft-one").await.unwrap().capacity,
+        50
     );
     let changes = EventChanges {
         name: Some("Renamed".to_owned()),

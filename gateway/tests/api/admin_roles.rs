@@ -161,6 +161,13 @@ async fn every_admin_route_enforces_its_role(backend: Backend) {
                 200,
             ),
             (
+                Method::PUT,
+                format!("/api/v1/admin/events/{draft}/seat-map"),
+                Some(json!({"seat_map_csv": "section,row,seats,tier,price\nFloor,,10,GA,100\n"})),
+                Need::Operator,
+                200,
+            ),
+            (
                 Method::POST,
                 format!("/api/v1/admin/events/{draft}/publish"),
                 None,

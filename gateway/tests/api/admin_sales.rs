@@ -127,6 +127,21 @@ async fn a_sale_is_edited_published_reported_and_cancelled(backend: Backend) {
     assert_eq!(edited["name"], "Summer tour (moved)");
     assert_eq!(edited["venue_name"], "Arena");
 
+    // A draft's seat map can be replaced (validated as at creation).
+    let bad = json!({"seat_map_csv": "section,row,seats,tier,price\nFloor,,lots,GA,4500\n"});
+    let r = admin(Method::PUT, format!("{base}/seat-map"), Some(bad)).await;
+    let err = expect(r, 422, "bad seat map").await;
+    assert_eq!(err["error"]["code"], "invalid_seat_map");
+    let smaller = json!({"seat_map_csv":
+        "section,row,seats,tier,price\nFloor,,200,GA,4500\nBalcony,A,12,Front,9000\n"});
+    let r = admin(
+        Method::PUT,
+        format!("{base}/seat-map"),
+        Some(smaller.clone()),
+    )
+    .await;
+    assert_eq!(expect(r, 200, "replace seat map").await["places"], 212);
+
     let published = expect(
         admin(Method::POST, format!("{base}/publish"), None).await,
         200,
@@ -147,6 +162,9 @@ async fn a_sale_is_edited_published_reported_and_cancelled(backend: Backend) {
         "on sale",
     )
     .await;
+    let r = admin(Method::PUT, format!("{base}/seat-map"), Some(smaller)).await;
+    let err = expect(r, 409, "seat map on sale").await;
+    assert_eq!(err["error"]["code"], "not_a_draft");
 
     // Two fans buy two general-admission places each (45.00 EUR a place).
     app.create_queue(&id, queue(600, 100)).await;
@@ -161,7 +179,7 @@ async fn a_sale_is_edited_published_reported_and_cancelled(backend: Backend) {
     let sales = &report["sales"];
     assert_eq!(
         (sales["sold"].as_i64(), sales["capacity"].as_i64()),
-        (Some(4), Some(312))
+        (Some(4), Some(212))
     );
     assert_eq!(sales["orders"]["confirmed"], 2);
     assert_eq!(sales["revenue"], 18_000);

@@ -2,6 +2,78 @@
 
 macro_rules! impl_catalog_repo {
     ($store:ty, $db:ty) => {
+        impl $store {
+            /// Creates an event's tiers, sections, seats and pools in `tx`.
+            async fn insert_seat_map(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                event_id: &str,
+                tiers: &[(String, i64)],
+                sections: &[$crate::db::SeedSection],
+            ) -> $crate::error::Result<()> {
+                let mut tier_ids = Vec::with_capacity(tiers.len());
+                for (name, price) in tiers {
+                    let id: i64 = sqlx::query_scalar(
+                        "insert into price_tier (event_id, name, price) values ($1, $2, $3)
+                        returning id",
+                    )
+                    .bind(event_id)
+                    .bind(name)
+                    .bind(*price)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    tier_ids.push(id);
+                }
+                let tier = |i: usize| {
+                    tier_ids.get(i).copied().ok_or_else(|| {
+                        $crate::error::BookingError::internal("seed names an unknown tier")
+                    })
+                };
+                for (position, section) in sections.iter().enumerate() {
+                    let kind = if section.general.is_some() { "general" } else { "seated" };
+                    let section_id: i64 = sqlx::query_scalar(
+                        "insert into section (event_id, name, kind, position)
+                        values ($1, $2, $3, $4) returning id",
+                    )
+                    .bind(event_id)
+                    .bind(&section.name)
+                    .bind(kind)
+                    .bind(position as i64)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    for (row, count, tier_index) in &section.rows {
+                        let tier_id = tier(*tier_index)?;
+                        for number in 1..=*count {
+                            sqlx::query(
+                                "insert into seat (event_id, section_id, row_label, number,
+                                    price_tier_id, status)
+                                values ($1, $2, $3, $4, $5, 'available')",
+                            )
+                            .bind(event_id)
+                            .bind(section_id)
+                            .bind(row)
+                            .bind(number)
+                            .bind(tier_id)
+                            .execute(&mut **tx)
+                            .await?;
+                        }
+                    }
+                    if let Some((capacity, tier_index)) = section.general {
+                        sqlx::query(
+                            "insert into ga_pool (event_id, section_id, price_tier_id, capacity)
+                            values ($1, $2, $3, $4)",
+                        )
+                        .bind(event_id)
+                        .bind(section_id)
+                        .bind(tier(tier_index)?)
+                        .bind(capacity)
+                        .execute(&mut **tx)
+                        .await?;
+                    }
+                }
+                Ok(())
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::db::CatalogRepo for $store {
             async fn list_events(
@@ -124,66 +196,7 @@ macro_rules! impl_catalog_repo {
                 .bind(seed.now)
                 .execute(&mut *tx)
                 .await?;
-                let mut tier_ids = Vec::with_capacity(seed.tiers.len());
-                for (name, price) in &seed.tiers {
-                    let id: i64 = sqlx::query_scalar(
-                        "insert into price_tier (event_id, name, price) values ($1, $2, $3)
-                        returning id",
-                    )
-                    .bind(&seed.event_id)
-                    .bind(name)
-                    .bind(*price)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    tier_ids.push(id);
-                }
-                let tier = |i: usize| {
-                    tier_ids.get(i).copied().ok_or_else(|| {
-                        $crate::error::BookingError::internal("seed names an unknown tier")
-                    })
-                };
-                for (position, section) in seed.sections.iter().enumerate() {
-                    let kind = if section.general.is_some() { "general" } else { "seated" };
-                    let section_id: i64 = sqlx::query_scalar(
-                        "insert into section (event_id, name, kind, position)
-                        values ($1, $2, $3, $4) returning id",
-                    )
-                    .bind(&seed.event_id)
-                    .bind(&section.name)
-                    .bind(kind)
-                    .bind(position as i64)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    for (row, count, tier_index) in &section.rows {
-                        let tier_id = tier(*tier_index)?;
-                        for number in 1..=*count {
-                            sqlx::query(
-                                "insert into seat (event_id, section_id, row_label, number,
-                                    price_tier_id, status)
-                                values ($1, $2, $3, $4, $5, 'available')",
-                            )
-                            .bind(&seed.event_id)
-                            .bind(section_id)
-                            .bind(row)
-                            .bind(number)
-                            .bind(tier_id)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                    }
-                    if let Some((capacity, tier_index)) = section.general {
-                        sqlx::query(
-                            "insert into ga_pool (event_id, section_id, price_tier_id, capacity)
-                            values ($1, $2, $3, $4)",
-                        )
-                        .bind(&seed.event_id)
-                        .bind(section_id)
-                        .bind(tier(tier_index)?)
-                        .bind(capacity)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                }
+                Self::insert_seat_map(&mut tx, &seed.event_id, &seed.tiers, &seed.sections).await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -29,6 +29,37 @@ macro_rules! impl_sales_repo {
                 Ok(n == 1)
             }
 
+            async fn replace_seat_map(
+                &self,
+                id: &str,
+                tiers: &[(String, i64)],
+                sections: &[$crate::db::SeedSection],
+            ) -> $crate::error::Result<bool> {
+                let mut tx = self.begin().await?;
+                // Lock the event as a draft: nothing can be held on it (holds
+                // need a published event), so its seats can go.
+                let draft: Option<String> = sqlx::query_scalar(
+                    "update event set status = status where id = $1 and status = 'draft'
+                    returning id",
+                )
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if draft.is_none() {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                for table in ["seat", "ga_pool", "section", "price_tier"] {
+                    sqlx::query(&format!("delete from {table} where event_id = $1"))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Self::insert_seat_map(&mut tx, id, tiers, sections).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
             async fn publish_event(&self, id: &str) -> $crate::error::Result<bool> {
                 let mut tx = self.begin().await?;
                 let n = sqlx::query(
