@@ -281,6 +281,30 @@ pub fn from_json(value: serde_json::Value) -> Result<SeatMap, AdminError> {
     problems.finish(map)
 }
 
+/// The seat map of a request that sends it as JSON (`seat_map`) or as CSV
+/// (`seat_map_csv`): exactly one of them.
+pub fn from_either(
+    json: Option<serde_json::Value>,
+    csv: Option<String>,
+) -> Result<SeatMap, AdminError> {
+    match (json, csv) {
+        (Some(v), None) => from_json(v),
+        (None, Some(csv)) => from_csv(&csv),
+        _ => Err(AdminError::invalid(
+            "seat_map",
+            "send exactly one of seat_map, seat_map_csv",
+        )),
+    }
+}
+
+/// Seats plus general-admission places.
+pub fn places(sections: &[SeedSection]) -> i64 {
+    sections
+        .iter()
+        .map(|s| s.rows.iter().map(|r| r.1).sum::<i64>() + s.general.map_or(0, |g| g.0))
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,28 +355,4 @@ mod tests {
             "{message}"
         );
     }
-}
-
-/// The seat map of a request that sends it as JSON (`seat_map`) or as CSV
-/// (`seat_map_csv`): exactly one of them.
-pub fn from_either(
-    json: Option<serde_json::Value>,
-    csv: Option<String>,
-) -> Result<SeatMap, AdminError> {
-    match (json, csv) {
-        (Some(v), None) => from_json(v),
-        (None, Some(csv)) => from_csv(&csv),
-        _ => Err(AdminError::invalid(
-            "seat_map",
-            "send exactly one of seat_map, seat_map_csv",
-        )),
-    }
-}
-
-/// Seats plus general-admission places.
-pub fn places(sections: &[SeedSection]) -> i64 {
-    sections
-        .iter()
-        .map(|s| s.rows.iter().map(|r| r.1).sum::<i64>() + s.general.map_or(0, |g| g.0))
-        .sum()
 }
