@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use booking::db::{EventChanges, EventRecord};
+use booking::db::{EventChanges, EventRecord, SalesSummary};
 use queue::api::{event_id, ApiError};
 use queue::QueueState;
 use serde::Deserialize;
@@ -89,18 +89,23 @@ async fn existing(api: &AdminApi, raw: &str) -> Result<EventRecord, ApiError> {
         .ok_or(AdminError::NotFound("event"))?)
 }
 
+async fn with_sales(api: &AdminApi, raw: &str) -> Result<(EventRecord, SalesSummary), ApiError> {
+    let event = existing(api, raw).await?;
+    let summary = api
+        .booking
+        .sales_summary(&event.id)
+        .await
+        .map_err(AdminError::from)?;
+    Ok((event, summary))
+}
+
 /// `GET /api/v1/admin/events/{event}`: the event and its sales summary.
 pub async fn show(
     State(api): State<AdminApi>,
     _viewer: Viewer,
     Path(raw): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let event = existing(&api, &raw).await?;
-    let summary = api
-        .booking
-        .sales_summary(&event.id)
-        .await
-        .map_err(AdminError::from)?;
+    let (event, summary) = with_sales(&api, &raw).await?;
     Ok(Json(json!({"event": event, "sales": summary})))
 }
 
@@ -249,12 +254,7 @@ pub async fn report(
     _viewer: Viewer,
     Path(raw): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let event = existing(&api, &raw).await?;
-    let summary = api
-        .booking
-        .sales_summary(&event.id)
-        .await
-        .map_err(AdminError::from)?;
+    let (event, summary) = with_sales(&api, &raw).await?;
     Ok(Json(json!({
         "event": event.id, "name": event.name, "status": event.status,
         "generated_at": chrono::Utc::now(), "sales": summary,

@@ -163,12 +163,7 @@ impl AppState {
     }
 
     async fn refund_for_cancellation(&self, order_id: &str, reason: &str) -> Result<()> {
-        let detail = self
-            .db
-            .orders()
-            .order(order_id)
-            .await?
-            .ok_or(BookingError::NotFound("order"))?;
+        let detail = self.order_detail(order_id).await?;
         let payment = detail
             .payment
             .as_ref()

@@ -122,12 +122,7 @@ pub async fn dev_confirm(
             ))
         }
     };
-    let order = state
-        .db
-        .orders()
-        .order(&p.order_id)
-        .await?
-        .ok_or(BookingError::NotFound("order"))?;
+    let order = state.order_detail(&p.order_id).await?;
     Ok(Json(json!({
         "order_id": order.order.id,
         "status": order.order.status,

@@ -157,15 +157,20 @@ impl AppState {
         })
     }
 
-    /// An order, visible to the session that checked it out or to the
-    /// signed-in customer who owns it; anyone else gets 404.
-    pub async fn order_for(&self, order_id: &str, creds: &Credentials) -> Result<OrderDetail> {
-        let detail = self
-            .db
+    /// An order with its lines and payment, or 404 (no access check: for
+    /// the service's own use).
+    pub async fn order_detail(&self, order_id: &str) -> Result<OrderDetail> {
+        self.db
             .orders()
             .order(order_id)
             .await?
-            .ok_or(BookingError::NotFound("order"))?;
+            .ok_or(BookingError::NotFound("order"))
+    }
+
+    /// An order, visible to the session that checked it out or to the
+    /// signed-in customer who owns it; anyone else gets 404.
+    pub async fn order_for(&self, order_id: &str, creds: &Credentials) -> Result<OrderDetail> {
+        let detail = self.order_detail(order_id).await?;
         let o = &detail.order;
         let by_session = creds.is_session(&o.event_id, &o.session_hash);
         let by_account = self
@@ -207,10 +212,6 @@ impl AppState {
                 })
             }
         }
-        self.db
-            .orders()
-            .order(order_id)
-            .await?
-            .ok_or(BookingError::NotFound("order"))
+        self.order_detail(order_id).await
     }
 }

@@ -38,12 +38,7 @@ impl AppState {
         payment: &PaymentRecord,
         webhook: Option<(String, String)>,
     ) -> Result<SettleOutcome> {
-        let detail = self
-            .db
-            .orders()
-            .order(&payment.order_id)
-            .await?
-            .ok_or(BookingError::NotFound("order"))?;
+        let detail = self.order_detail(&payment.order_id).await?;
         let email = crate::email::templates::confirmation(&detail);
         let settle = Settle {
             payment_id: payment.id.clone(),

@@ -245,6 +245,20 @@ impl TestApp {
         map.seats.into_iter().map(|s| (s.id, s.status)).collect()
     }
 
+    /// Emails of `kind` waiting in the outbox (leased for a minute, so a
+    /// second call does not see them again).
+    pub async fn queued_emails(&self, kind: &str) -> Vec<booking::db::EmailRecord> {
+        let at = booking::state::now();
+        let due = self
+            .state
+            .db
+            .outbox()
+            .claim_due(at, at + chrono::Duration::seconds(60), 50)
+            .await
+            .expect("claim emails");
+        due.into_iter().filter(|m| m.kind == kind).collect()
+    }
+
     /// Drops the PostgreSQL test database.
     pub async fn cleanup(self) {
         let Some(name) = self.pg_db.clone() else {

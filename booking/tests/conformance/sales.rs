@@ -192,18 +192,7 @@ async fn cancel_event_refunds_and_releases(backend: Backend) {
     // One hold per fan told the queue its session ended (3 fans).
     assert_eq!(app.queue.releases().len(), 3);
 
-    let at = booking::state::now();
-    let mail = app
-        .state
-        .db
-        .outbox()
-        .claim_due(at, at + chrono::Duration::seconds(60), 50)
-        .await
-        .unwrap();
-    let notice: Vec<_> = mail
-        .iter()
-        .filter(|m| m.kind == "event_cancelled")
-        .collect();
+    let notice = app.queued_emails("event_cancelled").await;
     assert_eq!(notice.len(), 1, "one buyer to tell");
     assert_eq!(notice[0].recipient, "fan@example.com");
     assert!(notice[0].body_text.contains("Venue flooded"));
@@ -220,6 +209,7 @@ async fn cancel_event_refunds_and_releases(backend: Backend) {
     // The database refuses a hold on the cancelled event, whatever a
     // stale cache said.
     let fan = app.admit("demo");
+    let at = booking::state::now();
     let hold = NewHold {
         id: "hold_after_cancel".to_owned(),
         event_id: "demo".to_owned(),

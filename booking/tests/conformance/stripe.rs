@@ -342,18 +342,7 @@ async fn failed_refunds_of_a_cancelled_event_are_retried(backend: Backend) {
         vec![key.clone(), key.clone(), key],
         "one idempotency key throughout"
     );
-    let at = booking::state::now();
-    let mail = app
-        .state
-        .db
-        .outbox()
-        .claim_due(at, at + chrono::Duration::seconds(60), 50)
-        .await
-        .unwrap();
-    let notices: Vec<_> = mail
-        .iter()
-        .filter(|m| m.kind == "event_cancelled")
-        .collect();
+    let notices = app.queued_emails("event_cancelled").await;
     assert_eq!(notices.len(), 1);
     assert!(
         notices[0].body_text.contains("Power cut"),
