@@ -7,10 +7,7 @@
 //! scripts step for step, including the per-tick bounds below, so both
 //! backends pass one conformance suite.
 
-use super::{
-    rate_budget, Admission, JoinOutcome, Millis, QueueStore, Snapshot, Tick, TickClock,
-    VisitorRecord,
-};
+use super::{JoinOutcome, Millis, QueueStore, Snapshot, Tick, TickClock, VisitorRecord};
 use crate::error::{QueueError, Result};
 use crate::ids::{EventId, VisitorId};
 use crate::settings::QueueSettings;
@@ -21,6 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
 mod prequeue;
+mod tick;
 
 /// At most this many idle waiters depart per tick, so one tick stays short
 /// even after a mass disconnect; the rest depart on the following ticks.
@@ -109,106 +107,6 @@ impl EventState {
         self.forget_seen(visitor);
         self.seen.insert(visitor.clone(), now);
         self.seen_order.insert((now, visitor.clone()));
-    }
-
-    /// Steps 1–6 of the tick (see the trait and the Redis `tick.lua`).
-    fn tick(&mut self, event: &EventId, now: Millis) -> Tick {
-        // 1. Retire expired sessions.
-        let expired: Vec<(Millis, VisitorId)> = self
-            .active
-            .iter()
-            .take_while(|(expires, _)| *expires <= now)
-            .take(MAX_EXPIRIES_PER_TICK)
-            .cloned()
-            .collect();
-        for entry in expired {
-            self.active.remove(&entry);
-            if let Some(VisitorRecord::Admitted { ticket, .. }) = self.visitors.get(&entry.1) {
-                self.set(&entry.1, VisitorRecord::Finished { ticket: *ticket });
-            }
-        }
-
-        // 2. Depart idle waiters (seen + grace <= now), then collect leaves.
-        let grace_ms = u64::from(self.settings.departure_grace_seconds) * 1_000;
-        let mut departed = std::mem::take(&mut self.pending_departed);
-        if let Some(cutoff) = now.checked_sub(grace_ms) {
-            let idle: Vec<VisitorId> = self
-                .seen_order
-                .iter()
-                .take_while(|(seen, _)| *seen <= cutoff)
-                .take(MAX_DEPARTURES_PER_TICK)
-                .map(|(_, visitor)| visitor.clone())
-                .collect();
-            for visitor in idle {
-                self.forget_seen(&visitor);
-                if let Some(&VisitorRecord::Waiting { ticket }) = self.visitors.get(&visitor) {
-                    self.set(&visitor, VisitorRecord::Departed { ticket });
-                    self.fifo.remove(&ticket);
-                    departed.push(ticket);
-                }
-            }
-        }
-        departed.sort_unstable();
-        self.departed.extend(departed.iter().copied());
-
-        // 3. Budget; when not admitting only the clock's `last` moves (the
-        //    carry is kept), so resuming releases no pent-up burst.
-        let budget = if self.settings.state.admits() {
-            let (budget, clock) = rate_budget(self.clock, now, self.settings.admit_per_minute);
-            self.clock = clock;
-            budget
-        } else {
-            self.clock.last = self.clock.last.max(now);
-            0
-        };
-
-        // 4. Admit in ticket order.
-        let free = u64::from(self.settings.max_active).saturating_sub(self.active.len() as u64);
-        let n = budget.min(free).min(self.fifo.len() as u64);
-        let expires_at = now + u64::from(self.settings.session_ttl_seconds) * 1_000;
-        let mut admitted = Vec::new();
-        for _ in 0..n {
-            let Some((ticket, visitor)) = self.fifo.pop_first() else {
-                break;
-            };
-            self.forget_seen(&visitor);
-            let record = VisitorRecord::Admitted {
-                ticket,
-                admitted_at: now,
-                expires_at,
-            };
-            self.set(&visitor, record);
-            self.active.insert((expires_at, visitor.clone()));
-            admitted.push(Admission {
-                visitor,
-                ticket,
-                expires_at,
-            });
-        }
-
-        // 5. Advance the head past admitted and departed tickets.
-        let head = match self.fifo.first_key_value() {
-            Some((first, _)) => first - 1,
-            None => self.last_ticket,
-        };
-        self.head = self.head.max(head);
-        self.departed = self.departed.split_off(&(self.head + 1));
-
-        // 6. Sequence and message.
-        self.seq += 1;
-        Tick {
-            event: event.clone(),
-            seq: self.seq,
-            at: now,
-            head: self.head,
-            last_ticket: self.last_ticket,
-            admitted,
-            departed,
-            // Never above a `max_active: u32`, so the cast is lossless.
-            active: self.active.len() as u32,
-            waiting: self.fifo.len() as u64,
-            settings: self.settings.clone(),
-        }
     }
 }
 
