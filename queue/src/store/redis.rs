@@ -12,13 +12,14 @@
 //! returns.
 
 mod codec;
+mod connect;
 mod counters;
 mod feed;
 mod keys;
 mod prequeue;
 mod scripts;
 
-use super::memory::{MAX_DEPARTURES_PER_TICK, MAX_EXPIRIES_PER_TICK, TICK_CHANNEL_CAPACITY};
+use super::memory::{MAX_DEPARTURES_PER_TICK, MAX_EXPIRIES_PER_TICK};
 use super::{JoinOutcome, Millis, QueueStore, Snapshot, Tick, VisitorRecord};
 use crate::error::{QueueError, Result};
 use crate::ids::{EventId, VisitorId};
@@ -27,20 +28,21 @@ use async_trait::async_trait;
 use codec::{redis_error, status, to_array, to_u64, TickReply};
 use fred::clients::Client;
 use fred::interfaces::{
-    ClientLike, HashesInterface, KeysInterface, PubsubInterface, SetsInterface, SortedSetsInterface,
+    ClientLike, HashesInterface, PubsubInterface, SetsInterface, SortedSetsInterface,
 };
-use fred::types::config::{Config, ReconnectPolicy};
 use fred::types::sorted_sets::Ordering as ZaddOrdering;
-use fred::types::{Builder, SetOptions, Value};
+use fred::types::{SetOptions, Value};
 use keys::{EventKeys, EVENTS, TICKS_CHANNEL};
 use scripts::Scripts;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 /// Longest any single command may take before it fails as `Unavailable`.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub use connect::fail_fast_builder;
 
 /// Queue state in Redis.
 pub struct RedisStore {
@@ -56,110 +58,6 @@ pub struct RedisStore {
     /// Joinable and admitting states, computed once for the scripts.
     joinable: String,
     admitting: String,
-}
-
-/// A client builder that fails fast while Redis is down and reconnects
-/// forever: every Redis client in the workspace is built from this, so none
-/// can hang a request (or readiness) when Redis stops answering.
-pub fn fail_fast_builder(config: Config) -> Builder {
-    let mut builder = Builder::from_config(config);
-    builder
-        .with_connection_config(|c| {
-            c.connection_timeout = COMMAND_TIMEOUT;
-            c.internal_command_timeout = COMMAND_TIMEOUT;
-        })
-        .with_performance_config(|p| p.default_command_timeout = COMMAND_TIMEOUT)
-        // Unlimited attempts, 100 ms doubling up to 2 s.
-        .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2));
-    builder
-}
-
-/// Drops any `user:password@` from a URL before it goes into a message.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}{}", &url[..scheme + 3], &url[at + 1..])
-        }
-        _ => url.to_owned(),
-    }
-}
-
-impl RedisStore {
-    /// Deletes everything stored for `event` and drops it from the event
-    /// set, so no node ticks it any more. Two commands (the event set lives
-    /// in another Cluster slot); repeating it is harmless.
-    pub async fn forget_event(&self, event: &EventId) -> Result<()> {
-        self.commands.fetch_add(2, Ordering::Relaxed);
-        self.client
-            .del::<(), _>(EventKeys::new(event).all())
-            .await
-            .map_err(redis_error)?;
-        self.client
-            .srem::<(), _, _>(EVENTS, event.as_str())
-            .await
-            .map_err(redis_error)
-    }
-
-    /// Connects to `url` (`redis://`, `rediss://`, `redis-sentinel://`,
-    /// `redis-cluster://` as fred parses them), loads the scripts and
-    /// subscribes to the tick channel. Fails with `Unavailable` when Redis
-    /// cannot be reached now, rather than retrying forever at startup.
-    pub async fn connect(url: &str) -> Result<RedisStore> {
-        let unreachable = |e: fred::error::Error| {
-            QueueError::Unavailable(format!("cannot reach Redis at {}: {e}", redact(url)))
-        };
-        let config = Config::from_url(url).map_err(|e| {
-            QueueError::Unavailable(format!("invalid Redis URL {}: {e}", redact(url)))
-        })?;
-        let mut builder = fail_fast_builder(config);
-        builder.with_performance_config(|p| {
-            p.default_command_timeout = COMMAND_TIMEOUT;
-            // fred's pub/sub fan-out; the default (32) lags under bursts.
-            p.broadcast_channel_capacity = TICK_CHANNEL_CAPACITY;
-        });
-
-        let client = builder.build().map_err(unreachable)?;
-        let connection = client.init().await.map_err(unreachable)?;
-        let commands = AtomicU64::new(0);
-        let scripts = match Scripts::load(&client, &commands).await {
-            Ok(scripts) => scripts,
-            Err(e) => {
-                connection.abort();
-                return Err(e);
-            }
-        };
-        let (ticks, _) = broadcast::channel(TICK_CHANNEL_CAPACITY);
-        let feed = match feed::TickFeed::start(&builder, ticks.clone()).await {
-            Ok(feed) => feed,
-            Err(e) => {
-                connection.abort();
-                return Err(e);
-            }
-        };
-        Ok(RedisStore {
-            client,
-            connection,
-            commands,
-            scripts,
-            ticks,
-            _feed: feed,
-            joinable: codec::states_where(QueueState::accepts_joins),
-            admitting: codec::states_where(QueueState::admits),
-        })
-    }
-
-    /// Redis commands this store has sent on its command connection: one
-    /// per command or script call (`EVALSHA`, and `EVAL` after a `NOSCRIPT`),
-    /// including the `SCRIPT LOAD`s at connect. The subscriber connection's
-    /// `SUBSCRIBE` is not counted.
-    pub fn commands_sent(&self) -> u64 {
-        self.commands.load(Ordering::Relaxed)
-    }
-
-    /// Counts one command about to be sent.
-    fn count(&self) {
-        self.commands.fetch_add(1, Ordering::Relaxed);
-    }
 }
 
 impl Drop for RedisStore {
