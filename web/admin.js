@@ -19,6 +19,8 @@ let current = null; // the latest sample
 let retry = 500;
 /** Edge rejection counters as received: [{at (ms), rate_limited, captcha_failed}]. */
 let rejections = [];
+/** GET /api/v1/admin/events: [{event, catalog, queue}]. */
+let listed = [];
 
 /** Per-minute rate of `field` over the last `secs` seconds of samples. */
 function perMinute(field, secs = 10, upto = samples.length) {
@@ -106,6 +108,16 @@ function connect(event) {
   };
 }
 
+/** Shows `event`: its sales side always, its live queue feed if it has a queue. */
+function pick(event) {
+  sales.select(event);
+  const entry = listed.find((e) => e.event === event);
+  if (entry && entry.queue) { connect(event); return; }
+  if (socket) { socket.onclose = null; socket.close(); socket = null; }
+  samples = []; current = null; rejections = [];
+  $('conn').textContent = 'no queue for this event yet (create one with PUT …/queue)';
+}
+
 /** Asks before risky changes; resolves true to go ahead. */
 function confirmed(text) {
   return new Promise((resolve) => {
@@ -156,7 +168,7 @@ function wireControls() {
   $('close').onclick = async () => {
     if (await confirmed('Close the queue? Nobody else is admitted.')) change('/close', null, 'close');
   };
-  $('event').onchange = () => { sales.select($('event').value); connect($('event').value); };
+  $('event').onchange = () => pick($('event').value);
   $('logout').onclick = async () => { await api('/api/v1/admin/logout', { method: 'POST' }); location.reload(); };
 }
 
@@ -168,18 +180,18 @@ async function showDashboard(me) {
   // The server refuses a viewer's writes anyway; do not offer them.
   $('live-controls').hidden = me.role === 'viewer';
   const r = await api('/api/v1/admin/events');
-  const events = r.ok ? await r.json() : [];
+  listed = r.ok ? await r.json() : [];
   const select = $('event');
   select.innerHTML = '';
-  for (const e of events) {
+  for (const e of listed) {
     const o = document.createElement('option');
-    o.value = e.event; o.textContent = e.event;
+    o.value = e.event;
+    o.textContent = e.catalog ? `${e.event} · ${e.catalog.name} (${e.catalog.status})` : e.event;
     select.append(o);
   }
   const wanted = new URLSearchParams(location.search).get('event');
-  if (wanted && events.some((e) => e.event === wanted)) select.value = wanted;
-  sales.select(select.value);
-  if (select.value) connect(select.value);
+  if (wanted && listed.some((e) => e.event === wanted)) select.value = wanted;
+  if (select.value) pick(select.value);
 }
 
 async function start() {

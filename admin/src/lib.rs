@@ -206,7 +206,7 @@ pub fn router(state: AdminApi) -> Router {
         )
         .route(
             "/api/v1/admin/events",
-            get(queue_settings::list).post(events::create),
+            get(sales::list).post(events::create),
         )
         .route(
             "/api/v1/admin/events/{event}/queue",

@@ -307,18 +307,3 @@ pub async fn show(
         &api.engine.settings(&event).await?,
     ))
 }
-
-/// `GET /api/v1/admin/events`: every event with a queue, and its settings.
-pub async fn list(
-    State(api): State<AdminApi>,
-    _viewer: Viewer,
-) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
-    let store = api.engine.store();
-    let mut out = Vec::new();
-    for event in store.events().await? {
-        if let Some(settings) = store.settings(&event).await? {
-            out.push(serde_json::json!({"event": event.as_str(), "queue": settings}));
-        }
-    }
-    Ok(Json(out))
-}

@@ -99,6 +99,43 @@ async fn with_sales(api: &AdminApi, raw: &str) -> Result<(EventRecord, SalesSumm
     Ok((event, summary))
 }
 
+/// Most events `GET /api/v1/admin/events` lists from the catalog.
+const LIST_LIMIT: i64 = 1_000;
+
+/// `GET /api/v1/admin/events`: every event operators can act on, by id:
+/// its catalog record (`null` for a queue sold elsewhere) and its queue
+/// settings (`null` until a queue is created).
+pub async fn list(
+    State(api): State<AdminApi>,
+    _viewer: Viewer,
+) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    let store = api.engine.store();
+    let mut rows: std::collections::BTreeMap<String, (Option<EventRecord>, serde_json::Value)> =
+        std::collections::BTreeMap::new();
+    for event in store.events().await? {
+        if let Some(settings) = store.settings(&event).await? {
+            let queue = serde_json::to_value(settings).unwrap_or_default();
+            rows.entry(event.to_string()).or_default().1 = queue;
+        }
+    }
+    let catalog = api
+        .booking
+        .db
+        .sales()
+        .all_events(LIST_LIMIT)
+        .await
+        .map_err(AdminError::from)?;
+    for record in catalog {
+        let id = record.id.clone();
+        rows.entry(id).or_default().0 = Some(record);
+    }
+    let list = rows
+        .into_iter()
+        .map(|(id, (catalog, queue))| json!({"event": id, "catalog": catalog, "queue": queue}))
+        .collect();
+    Ok(Json(list))
+}
+
 /// `GET /api/v1/admin/events/{event}`: the event and its sales summary.
 pub async fn show(
     State(api): State<AdminApi>,

@@ -138,6 +138,8 @@ pub trait SalesRepo: Send + Sync {
     /// Applies `changes` unless the event is cancelled; `false` when no
     /// such event is open to edits.
     async fn update_event(&self, id: &str, changes: &EventChanges) -> Result<bool>;
+    /// Up to `limit` events of any status, latest date first.
+    async fn all_events(&self, limit: i64) -> Result<Vec<EventRecord>>;
     /// Replaces a draft's tiers, sections, seats and pools in one
     /// transaction; `false` (nothing changed) unless the event is a draft.
     async fn replace_seat_map(

@@ -91,6 +91,25 @@ async fn a_sale_is_edited_published_reported_and_cancelled(backend: Backend) {
     )
     .await;
     expect(r, 201, "create").await;
+    // Listed for operators from the catalog, before it has a queue.
+    let listed = |list: Value| {
+        let entry = list
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|e| e["event"] == id.as_str())
+            .cloned();
+        entry.expect("the new event is listed")
+    };
+    let list = expect(
+        admin(Method::GET, "/api/v1/admin/events".into(), None).await,
+        200,
+        "list",
+    )
+    .await;
+    let entry = listed(list);
+    assert_eq!(entry["catalog"]["status"], "draft");
+    assert!(entry["queue"].is_null(), "no queue yet: {entry}");
     let public = format!("/api/v1/events/{id}");
     expect(
         app.http.get(app.url(&public)).send().await.expect("get"),
@@ -168,6 +187,15 @@ async fn a_sale_is_edited_published_reported_and_cancelled(backend: Backend) {
 
     // Two fans buy two general-admission places each (45.00 EUR a place).
     app.create_queue(&id, queue(600, 100)).await;
+    let list = expect(
+        admin(Method::GET, "/api/v1/admin/events".into(), None).await,
+        200,
+        "list",
+    )
+    .await;
+    let entry = listed(list);
+    assert_eq!(entry["queue"]["admit_per_minute"], 600);
+    assert_eq!(entry["catalog"]["status"], "published");
     let first = buy(&app, &id, "ann@example.com").await;
     let second = buy(&app, &id, "bob@example.com").await;
     let report = expect(

@@ -60,6 +60,23 @@ macro_rules! impl_sales_repo {
                 Ok(true)
             }
 
+            async fn all_events(
+                &self,
+                limit: i64,
+            ) -> $crate::error::Result<Vec<$crate::db::EventRecord>> {
+                Ok(sqlx::query_as::<_, $crate::db::EventRecord>(
+                    "select e.id, e.name, e.description, v.name as venue_name,
+                        v.city as venue_city, e.starts_at, e.status,
+                        e.sale_starts_at, e.sale_ends_at, e.currency
+                    from event e join venue v on v.id = e.venue_id
+                    order by e.starts_at desc, e.id
+                    limit $1",
+                )
+                .bind(limit)
+                .fetch_all(self.read())
+                .await?)
+            }
+
             async fn publish_event(&self, id: &str) -> $crate::error::Result<bool> {
                 let mut tx = self.begin().await?;
                 let n = sqlx::query(
