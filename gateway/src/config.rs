@@ -50,6 +50,10 @@ pub enum LogFormat {
 pub struct Settings {
     /// HTTP listen address.
     pub listen: SocketAddr,
+    /// Where `/metrics` is served, apart from the public API so scrapes and
+    /// fans never share a port and the figures are not public. Unset: on
+    /// the main listener (one-process setups).
+    pub metrics_listen: Option<SocketAddr>,
     /// Roles served by this process.
     pub role: Role,
     /// Where embedded state lives (SQLite file, generated keys, mail).
@@ -110,6 +114,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: None,
             role: Role::All,
             data_dir: PathBuf::from("data"),
             web_dir: default_web_dir(),

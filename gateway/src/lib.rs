@@ -166,10 +166,13 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     }
 
     let router = router
-        .merge(ops::router(ops::Ops {
-            engine: engine.clone(),
-            booking: booking.clone(),
-        }))
+        .merge(ops::router(
+            ops::Ops {
+                engine: engine.clone(),
+                booking: booking.clone(),
+            },
+            settings.metrics_listen.is_none(),
+        ))
         .merge(ops::pages(&settings.web_dir));
     let router = edge
         .wrap(router)
@@ -210,6 +213,20 @@ pub async fn launch_with_listener(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = build(&settings).await?;
+    let _metrics = match settings.metrics_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the metrics listener {addr}"))?;
+            println!("metrics on http://{}/metrics", listener.local_addr()?);
+            Some(AbortOnDrop(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, ops::metrics_router()).await {
+                    tracing::error!(error = %e, "metrics listener stopped");
+                }
+            })))
+        }
+        None => None,
+    };
     let engine = app.engine.clone();
     let grace = Duration::from_secs(settings.shutdown_grace_seconds);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -26,20 +26,30 @@ pub struct Ops {
 /// parse or render per request; the API tests check it against the routers.
 const OPENAPI: &str = include_str!("openapi.json");
 
-/// `/healthz`, `/readyz`, `/metrics`, `/api/v1/openapi.json`.
-pub fn router(state: Ops) -> Router {
-    Router::new()
+/// `/healthz`, `/readyz`, `/api/v1/openapi.json`, and `/metrics` when
+/// `with_metrics` (no separate metrics listener).
+pub fn router(state: Ops, with_metrics: bool) -> Router {
+    let router = Router::new()
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
         .route("/readyz", get(ready))
-        .route("/metrics", get(|| async { metrics_handle().render() }))
         .route(
             "/api/v1/openapi.json",
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
         )
-        .with_state(state)
+        .with_state(state);
+    if with_metrics {
+        router.merge(metrics_router())
+    } else {
+        router
+    }
+}
+
+/// `/metrics` (Prometheus text format).
+pub fn metrics_router() -> Router {
+    Router::new().route("/metrics", get(|| async { metrics_handle().render() }))
 }
 
 async fn ready(State(ops): State<Ops>) -> Response {
@@ -64,12 +74,13 @@ async fn ready(State(ops): State<Ops>) -> Response {
         },
         "connected_waiters": ops.engine.connected(),
     });
-    let status = if ok {
-        StatusCode::OK
+    if ok {
+        (StatusCode::OK, Json(body)).into_response()
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, Json(body)).into_response()
+        // Load balancers and orchestrators: look again shortly.
+        let retry = [(header::RETRY_AFTER, "5")];
+        (StatusCode::SERVICE_UNAVAILABLE, retry, Json(body)).into_response()
+    }
 }
 
 /// Static pages from `web_dir`: `/queue/{event}` is the waiting room; the

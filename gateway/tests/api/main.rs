@@ -10,6 +10,7 @@ mod bots_limits;
 mod bots_queue;
 mod helpers;
 mod join;
+mod metrics;
 mod openapi;
 mod outage;
 mod pages;

@@ -35,6 +35,12 @@ async fn wait_ready(app: &TestApp, want: u16) {
     for _ in 0..100 {
         if let Ok(r) = app.http.get(app.url("/readyz")).send().await {
             if r.status().as_u16() == want {
+                if want == 503 {
+                    assert!(
+                        r.headers().get("retry-after").is_some(),
+                        "503 says when to retry"
+                    );
+                }
                 return;
             }
         }
