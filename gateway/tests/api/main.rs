@@ -2,6 +2,7 @@
 
 mod admin;
 mod admin_events;
+mod admin_matrix;
 mod admin_roles;
 mod admin_sales;
 mod admin_support;
