@@ -146,7 +146,7 @@ impl BookingError {
             Self::Conflict { code, .. } => code,
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable { .. } => "service_unavailable",
-            Self::Internal(_) => "internal_error",
+            Self::Internal(_) => "internal",
         }
     }
 }
