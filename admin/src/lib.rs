@@ -212,7 +212,8 @@ pub fn router(state: AdminApi) -> Router {
             "/api/v1/admin/events/{event}/queue",
             put(queue_settings::replace)
                 .patch(queue_settings::change)
-                .get(queue_settings::show),
+                .get(queue_settings::show)
+                .delete(queue_settings::remove),
         )
         .route(
             "/api/v1/admin/events/{event}",

@@ -307,3 +307,31 @@ pub async fn show(
         &api.engine.settings(&event).await?,
     ))
 }
+
+/// `DELETE`: removes a closed queue whose admitted sessions have all ended,
+/// so no node ticks it any more (the catalog and orders stay). 409 while
+/// it is not closed, or while sessions are alive (they end within
+/// `session_ttl_seconds` of closing).
+pub async fn remove(
+    State(api): State<AdminApi>,
+    OperatorRole(op): OperatorRole,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let event = event_id(&raw)?;
+    let store = api.engine.store();
+    let snapshot = store.snapshot(&event).await?;
+    if snapshot.settings.state != QueueState::Closed {
+        return Err(AdminError::Conflict("close the queue before removing it").into());
+    }
+    if snapshot.active > 0 {
+        return Err(AdminError::Conflict(
+            "admitted sessions are still alive; remove the queue once they have ended",
+        )
+        .into());
+    }
+    store.remove_event(&event).await?;
+    let target = format!("event:{event}");
+    let before = Some(as_json(&snapshot.settings));
+    audit::record(&api, &op, "queue.remove", &target, before, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

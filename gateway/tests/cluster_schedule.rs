@@ -163,5 +163,7 @@ async fn forget(redis: &str, event: &str) {
         .await
         .expect("connect for cleanup");
     let event = queue::EventId::parse(event).expect("event id");
-    store.forget_event(&event).await.expect("forget");
+    queue::QueueStore::remove_event(&store, &event)
+        .await
+        .expect("forget");
 }

@@ -38,6 +38,7 @@ macro_rules! conformance {
                 basics::concurrent_joins_get_dense_tickets,
                 basics::concurrent_joins_of_one_visitor_get_one_ticket,
                 basics::lookup_reports_every_state,
+                basics::remove_event_forgets_everything,
                 admission::rate_carries_the_fraction,
                 admission::rate_matches_rate_budget_at_irregular_intervals,
                 admission::long_gaps_release_no_burst,

@@ -50,6 +50,8 @@ async fn every_admin_route_enforces_its_role(backend: Backend) {
             .await;
             assert_eq!(r.status(), 201);
         }
+        app.create_queue(&doomed, json!({"admit_per_minute": 60}))
+            .await;
         let routes: Vec<(Method, String, Option<Value>, Need, u16)> = vec![
             (
                 Method::GET,
@@ -176,6 +178,13 @@ async fn every_admin_route_enforces_its_role(backend: Backend) {
                 Some(json!({"confirm": doomed})),
                 Need::Operator,
                 200,
+            ),
+            (
+                Method::DELETE,
+                format!("/api/v1/admin/events/{doomed}/queue"),
+                None,
+                Need::Operator,
+                204,
             ),
             (
                 Method::GET,

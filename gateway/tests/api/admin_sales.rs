@@ -243,6 +243,10 @@ async fn a_sale_is_edited_published_reported_and_cancelled(backend: Backend) {
         );
     }
 
+    // An open queue cannot be removed.
+    let r = admin(Method::DELETE, format!("{base}/queue"), None).await;
+    expect(r, 409, "remove an open queue").await;
+
     // Cancel: the id must be typed again; then everything is undone.
     let r = admin(
         Method::POST,
@@ -289,6 +293,19 @@ async fn a_sale_is_edited_published_reported_and_cancelled(backend: Backend) {
     )
     .await;
 
+    // Closed, no session left (both buyers' sessions ended when they
+    // paid): the queue can go; the catalog and orders stay.
+    let r = admin(Method::DELETE, format!("{base}/queue"), None).await;
+    assert_eq!(r.status(), 204);
+    let r = admin(Method::GET, format!("{base}/queue"), None).await;
+    expect(r, 404, "queue gone").await;
+    expect(
+        admin(Method::GET, base.clone(), None).await,
+        200,
+        "event stays",
+    )
+    .await;
+
     let mails = mails_containing(&app, "has been cancelled by the organiser", 2).await;
     assert_eq!(mails.len(), 2, "each buyer is told");
     assert!(mails.iter().all(|m| m.contains("Storm warning")));
@@ -318,6 +335,7 @@ async fn a_sale_is_edited_published_reported_and_cancelled(backend: Backend) {
         "event.publish",
         "queue.close",
         "event.cancel",
+        "queue.remove",
     ] {
         assert!(actions.contains(&action), "{action} audited: {actions:?}");
     }

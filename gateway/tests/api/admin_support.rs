@@ -158,6 +158,8 @@ pub async fn forget(backend: Backend, events: &[&str]) {
         .expect("connect for cleanup");
     for event in events {
         let event = queue::EventId::parse(event).expect("event id");
-        store.forget_event(&event).await.expect("forget");
+        queue::QueueStore::remove_event(&store, &event)
+            .await
+            .expect("forget");
     }
 }

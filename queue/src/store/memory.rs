@@ -205,6 +205,13 @@ impl QueueStore for MemoryStore {
         Ok(self.lock().events.get(event).and_then(|s| s.seed.clone()))
     }
 
+    async fn remove_event(&self, event: &EventId) -> Result<()> {
+        let mut inner = self.lock();
+        inner.events.remove(event);
+        inner.leases.remove(event);
+        Ok(())
+    }
+
     async fn add_counters(&self, event: &EventId, deltas: &[(&str, u64)]) -> Result<()> {
         if let Some(state) = self.lock().events.get_mut(event) {
             for (name, n) in deltas.iter().filter(|(_, n)| *n > 0) {

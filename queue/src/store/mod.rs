@@ -253,6 +253,15 @@ pub trait QueueStore: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Deletes everything stored for the event (settings, places, sessions,
+    /// seed, counters, lease) and stops every node ticking it. Repeating it
+    /// is harmless. The default (for test doubles) refuses.
+    async fn remove_event(&self, _event: &EventId) -> Result<()> {
+        Err(crate::QueueError::Corrupt(
+            "this store cannot remove events".to_owned(),
+        ))
+    }
+
     /// Adds `deltas` to the event's shared counters (the edge's rejections),
     /// so the counts of every node meet in one place. The default (for
     /// test doubles) keeps nothing.

@@ -150,6 +150,10 @@ impl QueueStore for RedisStore {
         self.seed_get(event).await
     }
 
+    async fn remove_event(&self, event: &EventId) -> Result<()> {
+        self.forget_event(event).await
+    }
+
     async fn add_counters(&self, event: &EventId, deltas: &[(&str, u64)]) -> Result<()> {
         self.counters_add(event, deltas).await
     }

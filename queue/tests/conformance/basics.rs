@@ -445,3 +445,42 @@ pub async fn prequeue_is_shuffled_at_opening(h: Harness) {
     let snapshot = h.store.snapshot(&h.event).await.expect("snapshot");
     assert_eq!((snapshot.last_ticket, snapshot.waiting), (6, 6));
 }
+
+/// Removing an event forgets everything about it, on every node; the id can
+/// then start afresh; removing twice is harmless.
+pub async fn remove_event_forgets_everything(h: Harness) {
+    h.store
+        .put_settings(&h.event, &open(60, 10))
+        .await
+        .expect("settings");
+    h.store.join(&h.event, &visitor(1), T0).await.expect("join");
+    h.store.init_seed(&h.event, "aa").await.expect("seed");
+    h.store
+        .add_counters(&h.event, &[("rate_limited", 1)])
+        .await
+        .expect("count");
+    h.store.remove_event(&h.event).await.expect("remove");
+    assert_eq!(h.peer.settings(&h.event).await.expect("settings"), None);
+    assert!(!h.peer.events().await.expect("events").contains(&h.event));
+    assert_eq!(
+        h.peer
+            .lookup(&h.event, &visitor(1), T0)
+            .await
+            .expect("lookup"),
+        VisitorRecord::Unknown
+    );
+    assert_eq!(h.peer.seed(&h.event).await.expect("seed"), None);
+    assert!(h
+        .peer
+        .counters(&h.event)
+        .await
+        .expect("counters")
+        .is_empty());
+    h.store.remove_event(&h.event).await.expect("again");
+    h.store
+        .put_settings(&h.event, &open(60, 10))
+        .await
+        .expect("afresh");
+    let fresh = h.store.snapshot(&h.event).await.expect("snapshot");
+    assert_eq!((fresh.last_ticket, fresh.waiting), (0, 0));
+}

@@ -82,7 +82,7 @@ pub async fn forget_redis(event: EventId) {
         .expect("connect for cleanup");
     for id in events.iter().filter(|id| id.starts_with(event.as_str())) {
         let id = EventId::parse(id).expect("stored event id");
-        store.forget_event(&id).await.expect("forget");
+        store.remove_event(&id).await.expect("forget");
     }
 }
 

@@ -41,10 +41,9 @@ fn redact(url: &str) -> String {
 }
 
 impl RedisStore {
-    /// Deletes everything stored for `event` and drops it from the event
-    /// set, so no node ticks it any more. Two commands (the event set lives
-    /// in another Cluster slot); repeating it is harmless.
-    pub async fn forget_event(&self, event: &EventId) -> Result<()> {
+    /// See `QueueStore::remove_event`: two commands (the event set lives
+    /// in another Cluster slot).
+    pub(super) async fn forget_event(&self, event: &EventId) -> Result<()> {
         self.commands.fetch_add(2, Ordering::Relaxed);
         self.client
             .del::<(), _>(EventKeys::new(event).all())
