@@ -98,3 +98,15 @@ export function launchBrowser() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 }
+
+/**
+ * Closes a browser context, giving up after `ms`: a Chromium that never
+ * answers must not hang the suite (test hooks have no timeout of their own).
+ */
+export async function closeWithin(context, ms = 10_000) {
+  let timer;
+  const late = new Promise((resolve) => { timer = setTimeout(() => resolve('late'), ms); });
+  const outcome = await Promise.race([context.close().then(() => 'closed'), late]);
+  clearTimeout(timer);
+  if (outcome === 'late') console.error(`# a browser context did not close within ${ms} ms; moving on`);
+}
