@@ -12,9 +12,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
 # The browser tests drive the real binary.
 cargo build -p gateway
-# The polling-fallback browser test has hung intermittently on a loaded
-# machine (not yet root-caused, see the issue notes): a hung run is cut off
-# and the browser suite runs once more, saying so loudly.
+# A browser test once hung for good when it closed a page mid-navigation
+# (fixed: tests now wait for navigations to land, and context closes are
+# bounded). As a guard against a wedged Chromium, a hung run is still cut
+# off and the browser suite runs once more, saying so loudly.
 browser_tests() { WAITROOM_BIN="$PWD/target/debug/waitroom" timeout 600 npm test --prefix web/tests; }
 if ! browser_tests; then
   echo "!! browser tests failed or hung; running them once more" >&2

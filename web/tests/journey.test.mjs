@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ADMIN_TOKEN, launchBrowser, request, startServer, stopServer } from './harness.mjs';
+import { ADMIN_TOKEN, closeWithin, launchBrowser, request, startServer, stopServer } from './harness.mjs';
 
 const EVENT = 'demo'; // seeded with a real seat map on embedded defaults
 const STEP = 20_000; // timeout for one waited-for page change
@@ -50,7 +50,7 @@ const text = (page, sel) => page.locator(sel).textContent();
 
 async function newPage(t) {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-US', timezoneId: 'UTC' });
-  t.after(() => context.close());
+  t.after(() => closeWithin(context));
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
