@@ -182,15 +182,7 @@ async fn accounts(backend: Backend) {
     // Buy something with that email, then see it under /me/orders.
     let fan = app.admit("demo");
     let seat = app.seats().await[0].0;
-    let req = booking::holds::HoldRequest {
-        seats: Some(vec![seat]),
-        ..Default::default()
-    };
-    let hold = app
-        .state
-        .place_hold(&queue::EventId::parse("demo").unwrap(), &fan.creds(), &req)
-        .await
-        .unwrap();
+    let hold = app.hold_seats(&fan.creds(), &[seat]).await.unwrap();
     let email = booking::payment::checkout::CheckoutRequest {
         email: "buyer@example.com".to_owned(),
     };

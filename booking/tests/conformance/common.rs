@@ -245,6 +245,15 @@ impl TestApp {
         map.seats.into_iter().map(|s| (s.id, s.status)).collect()
     }
 
+    /// Places a hold on seats `ids` of the demo event as `creds`.
+    pub async fn hold_seats(
+        &self,
+        creds: &Credentials,
+        ids: &[i64],
+    ) -> Result<booking::holds::HoldView, booking::BookingError> {
+        self.state.place_hold(&demo(), creds, &seats(ids)).await
+    }
+
     /// Emails of `kind` waiting in the outbox (leased for a minute, so a
     /// second call does not see them again).
     pub async fn queued_emails(&self, kind: &str) -> Vec<booking::db::EmailRecord> {
@@ -275,6 +284,14 @@ pub async fn drop_pg_db(name: &str) {
         let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
             .execute(&pool)
             .await;
+    }
+}
+
+/// A hold request for these seats.
+pub fn seats(ids: &[i64]) -> booking::holds::HoldRequest {
+    booking::holds::HoldRequest {
+        seats: Some(ids.to_vec()),
+        ..Default::default()
     }
 }
 

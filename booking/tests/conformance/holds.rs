@@ -1,18 +1,11 @@
 //! Holds: contention, all-or-nothing, expiry, token rules.
 
-use crate::common::{demo, Backend, TestApp};
+use crate::common::{demo, seats, Backend, TestApp};
 use booking::holds::HoldRequest;
 use booking::BookingError;
 use rand::seq::SliceRandom;
 use std::collections::HashSet;
 use std::sync::Arc;
-
-fn seats(ids: &[i64]) -> HoldRequest {
-    HoldRequest {
-        seats: Some(ids.to_vec()),
-        ..Default::default()
-    }
-}
 
 /// 10,000 distinct admitted fans race for one seat: exactly one wins, every
 /// other attempt is a 409 naming that seat, and no other seat changes.

@@ -1,21 +1,13 @@
 //! Checkout and payment outcomes with the dev provider.
 
-use crate::common::{demo, Backend, Fan, TestApp};
+use crate::common::{Backend, Fan, TestApp};
 use booking::db::SettleOutcome;
 use booking::email::Mailer;
-use booking::holds::{HoldRequest, HoldView};
+use booking::holds::HoldView;
 use booking::payment::checkout::{CheckoutRequest, CheckoutView};
 
 pub async fn hold_and_checkout(app: &TestApp, fan: &Fan, ids: &[i64]) -> (HoldView, CheckoutView) {
-    let req = HoldRequest {
-        seats: Some(ids.to_vec()),
-        ..Default::default()
-    };
-    let hold = app
-        .state
-        .place_hold(&demo(), &fan.creds(), &req)
-        .await
-        .unwrap();
+    let hold = app.hold_seats(&fan.creds(), ids).await.unwrap();
     let email = CheckoutRequest {
         email: "Fan@Example.com".to_owned(),
     };
@@ -152,15 +144,7 @@ async fn late_payment_after_resale_is_refunded(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
     assert_eq!(app.state.sweep_expired_holds().await.unwrap(), 1);
     let other = app.admit("demo");
-    let req = HoldRequest {
-        seats: Some(ids.clone()),
-        ..Default::default()
-    };
-    let second = app
-        .state
-        .place_hold(&demo(), &other.creds(), &req)
-        .await
-        .unwrap();
+    let second = app.hold_seats(&other.creds(), &ids).await.unwrap();
     let payment = payment_of(&app, &checkout.order_id).await;
     let outcome = app.state.payment_succeeded(&payment, None).await.unwrap();
     assert_eq!(outcome, SettleOutcome::RefundDue);
@@ -219,15 +203,7 @@ async fn checkout_validation(backend: Backend) {
     let app = TestApp::with(backend, |c| c.hold_ttl_seconds = 1).await;
     let ids: Vec<i64> = app.seats().await.iter().take(1).map(|s| s.0).collect();
     let fan = app.admit("demo");
-    let req = HoldRequest {
-        seats: Some(ids),
-        ..Default::default()
-    };
-    let hold = app
-        .state
-        .place_hold(&demo(), &fan.creds(), &req)
-        .await
-        .unwrap();
+    let hold = app.hold_seats(&fan.creds(), &ids).await.unwrap();
     let bad = CheckoutRequest {
         email: "not-an-email".to_owned(),
     };

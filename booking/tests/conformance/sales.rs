@@ -2,10 +2,9 @@
 //! order export, and cancelling a sale (refunds, releases, emails, and no
 //! hold slipping in while it runs).
 
-use crate::common::{demo, Backend, TestApp};
+use crate::common::{seats, Backend, TestApp};
 use crate::payments::{hold_and_checkout, payment_of, status};
 use booking::db::{EventChanges, HoldSeatReq, NewHold, PlaceOutcome, SettleOutcome};
-use booking::holds::HoldRequest;
 use booking::sales::CSV_HEADER;
 
 /// Three fans: one paid for two seats, one pays later, one only holds.
@@ -23,14 +22,7 @@ async fn sell(app: &TestApp) -> Sale {
     let payment = payment_of(app, &paid.order_id).await;
     app.state.payment_succeeded(&payment, None).await.unwrap();
     let (_, pending) = hold_and_checkout(app, &b, &ids[2..3]).await;
-    let req = HoldRequest {
-        seats: Some(vec![ids[3]]),
-        ..Default::default()
-    };
-    app.state
-        .place_hold(&demo(), &c.creds(), &req)
-        .await
-        .unwrap();
+    app.hold_seats(&c.creds(), &[ids[3]]).await.unwrap();
     Sale {
         paid: paid.order_id,
         paid_total: hold.total,
@@ -229,15 +221,7 @@ async fn cancel_event_refunds_and_releases(backend: Backend) {
     let placed = app.state.db.holds().place(&hold).await.unwrap();
     assert_eq!(placed, PlaceOutcome::EventClosed);
     let err = app
-        .state
-        .place_hold(
-            &demo(),
-            &fan.creds(),
-            &HoldRequest {
-                seats: Some(vec![sale.held_seat]),
-                ..Default::default()
-            },
-        )
+        .hold_seats(&fan.creds(), &[sale.held_seat])
         .await
         .unwrap_err();
     assert_eq!(err.status(), 404, "a cancelled event is not on sale");
@@ -260,13 +244,9 @@ async fn cancel_racing_holds_leaves_nothing_held(backend: Backend) {
             let (app, event, id) = (app.clone(), event.clone(), seat.id);
             tasks.push(tokio::spawn(async move {
                 let fan = app.admit(&event);
-                let req = HoldRequest {
-                    seats: Some(vec![id]),
-                    ..Default::default()
-                };
                 let event = queue::EventId::parse(&event).unwrap();
                 app.state
-                    .place_hold(&event, &fan.creds(), &req)
+                    .place_hold(&event, &fan.creds(), &seats(&[id]))
                     .await
                     .is_ok()
             }));

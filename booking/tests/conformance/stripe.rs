@@ -1,13 +1,12 @@
 //! Stripe: webhook signatures, and the whole flow against a local stand-in
 //! for Stripe's API (`POST /v1/payment_intents`, `POST /v1/refunds`).
 
-use crate::common::{demo, Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use booking::holds::HoldRequest;
 use booking::webhook::{sign, verify_signature, SignatureError};
 use booking::Secret;
 use serde_json::{json, Value};
@@ -169,15 +168,7 @@ async fn stripe_flow(backend: Backend) {
     let router = booking::router(app.state.clone());
     let seat = app.seats().await[0].0;
     let fan = app.admit("demo");
-    let req = HoldRequest {
-        seats: Some(vec![seat]),
-        ..Default::default()
-    };
-    let hold = app
-        .state
-        .place_hold(&demo(), &fan.creds(), &req)
-        .await
-        .unwrap();
+    let hold = app.hold_seats(&fan.creds(), &[seat]).await.unwrap();
     let checkout = |email: &str| {
         Request::post(format!("/api/v1/holds/{}/checkout", hold.hold_id))
             .header("content-type", "application/json")
