@@ -27,14 +27,8 @@ fn start(redis: &str, keys: &str) -> Node {
 }
 
 async fn create(http: &reqwest::Client, node: &Node, event: &str, settings: Value) {
-    let r = http
-        .put(node.url(&format!("/api/v1/admin/events/{event}/queue")))
-        .bearer_auth(ADMIN)
-        .json(&settings)
-        .send()
-        .await
-        .expect("create");
-    assert!(r.status().is_success(), "create: {}", r.status());
+    let status = node.put_queue(http, ADMIN, event, &settings).await;
+    assert!(status.is_success(), "create: {status}");
 }
 
 async fn join(http: &reqwest::Client, node: &Node, event: &str) -> Value {

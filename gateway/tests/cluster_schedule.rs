@@ -81,17 +81,12 @@ async fn two_schedulers_shuffle_once_into_dense_tickets() {
     let t0 = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    let r = http
-        .put(nodes[0].url(&format!("/api/v1/admin/events/{event}/queue")))
-        .bearer_auth(ADMIN)
-        .json(&json!({
-            "state": "scheduled", "captcha": "off", "admit_per_minute": 0,
-            "prequeue_at": t0 + 1_000, "opens_at": t0 + 3_000,
-        }))
-        .send()
-        .await
-        .expect("create");
-    assert_eq!(r.status(), 201);
+    let schedule = json!({
+        "state": "scheduled", "captcha": "off", "admit_per_minute": 0,
+        "prequeue_at": t0 + 1_000, "opens_at": t0 + 3_000,
+    });
+    let status = nodes[0].put_queue(&http, ADMIN, &event, &schedule).await;
+    assert_eq!(status, 201);
 
     wait_state(&http, &nodes[1], &event, "prequeue").await;
     let mut fans = Vec::new();

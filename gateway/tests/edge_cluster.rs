@@ -35,14 +35,8 @@ async fn two_nodes() -> (reqwest::Client, Node, Node) {
 }
 
 async fn create(http: &reqwest::Client, node: &Node, event: &str, settings: Value) {
-    let r = http
-        .put(node.url(&format!("/api/v1/admin/events/{event}/queue")))
-        .bearer_auth(ADMIN)
-        .json(&settings)
-        .send()
-        .await
-        .expect("create");
-    assert!(r.status().is_success(), "create: {}", r.status());
+    let status = node.put_queue(http, ADMIN, event, &settings).await;
+    assert!(status.is_success(), "create: {status}");
     // Let both processes' views pick the settings up.
     tokio::time::sleep(Duration::from_millis(500)).await;
 }

@@ -124,15 +124,7 @@ async fn a_rate_limited_client_gets_429_with_headers_and_recovers() {
         201,
         "recovered after Retry-After"
     );
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics_text().await;
     assert!(
         metrics
             .lines()

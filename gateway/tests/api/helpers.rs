@@ -95,6 +95,18 @@ impl TestApp {
         self._dir.path()
     }
 
+    /// The Prometheus text of `/metrics` on the main listener.
+    pub async fn metrics_text(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

@@ -197,15 +197,7 @@ async fn room_info_and_ops_endpoints_answer() {
             .status(),
         200
     );
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains("waitroom_http_requests_total"),
         "{metrics}"

@@ -87,6 +87,24 @@ impl Node {
         format!("{}{}", self.base.replace("http://", "ws://"), path)
     }
 
+    /// Creates or replaces `event`'s queue with `settings` as the operator
+    /// key `admin`; returns the status.
+    pub async fn put_queue(
+        &self,
+        http: &reqwest::Client,
+        admin: &str,
+        event: &str,
+        settings: &serde_json::Value,
+    ) -> reqwest::StatusCode {
+        http.put(self.url(&format!("/api/v1/admin/events/{event}/queue")))
+            .bearer_auth(admin)
+            .json(settings)
+            .send()
+            .await
+            .expect("put queue settings")
+            .status()
+    }
+
     /// Waits until `/readyz` answers 200.
     pub async fn ready(&self, http: &reqwest::Client) {
         for _ in 0..100 {
