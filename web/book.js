@@ -25,18 +25,9 @@
   };
 
   // ---- helpers -------------------------------------------------------------
-  function money(minor, cur) {
-    const c = String(cur || s.cur).toUpperCase();
-    try {
-      const f = new Intl.NumberFormat(undefined, { style: 'currency', currency: c });
-      return f.format(minor / 10 ** f.resolvedOptions().maximumFractionDigits);
-    } catch (e) { return (minor / 100).toFixed(2) + ' ' + c; }
-  }
+  const money = (minor, cur) => wr.money(minor, cur || s.cur);
   const plural = (n, one, many) => n + ' ' + (n === 1 ? one : many);
-  const clock = (ms) => {
-    const t = Math.max(0, Math.ceil(ms / 1000));
-    return Math.floor(t / 60) + ':' + String(t % 60).padStart(2, '0');
-  };
+  const { clock } = wr;
   const el = (tag, props, kids) => { // props: DOM properties; role and aria* become attributes
     const n = document.createElement(tag);
     for (const [k, v] of Object.entries(props || {})) {

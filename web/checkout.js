@@ -14,17 +14,8 @@
     set: (k, v) => { try { sessionStorage.setItem(k, v); } catch (e) { /* storage off */ } },
   };
 
-  function money(minor, cur) {
-    const c = String(cur || 'usd').toUpperCase();
-    try {
-      const f = new Intl.NumberFormat(undefined, { style: 'currency', currency: c });
-      return f.format(minor / 10 ** f.resolvedOptions().maximumFractionDigits);
-    } catch (e) { return (minor / 100).toFixed(2) + ' ' + c; }
-  }
-  const clock = (ms) => {
-    const t = Math.max(0, Math.ceil(ms / 1000));
-    return Math.floor(t / 60) + ':' + String(t % 60).padStart(2, '0');
-  };
+  const { money } = wr;
+  const { clock } = wr;
   const li = (a, b) => {
     const n = document.createElement('li');
     for (const t of [a, b]) n.append(Object.assign(document.createElement('span'), { textContent: t }));

@@ -10,13 +10,7 @@
   const PATIENCE = 30; // fast polls before saying it takes longer
   let polls = 0;
 
-  function money(minor, cur) {
-    const c = String(cur || 'usd').toUpperCase();
-    try {
-      const f = new Intl.NumberFormat(undefined, { style: 'currency', currency: c });
-      return f.format(minor / 10 ** f.resolvedOptions().maximumFractionDigits);
-    } catch (e) { return (minor / 100).toFixed(2) + ' ' + c; }
-  }
+  const { money } = wr;
 
   async function get(path) {
     try {
