@@ -1,9 +1,8 @@
 //! The admin crate's one error type, mapped to the shared JSON error shape
 //! ([`ApiError`]) in one place, so every route refuses alike.
 
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use queue::api::ApiError;
+use queue::api::{ApiError, ErrorCode};
 use queue::QueueError;
 
 /// Everything an operator request can be refused or fail with.
@@ -19,7 +18,7 @@ pub enum AdminError {
     /// Too many wrong passwords for this account or client.
     #[error("too many failed logins; retry in {0} s")]
     Throttled(u64),
-    /// A field is out of range or malformed (422 `invalid_<field>`).
+    /// A field is out of range or malformed (422 `validation_failed`).
     #[error("invalid {field}: {message}")]
     Invalid {
         /// The offending field.
@@ -58,38 +57,25 @@ pub enum AdminError {
 
 impl From<AdminError> for ApiError {
     fn from(e: AdminError) -> Self {
-        use StatusCode as S;
+        use ErrorCode as C;
         match e {
-            AdminError::Unauthenticated => Self::new(
-                S::UNAUTHORIZED,
-                "unauthenticated",
+            AdminError::Unauthenticated => Self::of(
+                C::Unauthenticated,
                 "invalid credentials (log in, or send Authorization: Bearer <token or API key>)",
             ),
-            AdminError::Forbidden(_) => Self::new(S::FORBIDDEN, "forbidden", e.to_string()),
+            AdminError::Forbidden(_) => Self::of(C::Forbidden, e.to_string()),
             AdminError::Throttled(secs) => {
-                Self::new(S::TOO_MANY_REQUESTS, "too_many_attempts", e.to_string())
-                    .retry_after(secs)
+                Self::of(C::TooManyAttempts, e.to_string()).retry_after(secs)
             }
-            AdminError::Invalid { field, .. } => Self::new(
-                S::UNPROCESSABLE_ENTITY,
-                format!("invalid_{field}"),
-                e.to_string(),
-            ),
-            AdminError::VersionConflict { .. } => {
-                Self::new(S::CONFLICT, "version_conflict", e.to_string())
+            AdminError::Invalid { field, .. } => {
+                Self::of(C::ValidationFailed, e.to_string()).field(field)
             }
+            AdminError::VersionConflict { .. } => Self::of(C::VersionConflict, e.to_string()),
             AdminError::BadJson(detail) => Self::invalid_json(detail),
-            AdminError::Conflict(_) => Self::new(S::CONFLICT, "conflict", e.to_string()),
-            AdminError::NotFound(_) => Self::new(S::NOT_FOUND, "not_found", e.to_string()),
+            AdminError::Conflict(_) => Self::of(C::Conflict, e.to_string()),
+            AdminError::NotFound(_) => Self::of(C::NotFound, e.to_string()),
             AdminError::Queue(q) => q.into(),
-            // Unavailable keeps its 503 and Retry-After: the client should
-            // retry, not report a bug.
-            AdminError::Booking(b) if b.status() == S::SERVICE_UNAVAILABLE => {
-                Self::new(S::SERVICE_UNAVAILABLE, b.code(), b.to_string())
-                    .retry_after(booking::error::RETRY_AFTER_SECONDS)
-            }
-            AdminError::Booking(b) if b.status().is_server_error() => Self::internal(b),
-            AdminError::Booking(b) => Self::new(b.status(), b.code(), b.to_string()),
+            AdminError::Booking(b) => b.into(),
             AdminError::Db(_) | AdminError::Internal(_) => Self::internal(e),
         }
     }

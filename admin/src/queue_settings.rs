@@ -16,7 +16,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use queue::api::{event_id, ApiError};
+use queue::api::{event_id, ApiError, ErrorCode};
 use queue::{EventId, QueueError, QueueSettings, QueueState};
 use serde::{Deserialize, Deserializer};
 
@@ -85,11 +85,7 @@ impl SettingsPatch {
     fn parse(body: &Bytes) -> Result<Self, ApiError> {
         serde_json::from_slice(body).map_err(|e| {
             if e.is_data() {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_settings",
-                    e.to_string(),
-                )
+                ApiError::of(ErrorCode::ValidationFailed, e.to_string())
             } else {
                 ApiError::invalid_json(e)
             }
@@ -276,10 +272,9 @@ pub async fn control(
         "close" => QueueState::Closed,
         "prequeue" => QueueState::Prequeue,
         _ => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_action",
-                "actions: pause, resume, drain, close, open, prequeue",
+            return Err(ApiError::of(
+                ErrorCode::NotFound,
+                "no such action; actions: pause, resume, drain, close, open, prequeue",
             ))
         }
     };

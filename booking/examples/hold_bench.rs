@@ -76,11 +76,10 @@ impl Minter {
             now + 600_000,
             &cred.session_hash(),
         )?;
-        Ok(Credentials {
-            bearer: Some(token),
-            queue_header: Some(self.codec.encode(&cred)),
-            queue_cookies: Vec::new(),
-        })
+        Ok(Credentials::with_queue_token(
+            Some(token),
+            self.codec.encode(&cred),
+        ))
     }
 }
 
@@ -155,7 +154,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     for creds in &fans[..sample] {
         let token = creds.bearer.as_deref().unwrap_or_default();
-        let session = creds.queue_header.as_deref().unwrap_or_default();
+        let session = creds.visitor.header().unwrap_or_default();
         state
             .verifier
             .verify_with_credential(token, &event, session)?;

@@ -12,6 +12,7 @@ use argon2::password_hash::{
 };
 use argon2::Argon2;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use queue::api::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 /// How long a customer session lasts.
@@ -127,7 +128,7 @@ impl AppState {
             .await?
         {
             return Err(BookingError::Conflict {
-                code: "email_taken",
+                code: ErrorCode::EmailTaken,
                 message: "an account with this email exists; log in instead".to_owned(),
             });
         }

@@ -3,6 +3,8 @@
 //! or the `wr_queue_<event>` cookie), and matching a session to a hold.
 
 use axum::http::{header, HeaderMap};
+use queue::api::VisitorCredentials;
+use queue::EventId;
 use subtle::ConstantTimeEq;
 
 /// Credentials a request carried, read once by the HTTP layer.
@@ -10,10 +12,9 @@ use subtle::ConstantTimeEq;
 pub struct Credentials {
     /// `Authorization: Bearer` value.
     pub bearer: Option<String>,
-    /// `X-Queue-Token` value.
-    pub queue_header: Option<String>,
-    /// `wr_queue_<event>` cookies: `(event, value)`.
-    pub queue_cookies: Vec<(String, String)>,
+    /// The visitor credentials (`X-Queue-Token`, queue cookies), read by
+    /// the one reader every crate shares.
+    pub visitor: VisitorCredentials,
 }
 
 impl Credentials {
@@ -28,37 +29,25 @@ impl Credentials {
             })
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty());
-        let queue_header = headers
-            .get("x-queue-token")
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty());
-        let queue_cookies = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| {
-                let (name, value) = pair.trim().split_once('=')?;
-                let event = name.strip_prefix("wr_queue_")?;
-                Some((event.to_owned(), value.trim_matches('"').to_owned()))
-            })
-            .collect();
         Self {
             bearer,
-            queue_header,
-            queue_cookies,
+            visitor: VisitorCredentials::from_headers(headers),
         }
     }
 
-    /// The visitor credential for `event`: the header wins over the cookie.
+    /// A bearer token and a visitor credential sent as `X-Queue-Token`
+    /// (tools and tests that call the service without HTTP).
+    pub fn with_queue_token(bearer: Option<String>, queue_token: impl Into<String>) -> Self {
+        Self {
+            bearer,
+            visitor: VisitorCredentials::with_header(queue_token),
+        }
+    }
+
+    /// The visitor credential for `event` (an id as stored on a hold or
+    /// order): the header wins over the cookie.
     pub fn queue_token(&self, event: &str) -> Option<&str> {
-        self.queue_header.as_deref().or_else(|| {
-            self.queue_cookies
-                .iter()
-                .find(|(e, _)| e == event)
-                .map(|(_, v)| v.as_str())
-        })
+        self.visitor.for_event(&EventId::parse(event).ok()?)
     }
 
     /// Whether the presented visitor credential is the session with

@@ -7,6 +7,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use queue::admission::TokenError;
+use queue::api::{ApiError, ErrorCode};
 use serde_json::json;
 
 /// Seconds clients should wait before retrying after a 503.
@@ -67,8 +68,8 @@ pub enum BookingError {
     /// The request conflicts with the current state (e.g. hold expired).
     #[error("{message}")]
     Conflict {
-        /// Stable code.
-        code: &'static str,
+        /// Its code in the error table.
+        code: ErrorCode,
         /// Why.
         message: String,
     },
@@ -105,48 +106,56 @@ impl BookingError {
         Self::Internal(detail.to_string())
     }
 
-    /// The HTTP status. This match is the table of status per error.
+    /// The HTTP status: the code's, from the one table.
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::InvalidJson(_) | Self::InvalidId { .. } => StatusCode::BAD_REQUEST,
-            Self::Validation { .. } | Self::TooManySeats { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::AdmissionRequired | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Token(e) => match e {
-                TokenError::WrongSession | TokenError::WrongEvent | TokenError::WrongAudience => {
-                    StatusCode::FORBIDDEN
-                }
-                TokenError::Signing(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                _ => StatusCode::UNAUTHORIZED,
-            },
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::TokenUsed | Self::SeatsUnavailable { .. } | Self::Conflict { .. } => {
-                StatusCode::CONFLICT
-            }
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.error_code().status()
     }
 
-    /// The stable machine-readable code.
+    /// The stable machine-readable code, as sent.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// Its code in the error table.
+    pub fn error_code(&self) -> ErrorCode {
+        use ErrorCode as C;
         match self {
-            Self::InvalidJson(_) => "invalid_json",
-            Self::InvalidId { .. } => "invalid_id",
-            Self::Validation { .. } => "validation_failed",
-            Self::TooManySeats { .. } => "too_many_seats",
-            Self::AdmissionRequired => "admission_required",
-            Self::Token(e) => e.code(),
-            Self::Unauthorized(_) => "unauthorized",
-            Self::Forbidden(_) => "forbidden",
-            Self::NotFound(_) => "not_found",
-            Self::TokenUsed => "token_used",
-            Self::SeatsUnavailable { .. } => "seats_unavailable",
-            Self::Conflict { code, .. } => code,
-            Self::RateLimited { .. } => "rate_limited",
-            Self::Unavailable { .. } => "service_unavailable",
-            Self::Internal(_) => "internal",
+            Self::InvalidJson(_) => C::InvalidJson,
+            Self::InvalidId { .. } => C::InvalidId,
+            Self::Validation { .. } => C::ValidationFailed,
+            Self::TooManySeats { .. } => C::TooManySeats,
+            Self::AdmissionRequired => C::AdmissionRequired,
+            Self::Token(e) => e.error_code(),
+            Self::Unauthorized(_) => C::Unauthenticated,
+            Self::Forbidden(_) => C::Forbidden,
+            Self::NotFound(_) => C::NotFound,
+            Self::TokenUsed => C::TokenUsed,
+            Self::SeatsUnavailable { .. } => C::SeatsUnavailable,
+            Self::Conflict { code, .. } => *code,
+            Self::RateLimited { .. } => C::RateLimited,
+            Self::Unavailable { .. } => C::ServiceUnavailable,
+            Self::Internal(_) => C::Internal,
+        }
+    }
+}
+
+/// For callers that answer in the shared shape (the operator API): the same
+/// code, status and `Retry-After`; 5xx details are logged, not sent.
+impl From<BookingError> for ApiError {
+    fn from(e: BookingError) -> Self {
+        match &e {
+            BookingError::Unavailable { what, detail } => {
+                tracing::warn!(%what, %detail, "backend unavailable");
+                Self::of(e.error_code(), e.to_string()).retry_after(RETRY_AFTER_SECONDS)
+            }
+            BookingError::RateLimited { retry_after } => {
+                Self::of(e.error_code(), e.to_string()).retry_after(*retry_after)
+            }
+            _ if e.status().is_server_error() => Self::internal(&e),
+            BookingError::Validation { field, .. } => {
+                Self::of(e.error_code(), e.to_string()).field(field)
+            }
+            _ => Self::of(e.error_code(), e.to_string()),
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::email::templates::decimal;
 use crate::error::{BookingError, Result};
 use crate::payment::settle::RefundKind;
 use crate::state::{now, AppState};
+use queue::api::ErrorCode;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -227,14 +228,14 @@ impl AppState {
 
 fn not_a_draft(event: &EventRecord, what: &str) -> BookingError {
     BookingError::Conflict {
-        code: "not_a_draft",
+        code: ErrorCode::NotADraft,
         message: format!("{what}; this event is {}", event.status),
     }
 }
 
 fn cancelled_conflict() -> BookingError {
     BookingError::Conflict {
-        code: "event_cancelled",
+        code: ErrorCode::EventCancelled,
         message: "the event is cancelled and can no longer be changed".to_owned(),
     }
 }

@@ -99,6 +99,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
             engine: engine.clone(),
             secure_cookies: settings.secure_cookies(),
             jwks: Arc::new(keys.jwks()),
+            origin: queue::api::AllowedOrigin::new(settings.public_base_url.as_deref()),
         }));
         router = router.merge(edge.router());
     }

@@ -6,7 +6,7 @@ use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use queue::api::ApiError;
+use queue::api::{ApiError, ErrorCode};
 use queue::engine::Engine;
 use std::path::Path;
 use std::sync::Arc;
@@ -103,11 +103,7 @@ pub fn pages(web_dir: &Path) -> Router {
 }
 
 async fn not_found(uri: Uri) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        format!("no such path: {}", uri.path()),
-    )
+    ApiError::of(ErrorCode::NotFound, format!("no such path: {}", uri.path()))
 }
 
 /// Under `/api`, every error is the JSON shape, so clients parse one
@@ -131,22 +127,16 @@ pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Ne
         .await
         .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
         .unwrap_or_default();
-    let code = match status {
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed".to_owned(),
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large".to_owned(),
-        other => other
-            .canonical_reason()
-            .unwrap_or("error")
-            .to_lowercase()
-            .replace([' ', '-'], "_"),
-    };
+    let code = ErrorCode::for_status(status);
     let message = match status {
         StatusCode::METHOD_NOT_ALLOWED => "this path does not take that method".to_owned(),
         StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large".to_owned(),
         _ if !text.is_empty() => text,
         other => other.canonical_reason().unwrap_or("error").to_owned(),
     };
-    let mut out = ApiError::new(status, code, message).into_response();
+    let mut out = ApiError::of(code, message)
+        .with_status(status)
+        .into_response();
     for name in [header::ALLOW, header::RETRY_AFTER] {
         if let Some(v) = parts.headers.get(&name) {
             out.headers_mut().insert(name, v.clone());

@@ -34,6 +34,7 @@ async fn create(http: &reqwest::Client, node: &Node, event: &str, settings: Valu
 async fn join(http: &reqwest::Client, node: &Node, event: &str) -> Value {
     let r = http
         .post(node.url(&format!("/api/v1/queue/{event}/join")))
+        .header("x-queue-token-in-body", "1")
         .send()
         .await
         .expect("join");

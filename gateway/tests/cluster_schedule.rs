@@ -94,6 +94,7 @@ async fn two_schedulers_shuffle_once_into_dense_tickets() {
         let node = &nodes[i % 2];
         let r = http
             .post(node.url(&format!("/api/v1/queue/{event}/join")))
+            .header("x-queue-token-in-body", "1")
             .send()
             .await
             .expect("join");

@@ -49,6 +49,7 @@ async fn join(
     body: Value,
 ) -> reqwest::Response {
     http.post(node.url(&format!("/api/v1/queue/{event}/join")))
+        .header("x-queue-token-in-body", "1")
         .header("x-forwarded-for", ip)
         .json(&body)
         .send()

@@ -99,20 +99,26 @@ pub enum TokenError {
 }
 
 impl TokenError {
-    /// Stable machine-readable code for API error bodies.
+    /// Its code as sent in error bodies.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// Its code in the error table (a signing failure is ours: internal).
+    pub fn error_code(&self) -> crate::api::ErrorCode {
+        use crate::api::ErrorCode as C;
         match self {
-            Self::Malformed => "token_malformed",
-            Self::UnsupportedAlgorithm => "token_unsupported_algorithm",
-            Self::UnknownKey => "token_unknown_key",
-            Self::BadSignature => "token_bad_signature",
-            Self::Expired => "token_expired",
-            Self::NotYetValid => "token_not_yet_valid",
-            Self::WrongIssuer => "token_wrong_issuer",
-            Self::WrongAudience => "token_wrong_audience",
-            Self::WrongEvent => "token_wrong_event",
-            Self::WrongSession => "token_wrong_session",
-            Self::Signing(_) => "token_signing_failed",
+            Self::Malformed => C::TokenMalformed,
+            Self::UnsupportedAlgorithm => C::TokenUnsupportedAlgorithm,
+            Self::UnknownKey => C::TokenUnknownKey,
+            Self::BadSignature => C::TokenBadSignature,
+            Self::Expired => C::TokenExpired,
+            Self::NotYetValid => C::TokenNotYetValid,
+            Self::WrongIssuer => C::TokenWrongIssuer,
+            Self::WrongAudience => C::TokenWrongAudience,
+            Self::WrongEvent => C::TokenWrongEvent,
+            Self::WrongSession => C::TokenWrongSession,
+            Self::Signing(_) => C::Internal,
         }
     }
 

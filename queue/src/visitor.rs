@@ -95,14 +95,20 @@ pub enum CredentialError {
 }
 
 impl CredentialError {
-    /// Stable machine-readable code for API error bodies.
+    /// Its code as sent in error bodies.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// Its code in the error table.
+    pub fn error_code(&self) -> crate::api::ErrorCode {
+        use crate::api::ErrorCode as C;
         match self {
-            Self::TooLong => "credential_too_long",
-            Self::Malformed => "credential_malformed",
-            Self::UnknownKey => "credential_unknown_key",
-            Self::BadMac => "credential_invalid",
-            Self::WrongEvent => "credential_wrong_event",
+            Self::TooLong => C::CredentialTooLong,
+            Self::Malformed => C::CredentialMalformed,
+            Self::UnknownKey => C::CredentialUnknownKey,
+            Self::BadMac => C::CredentialInvalid,
+            Self::WrongEvent => C::CredentialWrongEvent,
         }
     }
 }

@@ -36,7 +36,7 @@ async function eventually(what, fn, timeout = STEP) {
 
 /** A cookie-less fan admitted over the API: its credential and admission token. */
 async function admittedFan() {
-  const j = await api('POST', `/api/v1/queue/${EVENT}/join`, {});
+  const j = await api('POST', `/api/v1/queue/${EVENT}/join`, {}, { 'x-queue-token-in-body': '1' });
   assert.equal(j.status, 201, `join: ${j.text}`);
   const creds = { 'X-Queue-Token': j.json.queue_token };
   const st = await eventually('API fan admitted', async () => {

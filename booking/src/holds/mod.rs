@@ -13,6 +13,7 @@ use crate::db::{HoldGaReq, HoldSeatReq, HoldStatus, NewHold, PlaceOutcome, Relea
 use crate::error::{BookingError, Result};
 use crate::state::{now, AppState};
 use chrono::{DateTime, Utc};
+use queue::api::ErrorCode;
 use queue::{EventId, VisitorId};
 use serde::{Deserialize, Serialize};
 
@@ -89,7 +90,7 @@ impl AppState {
         let at = now();
         if ev.sale_starts_at.is_some_and(|s| at < s) || ev.sale_ends_at.is_some_and(|e| at >= e) {
             return Err(BookingError::Conflict {
-                code: "sale_closed",
+                code: ErrorCode::SaleClosed,
                 message: "the sale for this event is not open".to_owned(),
             });
         }
@@ -232,7 +233,7 @@ impl AppState {
             PlaceOutcome::EventClosed => {
                 self.seat_maps.invalidate(&hold.event_id);
                 Err(BookingError::Conflict {
-                    code: "sale_closed",
+                    code: ErrorCode::SaleClosed,
                     message: "the sale for this event is not open".to_owned(),
                 })
             }
@@ -283,7 +284,7 @@ impl AppState {
                 Ok(())
             }
             None => Err(BookingError::Conflict {
-                code: "hold_not_active",
+                code: ErrorCode::HoldNotActive,
                 message: "the hold is no longer active".to_owned(),
             }),
         }

@@ -6,6 +6,7 @@ use crate::admission::Credentials;
 use crate::db::{CheckoutOutcome, NewCheckout, OrderDetail};
 use crate::error::{BookingError, Result};
 use crate::state::{now, AppState};
+use queue::api::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /holds/{hold}/checkout`.
@@ -101,7 +102,7 @@ impl AppState {
             CheckoutOutcome::NoHold => return Err(BookingError::NotFound("hold")),
             CheckoutOutcome::HoldNotActive => {
                 return Err(BookingError::Conflict {
-                    code: "hold_not_active",
+                    code: ErrorCode::HoldNotActive,
                     message: "the hold has expired or was released".to_owned(),
                 })
             }
@@ -204,7 +205,7 @@ impl AppState {
             }
             _ => {
                 return Err(BookingError::Conflict {
-                    code: "order_not_cancellable",
+                    code: ErrorCode::OrderNotCancellable,
                     message: format!(
                         "an order that is {} cannot be cancelled",
                         detail.order.status

@@ -101,20 +101,12 @@ pub struct Fan {
 impl Fan {
     /// Credentials as the HTTP layer would read them.
     pub fn creds(&self) -> Credentials {
-        Credentials {
-            bearer: Some(self.token.clone()),
-            queue_header: Some(self.queue_token.clone()),
-            queue_cookies: Vec::new(),
-        }
+        Credentials::with_queue_token(Some(self.token.clone()), self.queue_token.clone())
     }
 
     /// Only the session (for release/checkout).
     pub fn session(&self) -> Credentials {
-        Credentials {
-            bearer: None,
-            queue_header: Some(self.queue_token.clone()),
-            queue_cookies: Vec::new(),
-        }
+        Credentials::with_queue_token(None, self.queue_token.clone())
     }
 }
 

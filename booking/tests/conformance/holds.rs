@@ -2,7 +2,7 @@
 
 use crate::common::{demo, seats, Backend, TestApp};
 use booking::holds::HoldRequest;
-use booking::BookingError;
+use booking::{BookingError, Credentials};
 use rand::seq::SliceRandom;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -169,8 +169,7 @@ async fn refusals_change_nothing(backend: Backend) {
     let before = app.seats().await;
     let req = seats(&[before[0].0, before[1].0]);
     let (a, b) = (app.admit("demo"), app.admit("demo"));
-    let mut stolen = a.creds();
-    stolen.queue_header = Some(b.queue_token.clone());
+    let stolen = Credentials::with_queue_token(a.creds().bearer, b.queue_token.clone());
     let err = app
         .state
         .place_hold(&demo(), &stolen, &req)

@@ -1,6 +1,9 @@
-//! Who is asking: the client address from the socket, or from
-//! `X-Forwarded-For` / `Forwarded` when (and only when) the socket's peer is
-//! a trusted proxy. Everything keyed by client (rate limits, places per IP,
+//! Who is asking: the client address from the socket, or from the one
+//! forwarding header our proxies write (`forwarded_header`: `X-Forwarded-For`,
+//! `Forwarded` or `X-Real-IP`) when (and only when) the socket's peer is a
+//! trusted proxy. Only that header is read: a proxy that writes `Forwarded`
+//! passes a client's own `X-Forwarded-For` through untouched, and reading
+//! it would let the client pick its address. Everything keyed by client (rate limits, places per IP,
 //! CAPTCHA `remoteip`) uses the [`ClientIp`] this module puts in the
 //! request's extensions.
 
@@ -55,10 +58,24 @@ impl fmt::Display for IpGroup {
     }
 }
 
-/// The proxies whose forwarding headers we believe.
+/// The forwarding header the trusted proxies write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, …` (nginx, HAProxy, most ingresses).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1`.
+    Forwarded,
+    /// `X-Real-IP: client`: one address, set (not appended) by the proxy.
+    XRealIp,
+}
+
+/// The proxies whose forwarding header we believe.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies {
     nets: Vec<IpNet>,
+    header: ForwardedHeader,
 }
 
 impl TrustedProxies {
@@ -72,7 +89,16 @@ impl TrustedProxies {
                     .map_err(|_| format!("trusted_proxies: {item:?} is not an address or CIDR"))
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { nets })
+        Ok(Self {
+            nets,
+            header: ForwardedHeader::default(),
+        })
+    }
+
+    /// Reads `header` (and only it) from trusted proxies.
+    pub fn reading(mut self, header: ForwardedHeader) -> Self {
+        self.header = header;
+        self
     }
 
     /// Whether `ip` is one of ours.
@@ -92,7 +118,7 @@ impl TrustedProxies {
         let peer = peer.ip().to_canonical();
         let mut ip = peer;
         if self.contains(peer) {
-            for hop in forwarded_hops(headers) {
+            for hop in forwarded_hops(self.header, headers) {
                 match hop {
                     Some(h) if self.contains(h) => ip = h,
                     Some(h) => {
@@ -107,28 +133,35 @@ impl TrustedProxies {
     }
 }
 
-/// The hops of `X-Forwarded-For` (or, without it, `Forwarded`), right to
-/// left, at most [`MAX_HOPS`]; `None` marks a hop that is not an address.
-fn forwarded_hops(headers: &axum::http::HeaderMap) -> Vec<Option<IpAddr>> {
-    let joined = |name: &str| -> Option<String> {
-        let values: Vec<&str> = headers
+/// The hops of `header`, right to left, at most [`MAX_HOPS`]; `None` marks
+/// a hop that is not an address.
+fn forwarded_hops(header: ForwardedHeader, headers: &axum::http::HeaderMap) -> Vec<Option<IpAddr>> {
+    let joined = |name: &str| -> String {
+        headers
             .get_all(name)
             .iter()
             .map(|v| v.to_str().unwrap_or("\u{0}"))
-            .collect();
-        (!values.is_empty()).then(|| values.join(","))
+            .collect::<Vec<_>>()
+            .join(",")
     };
-    if let Some(xff) = joined("x-forwarded-for") {
-        return xff
-            .rsplit(',')
-            .take(MAX_HOPS)
-            .map(|h| parse_hop(h.trim()))
-            .collect();
+    let list = match header {
+        ForwardedHeader::XForwardedFor => joined("x-forwarded-for"),
+        ForwardedHeader::Forwarded => joined("forwarded"),
+        ForwardedHeader::XRealIp => {
+            // One value, written by the proxy; several lines are not ours.
+            let mut values = headers.get_all("x-real-ip").iter();
+            return match (values.next(), values.next()) {
+                (Some(v), None) => vec![v.to_str().ok().and_then(|v| parse_hop(v.trim()))],
+                _ => Vec::new(),
+            };
+        }
+    };
+    if list.is_empty() {
+        return Vec::new();
     }
-    if let Some(fwd) = joined("forwarded") {
-        return fwd
-            .rsplit(',')
-            .take(MAX_HOPS)
+    let hops = list.rsplit(',').take(MAX_HOPS);
+    match header {
+        ForwardedHeader::Forwarded => hops
             .map(|element| {
                 element
                     .split(';')
@@ -136,9 +169,9 @@ fn forwarded_hops(headers: &axum::http::HeaderMap) -> Vec<Option<IpAddr>> {
                     .find(|(k, _)| k.trim().eq_ignore_ascii_case("for"))
                     .and_then(|(_, v)| parse_hop(v.trim().trim_matches('"')))
             })
-            .collect();
+            .collect(),
+        _ => hops.map(|h| parse_hop(h.trim())).collect(),
     }
-    Vec::new()
 }
 
 /// One hop: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or `[2001:db8::1]:5678`.
@@ -194,8 +227,9 @@ mod tests {
             "forwarded",
             "for=6.6.6.6, for=\"[2001:db8::7]:443\";proto=https",
         )]);
+        let fwd = t.clone().reading(ForwardedHeader::Forwarded);
         assert_eq!(
-            t.client(peer("192.168.1.1"), &h).ip.to_string(),
+            fwd.client(peer("192.168.1.1"), &h).ip.to_string(),
             "2001:db8::7"
         );
         // Several header lines form one list.
@@ -204,6 +238,28 @@ mod tests {
             ("x-forwarded-for", "5.5.5.5:1234"),
         ]);
         assert_eq!(t.client(peer("10.0.0.2"), &h).ip.to_string(), "5.5.5.5");
+    }
+
+    #[test]
+    fn only_the_configured_header_is_read() {
+        // The proxy writes `Forwarded`; the client sent its own
+        // `X-Forwarded-For`, which the proxy passed through.
+        let t = TrustedProxies::parse("10.0.0.0/8")
+            .expect("cidrs")
+            .reading(ForwardedHeader::Forwarded);
+        let h = headers(&[("x-forwarded-for", "1.1.1.1"), ("forwarded", "for=5.5.5.5")]);
+        assert_eq!(t.client(peer("10.0.0.2"), &h).ip.to_string(), "5.5.5.5");
+        let h = headers(&[("x-forwarded-for", "1.1.1.1")]);
+        assert_eq!(t.client(peer("10.0.0.2"), &h).ip.to_string(), "10.0.0.2");
+        // And the other way round.
+        let t = t.reading(ForwardedHeader::XForwardedFor);
+        let h = headers(&[("forwarded", "for=1.1.1.1")]);
+        assert_eq!(t.client(peer("10.0.0.2"), &h).ip.to_string(), "10.0.0.2");
+        let t = t.reading(ForwardedHeader::XRealIp);
+        let h = headers(&[("x-real-ip", "5.5.5.5"), ("x-forwarded-for", "1.1.1.1")]);
+        assert_eq!(t.client(peer("10.0.0.2"), &h).ip.to_string(), "5.5.5.5");
+        let h = headers(&[("x-real-ip", "5.5.5.5"), ("x-real-ip", "1.1.1.1")]);
+        assert_eq!(t.client(peer("10.0.0.2"), &h).ip.to_string(), "10.0.0.2");
     }
 
     #[test]

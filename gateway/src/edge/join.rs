@@ -19,7 +19,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use queue::api::{presented_credential, ApiError, QUEUE_TOKEN_HEADER};
+use queue::api::{ApiError, ErrorCode, VisitorCredentials, QUEUE_TOKEN_HEADER};
 use queue::store::VisitorRecord;
 use queue::{CaptchaFailure, CaptchaPolicy, EventId, QueuePolicy, QueueState, VisitorCredential};
 use sha2::{Digest, Sha256};
@@ -28,14 +28,10 @@ use std::sync::Arc;
 /// Join bodies are a few hundred bytes (a solution); widget tokens a few KiB.
 const JOIN_BODY_LIMIT: usize = 16 * 1024;
 
-/// Routes `join`, `status` and `ws` of known-looking events through the
-/// edge's checks; everything else passes.
+/// Routes `join`, `status` and `ws` through the edge's checks, by the
+/// matched route and its validated event; everything else passes.
 pub(super) async fn guard(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> Response {
-    let Some((class, Some(raw))) = RouteClass::of(req.method(), req.uri().path()) else {
-        return next.run(req).await;
-    };
-    // Invalid ids are the queue's to refuse, with its error.
-    let Ok(event) = EventId::parse(raw) else {
+    let Some((class, Some(event))) = super::route_of(&req) else {
         return next.run(req).await;
     };
     let result = match class {
@@ -54,8 +50,10 @@ async fn shadow_or_pass(
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let shadow =
-        presented_credential(req.headers(), &event).and_then(|t| edge.shadow.recognise(&event, &t));
+    let creds = VisitorCredentials::from_headers(req.headers());
+    let shadow = creds
+        .for_event(&event)
+        .and_then(|t| edge.shadow.recognise(&event, t));
     let Some((cred, ticket)) = shadow else {
         return Ok(next.run(req).await);
     };
@@ -65,7 +63,9 @@ async fn shadow_or_pass(
     let (mut parts, _) = req.into_parts();
     let ws = WebSocketUpgrade::from_request_parts(&mut parts, &())
         .await
-        .map_err(|e| ApiError::new(e.status(), "websocket_required", e.body_text()))?;
+        .map_err(|e| {
+            ApiError::of(ErrorCode::InvalidRequest, e.body_text()).with_status(e.status())
+        })?;
     let edge = edge.clone();
     // The same small buffers as a real waiter's socket: bots may hold many.
     Ok(ws
@@ -77,13 +77,6 @@ async fn shadow_or_pass(
         .on_upgrade(
             move |socket| async move { edge.shadow.serve_socket(event, ticket, socket).await },
         ))
-}
-
-/// The event's cookie, ignoring `X-Queue-Token`.
-fn cookie_token(parts: &Parts, event: &EventId) -> Option<String> {
-    let mut headers = parts.headers.clone();
-    headers.remove(QUEUE_TOKEN_HEADER);
-    presented_credential(&headers, event)
 }
 
 impl Edge {
@@ -129,12 +122,9 @@ async fn join(
     let (mut parts, body) = req.into_parts();
     // The browser's own cookie wins over a header naming another identity:
     // one browser, one place.
-    let cookie = cookie_token(&parts, &event);
-    let header = parts
-        .headers
-        .get(QUEUE_TOKEN_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_owned());
+    let creds = VisitorCredentials::from_headers(&parts.headers);
+    let cookie = creds.cookie(&event).map(str::to_owned);
+    let header = creds.header().map(str::to_owned);
     let mut presented = header.clone().or_else(|| cookie.clone());
     if let (Some(h), Some(c)) = (&header, &cookie) {
         if h != c {
@@ -170,13 +160,9 @@ async fn join(
     if !state.accepts_joins() {
         return Ok(next.run(Request::from_parts(parts, body)).await);
     }
-    let bytes = to_bytes(body, JOIN_BODY_LIMIT).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            "the join body is too large",
-        )
-    })?;
+    let bytes = to_bytes(body, JOIN_BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::of(ErrorCode::PayloadTooLarge, "the join body is too large"))?;
     let client = client_of_parts(&parts);
     let needs_captcha = match policy.captcha {
         CaptchaPolicy::Off => false,
@@ -220,9 +206,8 @@ async fn join(
             }
             Verdict::Unavailable(e) => {
                 tracing::warn!(error = %e, "CAPTCHA provider unreachable; refusing the join (fail-closed)");
-                return Err(ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "captcha_unavailable",
+                return Err(ApiError::of(
+                    ErrorCode::CaptchaUnavailable,
                     "the check could not be completed; try again in a moment",
                 )
                 .retry_after(5));
@@ -295,9 +280,8 @@ async fn charge(
         } else {
             "your network"
         };
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "too_many_places",
+        return Err(ApiError::of(
+            ErrorCode::TooManyPlaces,
             format!("{who} already holds the most places this queue allows"),
         ));
     }
@@ -308,12 +292,12 @@ async fn charge(
 fn captcha_required(edge: &Edge, event: &EventId) -> Response {
     let body = serde_json::json!({
         "error": {
-            "code": "captcha_required",
+            "code": ErrorCode::CaptchaRequired,
             "message": "complete the check to join the queue",
         },
         "challenge": edge.captcha.challenge(event),
     });
-    let mut resp = (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+    let mut resp = (ErrorCode::CaptchaRequired.status(), axum::Json(body)).into_response();
     resp.headers_mut().insert(
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-store"),

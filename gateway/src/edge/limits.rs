@@ -64,32 +64,23 @@ impl RouteClass {
         }
     }
 
-    /// The class of a request, with the `{event}` path segment when the
-    /// route has one. Matching the path (not the router) covers routes
-    /// merged from other crates without their help.
-    pub fn of<'a>(method: &Method, path: &'a str) -> Option<(Self, Option<&'a str>)> {
-        let mut segs = path.trim_start_matches('/').split('/');
-        let (Some("api"), Some("v1"), Some(area)) = (segs.next(), segs.next(), segs.next()) else {
-            return None;
-        };
-        let (a, b, rest) = (segs.next(), segs.next(), segs.next());
-        if rest.is_some() {
-            return None;
-        }
+    /// The class of a request, by the route that matched (its template,
+    /// as `MatchedPath` gives it) and the method. Never by the raw path:
+    /// the router decodes `%6D` to `m`, and so must the edge's view of it.
+    pub fn of(method: &Method, route: &str) -> Option<Self> {
+        let get = method == Method::GET || method == Method::HEAD;
         let post = method == Method::POST;
-        let get = method == Method::GET;
-        let class = match (area, a, b) {
-            ("queue", Some(e), Some("join")) if post => (Self::Join, Some(e)),
-            ("queue", Some(e), Some("status")) if get => (Self::Status, Some(e)),
-            ("queue", Some(e), Some("ws")) if get => (Self::Ws, Some(e)),
-            ("queue", Some(e), Some("challenge")) if get => (Self::Challenge, Some(e)),
-            ("events", Some(e), Some("holds")) if post => (Self::Hold, Some(e)),
-            ("holds", Some(_), Some("checkout")) if post => (Self::Checkout, None),
-            ("auth", Some("login"), None) if post => (Self::Login, None),
-            ("auth", Some("register"), None) if post => (Self::Register, None),
+        Some(match route {
+            "/api/v1/queue/{event}/join" if post => Self::Join,
+            "/api/v1/queue/{event}/status" if get => Self::Status,
+            "/api/v1/queue/{event}/ws" if get => Self::Ws,
+            "/api/v1/queue/{event}/challenge" if get => Self::Challenge,
+            "/api/v1/events/{event}/holds" if post => Self::Hold,
+            "/api/v1/holds/{hold}/checkout" if post => Self::Checkout,
+            "/api/v1/auth/login" if post => Self::Login,
+            "/api/v1/auth/register" if post => Self::Register,
             _ => return None,
-        };
-        Some(class)
+        })
     }
 
     fn limit(self, s: &RateLimitSettings) -> RouteLimit {
@@ -316,28 +307,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn routes_are_classified_by_method_and_path() {
-        let c = |m: Method, p: &str| RouteClass::of(&m, p).map(|(c, e)| (c, e.map(str::to_owned)));
+    fn routes_are_classified_by_method_and_template() {
+        let c = RouteClass::of;
         assert_eq!(
-            c(Method::POST, "/api/v1/queue/demo/join"),
-            Some((RouteClass::Join, Some("demo".into())))
+            c(&Method::POST, "/api/v1/queue/{event}/join"),
+            Some(RouteClass::Join)
         );
-        assert_eq!(c(Method::GET, "/api/v1/queue/demo/join"), None);
+        assert_eq!(c(&Method::GET, "/api/v1/queue/{event}/join"), None);
         assert_eq!(
-            c(Method::GET, "/api/v1/queue/x/ws").map(|v| v.0),
-            Some(RouteClass::Ws)
+            c(&Method::HEAD, "/api/v1/queue/{event}/status"),
+            Some(RouteClass::Status)
         );
         assert_eq!(
-            c(Method::POST, "/api/v1/holds/h1/checkout").map(|v| v.0),
+            c(&Method::POST, "/api/v1/holds/{hold}/checkout"),
             Some(RouteClass::Checkout)
         );
-        assert_eq!(
-            c(Method::POST, "/api/v1/auth/login").map(|v| v.0),
-            Some(RouteClass::Login)
-        );
-        assert_eq!(c(Method::POST, "/api/v1/auth/login/x"), None);
-        assert_eq!(c(Method::GET, "/api/v1/queue/demo"), None);
-        assert_eq!(c(Method::GET, "/queue/demo"), None);
+        // A concrete path is not a template: nothing is classified by it.
+        assert_eq!(c(&Method::POST, "/api/v1/queue/demo/join"), None);
+        assert_eq!(c(&Method::GET, "/queue/{event}"), None);
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! The edge: who is asking ([`client_ip`]), how often they may ask
 //! ([`limits`]), whether they solved a CAPTCHA ([`captcha`]), how many places
 //! they hold ([`places`]), and where failed CAPTCHAs wait forever
-//! ([`shadow`]). It wraps the composed router in three layers and adds one
-//! route, `GET /api/v1/queue/{event}/challenge`; the queue crate knows
-//! nothing of it.
+//! ([`shadow`]). It wraps the composed router: the client IP as an outer
+//! layer, then — as route layers, which run only once a route matched and
+//! see its decoded, validated parameters — id validation, rate limits and
+//! the join/status/WebSocket guard. It adds one route,
+//! `GET /api/v1/queue/{event}/challenge`; the queue crate knows nothing of
+//! it.
 
 pub mod captcha;
 pub mod client_ip;
@@ -17,9 +20,9 @@ pub mod shadow;
 pub use settings::EdgeSettings;
 
 use anyhow::Context;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
-use axum::middleware::{from_fn_with_state, Next};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -28,7 +31,7 @@ use captcha::CaptchaVerifier;
 use client_ip::{ClientIp, TrustedProxies};
 use limits::{Limits, RouteClass};
 use places::{MemoryPlaces, MemoryReplay, PlaceCounter, RedisPlaces, RedisReplay, ReplayGuard};
-use queue::api::{event_id, ApiError, QUEUE_TOKEN_HEADER};
+use queue::api::{ApiError, ErrorCode, EventPath, VisitorCredentials};
 use queue::engine::Engine;
 use queue::{CaptchaPolicy, CredentialCodec, EventId, SigningKeys};
 use settings::CaptchaProvider;
@@ -83,7 +86,9 @@ pub struct EdgeDeps<'a> {
 impl Edge {
     /// Builds the edge; fails on a bad setting or an unreachable Redis.
     pub async fn build(s: &EdgeSettings, deps: EdgeDeps<'_>) -> anyhow::Result<Arc<Edge>> {
-        let proxies = TrustedProxies::parse(&s.trusted_proxies).map_err(anyhow::Error::msg)?;
+        let proxies = TrustedProxies::parse(&s.trusted_proxies)
+            .map_err(anyhow::Error::msg)?
+            .reading(s.forwarded_header);
         let window = Duration::from_secs(s.place_window_seconds.max(60));
         let mut redis = None;
         let (places, replay): (Arc<dyn PlaceCounter>, Arc<dyn ReplayGuard>) = match deps.redis_url {
@@ -177,12 +182,16 @@ impl Edge {
             .with_state(self.clone())
     }
 
-    /// Wraps `router` in the edge's layers: client IP (outermost), rate
-    /// limits, then the join/status/WebSocket guard.
+    /// Wraps `router` in the edge's layers: client IP (outermost, on
+    /// every request), then on matched routes only: path ids validated and
+    /// decoded (400 `invalid_id`), rate limits, and the join/status/WebSocket
+    /// guard. Route layers apply to the routes present, so call this on
+    /// the fully composed router.
     pub fn wrap(self: &Arc<Self>, router: Router) -> Router {
         router
-            .layer(from_fn_with_state(self.clone(), join::guard))
-            .layer(from_fn_with_state(self.clone(), rate_limit))
+            .route_layer(from_fn_with_state(self.clone(), join::guard))
+            .route_layer(from_fn_with_state(self.clone(), rate_limit))
+            .route_layer(from_fn(queue::api::validate_ids))
             .layer(from_fn_with_state(self.clone(), client_ip))
     }
 
@@ -209,42 +218,29 @@ impl Edge {
     }
 
     /// A verified visitor of the request, as a rate-limit key: from the
-    /// credential of the path's event, or (for routes without one) from
+    /// credential of the route's event, or (for routes without one) from
     /// `X-Queue-Token` or any queue cookie. Forged credentials give none.
-    fn visitor_key(&self, headers: &HeaderMap, event: Option<&str>) -> Option<String> {
+    fn visitor_key(&self, headers: &HeaderMap, event: Option<&EventId>) -> Option<String> {
+        let creds = VisitorCredentials::from_headers(headers);
         let (event, token) = match event {
-            Some(raw) => {
-                let event = EventId::parse(raw).ok()?;
-                let token = queue::api::presented_credential(headers, &event)?;
-                (event, token)
-            }
+            Some(event) => (event.clone(), creds.for_event(event)?),
             None => {
-                let token = any_credential(headers)?;
-                let (evt, _, _) = queue::visitor::session_hash_unverified(&token)?;
+                let token = creds.any()?;
+                let (evt, _, _) = queue::visitor::session_hash_unverified(token)?;
                 (EventId::parse(&evt).ok()?, token)
             }
         };
-        let cred = self.codec.decode(&token, &event).ok()?;
+        let cred = self.codec.decode(token, &event).ok()?;
         Some(format!("{event}/{}", cred.visitor))
     }
 }
 
-/// `X-Queue-Token`, else the first `wr_queue_*` cookie.
-fn any_credential(headers: &HeaderMap) -> Option<String> {
-    if let Some(v) = headers
-        .get(QUEUE_TOKEN_HEADER)
-        .and_then(|v| v.to_str().ok())
-    {
-        return Some(v.trim().to_owned());
-    }
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| k.starts_with("wr_queue_"))
-        .map(|(_, v)| v.to_owned())
+/// The class of the matched route, and its validated event.
+fn route_of(req: &Request) -> Option<(RouteClass, Option<EventId>)> {
+    let route = req.extensions().get::<MatchedPath>()?;
+    let class = RouteClass::of(req.method(), route.as_str())?;
+    let event = req.extensions().get::<EventPath>().map(|e| e.0.clone());
+    Some((class, event))
 }
 
 /// The edge's own Redis client (places and replay ids), built like every
@@ -301,23 +297,22 @@ async fn rate_limit(State(edge): State<Arc<Edge>>, mut req: Request, next: Next)
     let Some(limits) = &edge.limits else {
         return next.run(req).await;
     };
-    let Some((class, event)) = RouteClass::of(req.method(), req.uri().path()) else {
+    let Some((class, event)) = route_of(&req) else {
         return next.run(req).await;
     };
     let ip = client_of(&req).group();
-    let visitor = edge.visitor_key(req.headers(), event);
+    let visitor = edge.visitor_key(req.headers(), event.as_ref());
     let decision = limits.check(class, ip, visitor.as_deref());
     if !decision.allowed {
         metrics::counter!("waitroom_rate_limited_total",
             "class" => class.as_str(), "key" => decision.key)
         .increment(1);
-        if let Some(event) = event {
+        if let Some(event) = &event {
             edge.rejections.rate_limited(event);
         }
         let secs = decision.reset_seconds();
-        let mut resp = ApiError::new(
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+        let mut resp = ApiError::of(
+            ErrorCode::RateLimited,
             format!("too many requests; try again in {secs} s"),
         )
         .retry_after(secs)
@@ -337,9 +332,8 @@ async fn rate_limit(State(edge): State<Arc<Edge>>, mut req: Request, next: Next)
 /// now, and what the page needs to solve one.
 async fn challenge(
     State(edge): State<Arc<Edge>>,
-    Path(raw): Path<String>,
+    EventPath(event): EventPath,
 ) -> Result<Response, ApiError> {
-    let event = event_id(&raw)?;
     let hub = edge.engine.hub(&event).await?;
     let policy = hub
         .view

@@ -20,11 +20,9 @@ pub struct RejectionCounts {
 }
 
 impl RejectionCounts {
-    /// A request for `event` (a raw path segment) hit a rate limit.
-    pub fn rate_limited(&self, event: &str) {
-        if let Ok(event) = EventId::parse(event) {
-            self.add(event, 0);
-        }
+    /// A request for `event` hit a rate limit.
+    pub fn rate_limited(&self, event: &EventId) {
+        self.add(event.clone(), 0);
     }
 
     /// A join of `event` came without a valid CAPTCHA solution.

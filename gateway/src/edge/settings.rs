@@ -14,10 +14,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct EdgeSettings {
-    /// Comma-separated CIDRs of reverse proxies whose `X-Forwarded-For` /
-    /// `Forwarded` headers are believed. Empty (the default) = nobody's:
+    /// Comma-separated CIDRs of reverse proxies whose forwarding header
+    /// (`forwarded_header`) is believed. Empty (the default) = nobody's:
     /// the socket's peer is the client.
     pub trusted_proxies: String,
+    /// The one forwarding header those proxies write: `x-forwarded-for`
+    /// (default), `forwarded` or `x-real-ip`. No other is read.
+    pub forwarded_header: super::client_ip::ForwardedHeader,
     /// Per-route-class rate limits (per process).
     pub rate_limits: RateLimitSettings,
     /// Which CAPTCHA the edge checks when an event asks for one.
@@ -54,6 +57,7 @@ impl Default for EdgeSettings {
     fn default() -> Self {
         Self {
             trusted_proxies: String::new(),
+            forwarded_header: super::client_ip::ForwardedHeader::default(),
             rate_limits: RateLimitSettings::default(),
             captcha_provider: CaptchaProvider::Pow,
             captcha_secret: None,

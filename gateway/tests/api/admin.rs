@@ -52,7 +52,8 @@ async fn settings_need_the_operator_key_and_valid_values() {
         let r = app.patch_queue("a1", patch.clone()).await;
         assert_eq!(r.status(), 422, "{patch}");
         let body: Value = r.json().await.expect("json");
-        assert_eq!(body["error"]["code"], format!("invalid_{field}"), "{body}");
+        assert_eq!(body["error"]["code"], "validation_failed", "{body}");
+        assert_eq!(body["error"]["field"], *field, "{body}");
     }
     let r = app.patch_queue("a1", json!({"colour": "red"})).await;
     assert_eq!(r.status(), 422, "unknown fields are refused");

@@ -52,7 +52,13 @@ async fn events_are_created_with_validated_seat_maps(backend: Backend) {
     .await;
     assert_eq!(r.status(), 422);
     let body: Value = r.json().await.expect("json");
-    assert_eq!(body["error"]["code"], "invalid_seat_map");
+    assert_eq!(
+        (
+            body["error"]["code"].as_str(),
+            body["error"]["field"].as_str()
+        ),
+        (Some("validation_failed"), Some("seat_map"))
+    );
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("line 3") && message.contains("line 4"),
@@ -70,5 +76,11 @@ async fn events_are_created_with_validated_seat_maps(backend: Backend) {
     )
     .await;
     let body: Value = r.json().await.expect("json");
-    assert_eq!(body["error"]["code"], "invalid_starts_at");
+    assert_eq!(
+        (
+            body["error"]["code"].as_str(),
+            body["error"]["field"].as_str()
+        ),
+        (Some("validation_failed"), Some("starts_at"))
+    );
 }

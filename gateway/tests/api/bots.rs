@@ -39,7 +39,8 @@ pub async fn join_as(
 ) -> reqwest::Response {
     let mut req = app
         .http
-        .post(app.url(&format!("/api/v1/queue/{event}/join")));
+        .post(app.url(&format!("/api/v1/queue/{event}/join")))
+        .header(queue::api::TOKEN_IN_BODY_HEADER, "1");
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -122,6 +123,7 @@ async fn a_scripted_client_without_a_solution_gets_no_place() {
     let again = app
         .http
         .post(app.url("/api/v1/queue/c1/join"))
+        .header("x-queue-token-in-body", "1")
         .header("x-queue-token", me["queue_token"].as_str().expect("token"))
         .send()
         .await

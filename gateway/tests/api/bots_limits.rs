@@ -36,6 +36,7 @@ async fn one_ip_cannot_take_more_places_than_the_cap() {
     let again = app
         .http
         .post(app.url("/api/v1/queue/p1/join"))
+        .header("x-queue-token-in-body", "1")
         .header("x-forwarded-for", "203.0.113.7")
         .header("x-queue-token", &tokens[0])
         .send()
@@ -202,6 +203,7 @@ async fn forwarded_for_counts_only_from_trusted_proxies() {
     let r = proxied
         .http
         .post(proxied.url("/api/v1/queue/f1/join"))
+        .header("x-queue-token-in-body", "1")
         .header("forwarded", "for=\"_hidden\";by=x, for=unknown")
         .send()
         .await
@@ -283,6 +285,7 @@ async fn a_signed_in_account_holds_one_place_per_event() {
     let signed_in = |ip: &'static str| {
         app.http
             .post(app.url("/api/v1/queue/u1/join"))
+            .header("x-queue-token-in-body", "1")
             .bearer_auth(&bearer)
             .header("x-forwarded-for", ip)
             .send()

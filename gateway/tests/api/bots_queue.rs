@@ -71,6 +71,7 @@ async fn failed_captchas_wait_in_the_infinite_queue_and_are_never_admitted() {
     let again = app
         .http
         .post(app.url("/api/v1/queue/i1/join"))
+        .header("x-queue-token-in-body", "1")
         .header("x-queue-token", &bot_cred)
         .send()
         .await
@@ -130,6 +131,7 @@ async fn the_same_browser_gets_its_place_back_whatever_identity_it_claims() {
     let c = challenge(&app, "b1").await;
     let mine: Value = browser
         .post(app.url("/api/v1/queue/b1/join"))
+        .header("x-queue-token-in-body", "1")
         .json(&solved(&c))
         .send()
         .await
@@ -145,6 +147,7 @@ async fn the_same_browser_gets_its_place_back_whatever_identity_it_claims() {
     // The browser reloads without a solution: its place, no CAPTCHA.
     let r = browser
         .post(app.url("/api/v1/queue/b1/join"))
+        .header("x-queue-token-in-body", "1")
         .send()
         .await
         .expect("join");
@@ -152,6 +155,7 @@ async fn the_same_browser_gets_its_place_back_whatever_identity_it_claims() {
     // It claims another identity in the header: still its own place.
     let r = browser
         .post(app.url("/api/v1/queue/b1/join"))
+        .header("x-queue-token-in-body", "1")
         .header("x-queue-token", other["queue_token"].as_str().expect("t"))
         .send()
         .await
@@ -165,6 +169,7 @@ async fn the_same_browser_gets_its_place_back_whatever_identity_it_claims() {
     let r = app
         .http
         .post(app.url("/api/v1/queue/b2/join"))
+        .header("x-queue-token-in-body", "1")
         .header("x-queue-token", mine["queue_token"].as_str().expect("t"))
         .send()
         .await

@@ -139,6 +139,7 @@ impl TestApp {
         let r = self
             .http
             .post(self.url(&format!("/api/v1/queue/{event}/join")))
+            .header(queue::api::TOKEN_IN_BODY_HEADER, "1")
             .send()
             .await
             .expect("join");

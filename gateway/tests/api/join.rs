@@ -23,6 +23,7 @@ async fn joins_get_dense_tickets_and_rejoining_keeps_the_place() {
     let again = app
         .http
         .post(app.url("/api/v1/queue/j1/join"))
+        .header("x-queue-token-in-body", "1")
         .header("x-queue-token", token)
         .send()
         .await
@@ -39,6 +40,7 @@ async fn joins_get_dense_tickets_and_rejoining_keeps_the_place() {
         .expect("client");
     let first: Value = cookie_client
         .post(app.url("/api/v1/queue/j1/join"))
+        .header("x-queue-token-in-body", "1")
         .send()
         .await
         .expect("join")
@@ -47,6 +49,7 @@ async fn joins_get_dense_tickets_and_rejoining_keeps_the_place() {
         .expect("body");
     let second = cookie_client
         .post(app.url("/api/v1/queue/j1/join"))
+        .header("x-queue-token-in-body", "1")
         .send()
         .await
         .expect("join");
@@ -83,6 +86,7 @@ async fn tampered_or_foreign_credentials_are_refused_and_cost_nothing() {
         let r = app
             .http
             .post(app.url("/api/v1/queue/t1/join"))
+            .header("x-queue-token-in-body", "1")
             .header("x-queue-token", bad)
             .send()
             .await
@@ -96,6 +100,7 @@ async fn tampered_or_foreign_credentials_are_refused_and_cost_nothing() {
     let r = app
         .http
         .post(app.url("/api/v1/queue/t2/join"))
+        .header("x-queue-token-in-body", "1")
         .header("x-queue-token", &token)
         .send()
         .await
@@ -118,18 +123,23 @@ async fn bad_requests_get_clear_json_errors() {
     app.create_queue("b1", queue(0, 10)).await;
     let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
         (
-            app.http.post(app.url("/api/v1/queue/nope/join")),
+            app.http
+                .post(app.url("/api/v1/queue/nope/join"))
+                .header("x-queue-token-in-body", "1"),
             404,
             "unknown_event",
         ),
         (
-            app.http.post(app.url("/api/v1/queue/bad%20id/join")),
+            app.http
+                .post(app.url("/api/v1/queue/bad%20id/join"))
+                .header("x-queue-token-in-body", "1"),
             400,
-            "invalid_event",
+            "invalid_id",
         ),
         (
             app.http
                 .post(app.url("/api/v1/queue/b1/join"))
+                .header("x-queue-token-in-body", "1")
                 .header("content-type", "application/json")
                 .body("{not json"),
             400,
@@ -166,6 +176,7 @@ async fn bad_requests_get_clear_json_errors() {
     let r = app
         .http
         .post(app.url("/api/v1/queue/b1/join"))
+        .header("x-queue-token-in-body", "1")
         .send()
         .await
         .expect("join");
@@ -231,7 +242,7 @@ async fn framework_errors_are_json_too() {
             "/api/v1/queue/fw/ws",
             None,
             400,
-            "bad_request",
+            "invalid_request",
         ),
     ];
     for (method, path, body, status, code) in cases {

@@ -9,6 +9,7 @@ mod admin_support;
 mod bots;
 mod bots_limits;
 mod bots_queue;
+mod edge_ids;
 mod helpers;
 mod join;
 mod metrics;

@@ -1,4 +1,4 @@
-//! The OpenAPI document at `/api/v1/openapi.json` (design.md §7): well
+//! The OpenAPI document at `/api/v1/openapi.json`: well
 //! formed, true to the running server, and complete against the routers'
 //! sources, so it fails as soon as either drifts from the other.
 
@@ -368,5 +368,43 @@ async fn every_routed_path_is_documented_and_every_documented_path_is_routed() {
          Operations documented but not routed:\n{}",
         show(undocumented),
         show(unrouted),
+    );
+}
+
+/// README's "Error codes" table and the document's `Error.code` enum are
+/// the code table, exactly. `WAITROOM_BLESS=1` rewrites README's table
+/// from `queue::api::ErrorCode` after changing it.
+#[test]
+fn error_codes_are_documented_from_the_one_table() {
+    use queue::api::ErrorCode;
+    let bless = std::env::var_os("WAITROOM_BLESS").is_some();
+    let (begin, end) = ("<!-- error-codes:begin -->\n", "<!-- error-codes:end -->");
+    let readme_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+    let readme = std::fs::read_to_string(readme_path).expect("README.md");
+    let (Some(b), Some(e)) = (readme.find(begin), readme.find(end)) else {
+        panic!("README.md lacks the error-codes markers");
+    };
+    let documented = &readme[b + begin.len()..e];
+    let table = ErrorCode::markdown_table();
+    if bless && documented != table {
+        let fresh = format!("{}{table}{}", &readme[..b + begin.len()], &readme[e..]);
+        std::fs::write(readme_path, fresh).expect("write README.md");
+    } else {
+        assert_eq!(
+            documented, table,
+            "README's error table differs from queue::api::ErrorCode (WAITROOM_BLESS=1 rewrites it)"
+        );
+    }
+
+    let doc_path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/openapi.json");
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(doc_path).expect("openapi.json"))
+            .expect("json");
+    let codes: Vec<Value> = ErrorCode::ALL.iter().map(|c| json!(c.as_str())).collect();
+    assert_eq!(
+        doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"],
+        Value::Array(codes.clone()),
+        "openapi.json's Error.code enum must list queue::api::ErrorCode in order: {}",
+        Value::Array(codes)
     );
 }

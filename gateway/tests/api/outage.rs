@@ -79,13 +79,14 @@ async fn a_redis_outage_pauses_everything_and_loses_nothing() {
     let r = app
         .http
         .post(app.url("/api/v1/queue/o1/join"))
+        .header("x-queue-token-in-body", "1")
         .send()
         .await
         .expect("join");
     assert_eq!(r.status(), 503);
     assert!(r.headers().get("retry-after").is_some());
     let body: Value = r.json().await.expect("json");
-    assert_eq!(body["error"]["code"], "store_unavailable");
+    assert_eq!(body["error"]["code"], "service_unavailable");
     let m = next_of(&mut ws, "state", 10).await;
     assert_eq!(m["queue_state"], "reconnecting");
 

@@ -90,6 +90,7 @@ async fn a_scheduled_sale_runs_by_itself(backend: Backend) {
     let r = app
         .http
         .post(app.url(&format!("/api/v1/queue/{event}/join")))
+        .header("x-queue-token-in-body", "1")
         .send()
         .await
         .expect("join");

@@ -2,37 +2,49 @@
 //! map onto it. Other crates convert their own errors into [`ApiError`] so
 //! the wire format lives in this one place.
 
+use super::codes::ErrorCode;
 use crate::error::QueueError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use std::borrow::Cow;
 
 /// An error as sent to clients: `{"error":{"code","message"}}`.
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    /// HTTP status.
+    /// HTTP status: the code's, except where the framework answered a
+    /// status the table has no code of its own for.
     pub status: StatusCode,
     /// Stable, machine-readable code.
-    pub code: Cow<'static, str>,
+    pub code: ErrorCode,
     /// Human-readable explanation.
     pub message: String,
     /// Seconds for `Retry-After` (sent on 429 and 503).
     pub retry_after: Option<u64>,
+    /// The input at fault, sent as `error.field` (validation errors).
+    pub field: Option<&'static str>,
 }
 
 impl ApiError {
-    /// A new error.
-    pub fn new(
-        status: StatusCode,
-        code: impl Into<Cow<'static, str>>,
-        message: impl Into<String>,
-    ) -> Self {
+    /// A new error, answered with the code's status.
+    pub fn of(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
-            code: code.into(),
+            status: code.status(),
+            code,
             message: message.into(),
             retry_after: None,
+            field: None,
         }
+    }
+
+    /// Names the input at fault.
+    pub fn field(mut self, field: &'static str) -> Self {
+        self.field = Some(field);
+        self
+    }
+
+    /// Keeps a status the framework chose (see `ErrorCode::for_status`).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
     }
 
     /// Adds `Retry-After`.
@@ -43,9 +55,8 @@ impl ApiError {
 
     /// 400 for a body that is not the JSON we expect.
     pub fn invalid_json(detail: impl std::fmt::Display) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
+        Self::of(
+            ErrorCode::InvalidJson,
             format!("request body is not valid JSON: {detail}"),
         )
     }
@@ -54,19 +65,18 @@ impl ApiError {
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
         tracing::error!(error_id = %id, error = %detail, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("internal error (id {id})"),
-        )
+        Self::of(ErrorCode::Internal, format!("internal error (id {id})"))
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "error": { "code": self.code, "message": self.message }
         });
+        if let Some(field) = self.field {
+            body["error"]["field"] = field.into();
+        }
         let mut resp = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             resp.headers_mut()
@@ -78,23 +88,20 @@ impl IntoResponse for ApiError {
 
 impl From<QueueError> for ApiError {
     fn from(e: QueueError) -> Self {
-        use StatusCode as S;
+        use ErrorCode as C;
         match &e {
-            QueueError::UnknownEvent(_) => Self::new(S::NOT_FOUND, "unknown_event", e.to_string()),
-            QueueError::Invalid { field, .. } => {
-                let status = if *field == "event" || *field == "visitor_id" {
-                    S::BAD_REQUEST
-                } else {
-                    S::UNPROCESSABLE_ENTITY
-                };
-                Self::new(status, format!("invalid_{field}"), e.to_string())
+            QueueError::UnknownEvent(_) => Self::of(C::UnknownEvent, e.to_string()),
+            QueueError::Invalid { field, .. } if *field == "event" || *field == "visitor_id" => {
+                Self::of(C::InvalidId, e.to_string())
             }
-            QueueError::NotJoinable(_) => Self::new(S::CONFLICT, "queue_closed", e.to_string()),
-            QueueError::NotJoined => Self::new(S::NOT_FOUND, "not_joined", e.to_string()),
-            QueueError::Credential(c) => Self::new(S::UNAUTHORIZED, c.code(), e.to_string()),
-            QueueError::Unavailable(_) => Self::new(
-                S::SERVICE_UNAVAILABLE,
-                "store_unavailable",
+            QueueError::Invalid { field, .. } => {
+                Self::of(C::ValidationFailed, e.to_string()).field(field)
+            }
+            QueueError::NotJoinable(_) => Self::of(C::QueueClosed, e.to_string()),
+            QueueError::NotJoined => Self::of(C::NotJoined, e.to_string()),
+            QueueError::Credential(c) => Self::of(c.error_code(), e.to_string()),
+            QueueError::Unavailable(_) => Self::of(
+                C::ServiceUnavailable,
                 "the queue is reconnecting to its store; your place is kept, retry shortly",
             )
             .retry_after(2),

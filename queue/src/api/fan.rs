@@ -1,14 +1,20 @@
 //! Join, status, room info and the published keys.
 
-use super::{cookie_name, event_id, presented_credential, ApiError, QueueApi};
+use super::{cookie_name, ApiError, ErrorCode, EventPath, QueueApi, VisitorCredentials};
 use crate::engine::VisitorStatus;
 use crate::protocol::WaiterState;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+
+/// Request header with which an API client asks for its visitor
+/// credential in the join response body (`queue_token`). Browsers never
+/// send it: they get the credential only in the HttpOnly cookie, so a
+/// script on the page (or a copy of the response) cannot carry it away.
+pub const TOKEN_IN_BODY_HEADER: &str = "x-queue-token-in-body";
 
 /// The join request body. Everything is optional: an empty body joins.
 #[derive(Debug, Default, Deserialize)]
@@ -59,16 +65,19 @@ fn body(event: &str, s: VisitorStatus, with_token: bool) -> StatusBody {
 /// `POST /api/v1/queue/{event}/join`
 pub async fn join(
     State(api): State<QueueApi>,
-    Path(raw): Path<String>,
+    EventPath(event): EventPath,
+    creds: VisitorCredentials,
     headers: HeaderMap,
     payload: Bytes,
 ) -> Result<Response, ApiError> {
-    let event = event_id(&raw)?;
     if !payload.iter().all(u8::is_ascii_whitespace) {
         serde_json::from_slice::<JoinRequest>(&payload).map_err(ApiError::invalid_json)?;
     }
-    let presented = presented_credential(&headers, &event);
-    let status = api.engine.join(&event, presented.as_deref()).await?;
+    let in_body = headers
+        .get(TOKEN_IN_BODY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| matches!(v.trim(), "1" | "true"));
+    let status = api.engine.join(&event, creds.for_event(&event)).await?;
     let code = if status.fresh {
         StatusCode::CREATED
     } else {
@@ -80,7 +89,7 @@ pub async fn join(
         status.queue_token,
         if api.secure_cookies { "; Secure" } else { "" }
     );
-    let mut resp = (code, Json(body(event.as_str(), status, true))).into_response();
+    let mut resp = (code, Json(body(event.as_str(), status, in_body))).into_response();
     match HeaderValue::from_str(&cookie) {
         Ok(v) => {
             resp.headers_mut().insert(header::SET_COOKIE, v);
@@ -95,12 +104,11 @@ pub async fn join(
 /// `GET /api/v1/queue/{event}/status`
 pub async fn status(
     State(api): State<QueueApi>,
-    Path(raw): Path<String>,
-    headers: HeaderMap,
+    EventPath(event): EventPath,
+    creds: VisitorCredentials,
 ) -> Result<Response, ApiError> {
-    let event = event_id(&raw)?;
-    let token = presented_credential(&headers, &event).ok_or_else(missing_credential)?;
-    let status = api.engine.status(&event, &token).await?;
+    let token = creds.for_event(&event).ok_or_else(missing_credential)?;
+    let status = api.engine.status(&event, token).await?;
     let mut resp = Json(body(event.as_str(), status, false)).into_response();
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -109,9 +117,8 @@ pub async fn status(
 
 /// 401 for a request without any visitor credential.
 pub fn missing_credential() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "credential_required",
+    ApiError::of(
+        ErrorCode::CredentialRequired,
         "send the visitor credential (cookie or X-Queue-Token); join first",
     )
 }
@@ -119,9 +126,8 @@ pub fn missing_credential() -> ApiError {
 /// `GET /api/v1/queue/{event}`
 pub async fn info(
     State(api): State<QueueApi>,
-    Path(raw): Path<String>,
+    EventPath(event): EventPath,
 ) -> Result<Response, ApiError> {
-    let event = event_id(&raw)?;
     Ok(Json(api.engine.info(&event).await?).into_response())
 }
 

@@ -1,46 +1,24 @@
-//! The fan-facing HTTP API and WebSocket (design.md §7).
+//! The fan-facing HTTP API and WebSocket.
 
+mod codes;
+mod credential;
 mod error;
 mod fan;
+mod origin;
+mod path;
 mod ws;
 
+pub use codes::ErrorCode;
+pub use credential::{cookie_name, VisitorCredentials, QUEUE_TOKEN_HEADER};
 pub use error::ApiError;
+pub use fan::TOKEN_IN_BODY_HEADER;
+pub use origin::AllowedOrigin;
+pub use path::{event_id, validate_ids, EventPath};
 
 use crate::engine::Engine;
-use crate::ids::EventId;
-use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
-
-/// Header non-browser clients use instead of the cookie.
-pub const QUEUE_TOKEN_HEADER: &str = "x-queue-token";
-
-/// Name of the HttpOnly cookie holding the visitor credential of `event`.
-/// One cookie per event, because a credential is bound to its event.
-pub fn cookie_name(event: &EventId) -> String {
-    format!("wr_queue_{event}")
-}
-
-/// The visitor credential presented with a request: the `X-Queue-Token`
-/// header, else the event's cookie.
-pub fn presented_credential(headers: &HeaderMap, event: &EventId) -> Option<String> {
-    if let Some(v) = headers
-        .get(QUEUE_TOKEN_HEADER)
-        .and_then(|v| v.to_str().ok())
-    {
-        return Some(v.trim().to_owned());
-    }
-    let name = cookie_name(event);
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
 
 /// Shared state of the fan API.
 #[derive(Clone, Debug)]
@@ -51,11 +29,9 @@ pub struct QueueApi {
     pub secure_cookies: bool,
     /// The JWKS document, rendered once.
     pub jwks: Arc<serde_json::Value>,
-}
-
-/// Parses the `{event}` path segment.
-pub fn event_id(raw: &str) -> Result<EventId, ApiError> {
-    Ok(EventId::parse(raw)?)
+    /// Where the waiting-room page is served from: the WebSocket refuses
+    /// upgrades from any other origin (browsers send the cookie anyway).
+    pub origin: AllowedOrigin,
 }
 
 /// Routes: join, status, ws, room info, JWKS.

@@ -2,13 +2,13 @@
 //! reader task watching for close, pongs and abuse. Either ending ends both.
 
 use super::fan::missing_credential;
-use super::{event_id, presented_credential, ApiError, QueueApi};
+use super::{ApiError, EventPath, QueueApi, VisitorCredentials};
 use crate::engine::waiters::{Outgoing, SEND_QUEUE};
 use crate::error::QueueError;
 use crate::ids::EventId;
 use crate::protocol::ServerMsg;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
@@ -28,12 +28,18 @@ const IDLE_LIMIT: Duration = Duration::from_secs(75);
 /// `GET /api/v1/queue/{event}/ws`
 pub async fn upgrade(
     State(api): State<QueueApi>,
-    Path(raw): Path<String>,
+    EventPath(event): EventPath,
+    creds: VisitorCredentials,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let event = event_id(&raw)?;
-    let token = presented_credential(&headers, &event).ok_or_else(missing_credential)?;
+    // Browsers attach the cookie to a handshake from any page; only ours
+    // may watch (or keep alive) a fan's place.
+    api.origin.check(&headers)?;
+    let token = creds
+        .for_event(&event)
+        .ok_or_else(missing_credential)?
+        .to_owned();
     // Refuse a bad credential before upgrading, with a proper HTTP error.
     api.engine.credential(&event, &token)?;
     Ok(ws
@@ -52,18 +58,14 @@ async fn serve(api: QueueApi, event: EventId, token: String, socket: WebSocket) 
     let attachment = match api.engine.attach(&event, &token, tx.clone()).await {
         Ok(a) => a,
         Err(e) => {
-            let (code, close) = match &e {
-                QueueError::Unavailable(_) => ("store_unavailable", 1013),
-                QueueError::NotJoined => ("not_joined", 1008),
-                _ => ("refused", 1008),
+            // 1013 "try again later" keeps the page reconnecting.
+            let close = match &e {
+                QueueError::Unavailable(_) => 1013,
+                _ => 1008,
             };
-            let _ = tx.try_send(Outgoing::Text(
-                ServerMsg::Error {
-                    code,
-                    message: e.to_string(),
-                }
-                .to_json(),
-            ));
+            let message = e.to_string();
+            let code = ApiError::from(e).code.as_str();
+            let _ = tx.try_send(Outgoing::Text(ServerMsg::Error { code, message }.to_json()));
             let _ = tx.try_send(Outgoing::Close(close, code));
             drop(tx);
             let _ = writer.await;

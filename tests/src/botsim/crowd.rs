@@ -65,6 +65,7 @@ async fn join(
 ) -> (u16, Option<String>) {
     let r = http
         .post(format!("{base}/api/v1/queue/{EVENT}/join"))
+        .header("x-queue-token-in-body", "1")
         .header("x-forwarded-for", xff)
         .json(body)
         .send()

@@ -81,9 +81,11 @@ pub async fn run(plan: &JoinPlan) -> (JoinReport, Vec<Option<Joined>>) {
                     break;
                 }
                 let sent = Instant::now();
-                let outcome =
-                    tokio::time::timeout(REQUEST_TIMEOUT, conn.request("POST", &path, &[], b""))
-                        .await;
+                let outcome = tokio::time::timeout(
+                    REQUEST_TIMEOUT,
+                    conn.request("POST", &path, &[("x-queue-token-in-body", "1")], b""),
+                )
+                .await;
                 let error = match outcome {
                     Err(_) => "timeout".to_owned(),
                     Ok(Err(e)) => format!("io: {}", root_cause(&e)),

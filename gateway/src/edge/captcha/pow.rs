@@ -10,7 +10,11 @@
 //!
 //! Difficulty is a setting and rises by one bit for every doubling of this
 //! process's join attempts above `pow_surge_joins_per_second`, up to
-//! `pow_max_difficulty`: a flood makes every further attempt dearer.
+//! `pow_max_difficulty`: a flood makes every further attempt dearer. A
+//! solution must meet the difficulty in force when it is checked (less
+//! [`MARGIN_BITS`], so a fan who was solving as the surge began is not sent
+//! back), and challenges issued under a surge live shorter: challenges
+//! stockpiled before or early in a flood do not stay cheap.
 
 use super::{CaptchaVerifier, Verdict};
 use crate::edge::places::ReplayGuard;
@@ -33,6 +37,11 @@ const TAG: &str = "wr1";
 const MAX_NONCE: usize = 32;
 /// The join rate is measured over this many seconds.
 const RATE_WINDOW_S: u64 = 10;
+/// How far below the difficulty in force a solution may be (one bit: half
+/// the expected work).
+pub const MARGIN_BITS: u8 = 1;
+/// The shortest lifetime a challenge gets under a surge.
+const MIN_SURGE_TTL: Duration = Duration::from_secs(20);
 
 /// A challenge as sent to the page.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -154,10 +163,18 @@ impl Pow {
         self.base.saturating_add(extra).min(self.max)
     }
 
-    /// A fresh signed challenge for `event`.
+    /// A fresh signed challenge for `event`. Each bit of surge above the
+    /// base divides its lifetime: a flood's challenges expire sooner.
     pub fn issue(&self, event: &EventId) -> Challenge {
-        let expires_at = queue::engine::now_ms() + self.ttl.as_millis() as u64;
-        self.issue_with(event, self.difficulty(), expires_at)
+        let difficulty = self.difficulty();
+        let extra = u32::from(difficulty - self.base.min(difficulty));
+        let ttl = if extra == 0 {
+            self.ttl
+        } else {
+            (self.ttl / (1 + extra)).max(MIN_SURGE_TTL.min(self.ttl))
+        };
+        let expires_at = queue::engine::now_ms() + ttl.as_millis() as u64;
+        self.issue_with(event, difficulty, expires_at)
     }
 
     /// A signed challenge with the given difficulty and expiry, as any
@@ -235,8 +252,8 @@ impl Pow {
         if expires_at <= now {
             return Err("expired");
         }
-        if difficulty < u32::from(self.base) {
-            // Issued under an easier setting than the one in force now.
+        if difficulty < u32::from(self.difficulty().saturating_sub(MARGIN_BITS)) {
+            // Issued under an easier setting, or before a surge raised it.
             return Err("too_easy");
         }
         let digest = Sha256::new()
@@ -401,5 +418,34 @@ mod tests {
         // 200 in the window = 20/s = 4x the surge threshold: two more bits.
         assert_eq!(p.difficulty(), 12);
         assert_eq!(leading_zero_bits(&[0, 0x10, 0xff]), 11);
+    }
+
+    #[tokio::test]
+    async fn challenges_from_before_a_surge_are_too_easy_during_it() {
+        let p = pow(8);
+        let e = EventId::parse("e1").expect("event");
+        let calm = p.issue(&e);
+        let stockpiled = answer(&calm);
+        let calm_ttl = calm.expires_at - queue::engine::now_ms();
+        // 16x the surge rate: four bits more than the base.
+        for _ in 0..800 {
+            p.note_attempt();
+        }
+        assert_eq!(p.difficulty(), 12);
+        assert_eq!(p.check(&e, &stockpiled).await, Err("too_easy"));
+        // One bit under the difficulty in force still passes (the margin).
+        let near = p.issue_with(&e, 11, queue::engine::now_ms() + 60_000);
+        assert_eq!(p.check(&e, &answer(&near)).await, Ok(()));
+        let surge = p.issue(&e);
+        assert_eq!(surge.difficulty, 12);
+        let surge_ttl = surge.expires_at - queue::engine::now_ms();
+        assert!(
+            surge_ttl < calm_ttl / 2,
+            "a surge's challenges live shorter: {surge_ttl} ms vs {calm_ttl} ms"
+        );
+        assert!(
+            surge_ttl >= 19_000,
+            "but long enough to solve: {surge_ttl} ms"
+        );
     }
 }
