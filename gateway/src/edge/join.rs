@@ -19,7 +19,9 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use queue::api::{ApiError, ErrorCode, VisitorCredentials, QUEUE_TOKEN_HEADER};
+use queue::api::{
+    wants_token_in_body, ApiError, ErrorCode, VisitorCredentials, QUEUE_TOKEN_HEADER,
+};
 use queue::store::VisitorRecord;
 use queue::{CaptchaFailure, CaptchaPolicy, EventId, QueuePolicy, QueueState, VisitorCredential};
 use sha2::{Digest, Sha256};
@@ -143,7 +145,10 @@ async fn join(
     }
     if let Some(token) = &presented {
         if let Some(existing) = edge.shadow.recognise(&event, token) {
-            return edge.shadow.join(&event, Some(existing)).await;
+            return edge
+                .shadow
+                .join(&event, Some(existing), wants_token_in_body(&parts.headers))
+                .await;
         }
         match edge.engine.credential(&event, token) {
             // A bad credential is the queue's to refuse (401), costing nothing.
@@ -219,7 +224,9 @@ async fn join(
                     CaptchaFailure::Refuse => Ok(captcha_required(edge, &event)),
                     CaptchaFailure::InfiniteQueue => {
                         metrics::counter!("waitroom_infinite_queue_joins_total").increment(1);
-                        edge.shadow.join(&event, None).await
+                        edge.shadow
+                            .join(&event, None, wants_token_in_body(&parts.headers))
+                            .await
                     }
                 };
             }

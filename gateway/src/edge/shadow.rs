@@ -16,7 +16,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hmac::{Hmac, Mac};
-use queue::api::{cookie_name, ApiError};
+use queue::api::{credential_cookie, ApiError};
 use queue::engine::{waiting_state, Engine, EventHub};
 use queue::protocol::{ServerMsg, WaiterState, PROTOCOL_VERSION};
 use queue::{CredentialCodec, EventId, QueueState, SigningKeys, VisitorCredential, VisitorId};
@@ -186,11 +186,13 @@ impl Shadow {
     }
 
     /// Answers a join sent to the infinite queue: a new shadow place (201),
-    /// or the presented one again (200).
+    /// or the presented one again (200), in the real join's shape (the
+    /// credential in the body only when asked for, the same cookie).
     pub async fn join(
         &self,
         event: &EventId,
         existing: Option<(VisitorCredential, u64)>,
+        token_in_body: bool,
     ) -> Result<Response, ApiError> {
         let fresh = existing.is_none();
         let (cred, ticket) = match existing {
@@ -212,18 +214,13 @@ impl Shadow {
                 (cred, ticket)
             }
         };
-        let body = self.body(event, &cred, ticket, true).await?;
+        let body = self.body(event, &cred, ticket, token_in_body).await?;
         let code = if fresh {
             StatusCode::CREATED
         } else {
             StatusCode::OK
         };
-        let cookie = format!(
-            "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=86400{}",
-            cookie_name(event),
-            body.queue_token.as_deref().unwrap_or_default(),
-            if self.secure_cookies { "; Secure" } else { "" }
-        );
+        let cookie = credential_cookie(event, &self.codec.encode(&cred), self.secure_cookies);
         let mut resp = (code, Json(body)).into_response();
         let h = resp.headers_mut();
         h.insert(

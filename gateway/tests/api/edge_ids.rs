@@ -60,7 +60,17 @@ async fn shadow_places_answer_alike_on_encoded_paths() {
         guarded_queue(json!({"captcha":"on_join","captcha_failure":"infinite_queue"})),
     )
     .await;
-    // No solution: a shadow place in the infinite queue.
+    // No solution: a shadow place in the infinite queue, in the real
+    // join's shape (no credential in the body unless asked for).
+    let browser = app
+        .http
+        .post(app.url("/api/v1/queue/de%6Do/join"))
+        .send()
+        .await
+        .expect("join");
+    assert_eq!(browser.status(), 201);
+    let browser: Value = browser.json().await.expect("json");
+    assert!(browser.get("queue_token").is_none(), "{browser}");
     let r = join_as(&app, "demo", None, None).await;
     assert!(r.status().is_success(), "shadow join: {}", r.status());
     let cookie = r
@@ -119,7 +129,7 @@ async fn undecodable_or_invalid_path_ids_are_400_invalid_id_everywhere() {
         (reqwest::Method::GET, "/api/v1/queue/a%2Fb".into()),
         (reqwest::Method::GET, "/api/v1/queue/%C3%28/status".into()),
         (reqwest::Method::GET, "/api/v1/events/de%20mo/seats".into()),
-        (reqwest::Method::POST, "/api/v1/events/%2e%2e/holds".into()),
+        (reqwest::Method::POST, "/api/v1/events/a.b/holds".into()),
         (
             reqwest::Method::POST,
             format!("/api/v1/holds/{long}/checkout"),

@@ -23,6 +23,31 @@ pub fn cookie_name(event: &EventId) -> String {
     format!("{COOKIE_PREFIX}{event}")
 }
 
+/// Request header with which an API client asks for its visitor
+/// credential in the join response body (`queue_token`). Browsers never
+/// send it: they get the credential only in the HttpOnly cookie, so a
+/// script on the page (or a copy of the response) cannot carry it away.
+pub const TOKEN_IN_BODY_HEADER: &str = "x-queue-token-in-body";
+
+/// Whether a join asked for the credential in its body.
+pub fn wants_token_in_body(headers: &HeaderMap) -> bool {
+    headers
+        .get(TOKEN_IN_BODY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| matches!(v.trim(), "1" | "true"))
+}
+
+/// The `Set-Cookie` value that hands a browser its credential: HttpOnly
+/// (no script reads it), `SameSite=Lax`, a day long, `Secure` over TLS.
+/// The real queue and the infinite queue answer with the same one.
+pub fn credential_cookie(event: &EventId, token: &str, secure: bool) -> String {
+    format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=86400{}",
+        cookie_name(event),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
 /// The visitor credentials a request carries, read once.
 ///
 /// The header names one identity for whatever event the route is about;

@@ -1,6 +1,9 @@
 //! Join, status, room info and the published keys.
 
-use super::{cookie_name, ApiError, ErrorCode, EventPath, QueueApi, VisitorCredentials};
+use super::{
+    credential_cookie, wants_token_in_body, ApiError, ErrorCode, EventPath, QueueApi,
+    VisitorCredentials,
+};
 use crate::engine::VisitorStatus;
 use crate::protocol::WaiterState;
 use axum::body::Bytes;
@@ -9,12 +12,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-
-/// Request header with which an API client asks for its visitor
-/// credential in the join response body (`queue_token`). Browsers never
-/// send it: they get the credential only in the HttpOnly cookie, so a
-/// script on the page (or a copy of the response) cannot carry it away.
-pub const TOKEN_IN_BODY_HEADER: &str = "x-queue-token-in-body";
 
 /// The join request body. Everything is optional: an empty body joins.
 #[derive(Debug, Default, Deserialize)]
@@ -73,22 +70,14 @@ pub async fn join(
     if !payload.iter().all(u8::is_ascii_whitespace) {
         serde_json::from_slice::<JoinRequest>(&payload).map_err(ApiError::invalid_json)?;
     }
-    let in_body = headers
-        .get(TOKEN_IN_BODY_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| matches!(v.trim(), "1" | "true"));
+    let in_body = wants_token_in_body(&headers);
     let status = api.engine.join(&event, creds.for_event(&event)).await?;
     let code = if status.fresh {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    let cookie = format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=86400{}",
-        cookie_name(&event),
-        status.queue_token,
-        if api.secure_cookies { "; Secure" } else { "" }
-    );
+    let cookie = credential_cookie(&event, &status.queue_token, api.secure_cookies);
     let mut resp = (code, Json(body(event.as_str(), status, in_body))).into_response();
     match HeaderValue::from_str(&cookie) {
         Ok(v) => {

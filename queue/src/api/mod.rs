@@ -9,9 +9,11 @@ mod path;
 mod ws;
 
 pub use codes::ErrorCode;
-pub use credential::{cookie_name, VisitorCredentials, QUEUE_TOKEN_HEADER};
+pub use credential::{
+    cookie_name, credential_cookie, wants_token_in_body, VisitorCredentials, QUEUE_TOKEN_HEADER,
+    TOKEN_IN_BODY_HEADER,
+};
 pub use error::ApiError;
-pub use fan::TOKEN_IN_BODY_HEADER;
 pub use origin::AllowedOrigin;
 pub use path::{event_id, validate_ids, EventPath};
 

@@ -9,7 +9,7 @@
 
 use super::ApiError;
 use crate::ids::EventId;
-use axum::extract::{FromRequestParts, RawPathParams, Request};
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -41,8 +41,17 @@ async fn checked_event(parts: &mut Parts) -> Result<Option<EventId>, ApiError> {
     let params = RawPathParams::from_request_parts(parts, &())
         .await
         .map_err(|_| invalid_id("path", "is not valid UTF-8 once decoded"))?;
+    // Wildcards (`{*rest}`) capture paths, not ids.
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
     let mut event = None;
     for (name, value) in &params {
+        if route.contains(&format!("{{*{name}}}")) {
+            continue;
+        }
         if name == "event" {
             event = Some(EventId::parse(value).map_err(|_| {
                 invalid_id(
