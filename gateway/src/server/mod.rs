@@ -221,3 +221,21 @@ async fn accept_error(e: &std::io::Error) {
     tracing::warn!(error = %e, "accept failed; pausing briefly");
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    // figment's Jail closure returns figment's (large) error type.
+    #[allow(clippy::result_large_err)]
+    fn bounds_come_from_flat_environment_keys() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("WAITROOM_MAX_CONNECTIONS", "123");
+            jail.set_env("WAITROOM_MAX_WEBSOCKETS_PER_IP", "0");
+            let s = crate::config::Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.connections.max_connections, 123);
+            assert_eq!(s.connections.max_websockets_per_ip, 0);
+            assert_eq!(s.connections.header_read_timeout_seconds, 10);
+            Ok(())
+        });
+    }
+}
