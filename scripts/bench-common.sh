@@ -11,9 +11,11 @@
 #   BIN_DIR     where waitroom and loadgen are (default: target/release;
 #               with SKIP_BUILD=1, e.g. a build of a pinned commit)
 #
-# Servers run with rate limits off (WAITROOM_RATE_LIMITS__ENABLED=false):
-# the load comes from a handful of loopback addresses, which the per-IP
-# limits would otherwise throttle to a few joins a minute.
+# Servers run with rate limits and per-address connection caps off
+# (WAITROOM_RATE_LIMITS__ENABLED=false, WAITROOM_MAX_CONNECTIONS_PER_IP=0, …)
+# and the connection cap at the open-file limit: the load comes from a
+# handful of loopback addresses, which the per-IP limits would otherwise
+# throttle to a few joins a minute and a few hundred sockets.
 
 set -euo pipefail
 
@@ -121,6 +123,8 @@ start_server() {
   mkdir -p "$data"
   env WAITROOM_DATA_DIR="$data" WAITROOM_ADMIN_TOKEN="$ADMIN_TOKEN" \
       WAITROOM_DEMO_EVENT=false WAITROOM_RATE_LIMITS__ENABLED=false \
+      WAITROOM_MAX_CONNECTIONS=100000 WAITROOM_MAX_CONNECTIONS_PER_IP=0 \
+      WAITROOM_MAX_WEBSOCKETS_PER_IP=0 \
       RUST_LOG="${SERVER_LOG:-warn}" "$@" \
       "$WAITROOM" serve --listen 127.0.0.1:0 >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.err" &
   SERVER_PID=$!

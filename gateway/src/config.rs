@@ -108,6 +108,10 @@ pub struct Settings {
     /// backend URLs, Stripe and mail settings above take precedence over
     /// the same names here.
     pub booking: booking::BookingConfig,
+    /// The listener's bounds (connection caps, header and idle timeouts);
+    /// flattened, so each is a top-level key (`WAITROOM_MAX_CONNECTIONS`, …).
+    #[serde(flatten)]
+    pub connections: crate::server::ConnectionSettings,
 }
 
 impl Default for Settings {
@@ -139,6 +143,7 @@ impl Default for Settings {
             mail_from: "waitroom <tickets@localhost>".to_owned(),
             edge: crate::edge::EdgeSettings::default(),
             booking: booking::BookingConfig::default(),
+            connections: crate::server::ConnectionSettings::default(),
         }
     }
 }

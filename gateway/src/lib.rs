@@ -3,8 +3,10 @@
 
 pub mod config;
 pub mod edge;
+pub mod headers;
 mod ops;
 mod secrets;
+pub mod server;
 pub mod telemetry;
 
 use anyhow::Context;
@@ -37,6 +39,8 @@ pub struct App {
     pub engine: Arc<Engine>,
     /// The booking service, when this process runs it.
     pub booking: Option<Arc<booking::Booking>>,
+    /// The listener's connection caps (the router's WebSocket cap shares them).
+    pub bounds: Arc<server::Bounds>,
     /// Background loops, aborted when the app is dropped.
     _loops: Vec<AbortOnDrop>,
 }
@@ -175,16 +179,30 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
             settings.metrics_listen.is_none(),
         ))
         .merge(ops::pages(&settings.web_dir));
+    let bounds = server::Bounds::new(
+        &settings.connections,
+        edge::client_ip::TrustedProxies::parse(&settings.edge.trusted_proxies)
+            .map_err(anyhow::Error::msg)?,
+    );
+    // Inside the edge: counts the client the edge resolved, and only
+    // upgrades the edge let through.
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        bounds.clone(),
+        server::websocket_cap,
+    ));
+    let security = Arc::new(headers::SecurityHeaders::new(settings)?);
     let router = edge
         .wrap(router)
         .layer(axum::middleware::from_fn(telemetry::track_http))
         .layer(TraceLayer::new_for_http())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(axum::middleware::from_fn(ops::json_errors));
+        .layer(axum::middleware::from_fn(ops::json_errors))
+        .layer(axum::middleware::from_fn_with_state(security, headers::add));
     Ok(App {
         router,
         engine,
         booking,
+        bounds,
         _loops: loops,
     })
 }
@@ -230,29 +248,38 @@ pub async fn launch_with_listener(
     };
     let engine = app.engine.clone();
     let grace = Duration::from_secs(settings.shutdown_grace_seconds);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let serve = axum::serve(
+    let bounds = app.bounds.clone();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let serving = tokio::spawn(server::serve(
         listener,
-        app.router
-            .clone()
-            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down: asking waiters to reconnect elsewhere");
-        engine.shutdown();
-        let _ = stop_tx.send(());
-    });
-    let serving = tokio::spawn(async move { serve.await });
-    tokio::pin!(serving);
+        app.router.clone(),
+        bounds.clone(),
+        stop.clone(),
+    ));
+    let mut serving = AbortOnDrop(serving);
     tokio::select! {
-        r = &mut serving => { r??; return Ok(()); }
-        _ = stop_rx => {}
+        _ = shutdown => {}
+        r = &mut serving.0 => {
+            r.context("the listener failed")?;
+            anyhow::bail!("the listener stopped");
+        }
     }
-    match tokio::time::timeout(grace, &mut serving).await {
-        Ok(r) => r??,
-        Err(_) => tracing::warn!("connections still open after the grace period; closing"),
+    tracing::info!("shutting down: asking waiters to reconnect elsewhere");
+    engine.shutdown();
+    // Stop accepting; each connection finishes its current request.
+    stop.cancel();
+    let drained = async {
+        let _ = (&mut serving.0).await;
+        bounds.drained().await;
+    };
+    if tokio::time::timeout(grace, drained).await.is_err() {
+        tracing::warn!(
+            open = bounds.open_connections(),
+            "connections still open after the grace period; closing"
+        );
     }
+    // Aborts connection tasks still running.
+    drop(serving);
     drop(app);
     Ok(())
 }

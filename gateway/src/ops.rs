@@ -84,10 +84,13 @@ async fn ready(State(ops): State<Ops>) -> Response {
 }
 
 /// Static pages from `web_dir`: `/queue/{event}` is the waiting room; the
-/// rest of `web/` is served as files. Unknown `/api/…` paths get the JSON
-/// error shape, never an HTML page.
+/// files directly in `web/` are served as files (never its subdirectories,
+/// such as the browser tests). Unknown `/api/…` paths get the JSON error
+/// shape, never an HTML page.
 pub fn pages(web_dir: &Path) -> Router {
-    let files = ServeDir::new(web_dir).fallback(axum::routing::any(not_found));
+    use tower::Layer;
+    let files = axum::middleware::from_fn(top_level_only)
+        .layer(ServeDir::new(web_dir).fallback(axum::routing::any(not_found)));
     Router::new()
         .route_service("/queue/{event}", ServeFile::new(web_dir.join("queue.html")))
         .route_service(
@@ -100,6 +103,40 @@ pub fn pages(web_dir: &Path) -> Router {
         // the waiting room in a few KB. (Not on the API router, where it
         // would wrap WebSocket upgrades.)
         .layer(tower_http::compression::CompressionLayer::new())
+}
+
+/// Lets through only paths naming a file directly in the web directory,
+/// judged on the path as the file service will decode it (so `%2F` or an
+/// encoded letter cannot smuggle in a subdirectory), and no dot-files.
+async fn top_level_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let decoded = percent_decoded(req.uri().path());
+    let name = decoded.strip_prefix('/').unwrap_or(&decoded);
+    if name.contains(['/', '\\']) || name.starts_with('.') {
+        return not_found(req.uri().clone()).await.into_response();
+    }
+    next.run(req).await
+}
+
+/// `%XX` sequences decoded (invalid ones kept as written).
+fn percent_decoded(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
+    while i < bytes.len() {
+        match (bytes[i], hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
+            (b'%', Some(h), Some(l)) => {
+                // Two hex digits make at most 255.
+                out.push(u8::try_from(h * 16 + l).unwrap_or(u8::MAX));
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn not_found(uri: Uri) -> ApiError {

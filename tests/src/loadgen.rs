@@ -30,6 +30,9 @@ enum Command {
     Admission(load::admission::Args),
     /// Redis commands per tick at several queue sizes.
     RedisPerTick(load::redis::Args),
+    /// Half-open sockets or concurrent wrong logins, while timing /healthz
+    /// and sampling server RSS.
+    Flood(load::flood::Args),
     /// Combine the JSON summaries of several `waiters` or `joins` processes.
     Aggregate(load::aggregate::Args),
 }
@@ -52,6 +55,7 @@ fn main() -> anyhow::Result<()> {
             Command::Waiters(args) => load::waiters::run(args).await,
             Command::Admission(args) => load::admission::run(args).await,
             Command::RedisPerTick(args) => load::redis::run(args).await,
+            Command::Flood(args) => load::flood::run(args).await,
             Command::Aggregate(args) => load::aggregate::run(args),
         }
     })

@@ -22,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import * as harness from './harness.mjs';
 
-const { ADMIN_TOKEN, launchBrowser } = harness;
+const { ADMIN_TOKEN, collectCspViolations, launchBrowser } = harness;
 const OWNER = { email: 'admin@localhost', password: 'dashboard-test-pw' };
 const VIEWER = { email: 'viewer@localhost', password: 'viewer-test-password' };
 const SEAT_MAP = 'section,row,seats,tier,price\nFloor,,300,GA,4500\nBalcony,A,12,Front,9000\n';
@@ -115,6 +115,7 @@ async function dashboardScenario() {
   const page = await browser.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
+  collectCspViolations(page, errors);
   await page.goto(`${server.base}/admin.html?event=${event}`);
   await page.fill('#email', OWNER.email);
   await page.fill('#password', 'wrong-password');
@@ -208,6 +209,7 @@ async function signedIn(who, query = '') {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
+  collectCspViolations(page, errors);
   await page.goto(`${server.base}/admin.html${query}`);
   await page.fill('#email', who.email);
   await page.fill('#password', who.password);

@@ -110,3 +110,14 @@ export async function closeWithin(context, ms = 10_000) {
   clearTimeout(timer);
   if (outcome === 'late') console.error(`# a browser context did not close within ${ms} ms; moving on`);
 }
+
+/**
+ * Collects what the page's Content-Security-Policy refused (Chromium logs
+ * it as a console error, not a page error) into `errors`, so a page that
+ * still relies on something the policy forbids fails its test.
+ */
+export function collectCspViolations(page, errors) {
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) errors.push(new Error(m.text()));
+  });
+}

@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ADMIN_TOKEN, closeWithin, launchBrowser, request, startServer, stopServer } from './harness.mjs';
+import { ADMIN_TOKEN, closeWithin, collectCspViolations, launchBrowser, request, startServer, stopServer } from './harness.mjs';
 
 const EVENT = 'demo'; // seeded with a real seat map on embedded defaults
 const STEP = 20_000; // timeout for one waited-for page change
@@ -54,6 +54,7 @@ async function newPage(t) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
+  collectCspViolations(page, errors);
   // Stripe's script must never load on the dev provider (nor in tests at all).
   const stripe = [];
   await context.route('https://js.stripe.com/**', (route) => { stripe.push(route.request().url()); route.abort(); });

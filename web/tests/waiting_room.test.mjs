@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as harness from './harness.mjs';
 
-const { ADMIN_TOKEN, closeWithin, launchBrowser, stopServer } = harness;
+const { ADMIN_TOKEN, closeWithin, collectCspViolations, launchBrowser, stopServer } = harness;
 const STEP = 20_000; // timeout for one waited-for page change
 // Unique per run, in case a queue store outlives the server (it should not: see startServer).
 const RUN = Date.now().toString(36);
@@ -84,6 +84,7 @@ async function newPage(t) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
+  collectCspViolations(page, errors);
   t.after(() => assert.deepEqual(errors.map(String), [], 'no script errors on the page'));
   return page;
 }

@@ -86,6 +86,7 @@ error_codes! {
     ValidationFailed = ("validation_failed", UNPROCESSABLE_ENTITY, "Well-formed input that fails validation; `field` names the input when known."),
     TooManySeats = ("too_many_seats", UNPROCESSABLE_ENTITY, "More seats than the event allows per fan."),
     RateLimited = ("rate_limited", TOO_MANY_REQUESTS, "Too many requests from this client; see `Retry-After`."),
+    TooManyConnections = ("too_many_connections", TOO_MANY_REQUESTS, "Too many open connections or WebSockets from this address; see `Retry-After`."),
     TooManyAttempts = ("too_many_attempts", TOO_MANY_REQUESTS, "Too many failed sign-ins; see `Retry-After`."),
     HeadersTooLarge = ("headers_too_large", REQUEST_HEADER_FIELDS_TOO_LARGE, "The request's headers are larger than the server accepts."),
     Internal = ("internal", INTERNAL_SERVER_ERROR, "Our fault; the message carries an id that is in the logs."),

@@ -3,6 +3,7 @@
 pub mod admission;
 pub mod aggregate;
 pub mod control;
+pub mod flood;
 pub mod hist;
 pub mod http;
 pub mod joins;
