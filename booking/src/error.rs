@@ -89,6 +89,9 @@ pub enum BookingError {
     /// A bug or an unexpected backend answer; details logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The right password of an email its owner has not confirmed yet.
+    #[error("{0}")]
+    EmailUnverified(&'static str),
 }
 
 impl BookingError {
@@ -126,6 +129,7 @@ impl BookingError {
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::EmailUnverified(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -147,6 +151,7 @@ impl BookingError {
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable { .. } => "service_unavailable",
             Self::Internal(_) => "internal",
+            Self::EmailUnverified(_) => "email_unverified",
         }
     }
 }
