@@ -90,6 +90,9 @@ pub enum BookingError {
     /// A bug or an unexpected backend answer; details logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The right password of an email its owner has not confirmed yet.
+    #[error("{0}")]
+    EmailUnverified(&'static str),
 }
 
 impl BookingError {
@@ -135,6 +138,7 @@ impl BookingError {
             Self::RateLimited { .. } => C::RateLimited,
             Self::Unavailable { .. } => C::ServiceUnavailable,
             Self::Internal(_) => C::Internal,
+            Self::EmailUnverified(_) => C::EmailUnverified,
         }
     }
 }

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "conformance/accounts.rs"]
+mod accounts;
 #[path = "conformance/api.rs"]
 mod api;
 #[path = "conformance/common.rs"]

@@ -7,6 +7,7 @@
 //! (how a write transaction starts, `for update skip locked`, pool setup)
 //! lives in the backend module.
 
+mod account_model;
 mod model;
 mod order_model;
 mod sales_model;
@@ -17,6 +18,7 @@ mod postgres;
 pub mod seed;
 mod sqlite;
 
+pub use account_model::*;
 pub use model::*;
 pub use order_model::*;
 pub use sales_model::*;
@@ -97,15 +99,49 @@ pub trait OrderRepo: Send + Sync {
     async fn orders_for_customer(&self, customer_id: &str) -> Result<Vec<OrderSummary>>;
 }
 
-/// Customer accounts.
+/// Customer accounts and the verification of their email.
 #[async_trait]
 pub trait CustomerRepo: Send + Sync {
-    /// Sets a password on the customer with this email, creating the
-    /// customer if needed. `false` when the customer already has one.
-    async fn register(&self, id: &str, email: &str, hash: &str, now: DateTime<Utc>)
-        -> Result<bool>;
     /// A customer by (lowercased) email.
     async fn by_email(&self, email: &str) -> Result<Option<CustomerRecord>>;
+    /// A customer by id.
+    async fn by_id(&self, id: &str) -> Result<Option<CustomerRecord>>;
+    /// Counts one account mail to `email` against `limit` per `window`
+    /// (one atomic upsert, so concurrent requests cannot overshoot).
+    async fn spend_mail_budget(
+        &self,
+        email: &str,
+        limit: i64,
+        window: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<MailBudget>;
+    /// Stores a pending registration and queues its link, in one
+    /// transaction.
+    async fn add_verification(&self, pending: &VerificationRecord, mail: &NewEmail) -> Result<()>;
+    /// A pending registration by token hash, if unused and unexpired.
+    async fn verification(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<VerificationRecord>>;
+    /// The newest unused, unexpired registration of `email`.
+    async fn latest_verification(
+        &self,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<VerificationRecord>>;
+    /// Uses the token (once) and makes its email an account with its
+    /// password, creating the customer row if no guest order made one; the
+    /// email's other pending links die. `None` when the token was already
+    /// used or expired (a concurrent use won).
+    async fn complete_verification(
+        &self,
+        token_hash: &str,
+        new_customer_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<CustomerRecord>>;
+    /// Gives an order to an account (checked out while signed in).
+    async fn assign_order(&self, order_id: &str, customer_id: &str) -> Result<()>;
 }
 
 /// The email outbox.

@@ -200,17 +200,6 @@ pub struct OrderSummary {
     pub created_at: DateTime<Utc>,
 }
 
-/// A customer row.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct CustomerRecord {
-    /// Id.
-    pub id: String,
-    /// Lowercased email.
-    pub email: String,
-    /// argon2id PHC string, if registered.
-    pub password_hash: Option<String>,
-}
-
 /// An email to queue.
 #[derive(Debug, Clone)]
 pub struct NewEmail {

@@ -2,6 +2,7 @@
 //! sibling modules. Input extractors turn axum's rejections into our error
 //! shape (malformed JSON 400 `invalid_json`, wrong fields 422).
 
+mod auth;
 mod catalog;
 mod holds;
 mod orders;
@@ -33,9 +34,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/dev-payments/{payment}/confirm",
             get(orders::dev_form).post(orders::dev_confirm),
         )
-        .route("/api/v1/auth/register", post(orders::register))
-        .route("/api/v1/auth/login", post(orders::login))
-        .route("/api/v1/me/orders", get(orders::my_orders))
+        .route("/api/v1/auth/register", post(auth::register))
+        .route("/api/v1/auth/verify", post(auth::verify))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/me/orders", get(auth::my_orders))
         .with_state(state)
 }
 

@@ -1,7 +1,6 @@
-//! Checkout, orders, the Stripe webhook, the dev payment form, accounts.
+//! Checkout, orders, the Stripe webhook, the dev payment form.
 
 use super::{path_id, ApiJson};
-use crate::accounts::AccountRequest;
 use crate::admission::Credentials;
 use crate::error::{BookingError, Result};
 use crate::payment::checkout::CheckoutRequest;
@@ -10,7 +9,7 @@ use crate::webhook::WebhookOutcome;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse};
 use axum::Json;
 use serde_json::json;
@@ -128,29 +127,4 @@ pub async fn dev_confirm(
         "status": order.order.status,
         "outcome": outcome.as_str(),
     })))
-}
-
-/// `POST /auth/register`: 201 with a session.
-pub async fn register(
-    State(state): State<AppState>,
-    ApiJson(req): ApiJson<AccountRequest>,
-) -> Result<impl IntoResponse> {
-    Ok((StatusCode::CREATED, Json(state.register(&req).await?)))
-}
-
-/// `POST /auth/login`.
-pub async fn login(
-    State(state): State<AppState>,
-    ApiJson(req): ApiJson<AccountRequest>,
-) -> Result<impl IntoResponse> {
-    Ok(Json(state.login(&req).await?))
-}
-
-/// `GET /me/orders`.
-pub async fn my_orders(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<impl IntoResponse> {
-    let creds = Credentials::from_headers(&headers);
-    Ok(Json(json!({ "orders": state.my_orders(&creds).await? })))
 }

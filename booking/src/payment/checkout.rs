@@ -107,6 +107,7 @@ impl AppState {
                 })
             }
         };
+        self.claim_for_account(&detail.order, creds).await?;
         let mut payment = detail
             .payment
             .clone()
@@ -169,15 +170,12 @@ impl AppState {
     }
 
     /// An order, visible to the session that checked it out or to the
-    /// signed-in customer who owns it; anyone else gets 404.
+    /// verified account that owns it; anyone else gets 404.
     pub async fn order_for(&self, order_id: &str, creds: &Credentials) -> Result<OrderDetail> {
         let detail = self.order_detail(order_id).await?;
         let o = &detail.order;
         let by_session = creds.is_session(&o.event_id, &o.session_hash);
-        let by_account = self
-            .customer_from(creds)
-            .is_some_and(|c| c.sub == o.customer_id);
-        if by_session || by_account {
+        if by_session || self.account_owns(o, creds).await? {
             Ok(detail)
         } else {
             Err(BookingError::NotFound("order"))

@@ -1,4 +1,4 @@
-//! The HTTP surface: routes, input validation, error shapes, accounts, and
+//! The HTTP surface: routes, input validation, error shapes, and
 //! a full journey on a started service (workers included).
 
 use crate::common::{config_for, Backend, TestApp, AUDIENCE, ISSUER};
@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt;
 
-async fn call(router: &Router, req: Request<Body>) -> (StatusCode, Value) {
+pub async fn call(router: &Router, req: Request<Body>) -> (StatusCode, Value) {
     let res = router.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let bytes = axum::body::to_bytes(res.into_body(), 1 << 22)
@@ -25,11 +25,11 @@ async fn call(router: &Router, req: Request<Body>) -> (StatusCode, Value) {
     )
 }
 
-fn get(uri: &str) -> Request<Body> {
+pub fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
 }
 
-fn post_json(uri: &str, body: &str) -> Request<Body> {
+pub fn post_json(uri: &str, body: &str) -> Request<Body> {
     Request::post(uri)
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body.to_owned()))
@@ -143,80 +143,6 @@ async fn hold_routes(backend: Backend) {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = call(&r, get("/api/v1/holds/bad%20id")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    app.cleanup().await;
-}
-
-/// Accounts: register, login, and the customer's orders.
-async fn accounts(backend: Backend) {
-    let app = TestApp::new(backend).await;
-    let r = booking::router(app.state.clone());
-    let creds = r#"{"email":"Buyer@Example.com","password":"correct horse"}"#;
-    let (status, body) = call(&r, post_json("/api/v1/auth/register", creds)).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = call(&r, post_json("/api/v1/auth/register", creds)).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::CONFLICT, Some("email_taken"))
-    );
-    let (status, _) = call(
-        &r,
-        post_json(
-            "/api/v1/auth/register",
-            r#"{"email":"x@y.example","password":"short"}"#,
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = call(
-        &r,
-        post_json(
-            "/api/v1/auth/login",
-            r#"{"email":"buyer@example.com","password":"wrong horse"}"#,
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, body) = call(&r, post_json("/api/v1/auth/login", creds)).await;
-    assert_eq!(status, StatusCode::OK);
-    let token = body["token"].as_str().unwrap().to_owned();
-    // Buy something with that email, then see it under /me/orders.
-    let fan = app.admit("demo");
-    let seat = app.seats().await[0].0;
-    let hold = app.hold_seats(&fan.creds(), &[seat]).await.unwrap();
-    let email = booking::payment::checkout::CheckoutRequest {
-        email: "buyer@example.com".to_owned(),
-    };
-    let checkout = app
-        .state
-        .checkout(&hold.hold_id, &fan.session(), &email)
-        .await
-        .unwrap();
-    let me = |t: &str| {
-        Request::get("/api/v1/me/orders")
-            .header(header::AUTHORIZATION, format!("Bearer {t}"))
-            .body(Body::empty())
-            .unwrap()
-    };
-    let (status, body) = call(&r, me(&token)).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["orders"][0]["id"], checkout.order_id.as_str());
-    let (status, _) = call(&r, me(&fan.token)).await;
-    assert_eq!(
-        status,
-        StatusCode::UNAUTHORIZED,
-        "an admission token is not a session"
-    );
-    let order = Request::get(format!("/api/v1/orders/{}", checkout.order_id))
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    let (status, body) = call(&r, order).await;
-    assert_eq!(
-        (status, body["status"].as_str()),
-        (StatusCode::OK, Some("pending"))
-    );
-    let (status, _) = call(&r, get(&format!("/api/v1/orders/{}", checkout.order_id))).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
     app.cleanup().await;
 }
 
@@ -342,9 +268,4 @@ async fn dev_provider_refused_in_production() {
     assert!(err.to_string().contains("dev payment provider"), "{err}");
 }
 
-crate::per_backend!(
-    catalog_routes,
-    hold_routes,
-    accounts,
-    started_service_journey
-);
+crate::per_backend!(catalog_routes, hold_routes, started_service_journey);

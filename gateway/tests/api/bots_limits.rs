@@ -272,16 +272,7 @@ async fn a_signed_in_account_holds_one_place_per_event() {
         guarded_queue(json!({"captcha": "off", "max_places_per_ip": 4})),
     )
     .await;
-    let r = app
-        .http
-        .post(app.url("/api/v1/auth/register"))
-        .json(&json!({"email": "fan@example.com", "password": "correct horse battery"}))
-        .send()
-        .await
-        .expect("register");
-    assert_eq!(r.status(), 201);
-    let session: Value = r.json().await.expect("json");
-    let bearer = session["token"].as_str().expect("session token").to_owned();
+    let bearer = verified_customer(&app, "fan@example.com", "correct horse battery").await;
     let signed_in = |ip: &'static str| {
         app.http
             .post(app.url("/api/v1/queue/u1/join"))
@@ -307,4 +298,57 @@ async fn a_signed_in_account_holds_one_place_per_event() {
         join_as(&app, "u1", None, Some("192.0.2.10")).await.status(),
         201
     );
+}
+
+/// Registers `email`, follows the link the outbox worker wrote to the mail
+/// folder, and returns the session token.
+async fn verified_customer(app: &crate::helpers::TestApp, email: &str, password: &str) -> String {
+    let r = app
+        .http
+        .post(app.url("/api/v1/auth/register"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(r.status(), 202);
+    let mail_dir = app.data_dir().join("mail");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let token = loop {
+        let found = std::fs::read_dir(&mail_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+            // Undo quoted-printable: soft line breaks and the escaped `=`.
+            .map(|m| m.replace("=\r\n", "").replace("=3D", "="))
+            .find_map(|m| {
+                let (_, rest) = m.split_once("#verify=")?;
+                Some(
+                    rest.chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                        .collect::<String>(),
+                )
+            });
+        if let Some(token) = found {
+            break token;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no verification mail in {}",
+            mail_dir.display()
+        );
+        // The outbox worker writes the file on its own schedule; nothing
+        // to await from here.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let r = app
+        .http
+        .post(app.url("/api/v1/auth/verify"))
+        .json(&json!({"token": token, "password": password}))
+        .send()
+        .await
+        .expect("verify");
+    assert_eq!(r.status(), 200);
+    let session: Value = r.json().await.expect("json");
+    session["token"].as_str().expect("session token").to_owned()
 }

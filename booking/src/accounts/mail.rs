@@ -1,0 +1,68 @@
+//! The account mails: a verification link, and the notice an account's
+//! owner gets when someone registers with their address.
+
+use crate::db::NewEmail;
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Outbox kind of the verification link.
+pub const VERIFY_KIND: &str = "verify_email";
+/// Outbox kind of the "someone tried to register" notice.
+pub const ATTEMPT_KIND: &str = "register_attempt";
+
+/// The link that finishes a registration.
+pub fn verify_link(email: &str, link: &str, hours: i64) -> NewEmail {
+    let text = format!(
+        "Someone (we hope you) asked to create a waitroom account for {email}.\n\n\
+         To finish, open this link within {hours} hours and enter the password you chose:\n\n\
+         {link}\n\n\
+         If it was not you, ignore this email: nothing happens unless the link is used \
+         with that password.\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body><p>Someone (we hope you) asked to create a waitroom \
+         account for {}.</p><p>To finish, open <a href=\"{}\">this link</a> within {hours} \
+         hours and enter the password you chose.</p><p>If it was not you, ignore this \
+         email: nothing happens unless the link is used with that password.</p></body></html>",
+        escape(email),
+        escape(link)
+    );
+    NewEmail {
+        kind: VERIFY_KIND.to_owned(),
+        recipient: email.to_owned(),
+        subject: "Confirm your email for waitroom".to_owned(),
+        body_text: text,
+        body_html: html,
+    }
+}
+
+/// Sent instead of a link when the address already has an account.
+pub fn register_attempt(email: &str, base_url: &str) -> NewEmail {
+    let sign_in = format!("{}/account.html", base_url.trim_end_matches('/'));
+    let text = format!(
+        "Someone tried to create a waitroom account with {email}, which already has one. \
+         Nothing was changed.\n\n\
+         If it was you, sign in instead: {sign_in}\n\
+         If it was not, you can ignore this email.\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body><p>Someone tried to create a waitroom account with {}, \
+         which already has one. Nothing was changed.</p><p>If it was you, \
+         <a href=\"{}\">sign in</a> instead. If it was not, you can ignore this email.</p>\
+         </body></html>",
+        escape(email),
+        escape(&sign_in)
+    );
+    NewEmail {
+        kind: ATTEMPT_KIND.to_owned(),
+        recipient: email.to_owned(),
+        subject: "Someone tried to register with your email".to_owned(),
+        body_text: text,
+        body_html: html,
+    }
+}
