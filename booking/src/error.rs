@@ -89,6 +89,29 @@ pub enum BookingError {
     /// A bug or an unexpected backend answer; details logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The card was declined (Stripe `card_error`): the fan may try
+    /// another card while the hold lasts.
+    #[error("{message}")]
+    PaymentDeclined {
+        /// Stripe's `decline_code` (or its `code` when there is none).
+        decline_code: Option<String>,
+        /// Stripe's message, meant for the cardholder.
+        message: String,
+    },
+    /// The payment provider refused the request as malformed or not allowed
+    /// (Stripe `invalid_request_error`, `authentication_error`, …): a bug
+    /// or a misconfiguration on our side, not the fan's.
+    #[error("the payment provider refused the request ({kind}, code {code:?}, request {request_id:?}): {detail}")]
+    PaymentProvider {
+        /// Stripe's error `type`.
+        kind: String,
+        /// Stripe's error `code`, any value (also ones this build does not know).
+        code: Option<String>,
+        /// Stripe's `Request-Id`, for their support and logs.
+        request_id: Option<String>,
+        /// Stripe's message; logged only.
+        detail: String,
+    },
 }
 
 impl BookingError {
@@ -126,6 +149,8 @@ impl BookingError {
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::PaymentDeclined { .. } => StatusCode::PAYMENT_REQUIRED,
+            Self::PaymentProvider { .. } => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -147,6 +172,8 @@ impl BookingError {
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable { .. } => "service_unavailable",
             Self::Internal(_) => "internal",
+            Self::PaymentDeclined { .. } => "payment_declined",
+            Self::PaymentProvider { .. } => "payment_provider_error",
         }
     }
 }
@@ -182,12 +209,18 @@ impl IntoResponse for BookingError {
             }
             let message = match &self {
                 Self::Unavailable { .. } => format!("{self}; retry shortly (error id {id})"),
+                Self::PaymentProvider { .. } => {
+                    format!("the payment provider refused the request (error id {id})")
+                }
                 _ => format!("internal error (error id {id})"),
             };
             body = json!({"error": {"code": self.code(), "message": message, "error_id": id}});
         }
         if let Self::SeatsUnavailable { seats } = &self {
             body["error"]["seats"] = json!(seats);
+        }
+        if let Self::PaymentDeclined { decline_code, .. } = &self {
+            body["error"]["decline_code"] = json!(decline_code);
         }
         if let Self::Validation { field, .. } = &self {
             body["error"]["field"] = json!(field);
