@@ -94,6 +94,9 @@ impl StripeError {
             || self.http_status >= 500
             || self.http_status == 0
             || self.kind == "api_error"
+            // A concurrent request with the same key is still running (a
+            // double click): retry shortly and get its result.
+            || (self.http_status == 409 && self.kind == "idempotency_error")
             || self.code.as_deref() == Some("lock_timeout");
         if transient {
             return BookingError::Unavailable {
