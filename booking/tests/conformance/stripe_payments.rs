@@ -182,6 +182,40 @@ async fn unpaid_cancel_cancels_the_intent(backend: Backend) {
     );
     assert_eq!(deliver(&router, &ev).await.0, StatusCode::OK);
     assert_eq!(status(&app, &c.order).await, "cancelled");
+
+    // Stripe down while a second fan cancels: the order is cancelled all
+    // the same, and the worker cancels the intent once Stripe answers.
+    let seat = app.seats().await[1].0;
+    let fan = app.admit("demo");
+    let hold = app.hold_seats(&fan.creds(), &[seat]).await.unwrap().hold_id;
+    let (_, body) = call(&router, checkout_request(&hold, &fan)).await;
+    let order = body["order_id"].as_str().unwrap().to_owned();
+    let intent = payment_of(&app, &order).await.provider_ref.unwrap();
+    stripe.fail_next(500, error("api_error", None, "An unknown error occurred"));
+    let (code, _) = call(&router, cancel_request(&order, &fan)).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(
+        payment_of(&app, &order).await.intent_cancel.as_deref(),
+        Some("due")
+    );
+    assert_eq!(stripe.intent(&intent)["status"], "requires_payment_method");
+    app.state.retry_refunds().await.unwrap();
+    assert_eq!(stripe.intent(&intent)["status"], "canceled");
+    assert_eq!(
+        payment_of(&app, &order).await.intent_cancel.as_deref(),
+        Some("done")
+    );
+
+    // Cancelling the event cancels the intents of its unpaid orders.
+    let seat = app.seats().await[2].0;
+    let fan = app.admit("demo");
+    let hold = app.hold_seats(&fan.creds(), &[seat]).await.unwrap().hold_id;
+    let (_, body) = call(&router, checkout_request(&hold, &fan)).await;
+    let order = body["order_id"].as_str().unwrap().to_owned();
+    let intent = payment_of(&app, &order).await.provider_ref.unwrap();
+    let report = app.state.cancel_event("demo", "Rain").await.unwrap();
+    assert_eq!(report.pending_cancelled, 1);
+    assert_eq!(stripe.intent(&intent)["status"], "canceled");
     app.cleanup().await;
 }
 
