@@ -106,6 +106,7 @@ const sales = (() => {
     for (const k of ['capacity', 'sold', 'held', 'available']) set(`r-${k}`, s[k]);
     for (const k of ['confirmed', 'pending', 'failed', 'cancelled', 'refund_pending']) set(`r-${k}`, s.orders[k]);
     set('r-refunded-orders', s.orders.refunded);
+    for (const k of ['refunds_refused', 'disputed']) set(`r-${k}`, s[k] ?? 0);
     set('r-revenue', m(s.revenue));
     set('r-refunded', m(s.refunded));
     const now = new Date();

@@ -111,7 +111,12 @@
     const r = await call('POST', 'holds/' + encodeURIComponent(holdId) + '/checkout', { email });
     s.busy = false;
     $('to-pay').disabled = false;
-    if (r.status === 200 || r.status === 201) { payWith(r.json, email); return; }
+    if (r.status === 200 || r.status === 201) {
+      payWith(r.json, email);
+      if (r.json.last_decline) declined(r.json.last_decline);
+      return;
+    }
+    if (r.error.code === 'payment_declined') { declined(r.error); return; }
     if (r.error.field === 'email') fieldError($('email'), 'email-err', 'This email address looks wrong: ' + r.error.message + '.');
     else if (r.error.code === 'hold_not_active' || r.status === 404) holdGone(null);
     else alertMsg(r.error.message);
@@ -155,7 +160,8 @@
         pay.disabled = true;
         const r = await stripe.confirmCardPayment(c.client_secret, { payment_method: { card, billing_details: { email } } });
         pay.disabled = false;
-        if (r.error) alertMsg(r.error.message || 'The payment did not go through.');
+        if (r.error && r.error.type === 'card_error') declined(r.error);
+        else if (r.error) alertMsg(r.error.message || 'The payment did not go through.');
         else toConfirmation(c.order_id);
       };
     };
@@ -172,6 +178,15 @@
     return sum % 10 === 0;
   }
 
+  // A decline is one failed attempt, as on Stripe: the order stays payable
+  // and the seats stay held until the countdown ends, so the fan can try
+  // another card.
+  function declined(err) {
+    const why = err.message || 'Your card was declined.';
+    alertMsg(why + ' Your seats are still held: try another card.');
+    $('announce').textContent = 'Payment declined. ' + why;
+  }
+
   async function payDev(e) {
     e.preventDefault();
     if (s.busy) return;
@@ -180,17 +195,22 @@
     fieldError($('card'), 'card-err', '');
     s.busy = true;
     $('pay').disabled = true;
+    const label = $('pay').textContent;
     $('pay').textContent = 'Paying…';
-    const decline = digits === '4000000000000002';
-    const r = await call('POST', s.confirm + (decline ? (s.confirm.includes('?') ? '&' : '?') + 'outcome=fail' : ''));
+    // The server decides, as Stripe does with its test cards.
+    const r = await call('POST', s.confirm, { card: digits });
     s.busy = false;
     $('pay').disabled = false;
-    if (r.status === 200 && r.json.status === 'failed') {
-      finish('Payment declined', 'Your card was declined, so the seats were released and are back on sale.', queueLink());
-    } else if (r.status === 200) {
+    $('pay').textContent = label;
+    if (r.status === 200 && r.json.status === 'confirmed') {
       toConfirmation(r.json.order_id || s.order);
+    } else if (r.status === 200) {
+      finish('Payment not completed', 'This order is ' + r.json.status + ', so no payment was taken for it.', queueLink());
+    } else if (r.error.code === 'payment_declined') {
+      $('card').value = '';
+      declined(r.error);
+      $('card').focus();
     } else {
-      $('pay').textContent = 'Try again';
       alertMsg(r.error.message);
     }
   }

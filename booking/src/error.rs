@@ -93,6 +93,29 @@ pub enum BookingError {
     /// The right password of an email its owner has not confirmed yet.
     #[error("{0}")]
     EmailUnverified(&'static str),
+    /// The card was declined (Stripe `card_error`): the fan may try
+    /// another card while the hold lasts.
+    #[error("{message}")]
+    PaymentDeclined {
+        /// Stripe's `decline_code` (or its `code` when there is none).
+        decline_code: Option<String>,
+        /// Stripe's message, meant for the cardholder.
+        message: String,
+    },
+    /// The payment provider refused the request as malformed or not allowed
+    /// (Stripe `invalid_request_error`, `authentication_error`, …): a bug
+    /// or a misconfiguration on our side, not the fan's.
+    #[error("the payment provider refused the request ({kind}, code {code:?}, request {request_id:?}): {detail}")]
+    PaymentProvider {
+        /// Stripe's error `type`.
+        kind: String,
+        /// Stripe's error `code`, any value (also ones this build does not know).
+        code: Option<String>,
+        /// Stripe's `Request-Id`, for their support and logs.
+        request_id: Option<String>,
+        /// Stripe's message; logged only.
+        detail: String,
+    },
 }
 
 impl BookingError {
@@ -139,6 +162,8 @@ impl BookingError {
             Self::Unavailable { .. } => C::ServiceUnavailable,
             Self::Internal(_) => C::Internal,
             Self::EmailUnverified(_) => C::EmailUnverified,
+            Self::PaymentDeclined { .. } => C::PaymentDeclined,
+            Self::PaymentProvider { .. } => C::PaymentProviderError,
         }
     }
 }
@@ -195,12 +220,18 @@ impl IntoResponse for BookingError {
             }
             let message = match &self {
                 Self::Unavailable { .. } => format!("{self}; retry shortly (error id {id})"),
+                Self::PaymentProvider { .. } => {
+                    format!("the payment provider refused the request (error id {id})")
+                }
                 _ => format!("internal error (error id {id})"),
             };
             body = json!({"error": {"code": self.code(), "message": message, "error_id": id}});
         }
         if let Self::SeatsUnavailable { seats } = &self {
             body["error"]["seats"] = json!(seats);
+        }
+        if let Self::PaymentDeclined { decline_code, .. } = &self {
+            body["error"]["decline_code"] = json!(decline_code);
         }
         if let Self::Validation { field, .. } = &self {
             body["error"]["field"] = json!(field);

@@ -37,7 +37,7 @@ pub const EXPORT_PAGE: i64 = 500;
 
 /// The export's header line.
 pub const CSV_HEADER: &str = "order_id,reference,status,email,created_at,confirmed_at,places,\
-items,total,refunded,currency,provider,provider_ref\r\n";
+items,total,refunded,currency,provider,provider_ref,refund_error,dispute\r\n";
 
 impl AppState {
     /// Any event, any status, or 404.
@@ -152,6 +152,11 @@ impl AppState {
     /// tried again next time. Safe on several nodes at once: the provider
     /// call is idempotent per order and the record is guarded by status.
     pub async fn retry_refunds(&self) -> Result<usize> {
+        // PaymentIntents of orders that ended unpaid while Stripe was
+        // unreachable: cancelled here too.
+        if let Err(e) = self.cancel_due_intents(None).await {
+            tracing::warn!(error = %e, "PaymentIntent cancellation round failed");
+        }
         let due = self.db.sales().refunds_due(REFUND_BATCH).await?;
         let mut done = 0;
         for (order, reason) in due {
@@ -214,6 +219,8 @@ impl AppState {
                 csv_field(&o.currency.to_uppercase()),
                 csv_field(o.provider.as_deref().unwrap_or("")),
                 csv_field(o.provider_ref.as_deref().unwrap_or("")),
+                csv_field(o.refund_error.as_deref().unwrap_or("")),
+                csv_field(o.dispute_status.as_deref().unwrap_or("")),
             ];
             let _ = write!(out, "{}\r\n", fields.join(","));
         }

@@ -1,8 +1,11 @@
 //! Stripe webhooks: `Stripe-Signature` verification exactly as Stripe
 //! documents it, and event handling that is idempotent per event id and
-//! tolerant of duplicates and any order.
+//! tolerant of duplicates and any order. A `payment_intent.payment_failed`
+//! is a declined attempt (the intent returns to `requires_payment_method`
+//! and the fan may try another card); only `payment_intent.canceled` ends
+//! the order from Stripe's side.
 
-use crate::db::SettleOutcome;
+use crate::db::{Decline, SettleOutcome};
 use crate::error::{BookingError, Result};
 use crate::state::{now, AppState};
 use hmac::{Hmac, Mac};
@@ -95,6 +98,16 @@ struct EventData {
     object: serde_json::Value,
 }
 
+/// The event types acted on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Succeeded,
+    Declined,
+    Canceled,
+    /// Refunds and disputes made at Stripe.
+    Mirror,
+}
+
 /// What handling a webhook did, for the response and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WebhookOutcome {
@@ -135,24 +148,32 @@ impl AppState {
         })?;
         let event: Event = serde_json::from_slice(payload)
             .map_err(|e| BookingError::InvalidJson(e.to_string()))?;
-        let succeeded = match event.kind.as_str() {
-            "payment_intent.succeeded" => true,
-            "payment_intent.payment_failed" | "payment_intent.canceled" => false,
+        let kind = match event.kind.as_str() {
+            "payment_intent.succeeded" => Kind::Succeeded,
+            "payment_intent.payment_failed" => Kind::Declined,
+            "payment_intent.canceled" => Kind::Canceled,
+            "charge.refunded"
+            | "charge.refund.updated"
+            | "refund.updated"
+            | "refund.failed"
+            | "charge.dispute.created"
+            | "charge.dispute.updated"
+            | "charge.dispute.closed" => Kind::Mirror,
             _ => return Ok(WebhookOutcome::Ignored),
         };
-        let intent = event
-            .data
-            .object
-            .get("id")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
+        let object = &event.data.object;
+        // PaymentIntent events carry the intent; charges, refunds and
+        // disputes point at it.
+        let intent = match kind {
+            Kind::Mirror => crate::payment::mirror::intent_of(object),
+            _ => object.get("id").and_then(|v| v.as_str()),
+        }
+        .unwrap_or_default();
         let mut payment = self.db.orders().payment_by_provider_ref(intent).await?;
-        if payment.is_none() {
+        if payment.is_none() && kind != Kind::Mirror {
             // The intent id is stored right after creation; should the
             // event overtake that, our payment id is in the metadata.
-            let ours = event
-                .data
-                .object
+            let ours = object
                 .pointer("/metadata/payment_id")
                 .and_then(|v| v.as_str());
             if let Some(id) = ours {
@@ -173,10 +194,36 @@ impl AppState {
             });
         };
         let claim = Some((event.id.clone(), event.kind.clone()));
-        let outcome = if succeeded {
-            self.payment_succeeded(&payment, claim).await?
-        } else {
-            self.payment_failed(&payment, claim).await?
+        let outcome = match kind {
+            Kind::Succeeded => self.payment_succeeded(&payment, claim).await?,
+            Kind::Canceled => self.payment_failed(&payment, claim).await?,
+            Kind::Declined => {
+                let error = object.get("last_payment_error");
+                let text = |k: &str| {
+                    error
+                        .and_then(|e| e.get(k))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned)
+                };
+                let decline = Decline {
+                    code: text("decline_code").or_else(|| text("code")),
+                    message: text("message"),
+                };
+                self.payment_declined(&payment, claim, &decline).await?
+            }
+            Kind::Mirror => {
+                let claim = (event.id.clone(), event.kind.clone());
+                return Ok(match self.mirror_event(&payment, claim, object).await? {
+                    Some(true) => WebhookOutcome::Handled(None),
+                    Some(false) => WebhookOutcome::Duplicate,
+                    None => {
+                        return Err(BookingError::validation(
+                            "data.object",
+                            format!("is not a complete {} object", event.kind),
+                        ))
+                    }
+                });
+            }
         };
         Ok(match outcome {
             SettleOutcome::Duplicate => WebhookOutcome::Duplicate,

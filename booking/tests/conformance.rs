@@ -16,5 +16,9 @@ mod holds;
 mod payments;
 #[path = "conformance/sales.rs"]
 mod sales;
+#[path = "conformance/stand_in.rs"]
+mod stand_in;
 #[path = "conformance/stripe.rs"]
 mod stripe;
+#[path = "conformance/stripe_payments.rs"]
+mod stripe_payments;

@@ -1,6 +1,7 @@
 // Browser test of the whole booking journey against the real server:
 // waiting room → seat map → hold (with its countdown) → checkout → dev
 // payment → confirmation page, and the confirmation email in the mail folder.
+// A declined test card keeps the seats and a second card pays.
 // Also: a seat taken by someone else between picking and holding, and a
 // visitor without a turn trying to hold.
 //
@@ -163,6 +164,44 @@ test('a fan goes from the waiting room to a confirmed booking and gets the email
   const seats = await api('GET', `/api/v1/events/${EVENT}/seats`);
   const rowA = seats.json.sections[0].rows[0].seats;
   assert.deepEqual(rowA.slice(0, 2).map((s) => s.status), ['sold', 'sold']);
+});
+
+test('a declined card shows the decline, keeps the seats, and a second card pays', { timeout: 180_000 }, async (t) => {
+  const page = await newPage(t);
+  await throughQueue(page);
+  const seat = page.locator('#map .seat[aria-disabled="false"]').first();
+  const id = Number(await seat.getAttribute('data-seat'));
+  await seat.click();
+  await page.click('#hold');
+  await page.waitForSelector('#held:not([hidden])', { timeout: STEP });
+  await page.click('#checkout');
+  await page.waitForURL('**/checkout.html?*', { timeout: STEP });
+  await page.waitForSelector('#contact:not([hidden])', { timeout: STEP });
+  await page.fill('#email', 'declined@example.com');
+  await page.click('#to-pay');
+  await page.waitForSelector('#pay-dev:not([hidden])', { timeout: STEP });
+
+  // Stripe's generic-decline test card: the server declines it.
+  await page.fill('#card', '4000 0000 0000 0002');
+  await page.click('#pay');
+  await page.waitForSelector('#alert:not([hidden])', { timeout: STEP });
+  assert.match(await text(page, '#alert'), /Your card was declined\. Your seats are still held/);
+  assert.equal(await page.locator('#pay-dev').isVisible(), true, 'the card form stays');
+  assert.equal(await page.inputValue('#card'), '', 'ready for another card');
+  const seatStatus = async () => {
+    const map = await api('GET', `/api/v1/events/${EVENT}/seats`);
+    for (const sec of map.json.sections) for (const row of sec.rows || []) for (const s of row.seats) if (s.id === id) return s.status;
+    return null;
+  };
+  assert.equal(await seatStatus(), 'held', 'a decline does not release the seat');
+
+  await page.fill('#card', '4242 4242 4242 4242');
+  await page.click('#pay');
+  await page.waitForURL('**/confirmation.html?*', { timeout: STEP });
+  await page.waitForSelector('#order:not([hidden])', { timeout: STEP });
+  assert.match((await text(page, '#reference')).trim(), /^WR-[A-Z0-9]+$/);
+  assert.equal(await page.locator('#lines li').count(), 1);
+  assert.equal(await seatStatus(), 'sold', 'the same seat, now sold');
 });
 
 test('a seat taken between picking and holding is marked, and the fan holds others', { timeout: 120_000 }, async (t) => {

@@ -10,6 +10,7 @@
 mod account_model;
 mod model;
 mod order_model;
+mod payment_model;
 mod sales_model;
 #[macro_use]
 mod sql;
@@ -21,6 +22,7 @@ mod sqlite;
 pub use account_model::*;
 pub use model::*;
 pub use order_model::*;
+pub use payment_model::*;
 pub use sales_model::*;
 
 use crate::error::Result;
@@ -76,6 +78,7 @@ pub trait OrderRepo: Send + Sync {
         payment_id: &str,
         provider_ref: &str,
         client_secret: Option<&str>,
+        request_id: Option<&str>,
     ) -> Result<()>;
     /// An order with its lines and payment.
     async fn order(&self, id: &str) -> Result<Option<OrderDetail>>;
@@ -86,12 +89,13 @@ pub trait OrderRepo: Send + Sync {
     /// Payment succeeded: confirms the order and sells the seats, queuing
     /// `email`, all in one transaction; or reports that a refund is due.
     async fn settle_success(&self, settle: &Settle, email: &NewEmail) -> Result<SettleOutcome>;
-    /// Payment failed or was canceled: fails a pending order and releases
+    /// The PaymentIntent was canceled: fails a pending order and releases
     /// its hold.
     async fn settle_failure(&self, settle: &Settle) -> Result<SettleOutcome>;
     /// Records a refund; `cancel` also returns the order's sold seats.
     async fn record_refund(&self, refund: &NewRefund, email: Option<&NewEmail>) -> Result<()>;
-    /// Cancels a pending (unpaid) order and releases its hold.
+    /// Cancels a pending (unpaid) order and releases its hold; its
+    /// PaymentIntent is then due for cancelling.
     async fn cancel_pending(&self, order_id: &str, now: DateTime<Utc>) -> Result<Option<Released>>;
     /// Claims a webhook event id; `false` when it was seen before.
     async fn claim_webhook(&self, id: &str, kind: &str, now: DateTime<Utc>) -> Result<bool>;
@@ -99,7 +103,49 @@ pub trait OrderRepo: Send + Sync {
     async fn orders_for_customer(&self, customer_id: &str) -> Result<Vec<OrderSummary>>;
 }
 
+<<<<<<< HEAD
 /// Customer accounts and the verification of their email.
+=======
+/// The payment side that follows Stripe: declined attempts, cancelling
+/// PaymentIntents of orders that ended unpaid, refunds Stripe refused, and
+/// refunds and disputes made outside waitroom.
+#[async_trait]
+pub trait PaymentRepo: Send + Sync {
+    /// Records a declined attempt on a pending order, which stays payable
+    /// with its seats held; claims the webhook event in the same
+    /// transaction.
+    async fn settle_decline(&self, settle: &Settle, decline: &Decline) -> Result<SettleOutcome>;
+    /// `(payment id, provider ref)` of PaymentIntents to cancel at the
+    /// provider: of the order of `hold` only, or any (up to `limit`).
+    async fn intents_to_cancel(
+        &self,
+        hold: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>>;
+    /// The provider answered a cancellation: `done` (cancelled) or
+    /// `refused` (too late: it succeeded).
+    async fn record_intent_cancel(
+        &self,
+        payment_id: &str,
+        outcome: &str,
+        request_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The provider refused our refund with `code`; it is not tried again.
+    async fn record_refund_refused(
+        &self,
+        payment_id: &str,
+        code: &str,
+        request_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Applies a refund or dispute event; `false` when the event was seen
+    /// before.
+    async fn mirror(&self, m: &Mirror) -> Result<bool>;
+}
+
+/// Customer accounts.
+>>>>>>> payments
 #[async_trait]
 pub trait CustomerRepo: Send + Sync {
     /// A customer by (lowercased) email.
@@ -209,7 +255,9 @@ pub trait SalesRepo: Send + Sync {
 }
 
 /// Everything a backend provides.
-trait Backend: CatalogRepo + HoldRepo + OrderRepo + CustomerRepo + OutboxRepo + SalesRepo {
+trait Backend:
+    CatalogRepo + HoldRepo + OrderRepo + PaymentRepo + CustomerRepo + OutboxRepo + SalesRepo
+{
     fn kind(&self) -> BackendKind;
 }
 
@@ -233,6 +281,7 @@ trait BackendDyn: Send + Sync {
     fn catalog(&self) -> &dyn CatalogRepo;
     fn holds(&self) -> &dyn HoldRepo;
     fn orders(&self) -> &dyn OrderRepo;
+    fn payments(&self) -> &dyn PaymentRepo;
     fn customers(&self) -> &dyn CustomerRepo;
     fn outbox(&self) -> &dyn OutboxRepo;
     fn sales(&self) -> &dyn SalesRepo;
@@ -247,6 +296,9 @@ impl<T: Backend + 'static> BackendDyn for T {
         self
     }
     fn orders(&self) -> &dyn OrderRepo {
+        self
+    }
+    fn payments(&self) -> &dyn PaymentRepo {
         self
     }
     fn customers(&self) -> &dyn CustomerRepo {
@@ -291,6 +343,10 @@ impl Db {
     /// Orders, payments, refunds, webhooks.
     pub fn orders(&self) -> &dyn OrderRepo {
         self.backend.orders()
+    }
+    /// Declines, PaymentIntent cancellation, mirrored refunds and disputes.
+    pub fn payments(&self) -> &dyn PaymentRepo {
+        self.backend.payments()
     }
     /// Customers.
     pub fn customers(&self) -> &dyn CustomerRepo {

@@ -102,6 +102,26 @@ pub struct PaymentRecord {
     pub currency: String,
     /// pending / succeeded / failed / refunded.
     pub status: String,
+    /// Declined attempts so far (each one left the order payable).
+    pub failed_attempts: i64,
+    /// The last decline: Stripe's `decline_code` (or `code`).
+    pub last_error_code: Option<String>,
+    /// The last decline, as Stripe words it for the cardholder.
+    pub last_error_message: Option<String>,
+    /// Minor units given back (ours and any made in Stripe's Dashboard).
+    pub amount_refunded: i64,
+    /// Stripe's code when it refused our refund; never retried after.
+    pub refund_error: Option<String>,
+    /// Stripe's Dispute status when the charge is disputed.
+    pub dispute_status: Option<String>,
+    /// Cancelling the provider-side payment: `due`, `done` or `refused`.
+    pub intent_cancel: Option<String>,
+    /// Stripe `Request-Id` of the PaymentIntent creation.
+    pub create_request_id: Option<String>,
+    /// Stripe `Request-Id` of the PaymentIntent cancellation.
+    pub cancel_request_id: Option<String>,
+    /// Stripe `Request-Id` of the refund.
+    pub refund_request_id: Option<String>,
 }
 
 /// An order with lines, payment and event name.
@@ -143,6 +163,9 @@ pub enum SettleOutcome {
     RefundDue,
     /// Failed; the hold was released if it was still active.
     Failed(Option<Released>),
+    /// A declined attempt: recorded, the order stays payable and its seats
+    /// held until the hold ends.
+    Declined,
 }
 
 impl SettleOutcome {
@@ -154,6 +177,7 @@ impl SettleOutcome {
             Self::Confirmed(_) => "confirmed",
             Self::RefundDue => "refund_due",
             Self::Failed(_) => "failed",
+            Self::Declined => "declined",
         }
     }
 }
@@ -169,6 +193,10 @@ pub struct NewRefund {
     pub payment_id: String,
     /// Provider's refund id.
     pub provider_ref: Option<String>,
+    /// Provider's refund status (`succeeded`, `pending`, …).
+    pub status: String,
+    /// Provider's id of the refund call.
+    pub request_id: Option<String>,
     /// Minor units.
     pub amount: i64,
     /// `cancelled` (customer) or `late_payment`.

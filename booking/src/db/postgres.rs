@@ -70,3 +70,4 @@ impl_order_repo!(PgStore, Postgres);
 impl_settle!(PgStore, Postgres);
 impl_account_repos!(PgStore, Postgres);
 impl_sales_repo!(PgStore, Postgres);
+impl_payment_repo!(PgStore, Postgres);

@@ -36,8 +36,12 @@ pub struct SalesSummary {
     pub orders: OrderCounts,
     /// Minor units kept: the totals of confirmed orders.
     pub revenue: i64,
-    /// Minor units given back.
+    /// Minor units given back (also refunds made in Stripe's Dashboard).
     pub refunded: i64,
+    /// Orders whose refund Stripe refused (see the export's `refund_error`).
+    pub refunds_refused: i64,
+    /// Orders whose payment is disputed (any dispute status).
+    pub disputed: i64,
 }
 
 /// Orders of an event by status.
@@ -53,7 +57,8 @@ pub struct OrderCounts {
     pub cancelled: i64,
     /// A refund is owed and not yet through.
     pub refund_pending: i64,
-    /// Refunded without being cancelled (paid after the seats were gone).
+    /// Refunded without being cancelled: paid after the seats were gone,
+    /// or refunded in full in Stripe's Dashboard (seats stay sold).
     pub refunded: i64,
 }
 
@@ -98,6 +103,10 @@ pub struct OrderExportRow {
     pub provider_ref: Option<String>,
     /// Minor units refunded.
     pub refunded: i64,
+    /// Stripe's code when it refused the refund.
+    pub refund_error: Option<String>,
+    /// Stripe's dispute status, if the charge is disputed.
+    pub dispute_status: Option<String>,
 }
 
 /// An order line of an exported order.

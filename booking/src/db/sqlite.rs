@@ -83,3 +83,4 @@ impl_order_repo!(SqliteStore, Sqlite);
 impl_settle!(SqliteStore, Sqlite);
 impl_account_repos!(SqliteStore, Sqlite);
 impl_sales_repo!(SqliteStore, Sqlite);
+impl_payment_repo!(SqliteStore, Sqlite);

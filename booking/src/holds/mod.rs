@@ -290,11 +290,14 @@ impl AppState {
         }
     }
 
-    /// After a hold ended: the seat map changed and the admitted session
-    /// frees its slot in the waiting room. Queue failures are logged, not
-    /// returned: the session also expires on its own.
+    /// After a hold ended: the seat map changed, the PaymentIntent of an
+    /// order that ended with it is cancelled at the provider, and the
+    /// admitted session frees its slot in the waiting room. Failures are
+    /// logged, not returned: the refund worker retries the cancellation and
+    /// the session also expires on its own.
     pub async fn after_release(&self, released: &Released) {
         self.seat_maps.invalidate(&released.event_id);
+        self.cancel_intent_of_hold(&released.hold_id).await;
         let (Ok(event), Ok(visitor)) = (
             EventId::parse(&released.event_id),
             VisitorId::parse(&released.visitor_id),

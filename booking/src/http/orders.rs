@@ -2,8 +2,10 @@
 
 use super::{path_id, ApiJson};
 use crate::admission::Credentials;
+use crate::db::{Decline, SettleOutcome};
 use crate::error::{BookingError, Result};
 use crate::payment::checkout::CheckoutRequest;
+use crate::payment::dev;
 use crate::state::AppState;
 use crate::webhook::WebhookOutcome;
 use axum::body::Bytes;
@@ -12,6 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse};
 use axum::Json;
+use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -96,30 +99,64 @@ pub async fn dev_form(
     )))
 }
 
-/// `POST /dev-payments/{payment}/confirm[?outcome=fail]`: behaves like
-/// Stripe's `payment_intent.succeeded` (or `payment_failed`).
+/// Body of `POST /dev-payments/{payment}/confirm`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DevConfirm {
+    /// A test card number: Stripe's decline test cards decline.
+    card: Option<String>,
+}
+
+/// `POST /dev-payments/{payment}/confirm[?outcome=fail]`: behaves like a
+/// Stripe confirmation and its webhook. A test card that declines (or
+/// `outcome=fail`) is a declined attempt: 402 `payment_declined` with the
+/// decline code, and the order stays payable; anything else pays.
 pub async fn dev_confirm(
     State(state): State<AppState>,
     Path(payment): Path<String>,
     query: std::result::Result<Query<HashMap<String, String>>, QueryRejection>,
+    body: Bytes,
 ) -> Result<impl IntoResponse> {
     let Query(params) = query.map_err(|e| BookingError::validation("query", e.body_text()))?;
     let id = dev_payment_id(&state, &payment)?;
+    // The built-in form posts an empty body; the checkout page sends JSON.
+    let req: DevConfirm = if body.iter().all(u8::is_ascii_whitespace) {
+        DevConfirm::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| BookingError::InvalidJson(e.to_string()))?
+    };
     let p = state
         .db
         .orders()
         .payment(&id)
         .await?
         .ok_or(BookingError::NotFound("payment"))?;
-    let outcome = match params.get("outcome").map(String::as_str) {
-        None | Some("succeed") => state.payment_succeeded(&p, None).await?,
-        Some("fail") => state.payment_failed(&p, None).await?,
+    let decline = match params.get("outcome").map(String::as_str) {
+        None | Some("succeed") => req.card.as_deref().and_then(dev::test_card),
+        Some("fail") => dev::test_card("4000000000000002"),
         Some(_) => {
             return Err(BookingError::validation(
                 "outcome",
                 "must be succeed or fail",
             ))
         }
+    };
+    let outcome = match decline {
+        Some((code, message)) => {
+            let decline = Decline {
+                code: Some(code.to_owned()),
+                message: Some(message.to_owned()),
+            };
+            let outcome = state.payment_declined(&p, None, &decline).await?;
+            if outcome == SettleOutcome::Declined {
+                return Err(BookingError::PaymentDeclined {
+                    decline_code: decline.code,
+                    message: message.to_owned(),
+                });
+            }
+            outcome
+        }
+        None => state.payment_succeeded(&p, None).await?,
     };
     let order = state.order_detail(&p.order_id).await?;
     Ok(Json(json!({

@@ -43,6 +43,18 @@ pub struct CheckoutView {
     /// Dev: the simulated card form.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirm_url: Option<String>,
+    /// The last declined attempt, if any: the order is still payable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_decline: Option<DeclineView>,
+}
+
+/// A declined attempt as the checkout page shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeclineView {
+    /// Stripe's `decline_code` (or `code`).
+    pub code: Option<String>,
+    /// Stripe's message for the cardholder.
+    pub message: Option<String>,
 }
 
 /// Lowercases and checks an email address (shape only).
@@ -128,6 +140,7 @@ impl AppState {
                     &payment.id,
                     &intent.provider_ref,
                     intent.client_secret.as_deref(),
+                    intent.request_id.as_deref(),
                 )
                 .await?;
             payment.provider_ref = Some(intent.provider_ref);
@@ -156,6 +169,10 @@ impl AppState {
             // and the configured public URL may not be reachable (port 0,
             // 0.0.0.0, a proxy in front).
             confirm_url: dev.then(|| format!("/api/v1/dev-payments/{}/confirm", payment.id)),
+            last_decline: (payment.failed_attempts > 0).then(|| DeclineView {
+                code: payment.last_error_code.clone(),
+                message: payment.last_error_message.clone(),
+            }),
         })
     }
 
@@ -182,8 +199,11 @@ impl AppState {
         }
     }
 
-    /// Cancels an order: an unpaid one releases its hold; a confirmed one
-    /// is refunded through the provider and its seats go back on sale.
+    /// Cancels an order: an unpaid one releases its hold and its
+    /// PaymentIntent is cancelled at the provider; a confirmed one is
+    /// refunded through the provider and its seats go back on sale. A
+    /// refunded one (in Stripe's Dashboard, or a refund Stripe refused as
+    /// already made) is 409 `already_refunded`.
     pub async fn cancel_order(&self, order_id: &str, creds: &Credentials) -> Result<OrderDetail> {
         let detail = self.order_for(order_id, creds).await?;
         match detail.order.status.as_str() {
@@ -200,6 +220,9 @@ impl AppState {
                 let email = crate::email::templates::cancellation(&detail);
                 self.refund_order(&detail, payment, RefundKind::Cancelled, &email)
                     .await?;
+            }
+            "refunded" => {
+                return Err(super::settle::refund_refused("charge_already_refunded"));
             }
             _ => {
                 return Err(BookingError::Conflict {

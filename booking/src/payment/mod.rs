@@ -4,8 +4,10 @@
 
 pub mod checkout;
 pub mod dev;
+pub mod mirror;
 pub mod settle;
 pub mod stripe;
+pub mod stripe_api;
 
 use crate::error::Result;
 use async_trait::async_trait;
@@ -30,6 +32,35 @@ pub struct Intent {
     pub provider_ref: String,
     /// For Stripe.js.
     pub client_secret: Option<String>,
+    /// The provider's id of the call (Stripe `Request-Id`).
+    pub request_id: Option<String>,
+}
+
+/// A refund the provider accepted.
+#[derive(Debug, Clone)]
+pub struct RefundMade {
+    /// The provider's refund id.
+    pub provider_ref: String,
+    /// The provider's refund status (`succeeded`, `pending`, …).
+    pub status: String,
+    /// The provider's id of the call.
+    pub request_id: Option<String>,
+}
+
+/// What cancelling a provider-side payment came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntentCancel {
+    /// Cancelled now or before: its client secret can no longer pay.
+    Canceled {
+        /// The provider's id of the call.
+        request_id: Option<String>,
+    },
+    /// Past cancelling (it succeeded meanwhile): the success webhook
+    /// refunds it.
+    TooLate {
+        /// The provider's id of the call.
+        request_id: Option<String>,
+    },
 }
 
 /// A refund to make.
@@ -50,8 +81,15 @@ pub trait PaymentProvider: Send + Sync {
     fn name(&self) -> &'static str;
     /// Creates (idempotently) the provider-side payment.
     async fn create_intent(&self, req: &IntentRequest) -> Result<Intent>;
-    /// Gives money back; returns the provider's refund id.
-    async fn refund(&self, req: &RefundRequest) -> Result<String>;
+    /// Cancels (idempotently) the provider-side payment of an order that
+    /// ended unpaid, so an old client secret cannot take money.
+    async fn cancel_intent(
+        &self,
+        provider_ref: &str,
+        idempotency_key: &str,
+    ) -> Result<IntentCancel>;
+    /// Gives money back.
+    async fn refund(&self, req: &RefundRequest) -> Result<RefundMade>;
     /// The key the browser needs (Stripe publishable key).
     fn publishable_key(&self) -> Option<String> {
         None

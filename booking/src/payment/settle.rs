@@ -1,7 +1,8 @@
 //! Applying payment outcomes (from Stripe webhooks or the dev form).
 
 use super::RefundRequest;
-use crate::db::{NewEmail, NewRefund, OrderDetail, PaymentRecord, Settle, SettleOutcome};
+use queue::api::ErrorCode;
+use crate::db::{Decline, NewEmail, NewRefund, OrderDetail, PaymentRecord, Settle, SettleOutcome};
 use crate::error::{BookingError, Result};
 use crate::state::{now, AppState};
 
@@ -62,7 +63,7 @@ impl AppState {
                 .order(&payment.order_id)
                 .await?
                 .is_some_and(|d| d.order.status == "refund_pending"),
-            SettleOutcome::Failed(_) => false,
+            SettleOutcome::Failed(_) | SettleOutcome::Declined => false,
         };
         if refund_due {
             self.refund_late_payment(&detail, payment).await?;
@@ -97,18 +98,48 @@ impl AppState {
         email: &NewEmail,
     ) -> Result<()> {
         let order_id = &detail.order.id;
+        if let Some(code) = &payment.refund_error {
+            return Err(refund_refused(code));
+        }
         let provider_ref = payment
             .provider_ref
             .clone()
             .ok_or_else(|| BookingError::internal("paid payment without provider id"))?;
-        let refund_ref = self
-            .payments
-            .refund(&RefundRequest {
-                provider_ref,
-                amount: payment.amount,
-                idempotency_key: format!("refund_{order_id}"),
-            })
-            .await?;
+        // What a refund made in Stripe's Dashboard left; Stripe refuses to
+        // refund more than that.
+        let owed = payment.amount - payment.amount_refunded;
+        let made = if owed > 0 {
+            let made = self
+                .payments
+                .refund(&RefundRequest {
+                    provider_ref,
+                    amount: owed,
+                    idempotency_key: format!("refund_{order_id}"),
+                })
+                .await;
+            match made {
+                Ok(made) => Some(made),
+                Err(BookingError::PaymentProvider {
+                    kind,
+                    code,
+                    request_id,
+                    detail,
+                }) if kind == "invalid_request_error" => {
+                    // A refusal (already refunded, disputed, …) is final:
+                    // recorded for operators and never retried.
+                    let code = code.unwrap_or(kind);
+                    tracing::warn!(order = %order_id, %code, ?request_id, %detail, "stripe refused the refund");
+                    self.db
+                        .payments()
+                        .record_refund_refused(&payment.id, &code, request_id.as_deref(), now())
+                        .await?;
+                    return Err(refund_refused(&code));
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            None
+        };
         self.db
             .orders()
             .record_refund(
@@ -116,8 +147,12 @@ impl AppState {
                     id: format!("refund_{order_id}"),
                     order_id: order_id.clone(),
                     payment_id: payment.id.clone(),
-                    provider_ref: Some(refund_ref),
-                    amount: payment.amount,
+                    provider_ref: made.as_ref().map(|m| m.provider_ref.clone()),
+                    status: made
+                        .as_ref()
+                        .map_or_else(|| "succeeded".to_owned(), |m| m.status.clone()),
+                    request_id: made.and_then(|m| m.request_id),
+                    amount: owed.max(0),
                     reason: kind.reason().to_owned(),
                     cancel: kind.cancels(),
                     now: now(),
@@ -132,8 +167,29 @@ impl AppState {
         Ok(())
     }
 
-    /// The payment failed or was canceled: the order fails and its hold is
-    /// released.
+    /// A declined attempt (Stripe `payment_intent.payment_failed`): the
+    /// order stays payable and its seats held until the hold ends; the
+    /// decline is kept for the checkout page.
+    pub async fn payment_declined(
+        &self,
+        payment: &PaymentRecord,
+        webhook: Option<(String, String)>,
+        decline: &Decline,
+    ) -> Result<SettleOutcome> {
+        let settle = Settle {
+            payment_id: payment.id.clone(),
+            webhook,
+            now: now(),
+        };
+        let outcome = self.db.payments().settle_decline(&settle, decline).await?;
+        if outcome == SettleOutcome::Declined {
+            tracing::info!(payment = %payment.id, code = ?decline.code, "payment attempt declined");
+        }
+        Ok(outcome)
+    }
+
+    /// The PaymentIntent was canceled (at Stripe): the order fails and its
+    /// hold is released.
     pub async fn payment_failed(
         &self,
         payment: &PaymentRecord,
@@ -149,5 +205,20 @@ impl AppState {
             self.after_release(released).await;
         }
         Ok(outcome)
+    }
+}
+
+/// The answer to a refund Stripe refused (now or before).
+pub(crate) fn refund_refused(code: &str) -> BookingError {
+    if code == "charge_already_refunded" {
+        BookingError::Conflict {
+            code: ErrorCode::AlreadyRefunded,
+            message: "this order was refunded already".to_owned(),
+        }
+    } else {
+        BookingError::Conflict {
+            code: ErrorCode::RefundRefused,
+            message: format!("the payment provider refused the refund ({code})"),
+        }
     }
 }

@@ -1,19 +1,14 @@
-//! Stripe through `async-stripe`: PaymentIntents and Refunds, each created
-//! with an idempotency key so retries (ours or the library's) are safe.
+//! Stripe: PaymentIntents and Refunds over [`StripeApi`], each created with
+//! an idempotency key so retries (ours or a double click) are safe.
 
-use super::{Intent, IntentRequest, PaymentProvider, RefundRequest};
-use crate::error::{BookingError, Result};
+use super::stripe_api::{IntentObject, RefundObject, StripeApi};
+use super::{Intent, IntentCancel, IntentRequest, PaymentProvider, RefundMade, RefundRequest};
+use crate::error::Result;
 use async_trait::async_trait;
-use std::collections::HashMap;
-use std::str::FromStr;
-use stripe::{
-    Client, CreatePaymentIntent, CreateRefund, Currency, PaymentIntent, PaymentIntentId, Refund,
-    RequestStrategy, StripeError,
-};
 
 /// The Stripe provider.
 pub struct StripeProvider {
-    client: Client,
+    api: StripeApi,
     publishable_key: Option<String>,
 }
 
@@ -25,40 +20,10 @@ impl StripeProvider {
         publishable_key: Option<String>,
     ) -> Result<Self> {
         let base = api_base.unwrap_or("https://api.stripe.com/");
-        url_check(base)?;
         Ok(Self {
-            client: Client::from_url(base, secret_key.to_owned()),
+            api: StripeApi::new(base, secret_key)?,
             publishable_key,
         })
-    }
-
-    fn with_key(&self, key: &str) -> Client {
-        self.client
-            .clone()
-            .with_strategy(RequestStrategy::Idempotent(key.to_owned()))
-    }
-}
-
-/// `Client::from_url` panics on a bad URL; check first.
-fn url_check(base: &str) -> Result<()> {
-    if base.starts_with("http://") || base.starts_with("https://") {
-        Ok(())
-    } else {
-        Err(BookingError::internal(
-            "stripe_api_base must be an http(s) URL",
-        ))
-    }
-}
-
-fn provider_error(e: StripeError) -> BookingError {
-    match e {
-        StripeError::Stripe(req) if req.http_status < 500 && req.http_status != 429 => {
-            BookingError::internal(format!("stripe refused the request: {req:?}"))
-        }
-        other => BookingError::Unavailable {
-            what: "payment provider",
-            detail: other.to_string(),
-        },
     }
 }
 
@@ -69,34 +34,72 @@ impl PaymentProvider for StripeProvider {
     }
 
     async fn create_intent(&self, req: &IntentRequest) -> Result<Intent> {
-        let currency = Currency::from_str(&req.currency)
-            .map_err(|_| BookingError::internal(format!("unknown currency {}", req.currency)))?;
-        let mut params = CreatePaymentIntent::new(req.amount, currency);
-        params.metadata = Some(HashMap::from([
-            ("order_id".to_owned(), req.order_id.clone()),
-            ("payment_id".to_owned(), req.payment_id.clone()),
-        ]));
-        let client = self.with_key(&format!("pi_{}", req.payment_id));
-        let intent = PaymentIntent::create(&client, params)
+        // The checkout page confirms with Stripe.js's card element, so the
+        // intent asks for cards explicitly rather than whatever the
+        // Dashboard enables (`automatic_payment_methods`), which could offer
+        // redirect-based methods the page cannot complete.
+        let form = [
+            ("amount", req.amount.to_string()),
+            ("currency", req.currency.clone()),
+            ("payment_method_types[0]", "card".to_owned()),
+            ("metadata[order_id]", req.order_id.clone()),
+            ("metadata[payment_id]", req.payment_id.clone()),
+        ];
+        let (intent, request_id) = self
+            .api
+            .post::<IntentObject>(
+                "/v1/payment_intents",
+                &form,
+                &format!("pi_{}", req.payment_id),
+            )
             .await
-            .map_err(provider_error)?;
+            .map_err(|e| e.into_booking())?;
         Ok(Intent {
-            provider_ref: intent.id.to_string(),
+            provider_ref: intent.id,
             client_secret: intent.client_secret,
+            request_id,
         })
     }
 
-    async fn refund(&self, req: &RefundRequest) -> Result<String> {
-        let intent = PaymentIntentId::from_str(&req.provider_ref)
-            .map_err(|_| BookingError::internal("stored PaymentIntent id is malformed"))?;
-        let mut params = CreateRefund::new();
-        params.payment_intent = Some(intent);
-        params.amount = Some(req.amount);
-        let client = self.with_key(&req.idempotency_key);
-        let refund = Refund::create(&client, params)
+    async fn cancel_intent(&self, provider_ref: &str, key: &str) -> Result<IntentCancel> {
+        let form = [("cancellation_reason", "abandoned".to_owned())];
+        let path = format!("/v1/payment_intents/{provider_ref}/cancel");
+        match self.api.post::<IntentObject>(&path, &form, key).await {
+            Ok((_, request_id)) => Ok(IntentCancel::Canceled { request_id }),
+            // Already canceled is done; succeeded (or processing) is too
+            // late, and the success webhook refunds it.
+            Err(e) if e.code.as_deref() == Some("payment_intent_unexpected_state") => {
+                let status = e.payment_intent.as_ref().map(|pi| pi.status.as_str());
+                Ok(if status == Some("canceled") {
+                    IntentCancel::Canceled {
+                        request_id: e.request_id,
+                    }
+                } else {
+                    IntentCancel::TooLate {
+                        request_id: e.request_id,
+                    }
+                })
+            }
+            Err(e) => Err(e.into_booking()),
+        }
+    }
+
+    async fn refund(&self, req: &RefundRequest) -> Result<RefundMade> {
+        let form = [
+            ("payment_intent", req.provider_ref.clone()),
+            ("amount", req.amount.to_string()),
+            ("reason", "requested_by_customer".to_owned()),
+        ];
+        let (refund, request_id) = self
+            .api
+            .post::<RefundObject>("/v1/refunds", &form, &req.idempotency_key)
             .await
-            .map_err(provider_error)?;
-        Ok(refund.id.to_string())
+            .map_err(|e| e.into_booking())?;
+        Ok(RefundMade {
+            provider_ref: refund.id,
+            status: refund.status.unwrap_or_else(|| "succeeded".to_owned()),
+            request_id,
+        })
     }
 
     fn publishable_key(&self) -> Option<String> {

@@ -109,9 +109,10 @@ async fn dev_checkout_confirm_and_email(backend: Backend) {
     app.cleanup().await;
 }
 
-/// A failed payment releases the hold; a success arriving after it (out
-/// of order) still confirms while the seats are free.
-async fn failure_releases_then_late_success_confirms(backend: Backend) {
+/// A PaymentIntent cancelled at Stripe ends the order and releases the
+/// hold; a success arriving after it (out of order) is refunded, never
+/// confirmed; a failure after that changes nothing.
+async fn canceled_intent_releases_then_late_success_is_refunded(backend: Backend) {
     let app = TestApp::new(backend).await;
     let ids: Vec<i64> = app.seats().await.iter().take(1).map(|s| s.0).collect();
     let fan = app.admit("demo");
@@ -126,11 +127,50 @@ async fn failure_releases_then_late_success_confirms(backend: Backend) {
     assert!(app.seats().await.iter().all(|(_, s)| s == "available"));
     assert_eq!(app.queue.releases().len(), 1);
     let ok = app.state.payment_succeeded(&payment, None).await.unwrap();
-    assert!(matches!(ok, SettleOutcome::Confirmed(_)), "{ok:?}");
-    assert_eq!(status(&app, &checkout.order_id).await, "confirmed");
-    // A failure after the success is ignored.
+    assert_eq!(ok, SettleOutcome::RefundDue);
+    assert_eq!(status(&app, &checkout.order_id).await, "refunded");
+    assert!(app.seats().await.iter().all(|(_, s)| s == "available"));
     let late = app.state.payment_failed(&payment, None).await.unwrap();
     assert_eq!(late, SettleOutcome::AlreadySettled);
+    app.cleanup().await;
+}
+
+/// The dev provider's decline test card is a declined attempt, as on
+/// Stripe: 402 with the decline code, the order payable and the seats
+/// held; a good card then pays.
+async fn dev_decline_card_keeps_the_order_payable(backend: Backend) {
+    use axum::body::Body;
+    use axum::http::Request;
+    let app = TestApp::new(backend).await;
+    let ids: Vec<i64> = app.seats().await.iter().take(1).map(|s| s.0).collect();
+    let fan = app.admit("demo");
+    let (_, checkout) = hold_and_checkout(&app, &fan, &ids).await;
+    let router = booking::router(app.state.clone());
+    let url = checkout.confirm_url.clone().unwrap();
+    let pay = |card: &str| {
+        Request::post(&url)
+            .header("content-type", "application/json")
+            .body(Body::from(serde_json::json!({ "card": card }).to_string()))
+            .unwrap()
+    };
+    let (code, body) = crate::stripe::call(&router, pay("4000 0000 0000 0002")).await;
+    assert_eq!(code.as_u16(), 402, "{body}");
+    assert_eq!(body["error"]["code"], "payment_declined");
+    assert_eq!(body["error"]["decline_code"], "generic_decline");
+    assert_eq!(status(&app, &checkout.order_id).await, "pending");
+    assert_eq!(app.seats().await[0].1, "held");
+    let (code, body) = crate::stripe::call(&router, pay("4242 4242 4242 4242")).await;
+    assert_eq!(code.as_u16(), 200, "any other number pays: {body}");
+    assert_eq!(body["status"], "confirmed");
+    let bad = Request::post(&url)
+        .header("content-type", "application/json")
+        .body(Body::from("{not json"))
+        .unwrap();
+    let (code, body) = crate::stripe::call(&router, bad).await;
+    assert_eq!(
+        (code.as_u16(), body["error"]["code"].as_str()),
+        (400, Some("invalid_json"))
+    );
     app.cleanup().await;
 }
 
@@ -244,7 +284,8 @@ async fn checkout_validation(backend: Backend) {
 
 crate::per_backend!(
     dev_checkout_confirm_and_email,
-    failure_releases_then_late_success_confirms,
+    canceled_intent_releases_then_late_success_is_refunded,
+    dev_decline_card_keeps_the_order_payable,
     late_payment_after_resale_is_refunded,
     cancel_confirmed_order,
     checkout_validation,

@@ -26,6 +26,33 @@ macro_rules! impl_hold_repo {
                 let Some((event_id, visitor_id)) = ended else {
                     return Ok(None);
                 };
+                // An order still awaiting payment ends with its hold (expired:
+                // `failed`; let go: `cancelled`), and its PaymentIntent is due
+                // for cancelling so an old client secret cannot pay.
+                let ended_order = match status {
+                    $crate::db::HoldStatus::Expired => "failed",
+                    _ => "cancelled",
+                };
+                let order: Option<String> = sqlx::query_scalar(
+                    r#"update "order" set status = $2, ended_at = $3
+                    where hold_id = $1 and status = 'pending' returning id"#,
+                )
+                .bind(id)
+                .bind(ended_order)
+                .bind(now)
+                .fetch_optional(&mut **tx)
+                .await?;
+                if let Some(order) = order {
+                    sqlx::query(
+                        "update payment set status = 'failed', updated_at = $2,
+                            intent_cancel = case when provider_ref is null then null else 'due' end
+                        where order_id = $1 and status = 'pending'",
+                    )
+                    .bind(&order)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+                }
                 sqlx::query(
                     "update seat set status = 'available', hold_id = null
                     where hold_id = $1 and status = 'held'",

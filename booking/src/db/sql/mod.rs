@@ -11,6 +11,15 @@
 //! with a no-op update (`update … set status = status … returning …`): a
 //! row lock on PostgreSQL, and a no-op under SQLite's single writer.
 
+/// The columns of `PaymentRecord`, for `concat!` into its queries.
+macro_rules! payment_columns {
+    () => {
+        "id, order_id, provider, provider_ref, client_secret, amount, currency, status,
+        failed_attempts, last_error_code, last_error_message, amount_refunded, refund_error,
+        dispute_status, intent_cancel, create_request_id, cancel_request_id, refund_request_id"
+    };
+}
+
 #[macro_use]
 mod catalog;
 #[macro_use]
@@ -23,3 +32,5 @@ mod accounts;
 mod settle;
 #[macro_use]
 mod sales;
+#[macro_use]
+mod payments;

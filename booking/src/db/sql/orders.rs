@@ -29,11 +29,11 @@ macro_rules! impl_order_repo {
                 .bind(id)
                 .fetch_all(&mut *conn)
                 .await?;
-                let payment = sqlx::query_as::<_, $crate::db::PaymentRecord>(
-                    "select id, order_id, provider, provider_ref, client_secret, amount, currency,
-                        status
-                    from payment where order_id = $1",
-                )
+                let payment = sqlx::query_as::<_, $crate::db::PaymentRecord>(concat!(
+                    "select ",
+                    payment_columns!(),
+                    " from payment where order_id = $1"
+                ))
                 .bind(id)
                 .fetch_optional(&mut *conn)
                 .await?;
@@ -43,6 +43,21 @@ macro_rules! impl_order_repo {
                     lines,
                     payment,
                 }))
+            }
+
+            /// Locks the hold of an order (its `hold_id` never changes).
+            async fn lock_hold_of(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                order_id: &str,
+            ) -> $crate::error::Result<()> {
+                sqlx::query(
+                    r#"update hold set status = status
+                    where id = (select hold_id from "order" where id = $1)"#,
+                )
+                .bind(order_id)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
             }
 
             /// Queues an email inside `tx`.
@@ -87,12 +102,15 @@ macro_rules! impl_order_repo {
                 Ok(n == 1)
             }
 
-            /// Locks the order row (no-op update) and returns
-            /// `(status, hold_id)`.
+            /// Locks the order's hold, then the order row (no-op updates),
+            /// and returns `(status, hold_id)`. Hold before order, as the
+            /// sweeper does (it ends an expired hold's order), so the two
+            /// never wait on each other in a cycle.
             async fn lock_order(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 order_id: &str,
             ) -> $crate::error::Result<Option<(String, String)>> {
+                Self::lock_hold_of(tx, order_id).await?;
                 Ok(sqlx::query_as(
                     r#"update "order" set status = status where id = $1 returning status, hold_id"#,
                 )
@@ -222,14 +240,20 @@ macro_rules! impl_order_repo {
                 payment_id: &str,
                 provider_ref: &str,
                 client_secret: Option<&str>,
+                request_id: Option<&str>,
             ) -> $crate::error::Result<()> {
                 let mut tx = self.begin().await?;
-                sqlx::query("update payment set provider_ref = $2, client_secret = $3 where id = $1")
-                    .bind(payment_id)
-                    .bind(provider_ref)
-                    .bind(client_secret)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "update payment set provider_ref = $2, client_secret = $3,
+                        create_request_id = $4
+                    where id = $1",
+                )
+                .bind(payment_id)
+                .bind(provider_ref)
+                .bind(client_secret)
+                .bind(request_id)
+                .execute(&mut *tx)
+                .await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -246,11 +270,11 @@ macro_rules! impl_order_repo {
                 &self,
                 id: &str,
             ) -> $crate::error::Result<Option<$crate::db::PaymentRecord>> {
-                Ok(sqlx::query_as::<_, $crate::db::PaymentRecord>(
-                    "select id, order_id, provider, provider_ref, client_secret, amount, currency,
-                        status
-                    from payment where id = $1",
-                )
+                Ok(sqlx::query_as::<_, $crate::db::PaymentRecord>(concat!(
+                    "select ",
+                    payment_columns!(),
+                    " from payment where id = $1"
+                ))
                 .bind(id)
                 .fetch_optional(self.read())
                 .await?)
@@ -260,11 +284,11 @@ macro_rules! impl_order_repo {
                 &self,
                 provider_ref: &str,
             ) -> $crate::error::Result<Option<$crate::db::PaymentRecord>> {
-                Ok(sqlx::query_as::<_, $crate::db::PaymentRecord>(
-                    "select id, order_id, provider, provider_ref, client_secret, amount, currency,
-                        status
-                    from payment where provider_ref = $1",
-                )
+                Ok(sqlx::query_as::<_, $crate::db::PaymentRecord>(concat!(
+                    "select ",
+                    payment_columns!(),
+                    " from payment where provider_ref = $1"
+                ))
                 .bind(provider_ref)
                 .fetch_optional(self.read())
                 .await?)
@@ -299,6 +323,7 @@ macro_rules! impl_order_repo {
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::error::Result<Option<$crate::db::Released>> {
                 let mut tx = self.begin().await?;
+                Self::lock_hold_of(&mut tx, order_id).await?;
                 let hold: Option<String> = sqlx::query_scalar(
                     r#"update "order" set status = 'cancelled', ended_at = $2
                     where id = $1 and status = 'pending' returning hold_id"#,
@@ -308,11 +333,17 @@ macro_rules! impl_order_repo {
                 .fetch_optional(&mut *tx)
                 .await?;
                 let Some(hold) = hold else { return Ok(None) };
-                sqlx::query("update payment set status = 'failed', updated_at = $2 where order_id = $1")
-                    .bind(order_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                // Its PaymentIntent could still take money: cancel it at the
+                // provider after this commits (retried until done).
+                sqlx::query(
+                    "update payment set status = 'failed', updated_at = $2,
+                        intent_cancel = case when provider_ref is null then null else 'due' end
+                    where order_id = $1 and status = 'pending'",
+                )
+                .bind(order_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
                 let released =
                     Self::release_in_tx(&mut tx, &hold, $crate::db::HoldStatus::Released, now)
                         .await?;

@@ -166,10 +166,14 @@ macro_rules! impl_sales_repo {
                         s.revenue += total;
                     }
                 }
-                s.refunded = sqlx::query_scalar(
-                    r#"select cast(coalesce(sum(r.amount), 0) as bigint)
-                    from refund r join payment p on p.id = r.payment_id
-                    join "order" o on o.id = p.order_id
+                // Ours and those made in Stripe's Dashboard, as mirrored.
+                (s.refunded, s.refunds_refused, s.disputed) = sqlx::query_as(
+                    r#"select cast(coalesce(sum(p.amount_refunded), 0) as bigint),
+                        cast(coalesce(sum(case when p.refund_error is null then 0 else 1 end), 0)
+                            as bigint),
+                        cast(coalesce(sum(case when p.dispute_status is null then 0 else 1 end), 0)
+                            as bigint)
+                    from payment p join "order" o on o.id = p.order_id
                     where o.event_id = $1"#,
                 )
                 .bind(event)
@@ -194,8 +198,8 @@ macro_rules! impl_sales_repo {
                 let orders = sqlx::query_as::<_, $crate::db::OrderExportRow>(
                     r#"select o.id, o.reference, o.status, o.email, o.total, o.currency,
                         o.created_at, o.confirmed_at, p.provider, p.provider_ref,
-                        (select cast(coalesce(sum(r.amount), 0) as bigint)
-                         from refund r where r.payment_id = p.id) as refunded
+                        coalesce(p.amount_refunded, 0) as refunded, p.refund_error,
+                        p.dispute_status
                     from "order" o left join payment p on p.order_id = o.id
                     where o.event_id = $1
                       and ($2 is null or o.created_at > $2 or (o.created_at = $2 and o.id > $3))
@@ -235,12 +239,16 @@ macro_rules! impl_sales_repo {
                 &self,
                 limit: i64,
             ) -> $crate::error::Result<Vec<(String, String)>> {
+                // A refund Stripe refused (`refund_error`) is never retried.
                 Ok(sqlx::query_as(
-                    r#"select id, '' from "order" where status = 'refund_pending'
+                    r#"select o.id, '' from "order" o join payment p on p.order_id = o.id
+                    where o.status = 'refund_pending' and p.refund_error is null
                     union all
                     select o.id, coalesce(e.cancel_reason, '')
                     from event e join "order" o on o.event_id = e.id
+                    join payment p on p.order_id = o.id
                     where e.status = 'cancelled' and o.status = 'confirmed'
+                      and p.refund_error is null
                     limit $1"#,
                 )
                 .bind(limit)

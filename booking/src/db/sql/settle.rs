@@ -34,8 +34,9 @@ macro_rules! impl_settle {
                     .bind(s.now)
                     .execute(&mut *tx)
                     .await?;
-                if status == "cancelled" {
-                    // Paid after the fan gave up: the money goes back.
+                if status == "cancelled" || status == "failed" {
+                    // Paid after the order ended (the fan gave up, the hold
+                    // expired, the intent was cancelled): the money goes back.
                     sqlx::query(r#"update "order" set status = 'refund_pending' where id = $1"#)
                         .bind(&order_id)
                         .execute(&mut *tx)
@@ -43,7 +44,7 @@ macro_rules! impl_settle {
                     tx.commit().await?;
                     return Ok(SettleOutcome::RefundDue);
                 }
-                if status != "pending" && status != "failed" {
+                if status != "pending" {
                     tx.commit().await?;
                     return Ok(SettleOutcome::AlreadySettled);
                 }
@@ -171,11 +172,15 @@ macro_rules! impl_settle {
                     .bind(s.now)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("update payment set status = 'failed', updated_at = $2 where id = $1")
-                    .bind(&s.payment_id)
-                    .bind(s.now)
-                    .execute(&mut *tx)
-                    .await?;
+                // Stripe cancelled it: nothing left to cancel there.
+                sqlx::query(
+                    "update payment set status = 'failed', intent_cancel = 'done', updated_at = $2
+                    where id = $1",
+                )
+                .bind(&s.payment_id)
+                .bind(s.now)
+                .execute(&mut *tx)
+                .await?;
                 let released =
                     Self::release_in_tx(&mut tx, &hold_id, $crate::db::HoldStatus::Released, s.now)
                         .await?;
@@ -189,26 +194,32 @@ macro_rules! impl_settle {
                 email: Option<&$crate::db::NewEmail>,
             ) -> $crate::error::Result<()> {
                 let mut tx = self.begin().await?;
-                let (from, to) = if r.cancel {
-                    ("confirmed", "cancelled")
+                // A cancellation may find the order `refunded` already when
+                // Stripe's `charge.refunded` for this very refund overtook us.
+                let (from, also, to) = if r.cancel {
+                    ("confirmed", "refunded", "cancelled")
                 } else {
-                    ("refund_pending", "refunded")
+                    ("refund_pending", "refund_pending", "refunded")
                 };
                 let hold: Option<String> = sqlx::query_scalar(
                     r#"update "order" set status = $3, ended_at = $2
-                    where id = $1 and status = $4 returning hold_id"#,
+                    where id = $1 and status in ($4, $5) returning hold_id"#,
                 )
                 .bind(&r.order_id)
                 .bind(r.now)
                 .bind(to)
                 .bind(from)
+                .bind(also)
                 .fetch_optional(&mut *tx)
                 .await?;
                 // Already done by a concurrent call: nothing to do.
                 let Some(hold) = hold else { return Ok(()) };
+                // The mirror of `charge.refund.updated` may have recorded this
+                // refund (by its provider id) first.
                 sqlx::query(
-                    "insert into refund (id, payment_id, provider_ref, amount, reason, created_at)
-                    values ($1, $2, $3, $4, $5, $6) on conflict (id) do nothing",
+                    "insert into refund (id, payment_id, provider_ref, amount, reason, created_at,
+                        status)
+                    values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing",
                 )
                 .bind(&r.id)
                 .bind(&r.payment_id)
@@ -216,13 +227,19 @@ macro_rules! impl_settle {
                 .bind(r.amount)
                 .bind(&r.reason)
                 .bind(r.now)
+                .bind(&r.status)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query("update payment set status = 'refunded', updated_at = $2 where id = $1")
-                    .bind(&r.payment_id)
-                    .bind(r.now)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "update payment set status = 'refunded', amount_refunded = amount,
+                        refund_request_id = coalesce($3, refund_request_id), updated_at = $2
+                    where id = $1",
+                )
+                .bind(&r.payment_id)
+                .bind(r.now)
+                .bind(&r.request_id)
+                .execute(&mut *tx)
+                .await?;
                 if r.cancel {
                     sqlx::query(
                         "update seat set status = 'available', hold_id = null
