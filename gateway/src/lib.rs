@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod edge;
+pub mod healthcheck;
 mod ops;
 mod secrets;
 pub mod telemetry;
