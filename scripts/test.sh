@@ -21,3 +21,6 @@ if ! browser_tests; then
   echo "!! browser tests failed or hung; running them once more" >&2
   browser_tests
 fi
+# The production topology behind nginx (needs root, nginx, Redis, PostgreSQL;
+# about two minutes once the release build is done).
+./scripts/topology-test.sh
