@@ -34,4 +34,6 @@ out=$(kubernetes-validate --strict --quiet "$T"/*.yaml k8s/base/secret.template.
 # CRDs (ServiceMonitor, PrometheusRule) have no schema in the tool: warned, not failed.
 echo "$out" | grep -v "Couldn't find schema for kind \(ServiceMonitor\|PrometheusRule\)" || true
 if echo "$out" | grep -q '^ERROR'; then fail "Kubernetes manifests do not validate"; fi
+# Alert rules and the Grafana dashboard use metrics the binary registers.
+python3 scripts/check-monitoring.py
 echo "deploy-lint: Dockerfile, docker-compose.yml, nginx and $(ls "$T"/*.yaml | wc -l) Kubernetes overlays pass"
