@@ -21,3 +21,8 @@ if ! browser_tests; then
   echo "!! browser tests failed or hung; running them once more" >&2
   browser_tests
 fi
+# Static checks of Dockerfile, compose, nginx and Kubernetes files.
+./scripts/deploy-lint.sh
+# The production topology behind nginx (needs root, nginx, Redis, PostgreSQL;
+# about two minutes once the release build is done).
+./scripts/topology-test.sh

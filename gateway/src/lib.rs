@@ -4,7 +4,9 @@
 pub mod config;
 pub mod edge;
 pub mod headers;
+pub mod healthcheck;
 mod ops;
+pub mod readiness;
 mod secrets;
 pub mod server;
 pub mod telemetry;
@@ -170,14 +172,19 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         }));
     }
 
+    let redis_mode = match &settings.redis_url {
+        Some(url) => Some(Arc::new(readiness::RedisMode::connect(url.expose()).await?)),
+        None => None,
+    };
+    let ops = ops::Ops {
+        engine: engine.clone(),
+        booking: booking.clone(),
+        redis_mode,
+    };
+    // Checks once now (a wrong mode is logged at start), then every 5 s.
+    loops.push(AbortOnDrop(ops::spawn_health_loop(ops.clone())));
     let router = router
-        .merge(ops::router(
-            ops::Ops {
-                engine: engine.clone(),
-                booking: booking.clone(),
-            },
-            settings.metrics_listen.is_none(),
-        ))
+        .merge(ops::router(ops, settings.metrics_listen.is_none()))
         .merge(ops::pages(&settings.web_dir));
     let bounds = server::Bounds::new(
         &settings.connections,

@@ -1,5 +1,6 @@
 //! Operations endpoints and the static pages.
 
+use crate::readiness::{Mode, RedisMode};
 use crate::telemetry::metrics_handle;
 use axum::extract::State;
 use axum::http::{header, StatusCode, Uri};
@@ -19,6 +20,90 @@ pub struct Ops {
     pub engine: Arc<Engine>,
     /// For readiness: the database must answer.
     pub booking: Option<Arc<booking::Booking>>,
+    /// For readiness: what the Redis behind `REDIS_URL` is (primary, not a
+    /// Cluster node through a plain URL); `None` on the in-process store.
+    pub redis_mode: Option<Arc<RedisMode>>,
+}
+
+/// One readiness check's outcome.
+struct Check {
+    /// `ok`, or what is wrong.
+    status: String,
+    /// This process is unusable (wrong mode): take it out of rotation.
+    fatal: bool,
+}
+
+impl Ops {
+    /// Checks the queue store (reachable, usable through this URL) and the
+    /// database, and records the outcome in the `waitroom_*_up` gauges.
+    async fn checks(&self) -> (Check, Option<Check>) {
+        let store = self.engine.store();
+        let mut queue = match store.ping().await {
+            Ok(()) => Check {
+                status: "ok".to_owned(),
+                fatal: false,
+            },
+            Err(e) => Check {
+                status: format!("unreachable: {e}"),
+                fatal: false,
+            },
+        };
+        if let (Some(mode), "ok") = (&self.redis_mode, queue.status.as_str()) {
+            match mode.check().await {
+                Mode::Ok => {}
+                Mode::Wrong(reason) => {
+                    queue = Check {
+                        status: reason,
+                        fatal: true,
+                    }
+                }
+                Mode::Unreachable(e) => queue.status = format!("unreachable: {e}"),
+            }
+        }
+        metrics::gauge!("waitroom_queue_store_up").set(f64::from(u8::from(queue.status == "ok")));
+        metrics::gauge!("waitroom_queue_store_wrong_mode").set(f64::from(u8::from(queue.fatal)));
+        let database = match &self.booking {
+            Some(b) => {
+                let check = match b.ping().await {
+                    Ok(()) => Check {
+                        status: "ok".to_owned(),
+                        fatal: false,
+                    },
+                    Err(e) => Check {
+                        status: format!("unreachable: {e}"),
+                        fatal: false,
+                    },
+                };
+                metrics::gauge!("waitroom_database_up")
+                    .set(f64::from(u8::from(check.status == "ok")));
+                Some(check)
+            }
+            None => None,
+        };
+        (queue, database)
+    }
+}
+
+/// Keeps the `waitroom_*_up` gauges current even when nothing probes
+/// `/readyz`, and says so in the log when the store changes health.
+pub fn spawn_health_loop(ops: Ops) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last = String::new();
+        loop {
+            let (queue, _) = ops.checks().await;
+            if queue.status != last {
+                if queue.fatal {
+                    tracing::error!(reason = %queue.status, "the queue store cannot be used through REDIS_URL; /readyz fails");
+                } else if queue.status != "ok" {
+                    tracing::warn!(reason = %queue.status, "queue store unreachable: waiters are told reconnecting and keep their places");
+                } else if !last.is_empty() {
+                    tracing::info!("queue store reachable again");
+                }
+                last = queue.status;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        }
+    })
 }
 
 /// The OpenAPI document of every route (design.md §7), written by hand
@@ -52,25 +137,25 @@ pub fn metrics_router() -> Router {
     Router::new().route("/metrics", get(|| async { metrics_handle().render() }))
 }
 
+/// Ready unless this process cannot be used (the queue store in the wrong
+/// mode). A shared backend that is unreachable is the same for every
+/// process, so it is reported (`degraded`, with the reason) but not failed:
+/// taking every process out of the load balancer at once would cut off the
+/// waiters being told "reconnecting", who keep their places.
 async fn ready(State(ops): State<Ops>) -> Response {
-    let store = ops.engine.store();
-    let queue = match store.ping().await {
-        Ok(()) => "ok".to_owned(),
-        Err(e) => e.to_string(),
+    let (queue, database) = ops.checks().await;
+    let healthy = queue.status == "ok" && database.as_ref().is_none_or(|d| d.status == "ok");
+    let ok = !queue.fatal;
+    let status = match (ok, healthy) {
+        (false, _) => "unavailable",
+        (true, false) => "degraded",
+        (true, true) => "ready",
     };
-    let database = match &ops.booking {
-        Some(b) => match b.ping().await {
-            Ok(()) => "ok".to_owned(),
-            Err(e) => e.to_string(),
-        },
-        None => "not running".to_owned(),
-    };
-    let ok = queue == "ok" && (ops.booking.is_none() || database == "ok");
     let body = serde_json::json!({
-        "status": if ok { "ready" } else { "unavailable" },
+        "status": status,
         "checks": {
-            "queue_store": { "backend": store.backend(), "status": queue },
-            "database": { "status": database },
+            "queue_store": { "backend": ops.engine.store().backend(), "status": queue.status },
+            "database": { "status": database.map_or_else(|| "not running".to_owned(), |d| d.status) },
         },
         "connected_waiters": ops.engine.connected(),
     });
