@@ -103,9 +103,6 @@ pub trait OrderRepo: Send + Sync {
     async fn orders_for_customer(&self, customer_id: &str) -> Result<Vec<OrderSummary>>;
 }
 
-<<<<<<< HEAD
-/// Customer accounts and the verification of their email.
-=======
 /// The payment side that follows Stripe: declined attempts, cancelling
 /// PaymentIntents of orders that ended unpaid, refunds Stripe refused, and
 /// refunds and disputes made outside waitroom.
@@ -144,8 +141,7 @@ pub trait PaymentRepo: Send + Sync {
     async fn mirror(&self, m: &Mirror) -> Result<bool>;
 }
 
-/// Customer accounts.
->>>>>>> payments
+/// Customer accounts and the verification of their email.
 #[async_trait]
 pub trait CustomerRepo: Send + Sync {
     /// A customer by (lowercased) email.

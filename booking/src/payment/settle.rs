@@ -1,10 +1,10 @@
 //! Applying payment outcomes (from Stripe webhooks or the dev form).
 
 use super::RefundRequest;
-use queue::api::ErrorCode;
 use crate::db::{Decline, NewEmail, NewRefund, OrderDetail, PaymentRecord, Settle, SettleOutcome};
 use crate::error::{BookingError, Result};
 use crate::state::{now, AppState};
+use queue::api::ErrorCode;
 
 /// Why an order's money goes back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
