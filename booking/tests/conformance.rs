@@ -22,5 +22,7 @@ mod stand_in_objects;
 mod stripe;
 #[path = "conformance/stripe_payments.rs"]
 mod stripe_payments;
+#[path = "conformance/stripe_races.rs"]
+mod stripe_races;
 #[path = "conformance/stripe_refunds.rs"]
 mod stripe_refunds;

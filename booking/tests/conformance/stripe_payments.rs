@@ -28,7 +28,12 @@ pub struct Checkout {
 }
 
 pub async fn checkout(app: &TestApp, router: &Router) -> Checkout {
-    let seat = app.seats().await[0].0;
+    checkout_seat(app, router, 0).await
+}
+
+/// As [`checkout`], on the demo seat at `index`.
+pub async fn checkout_seat(app: &TestApp, router: &Router, index: usize) -> Checkout {
+    let seat = app.seats().await[index].0;
     let fan = app.admit("demo");
     let hold = app.hold_seats(&fan.creds(), &[seat]).await.unwrap().hold_id;
     let (status, body) = call(router, checkout_request(&hold, &fan)).await;
