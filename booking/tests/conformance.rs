@@ -18,7 +18,13 @@ mod payments;
 mod sales;
 #[path = "conformance/stand_in.rs"]
 mod stand_in;
+#[path = "conformance/stand_in_objects.rs"]
+mod stand_in_objects;
 #[path = "conformance/stripe.rs"]
 mod stripe;
 #[path = "conformance/stripe_payments.rs"]
 mod stripe_payments;
+#[path = "conformance/stripe_races.rs"]
+mod stripe_races;
+#[path = "conformance/stripe_refunds.rs"]
+mod stripe_refunds;

@@ -11,7 +11,7 @@ use serde::Serialize;
 pub enum HoldStatus {
     /// Holding seats.
     Active,
-    /// Given up by the fan or by a failed payment.
+    /// Given up by the fan, or ended by a cancelled PaymentIntent.
     Released,
     /// Timed out.
     Expired,
