@@ -134,14 +134,24 @@ pub async fn recheck(
     ledger: &Ledger,
 ) -> Result<String> {
     let url = format!("{lb}/api/v1/queue/{event}/join");
-    let resp = http
-        .post(&url)
-        .header("x-queue-token", &fan.token)
-        .send()
-        .await?;
-    let status = resp.status().as_u16();
-    ledger.status(status, "POST join (again)");
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    // A 5xx (recorded) is retried as a page would; only the final answer
+    // says whether the place is still there.
+    let mut tries = 0;
+    let (status, body) = loop {
+        tries += 1;
+        let resp = http
+            .post(&url)
+            .header("x-queue-token", &fan.token)
+            .send()
+            .await?;
+        let status = resp.status().as_u16();
+        ledger.status(status, "POST join (again)");
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if status < 500 || tries == 5 {
+            break (status, body);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
     if status != 200 {
         bail!("fan {} rejoin answered {status}: {body}", fan.n);
     }
