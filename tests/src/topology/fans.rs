@@ -270,10 +270,8 @@ fn on_message(fan: &Fan, text: &str, totals: &Totals, ledger: &Ledger) -> bool {
             seen.admission_token = msg["admission_token"].as_str().map(str::to_owned);
             return false;
         }
-        Some("state") => {
-            if msg["queue_state"] == "reconnecting" {
-                totals.store_reconnecting.fetch_add(1, Ordering::Relaxed);
-            }
+        Some("state") if msg["queue_state"] == "reconnecting" => {
+            totals.store_reconnecting.fetch_add(1, Ordering::Relaxed);
         }
         Some("reconnect") => {
             totals.reconnect_messages.fetch_add(1, Ordering::Relaxed);
