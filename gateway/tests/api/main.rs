@@ -15,6 +15,7 @@ mod metrics;
 mod openapi;
 mod outage;
 mod pages;
+mod production;
 mod readiness;
 mod scheduled_sale;
 mod tokens;
