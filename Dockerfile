@@ -5,6 +5,7 @@
 
 # The toolchain must be at least the newest rust-version in Cargo.lock (1.89).
 FROM rust:1.95.0-slim-bookworm AS build
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
 
 # Dependency layer: build every dependency against placeholder sources so
@@ -21,15 +22,18 @@ COPY migrations migrations
 RUN for crate in queue booking admin gateway; do \
       mkdir -p "$crate/src" && echo '' > "$crate/src/lib.rs"; \
     done \
- && echo 'fn main() {}' > gateway/src/main.rs \
- && mkdir -p tests/src \
- && echo 'fn main() {}' > tests/src/loadgen.rs \
- && echo 'fn main() {}' > tests/src/bots.rs \
+ && for manifest in gateway/Cargo.toml tests/Cargo.toml; do \
+      crate=$(dirname "$manifest"); \
+      sed -n 's/^path = "\(.*\)"/\1/p' "$manifest" | while read -r bin; do \
+        mkdir -p "$crate/$(dirname "$bin")" && echo 'fn main() {}' > "$crate/$bin"; \
+      done; \
+    done \
  && cargo build --release --locked -p gateway \
  && rm -rf queue/src booking/src admin/src gateway/src tests/src
 
-# The workspace itself. The placeholders' build outputs are older than
-# nothing Cargo can see, so touch the real sources to force their rebuild.
+# The workspace itself. COPY keeps the sources' modification times, which
+# may be older than the placeholders' build outputs: touch them so Cargo
+# rebuilds the workspace's crates.
 COPY queue queue
 COPY booking booking
 COPY admin admin

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Checks the alert rules (k8s/base/prometheusrule.yaml) and the Grafana
-dashboard (deploy/monitoring/grafana-dashboard.json): well-formed, every
-alert complete, and every waitroom_* metric they use is one the binary
+"""Checks the alert rules (k8s/base/prometheusrule.yaml), the Grafana
+dashboard (deploy/monitoring/grafana-dashboard.json) and the other manifests
+(the HPA's metric): well-formed, every alert complete, and every
+waitroom_* metric they use is one the binary
 registers (gateway/src/telemetry.rs METRICS, or a histogram's series). No
 promtool is available from a package registry here, so this is the check."""
 
@@ -48,6 +49,13 @@ for panel in dash["panels"]:
     for t in panel.get("targets", []):
         targets += 1
         check_expr(f"panel {panel['title']!r}", t["expr"])
+
+# Autoscaling and any other manifest naming a waitroom_* metric.
+import glob
+for path in sorted(glob.glob("k8s/**/*.yaml", recursive=True)):
+    if path.endswith("prometheusrule.yaml"):
+        continue
+    check_expr(path, open(path, encoding="utf-8").read())
 
 for e in errors:
     print(f"check-monitoring: {e}", file=sys.stderr)

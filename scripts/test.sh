@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # README's second command: every test. Needs Redis on 127.0.0.1:6379 and
 # PostgreSQL on 127.0.0.1:5432 (`.ci/run` starts them when installed), and
-# Debian's chromium with web/tests' npm packages for the browser tests.
+# Debian's chromium with web/tests' npm packages for the browser tests; the
+# deployment checks at the end need root, nginx, hadolint, dclint and
+# kubernetes-validate (.ci/run installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"

@@ -105,7 +105,7 @@ DATABASE_URL="$(echo "$PG_ADMIN" | sed -E 's#/[^/]*$##')/$DB"
 cp deploy/nginx/nginx.conf deploy/nginx/waitroom.conf "$T/nginx/"
 echo "listen 127.0.0.1:$LB;" > "$T/nginx/lb-listen.conf"
 for p in "$P1" "$P2" "$P3"; do
-  echo "server 127.0.0.1:$p max_fails=1 fail_timeout=5s;"
+  echo "server 127.0.0.1:$p max_fails=0;"
 done > "$T/nginx/lb-upstreams.conf"
 nginx -q -t -p "$T/nginx" -c "$T/nginx/nginx.conf" -g "pid $T/nginx/nginx.pid;"
 nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -g "pid $T/nginx/nginx.pid;"

@@ -89,4 +89,37 @@ mod tests {
         assert!(parse(b"").is_err());
         assert!(parse(b"HTTP/1.1 abc\r\n\r\n").is_err());
     }
+
+    #[tokio::test]
+    async fn probes_a_server_and_times_out_on_a_silent_one() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        tokio::spawn(async move {
+            // First connection answers; the second is accepted and ignored.
+            if let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = [0u8; 1024];
+                let n = tokio::io::AsyncReadExt::read(&mut s, &mut buf)
+                    .await
+                    .unwrap_or(0);
+                assert!(String::from_utf8_lossy(&buf[..n]).starts_with("GET /readyz HTTP/1.0"));
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\n\r\n{\"status\":\"ready\"}")
+                    .await;
+            }
+            let silent = listener.accept().await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            drop(silent);
+        });
+        let (code, body) = probe(addr, "/readyz", Duration::from_secs(2))
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!((code, body.as_str()), (200, "{\"status\":\"ready\"}"));
+        let silent = probe(addr, "/healthz", Duration::from_millis(300)).await;
+        assert!(
+            silent.is_err(),
+            "a server that never answers fails the check"
+        );
+    }
 }

@@ -60,6 +60,7 @@ impl Drop for AbortOnDrop {
 pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     // Install the recorder before anything records a metric.
     telemetry::metrics_handle();
+    telemetry::register_metrics();
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("creating data dir {}", settings.data_dir.display()))?;
     let keys = Arc::new(secrets::signing_keys(settings)?);
@@ -93,7 +94,10 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         },
     )
     .await?;
-    let mut loops = vec![AbortOnDrop(edge.spawn_maintenance())];
+    let mut loops = vec![
+        AbortOnDrop(edge.spawn_maintenance()),
+        AbortOnDrop(telemetry::spawn_event_gauges(store.clone())),
+    ];
     let mut router = Router::new();
 
     if settings.role.runs(Role::Queue) {

@@ -59,3 +59,80 @@ pub async fn track_http(req: Request, next: Next) -> Response {
         .record(started.elapsed().as_secs_f64());
     resp
 }
+
+/// Every metric on-call reads, registered at start so a dashboard shows 0
+/// rather than "no data" before the first event of each kind. Labelled
+/// per-event series appear with their event's first tick.
+pub const METRICS: &[(&str, &str)] = &[
+    ("waitroom_http_requests_total", "HTTP requests by route template, method and status (joins: the join route with 201; holds, checkouts, webhooks: their routes by status)"),
+    ("waitroom_http_request_seconds", "HTTP latency by route template and method"),
+    ("waitroom_ws_connected", "waiting-room WebSockets open on this process"),
+    ("waitroom_ws_slow_disconnects_total", "waiters disconnected for not reading their messages"),
+    ("waitroom_ticks_run_total", "admission ticks run by this process (it held the event's lease)"),
+    ("waitroom_tick_seconds", "duration of an admission tick"),
+    ("waitroom_ticks_applied_total", "ticks applied to this process's waiters"),
+    ("waitroom_fanout_seconds", "time to apply one tick to this process's waiters"),
+    ("waitroom_admitted_total", "fans admitted by ticks this process ran"),
+    ("waitroom_departed_total", "waiters departed (gone past their grace) in ticks this process ran"),
+    ("waitroom_lease_acquired_total", "times this process took an event's admission lease (flapping if it climbs)"),
+    ("waitroom_queue_store_up", "1 when the queue store answers and is usable through REDIS_URL"),
+    ("waitroom_queue_store_wrong_mode", "1 when REDIS_URL reaches a replica or a Cluster node through redis:// (readiness fails)"),
+    ("waitroom_queue_store_errors_total", "queue store calls that failed as unavailable"),
+    ("waitroom_database_up", "1 when the database answers"),
+    ("waitroom_event_waiting", "waiters in an event's queue, from its last tick"),
+    ("waitroom_event_active", "admitted sessions alive in an event, from its last tick"),
+    ("waitroom_event_tickets_issued", "highest ticket issued in an event (its rate is the join rate)"),
+    ("waitroom_rate_limited_total", "requests refused by the edge's rate limits"),
+    ("waitroom_captcha_checks_total", "CAPTCHA checks by outcome"),
+];
+
+/// Describes and registers [`METRICS`]; unlabelled counters and gauges
+/// start at 0.
+pub fn register_metrics() {
+    for (name, help) in METRICS {
+        let name = *name;
+        if name.ends_with("_seconds") {
+            metrics::describe_histogram!(name, metrics::Unit::Seconds, *help);
+            let _ = metrics::histogram!(name);
+        } else if name.ends_with("_total") {
+            metrics::describe_counter!(name, *help);
+            if name != "waitroom_http_requests_total"
+                && name != "waitroom_lease_acquired_total"
+                && name != "waitroom_captcha_checks_total"
+                && name != "waitroom_rate_limited_total"
+            {
+                metrics::counter!(name).increment(0);
+            }
+        } else {
+            metrics::describe_gauge!(name, *help);
+            if !name.starts_with("waitroom_event_") {
+                let _ = metrics::gauge!(name);
+            }
+        }
+    }
+}
+
+/// Follows every event's ticks (published to every process) and keeps the
+/// per-event gauges current.
+pub fn spawn_event_gauges(
+    store: std::sync::Arc<dyn queue::QueueStore>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = store.subscribe();
+        loop {
+            match ticks.recv().await {
+                Ok(tick) => {
+                    let event = tick.event.to_string();
+                    metrics::gauge!("waitroom_event_waiting", "event" => event.clone())
+                        .set(tick.waiting as f64);
+                    metrics::gauge!("waitroom_event_active", "event" => event.clone())
+                        .set(f64::from(tick.active));
+                    metrics::gauge!("waitroom_event_tickets_issued", "event" => event)
+                        .set(tick.last_ticket as f64);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    })
+}

@@ -316,8 +316,17 @@ async fn edge_checks(topo: &Topology, lb: &str, ledger: &Ledger) -> Result<()> {
     }
     let m = format!("http://127.0.0.1:{}/metrics", topo.procs[0].metrics_port);
     let text = topo.http.get(&m).send().await?.text().await?;
-    if !text.contains("waitroom_") {
-        ledger.fail("the internal metrics listener serves no waitroom_ metrics");
+    // Registered at start: on-call reads 0, not "no data".
+    for name in [
+        "waitroom_queue_store_up 1",
+        "waitroom_database_up 1",
+        "waitroom_departed_total",
+        "waitroom_fanout_seconds",
+        "waitroom_queue_store_errors_total 0",
+    ] {
+        if !text.contains(name) {
+            ledger.fail(format!("the metrics listener does not serve {name}"));
+        }
     }
     Ok(())
 }

@@ -41,9 +41,11 @@ impl Redis {
             .stdout(Stdio::null())
             .spawn()
             .expect("this test needs redis-server on PATH (apt-get install redis-server)");
+        // Owned at once, so the server is killed and reaped on every path.
+        let redis = Self { child, port };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Self { child, port };
+                return redis;
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -32,8 +32,10 @@ impl Engine {
             },
         }
         metrics::counter!("waitroom_ticks_applied_total").increment(1);
+        let started = std::time::Instant::now();
         let unsure = self.fan_out(&hub, &tick, previous_state);
         self.settle(&hub, unsure).await;
+        metrics::histogram!("waitroom_fanout_seconds").record(started.elapsed().as_secs_f64());
     }
 
     /// The synchronous part of fan-out: positions, admissions from the

@@ -32,9 +32,12 @@ impl Engine {
         let mut interval = tokio::time::interval(self.config.tick_interval);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let ttl = self.config.lease_ttl.as_millis() as u64;
+        // Events whose lease this node held at its last tick: a lease that
+        // changes hands often (flapping) shows in waitroom_lease_acquired_total.
+        let mut held = std::collections::HashSet::new();
         loop {
             interval.tick().await;
-            let healthy = match self.admit_once(ttl).await {
+            let healthy = match self.admit_once(ttl, &mut held).await {
                 Ok(()) => true,
                 // One slow command (a node whose runtime is saturated times
                 // out while the store idles) is not an outage: telling every
@@ -58,7 +61,11 @@ impl Engine {
         }
     }
 
-    async fn admit_once(&self, ttl: u64) -> Result<(), QueueError> {
+    async fn admit_once(
+        &self,
+        ttl: u64,
+        held: &mut std::collections::HashSet<EventId>,
+    ) -> Result<(), QueueError> {
         let events = self.store.events().await?;
         for event in events {
             if !self
@@ -66,7 +73,12 @@ impl Engine {
                 .acquire_lease(&event, &self.config.node_id, ttl)
                 .await?
             {
+                held.remove(&event);
                 continue;
+            }
+            if held.insert(event.clone()) {
+                metrics::counter!("waitroom_lease_acquired_total", "event" => event.to_string())
+                    .increment(1);
             }
             let started = std::time::Instant::now();
             if let Some(tick) = self
@@ -76,6 +88,8 @@ impl Engine {
             {
                 metrics::counter!("waitroom_ticks_run_total").increment(1);
                 metrics::counter!("waitroom_admitted_total").increment(tick.admitted.len() as u64);
+                // Only the lease holder ticks, so these sum exactly over nodes.
+                metrics::counter!("waitroom_departed_total").increment(tick.departed.len() as u64);
                 metrics::histogram!("waitroom_tick_seconds")
                     .record(started.elapsed().as_secs_f64());
             }

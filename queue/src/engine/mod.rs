@@ -159,6 +159,7 @@ impl Engine {
     fn track<T>(&self, r: Result<T>) -> Result<T> {
         match &r {
             Err(QueueError::Unavailable(_)) => {
+                metrics::counter!("waitroom_queue_store_errors_total").increment(1);
                 self.note_store(false);
             }
             Ok(_) => {

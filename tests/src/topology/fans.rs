@@ -134,14 +134,24 @@ pub async fn recheck(
     ledger: &Ledger,
 ) -> Result<String> {
     let url = format!("{lb}/api/v1/queue/{event}/join");
-    let resp = http
-        .post(&url)
-        .header("x-queue-token", &fan.token)
-        .send()
-        .await?;
-    let status = resp.status().as_u16();
-    ledger.status(status, "POST join (again)");
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    // A 5xx (recorded) is retried as a page would; only the final answer
+    // says whether the place is still there.
+    let mut tries = 0;
+    let (status, body) = loop {
+        tries += 1;
+        let resp = http
+            .post(&url)
+            .header("x-queue-token", &fan.token)
+            .send()
+            .await?;
+        let status = resp.status().as_u16();
+        ledger.status(status, "POST join (again)");
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if status < 500 || tries == 5 {
+            break (status, body);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
     if status != 200 {
         bail!("fan {} rejoin answered {status}: {body}", fan.n);
     }
@@ -260,10 +270,8 @@ fn on_message(fan: &Fan, text: &str, totals: &Totals, ledger: &Ledger) -> bool {
             seen.admission_token = msg["admission_token"].as_str().map(str::to_owned);
             return false;
         }
-        Some("state") => {
-            if msg["queue_state"] == "reconnecting" {
-                totals.store_reconnecting.fetch_add(1, Ordering::Relaxed);
-            }
+        Some("state") if msg["queue_state"] == "reconnecting" => {
+            totals.store_reconnecting.fetch_add(1, Ordering::Relaxed);
         }
         Some("reconnect") => {
             totals.reconnect_messages.fetch_add(1, Ordering::Relaxed);
