@@ -28,8 +28,11 @@
   }
 
   async function showOrders() {
-    const token = sessionStorage.getItem(KEY);
-    if (!token) { show('login-form', 'register-form'); return; }
+    let session = null;
+    try { session = JSON.parse(sessionStorage.getItem(KEY)); } catch (e) { session = null; }
+    if (!session || !session.token) { show('login-form', 'register-form'); return; }
+    const token = session.token;
+    $('signed-in').textContent = 'Signed in as ' + session.email;
     const r = await call('GET', 'me/orders', null, token);
     if (r.status === 401) { sessionStorage.removeItem(KEY); say('Please sign in again.'); show('login-form', 'register-form'); return; }
     if (r.status !== 200) { say(errorText(r)); return; }
@@ -45,8 +48,7 @@
   }
 
   function signedIn(session) {
-    sessionStorage.setItem(KEY, session.token);
-    $('signed-in').textContent = 'Signed in as ' + session.email;
+    sessionStorage.setItem(KEY, JSON.stringify({ token: session.token, email: session.email }));
     return showOrders();
   }
 
