@@ -52,21 +52,24 @@
     return showOrders();
   }
 
-  const token = new URLSearchParams(location.hash.slice(1)).get('verify');
-  if (token) {
-    show('verify-form');
-    say('One more step.');
-    $('verify-form').addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      const r = await call('POST', 'auth/verify', { token, password: $('verify-password').value });
-      if (r.status !== 200) { say(errorText(r)); return; }
-      history.replaceState(null, '', location.pathname);
-      say('Your email is confirmed.');
-      await signedIn(r.json);
-    });
-  } else {
-    showOrders();
+  const linkToken = () => new URLSearchParams(location.hash.slice(1)).get('verify');
+
+  // Also on `hashchange`: opening the link in a tab already on this page
+  // does not reload it.
+  function route() {
+    if (linkToken()) { show('verify-form'); say('One more step.'); } else showOrders();
   }
+  window.addEventListener('hashchange', route);
+  route();
+
+  $('verify-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const r = await call('POST', 'auth/verify', { token: linkToken() || '', password: $('verify-password').value });
+    if (r.status !== 200) { say(errorText(r)); return; }
+    history.replaceState(null, '', location.pathname);
+    say('Your email is confirmed.');
+    await signedIn(r.json);
+  });
 
   $('login-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
