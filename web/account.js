@@ -28,8 +28,11 @@
   }
 
   async function showOrders() {
-    const token = sessionStorage.getItem(KEY);
-    if (!token) { show('login-form', 'register-form'); return; }
+    let session = null;
+    try { session = JSON.parse(sessionStorage.getItem(KEY)); } catch (e) { session = null; }
+    if (!session || !session.token) { show('login-form', 'register-form'); return; }
+    const token = session.token;
+    $('signed-in').textContent = 'Signed in as ' + session.email;
     const r = await call('GET', 'me/orders', null, token);
     if (r.status === 401) { sessionStorage.removeItem(KEY); say('Please sign in again.'); show('login-form', 'register-form'); return; }
     if (r.status !== 200) { say(errorText(r)); return; }
@@ -45,26 +48,28 @@
   }
 
   function signedIn(session) {
-    sessionStorage.setItem(KEY, session.token);
-    $('signed-in').textContent = 'Signed in as ' + session.email;
+    sessionStorage.setItem(KEY, JSON.stringify({ token: session.token, email: session.email }));
     return showOrders();
   }
 
-  const token = new URLSearchParams(location.hash.slice(1)).get('verify');
-  if (token) {
-    show('verify-form');
-    say('One more step.');
-    $('verify-form').addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      const r = await call('POST', 'auth/verify', { token, password: $('verify-password').value });
-      if (r.status !== 200) { say(errorText(r)); return; }
-      history.replaceState(null, '', location.pathname);
-      say('Your email is confirmed.');
-      await signedIn(r.json);
-    });
-  } else {
-    showOrders();
+  const linkToken = () => new URLSearchParams(location.hash.slice(1)).get('verify');
+
+  // Also on `hashchange`: opening the link in a tab already on this page
+  // does not reload it.
+  function route() {
+    if (linkToken()) { show('verify-form'); say('One more step.'); } else showOrders();
   }
+  window.addEventListener('hashchange', route);
+  route();
+
+  $('verify-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const r = await call('POST', 'auth/verify', { token: linkToken() || '', password: $('verify-password').value });
+    if (r.status !== 200) { say(errorText(r)); return; }
+    history.replaceState(null, '', location.pathname);
+    say('Your email is confirmed.');
+    await signedIn(r.json);
+  });
 
   $('login-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();

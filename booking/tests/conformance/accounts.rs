@@ -330,6 +330,7 @@ async fn duplicate_registration_is_indistinguishable(backend: Backend) {
         assert_eq!(s, StatusCode::ACCEPTED);
     }
     let (new, existing) = (median(new), median(existing));
+    eprintln!("register median: new address {new:?}, existing account {existing:?}");
     assert!(
         existing * 4 >= new && new * 4 >= existing,
         "registration timing tells: new {new:?}, existing {existing:?}"
@@ -342,6 +343,7 @@ async fn duplicate_registration_is_indistinguishable(backend: Backend) {
     let wrong = login(&r, VICTIM, "wrong password").await;
     let wrong_time = t.elapsed();
     assert_eq!(unknown, wrong);
+    eprintln!("login: unknown email {unknown_time:?}, wrong password {wrong_time:?}");
     assert_eq!(unknown.0, StatusCode::UNAUTHORIZED);
     assert!(
         unknown_time * 4 >= wrong_time,
@@ -444,6 +446,53 @@ async fn verification_links_expire_and_work_once(backend: Backend) {
     app.cleanup().await;
 }
 
+/// A session signed before the account's latest verification (a password
+/// set before verification existed, or replaced by a later registration)
+/// opens nothing; one signed after it does.
+async fn sessions_from_before_verification_are_refused(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let r = booking::router(app.state.clone());
+    let (_, order) = checkout(&app, &r, 5, VICTIM, None).await;
+    let fresh = verified_session(&app, &r, VICTIM, VICTIM_PW).await;
+    let customer = app
+        .state
+        .db
+        .customers()
+        .by_email(VICTIM)
+        .await
+        .unwrap()
+        .unwrap();
+    let verified = customer.email_verified_at.unwrap().timestamp();
+    let mint = |iat: i64| {
+        let claims = booking::accounts::SessionClaims {
+            sub: customer.id.clone(),
+            email: VICTIM.to_owned(),
+            iat,
+            exp: iat + 86_400 * 7,
+            typ: "session".to_owned(),
+        };
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(&app.state.session_key),
+        )
+        .unwrap()
+    };
+    let old = mint(verified - 3_600);
+    assert_eq!(my_orders(&r, Some(&old)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        show(&r, &order, Some(&old), None).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        cancel(&r, &order, Some(&old), None).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(my_orders(&r, Some(&mint(verified))).await.0, StatusCode::OK);
+    assert_eq!(show(&r, &order, Some(&fresh), None).await, StatusCode::OK);
+    app.cleanup().await;
+}
+
 crate::per_backend!(
     registering_a_buyers_email_gives_no_access,
     registering_first_captures_nothing,
@@ -452,4 +501,5 @@ crate::per_backend!(
     duplicate_registration_is_indistinguishable,
     verification_mail_is_rate_limited,
     verification_links_expire_and_work_once,
+    sessions_from_before_verification_are_refused,
 );
