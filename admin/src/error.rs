@@ -16,9 +16,18 @@ pub enum AdminError {
     /// Authenticated, but the role does not allow this.
     #[error("this needs the {0} role")]
     Forbidden(&'static str),
-    /// Too many wrong passwords for this account or client.
-    #[error("too many failed logins; retry in {0} s")]
+    /// Too many wrong passwords or keys from this client.
+    #[error("too many failed attempts; retry in {0} s")]
     Throttled(u64),
+    /// Every password-hashing slot stayed busy; retry shortly.
+    #[error("too many password checks at once; retry in {0} s")]
+    Busy(u64),
+    /// A cookie-authenticated write or upgrade from another site or origin.
+    #[error("cross-origin requests with the session cookie are refused; call from the dashboard's own origin, or authenticate with an Authorization header")]
+    ForbiddenOrigin,
+    /// A cookie-authenticated write whose body is not `application/json`.
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
     /// A field is out of range or malformed (422 `invalid_<field>`).
     #[error("invalid {field}: {message}")]
     Invalid {
@@ -66,10 +75,18 @@ impl From<AdminError> for ApiError {
                 "invalid credentials (log in, or send Authorization: Bearer <token or API key>)",
             ),
             AdminError::Forbidden(_) => Self::new(S::FORBIDDEN, "forbidden", e.to_string()),
-            AdminError::Throttled(secs) => {
+            AdminError::Throttled(secs) | AdminError::Busy(secs) => {
                 Self::new(S::TOO_MANY_REQUESTS, "too_many_attempts", e.to_string())
                     .retry_after(secs)
             }
+            AdminError::ForbiddenOrigin => {
+                Self::new(S::FORBIDDEN, "forbidden_origin", e.to_string())
+            }
+            AdminError::UnsupportedMediaType => Self::new(
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                e.to_string(),
+            ),
             AdminError::Invalid { field, .. } => Self::new(
                 S::UNPROCESSABLE_ENTITY,
                 format!("invalid_{field}"),
@@ -108,6 +125,15 @@ impl AdminError {
             field,
             message: message.into(),
         }
+    }
+}
+
+/// Password hashing errors: a busy hasher is a 429 with `Retry-After`, the
+/// rest are the booking crate's (internal) errors.
+pub(crate) fn hashing(e: booking::BookingError) -> AdminError {
+    match e {
+        booking::BookingError::RateLimited { retry_after } => AdminError::Busy(retry_after),
+        other => AdminError::Booking(other),
     }
 }
 
