@@ -36,7 +36,14 @@ async fn logout_and_account_changes_end_existing_sessions(backend: Backend) {
     let laptop = login(&app, email, "password-123").await;
     let phone = login(&app, email, "password-123").await;
     assert_eq!(me_status(&app, &laptop).await, 200);
-    let r = call(&app, Some(&laptop), Method::POST, "/api/v1/admin/logout", None).await;
+    let r = call(
+        &app,
+        Some(&laptop),
+        Method::POST,
+        "/api/v1/admin/logout",
+        None,
+    )
+    .await;
     assert_eq!(r.status(), 204);
     assert_eq!(me_status(&app, &laptop).await, 401, "logged-out token");
     assert_eq!(me_status(&app, &phone).await, 401, "other session too");
@@ -44,7 +51,11 @@ async fn logout_and_account_changes_end_existing_sessions(backend: Backend) {
     // An owner changing the password ends the sessions.
     let before_change = login(&app, email, "password-123").await;
     patch_operator(&app, &id, json!({"password": "new-password-456"})).await;
-    assert_eq!(me_status(&app, &before_change).await, 401, "password change");
+    assert_eq!(
+        me_status(&app, &before_change).await,
+        401,
+        "password change"
+    );
 
     // So does a role change...
     let before_role = login(&app, email, "new-password-456").await;
@@ -121,9 +132,15 @@ async fn cookie_writes_and_the_live_upgrade_refuse_other_origins(backend: Backen
     let json_ct = "application/json";
     let forbidden = (403, Some("forbidden_origin".to_owned()));
     // A sibling page riding on the cookie.
-    let sibling = [("cookie", cookie.as_str()), ("origin", "http://evil.localhost")];
+    let sibling = [
+        ("cookie", cookie.as_str()),
+        ("origin", "http://evil.localhost"),
+    ];
     assert_eq!(patch(&sibling, json_ct).await, forbidden);
-    let cross = [("cookie", cookie.as_str()), ("sec-fetch-site", "cross-site")];
+    let cross = [
+        ("cookie", cookie.as_str()),
+        ("sec-fetch-site", "cross-site"),
+    ];
     assert_eq!(patch(&cross, json_ct).await, forbidden);
     // The dashboard itself: its own origin, JSON.
     let same = [("cookie", cookie.as_str()), ("origin", own.as_str())];
@@ -138,7 +155,10 @@ async fn cookie_writes_and_the_live_upgrade_refuse_other_origins(backend: Backen
     let header_auth = [("authorization", bearer.as_str())];
     assert_eq!(patch(&header_auth, json_ct).await, (200, None));
     let key = format!("Bearer {ADMIN}");
-    assert_eq!(patch(&[("authorization", key.as_str())], json_ct).await, (200, None));
+    assert_eq!(
+        patch(&[("authorization", key.as_str())], json_ct).await,
+        (200, None)
+    );
 
     // Signing the dashboard into an account from another page is refused.
     let r = app
@@ -152,7 +172,10 @@ async fn cookie_writes_and_the_live_upgrade_refuse_other_origins(backend: Backen
     assert_eq!(r.status(), 403);
 
     // The live feed: a foreign page cannot open it with the cookie.
-    assert_eq!(live(&app, &event, &cookie, "http://evil.localhost").await, 403);
+    assert_eq!(
+        live(&app, &event, &cookie, "http://evil.localhost").await,
+        403
+    );
     assert_eq!(live(&app, &event, &cookie, &own).await, 101);
     forget(backend, &[&event]).await;
 }
