@@ -62,9 +62,12 @@ pub fn weak_key(key: &str) -> Option<String> {
     let body = key.trim();
     let body = body.strip_prefix("wr_admin_").unwrap_or(body);
     let lower = body.to_ascii_lowercase();
+    // Words of six letters or more: a random key contains one by chance
+    // with a probability below one in a million, so they refuse typed
+    // keys, not generated ones.
     for word in [
-        "change", "secret", "password", "passw0rd", "admin", "token", "example", "test", "default",
-        "waitroom", "qwerty", "12345",
+        "change", "secret", "password", "passw0rd", "example", "default", "waitroom", "qwerty",
+        "letmein", "replace",
     ] {
         if lower.contains(word) {
             return Some(format!("it contains the word \"{word}\""));
@@ -89,6 +92,14 @@ pub fn weak_key(key: &str) -> Option<String> {
     // Random hex of 64 characters shows about 16 distinct digits and
     // random base64 of 43 about 30; a pattern shows far fewer.
     let distinct = body.bytes().collect::<std::collections::HashSet<_>>().len();
+    // Random base64 of 32 bytes mixes cases (all one case: under one in
+    // a billion); typed phrases usually do not.
+    if !hex
+        && !(body.bytes().any(|b| b.is_ascii_uppercase())
+            && body.bytes().any(|b| b.is_ascii_lowercase()))
+    {
+        return Some("it is base64 but not mixed case; it does not look random".to_owned());
+    }
     let needed = if hex { 12 } else { 20 };
     if distinct < needed {
         return Some(format!(
@@ -101,7 +112,8 @@ pub fn weak_key(key: &str) -> Option<String> {
         .map(<[u8]>::len)
         .max()
         .unwrap_or(0);
-    if longest_run > 4 {
+    // Runs a random key shows with a chance under one in ten million.
+    if longest_run > if hex { 8 } else { 5 } {
         return Some("it repeats one character; it does not look random".to_owned());
     }
     None
@@ -140,6 +152,8 @@ mod tests {
             &"0".repeat(64),
             // Long, but a sentence.
             "correct horse battery staple correct horse battery staple",
+            "my-own-operator-key-for-the-production-site-2024",
+            "Replace-Me-With-A-Real-Key-Before-Going-Live-2024",
             "Zm9vYmFyYmF6", // base64 of 9 bytes
         ] {
             assert!(weak_key(key).is_some(), "{key} should be weak");
@@ -152,8 +166,19 @@ mod tests {
         ] {
             assert_eq!(weak_key(key), None, "{key} should pass");
         }
-        let generated = format!("wr_admin_{}", hex::encode(rand::random::<[u8; 32]>()));
-        assert_eq!(weak_key(&generated), None, "the generated form passes");
+        // Random keys in the forms people generate them (our own,
+        // `openssl rand -hex 32`, base64url of 32 bytes) always pass.
+        use base64::Engine as _;
+        for _ in 0..5_000 {
+            let bytes = rand::random::<[u8; 32]>();
+            for key in [
+                format!("wr_admin_{}", hex::encode(bytes)),
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+                base64::engine::general_purpose::STANDARD.encode(bytes),
+            ] {
+                assert_eq!(weak_key(&key), None, "{key} is random");
+            }
+        }
     }
 
     #[test]
