@@ -94,10 +94,9 @@ pub fn weak_key(key: &str) -> Option<String> {
     let distinct = body.bytes().collect::<std::collections::HashSet<_>>().len();
     // Random base64 of 32 bytes mixes cases (all one case: under one in
     // a billion); typed phrases usually do not.
-    if !hex
-        && !(body.bytes().any(|b| b.is_ascii_uppercase())
-            && body.bytes().any(|b| b.is_ascii_lowercase()))
-    {
+    let mixed_case = body.bytes().any(|b| b.is_ascii_uppercase())
+        && body.bytes().any(|b| b.is_ascii_lowercase());
+    if !hex && !mixed_case {
         return Some("it is base64 but not mixed case; it does not look random".to_owned());
     }
     let needed = if hex { 12 } else { 20 };
