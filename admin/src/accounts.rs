@@ -55,6 +55,7 @@ pub async fn create_operator(
         password_hash: hash_password(req.password).await?,
         role: role.as_str().to_owned(),
         created_at: now_ms() as i64,
+        session_epoch: 0,
     };
     if !api.db.operators().insert(&row).await? {
         return Err(AdminError::Conflict("an operator with this email exists"));
@@ -72,7 +73,9 @@ struct OperatorChange {
     password: Option<String>,
 }
 
-/// `PATCH /api/v1/admin/operators/{id}`: change role or password.
+/// `PATCH /api/v1/admin/operators/{id}`: change role or password. Either
+/// change ends the account's sessions. The audit entry names what changed
+/// (old and new role; that the password changed), never password material.
 pub async fn change_operator(
     State(api): State<AdminApi>,
     Owner(actor): Owner,
@@ -86,15 +89,21 @@ pub async fn change_operator(
         .by_id(&id)
         .await?
         .ok_or(AdminError::NotFound("operator"))?;
-    let before = json!({"email": row.email, "role": row.role});
     let current = role_field(Some(&row.role), Role::Viewer)?;
-    row.role = role_field(req.role.as_deref(), current)?
-        .as_str()
-        .to_owned();
+    let role = role_field(req.role.as_deref(), current)?;
+    if let Some(password) = &req.password {
+        check_password(password)?;
+    }
+    let role_changed = role != current;
+    let password_changed = req.password.is_some();
+    if !role_changed && !password_changed {
+        // Nothing changes: no new epoch, nothing to audit.
+        return Ok(Json(row));
+    }
     if let Some(password) = req.password {
-        check_password(&password)?;
         row.password_hash = hash_password(password).await?;
     }
+    row.role = role.as_str().to_owned();
     if !api
         .db
         .operators()
@@ -103,14 +112,21 @@ pub async fn change_operator(
     {
         return Err(AdminError::NotFound("operator"));
     }
-    let after = json!({"email": row.email, "role": row.role});
+    let mut after = json!({"sessions_ended": true});
+    let before = role_changed.then(|| json!({"role": current.as_str()}));
+    if role_changed {
+        after["role"] = json!(row.role);
+    }
+    if password_changed {
+        after["password"] = json!("changed");
+    }
     let target = format!("operator:{id}");
     audit::record(
         &api,
         &actor,
         "operator.change",
         &target,
-        Some(before),
+        before,
         Some(after),
     )
     .await?;

@@ -1,7 +1,8 @@
 //! Who is calling, and may they? Enforced in one place.
 //!
 //! Every protected route sits behind [`guard`], a layer that authenticates
-//! the caller (session cookie, session JWT, API key or the operator key)
+//! the caller (session cookie, session JWT, API key or the operator key),
+//! refuses cookie-authenticated requests from other origins (`origin`),
 //! and applies the default rule: reads (`GET`) need `viewer`, everything
 //! else `operator`. So a handler that forgets to ask still cannot be used
 //! by the wrong role. Handlers that need more (account management needs
@@ -73,15 +74,17 @@ pub struct Actor {
     pub operator_id: Option<String>,
 }
 
-/// The credential presented: a bearer value, else the session cookie.
-fn presented(parts: &Parts) -> Option<String> {
+/// The credential presented: a bearer value, else the session cookie; and
+/// whether it came from the cookie (which a browser attaches on its own,
+/// so such requests get the cross-origin checks of `origin`).
+fn presented(parts: &Parts) -> Option<(String, bool)> {
     if let Some(bearer) = parts
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
     {
-        return Some(bearer.trim().to_owned());
+        return Some((bearer.trim().to_owned(), false));
     }
     parts
         .headers
@@ -91,43 +94,100 @@ fn presented(parts: &Parts) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
         .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
+        .map(|(_, value)| (value.to_owned(), true))
 }
 
-/// Resolves a credential to an actor, or `Unauthenticated`.
-pub async fn authenticate(api: &AdminApi, parts: &Parts) -> Result<Actor> {
-    let token = presented(parts).ok_or(AdminError::Unauthenticated)?;
-    let hashed = digest(&token);
+/// The operator behind a validly signed session token whose epoch is
+/// still the account's; `None` when `token` is not such a session.
+async fn session(api: &AdminApi, token: &str) -> Result<Option<Actor>> {
+    let Some(claims) = api.sessions.verify(token) else {
+        return Ok(None);
+    };
+    // The account is read on every request so that a role change, a
+    // deletion or a new epoch (logout, password change) takes effect at
+    // once, on every process, not when the session expires.
+    let Some(row) = api.db.operators().by_id(&claims.sub).await? else {
+        return Ok(None);
+    };
+    if row.session_epoch != claims.epoch {
+        return Ok(None);
+    }
+    let Some(role) = Role::parse(&row.role) else {
+        return Ok(None);
+    };
+    Ok(Some(Actor {
+        label: format!("operator:{}", row.email),
+        role,
+        via: "session",
+        operator_id: Some(row.id),
+    }))
+}
+
+/// The current session presented with the request, and whether it came
+/// from the cookie; `None` without one (logout uses this).
+pub(crate) async fn session_actor(api: &AdminApi, parts: &Parts) -> Result<Option<(Actor, bool)>> {
+    let Some((token, from_cookie)) = presented(parts) else {
+        return Ok(None);
+    };
+    Ok(session(api, &token).await?.map(|a| (a, from_cookie)))
+}
+
+/// The operator key or an API key.
+async fn key(api: &AdminApi, token: &str) -> Result<Option<Actor>> {
+    let hashed = digest(token);
     // The core issue's operator key acts as an owner API key.
     if bool::from(hashed.ct_eq(&api.api_key_sha256)) {
-        return Ok(Actor {
+        return Ok(Some(Actor {
             label: "admin_token".to_owned(),
             role: Role::Owner,
             via: "admin_token",
             operator_id: None,
-        });
+        }));
     }
-    if let Some(claims) = api.sessions.verify(&token) {
-        // The account is read on every request so that a role change or a
-        // deletion takes effect at once, not when the session expires.
-        let row = api.db.operators().by_id(&claims.sub).await?;
-        let row = row.ok_or(AdminError::Unauthenticated)?;
-        let role = Role::parse(&row.role).ok_or(AdminError::Unauthenticated)?;
-        return Ok(Actor {
-            label: format!("operator:{}", row.email),
-            role,
-            via: "session",
-            operator_id: Some(row.id),
-        });
-    }
-    let key = api.db.api_keys().by_digest(&hex::encode(hashed)).await?;
-    let key = key.ok_or(AdminError::Unauthenticated)?;
-    Ok(Actor {
+    let Some(key) = api.db.api_keys().by_digest(&hex::encode(hashed)).await? else {
+        return Ok(None);
+    };
+    Ok(Role::parse(&key.role).map(|role| Actor {
         label: format!("api_key:{}", key.name),
-        role: Role::parse(&key.role).ok_or(AdminError::Unauthenticated)?,
+        role,
         via: "api_key",
         operator_id: None,
-    })
+    }))
+}
+
+/// Resolves a credential to an actor, or `Unauthenticated`.
+///
+/// A validly signed session cannot be a guess, so it is not counted; any
+/// other credential is counted against its client address before it is
+/// checked (see `throttle`), and refused with 429 once that address has
+/// failed too often.
+pub async fn authenticate(api: &AdminApi, parts: &Parts) -> Result<Actor> {
+    let (token, from_cookie) = presented(parts).ok_or(AdminError::Unauthenticated)?;
+    if from_cookie {
+        crate::origin::check_cookie_request(parts, api.public_origin.as_deref())?;
+    }
+    if api.sessions.verify(&token).is_some() {
+        return session(api, &token)
+            .await?
+            .ok_or(AdminError::Unauthenticated);
+    }
+    let ip = (api.client_ip)(parts);
+    let attempt = api.throttle.bearer(ip).map_err(AdminError::Throttled)?;
+    match key(api, &token).await {
+        Ok(Some(actor)) => {
+            api.throttle.settle(attempt, true);
+            Ok(actor)
+        }
+        Ok(None) => {
+            api.throttle.settle(attempt, false);
+            tracing::info!(ip = ?ip, "failed operator API authentication");
+            Err(AdminError::Unauthenticated)
+        }
+        Err(e) => {
+            api.throttle.give_back(attempt);
+            Err(e)
+        }
+    }
 }
 
 /// The layer on every protected route: authenticates, applies the default

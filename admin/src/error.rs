@@ -15,9 +15,18 @@ pub enum AdminError {
     /// Authenticated, but the role does not allow this.
     #[error("this needs the {0} role")]
     Forbidden(&'static str),
-    /// Too many wrong passwords for this account or client.
-    #[error("too many failed logins; retry in {0} s")]
+    /// Too many wrong passwords or keys from this client.
+    #[error("too many failed attempts; retry in {0} s")]
     Throttled(u64),
+    /// Every password-hashing slot stayed busy; retry shortly.
+    #[error("too many password checks at once; retry in {0} s")]
+    Busy(u64),
+    /// A cookie-authenticated write or upgrade from another site or origin.
+    #[error("cross-origin requests with the session cookie are refused; call from the dashboard's own origin, or authenticate with an Authorization header")]
+    ForbiddenOrigin,
+    /// A cookie-authenticated write whose body is not `application/json`.
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
     /// A field is out of range or malformed (422 `validation_failed`).
     #[error("invalid {field}: {message}")]
     Invalid {
@@ -64,9 +73,11 @@ impl From<AdminError> for ApiError {
                 "invalid credentials (log in, or send Authorization: Bearer <token or API key>)",
             ),
             AdminError::Forbidden(_) => Self::of(C::Forbidden, e.to_string()),
-            AdminError::Throttled(secs) => {
+            AdminError::Throttled(secs) | AdminError::Busy(secs) => {
                 Self::of(C::TooManyAttempts, e.to_string()).retry_after(secs)
             }
+            AdminError::ForbiddenOrigin => Self::of(C::ForbiddenOrigin, e.to_string()),
+            AdminError::UnsupportedMediaType => Self::of(C::UnsupportedMediaType, e.to_string()),
             AdminError::Invalid { field, .. } => {
                 Self::of(C::ValidationFailed, e.to_string()).field(field)
             }
@@ -94,6 +105,15 @@ impl AdminError {
             field,
             message: message.into(),
         }
+    }
+}
+
+/// Password hashing errors: a busy hasher is a 429 with `Retry-After`, the
+/// rest are the booking crate's (internal) errors.
+pub(crate) fn hashing(e: booking::BookingError) -> AdminError {
+    match e {
+        booking::BookingError::RateLimited { retry_after } => AdminError::Busy(retry_after),
+        other => AdminError::Booking(other),
     }
 }
 

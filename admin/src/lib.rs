@@ -1,7 +1,6 @@
 //! The operators' API: accounts and roles, queue settings with versions,
 //! live controls, the sale lifecycle (scheduler, pre-queue shuffle), the
-//! dashboard's live feed, events with seat maps, and the audit log
-//! (design.md §2, §4).
+//! dashboard's live feed, events with seat maps, and the audit log.
 //!
 //! Every route under `/api/v1/admin/` except `login` and `logout` sits
 //! behind [`auth::guard`], the one place roles are enforced (see `auth`).
@@ -13,11 +12,13 @@ mod error;
 mod events;
 mod lifecycle;
 mod live;
+mod origin;
 mod queue_settings;
 mod sales;
 mod seat_map;
 mod session;
 pub mod store;
+mod throttle;
 
 pub use auth::{Actor, OperatorRole, Owner, Role, Viewer};
 pub use error::AdminError;
@@ -43,7 +44,7 @@ pub struct AdminConfig {
     /// Records database (`postgres://…` or `sqlite:…`), shared with booking.
     pub database_url: String,
     /// The operator key of the core issue; acts as an owner API key and
-    /// keys the session signatures.
+    /// is mixed into the session signing key.
     pub api_key: String,
     /// Email of the owner created on first start.
     pub bootstrap_email: String,
@@ -51,6 +52,9 @@ pub struct AdminConfig {
     pub bootstrap_password: Option<String>,
     /// Mark the session cookie `Secure` (HTTPS deployments).
     pub secure_cookies: bool,
+    /// The site's public URL: its origin is accepted on cookie-authenticated
+    /// writes besides the request's own `Host` (for proxies that rewrite it).
+    pub public_base_url: Option<String>,
 }
 
 /// Shared state of the operator API.
@@ -64,13 +68,15 @@ pub struct AdminApi {
     pub db: AdminDb,
     /// Session token signing.
     pub sessions: Arc<session::Sessions>,
-    /// Wrong-password slowdown.
-    pub throttle: Arc<session::Throttle>,
+    /// Guessing budgets (logins, bearer keys).
+    pub throttle: Arc<throttle::Throttle>,
     /// A real argon2 hash checked for unknown emails, so timing does not
     /// reveal which accounts exist.
     pub dummy_hash: Arc<str>,
     /// `Secure` cookies.
     pub secure_cookies: bool,
+    /// Origin of the public base URL, if configured (see `origin`).
+    pub public_origin: Option<Arc<str>>,
     /// Client address resolution.
     pub client_ip: ClientIpFn,
     /// The dashboard's per-second samples.
@@ -98,14 +104,23 @@ impl AdminApi {
     ) -> Result<Self, AdminError> {
         let db = AdminDb::connect(&config.database_url).await?;
         let dummy = session::hash_password(uuid::Uuid::new_v4().to_string()).await?;
+        let candidate = hex::encode(rand::random::<[u8; 32]>());
+        let secret = db
+            .shared_secret("session_key", &candidate, now_ms() as i64)
+            .await?;
         let api = Self {
             engine,
             api_key_sha256: auth::digest(&config.api_key),
             db,
-            sessions: Arc::new(session::Sessions::new(&config.api_key)),
+            sessions: Arc::new(session::Sessions::new(&secret, &config.api_key)),
             throttle: Arc::default(),
             dummy_hash: dummy.into(),
             secure_cookies: config.secure_cookies,
+            public_origin: config
+                .public_base_url
+                .as_deref()
+                .and_then(origin::origin_of)
+                .map(Arc::from),
             live: Arc::default(),
             booking,
             client_ip: Arc::new(|parts: &Parts| {
@@ -141,6 +156,7 @@ impl AdminApi {
             password_hash: session::hash_password(password.clone()).await?,
             role: Role::Owner.as_str().to_owned(),
             created_at: now_ms() as i64,
+            session_epoch: 0,
         };
         // Several processes may start at once: only the one whose insert
         // lands announces the account.

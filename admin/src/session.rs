@@ -1,24 +1,27 @@
 //! Operator sessions: `POST /api/v1/admin/login` checks an argon2id
 //! password and issues an HS256 JWT, both as the dashboard's HttpOnly
 //! cookie and in the body for scripts. Wrong passwords get one uniform 401
-//! and, after a few, a growing wait per account and per client address, so
-//! guessing is slow and reveals nothing about which accounts exist.
+//! and, after a few, a wait (see `throttle`), so guessing is slow and
+//! reveals nothing about which accounts exist. Every login, failure and
+//! lockout is in the audit log.
+//!
+//! A session names its operator's session epoch; logout, a password or
+//! role change and deletion move the epoch on (in the database, so every
+//! process agrees), which ends every session issued before.
 
 use crate::auth::{Actor, Viewer, SESSION_COOKIE};
-use crate::error::{AdminError, Result};
-use crate::{now_ms, AdminApi};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, SaltString};
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use crate::error::{hashing, AdminError, Result};
+use crate::store::OperatorRow;
+use crate::{audit, now_ms, AdminApi};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use serde_json::json;
+use sha2::{Digest, Sha256};
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 /// How long a session lasts: one sale day.
 pub const SESSION_TTL_SECONDS: u64 = 12 * 3600;
@@ -28,6 +31,9 @@ pub const SESSION_TTL_SECONDS: u64 = 12 * 3600;
 pub struct Claims {
     /// Operator id.
     pub sub: String,
+    /// The operator's session epoch at issue; required, so tokens from
+    /// before epochs existed are refused.
+    pub epoch: i64,
     /// Issued at (s).
     pub iat: u64,
     /// Expiry (s).
@@ -38,9 +44,13 @@ pub struct Claims {
 
 const AUDIENCE: &str = "waitroom-admin";
 
-/// Signs and verifies session tokens with a key derived from the operator
-/// key, which every process of a deployment already shares; rotating the
-/// operator key therefore ends every session.
+/// Signs and verifies session tokens.
+///
+/// The key mixes a 32-byte secret generated once and kept in the records
+/// database (so it is strong even where the operator key is not, and every
+/// process shares it) with the operator key (so a copy of the database
+/// alone cannot forge sessions, and rotating the operator key still ends
+/// every session).
 pub struct Sessions {
     encoding: EncodingKey,
     decoding: DecodingKey,
@@ -53,20 +63,26 @@ impl std::fmt::Debug for Sessions {
 }
 
 impl Sessions {
-    /// Keys derived from `secret`.
-    pub fn new(secret: &str) -> Self {
-        let key = crate::auth::digest(&format!("waitroom admin session v1\0{secret}"));
+    /// Keys derived from the stored secret and the operator key.
+    pub fn new(stored_secret: &str, operator_key: &str) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"waitroom admin session v2\0");
+        h.update(stored_secret.as_bytes());
+        h.update(b"\0");
+        h.update(operator_key.as_bytes());
+        let key: [u8; 32] = h.finalize().into();
         Self {
             encoding: EncodingKey::from_secret(&key),
             decoding: DecodingKey::from_secret(&key),
         }
     }
 
-    /// A session token for `operator_id`.
-    pub fn issue(&self, operator_id: &str) -> Result<(String, u64)> {
+    /// A session token for `operator_id` under `epoch`.
+    pub fn issue(&self, operator_id: &str, epoch: i64) -> Result<(String, u64)> {
         let iat = now_ms() / 1000;
         let claims = Claims {
             sub: operator_id.to_owned(),
+            epoch,
             iat,
             exp: iat + SESSION_TTL_SECONDS,
             aud: AUDIENCE.to_owned(),
@@ -76,8 +92,9 @@ impl Sessions {
         Ok((token, claims.exp * 1000))
     }
 
-    /// The claims of a valid, unexpired token; `None` for anything else
-    /// (including API keys, which are not JWTs).
+    /// The claims of a validly signed, unexpired token; `None` for anything
+    /// else (including API keys, which are not JWTs). Whether its epoch is
+    /// still current is for the caller to check against the account.
     pub fn verify(&self, token: &str) -> Option<Claims> {
         let mut v = Validation::new(Algorithm::HS256);
         v.set_audience(&[AUDIENCE]);
@@ -87,97 +104,21 @@ impl Sessions {
     }
 }
 
-/// Wrong-password counters per account and per client address.
-#[derive(Debug, Default)]
-pub struct Throttle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-/// Free attempts before the wait starts: per account, and per address
-/// (higher, since many operators may share an office NAT).
-const FREE_PER_ACCOUNT: u32 = 3;
-const FREE_PER_IP: u32 = 10;
-/// The wait doubles per failure up to this.
-const MAX_WAIT: Duration = Duration::from_secs(300);
-
-impl Throttle {
-    fn keys(email: &str, ip: Option<IpAddr>) -> [(String, u32); 2] {
-        let ip = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-        [
-            (format!("account:{email}"), FREE_PER_ACCOUNT),
-            (format!("ip:{ip}"), FREE_PER_IP),
-        ]
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant)>> {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Seconds until a login for `email` from `ip` may be tried again.
-    fn wait(&self, email: &str, ip: Option<IpAddr>) -> Option<u64> {
-        let now = Instant::now();
-        let map = self.lock();
-        Self::keys(email, ip)
-            .iter()
-            .filter_map(|(k, _)| map.get(k))
-            .filter(|(_, until)| *until > now)
-            .map(|(_, until)| (*until - now).as_secs() + 1)
-            .max()
-    }
-
-    fn failed(&self, email: &str, ip: Option<IpAddr>) {
-        let now = Instant::now();
-        let mut map = self.lock();
-        // Bound memory under a spray of made-up emails: forget old entries.
-        if map.len() > 100_000 {
-            map.retain(|_, (_, until)| *until > now);
-        }
-        for (key, free) in Self::keys(email, ip) {
-            let entry = map.entry(key).or_insert((0, now));
-            entry.0 += 1;
-            if entry.0 >= free {
-                let doublings = (entry.0 - free).min(16);
-                entry.1 = now + Duration::from_secs(1u64 << doublings).min(MAX_WAIT);
-            }
-        }
-    }
-
-    fn succeeded(&self, email: &str) {
-        self.lock().remove(&format!("account:{email}"));
-    }
-}
-
-/// Hashes a password with argon2id (off the async threads: it is slow on
-/// purpose).
+/// Hashes a password with argon2id, within the process-wide bound on
+/// concurrent hashing (a busy hasher is a 429).
 pub async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-    })
-    .await
-    .map_err(|e| AdminError::Internal(e.to_string()))?
-    .map_err(|e| AdminError::Internal(e.to_string()))
+    booking::password::hash(password).await.map_err(hashing)
 }
 
 /// Checks a password; an unknown account is checked against a dummy hash
 /// so both cases take the same time.
-async fn verify_password(stored: Option<String>, password: String, dummy: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        let known = stored.is_some();
-        let phc = stored.unwrap_or(dummy);
-        let ok = PasswordHash::new(&phc)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false);
-        known && ok
-    })
-    .await
-    .unwrap_or(false)
+async fn verify_password(stored: Option<String>, password: String, dummy: &str) -> Result<bool> {
+    let known = stored.is_some();
+    let phc = stored.unwrap_or_else(|| dummy.to_owned());
+    let ok = booking::password::verify(phc, password)
+        .await
+        .map_err(hashing)?;
+    Ok(known && ok)
 }
 
 /// Checks a new password's length (the only rule: long passphrases welcome).
@@ -230,28 +171,97 @@ struct LoginResponse {
     operator: crate::store::OperatorRow,
 }
 
+/// Longest email kept in the audit log for a failed login (the body may
+/// hold anything up to the request limit).
+const AUDIT_EMAIL_MAX: usize = 254;
+
+/// The audit target of a login: the account when it exists, else the
+/// email as typed (truncated).
+fn login_target(row: Option<&OperatorRow>, email: &str) -> String {
+    match row {
+        Some(r) => format!("operator:{}", r.id),
+        None => format!(
+            "login:{}",
+            email.chars().take(AUDIT_EMAIL_MAX).collect::<String>()
+        ),
+    }
+}
+
 /// `POST /api/v1/admin/login`.
 pub async fn login(
     State(api): State<AdminApi>,
     ClientAddr(ip): ClientAddr,
+    parts: axum::http::request::Parts,
     body: axum::body::Bytes,
 ) -> Result<Response> {
+    // A hostile page must not sign the dashboard into another account.
+    crate::origin::check_origin(&parts, api.public_origin.as_deref())?;
     let req: LoginRequest = crate::parse_json(&body)?;
     // A malformed email is just a wrong login: same answer, same counters.
     let email = req.email.trim().to_lowercase();
-    if let Some(secs) = api.throttle.wait(&email, ip) {
-        return Err(AdminError::Throttled(secs));
+    let attempt = api
+        .throttle
+        .login(&email, ip)
+        .map_err(AdminError::Throttled)?;
+    if !attempt.delay.is_zero() {
+        tokio::time::sleep(attempt.delay).await;
     }
-    let row = api.db.operators().by_email(&email).await?;
-    let stored = row.as_ref().map(|r| r.password_hash.clone());
-    if !verify_password(stored, req.password, api.dummy_hash.to_string()).await {
-        api.throttle.failed(&email, ip);
-        tracing::info!(ip = ?ip, "failed operator login");
-        return Err(AdminError::Unauthenticated);
+    let checked = async {
+        let row = api.db.operators().by_email(&email).await?;
+        let stored = row.as_ref().map(|r| r.password_hash.clone());
+        let ok = verify_password(stored, req.password, &api.dummy_hash).await?;
+        Ok::<_, AdminError>((row, ok))
     }
-    let row = row.ok_or(AdminError::Unauthenticated)?;
-    api.throttle.succeeded(&email);
-    let (token, expires_at) = api.sessions.issue(&row.id)?;
+    .await;
+    let ip_json = json!(ip.map(|ip| ip.to_string()));
+    let row = match checked {
+        Err(e) => {
+            api.throttle.give_back(attempt);
+            return Err(e);
+        }
+        Ok((row, false)) | Ok((row @ None, _)) => {
+            let target = login_target(row.as_ref(), &email);
+            let locks = attempt.locks.clone();
+            api.throttle.settle(attempt, false);
+            tracing::info!(ip = ?ip, "failed operator login");
+            let after = json!({"ip": ip_json});
+            audit::record_as(
+                &api,
+                "anonymous",
+                "operator.login_failed",
+                &target,
+                None,
+                Some(after),
+            )
+            .await?;
+            for (scope, seconds) in locks {
+                let target = match scope {
+                    crate::throttle::Scope::Address => {
+                        format!("address:{}", ip_json.as_str().unwrap_or("unknown"))
+                    }
+                    _ => target.clone(),
+                };
+                let after = json!({"scope": scope.as_str(), "ip": ip_json, "seconds": seconds});
+                audit::record_as(
+                    &api,
+                    "throttle",
+                    "operator.lockout",
+                    &target,
+                    None,
+                    Some(after),
+                )
+                .await?;
+            }
+            return Err(AdminError::Unauthenticated);
+        }
+        Ok((Some(row), true)) => row,
+    };
+    api.throttle.settle(attempt, true);
+    let (token, expires_at) = api.sessions.issue(&row.id, row.session_epoch)?;
+    let after = json!({"ip": ip_json});
+    let label = format!("operator:{}", row.email);
+    let target = format!("operator:{}", row.id);
+    audit::record_as(&api, &label, "operator.login", &target, None, Some(after)).await?;
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_TTL_SECONDS}{}",
         if api.secure_cookies { "; Secure" } else { "" }
@@ -264,19 +274,39 @@ pub async fn login(
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
-/// `POST /api/v1/admin/logout`: clears the cookie. Session JWTs are not
-/// tracked server-side; they end at expiry, when the account is deleted,
-/// or when the operator key is rotated.
-pub async fn logout(State(api): State<AdminApi>) -> Response {
+/// `POST /api/v1/admin/logout`: ends every session of the operator the
+/// presented session belongs to (a new epoch) and clears the cookie.
+/// Without a current session it only clears the cookie.
+pub async fn logout(
+    State(api): State<AdminApi>,
+    parts: axum::http::request::Parts,
+) -> Result<Response> {
+    let actor = match crate::auth::session_actor(&api, &parts).await? {
+        Some((actor, from_cookie)) => {
+            if from_cookie {
+                crate::origin::check_cookie_request(&parts, api.public_origin.as_deref())?;
+            }
+            Some(actor)
+        }
+        None => None,
+    };
+    if let Some(actor) = actor {
+        if let Some(id) = &actor.operator_id {
+            api.db.operators().end_sessions(id).await?;
+            let target = format!("operator:{id}");
+            let after = json!({"sessions_ended": true});
+            audit::record(&api, &actor, "operator.logout", &target, None, Some(after)).await?;
+        }
+    }
     let cookie = format!(
         "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
         if api.secure_cookies { "; Secure" } else { "" }
     );
-    (
+    Ok((
         [(header::SET_COOKIE, cookie)],
         axum::http::StatusCode::NO_CONTENT,
     )
-        .into_response()
+        .into_response())
 }
 
 /// `GET /api/v1/admin/me`: who the credential belongs to.

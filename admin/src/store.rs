@@ -49,6 +49,10 @@ pub struct OperatorRow {
     pub role: String,
     /// ms since the epoch.
     pub created_at: i64,
+    /// Sessions issued under another epoch are refused; moved on by
+    /// logout, password and role changes.
+    #[serde(skip)]
+    pub session_epoch: i64,
 }
 
 /// An API key's metadata (the key itself is shown once, at creation).
@@ -151,12 +155,26 @@ impl AdminDb {
     pub fn audit(&self) -> Audit<'_> {
         Audit(self)
     }
+
+    /// The shared secret `name`: `candidate` when this call stores it
+    /// first, else the one stored before (processes starting together
+    /// agree on whichever insert landed).
+    pub async fn shared_secret(&self, name: &str, candidate: &str, now: i64) -> Result<String> {
+        let insert = "insert into admin_secret (name, value, created_at) values ($1, $2, $3) \
+                      on conflict (name) do nothing";
+        let select = "select value from admin_secret where name = $1";
+        Ok(on_pool!(self, p => {
+            sqlx::query(insert).bind(name).bind(candidate).bind(now).execute(p).await?;
+            sqlx::query_scalar(select).bind(name).fetch_one(p).await?
+        }))
+    }
 }
 
 /// Repository of operator accounts.
 pub struct Operators<'a>(&'a AdminDb);
 
-const OPERATOR_COLUMNS: &str = "select id, email, password_hash, role, created_at from operator";
+const OPERATOR_COLUMNS: &str =
+    "select id, email, password_hash, role, created_at, session_epoch from operator";
 
 impl Operators<'_> {
     /// How many accounts exist (the first start creates an owner).
@@ -194,11 +212,21 @@ impl Operators<'_> {
         Ok(on_pool!(self.0, p => sqlx::query_as(&q).fetch_all(p).await?))
     }
 
-    /// Changes the role and/or password; `false` when there is no such id.
+    /// Changes the role and/or password and ends the account's sessions
+    /// (a new epoch); `false` when there is no such id.
     pub async fn update(&self, id: &str, role: &str, password_hash: &str) -> Result<bool> {
-        let q = "update operator set role = $2, password_hash = $3 where id = $1";
+        let q = "update operator set role = $2, password_hash = $3, \
+                 session_epoch = session_epoch + 1 where id = $1";
         let done = on_pool!(self.0, p => sqlx::query(q)
             .bind(id).bind(role).bind(password_hash).execute(p).await?.rows_affected());
+        Ok(done == 1)
+    }
+
+    /// Ends every session of the account (logout); `false` when there is
+    /// no such id.
+    pub async fn end_sessions(&self, id: &str) -> Result<bool> {
+        let q = "update operator set session_epoch = session_epoch + 1 where id = $1";
+        let done = on_pool!(self.0, p => sqlx::query(q).bind(id).execute(p).await?.rows_affected());
         Ok(done == 1)
     }
 

@@ -63,6 +63,12 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     telemetry::register_metrics();
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("creating data dir {}", settings.data_dir.display()))?;
+    // Checked first, so a weak operator key in production stops the start
+    // before any backend is touched.
+    let admin_token = match settings.role.runs(Role::Admin) {
+        true => Some(secrets::admin_token(settings)?),
+        false => None,
+    };
     let keys = Arc::new(secrets::signing_keys(settings)?);
     let store: Arc<dyn QueueStore> = match &settings.redis_url {
         Some(url) => Arc::new(RedisStore::connect(url.expose()).await?),
@@ -127,8 +133,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         router = router.merge(service.router());
         booking = Some(Arc::new(service));
     }
-    if settings.role.runs(Role::Admin) {
-        let token = secrets::admin_token(settings)?;
+    if let Some(token) = admin_token {
         let config = admin::AdminConfig {
             database_url: settings.booking_config().effective_database_url(),
             api_key: token,
@@ -138,6 +143,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
                 .as_ref()
                 .map(|p| p.expose().to_owned()),
             secure_cookies: settings.secure_cookies(),
+            public_base_url: settings.public_base_url.clone(),
         };
         // Operators edit, report on and cancel sales through the booking
         // service layer; an admin-only process builds one without its

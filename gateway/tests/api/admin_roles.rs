@@ -134,15 +134,23 @@ async fn wrong_passwords_are_uniform_and_slowed_down(backend: Backend) {
             if status == StatusCode::TOO_MANY_REQUESTS {
                 assert!(retry, "Retry-After on 429");
                 throttled = true;
+                if email == OWNER_EMAIL {
+                    // Even the right password waits while this address
+                    // is refused for the account (the first wait is 1 s).
+                    let refused_at = std::time::Instant::now();
+                    let (status, _, _) = attempt(OWNER_EMAIL, OWNER_PASSWORD).await;
+                    assert!(
+                        status == StatusCode::TOO_MANY_REQUESTS
+                            || refused_at.elapsed() >= std::time::Duration::from_secs(1),
+                        "right password got {status} during the wait"
+                    );
+                }
                 break;
             }
             assert_eq!(status, StatusCode::UNAUTHORIZED);
         }
         assert!(throttled, "{email} slowed down");
     }
-    // Even the right password waits while the account is slowed down.
-    let (status, _, _) = attempt(OWNER_EMAIL, OWNER_PASSWORD).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 }
 
 async fn settings_versions_refuse_stale_writes_and_changes_are_audited(backend: Backend) {

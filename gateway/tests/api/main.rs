@@ -2,9 +2,11 @@
 
 mod admin;
 mod admin_events;
+mod admin_lockout;
 mod admin_matrix;
 mod admin_roles;
 mod admin_sales;
+mod admin_sessions;
 mod admin_support;
 mod bots;
 mod bots_limits;
