@@ -164,7 +164,7 @@ async fn key(api: &AdminApi, token: &str) -> Result<Option<Actor>> {
 pub async fn authenticate(api: &AdminApi, parts: &Parts) -> Result<Actor> {
     let (token, from_cookie) = presented(parts).ok_or(AdminError::Unauthenticated)?;
     if from_cookie {
-        crate::origin::check_cookie_request(parts, api.public_origin.as_deref())?;
+        crate::origin::check_cookie_request(parts, &api.origin)?;
     }
     if api.sessions.verify(&token).is_some() {
         return session(api, &token)

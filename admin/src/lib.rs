@@ -75,8 +75,8 @@ pub struct AdminApi {
     pub dummy_hash: Arc<str>,
     /// `Secure` cookies.
     pub secure_cookies: bool,
-    /// Origin of the public base URL, if configured (see `origin`).
-    pub public_origin: Option<Arc<str>>,
+    /// Where cookie-authenticated requests may come from (see `origin`).
+    pub origin: queue::api::AllowedOrigin,
     /// Client address resolution.
     pub client_ip: ClientIpFn,
     /// The dashboard's per-second samples.
@@ -116,11 +116,7 @@ impl AdminApi {
             throttle: Arc::default(),
             dummy_hash: dummy.into(),
             secure_cookies: config.secure_cookies,
-            public_origin: config
-                .public_base_url
-                .as_deref()
-                .and_then(origin::origin_of)
-                .map(Arc::from),
+            origin: queue::api::AllowedOrigin::new(config.public_base_url.as_deref()),
             live: Arc::default(),
             booking,
             client_ip: Arc::new(|parts: &Parts| {

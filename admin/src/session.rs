@@ -195,7 +195,7 @@ pub async fn login(
     body: axum::body::Bytes,
 ) -> Result<Response> {
     // A hostile page must not sign the dashboard into another account.
-    crate::origin::check_origin(&parts, api.public_origin.as_deref())?;
+    crate::origin::check_origin(&parts, &api.origin)?;
     let req: LoginRequest = crate::parse_json(&body)?;
     // A malformed email is just a wrong login: same answer, same counters.
     let email = req.email.trim().to_lowercase();
@@ -284,7 +284,7 @@ pub async fn logout(
     let actor = match crate::auth::session_actor(&api, &parts).await? {
         Some((actor, from_cookie)) => {
             if from_cookie {
-                crate::origin::check_cookie_request(&parts, api.public_origin.as_deref())?;
+                crate::origin::check_cookie_request(&parts, &api.origin)?;
             }
             Some(actor)
         }

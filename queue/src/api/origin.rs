@@ -1,65 +1,71 @@
 //! Refusing browser requests from foreign origins where a cookie is the
-//! credential (WebSocket upgrades, cookie-authenticated writes).
+//! credential: the fan WebSocket, and the dashboard's cookie-authenticated
+//! writes and live socket. One check, shared by the queue and admin.
 //!
-//! `SameSite=Lax` cookies still travel with requests from a *same-site*
-//! sibling (another subdomain of the same registrable domain), and browsers
-//! attach cookies to WebSocket handshakes from any page. So the check is
-//! same-origin, not same-site: the `Origin` must be this service's own.
-//! Requests without `Origin` and without a cross-site `Sec-Fetch-Site` are
-//! not from a browser page and pass (they authenticate by header).
+//! `SameSite` cookies still travel with requests from a *same-site* sibling
+//! (another subdomain of the same registrable domain), and browsers attach
+//! cookies to WebSocket handshakes from any page. So the check is
+//! same-origin, not same-site: the `Origin` must be this service's own (the
+//! request's `Host`, or the configured public base URL for proxies that
+//! rewrite `Host`), and a `Sec-Fetch-Site` other than `same-origin` or
+//! `none` is refused. Requests without either header are not from a
+//! browser page and pass: they authenticate by header.
 
 use super::{ApiError, ErrorCode};
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, Uri};
 
-/// The origins a request may come from.
+/// The origin requests may come from.
 #[derive(Debug, Clone, Default)]
 pub struct AllowedOrigin {
-    /// `scheme://host[:port]` of the public base URL, when configured;
-    /// otherwise a request's `Origin` must name the host it was sent to.
+    /// The public base URL's origin, when configured.
     public: Option<String>,
 }
 
 impl AllowedOrigin {
     /// From the configured public base URL (any path is ignored).
     pub fn new(public_base_url: Option<&str>) -> Self {
-        let public = public_base_url.and_then(|u| {
-            let u = url::Url::parse(u).ok()?;
-            Some(u.origin().ascii_serialization())
-        });
-        Self { public }
-    }
-
-    /// Whether a browser page of another origin sent this request.
-    pub fn is_foreign(&self, headers: &HeaderMap) -> bool {
-        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-        match origin {
-            Some(origin) => !self.matches(origin, headers),
-            None => headers
-                .get("sec-fetch-site")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| {
-                    v.eq_ignore_ascii_case("cross-site") || v.eq_ignore_ascii_case("same-site")
-                }),
+        Self {
+            public: public_base_url.and_then(origin_of),
         }
     }
 
-    fn matches(&self, origin: &str, headers: &HeaderMap) -> bool {
-        if let Some(public) = &self.public {
-            return origin.eq_ignore_ascii_case(public);
+    /// The public base URL's origin, when configured.
+    pub fn public(&self) -> Option<&str> {
+        self.public.as_deref()
+    }
+
+    /// Whether a browser page of another origin (or site) sent this
+    /// request. `uri` supplies the authority of HTTP/2 requests, which
+    /// carry no `Host`.
+    pub fn is_foreign(&self, headers: &HeaderMap, uri: &Uri) -> bool {
+        if let Some(site) = headers.get("sec-fetch-site") {
+            let site = site.to_str().unwrap_or_default();
+            if !site.eq_ignore_ascii_case("same-origin") && !site.eq_ignore_ascii_case("none") {
+                return true;
+            }
         }
-        // "null" (sandboxed frames, file://) never matches.
-        let Some((_, authority)) = origin.split_once("://") else {
+        let Some(origin) = headers.get(header::ORIGIN) else {
             return false;
         };
-        headers
+        // "null" (sandboxed frames, file://) never parses, never matches.
+        let Some(origin) = origin.to_str().ok().and_then(origin_of) else {
+            return true;
+        };
+        if self.public.as_deref() == Some(origin.as_str()) {
+            return false;
+        }
+        let host = headers
             .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|host| authority.eq_ignore_ascii_case(host.trim()))
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| uri.authority().map(|a| a.to_string()));
+        let (scheme, authority) = origin.split_once("://").unwrap_or_default();
+        !host.is_some_and(|h| without_default_port(scheme, &h.to_ascii_lowercase()) == authority)
     }
 
     /// 403 `forbidden_origin` when [`is_foreign`](Self::is_foreign).
-    pub fn check(&self, headers: &HeaderMap) -> Result<(), ApiError> {
-        if self.is_foreign(headers) {
+    pub fn check(&self, headers: &HeaderMap, uri: &Uri) -> Result<(), ApiError> {
+        if self.is_foreign(headers, uri) {
             return Err(ApiError::of(
                 ErrorCode::ForbiddenOrigin,
                 "this request must come from this site's own pages",
@@ -69,44 +75,99 @@ impl AllowedOrigin {
     }
 }
 
+/// `scheme://host[:port]` of a URL, lowercased, default port dropped: the
+/// form browsers send in `Origin`. `None` for anything else.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.trim().split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some(format!(
+        "{scheme}://{}",
+        without_default_port(&scheme, &authority.to_ascii_lowercase())
+    ))
+}
+
+fn without_default_port(scheme: &str, authority: &str) -> String {
+    let default = if scheme == "https" { ":443" } else { ":80" };
+    authority
+        .strip_suffix(default)
+        .unwrap_or(authority)
+        .to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
-    fn h(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut m = HeaderMap::new();
+    fn foreign(allowed: &AllowedOrigin, pairs: &[(&'static str, &'static str)]) -> bool {
+        let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            m.insert(*k, HeaderValue::from_static(v));
+            h.insert(*k, HeaderValue::from_static(v));
         }
-        m
+        allowed.is_foreign(&h, &Uri::from_static("/x"))
     }
 
     #[test]
-    fn same_origin_passes_and_siblings_do_not() {
+    fn origins_are_normalised() {
+        assert_eq!(
+            origin_of("HTTPS://Tickets.Example.com:443/admin").as_deref(),
+            Some("https://tickets.example.com")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:8080").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(origin_of("null"), None);
+        assert_eq!(origin_of("ftp://x"), None);
+    }
+
+    #[test]
+    fn own_host_and_public_origin_pass_others_do_not() {
         let any = AllowedOrigin::new(None);
-        assert!(!any.is_foreign(&h(&[
-            ("host", "tix.example"),
-            ("origin", "https://tix.example")
-        ])));
-        assert!(any.is_foreign(&h(&[
-            ("host", "tix.example"),
-            ("origin", "https://evil.tix.example")
-        ])));
-        assert!(any.is_foreign(&h(&[("host", "tix.example"), ("origin", "null")])));
-        assert!(!any.is_foreign(&h(&[("host", "tix.example")])));
-        assert!(any.is_foreign(&h(&[
-            ("host", "tix.example"),
-            ("sec-fetch-site", "same-site")
-        ])));
-        let public = AllowedOrigin::new(Some("https://tix.example/base"));
-        assert!(!public.is_foreign(&h(&[
-            ("host", "internal:8080"),
-            ("origin", "https://tix.example")
-        ])));
-        assert!(public.is_foreign(&h(&[
-            ("host", "tix.example"),
-            ("origin", "http://tix.example")
-        ])));
+        let public = AllowedOrigin::new(Some("https://a.example/base"));
+        assert!(!foreign(
+            &any,
+            &[
+                ("host", "a.example:8080"),
+                ("origin", "http://a.example:8080")
+            ]
+        ));
+        assert!(!foreign(
+            &public,
+            &[("host", "backend:8080"), ("origin", "https://a.example")]
+        ));
+        assert!(foreign(
+            &any,
+            &[("host", "backend:8080"), ("origin", "https://a.example")]
+        ));
+        assert!(foreign(
+            &public,
+            &[("host", "a.example"), ("origin", "http://evil.example")]
+        ));
+        assert!(foreign(
+            &any,
+            &[("host", "a.example"), ("origin", "https://b.a.example")]
+        ));
+        assert!(foreign(&any, &[("host", "a.example"), ("origin", "null")]));
+        assert!(foreign(
+            &any,
+            &[("host", "a.example"), ("sec-fetch-site", "cross-site")]
+        ));
+        assert!(foreign(
+            &any,
+            &[("host", "a.example"), ("sec-fetch-site", "same-site")]
+        ));
+        assert!(!foreign(
+            &any,
+            &[("host", "a.example"), ("sec-fetch-site", "same-origin")]
+        ));
+        assert!(!foreign(&any, &[("host", "a.example")]));
     }
 }

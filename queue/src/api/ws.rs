@@ -9,7 +9,7 @@ use crate::ids::EventId;
 use crate::protocol::ServerMsg;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use std::time::Duration;
@@ -31,11 +31,12 @@ pub async fn upgrade(
     EventPath(event): EventPath,
     creds: VisitorCredentials,
     headers: HeaderMap,
+    uri: Uri,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     // Browsers attach the cookie to a handshake from any page; only ours
     // may watch (or keep alive) a fan's place.
-    api.origin.check(&headers)?;
+    api.origin.check(&headers, &uri)?;
     let token = creds
         .for_event(&event)
         .ok_or_else(missing_credential)?
