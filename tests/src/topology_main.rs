@@ -7,13 +7,14 @@
 
 mod topology;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Parser;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use topology::fans::{self, Fan, Totals};
+use topology::checks;
+use topology::fans::{self, Totals};
 use topology::ledger::Ledger;
 use topology::procs::{self, Redis, Spec, Waitroom};
 use topology::sale;
@@ -145,7 +146,7 @@ async fn run(args: Args) -> Result<bool> {
         Duration::from_secs(30),
     )
     .await?;
-    edge_checks(&topo, &lb, &ledger).await?;
+    checks::edge_checks(&topo.http, topo.procs[0].metrics_port, &lb, &ledger).await?;
 
     let event = "topology";
     sale::create(
@@ -160,7 +161,7 @@ async fn run(args: Args) -> Result<bool> {
 
     // 1,000 fans join through nginx, four per source address.
     let started = Instant::now();
-    let fans = join_all(&lb, event, args.fans, &ledger).await?;
+    let fans = checks::join_all(&lb, event, args.fans, &ledger).await?;
     let join_secs = started.elapsed().as_secs_f64();
     println!(
         "joins: {} in {join_secs:.1}s ({:.0}/s)",
@@ -185,13 +186,13 @@ async fn run(args: Args) -> Result<bool> {
             stop_rx.clone(),
         )));
     }
-    let t = settle(&fans, Duration::from_secs(60)).await?;
+    let t = checks::settle(&fans, Duration::from_secs(60)).await?;
     println!("sockets: {} attached in {t:.1}s", fans.len());
 
     // Admission runs; the first admitted fan buys a ticket.
     sale::set_state(&topo.http, &lb, &admin_token, event, "open", &ledger).await?;
     let opened = Instant::now();
-    let buyer = first_admitted(&fans, Duration::from_secs(30)).await?;
+    let buyer = checks::first_admitted(&fans, Duration::from_secs(30)).await?;
     let order = sale::buy(
         &topo.http,
         &lb,
@@ -212,12 +213,12 @@ async fn run(args: Args) -> Result<bool> {
     // One process is killed: its fans reconnect through nginx elsewhere.
     let w = ledger.window_start();
     topo.procs[1].kill()?;
-    let t = settle(&fans, Duration::from_secs(60)).await?;
+    let t = checks::settle(&fans, Duration::from_secs(60)).await?;
     println!("kill: waitroom-2 killed; every waiting fan attached again in {t:.1}s");
     topo.procs[1].start(&topo.spec)?;
     topo.ready(1).await?;
     ledger.window_end(w, 3.0, "kill");
-    audit(&lb, event, &fans, &ledger, "after the kill").await;
+    checks::audit(&lb, event, &fans, &ledger, "after the kill").await;
 
     // Redis restarts (AOF): nobody loses a place.
     let w = ledger.window_start();
@@ -225,13 +226,13 @@ async fn run(args: Args) -> Result<bool> {
     for i in 0..topo.procs.len() {
         topo.ready(i).await?;
     }
-    let t = settle(&fans, Duration::from_secs(60)).await?;
+    let t = checks::settle(&fans, Duration::from_secs(60)).await?;
     ledger.window_end(w, 3.0, "redis restart");
     println!(
         "redis: down {:.2}s; all ready and every waiting fan attached {t:.1}s after",
         down.as_secs_f64()
     );
-    audit(&lb, event, &fans, &ledger, "after the Redis restart").await;
+    checks::audit(&lb, event, &fans, &ledger, "after the Redis restart").await;
 
     // Rolling restart: SIGTERM, wait for the drain, start, wait ready, next.
     let w = ledger.window_start();
@@ -241,22 +242,22 @@ async fn run(args: Args) -> Result<bool> {
         topo.procs[i].start(&topo.spec)?;
         topo.ready(i).await?;
     }
-    let t = settle(&fans, Duration::from_secs(60)).await?;
+    let t = checks::settle(&fans, Duration::from_secs(60)).await?;
     ledger.window_end(w, 3.0, "rolling restart");
     println!("rolling: 3 processes restarted in {:.1}s; every waiting fan attached {t:.1}s after the last", rolling.elapsed().as_secs_f64());
-    audit(&lb, event, &fans, &ledger, "after the rolling restart").await;
+    checks::audit(&lb, event, &fans, &ledger, "after the rolling restart").await;
 
     // Stop admitting and check who was admitted.
     sale::set_state(&topo.http, &lb, &admin_token, event, "paused", &ledger).await?;
     let open_secs = opened.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    audit(&lb, event, &fans, &ledger, "at the end").await;
+    checks::audit(&lb, event, &fans, &ledger, "at the end").await;
     let _ = stop_tx.send(true);
     for t in tasks {
         let _ = t.await;
     }
-    admission_checks(
-        &topo,
+    checks::admission_checks(
+        &topo.http,
         &lb,
         event,
         &fans,
@@ -298,192 +299,4 @@ async fn run(args: Args) -> Result<bool> {
         println!("failure: {f}");
     }
     Ok(failures.is_empty())
-}
-
-/// What the edge must and must not serve in production.
-async fn edge_checks(topo: &Topology, lb: &str, ledger: &Ledger) -> Result<()> {
-    for (path, want) in [
-        ("/metrics", 404),
-        ("/tests/harness.mjs", 404),
-        ("/queue.html", 200),
-    ] {
-        let (status, _) = sale::call(ledger, path, topo.http.get(format!("{lb}{path}"))).await?;
-        if status != want {
-            ledger.fail(format!(
-                "GET {path} through nginx answered {status}, not {want}"
-            ));
-        }
-    }
-    let m = format!("http://127.0.0.1:{}/metrics", topo.procs[0].metrics_port);
-    let text = topo.http.get(&m).send().await?.text().await?;
-    // Registered at start: on-call reads 0, not "no data".
-    for name in [
-        "waitroom_queue_store_up 1",
-        "waitroom_database_up 1",
-        "waitroom_departed_total",
-        "waitroom_fanout_seconds",
-        "waitroom_queue_store_errors_total 0",
-    ] {
-        if !text.contains(name) {
-            ledger.fail(format!("the metrics listener does not serve {name}"));
-        }
-    }
-    Ok(())
-}
-
-async fn join_all(lb: &str, event: &str, n: usize, ledger: &Arc<Ledger>) -> Result<Vec<Arc<Fan>>> {
-    let sem = Arc::new(tokio::sync::Semaphore::new(64));
-    let mut tasks = Vec::new();
-    for i in 0..n {
-        let (lb, event, ledger, sem) =
-            (lb.to_owned(), event.to_owned(), ledger.clone(), sem.clone());
-        let source = source(i);
-        tasks.push(tokio::spawn(async move {
-            let _permit = sem.acquire_owned().await?;
-            let http = fans::client(source)?;
-            fans::join(&http, &lb, &event, i, source, &ledger).await
-        }));
-    }
-    let mut out = Vec::new();
-    for t in tasks {
-        out.push(Arc::new(t.await??));
-    }
-    Ok(out)
-}
-
-/// Fan `i`'s source address: 127.0.<1+i/1000>.<1+(i/4)%250>, four fans each.
-fn source(i: usize) -> std::net::IpAddr {
-    let group = i / 4;
-    std::net::IpAddr::from([127, 1 + (group / 250) as u8, 1, 1 + (group % 250) as u8])
-}
-
-/// Waits until every fan still waiting has a socket attached.
-async fn settle(fans: &[Arc<Fan>], limit: Duration) -> Result<f64> {
-    let started = Instant::now();
-    loop {
-        let missing = fans
-            .iter()
-            .filter(|f| {
-                let s = f.seen();
-                !s.attached && !s.admitted()
-            })
-            .count();
-        if missing == 0 {
-            return Ok(started.elapsed().as_secs_f64());
-        }
-        if started.elapsed() > limit {
-            bail!("{missing} waiting fans have no socket after {limit:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn first_admitted(fans: &[Arc<Fan>], limit: Duration) -> Result<Arc<Fan>> {
-    let started = Instant::now();
-    loop {
-        if let Some(f) = fans.iter().find(|f| f.seen().admission_token.is_some()) {
-            return Ok(f.clone());
-        }
-        if started.elapsed() > limit {
-            bail!("nobody was admitted within {limit:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Every fan asks for its place again: same ticket, still waiting or
-/// admitted.
-async fn audit(lb: &str, event: &str, fans: &[Arc<Fan>], ledger: &Arc<Ledger>, when: &str) {
-    let sem = Arc::new(tokio::sync::Semaphore::new(32));
-    let mut tasks = Vec::new();
-    for fan in fans.iter().filter(|f| !f.seen().done) {
-        let (fan, lb, event, ledger, sem) = (
-            fan.clone(),
-            lb.to_owned(),
-            event.to_owned(),
-            ledger.clone(),
-            sem.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let _permit = sem.acquire_owned().await.ok()?;
-            let http = fans::client(fan.source).ok()?;
-            match fans::recheck(&http, &lb, &event, &fan, &ledger).await {
-                Ok(state) if ["waiting", "admitted", "paused"].contains(&state.as_str()) => {
-                    if state == "admitted" {
-                        // Admitted while its socket was away: the fan knows.
-                        fan.seen().admitted_unseen = true;
-                    }
-                    Some(state)
-                }
-                Ok(state) => {
-                    ledger.fail(format!("fan {} is {state}", fan.n));
-                    None
-                }
-                Err(e) => {
-                    ledger.fail(format!("{e:#}"));
-                    None
-                }
-            }
-        }));
-    }
-    let mut admitted = 0;
-    let mut ok = 0;
-    for t in tasks {
-        if let Ok(Some(state)) = t.await {
-            ok += 1;
-            admitted += usize::from(state == "admitted");
-        }
-    }
-    println!(
-        "audit {when}: {ok}/{} places intact ({admitted} admitted; the buyer is done)",
-        fans.len() - 1
-    );
-}
-
-/// FIFO and no double admission: the admitted are exactly the lowest
-/// tickets, each once, at no more than the set rate, and the room's active
-/// count agrees.
-async fn admission_checks(
-    topo: &Topology,
-    lb: &str,
-    event: &str,
-    fans: &[Arc<Fan>],
-    rate: u32,
-    open_secs: f64,
-    ledger: &Ledger,
-) -> Result<()> {
-    let (_, room) = sale::call(
-        ledger,
-        "GET room",
-        topo.http.get(format!("{lb}/api/v1/queue/{event}")),
-    )
-    .await?;
-    let mut by_ticket: Vec<(u64, bool)> = fans
-        .iter()
-        .map(|f| (f.ticket, f.seen().admitted()))
-        .collect();
-    by_ticket.sort_unstable();
-    let admitted = by_ticket.iter().filter(|(_, a)| *a).count();
-    if let Some(gap) = by_ticket.iter().take(admitted).find(|(_, a)| !a) {
-        ledger.fail(format!(
-            "ticket {} was skipped while later tickets were admitted",
-            gap.0
-        ));
-    }
-    let allowed = (f64::from(rate) / 60.0 * (open_secs + 2.0)).ceil() as usize;
-    if admitted > allowed {
-        ledger.fail(format!(
-            "{admitted} admitted in {open_secs:.0}s at {rate}/min (at most {allowed})"
-        ));
-    }
-    let active = room["active"].as_u64().unwrap_or(u64::MAX);
-    // The buyer's session ended with the purchase.
-    let done = fans.iter().filter(|f| f.seen().done).count();
-    if active + done as u64 != admitted as u64 {
-        ledger.fail(format!(
-            "the room counts {active} active sessions, fans saw {admitted} admissions"
-        ));
-    }
-    println!("admission: {admitted} admitted in {open_secs:.0}s at {rate}/min (bound {allowed}), room active {active} + {done} bought, waiting {}", room["waiting"]);
-    Ok(())
 }

@@ -2,6 +2,7 @@
 //! nginx in front of three waitroom processes, Redis with AOF, PostgreSQL,
 //! a Stripe stand-in and an SMTP sink.
 
+pub mod checks;
 pub mod fans;
 pub mod ledger;
 pub mod procs;
