@@ -6,6 +6,8 @@
 
 #[path = "conformance/accounts.rs"]
 mod accounts;
+#[path = "conformance/accounts_mail.rs"]
+mod accounts_mail;
 #[path = "conformance/api.rs"]
 mod api;
 #[path = "conformance/common.rs"]
