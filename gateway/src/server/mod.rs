@@ -149,7 +149,9 @@ pub async fn serve(
 ) {
     let header_timeout = Duration::from_secs(bounds.settings.header_read_timeout_seconds.max(1));
     let idle_timeout = Duration::from_secs(bounds.settings.idle_timeout_seconds.max(1));
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only, as before (browsers speak HTTP/2 to the load
+    // balancer, not to us); no version sniffing on a fresh connection.
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     // hyper's own header timer runs from the end of one response to the
     // next head, so it also closes idle keep-alive connections: give it the
     // longer of the two, and let the watchdog apply each where it belongs.
