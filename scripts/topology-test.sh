@@ -28,8 +28,8 @@ done
 [ "$(id -u)" = 0 ] || fail "run as root: the processes run as the unprivileged user 'waitroom'"
 psql "$PG_ADMIN" -qAtc 'select 1' >/dev/null 2>&1 || fail "PostgreSQL is not reachable at $PG_ADMIN"
 
-# TOPOLOGY_PROFILE=debug reuses the debug build while working on the driver;
-# CI runs release binaries, as deployed.
+# Release binaries, as deployed, unless TOPOLOGY_PROFILE=debug (test.sh
+# reuses the debug build it already made).
 PROFILE="${TOPOLOGY_PROFILE:-release}"
 if [ "$PROFILE" = release ]; then
   cargo build --release --quiet -p gateway --bin waitroom -p waitroom-tests --bin topology
