@@ -60,7 +60,7 @@ impl AllowedOrigin {
             .map(str::to_owned)
             .or_else(|| uri.authority().map(|a| a.to_string()));
         let (scheme, authority) = origin.split_once("://").unwrap_or_default();
-        !host.is_some_and(|h| without_default_port(scheme, &h.to_ascii_lowercase()) == authority)
+        host.is_none_or(|h| without_default_port(scheme, &h.to_ascii_lowercase()) != authority)
     }
 
     /// 403 `forbidden_origin` when [`is_foreign`](Self::is_foreign).
