@@ -48,7 +48,10 @@ impl Ops {
                 fatal: false,
             },
         };
-        if let (Some(mode), "ok") = (&self.redis_mode, queue.status.as_str()) {
+        // Asked even when the store's own ping failed: a cluster node whose
+        // slots are not served fails every command (CLUSTERDOWN) but still
+        // says what it is, and a wrong mode is the reason to report.
+        if let Some(mode) = &self.redis_mode {
             match mode.check().await {
                 Mode::Ok => {}
                 Mode::Wrong(reason) => {
@@ -57,7 +60,10 @@ impl Ops {
                         fatal: true,
                     }
                 }
-                Mode::Unreachable(e) => queue.status = format!("unreachable: {e}"),
+                Mode::Unreachable(e) if queue.status == "ok" => {
+                    queue.status = format!("unreachable: {e}")
+                }
+                Mode::Unreachable(_) => {}
             }
         }
         metrics::gauge!("waitroom_queue_store_up").set(f64::from(u8::from(queue.status == "ok")));

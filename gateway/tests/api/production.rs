@@ -13,6 +13,10 @@ fn production(s: &mut gateway::config::Settings) {
     // No Stripe call is made here; a closed port keeps it so.
     s.stripe_api_base = Some("http://127.0.0.1:9/".to_owned());
     s.booking.session_secret = Some(Secret::new("a-session-secret-of-32-bytes-or-more-0123"));
+    // Production refuses a weak operator key (the test default is one).
+    s.admin_token = Some(Secret::new(
+        "6f1d2c9a8b7e4f30a5c6d7e8f9012a3b4c5d6e7f8091a2b3c4d5e6f708192a3b",
+    ));
 }
 
 #[tokio::test]
