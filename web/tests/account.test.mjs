@@ -30,7 +30,7 @@ async function eventually(what, fn, timeout = STEP) {
 
 /** A guest checkout over the API for `email`; returns the booking reference. */
 async function guestOrder(email) {
-  const j = await api('POST', `/api/v1/queue/${EVENT}/join`, {});
+  const j = await api('POST', `/api/v1/queue/${EVENT}/join`, {}, { 'x-queue-token-in-body': '1' });
   assert.equal(j.status, 201, `join: ${j.text}`);
   const creds = { 'X-Queue-Token': j.json.queue_token };
   const st = await eventually('admitted', async () => {
