@@ -103,7 +103,12 @@ pub async fn join(
     ledger: &Ledger,
 ) -> Result<Fan> {
     let url = format!("{lb}/api/v1/queue/{event}/join");
-    let resp = http.post(&url).send().await?;
+    // An API client: it asks for its credential in the body.
+    let resp = http
+        .post(&url)
+        .header("x-queue-token-in-body", "1")
+        .send()
+        .await?;
     let status = resp.status().as_u16();
     ledger.status(status, "POST join");
     let body: Value = resp.json().await.unwrap_or(Value::Null);
