@@ -154,11 +154,17 @@ fn print(r: &Report) {
     println!("  answers to the flood: {:?}", r.answers);
     if r.held_ms.count > 0 {
         let h = &r.held_ms;
-        println!("  half-open sockets held by the server: p50 {} ms, max {} ms", h.p50, h.max);
+        println!(
+            "  half-open sockets held by the server: p50 {} ms, max {} ms",
+            h.p50, h.max
+        );
     }
     if r.login_ms.count > 0 {
         let l = &r.login_ms;
-        println!("  login latency: p50 {} ms, p99 {} ms, max {} ms", l.p50, l.p99, l.max);
+        println!(
+            "  login latency: p50 {} ms, p99 {} ms, max {} ms",
+            l.p50, l.p99, l.max
+        );
     }
     let h = &r.healthz_ms;
     println!(
@@ -188,11 +194,18 @@ async fn probe(addr: SocketAddr) -> Option<u16> {
 
 fn status_of(buf: &[u8]) -> Option<u16> {
     let line = buf.split(|b| *b == b'\n').next()?;
-    std::str::from_utf8(line).ok()?.split(' ').nth(1)?.parse().ok()
+    std::str::from_utf8(line)
+        .ok()?
+        .split(' ')
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn tally(answers: &Mutex<BTreeMap<String, u64>>, key: String) {
-    let mut a = answers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut a = answers
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     *a.entry(key).or_insert(0) += 1;
 }
 
@@ -216,8 +229,7 @@ async fn half_open(args: &Args, addr: SocketAddr, sources: &[IpAddr]) -> Report 
                     continue;
                 };
                 let opened = Instant::now();
-                if s
-                    .write_all(b"GET /healthz HTTP/1.1\r\nhost: slow\r\nx-slow: ")
+                if s.write_all(b"GET /healthz HTTP/1.1\r\nhost: slow\r\nx-slow: ")
                     .await
                     .is_err()
                 {
@@ -283,7 +295,8 @@ async fn logins(args: &Args, addr: SocketAddr, sources: &[IpAddr]) -> Report {
             let started = Instant::now();
             let mut buf = Vec::new();
             let sent = s.write_all(request.as_bytes()).await;
-            let read = tokio::time::timeout(Duration::from_secs(120), s.read_to_end(&mut buf)).await;
+            let read =
+                tokio::time::timeout(Duration::from_secs(120), s.read_to_end(&mut buf)).await;
             let key = match (sent, read) {
                 (Ok(()), Ok(Ok(_))) => status_of(&buf).map_or("closed".into(), |s| s.to_string()),
                 (_, Err(_)) => "timeout".into(),
