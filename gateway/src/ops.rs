@@ -33,21 +33,26 @@ struct Check {
     fatal: bool,
 }
 
+impl Check {
+    /// The outcome of a ping: `ok`, or unreachable with the reason (never
+    /// fatal: an outage is reported, not a reason to leave the rotation).
+    fn reached(ping: Result<(), impl std::fmt::Display>) -> Self {
+        Self {
+            status: match ping {
+                Ok(()) => "ok".to_owned(),
+                Err(e) => format!("unreachable: {e}"),
+            },
+            fatal: false,
+        }
+    }
+}
+
 impl Ops {
     /// Checks the queue store (reachable, usable through this URL) and the
     /// database, and records the outcome in the `waitroom_*_up` gauges.
     async fn checks(&self) -> (Check, Option<Check>) {
         let store = self.engine.store();
-        let mut queue = match store.ping().await {
-            Ok(()) => Check {
-                status: "ok".to_owned(),
-                fatal: false,
-            },
-            Err(e) => Check {
-                status: format!("unreachable: {e}"),
-                fatal: false,
-            },
-        };
+        let mut queue = Check::reached(store.ping().await);
         // Asked even when the store's own ping failed: a cluster node whose
         // slots are not served fails every command (CLUSTERDOWN) but still
         // says what it is, and a wrong mode is the reason to report.
@@ -70,16 +75,7 @@ impl Ops {
         metrics::gauge!("waitroom_queue_store_wrong_mode").set(f64::from(u8::from(queue.fatal)));
         let database = match &self.booking {
             Some(b) => {
-                let check = match b.ping().await {
-                    Ok(()) => Check {
-                        status: "ok".to_owned(),
-                        fatal: false,
-                    },
-                    Err(e) => Check {
-                        status: format!("unreachable: {e}"),
-                        fatal: false,
-                    },
-                };
+                let check = Check::reached(b.ping().await);
                 metrics::gauge!("waitroom_database_up")
                     .set(f64::from(u8::from(check.status == "ok")));
                 Some(check)

@@ -5,9 +5,11 @@
 //! An order is reachable through an account only once that account has
 //! verified the email the order belongs to: otherwise anyone registering a
 //! buyer's address would see (and cancel) that buyer's guest orders.
-//! Passwords are hashed (argon2id) on the blocking pool so they never
-//! stall the async workers, and every login runs one hash check whether
-//! or not the email is known, so timing does not tell which emails exist.
+//! Passwords are hashed (argon2id) on the bounded hashing pool
+//! (`crate::password`, shared with operator logins) so a flood of logins
+//! neither stalls the async workers nor grows memory without bound, and
+//! every login runs one hash check whether or not the email is known, so
+//! timing does not tell which emails exist.
 
 mod mail;
 mod register;
@@ -21,9 +23,7 @@ use crate::db::{CustomerRecord, OrderRecord, OrderSummary};
 use crate::error::{BookingError, Result};
 use crate::payment::checkout::normalize_email;
 use crate::state::{now, AppState};
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use argon2::Argon2;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -70,12 +70,6 @@ pub struct SessionView {
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| BookingError::internal(format!("hashing task: {e}")))
-}
-
 /// Checks the length rule of a new password.
 fn check_password(password: &str) -> Result<()> {
     let len = password.chars().count();
@@ -89,16 +83,10 @@ fn check_password(password: &str) -> Result<()> {
     }
 }
 
-/// argon2id of `password` (PHC string), on the blocking pool.
+/// argon2id of `password` (PHC string), on the bounded hashing pool
+/// shared with operator logins (`crate::password`).
 async fn hash_password(password: String) -> Result<String> {
-    blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-    })
-    .await?
-    .map_err(BookingError::internal)
+    crate::password::hash(password).await
 }
 
 /// A hash of a random password with the same parameters as real ones:
@@ -116,21 +104,13 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-/// Whether `password` matches `stored`; always runs one argon2 check.
+/// Whether `password` matches `stored`; always runs one argon2 check, on
+/// the bounded hashing pool.
 async fn verify_password(password: String, stored: Option<String>) -> Result<bool> {
-    blocking(move || {
-        let real = stored.is_some();
-        let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
-        let ok = PasswordHash::new(&stored)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false);
-        real && ok
-    })
-    .await
+    let real = stored.is_some();
+    let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
+    let ok = crate::password::verify(stored, password).await?;
+    Ok(real && ok)
 }
 
 impl AppState {
