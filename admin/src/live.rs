@@ -12,9 +12,9 @@
 use crate::auth::Viewer;
 use crate::AdminApi;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
-use queue::api::{event_id, ApiError};
+use queue::api::{ApiError, EventPath};
 use queue::store::Tick;
 use queue::EventId;
 use serde::Serialize;
@@ -137,10 +137,9 @@ pub fn spawn_collector(api: &AdminApi) -> tokio::task::JoinHandle<()> {
 pub async fn live(
     State(api): State<AdminApi>,
     _viewer: Viewer,
-    Path(raw): Path<String>,
+    EventPath(event): EventPath,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let event = event_id(&raw)?;
     // Refuse unknown events before upgrading.
     api.engine.settings(&event).await?;
     Ok(ws

@@ -16,7 +16,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use queue::api::{event_id, ApiError, ErrorCode};
+use queue::api::{event_id, ApiError, ErrorCode, EventPath};
 use queue::{EventId, QueueError, QueueSettings, QueueState};
 use serde::{Deserialize, Deserializer};
 
@@ -216,11 +216,10 @@ pub(crate) async fn update(
 pub async fn replace(
     State(api): State<AdminApi>,
     OperatorRole(op): OperatorRole,
-    Path(raw): Path<String>,
+    EventPath(event): EventPath,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let event = event_id(&raw)?;
     let patch = SettingsPatch::parse(&body)?;
     let expected = expected_version(&headers, patch.version)?;
     let action = "queue.settings.replace";
@@ -240,11 +239,10 @@ pub async fn replace(
 pub async fn change(
     State(api): State<AdminApi>,
     OperatorRole(op): OperatorRole,
-    Path(raw): Path<String>,
+    EventPath(event): EventPath,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let event = event_id(&raw)?;
     let patch = SettingsPatch::parse(&body)?;
     let expected = expected_version(&headers, patch.version)?;
     let action = "queue.settings.change";
@@ -294,9 +292,8 @@ pub async fn control(
 pub async fn show(
     State(api): State<AdminApi>,
     _viewer: Viewer,
-    Path(raw): Path<String>,
+    EventPath(event): EventPath,
 ) -> Result<Response, ApiError> {
-    let event = event_id(&raw)?;
     Ok(versioned(
         StatusCode::OK,
         &api.engine.settings(&event).await?,
@@ -310,9 +307,8 @@ pub async fn show(
 pub async fn remove(
     State(api): State<AdminApi>,
     OperatorRole(op): OperatorRole,
-    Path(raw): Path<String>,
+    EventPath(event): EventPath,
 ) -> Result<StatusCode, ApiError> {
-    let event = event_id(&raw)?;
     let store = api.engine.store();
     let snapshot = store.snapshot(&event).await?;
     if snapshot.settings.state != QueueState::Closed {

@@ -118,6 +118,26 @@ macro_rules! impl_order_repo {
                 .fetch_optional(&mut **tx)
                 .await?)
             }
+
+            /// The order a payment belongs to, locked as [`Self::lock_order`]
+            /// does: `(order_id, status, hold_id)`, or `None` when either
+            /// is gone. Every webhook that settles a payment starts here.
+            async fn lock_order_of_payment(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                payment_id: &str,
+            ) -> $crate::error::Result<Option<(String, String, String)>> {
+                let order_id: Option<String> =
+                    sqlx::query_scalar("select order_id from payment where id = $1")
+                        .bind(payment_id)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                let Some(order_id) = order_id else {
+                    return Ok(None);
+                };
+                Ok(Self::lock_order(tx, &order_id)
+                    .await?
+                    .map(|(status, hold_id)| (order_id, status, hold_id)))
+            }
         }
 
         #[async_trait::async_trait]

@@ -17,19 +17,11 @@ macro_rules! impl_payment_repo {
                 if !Self::claim_in_tx(&mut tx, &s.webhook, s.now).await? {
                     return Ok(SettleOutcome::Duplicate);
                 }
-                let order_id: Option<String> =
-                    sqlx::query_scalar("select order_id from payment where id = $1")
-                        .bind(&s.payment_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let locked = match &order_id {
-                    Some(id) => Self::lock_order(&mut tx, id).await?,
-                    None => None,
-                };
+                let locked = Self::lock_order_of_payment(&mut tx, &s.payment_id).await?;
                 // Only a payable order records attempts; a decline that
                 // arrives after a success (or after the order ended) is
                 // history, not news.
-                if !matches!(&locked, Some((status, _)) if status == "pending") {
+                if !matches!(&locked, Some((_, status, _)) if status == "pending") {
                     tx.commit().await?;
                     return Ok(SettleOutcome::AlreadySettled);
                 }

@@ -16,16 +16,9 @@ macro_rules! impl_settle {
                 if !Self::claim_in_tx(&mut tx, &s.webhook, s.now).await? {
                     return Ok(SettleOutcome::Duplicate);
                 }
-                let order_id: Option<String> =
-                    sqlx::query_scalar("select order_id from payment where id = $1")
-                        .bind(&s.payment_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let Some(order_id) = order_id else {
-                    tx.commit().await?;
-                    return Ok(SettleOutcome::AlreadySettled);
-                };
-                let Some((status, hold_id)) = Self::lock_order(&mut tx, &order_id).await? else {
+                let Some((order_id, status, hold_id)) =
+                    Self::lock_order_of_payment(&mut tx, &s.payment_id).await?
+                else {
                     tx.commit().await?;
                     return Ok(SettleOutcome::AlreadySettled);
                 };
@@ -149,16 +142,9 @@ macro_rules! impl_settle {
                 if !Self::claim_in_tx(&mut tx, &s.webhook, s.now).await? {
                     return Ok(SettleOutcome::Duplicate);
                 }
-                let order_id: Option<String> =
-                    sqlx::query_scalar("select order_id from payment where id = $1")
-                        .bind(&s.payment_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let locked = match &order_id {
-                    Some(id) => Self::lock_order(&mut tx, id).await?,
-                    None => None,
-                };
-                let (Some(order_id), Some((status, hold_id))) = (order_id, locked) else {
+                let Some((order_id, status, hold_id)) =
+                    Self::lock_order_of_payment(&mut tx, &s.payment_id).await?
+                else {
                     tx.commit().await?;
                     return Ok(SettleOutcome::AlreadySettled);
                 };
