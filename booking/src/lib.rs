@@ -15,6 +15,7 @@ pub mod email;
 pub mod error;
 pub mod holds;
 mod http;
+pub mod metrics;
 pub mod password;
 pub mod payment;
 pub mod sales;

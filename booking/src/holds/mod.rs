@@ -76,6 +76,17 @@ impl AppState {
         creds: &Credentials,
         req: &HoldRequest,
     ) -> Result<HoldView> {
+        let result = self.try_place_hold(event, creds, req).await;
+        crate::metrics::count("waitroom_holds_total", "placed", &result);
+        result
+    }
+
+    async fn try_place_hold(
+        &self,
+        event: &EventId,
+        creds: &Credentials,
+        req: &HoldRequest,
+    ) -> Result<HoldView> {
         let token = creds
             .bearer
             .as_deref()
