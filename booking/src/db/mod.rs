@@ -8,6 +8,7 @@
 //! lives in the backend module.
 
 mod account_model;
+pub mod migrate;
 mod model;
 mod order_model;
 mod payment_model;

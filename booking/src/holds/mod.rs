@@ -1,4 +1,4 @@
-//! Token-gated seat holds (design.md §6).
+//! Token-gated seat holds (docs/architecture.md §6).
 //!
 //! A hold needs a valid admission token for the event, presented by the
 //! session it was issued to. The first hold consumes the token's `jti` in
