@@ -1,4 +1,4 @@
-//! Seat-hold benchmark (design.md §8: 5,000 holds/s on distinct seats with
+//! Seat-hold benchmark (docs/benchmarks.md; target: 5,000 holds/s on distinct seats with
 //! p99 under 25 ms; 10,000 attempts on one seat, exactly one succeeds).
 //!
 //! ```text

@@ -108,7 +108,7 @@ pub fn spawn_health_loop(ops: Ops) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// The OpenAPI document of every route (design.md §7), written by hand
+/// The OpenAPI document of every route (README's API section), written by hand
 /// beside this file. Embedded at build time and served as-is: nothing to
 /// parse or render per request; the API tests check it against the routers.
 const OPENAPI: &str = include_str!("openapi.json");

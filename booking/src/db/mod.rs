@@ -8,6 +8,7 @@
 //! lives in the backend module.
 
 mod account_model;
+pub mod migrate;
 mod model;
 mod order_model;
 mod payment_model;
@@ -208,6 +209,17 @@ pub trait OutboxRepo: Send + Sync {
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<()>;
+    /// How many emails wait, and how many were given up on.
+    async fn backlog(&self) -> Result<OutboxBacklog>;
+}
+
+/// The outbox's size, for the on-call gauges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutboxBacklog {
+    /// Queued: due now or backing off after a failure.
+    pub pending: i64,
+    /// Given up after the last attempt.
+    pub failed: i64,
 }
 
 /// The operators' side: event edits, reports, cancellation work.
