@@ -23,7 +23,7 @@ pub mod state;
 pub mod webhook;
 
 pub use admission::Credentials;
-pub use config::{BookingConfig, Secret};
+pub use config::{BookingConfig, BookingTuning, Secret};
 pub use error::BookingError;
 pub use http::router;
 pub use state::AppState;
