@@ -11,7 +11,7 @@ pub mod auth;
 mod error;
 mod events;
 mod lifecycle;
-mod live;
+pub mod live;
 mod origin;
 mod queue_settings;
 mod sales;
