@@ -251,5 +251,32 @@
   "f.not_found.head": "Booking not found",
   "f.not_found.text": "This browser cannot show that booking. If you paid, your confirmation email has the details.",
   "f.none.head": "No booking",
-  "f.none.text": "This link is missing its booking."
+  "f.none.text": "This link is missing its booking.",
+  "h.title": "Ticket sales without the crash",
+  "h.intro": "When a sale is busy, you wait in a fair, first-come line and get your turn to book.",
+  "h.events": "On sale and coming up",
+  "h.loading": "Loading the events…",
+  "h.failed": "The events could not be loaded. Please reload the page in a moment.",
+  "h.none": "No events are on sale or coming up right now.",
+  "h.count": {
+    "one": "{n} event",
+    "other": "{n} events"
+  },
+  "h.sale.on": "On sale",
+  "h.sale.opens": "Sale opens {time}",
+  "h.room.none": "No waiting room yet",
+  "h.room.open": {
+    "one": "Queue open · {n} person waiting",
+    "other": "Queue open · {n} people waiting"
+  },
+  "h.room.prequeue": "Pre-queue open: places are drawn at random when the sale opens",
+  "h.room.prequeue_at": "Pre-queue open: places are drawn at random at {time}",
+  "h.room.scheduled": "Waiting room not open yet",
+  "h.room.scheduled_at": "Waiting room opens {time}",
+  "h.room.paused": {
+    "one": "Queue paused · {n} person waiting",
+    "other": "Queue paused · {n} people waiting"
+  },
+  "h.room.draining": "Queue closing: no new places",
+  "h.room.closed": "Queue closed"
 };
