@@ -19,8 +19,9 @@ const DYNAMIC = {
   'q.banner.': ['paused', 'closed', 'draining', 'prequeue', 'scheduled'].flatMap((s) => [`${s}.head`, `${s}.text`]),
   'b.token.': ['admission_required', 'token_expired', 'token_wrong_session', 'token_used'],
   'f.status.': ['failed', 'refund_pending', 'refunded', 'cancelled'].flatMap((s) => [`${s}.head`, `${s}.text`]),
+  'a.status.': ['pending', 'confirmed', 'failed', 'cancelled', 'refund_pending', 'refunded'],
 };
-const KEY = /^(?:q|b|c|f|h|common)\.[a-z_.]+$/;
+const KEY = /^(?:q|b|c|f|h|e|a|common)\.[a-z_.]+$/;
 
 /** Runs the pages' scripts in a sandbox standing in for a browser. */
 async function sandbox({ languages = ['en-US'], search = '', stored = null, catalogs = {} } = {}) {

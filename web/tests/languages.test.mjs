@@ -116,7 +116,7 @@ test('the home page lists events on sale with their queue state, in the fan\'s l
   assert.equal((await page.textContent('h2')).trim(), catalogs.fr['h.events']);
 });
 
-test('admitted while the tab is hidden: the title changes and a notification shows', { timeout: 90_000 }, async (t) => {
+test('admitted while the tab is hidden: the title changes, the chime plays and a notification shows', { timeout: 90_000 }, async (t) => {
   const event = `away-${RUN}`;
   await waitingQueue(event);
   const { context, page } = await newPage(t, { locale: 'en-US' });
@@ -129,6 +129,9 @@ test('admitted while the tab is hidden: the title changes and a notification sho
     Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => hidden });
     Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
     window.hideTab = (yes) => { hidden = yes; document.dispatchEvent(new Event('visibilitychange')); };
+    window.tones = 0;
+    const make = AudioContext.prototype.createOscillator;
+    AudioContext.prototype.createOscillator = function tone() { window.tones += 1; return make.call(this); };
   });
   // Records notifications the page makes (Chromium headless shows none).
   await page.addInitScript(() => {
@@ -146,6 +149,7 @@ test('admitted while the tab is hidden: the title changes and a notification sho
   await waitText(page, '#position', '1');
   assert.equal(await page.isVisible('#notify'), false, 'no permission prompt offered once granted');
   assert.equal((await page.textContent('#notify-state')).trim(), catalogs.en['q.notify_on']);
+  await page.check('#sound'); // the fan's click, which lets the page play sound later
 
   await page.evaluate(() => window.hideTab(true));
   const patch = await api('PATCH', `/api/v1/admin/events/${event}/queue`, { admit_per_minute: 120 });
@@ -155,6 +159,7 @@ test('admitted while the tab is hidden: the title changes and a notification sho
   assert.equal(await page.title(), `🔔 ${catalogs.en['q.your_turn']} – ${catalogs.en['q.doc_title']}`);
   const shown = await page.evaluate(() => window.shownNotifications);
   assert.deepEqual(shown, [{ title: catalogs.en['q.your_turn'], body: catalogs.en['q.notify_body'] }]);
+  assert.equal(await page.evaluate(() => window.tones), 2, 'two tones of the chime');
 
   await page.evaluate(() => window.hideTab(false));
   await page.waitForFunction(() => !document.title.startsWith('🔔'), null, { timeout: STEP });
