@@ -2,10 +2,11 @@
 // the waiting room in each shipped language from Chromium's locale (which
 // sets Accept-Language and navigator.languages), `?lang=` overriding it and
 // being remembered, the home page's event list, and an admission while the
-// tab is hidden (title, and a system notification with the permission
-// granted in the browser context).
+// tab is hidden (title, chime, and a system notification with the
+// permission granted in the browser context; the move to booking waits
+// until the fan looks).
 //
-//   cd web/tests && npm ci && node --test languages.test.mjs
+//   cd web/tests && npm ci && node --test fan_pages.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -46,6 +47,18 @@ async function newPage(t, options) {
   t.after(() => assert.deepEqual(errors.map(String), [], 'no script errors on the page'));
   return { context, page };
 }
+
+/**
+ * Headless Chromium keeps every page visible (another tab in front or a
+ * minimised window change nothing), so tests hide a page the way it sees
+ * it: document.hidden and a visibilitychange event, through `hideTab(yes)`.
+ */
+const hideable = (page) => page.addInitScript(() => {
+  let hidden = false;
+  Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => hidden });
+  Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+  window.hideTab = (yes) => { hidden = yes; document.dispatchEvent(new Event('visibilitychange')); };
+});
 
 const waitText = (page, sel, want) =>
   page.waitForFunction(([s, w]) => document.querySelector(s)?.textContent.trim() === w, [sel, want], { timeout: STEP });
@@ -121,14 +134,8 @@ test('admitted while the tab is hidden: the title changes, the chime plays and a
   await waitingQueue(event);
   const { context, page } = await newPage(t, { locale: 'en-US' });
   await context.grantPermissions(['notifications'], { origin: server.base });
-  // Headless Chromium keeps every page visible (another tab in front or a
-  // minimised window change nothing), so the test hides this one the way
-  // the page sees it: document.hidden and a visibilitychange event.
+  await hideable(page);
   await page.addInitScript(() => {
-    let hidden = false;
-    Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => hidden });
-    Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
-    window.hideTab = (yes) => { hidden = yes; document.dispatchEvent(new Event('visibilitychange')); };
     window.tones = 0;
     const make = AudioContext.prototype.createOscillator;
     AudioContext.prototype.createOscillator = function tone() { window.tones += 1; return make.call(this); };
@@ -180,4 +187,25 @@ test('notification permission is asked only when the fan presses the button', { 
   assert.equal(await page.evaluate(() => window.permissionAsks), 0, 'never asked on load');
   await page.click('#notify');
   await page.waitForFunction(() => window.permissionAsks === 1, null, { timeout: STEP });
+});
+
+test('a fan admitted in a background tab is moved on to booking only once they look', { timeout: 60_000 }, async (t) => {
+  const event = `back-${RUN}`;
+  await waitingQueue(event);
+  const { page } = await newPage(t, { locale: 'en-US' });
+  await hideable(page);
+  await page.goto(`${server.base}/queue/${event}`);
+  await waitText(page, '#position', '1');
+  await page.evaluate(() => window.hideTab(true));
+  const patch = await api('PATCH', `/api/v1/admin/events/${event}/queue`, { admit_per_minute: 120 });
+  assert.equal(patch.status, 200, patch.text);
+  await page.waitForFunction(() => document.title.startsWith('🔔'), null, { timeout: STEP });
+  // An absence has no event to await: wait past the 3 s a page in front
+  // takes before moving on, then check it stayed.
+  await page.waitForTimeout(4_000);
+  assert.equal(new URL(page.url()).pathname, `/queue/${event}`, 'no move while nobody looks');
+  const toBooking = page.waitForURL((u) => u.pathname === `/events/${event}/book`, { timeout: STEP, waitUntil: 'load' });
+  await page.evaluate(() => window.hideTab(false));
+  await toBooking;
+  await page.goto('about:blank');
 });
