@@ -8,6 +8,8 @@
 'use strict';
 (function (root) {
   const SHIPPED = ['en', 'fr', 'de', 'es', 'ja'];
+  // Each language's name in itself, for the picker.
+  const NAMES = { en: 'English', fr: 'Français', de: 'Deutsch', es: 'Español', ja: '日本語' };
   const STORE = 'wr_lang';
   const catalogs = root.wrCatalogs || {};
   const primary = (tag) => String(tag || '').trim().toLowerCase().split(/[-_]/)[0];
@@ -66,8 +68,20 @@
         }
       }
       if (!scope) document.documentElement.lang = i.lang;
+      for (const sel of top.querySelectorAll('select[data-lang-picker]')) picker(sel);
     },
   };
+
+  // A language picker: the page again with ?lang=, which is then remembered.
+  function picker(sel) {
+    sel.replaceChildren(...SHIPPED.map((l) => Object.assign(document.createElement('option'), { value: l, lang: l, textContent: NAMES[l] })));
+    sel.value = i.lang;
+    sel.onchange = () => {
+      const url = new URL(location.href);
+      url.searchParams.set('lang', sel.value);
+      location.assign(url.href);
+    };
+  }
 
   // Text with its slot elements (a countdown, a link) moved to their {name}.
   function fill(el, text) {

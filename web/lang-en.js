@@ -304,5 +304,6 @@
   "a.status.failed": "payment failed",
   "a.status.cancelled": "cancelled",
   "a.status.refund_pending": "being refunded",
-  "a.status.refunded": "refunded"
+  "a.status.refunded": "refunded",
+  "common.language": "Language"
 };

@@ -103,7 +103,7 @@ for (const [lang, locale] of Object.entries(LOCALES)) {
   });
 }
 
-test('?lang= overrides the browser and is remembered; an unknown one falls back cleanly', { timeout: 60_000 }, async (t) => {
+test('?lang= and the picker override the browser and are remembered; an unknown one falls back cleanly', { timeout: 60_000 }, async (t) => {
   const event = `lang-pick-${RUN}`;
   await waitingQueue(event);
   const { page } = await newPage(t, { locale: 'en-US' });
@@ -115,6 +115,12 @@ test('?lang= overrides the browser and is remembered; an unknown one falls back 
   await waitText(page, '#title', catalogs.de['q.in_line']);
   await page.goto(`${server.base}/queue/${event}?stay=1&lang=en`);
   await waitText(page, '#title', catalogs.en['q.in_line']);
+  assert.equal(await page.inputValue('#lang'), 'en');
+  await page.selectOption('#lang', 'ja');
+  await waitText(page, '#title', catalogs.ja['q.in_line']);
+  await page.goto(`${server.base}/`);
+  await waitText(page, 'h2', catalogs.ja['h.events']);
+  assert.equal(await page.inputValue('#lang'), 'ja');
 });
 
 test('the home page lists events on sale with their queue state, in the fan\'s language', { timeout: 60_000 }, async (t) => {
