@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as harness from './harness.mjs';
 
-const { ADMIN_TOKEN, closeWithin, collectCspViolations, launchBrowser, repoRoot, stopServer } = harness;
+const { ADMIN_TOKEN, launchBrowser, repoRoot, stopServer } = harness;
 const STEP = 20_000;
 const RUN = Date.now().toString(36);
 const LOCALES = { en: 'en-US', fr: 'fr-FR', de: 'de-DE', es: 'es-ES', ja: 'ja-JP' };
@@ -37,16 +37,7 @@ async function waitingQueue(event, n = 0) {
   }
 }
 
-async function newPage(t, options) {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, ...options });
-  t.after(() => closeWithin(context));
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e));
-  collectCspViolations(page, errors);
-  t.after(() => assert.deepEqual(errors.map(String), [], 'no script errors on the page'));
-  return { context, page };
-}
+const newPage = (t, options) => harness.phonePage(browser, t, options);
 
 /**
  * Headless Chromium keeps every page visible (another tab in front or a
