@@ -1,8 +1,9 @@
 // Browser tests of the fan pages' languages and of "your turn while away":
 // the waiting room in each shipped language from Chromium's locale (which
 // sets Accept-Language and navigator.languages), `?lang=` overriding it and
-// being remembered, the home page's event list, and an admission while the
-// tab is hidden (title, chime, and a system notification with the
+// being remembered, the check and a yen sale's seat map in other languages
+// (dates and money by locale), the home page's event list, and an
+// admission while the tab is hidden (title, chime, and a system notification with the
 // permission granted in the browser context; the move to booking waits
 // until the fan looks).
 //
@@ -205,4 +206,44 @@ test('a fan admitted in a background tab is moved on to booking only once they l
   await page.evaluate(() => window.hideTab(false));
   await toBooking;
   await page.goto('about:blank');
+});
+
+test('a yen sale\'s seat map in Japanese and in English: dates by locale, no decimals in the prices', { timeout: 60_000 }, async (t) => {
+  const event = `yen-${RUN}`;
+  const created = await api('POST', '/api/v1/admin/events', {
+    id: event, name: 'Tokyo Night', venue: 'Budokan', city: 'Tokyo', starts_at: '2027-06-01T10:00:00Z',
+    currency: 'jpy', status: 'published', seat_map_csv: 'section,row,seats,tier,price\nFloor,A,4,S,8800\n',
+  });
+  assert.equal(created.status, 201, created.text);
+  for (const [lang, locale, price, day] of [['ja', 'ja-JP', '￥8,800', '2027年6月1日'], ['en', 'en-US', '¥8,800', 'June 1, 2027']]) {
+    const { page } = await newPage(t, { locale, timezoneId: 'Asia/Tokyo' });
+    await page.goto(`${server.base}/events/${event}/book`);
+    await waitText(page, '#title', 'Tokyo Night');
+    const m = catalogs[lang];
+    assert.equal((await page.textContent('#eyebrow')).trim(), m['b.eyebrow']);
+    assert.equal((await page.textContent('#legend li')).trim(), `S ${price}`);
+    assert.ok((await page.textContent('#meta')).includes(day), await page.textContent('#meta'));
+    assert.equal((await page.textContent('#banner a')).trim(), m['b.waiting_room']);
+    await page.click('.seat >> nth=0');
+    const one = m['b.seats_selected'].one ?? m['b.seats_selected'].other; // Japanese has no singular
+    await waitText(page, '#sel-text', one.replace('{n}', '1').replace('{total}', price));
+  }
+});
+
+test('the check before joining speaks the fan\'s language', { timeout: 60_000 }, async (t) => {
+  const event = `check-${RUN}`;
+  const put = await api('PUT', `/api/v1/admin/events/${event}/queue`, { state: 'open', admit_per_minute: 0, max_active: 10 });
+  assert.ok(put.status >= 200 && put.status < 300, put.text);
+  const { page } = await newPage(t, { locale: 'es-ES' });
+  // Hold the worker back so the check stays on screen.
+  let release;
+  const held = new Promise((r) => { release = r; });
+  await page.route('**/pow-worker.js', async (route) => { await held; await route.continue(); });
+  await page.goto(`${server.base}/queue/${event}?stay=1`);
+  const m = catalogs.es;
+  await waitText(page, '#title', m['q.check_label']);
+  assert.equal((await page.textContent('#check .hint')).trim(), m['q.check_hint']);
+  assert.equal((await page.textContent('#conn')).trim(), m['q.conn.checking']);
+  release();
+  await waitText(page, '#title', m['q.in_line']);
 });
