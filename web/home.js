@@ -7,6 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const { t } = wrI18n;
   const MAX = 50;
+  const soon = (when) => wrI18n.date(when, { dateStyle: 'medium', timeStyle: 'short' });
 
   const el = (tag, className, text) => {
     const n = document.createElement(tag);
@@ -22,15 +23,14 @@
     } catch (e) { return { status: 0, body: null }; }
   }
 
-  // The room's state in words; null when the event has no waiting room.
+  // The room's state in words (`room` is null when the event has no waiting room).
   function roomText(room) {
     if (!room) return t('h.room.none');
-    const when = (ms) => wrI18n.date(ms, { dateStyle: 'medium', timeStyle: 'short' });
     switch (room.state) {
       case 'open': return t('h.room.open', { n: room.waiting });
-      case 'prequeue': return room.opens_at ? t('h.room.prequeue_at', { time: when(room.opens_at) }) : t('h.room.prequeue');
+      case 'prequeue': return room.opens_at ? t('h.room.prequeue_at', { time: soon(room.opens_at) }) : t('h.room.prequeue');
       case 'scheduled': return room.prequeue_at || room.opens_at
-        ? t('h.room.scheduled_at', { time: when(room.prequeue_at || room.opens_at) }) : t('h.room.scheduled');
+        ? t('h.room.scheduled_at', { time: soon(room.prequeue_at || room.opens_at) }) : t('h.room.scheduled');
       case 'paused': return t('h.room.paused', { n: room.waiting });
       case 'draining': return t('h.room.draining');
       default: return t('h.room.closed');
@@ -39,7 +39,7 @@
 
   function saleText(ev, now) {
     const opens = Date.parse(ev.sale_starts_at || '');
-    if (opens > now) return t('h.sale.opens', { time: wrI18n.date(opens, { dateStyle: 'medium', timeStyle: 'short' }) });
+    if (opens > now) return t('h.sale.opens', { time: soon(opens) });
     return t('h.sale.on');
   }
 
