@@ -135,7 +135,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         now: chrono::Utc::now(),
     };
     eprintln!("seeding {} seats on {:?}…", rows * 100, state.db.kind());
-    state.db.catalog().insert_catalog(&seed).await?;
+    if !state.db.catalog().insert_catalog(&seed).await? {
+        return Err(format!("event {} exists already", seed.event_id).into());
+    }
     let seats: Vec<i64> = state
         .db
         .catalog()

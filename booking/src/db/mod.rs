@@ -42,8 +42,11 @@ pub trait CatalogRepo: Send + Sync {
     async fn seat_map(&self, event: &str) -> Result<SeatMapData>;
     /// How many events exist (seeding runs only on an empty database).
     async fn event_count(&self) -> Result<i64>;
-    /// Creates a venue, an event and its seat map in one transaction.
-    async fn insert_catalog(&self, seed: &CatalogSeed) -> Result<()>;
+    /// Creates a venue, an event and its seat map in one transaction;
+    /// `false` (and nothing written) when an event with this id exists,
+    /// decided by the event's primary key so concurrent creates get one
+    /// winner.
+    async fn insert_catalog(&self, seed: &CatalogSeed) -> Result<bool>;
 }
 
 /// Seat holds: the all-or-nothing heart of the service.
