@@ -175,10 +175,8 @@ pub async fn create_key(
     body: Bytes,
 ) -> Result<Response> {
     let req: NewKey = parse_json(&body)?;
+    crate::sales::check_len("name", &req.name, 100)?;
     let name = req.name.trim().to_owned();
-    if name.is_empty() || name.len() > 100 {
-        return Err(AdminError::invalid("name", "must be 1 to 100 characters"));
-    }
     let role = role_field(req.role.as_deref(), Role::Operator)?;
     let key = format!("wr_key_{}", uuid::Uuid::new_v4().simple());
     let row = ApiKeyRow {

@@ -50,10 +50,10 @@ pub async fn create(
     check_len("name", &req.name, 200)?;
     check_len("venue", &req.venue, 200)?;
     let starts_at = rfc3339("starts_at", &req.starts_at)?;
-    let currency = req.currency.to_lowercase();
-    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
+    if req.currency.len() != 3 || !req.currency.chars().all(|c| c.is_ascii_alphabetic()) {
         return Err(AdminError::invalid("currency", "must be a 3-letter ISO code").into());
     }
+    let currency = req.currency.to_ascii_lowercase();
     let status = req.status.unwrap_or_else(|| "draft".to_owned());
     if !matches!(status.as_str(), "draft" | "published") {
         return Err(AdminError::invalid("status", "must be draft or published").into());

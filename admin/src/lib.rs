@@ -24,6 +24,7 @@ pub use auth::{Actor, OperatorRole, Owner, Role, Viewer};
 pub use error::AdminError;
 pub use lifecycle::spawn_scheduler;
 pub use live::spawn_collector;
+pub use throttle::FREE_BEARER_PER_ADDRESS;
 
 use axum::http::request::Parts;
 use axum::middleware::from_fn_with_state;
@@ -55,6 +56,9 @@ pub struct AdminConfig {
     /// The site's public URL: its origin is accepted on cookie-authenticated
     /// writes besides the request's own `Host` (for proxies that rewrite it).
     pub public_base_url: Option<String>,
+    /// Failed bearer credentials one client address may send before it
+    /// must wait (`throttle::FREE_BEARER_PER_ADDRESS` by default).
+    pub bearer_free_attempts: u32,
 }
 
 /// Shared state of the operator API.
@@ -113,7 +117,9 @@ impl AdminApi {
             api_key_sha256: auth::digest(&config.api_key),
             db,
             sessions: Arc::new(session::Sessions::new(&secret, &config.api_key)),
-            throttle: Arc::default(),
+            throttle: Arc::new(throttle::Throttle::with_bearer_budget(
+                config.bearer_free_attempts,
+            )),
             dummy_hash: dummy.into(),
             secure_cookies: config.secure_cookies,
             origin: queue::api::AllowedOrigin::new(config.public_base_url.as_deref()),
@@ -184,14 +190,12 @@ pub(crate) fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Parses a JSON body: malformed JSON is 400, a wrong shape 422.
+/// Parses a JSON body (see `queue::api::json_object`): malformed JSON is
+/// 400, a wrong shape 422.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AdminError> {
-    serde_json::from_slice(body).map_err(|e| {
-        if e.is_data() {
-            AdminError::invalid("body", e.to_string())
-        } else {
-            AdminError::BadJson(e.to_string())
-        }
+    queue::api::json_object(body).map_err(|e| match e {
+        queue::api::BodyError::Syntax(e) => AdminError::BadJson(e.to_string()),
+        queue::api::BodyError::Shape(why) => AdminError::invalid("body", why),
     })
 }
 

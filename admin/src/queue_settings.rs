@@ -83,13 +83,7 @@ fn non_negative(field: &'static str, v: i64) -> Result<u32, ApiError> {
 
 impl SettingsPatch {
     fn parse(body: &Bytes) -> Result<Self, ApiError> {
-        serde_json::from_slice(body).map_err(|e| {
-            if e.is_data() {
-                ApiError::of(ErrorCode::ValidationFailed, e.to_string())
-            } else {
-                ApiError::invalid_json(e)
-            }
-        })
+        crate::parse_json(body).map_err(ApiError::from)
     }
 
     fn apply(&self, mut s: QueueSettings) -> Result<QueueSettings, ApiError> {
@@ -135,8 +129,28 @@ impl SettingsPatch {
         if let Some(v) = self.closes_at {
             s.policy.closes_at = time("closes_at", v)?;
         }
-        s.validate()?;
+        s.validate().map_err(|e| match e {
+            // The write's own times are in order, so it is the times
+            // already stored that it breaks the schedule against.
+            QueueError::Invalid {
+                field: "opens_at" | "closes_at",
+                ..
+            } if self.times_in_order() => ApiError::of(
+                ErrorCode::Conflict,
+                format!("{e} (with the schedule already stored)"),
+            ),
+            e => ApiError::from(e),
+        })?;
         Ok(s)
+    }
+
+    /// Whether the times this write sets are in order among themselves.
+    fn times_in_order(&self) -> bool {
+        let set = |t: Option<Option<i64>>| t.flatten();
+        let (pre, open, close) = (set(self.prequeue_at), set(self.opens_at), set(self.closes_at));
+        let pre_open = pre.zip(open).is_none_or(|(p, o)| p <= o);
+        let open_close = open.zip(close).is_none_or(|(o, c)| o < c);
+        pre_open && open_close
     }
 }
 
@@ -146,14 +160,23 @@ fn expected_version(headers: &HeaderMap, body: Option<u64>) -> Result<Option<u64
     let Some(raw) = headers.get(header::IF_MATCH) else {
         return Ok(body);
     };
-    let raw = raw.to_str().unwrap_or("").trim();
+    // Exactly the document's pattern: `*`, `"7"`, `W/"7"` or `7`.
+    let raw = raw.to_str().unwrap_or("");
     if raw == "*" {
         return Ok(body);
     }
-    let bare = raw.trim_start_matches("W/").trim_matches('"');
-    bare.parse()
+    let tag = raw.strip_prefix("W/").unwrap_or(raw);
+    let digits = match tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(quoted) => quoted,
+        None if tag == raw => raw,
+        None => "",
+    };
+    let well_formed = (1..=19).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    well_formed
+        .then(|| digits.parse().ok())
+        .flatten()
         .map(Some)
-        .map_err(|_| invalid("version", "If-Match must be a settings version, e.g. \"7\""))
+        .ok_or_else(|| invalid("version", "If-Match must be a settings version, e.g. \"7\""))
 }
 
 /// Settings as JSON with their version as the `ETag`.

@@ -40,9 +40,10 @@ struct CancelRequest {
     reason: String,
 }
 
-/// Checks a required text field's length.
+/// Checks a required text field: 1 to `max` characters as sent, not all
+/// whitespace (the API document's `minLength`/`maxLength`/`\S`).
 pub(crate) fn check_len(field: &'static str, v: &str, max: usize) -> Result<(), AdminError> {
-    if v.trim().is_empty() || v.len() > max {
+    if v.trim().is_empty() || v.chars().count() > max {
         return Err(AdminError::invalid(
             field,
             format!("must be 1 to {max} characters"),
@@ -158,7 +159,11 @@ pub async fn edit(
     if let Some(name) = &patch.name {
         check_len("name", name, 200)?;
     }
-    if patch.description.as_ref().is_some_and(|d| d.len() > 5_000) {
+    if patch
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 5_000)
+    {
         return Err(AdminError::invalid("description", "must be at most 5000 characters").into());
     }
     let changes = EventChanges {
@@ -246,14 +251,14 @@ pub async fn cancel(
     if req.confirm != before.id {
         return Err(AdminError::invalid("confirm", "must repeat the event id").into());
     }
-    let reason = req.reason.trim();
-    if reason.len() > MAX_REASON || reason.chars().any(char::is_control) {
+    if req.reason.chars().count() > MAX_REASON || req.reason.chars().any(char::is_control) {
         return Err(AdminError::invalid(
             "reason",
             format!("must be one line of at most {MAX_REASON} characters"),
         )
         .into());
     }
+    let reason = req.reason.trim();
     let event = event_id(&before.id)?;
     // Close the queue first, so no one else is admitted meanwhile; an
     // event sold without a queue has none to close.

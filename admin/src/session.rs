@@ -135,8 +135,9 @@ pub fn check_password(password: &str) -> Result<()> {
 
 /// Lowercases and sanity-checks an email.
 pub fn normalize_email(email: &str) -> Result<String> {
+    let too_long = email.chars().count() > 254;
     let email = email.trim().to_lowercase();
-    if email.len() > 254 || !email.contains('@') || email.contains(char::is_whitespace) {
+    if too_long || !email.contains('@') || email.contains(char::is_whitespace) {
         return Err(AdminError::invalid("email", "must be an email address"));
     }
     Ok(email)

@@ -22,8 +22,10 @@ fn parse_time(field: &'static str, raw: &str) -> Result<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Ok(t.with_timezone(&Utc));
     }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
+    // Exactly YYYY-MM-DD (chrono would take longer years too).
+    Some(raw)
+        .filter(|r| r.len() == 10)
+        .and_then(|r| NaiveDate::parse_from_str(r, "%Y-%m-%d").ok())
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc())
         .ok_or_else(|| BookingError::validation(field, "expected RFC 3339 or YYYY-MM-DD"))
@@ -67,12 +69,12 @@ pub async fn list(
             .ok_or_else(|| BookingError::validation("limit", "must be 1 to 100"))?,
         None => DEFAULT_LIMIT,
     };
-    let q = match params.get("q").map(|s| s.trim()) {
+    let q = match params.get("q") {
         Some(s) if s.chars().count() > 100 => {
             return Err(BookingError::validation("q", "at most 100 characters"))
         }
-        Some(s) if !s.is_empty() => Some(like_pattern(s)),
-        _ => None,
+        Some(s) => Some(s.trim()).filter(|s| !s.is_empty()).map(like_pattern),
+        None => None,
     };
     let query = EventQuery {
         limit: limit + 1,

@@ -48,8 +48,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = BookingError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
+        // The body as the API document reads it (`queue::api::json_object`).
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => queue::api::from_json_value(value)
+                .map(Self)
+                .map_err(|why| BookingError::validation("body", why)),
             Err(JsonRejection::JsonDataError(e)) => {
                 Err(BookingError::validation("body", e.body_text()))
             }

@@ -60,7 +60,8 @@ pub struct DeclineView {
 /// Lowercases and checks an email address (shape only).
 pub fn normalize_email(raw: &str) -> Result<String> {
     let email = raw.trim().to_lowercase();
-    let valid = email.len() <= 254
+    // Counted as sent, in characters, as the API document states it.
+    let valid = raw.chars().count() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && email.split_once('@').is_some_and(|(user, domain)| {
             !user.is_empty()

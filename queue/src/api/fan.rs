@@ -1,8 +1,8 @@
 //! Join, status, room info and the published keys.
 
 use super::{
-    credential_cookie, wants_token_in_body, ApiError, ErrorCode, EventPath, QueueApi,
-    VisitorCredentials,
+    credential_cookie, json_object, wants_token_in_body, ApiError, BodyError, ErrorCode,
+    EventPath, QueueApi, VisitorCredentials,
 };
 use crate::engine::VisitorStatus;
 use crate::protocol::WaiterState;
@@ -68,7 +68,10 @@ pub async fn join(
     payload: Bytes,
 ) -> Result<Response, ApiError> {
     if !payload.iter().all(u8::is_ascii_whitespace) {
-        serde_json::from_slice::<JoinRequest>(&payload).map_err(ApiError::invalid_json)?;
+        json_object::<JoinRequest>(&payload).map_err(|e| match e {
+            BodyError::Syntax(e) => ApiError::invalid_json(e),
+            BodyError::Shape(why) => ApiError::invalid_json(why),
+        })?;
     }
     let in_body = wants_token_in_body(&headers);
     let status = api.engine.join(&event, creds.for_event(&event)).await?;

@@ -1,5 +1,6 @@
 //! The fan-facing HTTP API and WebSocket.
 
+mod body;
 mod codes;
 mod credential;
 mod error;
@@ -8,6 +9,7 @@ mod origin;
 mod path;
 mod ws;
 
+pub use body::{from_json_value, json_object, BodyError};
 pub use codes::ErrorCode;
 pub use credential::{
     cookie_name, credential_cookie, wants_token_in_body, VisitorCredentials, QUEUE_TOKEN_HEADER,
