@@ -138,8 +138,10 @@ pub async fn live(
     State(api): State<AdminApi>,
     _viewer: Viewer,
     EventPath(event): EventPath,
+    headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    queue::api::check_websocket_key(&headers)?;
     // Refuse unknown events before upgrading.
     api.engine.settings(&event).await?;
     Ok(ws

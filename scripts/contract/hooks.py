@@ -187,3 +187,25 @@ def before_call(context, case, **kwargs):
                 raise RuntimeError(f"the document declares constraint {arg!r}, which hooks.py does not implement")
             if found and isinstance(found[2], dict):
                 CONSTRAINTS[arg](found[2])
+
+
+def _close_upgraded_connections() -> None:
+    """After `101 Switching Protocols` the connection speaks WebSocket, but
+    requests would put it back in its pool and send the next HTTP request
+    down it (reading the server's first frame as a response). Close it."""
+    from requests.adapters import HTTPAdapter
+
+    send = HTTPAdapter.send
+
+    def send_and_close_upgrades(self, request, *args, **kwargs):
+        response = send(self, request, *args, **kwargs)
+        if response.status_code == 101:
+            connection = getattr(response.raw, "_connection", None) or getattr(response.raw, "connection", None)
+            if connection is not None:
+                connection.close()
+        return response
+
+    HTTPAdapter.send = send_and_close_upgrades
+
+
+_close_upgraded_connections()

@@ -35,9 +35,10 @@ fn integral(value: &mut Value) {
     match value {
         Value::Number(n) => {
             if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
-                // Within ±2^63 every whole f64 is an i64; outside it the
-                // float stays, and the field's own type refuses it.
-                if f.fract() == 0.0 && f.abs() < 9.2e18 {
+                // In [-2^63, 2^63) every whole f64 is an i64; outside it
+                // the float stays, and the field's own type refuses it.
+                const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+                if f.fract() == 0.0 && (-TWO_POW_63..TWO_POW_63).contains(&f) {
                     *n = Number::from(f as i64);
                 }
             }

@@ -18,6 +18,7 @@ pub use credential::{
 pub use error::ApiError;
 pub use origin::AllowedOrigin;
 pub use path::{event_id, validate_ids, EventPath};
+pub use ws::check_websocket_key;
 
 use crate::engine::Engine;
 use axum::routing::{get, post};

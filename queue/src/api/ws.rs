@@ -2,7 +2,7 @@
 //! reader task watching for close, pongs and abuse. Either ending ends both.
 
 use super::fan::missing_credential;
-use super::{ApiError, EventPath, QueueApi, VisitorCredentials};
+use super::{ApiError, ErrorCode, EventPath, QueueApi, VisitorCredentials};
 use crate::engine::waiters::{Outgoing, SEND_QUEUE};
 use crate::error::QueueError;
 use crate::ids::EventId;
@@ -25,6 +25,27 @@ const MAX_MESSAGE: usize = 1024;
 const PING_EVERY: Duration = Duration::from_secs(25);
 const IDLE_LIMIT: Duration = Duration::from_secs(75);
 
+/// RFC 6455's key: 16 random bytes in base64 (22 characters, then `==`),
+/// as the API document states it; axum takes any value.
+pub fn check_websocket_key(headers: &HeaderMap) -> Result<(), ApiError> {
+    let key = headers
+        .get("sec-websocket-key")
+        .map_or(&[][..], |v| v.as_bytes());
+    let well_formed = key.len() == 24
+        && key.ends_with(b"==")
+        && key[..22]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/');
+    if well_formed {
+        Ok(())
+    } else {
+        Err(ApiError::of(
+            ErrorCode::InvalidRequest,
+            "Sec-WebSocket-Key must be 16 bytes in base64",
+        ))
+    }
+}
+
 /// `GET /api/v1/queue/{event}/ws`
 pub async fn upgrade(
     State(api): State<QueueApi>,
@@ -37,6 +58,7 @@ pub async fn upgrade(
     // Browsers attach the cookie to a handshake from any page; only ours
     // may watch (or keep alive) a fan's place.
     api.origin.check(&headers, &uri)?;
+    check_websocket_key(&headers)?;
     let token = creds
         .for_event(&event)
         .ok_or_else(missing_credential)?
