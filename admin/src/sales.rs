@@ -11,6 +11,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use booking::db::{EventChanges, EventRecord, SalesSummary};
+use queue::api::schemas;
 use queue::api::{event_id, ApiError};
 use queue::QueueState;
 use serde::Deserialize;
@@ -106,6 +107,23 @@ const LIST_LIMIT: i64 = 1_000;
 /// `GET /api/v1/admin/events`: every event operators can act on, by id:
 /// its catalog record (`null` for a queue sold elsewhere) and its queue
 /// settings (`null` until a queue is created).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/events",
+    operation_id = "listAdminEvents",
+    tag = "admin",
+    summary = "Every event: its catalog record and its queue settings",
+    description = "Needs the `viewer` role. One entry per event id found in the booking catalog (any status, at most 1,000, latest date first) or in the queue store, sorted by id.",
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "One entry per event id.", body = Vec<schemas::AdminEventEntry>),
+        (status = 503, response = schemas::QueueUnavailable),
+        (status = 401, response = schemas::AdminUnauthenticated),
+        (status = 403, response = schemas::AdminForbidden),
+        (status = 500, response = schemas::Internal),
+        (status = 429, response = schemas::AdminThrottled),
+    )
+)]
 pub async fn list(
     State(api): State<AdminApi>,
     _viewer: Viewer,
@@ -138,6 +156,27 @@ pub async fn list(
 }
 
 /// `GET /api/v1/admin/events/{event}`: the event and its sales summary.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/events/{event}",
+    operation_id = "getAdminEvent",
+    tag = "admin",
+    summary = "The event (any status) and its sales summary",
+    description = "Needs the `viewer` role.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+    ),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "Event and summary.", body = schemas::EventWithSales),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
+        (status = 401, response = schemas::AdminUnauthenticated),
+        (status = 403, response = schemas::AdminForbidden),
+        (status = 500, response = schemas::Internal),
+        (status = 429, response = schemas::AdminThrottled),
+    )
+)]
 pub async fn show(
     State(api): State<AdminApi>,
     _viewer: Viewer,
@@ -148,6 +187,31 @@ pub async fn show(
 }
 
 /// `PATCH /api/v1/admin/events/{event}`: name, description, date.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/events/{event}",
+    operation_id = "editEvent",
+    tag = "admin",
+    summary = "Change an event's name, description or date",
+    description = "Needs the `operator` role.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+    ),
+    request_body(content = schemas::EventPatch),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "The event.", body = schemas::Event),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
+        (status = 409, description = "`event_cancelled`: a cancelled event can no longer be changed.", body = schemas::Error),
+        (status = 422, description = "`validation_failed`, with `field` naming the input: `name`, `description`, `starts_at`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 401, response = schemas::AdminUnauthenticated),
+        (status = 403, response = schemas::AdminForbidden),
+        (status = 500, response = schemas::Internal),
+        (status = 429, response = schemas::AdminThrottled),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+    )
+)]
 pub async fn edit(
     State(api): State<AdminApi>,
     OperatorRole(op): OperatorRole,
@@ -195,6 +259,31 @@ struct NewSeatMap {
 
 /// `PUT /api/v1/admin/events/{event}/seat-map`: replaces a draft's seat
 /// map (JSON or CSV, validated like at creation); 409 once on sale.
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/events/{event}/seat-map",
+    operation_id = "replaceSeatMap",
+    tag = "admin",
+    summary = "Replace a draft's seat map",
+    description = "Needs the `operator` role. Send exactly one of `seat_map` (JSON) or `seat_map_csv` (header `section,row,seats,tier,price`), validated as at creation. Only a draft's seat map can be replaced: once on sale, fans may hold its seats.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+    ),
+    request_body(content = schemas::SeatMapReplacement),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "The new map's size.", body = schemas::ReplacedSeatMap),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
+        (status = 409, description = "`not_a_draft`.", body = schemas::Error),
+        (status = 422, description = "`validation_failed`, with `field` naming the input: `seat_map` (names each bad CSV line or JSON entry); `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 401, response = schemas::AdminUnauthenticated),
+        (status = 403, response = schemas::AdminForbidden),
+        (status = 500, response = schemas::Internal),
+        (status = 429, response = schemas::AdminThrottled),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+    )
+)]
 pub async fn replace_seat_map(
     State(api): State<AdminApi>,
     OperatorRole(op): OperatorRole,
@@ -221,6 +310,29 @@ pub async fn replace_seat_map(
 }
 
 /// `POST /api/v1/admin/events/{event}/publish`: a draft goes on sale.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/events/{event}/publish",
+    operation_id = "publishEvent",
+    tag = "admin",
+    summary = "Put a draft on sale",
+    description = "Needs the `operator` role. No request body.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+    ),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "The event, now published.", body = schemas::Event),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
+        (status = 409, description = "`not_a_draft`.", body = schemas::Error),
+        (status = 401, response = schemas::AdminUnauthenticated),
+        (status = 403, response = schemas::AdminForbidden),
+        (status = 500, response = schemas::Internal),
+        (status = 429, response = schemas::AdminThrottled),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+    )
+)]
 pub async fn publish(
     State(api): State<AdminApi>,
     OperatorRole(op): OperatorRole,
@@ -240,6 +352,31 @@ pub async fn publish(
 /// `POST /api/v1/admin/events/{event}/cancel`: closes the queue, releases
 /// holds, cancels unpaid orders, refunds and emails every buyer. Calling
 /// it again retries what failed (a refund the provider refused).
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/events/{event}/cancel",
+    operation_id = "cancelEvent",
+    tag = "admin",
+    summary = "Cancel a sale: close the queue, release holds, refund and email every buyer",
+    description = "Needs the `operator` role. Calling it again retries what failed (a refund the provider refused).",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+    ),
+    request_body(content = schemas::CancelEventRequest),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "What the cancellation did.", body = schemas::EventCancelled),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
+        (status = 422, description = "`validation_failed`, with `field` naming the input: `confirm`, `reason`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 503, response = schemas::QueueUnavailable),
+        (status = 401, response = schemas::AdminUnauthenticated),
+        (status = 403, response = schemas::AdminForbidden),
+        (status = 500, response = schemas::Internal),
+        (status = 429, response = schemas::AdminThrottled),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+    )
+)]
 pub async fn cancel(
     State(api): State<AdminApi>,
     OperatorRole(op): OperatorRole,
@@ -291,6 +428,27 @@ pub async fn cancel(
 }
 
 /// `GET /api/v1/admin/events/{event}/report`: the sales summary.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/events/{event}/report",
+    operation_id = "salesReport",
+    tag = "admin",
+    summary = "The sales summary",
+    description = "Needs the `viewer` role.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+    ),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "The report.", body = schemas::SalesReport),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
+        (status = 401, response = schemas::AdminUnauthenticated),
+        (status = 403, response = schemas::AdminForbidden),
+        (status = 500, response = schemas::Internal),
+        (status = 429, response = schemas::AdminThrottled),
+    )
+)]
 pub async fn report(
     State(api): State<AdminApi>,
     _viewer: Viewer,
@@ -312,6 +470,27 @@ enum Page {
 
 /// `GET /api/v1/admin/events/{event}/orders.csv`: every order, streamed a
 /// page at a time so a large sale does not sit in memory.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/events/{event}/orders.csv",
+    operation_id = "exportOrders",
+    tag = "admin",
+    summary = "Every order of the event as CSV (streamed)",
+    description = "Needs the `viewer` role.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+    ),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "CSV with the header `order_id,reference,status,email,created_at,confirmed_at,places,items,total,refunded,currency,provider,provider_ref`. A failure mid-stream cuts the body short.", content_type = "text/csv", body = String),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
+        (status = 401, response = schemas::AdminUnauthenticated),
+        (status = 403, response = schemas::AdminForbidden),
+        (status = 500, response = schemas::Internal),
+        (status = 429, response = schemas::AdminThrottled),
+    )
+)]
 pub async fn orders_csv(
     State(api): State<AdminApi>,
     _viewer: Viewer,

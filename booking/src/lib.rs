@@ -24,7 +24,7 @@ pub mod webhook;
 pub use admission::Credentials;
 pub use config::{BookingConfig, Secret};
 pub use error::BookingError;
-pub use http::router;
+pub use http::{openapi, router};
 pub use state::AppState;
 
 use crate::db::Db;

@@ -5,6 +5,7 @@ pub mod config;
 pub mod edge;
 pub mod headers;
 pub mod healthcheck;
+pub mod openapi;
 mod ops;
 pub mod readiness;
 mod secrets;

@@ -55,7 +55,6 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-
 impl AppState {
     /// Starts a registration (see the module docs).
     pub async fn register(&self, req: &AccountRequest) -> Result<RegistrationView> {

@@ -70,6 +70,9 @@ mod tests {
             json_object::<Seats>(br#"[[1]]"#),
             Err(BodyError::Shape(m)) if m == "must be a JSON object"
         ));
-        assert!(matches!(json_object::<Seats>(b"{"), Err(BodyError::Syntax(_))));
+        assert!(matches!(
+            json_object::<Seats>(b"{"),
+            Err(BodyError::Syntax(_))
+        ));
     }
 }
