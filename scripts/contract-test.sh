@@ -5,8 +5,9 @@
 # server serves. Any failure fails the script.
 #
 # Needs `schemathesis` on PATH (.ci/run installs the pinned version).
-# CONTRACT_MAX_EXAMPLES bounds the cases per operation and phase (default 25,
-# about three minutes on two cores); WAITROOM_BIN runs a prebuilt binary.
+# CONTRACT_MAX_EXAMPLES bounds the cases per operation and phase (default 100:
+# about 6,300 requests, two minutes on two cores); CONTRACT_SEED picks the
+# run (default 1, so a failure reproduces); WAITROOM_BIN runs a prebuilt binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,7 +65,7 @@ hooks_dir="$PWD/scripts/contract"
   --header "Authorization: Bearer $operator_key" \
   --phases examples,coverage,fuzzing,stateful \
   --checks all \
-  --max-examples "${CONTRACT_MAX_EXAMPLES:-25}" \
+  --max-examples "${CONTRACT_MAX_EXAMPLES:-100}" \
   --seed "${CONTRACT_SEED:-1}" \
   --workers 2 \
   --report junit --report-dir "$work/report") \
