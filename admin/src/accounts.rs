@@ -24,11 +24,15 @@ fn role_field(role: Option<&str>, default: Role) -> Result<Role> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewOperator {
+    #[schema(schema_with = queue::api::schemas::fields::operator_email)]
     email: String,
+    #[schema(schema_with = queue::api::schemas::fields::new_password)]
     password: String,
+    /// Default `viewer`.
+    #[schema(value_type = Option<queue::api::schemas::Role>)]
     role: Option<String>,
 }
 
@@ -64,7 +68,7 @@ pub async fn list_operators(
     tag = "admin",
     summary = "Create an operator account",
     description = "Needs the `owner` role.",
-    request_body(content = schemas::NewOperator),
+    request_body(content = NewOperator),
     security(("bearerAuth" = []), ("adminCookie" = [])),
     responses(
         (status = 201, description = "The account.", body = schemas::Operator),
@@ -104,10 +108,12 @@ pub async fn create_operator(
     Ok((StatusCode::CREATED, Json(row)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OperatorChange {
+    #[schema(value_type = Option<queue::api::schemas::Role>)]
     role: Option<String>,
+    #[schema(schema_with = queue::api::schemas::fields::new_password_or_null)]
     password: Option<String>,
 }
 
@@ -124,7 +130,7 @@ struct OperatorChange {
     params(
         ("id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,100}$", description = "Operator id (`op_…`)."),
     ),
-    request_body(content = schemas::OperatorChange),
+    request_body(content = OperatorChange),
     security(("bearerAuth" = []), ("adminCookie" = [])),
     responses(
         (status = 200, description = "The account.", body = schemas::Operator),
@@ -240,10 +246,14 @@ pub async fn delete_operator(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewApiKey)]
 struct NewKey {
+    #[schema(schema_with = queue::api::schemas::fields::name_100)]
     name: String,
+    /// Default `operator`.
+    #[schema(value_type = Option<queue::api::schemas::Role>)]
     role: Option<String>,
 }
 
@@ -277,7 +287,7 @@ pub async fn list_keys(State(api): State<AdminApi>, _owner: Owner) -> Result<Jso
     tag = "admin",
     summary = "Create an API key (shown once)",
     description = "Needs the `owner` role.",
-    request_body(content = schemas::NewApiKey),
+    request_body(content = NewKey),
     security(("bearerAuth" = []), ("adminCookie" = [])),
     responses(
         (status = 201, description = "The key's metadata and, this once, the key.", body = schemas::CreatedApiKey),

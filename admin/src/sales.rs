@@ -21,23 +21,28 @@ use serde_json::json;
 const MAX_REASON: usize = 500;
 
 /// `PATCH /api/v1/admin/events/{event}` body; absent fields stay.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EventPatch {
+    #[schema(schema_with = queue::api::schemas::fields::text_200_or_null)]
     name: Option<String>,
+    #[schema(schema_with = queue::api::schemas::fields::long_text_or_null)]
     description: Option<String>,
-    /// RFC 3339.
+    #[schema(schema_with = queue::api::schemas::fields::date_time_or_null)]
     starts_at: Option<String>,
 }
 
 /// `POST /api/v1/admin/events/{event}/cancel` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CancelEventRequest)]
 struct CancelRequest {
     /// The event id typed again: cancelling refunds every buyer and cannot
     /// be undone, so a script or a slip of the mouse must not do it.
+    #[schema(schema_with = queue::api::schemas::fields::event_confirmation)]
     confirm: String,
     #[serde(default)]
+    #[schema(schema_with = queue::api::schemas::fields::line_500)]
     reason: String,
 }
 
@@ -197,7 +202,7 @@ pub async fn show(
     params(
         ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
     ),
-    request_body(content = schemas::EventPatch),
+    request_body(content = EventPatch),
     security(("bearerAuth" = []), ("adminCookie" = [])),
     responses(
         (status = 200, description = "The event.", body = schemas::Event),
@@ -362,7 +367,7 @@ pub async fn publish(
     params(
         ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
     ),
-    request_body(content = schemas::CancelEventRequest),
+    request_body(content = CancelRequest),
     security(("bearerAuth" = []), ("adminCookie" = [])),
     responses(
         (status = 200, description = "What the cancellation did.", body = schemas::EventCancelled),

@@ -42,12 +42,14 @@ pub struct RegistrationView {
 
 /// Body of `POST /auth/verify`: the token from the emailed link and the
 /// password chosen when registering.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     /// The token after `#verify=` in the link.
+    #[schema(schema_with = queue::api::schemas::fields::link_token)]
     pub token: String,
     /// The password given at registration.
+    #[schema(schema_with = queue::api::schemas::fields::password)]
     pub password: String,
 }
 

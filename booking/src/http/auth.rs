@@ -47,7 +47,7 @@ pub async fn register(
     tag = "accounts",
     summary = "Confirm a customer's email with the emailed link",
     description = "The token from the link and the password chosen at registration make the email an account; its orders (guest orders of that email and those placed while signed in) become visible to it. A link works once; the email's other pending links die with it.",
-    request_body(content = schemas::VerifyRequest),
+    request_body(content = VerifyRequest),
     responses(
         (status = 200, description = "A session.", body = schemas::CustomerSession),
         (status = 400, description = "`invalid_json`.", body = schemas::Error),
@@ -74,7 +74,7 @@ pub async fn verify(
     tag = "accounts",
     summary = "Sign in as a customer",
     description = "Unknown email and wrong password answer the same 401 and take comparable time. The right password of an email not yet confirmed answers 403 `email_unverified` and mails a fresh link (within the per-address mail limit).",
-    request_body(content = schemas::AccountRequest),
+    request_body(content = AccountRequest),
     responses(
         (status = 200, description = "A session.", body = schemas::CustomerSession),
         (status = 400, description = "`invalid_json`.", body = schemas::Error),

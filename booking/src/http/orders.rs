@@ -30,7 +30,7 @@ use std::collections::HashMap;
     params(
         ("hold" = String, Path, pattern = "^[A-Za-z0-9_-]{1,100}$", description = "Hold id (`hold_…`)."),
     ),
-    request_body(content = schemas::CheckoutRequest),
+    request_body(content = CheckoutRequest),
     security(("queueToken" = [])),
     responses(
         (status = 200, description = "The order and the provider's client data.", body = schemas::Checkout),

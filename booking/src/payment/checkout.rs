@@ -10,10 +10,11 @@ use queue::api::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /holds/{hold}/checkout`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutRequest {
     /// Where the confirmation goes.
+    #[schema(schema_with = queue::api::schemas::fields::customer_email)]
     pub email: String,
 }
 

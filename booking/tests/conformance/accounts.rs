@@ -162,7 +162,7 @@ async fn registering_first_captures_nothing(backend: Backend) {
     let (status, body) = verify(&r, "A".repeat(43).as_str(), ATTACKER_PW).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"))
+        (StatusCode::NOT_FOUND, Some("not_found"))
     );
     // The victim opens the link they got and types their own password.
     let (status, body) = verify(&r, &unsolicited, VICTIM_PW).await;
@@ -180,7 +180,7 @@ async fn registering_first_captures_nothing(backend: Backend) {
     );
     // Their pending link died with it.
     let (status, _) = verify(&r, &unsolicited, ATTACKER_PW).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(status, StatusCode::NOT_FOUND);
     app.cleanup().await;
 }
 
