@@ -47,10 +47,7 @@ struct NewOperator {
     security(("bearerAuth" = []), ("adminCookie" = [])),
     responses(
         (status = 200, description = "Accounts (never passwords).", body = Vec<schemas::Operator>),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
+        schemas::AdminErrors,
     )
 )]
 pub async fn list_operators(
@@ -75,11 +72,8 @@ pub async fn list_operators(
         (status = 400, description = "`invalid_json`.", body = schemas::Error),
         (status = 409, description = "`conflict`: an operator with this email exists.", body = schemas::Error),
         (status = 422, description = "`validation_failed`, with `field` naming the input: `email`, `password`, `role` (a password is 8 to 1024 characters); `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
         (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
     )
 )]
 pub async fn create_operator(
@@ -137,11 +131,8 @@ struct OperatorChange {
         (status = 400, description = "`invalid_json`.", body = schemas::Error),
         (status = 404, description = "`not_found`: no such operator.", body = schemas::Error),
         (status = 422, description = "`validation_failed`, with `field` naming the input: `role`, `password`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
         (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
     )
 )]
 pub async fn change_operator(
@@ -217,12 +208,9 @@ pub async fn change_operator(
         (status = 204, description = "Deleted."),
         (status = 404, description = "`not_found`: no such operator.", body = schemas::Error),
         (status = 409, description = "`conflict`: you cannot delete your own account.", body = schemas::Error),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
         (status = 415, response = schemas::AdminUnsupportedMediaType),
         (status = 400, description = "`invalid_id`: the id is not 1 to 100 characters of A-Z, a-z, 0-9, '-' and '_'.", body = schemas::Error),
+        schemas::AdminErrors,
     )
 )]
 pub async fn delete_operator(
@@ -268,10 +256,7 @@ struct NewKey {
     security(("bearerAuth" = []), ("adminCookie" = [])),
     responses(
         (status = 200, description = "Keys, including revoked ones.", body = Vec<schemas::ApiKey>),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
+        schemas::AdminErrors,
     )
 )]
 pub async fn list_keys(State(api): State<AdminApi>, _owner: Owner) -> Result<Json<Vec<ApiKeyRow>>> {
@@ -293,11 +278,8 @@ pub async fn list_keys(State(api): State<AdminApi>, _owner: Owner) -> Result<Jso
         (status = 201, description = "The key's metadata and, this once, the key.", body = schemas::CreatedApiKey),
         (status = 400, description = "`invalid_json`.", body = schemas::Error),
         (status = 422, description = "`validation_failed`, with `field` naming the input: `name`, `role`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
         (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
     )
 )]
 pub async fn create_key(
@@ -343,12 +325,9 @@ pub async fn create_key(
     responses(
         (status = 204, description = "Revoked; it authenticates nobody from now on."),
         (status = 404, description = "`not_found`: no such API key.", body = schemas::Error),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
         (status = 415, response = schemas::AdminUnsupportedMediaType),
         (status = 400, description = "`invalid_id`: the id is not 1 to 100 characters of A-Z, a-z, 0-9, '-' and '_'.", body = schemas::Error),
+        schemas::AdminErrors,
     )
 )]
 pub async fn revoke_key(

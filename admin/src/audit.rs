@@ -72,10 +72,7 @@ pub struct AuditQuery {
     responses(
         (status = 200, description = "Entries.", body = Vec<schemas::AuditEntry>),
         (status = 422, description = "`validation_failed`, with `field` naming the input: `query`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
+        schemas::AdminErrors,
     )
 )]
 pub async fn list(

@@ -55,11 +55,8 @@ struct NewEvent {
         (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
         (status = 409, description = "`conflict`: an event with this id exists.", body = schemas::Error),
         (status = 422, description = "`validation_failed`, with `field` naming the input: `name`, `venue`, `starts_at`, `currency`, `status`, `seat_map` (names each bad CSV line or JSON entry); `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
         (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
     )
 )]
 pub async fn create(

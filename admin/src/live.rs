@@ -155,10 +155,7 @@ pub fn spawn_collector(api: &AdminApi) -> tokio::task::JoinHandle<()> {
         (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", content((schemas::Error = "application/json"), (String = "text/plain"))),
         (status = 404, description = "`unknown_event`: no queue for this event.", body = schemas::Error),
         (status = 503, response = schemas::QueueUnavailable),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
+        schemas::AdminErrors,
     )
 )]
 pub async fn live(

@@ -262,11 +262,8 @@ pub(crate) async fn update(
         (status = 409, description = "`version_conflict`: the version named by `If-Match` or `version` is no longer current.", body = schemas::Error),
         (status = 422, description = "`validation_failed`, with `field` naming the setting: an unknown field or wrong type (`field` absent), or a value out of range (e.g. `state`, `admit_per_minute`, `session_ttl_seconds`, `opens_at`, `version` for a malformed `If-Match`).", body = schemas::Error),
         (status = 503, response = schemas::QueueUnavailable),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
         (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
     )
 )]
 pub async fn replace(
@@ -312,11 +309,8 @@ pub async fn replace(
         (status = 409, description = "`version_conflict`: the version named by `If-Match` or `version` is no longer current. Also `conflict` when the write's times are in order among themselves but not with the schedule already stored (`schedule-order`).", body = schemas::Error),
         (status = 422, description = "`validation_failed`, with `field` naming the setting: an unknown field or wrong type (`field` absent), or a value out of range (e.g. `state`, `admit_per_minute`, `session_ttl_seconds`, `opens_at`, `version` for a malformed `If-Match`).", body = schemas::Error),
         (status = 503, response = schemas::QueueUnavailable),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
         (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
     )
 )]
 pub async fn change(
@@ -359,11 +353,8 @@ pub async fn change(
         (status = 409, description = "`version_conflict` (with `If-Match`).", body = schemas::Error),
         (status = 422, description = "`validation_failed`, with `field` naming the input: `version`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
         (status = 503, response = schemas::QueueUnavailable),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
         (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
     )
 )]
 pub async fn control(
@@ -415,10 +406,7 @@ pub async fn control(
         (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
         (status = 404, description = "`unknown_event`: no queue for this event.", body = schemas::Error),
         (status = 503, response = schemas::QueueUnavailable),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
+        schemas::AdminErrors,
     )
 )]
 pub async fn show(
@@ -452,12 +440,9 @@ pub async fn show(
         (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
         (status = 404, description = "`unknown_event`: no queue for this event.", body = schemas::Error),
         (status = 409, description = "`conflict`: the queue is not closed, or admitted sessions are still alive.", body = schemas::Error),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
         (status = 503, response = schemas::QueueUnavailable),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
         (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
     )
 )]
 pub async fn remove(

@@ -123,10 +123,7 @@ const LIST_LIMIT: i64 = 1_000;
     responses(
         (status = 200, description = "One entry per event id.", body = Vec<schemas::AdminEventEntry>),
         (status = 503, response = schemas::QueueUnavailable),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
+        schemas::AdminErrors,
     )
 )]
 pub async fn list(
@@ -176,10 +173,7 @@ pub async fn list(
         (status = 200, description = "Event and summary.", body = schemas::EventWithSales),
         (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
         (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
+        schemas::AdminErrors,
     )
 )]
 pub async fn show(
@@ -210,11 +204,8 @@ pub async fn show(
         (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
         (status = 409, description = "`event_cancelled`: a cancelled event can no longer be changed.", body = schemas::Error),
         (status = 422, description = "`validation_failed`, with `field` naming the input: `name`, `description`, `starts_at`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
         (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
     )
 )]
 pub async fn edit(
@@ -282,11 +273,8 @@ struct NewSeatMap {
         (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
         (status = 409, description = "`not_a_draft`.", body = schemas::Error),
         (status = 422, description = "`validation_failed`, with `field` naming the input: `seat_map` (names each bad CSV line or JSON entry); `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
         (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
     )
 )]
 pub async fn replace_seat_map(
@@ -331,11 +319,8 @@ pub async fn replace_seat_map(
         (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
         (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
         (status = 409, description = "`not_a_draft`.", body = schemas::Error),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
         (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
     )
 )]
 pub async fn publish(
@@ -375,11 +360,8 @@ pub async fn publish(
         (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
         (status = 422, description = "`validation_failed`, with `field` naming the input: `confirm`, `reason`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
         (status = 503, response = schemas::QueueUnavailable),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
         (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
     )
 )]
 pub async fn cancel(
@@ -448,10 +430,7 @@ pub async fn cancel(
         (status = 200, description = "The report.", body = schemas::SalesReport),
         (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
         (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
+        schemas::AdminErrors,
     )
 )]
 pub async fn report(
@@ -490,10 +469,7 @@ enum Page {
         (status = 200, description = "CSV with the header `order_id,reference,status,email,created_at,confirmed_at,places,items,total,refunded,currency,provider,provider_ref`. A failure mid-stream cuts the body short.", content_type = "text/csv", body = String),
         (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
         (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
+        schemas::AdminErrors,
     )
 )]
 pub async fn orders_csv(

@@ -354,10 +354,7 @@ pub async fn logout(
     security(("bearerAuth" = []), ("adminCookie" = [])),
     responses(
         (status = 200, description = "The authenticated caller.", body = schemas::Actor),
-        (status = 401, response = schemas::AdminUnauthenticated),
-        (status = 403, response = schemas::AdminForbidden),
-        (status = 500, response = schemas::Internal),
-        (status = 429, response = schemas::AdminThrottled),
+        schemas::AdminErrors,
     )
 )]
 pub async fn me(Viewer(actor): Viewer) -> Json<Actor> {

@@ -285,3 +285,26 @@ pub mod fields {
             .build()
     }
 }
+
+/// The responses every protected operator route shares: 401, 403, 429 (a
+/// client address out of failed-key attempts) and 500
+/// (`responses(…, schemas::AdminErrors)`).
+#[derive(Debug)]
+pub struct AdminErrors;
+
+impl utoipa::IntoResponses for AdminErrors {
+    fn responses() -> std::collections::BTreeMap<String, RefOr<Response>> {
+        [
+            ("401", "AdminUnauthenticated"),
+            ("403", "AdminForbidden"),
+            ("429", "AdminThrottled"),
+            ("500", "Internal"),
+        ]
+        .into_iter()
+        .map(|(status, name)| {
+            let shared = utoipa::openapi::Ref::from_response_name(name);
+            (status.to_owned(), RefOr::Ref(shared))
+        })
+        .collect()
+    }
+}
