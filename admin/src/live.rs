@@ -16,6 +16,7 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use booking::db::SalesSummary;
+use queue::api::schemas;
 use queue::api::{ApiError, EventPath};
 use queue::store::Tick;
 use queue::EventId;
@@ -136,12 +137,37 @@ pub fn spawn_collector(api: &AdminApi) -> tokio::task::JoinHandle<()> {
 }
 
 /// `GET /api/v1/admin/events/{event}/live` (viewer and up).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/events/{event}/live",
+    operation_id = "liveStats",
+    tag = "admin",
+    summary = "The dashboard's live feed over a WebSocket",
+    description = r#"Needs the `viewer` role. WebSocket upgrade. First message `{"type":"history","event","samples","sales"}` with the last hour of one-second samples, then `{"type":"sample","sample","rejections","sales"}` for each completed second. `rejections` are cumulative over every node (`rate_limited`, `captcha_failed`); `sales` is the booking summary (re-read every 2 s), `null` when the event has no catalog entry or the database does not answer. Clients send nothing; anything but ping/pong ends the socket."#,
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+        ("Connection" = String, Header, pattern = "^[Uu][Pp][Gg][Rr][Aa][Dd][Ee]$", description = "`Upgrade` (the WebSocket handshake)."),
+        ("Upgrade" = String, Header, pattern = "^[Ww][Ee][Bb][Ss][Oo][Cc][Kk][Ee][Tt]$", description = "`websocket`."),
+        ("Sec-WebSocket-Version" = schemas::WebSocketVersion, Header, description = "`13`."),
+        ("Sec-WebSocket-Key" = String, Header, pattern = "^[A-Za-z0-9+/]{22}==$", description = "16 random bytes, base64."),
+    ),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 101, description = "Switching protocols; the socket then carries `LiveMessage` messages (see the components)."),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", content((schemas::Error = "application/json"), (String = "text/plain"))),
+        (status = 404, description = "`unknown_event`: no queue for this event.", body = schemas::Error),
+        (status = 503, response = schemas::QueueUnavailable),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn live(
     State(api): State<AdminApi>,
     _viewer: Viewer,
     EventPath(event): EventPath,
+    headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    queue::api::check_websocket_key(&headers)?;
     // Refuse unknown events before upgrading.
     api.engine.settings(&event).await?;
     Ok(ws

@@ -25,7 +25,7 @@ pub mod webhook;
 pub use admission::Credentials;
 pub use config::{BookingConfig, BookingTuning, Secret};
 pub use error::BookingError;
-pub use http::router;
+pub use http::{openapi, router};
 pub use state::AppState;
 
 use crate::db::Db;

@@ -92,6 +92,9 @@ pub struct Settings {
     pub admin_email: String,
     /// That owner's password; unset = generated and printed once.
     pub admin_password: Option<Secret>,
+    /// Failed bearer credentials (operator key, API keys) one client
+    /// address may send before it must wait, doubling per failure.
+    pub admin_bearer_free_attempts: u32,
     /// Admission tick interval in milliseconds.
     pub tick_ms: u64,
     /// Admitter lease lifetime in milliseconds (takeover delay).
@@ -145,6 +148,7 @@ impl Default for Settings {
             admin_token: None,
             admin_email: "admin@localhost".to_owned(),
             admin_password: None,
+            admin_bearer_free_attempts: admin::FREE_BEARER_PER_ADDRESS,
             tick_ms: 1_000,
             lease_ttl_ms: 3_000,
             demo_event: true,

@@ -5,6 +5,7 @@ pub mod config;
 pub mod edge;
 pub mod headers;
 pub mod healthcheck;
+pub mod openapi;
 mod ops;
 pub mod readiness;
 mod secrets;
@@ -144,6 +145,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
                 .map(|p| p.expose().to_owned()),
             secure_cookies: settings.secure_cookies(),
             public_base_url: settings.public_base_url.clone(),
+            bearer_free_attempts: settings.admin_bearer_free_attempts,
         };
         // Operators edit, report on and cancel sales through the booking
         // service layer; an admin-only process builds one without its

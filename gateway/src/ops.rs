@@ -5,13 +5,14 @@ use crate::telemetry::metrics_handle;
 use axum::extract::State;
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
+use queue::api::schemas;
 use queue::api::{ApiError, ErrorCode};
 use queue::engine::Engine;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tower_http::services::{ServeDir, ServeFile};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// State of the operations endpoints.
 #[derive(Clone)]
@@ -108,25 +109,26 @@ pub fn spawn_health_loop(ops: Ops) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// The OpenAPI document of every route (README's API section), written by hand
-/// beside this file. Embedded at build time and served as-is: nothing to
-/// parse or render per request; the API tests check it against the routers.
-const OPENAPI: &str = include_str!("openapi.json");
+/// `/healthz`, `/readyz` and `/api/v1/openapi.json`; `/metrics` is
+/// documented with them but served where [`router`] puts it.
+fn routes() -> OpenApiRouter<Ops> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(ready))
+        .routes(routes!(openapi))
+}
+
+/// The operations of [`router`] and [`metrics_router`].
+pub fn openapi_operations() -> utoipa::openapi::OpenApi {
+    routes()
+        .merge(OpenApiRouter::new().routes(routes!(metrics)))
+        .into_openapi()
+}
 
 /// `/healthz`, `/readyz`, `/api/v1/openapi.json`, and `/metrics` when
 /// `with_metrics` (no separate metrics listener).
 pub fn router(state: Ops, with_metrics: bool) -> Router {
-    let router = Router::new()
-        .route(
-            "/healthz",
-            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
-        )
-        .route("/readyz", get(ready))
-        .route(
-            "/api/v1/openapi.json",
-            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
-        )
-        .with_state(state);
+    let router = routes().split_for_parts().0.with_state(state);
     if with_metrics {
         router.merge(metrics_router())
     } else {
@@ -136,7 +138,54 @@ pub fn router(state: Ops, with_metrics: bool) -> Router {
 
 /// `/metrics` (Prometheus text format).
 pub fn metrics_router() -> Router {
-    Router::new().route("/metrics", get(|| async { metrics_handle().render() }))
+    OpenApiRouter::new()
+        .routes(routes!(metrics))
+        .split_for_parts()
+        .0
+}
+
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "operations",
+    summary = "Liveness",
+    responses(
+        (status = 200, description = "The process is up.", body = schemas::Health),
+    )
+)]
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    summary = "Prometheus metrics",
+    responses(
+        (status = 200, description = "Prometheus text exposition format.", content_type = "text/plain", body = String),
+    )
+)]
+async fn metrics() -> String {
+    metrics_handle().render()
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    operation_id = "openapi",
+    tag = "operations",
+    summary = "This document",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document.", body = schemas::OpenApiDocument),
+    )
+)]
+async fn openapi() -> Response {
+    // Rendered once (see `crate::openapi`): nothing to build per request.
+    let doc = crate::openapi::document_text();
+    ([(header::CONTENT_TYPE, "application/json")], doc).into_response()
 }
 
 /// Ready unless this process cannot be used (the queue store in the wrong
@@ -144,6 +193,18 @@ pub fn metrics_router() -> Router {
 /// process, so it is reported (`degraded`, with the reason) but not failed:
 /// taking every process out of the load balancer at once would cut off the
 /// waiters being told "reconnecting", who keep their places.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "operations",
+    summary = "Readiness: this process can serve",
+    description = "Fails only when this process cannot use its queue store (a read-only replica, or a Redis Cluster node through a plain redis:// URL). An unreachable queue store or database is shared by every process, so it is reported (`degraded`, with the reason) without failing: waiters are told to reconnect and keep their places.",
+    responses(
+        (status = 200, description = "Ready, or degraded (a shared backend unreachable; `checks` says which).", body = schemas::Readiness),
+        (status = 503, description = "Not ready: the queue store cannot be used through this URL; `checks` says why (`Retry-After: 5`).", body = schemas::Readiness),
+    )
+)]
 async fn ready(State(ops): State<Ops>) -> Response {
     let (queue, database) = ops.checks().await;
     let healthy = queue.status == "ok" && database.as_ref().is_none_or(|d| d.status == "ok");
