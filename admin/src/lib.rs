@@ -6,6 +6,7 @@
 //! behind [`auth::guard`], the one place roles are enforced (see `auth`).
 
 mod accounts;
+mod analytics;
 mod audit;
 pub mod auth;
 mod error;
@@ -20,6 +21,7 @@ mod session;
 pub mod store;
 mod throttle;
 
+pub use analytics::spawn as spawn_analytics;
 pub use auth::{Actor, OperatorRole, Owner, Role, Viewer};
 pub use error::AdminError;
 pub use lifecycle::spawn_scheduler;
@@ -243,6 +245,14 @@ pub fn router(state: AdminApi) -> Router {
             get(sales::orders_csv),
         )
         .route("/api/v1/admin/events/{event}/live", get(live::live))
+        .route(
+            "/api/v1/admin/events/{event}/analytics",
+            get(analytics::http::json),
+        )
+        .route(
+            "/api/v1/admin/events/{event}/analytics.csv",
+            get(analytics::http::csv),
+        )
         .route(
             "/api/v1/admin/events/{event}/queue/{action}",
             post(queue_settings::control),

@@ -1,0 +1,130 @@
+//! `GET /api/v1/admin/events/{event}/analytics` (JSON) and
+//! `…/analytics.csv`: the stored minutes of any range of a sale.
+
+use super::db::SaleMinutes;
+use super::report::{self, Report};
+use crate::auth::Viewer;
+use crate::error::AdminError;
+use crate::AdminApi;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use queue::api::{ApiError, EventPath};
+use serde::{Deserialize, Serialize};
+
+/// The longest range one request may cover (about a month of minutes).
+const MAX_RANGE_MS: i64 = 31 * 24 * 60 * 60_000;
+
+/// Query of both routes; absent bounds are the sale's first and last
+/// stored minute.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeQuery {
+    /// RFC 3339 or ms since the epoch.
+    from: Option<String>,
+    /// RFC 3339 or ms since the epoch (inclusive).
+    to: Option<String>,
+}
+
+/// The JSON answer.
+#[derive(Debug, Serialize)]
+pub struct Analytics {
+    event: String,
+    /// Start of the first minute covered (ms).
+    from: i64,
+    /// Start of the last minute covered (ms).
+    to: i64,
+    /// The sale's currency (lowercase ISO code) when booking sells it.
+    currency: Option<String>,
+    #[serde(flatten)]
+    report: Report,
+}
+
+fn time(field: &'static str, raw: &str) -> Result<i64, AdminError> {
+    if let Ok(ms) = raw.parse::<i64>() {
+        return Ok(ms);
+    }
+    Ok(crate::sales::rfc3339(field, raw)?.timestamp_millis())
+}
+
+async fn load(
+    api: &AdminApi,
+    event: &queue::EventId,
+    q: Result<Query<RangeQuery>, QueryRejection>,
+) -> Result<Analytics, ApiError> {
+    let Query(q) = q.map_err(|e| AdminError::invalid("query", e.body_text()))?;
+    let minutes = SaleMinutes(&api.db);
+    let span = minutes.span(event.as_str()).await?;
+    if span.is_none() {
+        // No minute yet: an event that exists has an empty report.
+        let queued = api.engine.store().settings(event).await?.is_some();
+        let catalog = api.booking.db.catalog().event(event.as_str()).await;
+        if !queued && !catalog.map_err(AdminError::from)?.is_some() {
+            return Err(AdminError::NotFound("event").into());
+        }
+    }
+    let (first, last) = span.unwrap_or((0, 0));
+    let from = q.from.as_deref().map(|v| time("from", v)).transpose()?;
+    let to = q.to.as_deref().map(|v| time("to", v)).transpose()?;
+    let (from, to) = (from.unwrap_or(first), to.unwrap_or(last));
+    if to < from {
+        return Err(AdminError::invalid("to", "must not be before from").into());
+    }
+    if to - from > MAX_RANGE_MS {
+        return Err(AdminError::invalid("to", "the range may cover at most 31 days").into());
+    }
+    // Whole minutes: a bound inside a minute covers that minute.
+    let from = from - from.rem_euclid(60_000);
+    let (base, rows) = minutes.range(event.as_str(), from, to).await?;
+    let currency = match api.booking.sales_summary(event.as_str()).await {
+        Ok(s) => Some(s.currency),
+        Err(booking::BookingError::NotFound(_)) => None,
+        Err(e) => return Err(AdminError::from(e).into()),
+    };
+    Ok(Analytics {
+        event: event.to_string(),
+        from,
+        to: to - to.rem_euclid(60_000),
+        currency,
+        report: report::build(base.as_ref(), &rows),
+    })
+}
+
+/// `GET /api/v1/admin/events/{event}/analytics?from=&to=` (viewer and up).
+pub async fn json(
+    State(api): State<AdminApi>,
+    _viewer: Viewer,
+    EventPath(event): EventPath,
+    q: Result<Query<RangeQuery>, QueryRejection>,
+) -> Result<Json<Analytics>, ApiError> {
+    Ok(Json(load(&api, &event, q).await?))
+}
+
+/// `GET /api/v1/admin/events/{event}/analytics.csv?from=&to=`: one line
+/// per stored minute.
+pub async fn csv(
+    State(api): State<AdminApi>,
+    _viewer: Viewer,
+    EventPath(event): EventPath,
+    q: Result<Query<RangeQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let a = load(&api, &event, q).await?;
+    let mut body = String::from(report::CSV_HEADER);
+    for m in &a.report.minutes {
+        body.push_str(&report::csv_line(m));
+    }
+    let mut resp = body.into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    let disposition = format!("attachment; filename=\"{event}-analytics.csv\"");
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
