@@ -7,6 +7,8 @@
 //! any number of processes and survive restarts. [`http`] serves the
 //! report of any range as JSON or CSV.
 
+#[cfg(test)]
+mod conformance;
 mod db;
 mod fold;
 pub mod http;
