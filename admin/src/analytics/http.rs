@@ -61,7 +61,7 @@ async fn load(
         // No minute yet: an event that exists has an empty report.
         let queued = api.engine.store().settings(event).await?.is_some();
         let catalog = api.booking.db.catalog().event(event.as_str()).await;
-        if !queued && !catalog.map_err(AdminError::from)?.is_some() {
+        if !queued && catalog.map_err(AdminError::from)?.is_none() {
             return Err(AdminError::NotFound("event").into());
         }
     }
