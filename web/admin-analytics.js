@@ -5,6 +5,7 @@
 'use strict';
 (function () {
   const $ = (id) => document.getElementById(id);
+  const { say, localInput, utc } = wrAdmin;
   const set = (id, text) => { $(id).textContent = text; };
   const num = (v) => new Intl.NumberFormat().format(v);
   const pct = (r) => (r === null || r === undefined ? '–'
@@ -16,25 +17,11 @@
     return `${(s / 3600).toFixed(1)} h`;
   };
 
-  /** `ms` as a datetime-local value in the browser's time zone. */
-  function localInput(ms) {
-    const d = new Date(ms);
-    const p = (n) => String(n).padStart(2, '0');
-    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-  }
-
   /** A datetime-local value (the browser's time zone) as ms, or null. */
   function fromInput(value) {
     if (!value) return null;
     const t = new Date(value).getTime();
     return Number.isFinite(t) ? t : null;
-  }
-
-  const utc = (ms) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
-
-  function say(text, bad = false) {
-    set('msg', text);
-    $('msg').classList.toggle('bad', bad);
   }
 
   async function get(path) {
@@ -141,8 +128,7 @@
   }
 
   async function start() {
-    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time';
-    document.querySelectorAll('.tz').forEach((n) => { n.textContent = zone; });
+    wrAdmin.showZone();
     let events;
     try {
       events = await get('/api/v1/admin/events');
@@ -151,12 +137,7 @@
       return;
     }
     const select = $('event');
-    for (const e of events) {
-      const name = e.catalog && e.catalog.name ? `${e.catalog.name} (${e.event})` : e.event;
-      select.append(new Option(name, e.event));
-    }
-    const wanted = new URLSearchParams(location.search).get('event');
-    if (wanted && events.some((e) => e.event === wanted)) select.value = wanted;
+    wrAdmin.pickEvent(select, events);
     $('range').addEventListener('submit', (ev) => {
       ev.preventDefault();
       const from = fromInput($('from').value);

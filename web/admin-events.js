@@ -5,19 +5,14 @@
 'use strict';
 (function () {
   const $ = (id) => document.getElementById(id);
+  const { say } = wrAdmin;
   const form = $('create');
   const field = (name) => form.elements.namedItem(name);
   const MAX_UPLOAD = 1024 * 1024;
   let created = null;
 
-  function say(text, bad = false) {
-    $('msg').textContent = text;
-    $('msg').classList.toggle('bad', bad);
-  }
-
   function clearErrors() {
-    for (const el of form.querySelectorAll('.err')) el.remove();
-    for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+    wrAdmin.clearErrors(form);
     $('seatmap-errors').hidden = true;
     $('seatmap-lines').replaceChildren();
   }
@@ -33,16 +28,12 @@
         $('seatmap-lines').append(li);
       }
       $('seatmap-errors').hidden = false;
+      el.setAttribute('aria-invalid', 'true');
+      el.setAttribute('aria-describedby', 'seatmap-errors');
+      el.focus();
     } else {
-      const err = document.createElement('p');
-      err.className = 'err bad';
-      err.id = `err-${name}`;
-      err.textContent = message;
-      el.parentElement.append(err);
-      el.setAttribute('aria-describedby', err.id);
+      wrAdmin.fieldError(el, message);
     }
-    el.setAttribute('aria-invalid', 'true');
-    el.focus();
   }
 
   async function post(path, body) {
@@ -117,6 +108,5 @@
     }
   });
 
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'your time zone';
-  document.querySelectorAll('.tz').forEach((n) => { n.textContent = zone; });
+  wrAdmin.showZone();
 }());

@@ -7,6 +7,7 @@
 'use strict';
 (function () {
   const $ = (id) => document.getElementById(id);
+  const { say, localInput } = wrAdmin;
   const form = $('settings');
   const NUMBERS = ['admit_per_minute', 'max_active', 'session_ttl_seconds', 'departure_grace_seconds',
     'max_places_per_ip', 'max_seats_per_visitor'];
@@ -18,19 +19,7 @@
 
   const input = (name) => form.elements.namedItem(name);
 
-  function say(text, bad = false) {
-    $('msg').textContent = text;
-    $('msg').classList.toggle('bad', bad);
-  }
-
-  /** ms as a datetime-local value in the browser's time zone. */
-  function localInput(ms) {
-    const d = new Date(ms);
-    const p = (n) => String(n).padStart(2, '0');
-    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-  }
-
-  const utc = (ms) => (ms === null ? 'none' : `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+  const utc = (ms) => (ms === null ? 'none' : wrAdmin.utc(ms));
 
   /** A field's value as the API takes it; `undefined` when it cannot be read. */
   function read(name) {
@@ -76,26 +65,12 @@
     }
   }
 
-  function clearErrors() {
-    for (const name of FIELDS) {
-      input(name).removeAttribute('aria-invalid');
-      input(name).removeAttribute('aria-describedby');
-      input(name).parentElement.querySelector('.err')?.remove();
-    }
-  }
+  const clearErrors = () => wrAdmin.clearErrors(form);
 
   /** Shows `message` beside field `name` and moves the focus there. */
   function fieldError(name, message) {
     const field = input(name);
-    if (!field) { say(message, true); return; }
-    const err = document.createElement('p');
-    err.className = 'err bad';
-    err.id = `err-${name}`;
-    err.textContent = message;
-    field.parentElement.append(err);
-    field.setAttribute('aria-invalid', 'true');
-    field.setAttribute('aria-describedby', err.id);
-    field.focus();
+    if (field) wrAdmin.fieldError(field, message); else say(message, true);
   }
 
   /** The fields the operator changed since the form was filled: `{name: value}`. */
@@ -198,19 +173,12 @@
   }
 
   async function start() {
-    document.querySelectorAll('.tz').forEach((n) => {
-      n.textContent = Intl.DateTimeFormat().resolvedOptions().timeZone || 'your time zone';
-    });
+    wrAdmin.showZone();
     const r = await fetch('/api/v1/admin/events', { credentials: 'same-origin' });
     if (r.status === 401) { $('signed-out').hidden = false; return; }
     const events = (await r.json().catch(() => [])).filter((e) => e.queue);
     const select = $('event');
-    for (const e of events) {
-      const name = e.catalog && e.catalog.name ? `${e.catalog.name} (${e.event})` : e.event;
-      select.append(new Option(name, e.event));
-    }
-    const wanted = new URLSearchParams(location.search).get('event');
-    if (wanted && events.some((e) => e.event === wanted)) select.value = wanted;
+    wrAdmin.pickEvent(select, events);
     event = select.value || null;
     if (!event) { say('No event has a queue yet.'); return; }
     select.addEventListener('change', () => { event = select.value; $('conflict').hidden = true; load(); });

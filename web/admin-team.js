@@ -6,11 +6,7 @@
   const $ = (id) => document.getElementById(id);
   const date = (ms) => new Date(ms).toLocaleString();
   const ROLES = ['viewer', 'operator', 'owner'];
-
-  function say(text, bad = false) {
-    $('msg').textContent = text;
-    $('msg').classList.toggle('bad', bad);
-  }
+  const { say } = wrAdmin;
 
   async function call(method, path, body) {
     const r = await fetch(path, {

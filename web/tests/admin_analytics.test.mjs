@@ -65,17 +65,7 @@ test('the sale report shows what the sale did, with charts that have axes and un
     [3, 3, 2, 2, 18_000], JSON.stringify(report));
   assert.equal(report.waits.count, 3);
 
-  const context = await browser.newContext({ locale: 'en-US', timezoneId: 'Asia/Tokyo' });
-  t.after(() => harness.closeWithin(context));
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e));
-  harness.collectCspViolations(page, errors);
-  await page.goto(`${server.base}/admin.html`);
-  await page.fill('#email', OWNER.email);
-  await page.fill('#password', OWNER.password);
-  await page.click('#login button[type=submit]');
-  await page.locator('#dash-view').waitFor({ timeout: STEP });
+  const page = await harness.operatorPage(browser, t, server.base, OWNER, { timezoneId: 'Asia/Tokyo' });
   await page.goto(`${server.base}/admin-analytics.html?event=${event}`);
   const text = (sel) => page.locator(sel).textContent();
   await page.waitForFunction(() => document.querySelector('#s-admitted').textContent === '3', null, { timeout: STEP });
@@ -113,5 +103,4 @@ test('the sale report shows what the sale did, with charts that have axes and un
   await page.fill('#to', '2020-01-01T00:00');
   await page.click('#range button[type=submit]');
   await page.waitForFunction(() => document.querySelector('#msg').classList.contains('bad'), null, { timeout: STEP });
-  assert.deepEqual(errors.map(String), []);
 });

@@ -30,22 +30,7 @@ after(async () => {
 
 const admin = (method, p, body) => request(server.base, method, p, body, { authorization: `Bearer ${ADMIN_TOKEN}` });
 
-async function signedIn(t) {
-  const context = await browser.newContext({ locale: 'en-US', timezoneId: 'Europe/Paris' });
-  t.after(() => harness.closeWithin(context));
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e));
-  page.on('dialog', (d) => d.accept());
-  harness.collectCspViolations(page, errors);
-  t.after(() => assert.deepEqual(errors.map(String), [], 'no script errors on the page'));
-  await page.goto(`${server.base}/admin.html`);
-  await page.fill('#email', OWNER.email);
-  await page.fill('#password', OWNER.password);
-  await page.click('#login button[type=submit]');
-  await page.locator('#dash-view').waitFor({ timeout: STEP });
-  return page;
-}
+const signedIn = (t) => harness.operatorPage(browser, t, server.base, OWNER, { timezoneId: 'Europe/Paris' });
 
 test('an owner creates an event, fixes a bad seat-map line and publishes', { timeout: 120_000 }, async (t) => {
   const page = await signedIn(t);

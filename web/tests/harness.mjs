@@ -169,3 +169,26 @@ export async function fanBuys(base, event, email) {
   assert.equal(paid.json.status, 'confirmed');
   return paid.json.order_id;
 }
+
+/**
+ * A page of a fresh `browser` context (with `options`, e.g. a `timezoneId`)
+ * signed in to the dashboard at `base` as `who` ({ email, password }),
+ * closed after test `t`, which fails on any script error or CSP refusal
+ * on it; confirmation dialogs are accepted.
+ */
+export async function operatorPage(browser, t, base, who, options = {}) {
+  const context = await browser.newContext({ locale: 'en-US', ...options });
+  t.after(() => closeWithin(context));
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  page.on('dialog', (d) => d.accept());
+  collectCspViolations(page, errors);
+  t.after(() => assert.deepEqual(errors.map(String), [], 'no script errors on the page'));
+  await page.goto(`${base}/admin.html`);
+  await page.fill('#email', who.email);
+  await page.fill('#password', who.password);
+  await page.click('#login button[type=submit]');
+  await page.locator('#dash-view').waitFor({ timeout: 25_000 });
+  return page;
+}

@@ -8,8 +8,7 @@ use crate::error::AdminError;
 use crate::AdminApi;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use queue::api::{ApiError, EventPath};
 use serde::{Deserialize, Serialize};
@@ -115,16 +114,6 @@ pub async fn csv(
     for m in &a.report.minutes {
         body.push_str(&report::csv_line(m));
     }
-    let mut resp = body.into_response();
-    let headers = resp.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    let disposition = format!("attachment; filename=\"{event}-analytics.csv\"");
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    let file = format!("{event}-analytics.csv");
+    Ok(crate::sales::csv_download(body.into(), &file))
 }
