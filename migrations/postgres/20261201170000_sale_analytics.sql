@@ -40,10 +40,16 @@ create table sale_minute (
     primary key (event_id, minute)
 );
 
--- The last tick added to `sale_minute` per event, and the highest ticket
--- issued by then (joins are differences of it).
+-- The last tick added to `sale_minute` per event, the highest ticket
+-- issued by then (joins are differences of it) and when it ran (a queue
+-- removed and made again numbers its ticks from 1: a tick numbered below
+-- the watermark but run well after it starts the count again).
 create table sale_watermark (
     event_id text primary key,
     seq bigint not null,
-    last_ticket bigint not null
+    last_ticket bigint not null,
+    at bigint not null
 );
+
+-- The sale analytics count an event's holds and the visitors who held.
+create index hold_event_visitor_idx on hold (event_id, visitor_id);

@@ -47,6 +47,7 @@ async fn conformance(db: AdminDb) {
     let w1 = Watermark {
         seq: 5,
         last_ticket: 3,
+        at: 65_000,
     };
     let totals = |holds| Totals {
         holds,
@@ -66,6 +67,7 @@ async fn conformance(db: AdminDb) {
     let w2 = Watermark {
         seq: 10,
         last_ticket: 6,
+        at: 125_000,
     };
     let second = [
         minute(60_000, 1, &[(4, 1), (9, 1)], 2),

@@ -95,6 +95,8 @@ pub struct Watermark {
     pub seq: i64,
     /// Ticket.
     pub last_ticket: i64,
+    /// When the tick ran (ms).
+    pub at: i64,
 }
 
 /// The sales counts of `event` from the booking tables (same database).
@@ -116,7 +118,7 @@ pub struct SaleMinutes<'a>(pub &'a AdminDb);
 impl SaleMinutes<'_> {
     /// The event's watermark, if any tick was added.
     pub async fn watermark(&self, event: &str) -> Result<Option<Watermark>> {
-        let q = "select seq, last_ticket from sale_watermark where event_id = $1";
+        let q = "select seq, last_ticket, at from sale_watermark where event_id = $1";
         Ok(on_pool!(self.0, p => sqlx::query_as(q).bind(event).fetch_optional(p).await?))
     }
 
@@ -133,15 +135,14 @@ impl SaleMinutes<'_> {
     ) -> Result<bool> {
         let cas = match seen {
             Some(_) => {
-                "update sale_watermark set seq = $2, last_ticket = $3 \
-                        where event_id = $1 and seq = $4"
+                "update sale_watermark set seq = $2, last_ticket = $3, at = $4 \
+                 where event_id = $1 and seq = $5 and at = $6"
             }
             None => {
-                "insert into sale_watermark (event_id, seq, last_ticket) \
-                     values ($1, $2, $3) on conflict (event_id) do nothing"
+                "insert into sale_watermark (event_id, seq, last_ticket, at) \
+                 values ($1, $2, $3, $4) on conflict (event_id) do nothing"
             }
         };
-        let old = seen.map_or(0, |w| w.seq);
         let stored = "select waits from sale_minute where event_id = $1 and minute = $2";
         let sql = add_sql();
         let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
@@ -150,8 +151,12 @@ impl SaleMinutes<'_> {
             // The compare-and-set comes first: on SQLite it takes the write
             // lock, on PostgreSQL the row lock a concurrent writer waits on.
             let mut tx = p.begin().await?;
-            let moved = sqlx::query(cas).bind(event).bind(next.seq).bind(next.last_ticket)
-                .bind(old).execute(&mut *tx).await?.rows_affected();
+            let mut cas = sqlx::query(cas).bind(event).bind(next.seq).bind(next.last_ticket)
+                .bind(next.at);
+            if let Some(old) = seen {
+                cas = cas.bind(old.seq).bind(old.at);
+            }
+            let moved = cas.execute(&mut *tx).await?.rows_affected();
             if moved != 1 {
                 return Ok(false);
             }

@@ -110,6 +110,8 @@ pub fn by_minute(ticks: &[TickFigures], mut last_ticket: u64) -> Vec<Minute> {
 /// What this process knows of one event.
 #[derive(Debug, Default)]
 struct EventFold {
+    /// The previous tick's `seq`.
+    last_seq: u64,
     /// The previous tick's `last_ticket` (none before the first tick seen).
     last_ticket: Option<u64>,
     /// Tickets up to this one were issued before this process watched.
@@ -131,6 +133,12 @@ impl EventFold {
     }
 
     fn fold(&mut self, tick: &Tick) {
+        if tick.seq < self.last_seq {
+            // The queue was removed and made again: a new sale, counted
+            // afresh (its watermark went with the old queue).
+            *self = Self::default();
+        }
+        self.last_seq = tick.seq;
         let previous = match self.last_ticket {
             Some(t) => t,
             // The event's very first tick: every ticket is new. Otherwise
@@ -289,6 +297,17 @@ mod tests {
             minutes[1].waits_known, 0,
             "ticket 1 joined before it watched"
         );
+    }
+
+    #[test]
+    fn a_queue_made_again_starts_a_new_count() {
+        let folds = Folds::default();
+        folds.record(&tick(90, 60_000, 40, 40, &[]));
+        folds.record(&tick(1, 200_000, 2, 0, &[]));
+        folds.record(&tick(2, 201_000, 2, 1, &[1]));
+        let pending = folds.pending().remove(0).1;
+        assert_eq!(pending.iter().map(|t| t.seq).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(pending[1].waits, [1], "ticket 1 of the new queue");
     }
 
     #[test]

@@ -71,7 +71,7 @@ async fn load(
     if to < from {
         return Err(AdminError::invalid("to", "must not be before from").into());
     }
-    if to - from > MAX_RANGE_MS {
+    if to.saturating_sub(from) > MAX_RANGE_MS {
         return Err(AdminError::invalid("to", "the range may cover at most 31 days").into());
     }
     // Whole minutes: a bound inside a minute covers that minute.

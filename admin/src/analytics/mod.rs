@@ -2,10 +2,15 @@
 //! folds the published ticks into one-minute figures ([`fold`]) and writes
 //! them every [`FLUSH_EVERY`] to `sale_minute` ([`db`]) with the event's
 //! cumulative counts (rejections and returns from the queue store's shared
-//! counters, holds, orders and revenue from the sales tables). Which write
-//! wins is decided in the database, so the figures are counted once over
-//! any number of processes and survive restarts. [`http`] serves the
-//! report of any range as JSON or CSV.
+//! counters, holds, orders and revenue from the sales tables). A watermark
+//! moved by compare-and-set in the same transaction decides which ticks a
+//! write adds, so each tick is counted once over any number of processes,
+//! and the figures survive restarts. [`http`] serves the report of any
+//! range as JSON or CSV.
+//!
+//! Cost: every process reads the event's counters and four counts over
+//! its holds and orders (indexed by event) each [`FLUSH_EVERY`] while the
+//! event ticks, and writes at most one transaction per event.
 
 #[cfg(test)]
 mod conformance;
@@ -35,8 +40,8 @@ pub fn spawn(api: &AdminApi) -> tokio::task::JoinHandle<()> {
         loop {
             match ticks.recv().await {
                 Ok(tick) => feed.record(&tick),
-                // Missed ticks make this fold less complete than another
-                // process's; the database keeps the better one.
+                // Another process that saw the missed ticks adds them
+                // (see `batch`).
                 Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => return,
             }
@@ -90,6 +95,19 @@ fn batch(ticks: &[fold::TickFigures], seq: u64, now: u64) -> &[fold::TickFigures
     &ticks[start..end]
 }
 
+/// Whether `ticks` belong to a queue made again after the one `w` counted:
+/// numbered no higher, yet run well after (more than any clock skew
+/// between processes).
+fn restarted(ticks: &[fold::TickFigures], w: &db::Watermark) -> bool {
+    let (seq, at) = (w.seq.max(0) as u64, w.at.max(0) as u64);
+    ticks
+        .iter()
+        .any(|t| t.seq <= seq && t.at > at + RESTART_AFTER_MS)
+}
+
+/// See [`restarted`].
+const RESTART_AFTER_MS: u64 = 60_000;
+
 /// How long a process waits for another to add ticks it missed.
 const GAP_WAIT: Duration = Duration::from_secs(2 * FLUSH_EVERY.as_secs());
 
@@ -101,18 +119,23 @@ async fn flush_event(
 ) -> crate::error::Result<()> {
     let minutes = SaleMinutes(&api.db);
     let seen = minutes.watermark(event.as_str()).await?;
-    let seq = seen.map_or(0, |w| w.seq.max(0) as u64);
+    let (seq, base) = match seen {
+        Some(w) if !restarted(ticks, &w) => (w.seq.max(0) as u64, w.last_ticket.max(0) as u64),
+        // Nothing added yet, or a new queue under the same id: from zero.
+        _ => (0, 0),
+    };
     let batch = batch(ticks, seq, crate::now_ms());
     let Some(last) = batch.last() else {
         folds.written(event, seq);
         return Ok(());
     };
-    let base = seen.map_or(0, |w| w.last_ticket.max(0) as u64);
     let by_minute = fold::by_minute(batch, base);
     let totals = cumulative(api, event).await?;
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     let next = db::Watermark {
-        seq: i64::try_from(last.seq).unwrap_or(i64::MAX),
-        last_ticket: i64::try_from(last.last_ticket.max(base)).unwrap_or(i64::MAX),
+        seq: n(last.seq),
+        last_ticket: n(last.last_ticket.max(base)),
+        at: n(last.at),
     };
     if minutes
         .add(event.as_str(), seen, next, &by_minute, &totals)
@@ -143,4 +166,46 @@ async fn cumulative(api: &AdminApi, event: &EventId) -> crate::error::Result<Tot
         revenue,
         ..sales
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fold::TickFigures;
+
+    fn ticks(seqs: &[(u64, u64)]) -> Vec<TickFigures> {
+        seqs.iter()
+            .map(|&(seq, at)| TickFigures {
+                seq,
+                at,
+                ..TickFigures::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_waits_for_missing_ticks_until_they_are_old() {
+        let t = ticks(&[(4, 1_000), (5, 2_000), (7, 4_000), (8, 5_000)]);
+        let seqs = |b: &[TickFigures]| b.iter().map(|t| t.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(batch(&t, 4, 5_000)), [5], "tick 6 may still come");
+        assert_eq!(seqs(batch(&t, 4, 20_000)), [5, 7, 8], "nobody saw tick 6");
+        assert_eq!(
+            seqs(batch(&t, 2, 5_000)),
+            Vec::<u64>::new(),
+            "tick 3 may still come"
+        );
+        assert_eq!(seqs(batch(&t, 8, 5_000)), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn a_queue_made_again_is_told_apart_from_clock_skew() {
+        let w = db::Watermark {
+            seq: 500,
+            last_ticket: 90,
+            at: 1_000_000,
+        };
+        assert!(!restarted(&ticks(&[(499, 1_002_000)]), &w), "skew");
+        assert!(!restarted(&ticks(&[(501, 1_300_000)]), &w), "later");
+        assert!(restarted(&ticks(&[(3, 1_300_000)]), &w), "a new queue");
+    }
 }
