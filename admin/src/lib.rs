@@ -6,6 +6,7 @@
 //! behind [`auth::guard`], the one place roles are enforced (see `auth`).
 
 mod accounts;
+mod analytics;
 mod audit;
 pub mod auth;
 mod error;
@@ -20,6 +21,7 @@ mod session;
 pub mod store;
 mod throttle;
 
+pub use analytics::spawn as spawn_analytics;
 pub use auth::{Actor, OperatorRole, Owner, Role, Viewer};
 pub use error::AdminError;
 pub use lifecycle::spawn_scheduler;
@@ -227,6 +229,8 @@ fn routes(guard: Option<AdminApi>) -> OpenApiRouter<AdminApi> {
         .routes(routes!(sales::report))
         .routes(routes!(sales::orders_csv))
         .routes(routes!(live::live))
+        .routes(routes!(analytics::http::json))
+        .routes(routes!(analytics::http::csv))
         .routes(routes!(queue_settings::control));
     let protected = match guard {
         Some(state) => protected.route_layer(from_fn_with_state(state, auth::guard)),

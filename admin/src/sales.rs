@@ -503,16 +503,22 @@ pub async fn orders_csv(
             }
         }
     });
-    let mut resp = Body::from_stream(pages).into_response();
+    let file = format!("{}-orders.csv", event.id);
+    Ok(csv_download(Body::from_stream(pages), &file))
+}
+
+/// `body` as a CSV attachment named `file`, never cached.
+pub(crate) fn csv_download(body: Body, file: &str) -> Response {
+    let mut resp = body.into_response();
     let headers = resp.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/csv; charset=utf-8"),
     );
-    let disposition = format!("attachment; filename=\"{}-orders.csv\"", event.id);
+    let disposition = format!("attachment; filename=\"{file}\"");
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    resp
 }

@@ -34,6 +34,7 @@ macro_rules! on_pool {
         }
     };
 }
+pub(crate) use on_pool;
 
 /// An operator's account.
 #[derive(Debug, Clone, FromRow, Serialize)]

@@ -172,6 +172,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         let every = Duration::from_millis(settings.tick_ms.max(50));
         loops.push(AbortOnDrop(admin::spawn_scheduler(api.clone(), every)));
         loops.push(AbortOnDrop(admin::spawn_collector(&api)));
+        loops.push(AbortOnDrop(admin::spawn_analytics(&api)));
         router = router.merge(admin::router(api));
     }
 

@@ -214,7 +214,23 @@ impl Engine {
             None => VisitorCredential::new(event.clone(), VisitorId::random()),
         };
         let hub = self.hub(event).await?;
+        // Only a presented credential can belong to a fan who departed
+        // earlier; the sale analytics count them as returned.
+        let departed = match presented {
+            Some(_) => matches!(
+                self.track(self.store.lookup(event, &cred.visitor, now_ms()).await)?,
+                VisitorRecord::Departed { .. }
+            ),
+            None => false,
+        };
         let outcome = self.track(self.store.join(event, &cred.visitor, now_ms()).await)?;
+        if departed && outcome.fresh {
+            let returned = [(crate::store::counters::RETURNED, 1)];
+            if let Err(e) = self.store.add_counters(event, &returned).await {
+                // A lost count only skews the abandonment figure.
+                tracing::warn!(error = %e, "counting a returning fan failed");
+            }
+        }
         let mut status = self.status_for(&hub, &cred, now_ms()).await?;
         status.fresh = outcome.fresh;
         Ok(status)
