@@ -4,8 +4,10 @@
 
 mod auth;
 mod catalog;
+mod dev_payments;
 mod holds;
 mod orders;
+mod webhooks;
 
 use crate::error::BookingError;
 use crate::state::AppState;
@@ -27,8 +29,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::checkout))
         .routes(routes!(orders::show))
         .routes(routes!(orders::cancel))
-        .routes(routes!(orders::stripe_webhook))
-        .routes(routes!(orders::dev_form, orders::dev_confirm))
+        .routes(routes!(webhooks::stripe_webhook))
+        .routes(routes!(dev_payments::dev_form, dev_payments::dev_confirm))
         .routes(routes!(auth::register))
         .routes(routes!(auth::verify))
         .routes(routes!(auth::login))
