@@ -42,11 +42,19 @@ pub struct Analytics {
     report: Report,
 }
 
+/// Latest time a bound may name (the end of year 9999, in ms); later
+/// millisecond values are read as it.
+const LATEST_MS: i64 = 253_402_300_799_999;
+
+/// A bound: up to 15 digits of ms since the epoch, or an RFC 3339 time.
 fn time(field: &'static str, raw: &str) -> Result<i64, AdminError> {
-    if let Ok(ms) = raw.parse::<i64>() {
-        return Ok(ms);
+    if !raw.is_empty() && raw.len() <= 15 && raw.bytes().all(|b| b.is_ascii_digit()) {
+        let ms = raw.parse::<i64>().unwrap_or(LATEST_MS);
+        return Ok(ms.min(LATEST_MS));
     }
-    Ok(crate::sales::rfc3339(field, raw)?.timestamp_millis())
+    Ok(crate::sales::rfc3339(field, raw)?
+        .timestamp_millis()
+        .clamp(0, LATEST_MS))
 }
 
 async fn load(
@@ -68,13 +76,10 @@ async fn load(
     let (first, last) = span.unwrap_or((0, 0));
     let from = q.from.as_deref().map(|v| time("from", v)).transpose()?;
     let to = q.to.as_deref().map(|v| time("to", v)).transpose()?;
-    let (from, to) = (from.unwrap_or(first), to.unwrap_or(last));
-    if to < from {
-        return Err(AdminError::invalid("to", "must not be before from").into());
-    }
-    if to.saturating_sub(from) > MAX_RANGE_MS {
-        return Err(AdminError::invalid("to", "the range may cover at most 31 days").into());
-    }
+    let (mut from, to) = (from.unwrap_or(first), to.unwrap_or(last));
+    // A longer range is cut to the 31 days that end at `to`; one that ends
+    // before it starts is empty.
+    from = from.max(to.saturating_sub(MAX_RANGE_MS));
     // Whole minutes: a bound inside a minute covers that minute.
     let from = from - from.rem_euclid(60_000);
     let (base, rows) = minutes.range(event.as_str(), from, to).await?;
@@ -102,15 +107,15 @@ async fn load(
     description = "Needs the `viewer` role. Every process adds the ticks it saw once (a watermark in the database), so the figures are summed over every process and survive restarts.",
     params(
         ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
-        ("from" = Option<String>, Query, max_length = 64, description = "Start of the range: RFC 3339, or ms since the epoch. Default: the sale's first stored minute."),
-        ("to" = Option<String>, Query, max_length = 64, description = "End of the range (inclusive), as `from`; at most 31 days after it. Default: the last stored minute."),
+        ("from" = Option<schemas::TimeOrMillis>, Query, description = "Start of the range: RFC 3339, or ms since the epoch (up to 15 digits; later than year 9999 reads as its end). Default: the sale's first stored minute. A range longer than 31 days is cut to the 31 days that end at `to`."),
+        ("to" = Option<schemas::TimeOrMillis>, Query, description = "End of the range (inclusive), as `from`. Default: the last stored minute. Before `from`: an empty range."),
     ),
     security(("bearerAuth" = []), ("adminCookie" = [])),
     responses(
         (status = 200, description = "The range's minutes, totals and waits.", body = Analytics),
         (status = 400, description = "`invalid_id`: the event id is malformed.", body = schemas::Error),
         (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
-        (status = 422, description = "`validation_failed`, with `field` naming the input: `from`, `to` or `query`.", body = schemas::Error),
+        (status = 422, description = "`validation_failed`, with `field` naming the input: `from` or `to` (not a time), or `query` (an unknown parameter).", body = schemas::Error),
         schemas::AdminErrors,
     )
 )]
@@ -134,15 +139,15 @@ pub async fn json(
     description = "Needs the `viewer` role. Same range as the JSON report.",
     params(
         ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
-        ("from" = Option<String>, Query, max_length = 64, description = "Start of the range: RFC 3339, or ms since the epoch. Default: the sale's first stored minute."),
-        ("to" = Option<String>, Query, max_length = 64, description = "End of the range (inclusive), as `from`; at most 31 days after it. Default: the last stored minute."),
+        ("from" = Option<schemas::TimeOrMillis>, Query, description = "Start of the range: RFC 3339, or ms since the epoch (up to 15 digits; later than year 9999 reads as its end). Default: the sale's first stored minute. A range longer than 31 days is cut to the 31 days that end at `to`."),
+        ("to" = Option<schemas::TimeOrMillis>, Query, description = "End of the range (inclusive), as `from`. Default: the last stored minute. Before `from`: an empty range."),
     ),
     security(("bearerAuth" = []), ("adminCookie" = [])),
     responses(
         (status = 200, description = "CSV with the header `minute_utc,joins,admitted,departed,waiting,active,rate_limited,captcha_failed,holds,orders,revenue_minor,wait_p50_s,wait_p90_s`.", content_type = "text/csv", body = String),
         (status = 400, description = "`invalid_id`: the event id is malformed.", body = schemas::Error),
         (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
-        (status = 422, description = "`validation_failed`, with `field` naming the input: `from`, `to` or `query`.", body = schemas::Error),
+        (status = 422, description = "`validation_failed`, with `field` naming the input: `from` or `to` (not a time), or `query` (an unknown parameter).", body = schemas::Error),
         schemas::AdminErrors,
     )
 )]

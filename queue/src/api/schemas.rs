@@ -114,6 +114,7 @@ schema_names!(
     WebSocketVersion,
     Cursor,
     DateOrTime,
+    TimeOrMillis,
     DevPaymentOutcome,
     QueueAction,
     OpenApiDocument,
