@@ -19,7 +19,7 @@ fn role_field(role: Option<&str>, default: Role) -> Result<Role> {
     match role {
         None => Ok(default),
         Some(r) => Role::parse(r)
-            .ok_or_else(|| AdminError::invalid("role", "must be one of viewer, operator, owner")),
+            .ok_or_else(|| AdminError::invalid("role", "must be one of door, viewer, operator, owner")),
     }
 }
 

@@ -8,6 +8,7 @@
 mod accounts;
 mod audit;
 pub mod auth;
+mod door;
 mod error;
 mod events;
 mod lifecycle;
@@ -247,10 +248,20 @@ pub fn router(state: AdminApi) -> Router {
             "/api/v1/admin/events/{event}/queue/{action}",
             post(queue_settings::control),
         )
+        .route(
+            "/api/v1/admin/tickets/{ticket}/reissue",
+            post(door::reissue),
+        )
         .route_layer(from_fn_with_state(state.clone(), auth::guard));
+    let door = Router::new()
+        .route("/api/v1/checkin", post(door::check_in))
+        .route("/api/v1/checkin/sync", post(door::sync))
+        .route("/api/v1/checkin/offline/{event}", get(door::offline))
+        .route_layer(from_fn_with_state(state.clone(), auth::door_guard));
     Router::new()
         .route("/api/v1/admin/login", post(session::login))
         .route("/api/v1/admin/logout", post(session::logout))
         .merge(protected)
+        .merge(door)
         .with_state(state)
 }

@@ -73,6 +73,10 @@ pub struct BookingConfig {
     pub db_max_connections: u32,
     /// How often the sweeper looks for expired holds.
     pub sweep_interval_ms: u64,
+    /// Ticket signing keys (`kid:seed,…`, the first signs). The gateway
+    /// derives them from the admission signing keys when unset; a booking
+    /// service built on its own generates one per process.
+    pub ticket_keys: Option<Secret>,
 }
 
 impl Default for BookingConfig {
@@ -96,6 +100,7 @@ impl Default for BookingConfig {
             seed_demo: true,
             db_max_connections: 20,
             sweep_interval_ms: 1000,
+            ticket_keys: None,
         }
     }
 }

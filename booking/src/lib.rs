@@ -19,12 +19,13 @@ pub mod password;
 pub mod payment;
 pub mod sales;
 pub mod state;
+pub mod tickets;
 pub mod webhook;
 
 pub use admission::Credentials;
 pub use config::{BookingConfig, Secret};
 pub use error::BookingError;
-pub use http::router;
+pub use http::{path_id as http_path_id, router};
 pub use state::AppState;
 
 use crate::db::Db;
@@ -146,7 +147,9 @@ impl Booking {
                 key
             }
         };
+        let tickets = tickets::TicketKeys::from_config(config.ticket_keys.as_ref())?;
         Ok(AppState::new(Inner {
+            tickets,
             config,
             db,
             verifier,

@@ -1,6 +1,6 @@
 //! Email bodies (text and HTML) rendered from an order.
 
-use crate::db::{NewEmail, OrderDetail};
+use crate::db::{NewEmail, NewTicket, OrderDetail};
 
 /// `12.50 USD`.
 pub fn money(minor: i64, currency: &str) -> String {
@@ -60,14 +60,39 @@ fn render(d: &OrderDetail, kind: &str, subject: String, intro: &str) -> NewEmail
     }
 }
 
-/// Sent when payment confirms the order.
-pub fn confirmation(d: &OrderDetail) -> NewEmail {
-    render(
+/// Sent when payment confirms the order: each ticket's QR code inline
+/// (an image served from `base_url`) with links to its page and files.
+pub fn confirmation(d: &OrderDetail, tickets: &[NewTicket], base_url: &str) -> NewEmail {
+    let mut email = render(
         d,
         "confirmation",
         format!("Your tickets for {} ({})", d.event_name, d.order.reference),
         "Thank you! Your order is confirmed.",
-    )
+    );
+    let base = base_url.trim_end_matches('/');
+    let mut text = String::from("\nYour tickets (show the QR code at the door):\n");
+    let mut html = String::from("<h2>Your tickets</h2><p>Show the QR code at the door.</p>");
+    for t in tickets {
+        let page = format!("{base}/ticket.html?id={}", t.id);
+        let png = format!("{base}/api/v1/tickets/{}/qr.png", t.id);
+        text.push_str(&format!("  {} — {} — {page}\n", t.seat, t.reference));
+        html.push_str(&format!(
+            "<div><p><strong>{}</strong><br>Ticket {}</p>\
+             <p><img src=\"{}\" width=\"240\" height=\"240\" alt=\"QR code of ticket {}\"></p>\
+             <p><a href=\"{}\">Open the ticket</a> · <a href=\"{}\">Download PNG</a></p></div>",
+            escape(&t.seat),
+            escape(&t.reference),
+            escape(&png),
+            escape(&t.reference),
+            escape(&page),
+            escape(&png),
+        ));
+    }
+    email.body_text.push_str(&text);
+    email.body_html = email
+        .body_html
+        .replace("</body></html>", &format!("{html}</body></html>"));
+    email
 }
 
 /// Sent when the customer cancels a confirmed order.

@@ -6,6 +6,7 @@ mod auth;
 mod catalog;
 mod holds;
 mod orders;
+mod tickets;
 
 use crate::error::BookingError;
 use crate::state::AppState;
@@ -38,6 +39,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/verify", post(auth::verify))
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/me/orders", get(auth::my_orders))
+        .route("/api/v1/tickets/{ticket}", get(tickets::show))
+        .route("/api/v1/tickets/{ticket}/qr.png", get(tickets::png))
+        .route("/api/v1/tickets/{ticket}/qr.svg", get(tickets::svg))
         .with_state(state)
 }
 
