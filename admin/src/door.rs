@@ -10,7 +10,9 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
-use booking::tickets::checkin::{CheckinRequest, CheckinResult, OfflineList, SyncRequest, SyncResult};
+use booking::tickets::checkin::{
+    CheckinRequest, CheckinResult, OfflineList, SyncRequest, SyncResult,
+};
 use queue::api::{event_id, ApiError};
 use serde_json::json;
 
@@ -22,18 +24,12 @@ pub async fn check_in(
 ) -> Result<Json<CheckinResult>, ApiError> {
     let req: CheckinRequest = parse_json(&body)?;
     Ok(Json(
-        api.booking
-            .check_in(&req)
-            .await
-            .map_err(AdminError::from)?,
+        api.booking.check_in(&req).await.map_err(AdminError::from)?,
     ))
 }
 
 /// `POST /api/v1/checkin/sync`: a scanner's offline scans, in order.
-pub async fn sync(
-    State(api): State<AdminApi>,
-    body: Bytes,
-) -> Result<Json<SyncResult>, ApiError> {
+pub async fn sync(State(api): State<AdminApi>, body: Bytes) -> Result<Json<SyncResult>, ApiError> {
     let req: SyncRequest = parse_json(&body)?;
     Ok(Json(
         api.booking

@@ -30,3 +30,5 @@ mod stripe_payments;
 mod stripe_races;
 #[path = "conformance/stripe_refunds.rs"]
 mod stripe_refunds;
+#[path = "conformance/tickets.rs"]
+mod tickets;

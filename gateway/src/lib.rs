@@ -152,11 +152,9 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         // workers (the booking processes send the mail it queues).
         let sales = match &booking {
             Some(service) => service.state().clone(),
-            None => {
-                booking::Booking::build_state(booking_config, verifier, store.clone())
-                    .await
-                    .context("connecting the booking service for the operator API")?
-            }
+            None => booking::Booking::build_state(booking_config, verifier, store.clone())
+                .await
+                .context("connecting the booking service for the operator API")?,
         };
         let api = admin::AdminApi::connect(engine.clone(), sales, &config)
             .await

@@ -43,7 +43,10 @@ pub fn published_jwks(
     let tickets = booking::tickets::TicketKeys::from_config(config.ticket_keys.as_ref())
         .map_err(|e| anyhow::anyhow!("ticket keys: {e}"))?;
     let mut doc = keys.jwks();
-    let extra = tickets.jwks()["keys"].as_array().cloned().unwrap_or_default();
+    let extra = tickets.jwks()["keys"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if let Some(list) = doc["keys"].as_array_mut() {
         list.extend(extra);
     }

@@ -41,11 +41,8 @@ impl AppState {
     ) -> Result<SettleOutcome> {
         let detail = self.order_detail(&payment.order_id).await?;
         let tickets = self.mint_tickets(&detail)?;
-        let email = crate::email::templates::confirmation(
-            &detail,
-            &tickets,
-            &self.config.public_base_url,
-        );
+        let email =
+            crate::email::templates::confirmation(&detail, &tickets, &self.config.public_base_url);
         let settle = Settle {
             payment_id: payment.id.clone(),
             webhook,

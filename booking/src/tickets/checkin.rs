@@ -205,7 +205,9 @@ impl AppState {
         let text = text.trim();
         let found = if text.contains('.') {
             match self.tickets.verify(text) {
-                Err(fault) => return Ok(Presented::Refused(CheckinResult::invalid(fault.reason()))),
+                Err(fault) => {
+                    return Ok(Presented::Refused(CheckinResult::invalid(fault.reason())))
+                }
                 Ok(claims) => {
                     if event.is_some_and(|e| e != claims.evt) {
                         // Signed by us for another event: say so without

@@ -153,7 +153,13 @@ impl AppState {
         }
         let detail = self.order_detail(&old.order_id).await?;
         // The place is copied from the old row by the repository.
-        let new = self.sign_ticket(&detail, String::new(), old.seat.clone(), old.version + 1, now())?;
+        let new = self.sign_ticket(
+            &detail,
+            String::new(),
+            old.seat.clone(),
+            old.version + 1,
+            now(),
+        )?;
         self.db
             .tickets()
             .reissue(id, old.version, &new)
