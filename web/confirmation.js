@@ -52,6 +52,7 @@
       return li;
     }));
     $('total').textContent = money(o.total, o.currency);
+    wr.renderTickets($('tickets-block'), $('tickets-title'), $('tickets'), o.tickets || []);
     const st = STATUS[o.status];
     if (o.status === 'confirmed') {
       $('status-text').textContent = 'Your order is confirmed. Show this reference at the door.';
