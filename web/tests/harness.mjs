@@ -5,6 +5,7 @@ import { constants as fsc } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -120,4 +121,35 @@ export function collectCspViolations(page, errors) {
   page.on('console', (m) => {
     if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) errors.push(new Error(m.text()));
   });
+}
+
+/**
+ * One fan of `event` on `base` through the queue, a two-place
+ * general-admission hold, checkout and the dev payment:
+ * `{ order, queue }` (the order id, and the headers that see it).
+ */
+export async function fanBuys(base, event, email) {
+  const call = (method, p, body, headers) => request(base, method, p, body, headers);
+  const joined = await call('POST', `/api/v1/queue/${event}/join`, {}, { 'x-queue-token-in-body': '1' });
+  assert.equal(joined.status, 201, `join: ${joined.text}`);
+  const queue = { 'x-queue-token': joined.json.queue_token };
+  // Admission happens on the server's tick; from outside there is nothing
+  // to await but the status, so poll it a bounded number of times.
+  let admission;
+  for (let i = 0; i < 100 && !admission; i++) {
+    const st = await call('GET', `/api/v1/queue/${event}/status`, undefined, queue);
+    assert.equal(st.status, 200, `status: ${st.text}`);
+    admission = st.json.admission_token;
+    if (!admission) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(admission, 'the fan was not admitted within about 10 s (600/min, 200 ms ticks)');
+  const hold = await call('POST', `/api/v1/events/${event}/holds`, { quantity: 2 },
+    { ...queue, authorization: `Bearer ${admission}` });
+  assert.equal(hold.status, 201, `hold: ${hold.text}`);
+  const checkout = await call('POST', `/api/v1/holds/${hold.json.hold_id}/checkout`, { email }, queue);
+  assert.equal(checkout.status, 200, `checkout: ${checkout.text}`);
+  const paid = await call('POST', checkout.json.confirm_url);
+  assert.equal(paid.status, 200, `pay: ${paid.text}`);
+  assert.equal(paid.json.status, 'confirmed');
+  return { order: paid.json.order_id, queue };
 }
