@@ -278,8 +278,11 @@ pub trait TicketRepo: Send + Sync {
     ) -> Result<Option<TicketRecord>>;
     /// Every ticket of an event (the scanners' offline list).
     async fn event_tickets(&self, event: &str) -> Result<Vec<TicketRecord>>;
-    /// Sold and arrived, by gate.
+    /// Sold and arrived, by gate (`per_minute` left empty).
     async fn checkin_counts(&self, event: &str) -> Result<CheckinCounts>;
+    /// When each ticket admitted since `since` was admitted.
+    async fn arrivals_since(&self, event: &str, since: DateTime<Utc>)
+        -> Result<Vec<DateTime<Utc>>>;
 }
 
 /// Everything a backend provides.

@@ -107,4 +107,16 @@ pub struct CheckinCounts {
     pub arrived: i64,
     /// Arrivals per gate, by name.
     pub by_gate: Vec<GateCount>,
+    /// Arrivals per minute over the last hour, oldest first (minutes
+    /// without any left out).
+    pub per_minute: Vec<MinuteCount>,
+}
+
+/// Arrivals in one minute.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MinuteCount {
+    /// Start of the minute.
+    pub minute: DateTime<Utc>,
+    /// Tickets first admitted in it.
+    pub arrived: i64,
 }

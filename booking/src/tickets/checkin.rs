@@ -4,10 +4,10 @@
 //! first recorded scan wins and any later one is reported as a conflict.
 
 use super::normalize_reference;
-use crate::db::{Scan, ScanOutcome, TicketKey, TicketRecord};
+use crate::db::{CheckinCounts, MinuteCount, Scan, ScanOutcome, TicketKey, TicketRecord};
 use crate::error::{BookingError, Result};
 use crate::state::{now, AppState};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -196,6 +196,25 @@ enum Presented {
 }
 
 impl AppState {
+    /// Sold and arrived tickets of an event, by gate and, for the last
+    /// hour, by minute.
+    pub async fn checkin_counts(&self, event: &str) -> Result<CheckinCounts> {
+        let mut counts = self.db.tickets().checkin_counts(event).await?;
+        let since = now() - Duration::hours(1);
+        let mut per_minute: Vec<MinuteCount> = Vec::new();
+        for at in self.db.tickets().arrivals_since(event, since).await? {
+            let minute = at
+                .duration_trunc(Duration::minutes(1))
+                .map_err(BookingError::internal)?;
+            match per_minute.last_mut() {
+                Some(last) if last.minute == minute => last.arrived += 1,
+                _ => per_minute.push(MinuteCount { minute, arrived: 1 }),
+            }
+        }
+        counts.per_minute = per_minute;
+        Ok(counts)
+    }
+
     /// The ticket keys' JWKS (also published at `/.well-known/jwks.json`).
     pub fn ticket_jwks(&self) -> Value {
         self.tickets.jwks()

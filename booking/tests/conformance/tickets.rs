@@ -324,8 +324,10 @@ async fn offline_scans_sync_first_scan_wins(backend: Backend) {
     assert_eq!(again.conflicts, 2, "{again:?}");
     assert!(!again.results[1].conflict);
     assert!(again.results[2].conflict);
-    let counts = app.state.db.tickets().checkin_counts("demo").await.unwrap();
+    let counts = app.state.sales_summary("demo").await.unwrap().checkins;
     assert_eq!((counts.sold, counts.arrived), (3, 3));
+    let per_minute: i64 = counts.per_minute.iter().map(|m| m.arrived).sum();
+    assert_eq!(per_minute, 3, "{:?}", counts.per_minute);
     let gates: Vec<_> = counts
         .by_gate
         .iter()

@@ -176,7 +176,24 @@ macro_rules! impl_ticket_repo {
                     sold,
                     arrived: by_gate.iter().map(|g| g.arrived).sum(),
                     by_gate,
+                    per_minute: Vec::new(),
                 })
+            }
+
+            async fn arrivals_since(
+                &self,
+                event: &str,
+                since: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::Result<Vec<chrono::DateTime<chrono::Utc>>> {
+                Ok(sqlx::query_scalar(
+                    "select checked_in_at from ticket
+                    where event_id = $1 and checked_in_at >= $2
+                    order by checked_in_at",
+                )
+                .bind(event)
+                .bind(since)
+                .fetch_all(self.read())
+                .await?)
             }
         }
     };
