@@ -77,6 +77,9 @@ pub struct BookingConfig {
     /// derives them from the admission signing keys when unset; a booking
     /// service built on its own generates one per process.
     pub ticket_keys: Option<Secret>,
+    /// Hours before an event that its ticket holders get a reminder
+    /// email; `0` sends none.
+    pub reminder_hours: u64,
 }
 
 impl Default for BookingConfig {
@@ -101,6 +104,7 @@ impl Default for BookingConfig {
             db_max_connections: 20,
             sweep_interval_ms: 1000,
             ticket_keys: None,
+            reminder_hours: 24,
         }
     }
 }

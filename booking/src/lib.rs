@@ -76,6 +76,7 @@ impl Booking {
                 std::time::Duration::from_secs(60),
             ))),
             AbortOnDrop(tokio::spawn(email::outbox::run(state.clone(), mailer))),
+            AbortOnDrop(tokio::spawn(tickets::reminders::run(state.clone()))),
         ];
         Ok(Self {
             state,

@@ -16,6 +16,8 @@ mod common;
 mod holds;
 #[path = "conformance/payments.rs"]
 mod payments;
+#[path = "conformance/reminders.rs"]
+mod reminders;
 #[path = "conformance/sales.rs"]
 mod sales;
 #[path = "conformance/stand_in.rs"]

@@ -28,6 +28,14 @@ create index ticket_event_idx on ticket (event_id, checked_in_at);
 -- At most one live ticket per place of an order: reissuing revokes first.
 create unique index ticket_live_place_idx on ticket (order_id, place) where revoked_at is null;
 
+-- Reminder emails before the event: one row per order, inserted in the
+-- transaction that queues the email, so however many processes look, an
+-- order is reminded once.
+create table order_reminder (
+    order_id text primary key references "order" (id),
+    queued_at text not null
+);
+
 -- Door staff: a role that checks tickets in and can do nothing else.
 -- SQLite cannot change a check constraint, so both tables are rebuilt
 -- (nothing references them).

@@ -280,6 +280,22 @@ pub trait TicketRepo: Send + Sync {
     async fn event_tickets(&self, event: &str) -> Result<Vec<TicketRecord>>;
     /// Sold and arrived, by gate (`per_minute` left empty).
     async fn checkin_counts(&self, event: &str) -> Result<CheckinCounts>;
+    /// Up to `limit` confirmed orders of published events starting in
+    /// `(after, until]` that have not been reminded.
+    async fn reminders_due(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<String>>;
+    /// Marks the order reminded and queues `email`, in one transaction;
+    /// `false` (nothing queued) when it was reminded already.
+    async fn queue_reminder(
+        &self,
+        order_id: &str,
+        email: &NewEmail,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
     /// When each ticket admitted since `since` was admitted.
     async fn arrivals_since(&self, event: &str, since: DateTime<Utc>)
         -> Result<Vec<DateTime<Utc>>>;

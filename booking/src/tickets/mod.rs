@@ -5,6 +5,7 @@
 pub mod checkin;
 pub mod keys;
 pub mod qr;
+pub mod reminders;
 
 pub use keys::{TicketClaims, TicketFault, TicketKeys, TICKET_TYP};
 

@@ -24,7 +24,7 @@ crate::per_backend!(
 
 /// Holds `seats` and `ga` places of the demo event as a new fan, checks
 /// out and pays: the confirmed order.
-async fn confirmed_order(app: &TestApp, seats: usize, ga: i64) -> (Fan, OrderDetail) {
+pub async fn confirmed_order(app: &TestApp, seats: usize, ga: i64) -> (Fan, OrderDetail) {
     let fan = app.admit("demo");
     let ids: Vec<i64> = app
         .seats()

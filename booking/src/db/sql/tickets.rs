@@ -49,24 +49,8 @@ macro_rules! impl_ticket_repo {
                 .await?)
             }
 
-            async fn ticket_by_id_in(
+            async fn ticket_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                id: &str,
-            ) -> $crate::error::Result<Option<$crate::db::TicketRecord>> {
-                Ok(sqlx::query_as::<_, $crate::db::TicketRecord>(concat!(
-                    ticket_select!(),
-                    "where t.id = $1"
-                ))
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?)
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl $crate::db::TicketRepo for $store {
-            async fn ticket(
-                &self,
                 key: $crate::db::TicketKey<'_>,
             ) -> $crate::error::Result<Option<$crate::db::TicketRecord>> {
                 let (sql, value) = match key {
@@ -77,8 +61,19 @@ macro_rules! impl_ticket_repo {
                 };
                 Ok(sqlx::query_as::<_, $crate::db::TicketRecord>(sql)
                     .bind(value)
-                    .fetch_optional(self.read())
+                    .fetch_optional(&mut *conn)
                     .await?)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::db::TicketRepo for $store {
+            async fn ticket(
+                &self,
+                key: $crate::db::TicketKey<'_>,
+            ) -> $crate::error::Result<Option<$crate::db::TicketRecord>> {
+                let mut conn = self.read().acquire().await?;
+                Self::ticket_in(&mut conn, key).await
             }
 
             async fn check_in(
@@ -100,7 +95,7 @@ macro_rules! impl_ticket_repo {
                 .await?
                 .rows_affected()
                     == 1;
-                let record = Self::ticket_by_id_in(&mut *tx, &scan.ticket_id).await?;
+                let record = Self::ticket_in(&mut *tx, $crate::db::TicketKey::Id(&scan.ticket_id)).await?;
                 tx.commit().await?;
                 Ok(match (admitted, record) {
                     (true, Some(r)) => $crate::db::ScanOutcome::Admitted(r),
@@ -135,7 +130,7 @@ macro_rules! impl_ticket_repo {
                 };
                 Self::insert_tickets(&mut tx, &order_id, &event_id, std::slice::from_ref(&new))
                     .await?;
-                let record = Self::ticket_by_id_in(&mut *tx, &new.id).await?;
+                let record = Self::ticket_in(&mut *tx, $crate::db::TicketKey::Id(&new.id)).await?;
                 tx.commit().await?;
                 Ok(record)
             }
@@ -178,6 +173,51 @@ macro_rules! impl_ticket_repo {
                     by_gate,
                     per_minute: Vec::new(),
                 })
+            }
+
+            async fn reminders_due(
+                &self,
+                after: chrono::DateTime<chrono::Utc>,
+                until: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> $crate::error::Result<Vec<String>> {
+                Ok(sqlx::query_scalar(
+                    r#"select o.id from "order" o join event e on e.id = o.event_id
+                    where o.status = 'confirmed' and e.status = 'published'
+                      and e.starts_at > $1 and e.starts_at <= $2
+                      and not exists (select 1 from order_reminder r where r.order_id = o.id)
+                    order by e.starts_at, o.id
+                    limit $3"#,
+                )
+                .bind(after)
+                .bind(until)
+                .bind(limit)
+                .fetch_all(self.read())
+                .await?)
+            }
+
+            async fn queue_reminder(
+                &self,
+                order_id: &str,
+                email: &$crate::db::NewEmail,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::Result<bool> {
+                let mut tx = self.begin().await?;
+                let fresh = sqlx::query(
+                    "insert into order_reminder (order_id, queued_at) values ($1, $2)
+                    on conflict (order_id) do nothing",
+                )
+                .bind(order_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if fresh {
+                    Self::insert_email(&mut tx, email, now).await?;
+                }
+                tx.commit().await?;
+                Ok(fresh)
             }
 
             async fn arrivals_since(
