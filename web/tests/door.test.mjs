@@ -72,8 +72,11 @@ test('the confirmation shows QR tickets and the door checks one in once', { time
     assert.equal((await fan.locator('.ticket-ref').first().textContent()).trim(), first.reference);
     const src = await fan.locator('#tickets img.qr').first().getAttribute('src');
     assert.equal(src, `/api/v1/tickets/${first.id}/qr.svg`);
-    const loaded = await fan.locator('#tickets img.qr').first().evaluate((img) => img.complete && img.naturalWidth > 0);
-    assert.ok(loaded, 'the QR image loads under the page policy');
+    // The image loads under the page's policy (it is same-origin SVG).
+    await fan.waitForFunction(() => {
+      const img = document.querySelector('#tickets img.qr');
+      return img && img.complete && img.naturalWidth > 0;
+    }, null, { timeout: STEP });
 
     // Door staff.
     const door = await context.newPage();

@@ -40,7 +40,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/me/orders", get(auth::my_orders))
         .route("/api/v1/tickets/{ticket}", get(tickets::show))
-        .route("/api/v1/tickets/{ticket}/{file}", get(tickets::qr))
+        .route("/api/v1/tickets/{ticket}/qr.png", get(tickets::png))
+        .route("/api/v1/tickets/{ticket}/qr.svg", get(tickets::svg))
         .with_state(state)
 }
 

@@ -3,7 +3,7 @@
 //! the order (visible to its buyer), the QR code and the emailed links.
 
 use super::path_id;
-use crate::error::{BookingError, Result};
+use crate::error::Result;
 use crate::state::AppState;
 use crate::tickets::qr;
 use axum::extract::{Path, State};
@@ -23,22 +23,23 @@ pub async fn show(
     Ok(([NO_STORE], Json(state.ticket(&id).await?)))
 }
 
-/// `GET /tickets/{ticket}/qr.png` and `…/qr.svg`: the QR code of a ticket
-/// that is not revoked.
-pub async fn qr(
-    State(state): State<AppState>,
-    Path((ticket, file)): Path<(String, String)>,
-) -> Result<Response> {
-    let id = path_id("ticket", &ticket)?;
-    let kind = match file.as_str() {
-        "qr.png" => "image/png",
-        "qr.svg" => "image/svg+xml",
-        _ => return Err(BookingError::NotFound("ticket file")),
-    };
+/// The QR code of a ticket that is not revoked, as `kind`.
+async fn qr(state: &AppState, raw: &str, kind: &'static str) -> Result<Response> {
+    let id = path_id("ticket", raw)?;
     let t = state.live_ticket(&id).await?;
     let body = match kind {
         "image/png" => qr::png(&t.qr)?,
         _ => qr::svg(&t.qr)?.into_bytes(),
     };
     Ok(([(header::CONTENT_TYPE, kind), NO_STORE], body).into_response())
+}
+
+/// `GET /tickets/{ticket}/qr.png`.
+pub async fn png(State(state): State<AppState>, Path(ticket): Path<String>) -> Result<Response> {
+    qr(&state, &ticket, "image/png").await
+}
+
+/// `GET /tickets/{ticket}/qr.svg`.
+pub async fn svg(State(state): State<AppState>, Path(ticket): Path<String>) -> Result<Response> {
+    qr(&state, &ticket, "image/svg+xml").await
 }

@@ -375,6 +375,14 @@ async fn door_staff_check_tickets_in_once_and_do_nothing_else(backend: Backend) 
     assert_eq!(r.headers()["content-type"], "image/png");
     let png = r.bytes().await.expect("bytes");
     assert_eq!(&png[..4], b"\x89PNG");
+    let r = app
+        .http
+        .get(app.url(&format!("/api/v1/tickets/{id}/qr.svg")))
+        .send()
+        .await
+        .expect("svg");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
 
     // Door staff: an API key and a login.
     let (_, door_key) = create_key(&app, ADMIN, "door").await;
