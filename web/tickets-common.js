@@ -27,7 +27,7 @@ window.wr = window.wr || {};
       li.append(el('img', { src: api(t, 'qr.svg'), alt: TEXT.alt + ' ' + t.reference, width: 240, height: 240, className: 'qr' }));
     }
     li.append(
-      el('p', { className: 'seat', textContent: t.seat }),
+      el('p', { className: 'ticket-seat', textContent: t.seat }),
       el('p', { className: 'ticket-line' }, TEXT.reference + ' ', el('strong', { className: 'ticket-ref', textContent: t.reference })),
       el('p', { className: 'ticket-status', textContent: TEXT.status[t.status] || t.status }),
     );

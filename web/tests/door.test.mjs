@@ -8,15 +8,18 @@
 //
 //   cd web/tests && npm install && node --test door.test.mjs
 //   env: WAITROOM_BIN (default ../../target/debug/waitroom), CHROMIUM
-//   (default /usr/bin/chromium), TEST_LOG=1 to echo the server's output.
+//   (default /usr/bin/chromium), TEST_LOG=1 to echo the server's output,
+//   DOOR_SCREENSHOTS=<dir> to save phone-sized screenshots of the pages.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import * as harness from './harness.mjs';
 
 const { ADMIN_TOKEN, collectCspViolations, launchBrowser } = harness;
 const DOOR = { email: 'door@localhost', password: 'door-test-password' };
 const SEAT_MAP = 'section,row,seats,tier,price\nFloor,,300,GA,4500\n';
 const STEP = 25_000;
+const SHOTS = process.env.DOOR_SCREENSHOTS;
 
 let server;
 let browser;
@@ -77,6 +80,7 @@ test('the confirmation shows QR tickets and the door checks one in once', { time
       const img = document.querySelector('#tickets img.qr');
       return img && img.complete && img.naturalWidth > 0;
     }, null, { timeout: STEP });
+    if (SHOTS) await fan.screenshot({ path: path.join(SHOTS, 'confirmation-tickets.png'), fullPage: true });
 
     // Door staff.
     const door = await context.newPage();
@@ -100,6 +104,7 @@ test('the confirmation shows QR tickets and the door checks one in once', { time
     await door.click('#manual button[type=submit]');
     await verdictIs(door, 'ALREADY USED');
     assert.match(await door.textContent('#detail'), /at North 1/);
+    if (SHOTS) await door.screenshot({ path: path.join(SHOTS, 'door-already-used.png') });
     await door.fill('#ticket', 'T-00000-00000');
     await door.click('#manual button[type=submit]');
     await verdictIs(door, 'INVALID');
