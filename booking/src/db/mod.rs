@@ -182,13 +182,15 @@ pub trait CustomerRepo: Send + Sync {
     ) -> Result<Option<VerificationRecord>>;
     /// Uses the token (once) and makes its email an account with its
     /// password, creating the customer row if no guest order made one; the
-    /// email's other pending links die. `None` when the token was already
-    /// used or expired (a concurrent use won).
+    /// email's other pending links die, and `welcome` is queued. `None`
+    /// (nothing queued) when the token was already used or expired (a
+    /// concurrent use won).
     async fn complete_verification(
         &self,
         token_hash: &str,
         new_customer_id: &str,
         now: DateTime<Utc>,
+        welcome: &NewEmail,
     ) -> Result<Option<CustomerRecord>>;
     /// Gives an order to an account (checked out while signed in).
     async fn assign_order(&self, order_id: &str, customer_id: &str) -> Result<()>;
