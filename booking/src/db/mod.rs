@@ -270,8 +270,8 @@ pub trait TicketRepo: Send + Sync {
     async fn check_in(&self, scan: &Scan) -> Result<ScanOutcome>;
     /// Revokes ticket `old_id` (still at `old_version`, live and unused)
     /// and stores `new` for the same place (`new.place` is taken from the
-    /// old row), in one transaction; `None`
-    /// when the old one was not in that state.
+    /// old row), in one transaction; `None` when the old one was not in
+    /// that state.
     async fn reissue(
         &self,
         old_id: &str,

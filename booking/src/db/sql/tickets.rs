@@ -35,14 +35,16 @@ macro_rules! impl_ticket_repo {
                 Ok(())
             }
 
-            /// The tickets of an order, oldest first.
+            /// The tickets of an order, oldest first, places in order
+            /// (`g:1:2` before `g:1:10`).
             async fn load_tickets(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 order_id: &str,
             ) -> $crate::error::Result<Vec<$crate::db::TicketRecord>> {
                 Ok(sqlx::query_as::<_, $crate::db::TicketRecord>(concat!(
                     ticket_select!(),
-                    "where t.order_id = $1 order by t.issued_at, t.place, t.version"
+                    "where t.order_id = $1
+                    order by t.issued_at, length(t.place), t.place, t.version"
                 ))
                 .bind(order_id)
                 .fetch_all(&mut *conn)
