@@ -59,15 +59,6 @@ pub async fn create(
         return Err(AdminError::invalid("status", "must be draft or published").into());
     }
     let map = seat_map::from_either(req.seat_map, req.seat_map_csv)?;
-    let catalog = api.booking.db.catalog();
-    if catalog
-        .event(event.as_str())
-        .await
-        .map_err(AdminError::from)?
-        .is_some()
-    {
-        return Err(AdminError::Conflict("an event with this id exists").into());
-    }
     let seed = CatalogSeed {
         venue: req.venue,
         city: req.city,
@@ -81,10 +72,16 @@ pub async fn create(
         sections: map.sections,
         now: chrono::Utc::now(),
     };
-    catalog
+    let created = api
+        .booking
+        .db
+        .catalog()
         .insert_catalog(&seed)
         .await
         .map_err(AdminError::from)?;
+    if !created {
+        return Err(AdminError::Conflict("an event with this id exists").into());
+    }
     let seats = seat_map::places(&seed.sections);
     let after = json!({
         "id": seed.event_id, "name": seed.name, "status": seed.status,

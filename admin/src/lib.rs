@@ -12,7 +12,7 @@ mod door;
 mod error;
 mod events;
 mod lifecycle;
-mod live;
+pub mod live;
 mod origin;
 mod queue_settings;
 mod sales;

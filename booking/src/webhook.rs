@@ -126,6 +126,22 @@ impl AppState {
         signature: Option<&str>,
         payload: &[u8],
     ) -> Result<WebhookOutcome> {
+        let result = self.apply_stripe_webhook(signature, payload).await;
+        let outcome = match &result {
+            Ok(WebhookOutcome::Ignored) => "ignored",
+            Ok(WebhookOutcome::Duplicate) => "duplicate",
+            Ok(WebhookOutcome::Handled(_)) => "handled",
+            Err(e) => e.code(),
+        };
+        crate::metrics::count_named("waitroom_webhooks_total", outcome);
+        result
+    }
+
+    async fn apply_stripe_webhook(
+        &self,
+        signature: Option<&str>,
+        payload: &[u8],
+    ) -> Result<WebhookOutcome> {
         let secret = self
             .config
             .stripe_webhook_secret

@@ -193,6 +193,10 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     };
     // Checks once now (a wrong mode is logged at start), then every 5 s.
     loops.push(AbortOnDrop(ops::spawn_health_loop(ops.clone())));
+    if !settings.web_dir.join("queue.html").is_file() {
+        tracing::warn!(web_dir = %settings.web_dir.display(),
+            "no pages in web_dir: the API works, the pages answer 404 (set WAITROOM_WEB_DIR)");
+    }
     let router = router
         .merge(ops::router(ops, settings.metrics_listen.is_none()))
         .merge(ops::pages(&settings.web_dir));

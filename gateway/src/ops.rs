@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use queue::api::{ApiError, ErrorCode};
 use queue::engine::Engine;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -108,7 +108,7 @@ pub fn spawn_health_loop(ops: Ops) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// The OpenAPI document of every route (design.md §7), written by hand
+/// The OpenAPI document of every route (README's API section), written by hand
 /// beside this file. Embedded at build time and served as-is: nothing to
 /// parse or render per request; the API tests check it against the routers.
 const OPENAPI: &str = include_str!("openapi.json");
@@ -173,11 +173,15 @@ async fn ready(State(ops): State<Ops>) -> Response {
 /// Static pages from `web_dir`: `/queue/{event}` is the waiting room; the
 /// files directly in `web/` are served as files (never its subdirectories,
 /// such as the browser tests). Unknown `/api/…` paths get the JSON error
-/// shape, never an HTML page.
+/// shape, never an HTML page; other unknown paths get the fans' "not
+/// found" page when a browser asks for a page.
 pub fn pages(web_dir: &Path) -> Router {
     use tower::Layer;
-    let files = axum::middleware::from_fn(top_level_only)
-        .layer(ServeDir::new(web_dir).fallback(axum::routing::any(not_found)));
+    let missing = Arc::new(web_dir.join("404.html"));
+    let fallback =
+        axum::routing::any(move |req: axum::extract::Request| missing_page(missing.clone(), req));
+    let files =
+        axum::middleware::from_fn(top_level_only).layer(ServeDir::new(web_dir).fallback(fallback));
     Router::new()
         .route_service("/queue/{event}", ServeFile::new(web_dir.join("queue.html")))
         .route_service(
@@ -228,6 +232,23 @@ fn percent_decoded(path: &str) -> String {
 
 async fn not_found(uri: Uri) -> ApiError {
     ApiError::of(ErrorCode::NotFound, format!("no such path: {}", uri.path()))
+}
+
+/// 404 with `page` for a browser navigating (it accepts HTML), the JSON
+/// error for anything else (scripts, API clients, a page that is missing).
+async fn missing_page(page: Arc<PathBuf>, req: axum::extract::Request) -> Response {
+    let wants_page = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_page {
+        if let Ok(body) = tokio::fs::read(page.as_path()).await {
+            let html = [(header::CONTENT_TYPE, "text/html; charset=utf-8")];
+            return (StatusCode::NOT_FOUND, html, body).into_response();
+        }
+    }
+    not_found(req.uri().clone()).await.into_response()
 }
 
 /// Under `/api`, every error is the JSON shape, so clients parse one

@@ -1,4 +1,5 @@
 // Shared by the browser tests: the real server, its API, and Chromium.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, access } from 'node:fs/promises';
 import { constants as fsc } from 'node:fs';
@@ -110,6 +111,22 @@ export async function closeWithin(context, ms = 10_000) {
   const outcome = await Promise.race([context.close().then(() => 'closed'), late]);
   clearTimeout(timer);
   if (outcome === 'late') console.error(`# a browser context did not close within ${ms} ms; moving on`);
+}
+
+/**
+ * A phone-sized page in a fresh context of `browser` (with `options` such
+ * as `locale`), closed after test `t`, which fails on any script error or
+ * Content-Security-Policy refusal on the page: `{ context, page }`.
+ */
+export async function phonePage(browser, t, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, ...options });
+  t.after(() => closeWithin(context));
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  collectCspViolations(page, errors);
+  t.after(() => assert.deepEqual(errors.map(String), [], 'no script errors on the page'));
+  return { context, page };
 }
 
 /**

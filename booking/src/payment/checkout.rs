@@ -93,6 +93,17 @@ impl AppState {
         creds: &Credentials,
         req: &CheckoutRequest,
     ) -> Result<CheckoutView> {
+        let result = self.try_checkout(hold_id, creds, req).await;
+        crate::metrics::count("waitroom_checkouts_total", "started", &result);
+        result
+    }
+
+    async fn try_checkout(
+        &self,
+        hold_id: &str,
+        creds: &Credentials,
+        req: &CheckoutRequest,
+    ) -> Result<CheckoutView> {
         let email = normalize_email(&req.email)?;
         self.hold_for_owner(hold_id, creds).await?;
         let outcome = self
