@@ -181,10 +181,11 @@ fn check_gate(gate: &str) -> Result<()> {
     }
 }
 
+/// The optional `event` of a body: an id like the paths' (422 otherwise).
 fn check_event(event: Option<&str>) -> Result<()> {
-    match event {
-        Some(e) => crate::http::path_id("event", e).map(|_| ()),
-        None => Ok(()),
+    match event.map(|e| crate::http::path_id("event", e)) {
+        Some(Err(e)) => Err(BookingError::validation("event", e.to_string())),
+        _ => Ok(()),
     }
 }
 

@@ -245,6 +245,12 @@ async fn bad_tickets_scan_invalid_with_their_reason(backend: Backend) {
         event: None,
     };
     assert_eq!(app.state.check_in(&bad).await.unwrap_err().status(), 422);
+    let bad = CheckinRequest {
+        ticket: a.qr.clone(),
+        gate: "north".into(),
+        event: Some("no/such event".into()),
+    };
+    assert_eq!(app.state.check_in(&bad).await.unwrap_err().status(), 422);
 
     // A reissue revokes the old ticket; the new one gets in.
     let new = app.state.reissue_ticket(&a.id).await.unwrap();
