@@ -1,42 +1,38 @@
 // A fan's tickets as QR codes, for the confirmation and ticket pages.
-// Every string the fan reads is in TEXT, ready for a translation table.
+// Text comes from the translation table (f.tickets.*); callers render
+// once `wrI18n.ready` has resolved.
 'use strict';
 window.wr = window.wr || {};
 (() => {
-  const TEXT = {
-    title: 'Your tickets',
-    hint: 'Show the QR code at the door; the reference works too.',
-    reference: 'Ticket',
-    open: 'Open ticket',
-    png: 'Download PNG',
-    svg: 'Download SVG',
-    alt: 'QR code of ticket',
-    status: { valid: 'Valid', used: 'Used', revoked: 'No longer valid' },
-  };
+  const t = (key, vars) => wrI18n.t(key, vars);
   const el = (tag, props = {}, ...kids) => {
     const e = Object.assign(document.createElement(tag), props);
     e.append(...kids);
     return e;
   };
-  const api = (t, file) => '/api/v1/tickets/' + encodeURIComponent(t.id) + '/' + file;
+  const api = (ticket, file) => '/api/v1/tickets/' + encodeURIComponent(ticket.id) + '/' + file;
+  const status = (s) => ({ valid: t('f.tickets.valid'), used: t('f.tickets.used'), revoked: t('f.tickets.revoked') })[s] || s;
 
   /** One ticket: QR image (unless revoked), seat, reference, status, links. */
-  function ticketItem(t, withOpen) {
-    const li = el('li', { className: 'ticket ticket-' + t.status });
-    if (t.status !== 'revoked') {
-      li.append(el('img', { src: api(t, 'qr.svg'), alt: TEXT.alt + ' ' + t.reference, width: 240, height: 240, className: 'qr' }));
+  function ticketItem(ticket, withOpen) {
+    const li = el('li', { className: 'ticket ticket-' + ticket.status });
+    const reference = ticket.reference;
+    if (ticket.status !== 'revoked') {
+      li.append(el('img', { src: api(ticket, 'qr.svg'), alt: t('f.tickets.alt', { reference }), width: 240, height: 240, className: 'qr' }));
     }
+    // The reference stays in its own element (staff read it out at the door).
+    const [before, after] = t('f.tickets.ticket', { reference: '\u0000' }).split('\u0000');
     li.append(
-      el('p', { className: 'ticket-seat', textContent: t.seat }),
-      el('p', { className: 'ticket-line' }, TEXT.reference + ' ', el('strong', { className: 'ticket-ref', textContent: t.reference })),
-      el('p', { className: 'ticket-status', textContent: TEXT.status[t.status] || t.status }),
+      el('p', { className: 'ticket-seat', textContent: ticket.seat }),
+      el('p', { className: 'ticket-line' }, before || '', el('strong', { className: 'ticket-ref', textContent: reference }), after || ''),
+      el('p', { className: 'ticket-status', textContent: status(ticket.status) }),
     );
-    if (t.status !== 'revoked') {
+    if (ticket.status !== 'revoked') {
       const links = el('p', { className: 'links' });
-      if (withOpen) links.append(el('a', { href: '/ticket.html?id=' + encodeURIComponent(t.id), textContent: TEXT.open }), ' · ');
+      if (withOpen) links.append(el('a', { href: '/ticket.html?id=' + encodeURIComponent(ticket.id), textContent: t('f.tickets.open') }), ' · ');
       links.append(
-        el('a', { href: api(t, 'qr.png'), download: t.reference + '.png', textContent: TEXT.png }), ' · ',
-        el('a', { href: api(t, 'qr.svg'), download: t.reference + '.svg', textContent: TEXT.svg }),
+        el('a', { href: api(ticket, 'qr.png'), download: reference + '.png', textContent: t('f.tickets.png') }), ' · ',
+        el('a', { href: api(ticket, 'qr.svg'), download: reference + '.svg', textContent: t('f.tickets.svg') }),
       );
       li.append(links);
     }
@@ -45,9 +41,9 @@ window.wr = window.wr || {};
 
   /** Fills `list` with `tickets` and shows `block` when there are any. */
   window.wr.renderTickets = (block, title, list, tickets, withOpen = true) => {
-    title.textContent = TEXT.title;
-    list.replaceChildren(...tickets.map((t) => ticketItem(t, withOpen)));
-    if (!block.querySelector('.tickets-hint')) list.before(el('p', { className: 'hint tickets-hint', textContent: TEXT.hint }));
+    title.textContent = t('f.tickets.title');
+    list.replaceChildren(...tickets.map((ticket) => ticketItem(ticket, withOpen)));
+    if (!block.querySelector('.tickets-hint')) list.before(el('p', { className: 'hint tickets-hint', textContent: t('f.tickets.hint') }));
     block.hidden = tickets.length === 0;
   };
 })();
