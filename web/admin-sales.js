@@ -90,7 +90,8 @@ const sales = (() => {
     byId('report-none').hidden = s !== null;
     byId('report-body').hidden = !s;
     if (!s) {
-      for (const id of ['holds', 'held', 'orders', 'pending', 'revenue', 'refunded', 'sold', 'available']) set(id, '–');
+      for (const id of ['holds', 'held', 'orders', 'pending', 'revenue', 'refunded', 'sold', 'available', 'arrived', 'arrived-minute']) set(id, '–');
+      set('gates', '');
       return;
     }
     const m = (v) => money(v, s.currency);
@@ -106,11 +107,24 @@ const sales = (() => {
     for (const k of ['confirmed', 'pending', 'failed', 'cancelled', 'refund_pending']) set(`r-${k}`, s.orders[k]);
     set('r-refunded-orders', s.orders.refunded);
     for (const k of ['refunds_refused', 'disputed']) set(`r-${k}`, s[k] ?? 0);
+    renderCheckins(s.checkins);
     set('r-revenue', m(s.revenue));
     set('r-refunded', m(s.refunded));
     const now = new Date();
     byId('report-at').dateTime = now.toISOString();
     set('report-at', now.toLocaleTimeString());
+  }
+
+  /** Arrivals at the door: tile, gates line and report rows. */
+  function renderCheckins(c) {
+    const counts = c || { sold: 0, arrived: 0, by_gate: [], per_minute: [] };
+    set('arrived', `${counts.arrived} / ${counts.sold}`);
+    const minute = Math.floor(Date.now() / 60000) * 60000;
+    const last = counts.per_minute.find((p) => Date.parse(p.minute) === minute);
+    set('arrived-minute', last ? last.arrived : 0);
+    set('gates', counts.by_gate.map((g) => `${g.gate}: ${g.arrived}`).join(' · '));
+    set('r-tickets', counts.sold);
+    set('r-arrived', counts.arrived);
   }
 
   function render() { renderEvent(); renderSales(); }

@@ -48,6 +48,7 @@
       return li;
     }));
     $('total').textContent = money(o.total, o.currency);
+    wr.renderTickets($('tickets-block'), $('tickets-title'), $('tickets'), o.tickets || []);
     const st = STATUS.includes(o.status) ? 'f.status.' + o.status : null;
     if (o.status === 'confirmed') {
       $('status-text').textContent = t('f.confirmed');

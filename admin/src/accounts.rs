@@ -19,8 +19,9 @@ use serde_json::json;
 fn role_field(role: Option<&str>, default: Role) -> Result<Role> {
     match role {
         None => Ok(default),
-        Some(r) => Role::parse(r)
-            .ok_or_else(|| AdminError::invalid("role", "must be one of viewer, operator, owner")),
+        Some(r) => Role::parse(r).ok_or_else(|| {
+            AdminError::invalid("role", "must be one of door, viewer, operator, owner")
+        }),
     }
 }
 

@@ -28,10 +28,14 @@ pub fn digest(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
 
-/// Roles, cumulative in this order.
+/// Roles, cumulative in this order from `viewer` up. `door` is below
+/// `viewer`, so it passes no check of the operator API: it may only use
+/// the check-in routes (see [`door_guard`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Door staff: checks tickets in, and nothing else.
+    Door,
     /// Reads everything, changes nothing.
     Viewer,
     /// Runs sales: queue settings, live controls, events.
@@ -44,6 +48,7 @@ impl Role {
     /// Wire and database name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Door => "door",
             Self::Viewer => "viewer",
             Self::Operator => "operator",
             Self::Owner => "owner",
@@ -53,6 +58,7 @@ impl Role {
     /// Parses the wire name.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
+            "door" => Some(Self::Door),
             "viewer" => Some(Self::Viewer),
             "operator" => Some(Self::Operator),
             "owner" => Some(Self::Owner),
@@ -213,6 +219,22 @@ pub async fn guard(State(api): State<AdminApi>, req: Request, next: Next) -> Res
     };
     if actor.role < needed {
         let e = AdminError::Forbidden(needed.as_str());
+        return axum::response::IntoResponse::into_response(e);
+    }
+    parts.extensions.insert(actor);
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// The layer on the check-in routes: door staff, operators and owners
+/// (a viewer reads, and a check-in writes).
+pub async fn door_guard(State(api): State<AdminApi>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let actor = match authenticate(&api, &parts).await {
+        Ok(actor) => actor,
+        Err(e) => return axum::response::IntoResponse::into_response(e),
+    };
+    if actor.role != Role::Door && actor.role < Role::Operator {
+        let e = AdminError::Forbidden("door");
         return axum::response::IntoResponse::into_response(e);
     }
     parts.extensions.insert(actor);

@@ -9,6 +9,7 @@ mod accounts;
 mod analytics;
 mod audit;
 pub mod auth;
+mod door;
 mod error;
 mod events;
 mod lifecycle;
@@ -231,15 +232,25 @@ fn routes(guard: Option<AdminApi>) -> OpenApiRouter<AdminApi> {
         .routes(routes!(live::live))
         .routes(routes!(analytics::http::json))
         .routes(routes!(analytics::http::csv))
-        .routes(routes!(queue_settings::control));
-    let protected = match guard {
-        Some(state) => protected.route_layer(from_fn_with_state(state, auth::guard)),
-        None => protected,
+        .routes(routes!(queue_settings::control))
+        .routes(routes!(door::reissue));
+    // Door staff reach only these, behind their own guard.
+    let door = OpenApiRouter::new()
+        .routes(routes!(door::check_in))
+        .routes(routes!(door::sync))
+        .routes(routes!(door::offline));
+    let (protected, door) = match guard {
+        Some(state) => (
+            protected.route_layer(from_fn_with_state(state.clone(), auth::guard)),
+            door.route_layer(from_fn_with_state(state, auth::door_guard)),
+        ),
+        None => (protected, door),
     };
     OpenApiRouter::new()
         .routes(routes!(session::login))
         .routes(routes!(session::logout))
         .merge(protected)
+        .merge(door)
 }
 
 /// Routes under `/api/v1/admin`.

@@ -49,6 +49,13 @@ pub struct BookingConfig {
     pub db_max_connections: u32,
     /// How often the sweeper looks for expired holds.
     pub sweep_interval_ms: u64,
+    /// Ticket signing keys (`kid:seed,…`, the first signs). The gateway
+    /// derives them from the admission signing keys when unset; a booking
+    /// service built on its own generates one per process.
+    pub ticket_keys: Option<Secret>,
+    /// Hours before an event that its ticket holders get a reminder
+    /// email; `0` sends none.
+    pub reminder_hours: u64,
 }
 
 impl Default for BookingConfig {
@@ -72,6 +79,8 @@ impl Default for BookingConfig {
             seed_demo: true,
             db_max_connections: 20,
             sweep_interval_ms: 1000,
+            ticket_keys: None,
+            reminder_hours: 24,
         }
     }
 }
@@ -115,6 +124,12 @@ pub struct BookingTuning {
     pub sweep_interval_ms: u64,
     /// Folder for emails when no SMTP server is configured.
     pub mail_dir: Option<PathBuf>,
+    /// Ticket signing keys (`kid:seed,…`); derived from the signing keys
+    /// when unset.
+    pub ticket_keys: Option<Secret>,
+    /// Hours before an event that its ticket holders are reminded; `0`
+    /// sends no reminder.
+    pub reminder_hours: u64,
 }
 
 impl Default for BookingTuning {
@@ -127,6 +142,8 @@ impl Default for BookingTuning {
             db_max_connections: base.db_max_connections,
             sweep_interval_ms: base.sweep_interval_ms,
             mail_dir: base.mail_dir,
+            ticket_keys: base.ticket_keys,
+            reminder_hours: base.reminder_hours,
         }
     }
 }
@@ -141,6 +158,8 @@ impl BookingTuning {
             db_max_connections: self.db_max_connections,
             sweep_interval_ms: self.sweep_interval_ms,
             mail_dir: self.mail_dir,
+            ticket_keys: self.ticket_keys,
+            reminder_hours: self.reminder_hours,
             ..config
         }
     }

@@ -20,12 +20,13 @@ pub mod password;
 pub mod payment;
 pub mod sales;
 pub mod state;
+pub mod tickets;
 pub mod webhook;
 
 pub use admission::Credentials;
 pub use config::{BookingConfig, BookingTuning, Secret};
 pub use error::BookingError;
-pub use http::{openapi, router};
+pub use http::{openapi, path_id as http_path_id, router};
 pub use state::AppState;
 
 use crate::db::Db;
@@ -76,6 +77,7 @@ impl Booking {
                 std::time::Duration::from_secs(60),
             ))),
             AbortOnDrop(tokio::spawn(email::outbox::run(state.clone(), mailer))),
+            AbortOnDrop(tokio::spawn(tickets::reminders::run(state.clone()))),
         ];
         Ok(Self {
             state,
@@ -147,7 +149,9 @@ impl Booking {
                 key
             }
         };
+        let tickets = tickets::TicketKeys::from_config(config.ticket_keys.as_ref())?;
         Ok(AppState::new(Inner {
+            tickets,
             config,
             db,
             verifier,

@@ -37,7 +37,7 @@ pub const EXPORT_PAGE: i64 = 500;
 
 /// The export's header line.
 pub const CSV_HEADER: &str = "order_id,reference,status,email,created_at,confirmed_at,places,\
-items,total,refunded,currency,provider,provider_ref,refund_error,dispute\r\n";
+items,total,refunded,currency,provider,provider_ref,refund_error,dispute,tickets,checked_in\r\n";
 
 impl AppState {
     /// Any event, any status, or 404.
@@ -95,11 +95,14 @@ impl AppState {
 
     /// The sales summary of an event (any status).
     pub async fn sales_summary(&self, id: &str) -> Result<SalesSummary> {
-        self.db
+        let mut summary = self
+            .db
             .sales()
             .summary(id)
             .await?
-            .ok_or(BookingError::NotFound("event"))
+            .ok_or(BookingError::NotFound("event"))?;
+        summary.checkins = self.checkin_counts(id).await?;
+        Ok(summary)
     }
 
     /// Cancels the event: no more holds can be placed (the place
@@ -221,6 +224,8 @@ impl AppState {
                 csv_field(o.provider_ref.as_deref().unwrap_or("")),
                 csv_field(o.refund_error.as_deref().unwrap_or("")),
                 csv_field(o.dispute_status.as_deref().unwrap_or("")),
+                o.tickets.to_string(),
+                o.checked_in.to_string(),
             ];
             let _ = write!(out, "{}\r\n", fields.join(","));
         }

@@ -37,6 +37,8 @@ pub struct Inner {
     pub mail_wakeup: Notify,
     /// HMAC key of customer session tokens.
     pub session_key: Vec<u8>,
+    /// Signs and verifies tickets.
+    pub tickets: crate::tickets::TicketKeys,
 }
 
 impl AppState {

@@ -18,6 +18,8 @@ mod holds;
 mod migrations;
 #[path = "conformance/payments.rs"]
 mod payments;
+#[path = "conformance/reminders.rs"]
+mod reminders;
 #[path = "conformance/sales.rs"]
 mod sales;
 #[path = "conformance/stand_in.rs"]
@@ -32,3 +34,5 @@ mod stripe_payments;
 mod stripe_races;
 #[path = "conformance/stripe_refunds.rs"]
 mod stripe_refunds;
+#[path = "conformance/tickets.rs"]
+mod tickets;

@@ -291,6 +291,17 @@ mod tests {
             jail.create_file("w.toml", "[booking]\nhold_ttl_seconds = 120\n")?;
             let s = Settings::load(Some(Path::new("w.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(s.booking_config().hold_ttl_seconds, 120);
+
+            // The door's settings are booking tuning too.
+            jail.set_env("WAITROOM_BOOKING__REMINDER_HOURS", "6");
+            jail.set_env("WAITROOM_BOOKING__TICKET_KEYS", "t1:AAAA");
+            let s = Settings::load(Some(Path::new("w.toml"))).map_err(|e| e.to_string())?;
+            let config = s.booking_config();
+            assert_eq!(config.reminder_hours, 6);
+            assert_eq!(
+                config.ticket_keys.as_ref().map(|k| k.expose()),
+                Some("t1:AAAA")
+            );
             Ok(())
         });
     }

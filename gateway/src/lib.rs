@@ -71,6 +71,8 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         false => None,
     };
     let keys = Arc::new(secrets::signing_keys(settings)?);
+    let booking_config = secrets::with_ticket_keys(settings.booking_config(), &keys)?;
+    let jwks = secrets::published_jwks(&keys, &booking_config)?;
     let store: Arc<dyn QueueStore> = match &settings.redis_url {
         Some(url) => Arc::new(RedisStore::connect(url.expose()).await?),
         None => Arc::new(MemoryStore::new()),
@@ -115,7 +117,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         router = router.merge(queue::api::router(queue::api::QueueApi {
             engine: engine.clone(),
             secure_cookies: settings.secure_cookies(),
-            jwks: Arc::new(keys.jwks()),
+            jwks: Arc::new(jwks),
             origin: queue::api::AllowedOrigin::new(settings.public_base_url.as_deref()),
         }));
         router = router.merge(edge.router());
@@ -128,7 +130,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     ));
     if settings.role.runs(Role::Booking) {
         let service =
-            booking::Booking::start(settings.booking_config(), verifier.clone(), store.clone())
+            booking::Booking::start(booking_config.clone(), verifier.clone(), store.clone())
                 .await
                 .context("starting the booking service")?;
         router = router.merge(service.router());
@@ -136,7 +138,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     }
     if let Some(token) = admin_token {
         let config = admin::AdminConfig {
-            database_url: settings.booking_config().effective_database_url(),
+            database_url: booking_config.effective_database_url(),
             api_key: token,
             bootstrap_email: settings.admin_email.clone(),
             bootstrap_password: settings
@@ -152,11 +154,9 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         // workers (the booking processes send the mail it queues).
         let sales = match &booking {
             Some(service) => service.state().clone(),
-            None => {
-                booking::Booking::build_state(settings.booking_config(), verifier, store.clone())
-                    .await
-                    .context("connecting the booking service for the operator API")?
-            }
+            None => booking::Booking::build_state(booking_config, verifier, store.clone())
+                .await
+                .context("connecting the booking service for the operator API")?,
         };
         let api = admin::AdminApi::connect(engine.clone(), sales, &config)
             .await

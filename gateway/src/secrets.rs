@@ -20,6 +20,39 @@ pub fn signing_keys(settings: &Settings) -> anyhow::Result<SigningKeys> {
     Ok(keys)
 }
 
+/// `config` with its ticket keys: as configured, else derived from the
+/// admission signing keys (so every process signs the same tickets).
+pub fn with_ticket_keys(
+    mut config: booking::BookingConfig,
+    keys: &SigningKeys,
+) -> anyhow::Result<booking::BookingConfig> {
+    if config.ticket_keys.is_none() {
+        let derived = booking::tickets::keys::derive(keys)
+            .map_err(|e| anyhow::anyhow!("deriving ticket keys: {e}"))?;
+        config.ticket_keys = Some(booking::Secret::new(derived.to_spec()));
+    }
+    Ok(config)
+}
+
+/// `/.well-known/jwks.json`: the admission keys, then the ticket keys
+/// (marked `"purpose": "ticket"`).
+pub fn published_jwks(
+    keys: &SigningKeys,
+    config: &booking::BookingConfig,
+) -> anyhow::Result<serde_json::Value> {
+    let tickets = booking::tickets::TicketKeys::from_config(config.ticket_keys.as_ref())
+        .map_err(|e| anyhow::anyhow!("ticket keys: {e}"))?;
+    let mut doc = keys.jwks();
+    let extra = tickets.jwks()["keys"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if let Some(list) = doc["keys"].as_array_mut() {
+        list.extend(extra);
+    }
+    Ok(doc)
+}
+
 /// The operator key: configured, or generated once and printed once. In
 /// production a weak key (see [`weak_key`]) is refused.
 pub fn admin_token(settings: &Settings) -> anyhow::Result<String> {

@@ -273,7 +273,7 @@ impl SigningKeys {
     }
 
     /// The signing key in the form `jsonwebtoken` wants, with its kid.
-    pub(crate) fn encoding_key(&self) -> (&str, &jsonwebtoken::EncodingKey) {
+    pub fn encoding_key(&self) -> (&str, &jsonwebtoken::EncodingKey) {
         let first = self.first();
         (&first.kid, &first.encoding)
     }
@@ -351,6 +351,14 @@ impl PublicKeySet {
     /// may hold others); malformed Ed25519 keys, weak (small-order) points,
     /// duplicate kids and a set without any usable key are refused.
     pub fn from_jwks(doc: &Value) -> Result<Self, KeyError> {
+        Self::from_jwks_for(doc, None)
+    }
+
+    /// [`from_jwks`](Self::from_jwks) for the keys of one `purpose` (a
+    /// member of each JWK): `None` takes the admission keys (no `purpose`,
+    /// or `"admission"`), `Some("ticket")` only the ticket keys, so a key
+    /// published for one use never verifies the other.
+    pub fn from_jwks_for(doc: &Value, purpose: Option<&str>) -> Result<Self, KeyError> {
         let bad = |i: usize, why: &str| KeyError::Jwks(format!("key {}: {why}", i + 1));
         let list = doc
             .get("keys")
@@ -361,6 +369,10 @@ impl PublicKeySet {
             let field = |name: &str| jwk.get(name).and_then(Value::as_str);
             let ed25519 = field("kty") == Some("OKP") && field("crv") == Some("Ed25519");
             if !ed25519 || field("use").is_some_and(|u| u != "sig") {
+                continue;
+            }
+            let published_for = field("purpose").filter(|p| *p != "admission");
+            if published_for != purpose {
                 continue;
             }
             if field("alg").is_some_and(|a| a != "EdDSA") {
@@ -400,7 +412,8 @@ impl PublicKeySet {
         self.keys.get(kid).map(|k| &k.verifying)
     }
 
-    pub(crate) fn decoding_key(&self, kid: &str) -> Option<&jsonwebtoken::DecodingKey> {
+    /// The key for `kid` in the form `jsonwebtoken` verifies with.
+    pub fn decoding_key(&self, kid: &str) -> Option<&jsonwebtoken::DecodingKey> {
         self.keys.get(kid).map(|k| &k.decoding)
     }
 }

@@ -130,4 +130,21 @@ fn jwks_parsing_rejects_bad_documents() {
     }
 }
 
+#[test]
+fn a_key_published_for_another_purpose_verifies_only_that() {
+    let admission = keys(&format!("a:{}", seed(1))).jwks()["keys"][0].clone();
+    let mut ticket = keys(&format!("t:{}", seed(2))).jwks()["keys"][0].clone();
+    ticket["purpose"] = json!("ticket");
+    let doc = json!({ "keys": [admission, ticket] });
+    let admission_set = PublicKeySet::from_jwks(&doc).expect("admission keys");
+    assert!(admission_set.verifying_key("a").is_some());
+    assert!(
+        admission_set.verifying_key("t").is_none(),
+        "a ticket key admits no one"
+    );
+    let ticket_set = PublicKeySet::from_jwks_for(&doc, Some("ticket")).expect("ticket keys");
+    assert!(ticket_set.verifying_key("t").is_some());
+    assert!(ticket_set.verifying_key("a").is_none());
+}
+
 // ---- admission token: good paths -----------------------------------------

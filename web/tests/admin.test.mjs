@@ -174,11 +174,6 @@ test('an operator follows a sale live, publishes a draft, edits, exports and can
   }
 });
 
-/** A JSON request to the server under test: `{ status, json, text }`. */
-const call = (method, p, body, headers) => harness.request(server.base, method, p, body, headers);
-
-const fanBuys = (event, email) => harness.fanBuys(server.base, event, email);
-
 /** A phone-sized page signed in as `who`, its script errors collected. */
 async function signedIn(who, query = '') {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-US', timezoneId: 'UTC' });
@@ -219,7 +214,7 @@ async function saleScenario() {
   r = await admin('POST', '/api/v1/admin/operators', { ...VIEWER, role: 'viewer' });
   assert.equal(r.status, 201, await r.text());
   const email = `ann-${stamp}@example.com`;
-  const order = await fanBuys(event, email);
+  const { order } = await harness.fanBuys(server.base, event, email);
 
   const { context, page, errors } = await signedIn(OWNER);
   // A queue with no catalog entry: no figures, no event to edit.

@@ -140,9 +140,10 @@ export function collectCspViolations(page, errors) {
 }
 
 /**
- * One fan through the queue at `base`, a two-place general-admission hold,
- * checkout and the development payment: the order id. The queue must admit
- * (e.g. 600/min with 200 ms ticks).
+ * One fan of `event` on `base` through the queue, a two-place
+ * general-admission hold, checkout and the dev payment:
+ * `{ order, queue }` (the order id, and the headers that see it). The
+ * queue must admit (e.g. 600/min with 200 ms ticks).
  */
 export async function fanBuys(base, event, email) {
   const call = (method, p, body, headers) => request(base, method, p, body, headers);
@@ -167,7 +168,7 @@ export async function fanBuys(base, event, email) {
   const paid = await call('POST', checkout.json.confirm_url);
   assert.equal(paid.status, 200, `pay: ${paid.text}`);
   assert.equal(paid.json.status, 'confirmed');
-  return paid.json.order_id;
+  return { order: paid.json.order_id, queue };
 }
 
 /**

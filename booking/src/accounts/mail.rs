@@ -1,5 +1,6 @@
-//! The account mails: a verification link, and the notice an account's
-//! owner gets when someone registers with their address.
+//! The account mails: a verification link, the notice an account's owner
+//! gets when someone registers with their address, and the welcome once
+//! the account exists.
 
 use crate::db::NewEmail;
 
@@ -14,6 +15,31 @@ fn escape(s: &str) -> String {
 pub const VERIFY_KIND: &str = "verify_email";
 /// Outbox kind of the "someone tried to register" notice.
 pub const ATTEMPT_KIND: &str = "register_attempt";
+/// Outbox kind of the welcome.
+pub const WELCOME_KIND: &str = "welcome";
+
+/// Sent once, when the account is created (its email confirmed).
+pub fn welcome(email: &str, base_url: &str) -> NewEmail {
+    let account = format!("{}/account.html", base_url.trim_end_matches('/'));
+    let text = format!(
+        "Welcome to waitroom! Your account for {email} is ready.\n\n\
+         Your orders, and their tickets, are on your account page: {account}\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body><p>Welcome to waitroom! Your account for {} is ready.</p>\
+         <p>Your orders, and their tickets, are on <a href=\"{}\">your account page</a>.</p>\
+         </body></html>",
+        escape(email),
+        escape(&account)
+    );
+    NewEmail {
+        kind: WELCOME_KIND.to_owned(),
+        recipient: email.to_owned(),
+        subject: "Welcome to waitroom".to_owned(),
+        body_text: text,
+        body_html: html,
+    }
+}
 
 /// The link that finishes a registration.
 pub fn verify_link(email: &str, link: &str, hours: i64) -> NewEmail {

@@ -11,7 +11,7 @@
 //! every login runs one hash check whether or not the email is known, so
 //! timing does not tell which emails exist.
 
-mod mail;
+pub mod mail;
 mod register;
 
 pub use register::{

@@ -107,12 +107,14 @@ impl AppState {
             ));
         }
         let id = format!("cus_{}", uuid::Uuid::new_v4().simple());
+        let welcome = super::mail::welcome(&pending.email, &self.config.public_base_url);
         let customer = self
             .db
             .customers()
-            .complete_verification(&hash, &id, now())
+            .complete_verification(&hash, &id, now(), &welcome)
             .await?
             .ok_or(BookingError::UnknownLink)?;
+        self.mail_wakeup.notify_one();
         tracing::info!(customer = %customer.id, "email verified");
         self.issue_session(&customer.id, &customer.email)
     }

@@ -13,6 +13,7 @@ mod model;
 mod order_model;
 mod payment_model;
 mod sales_model;
+mod ticket_model;
 #[macro_use]
 mod sql;
 mod place;
@@ -25,6 +26,7 @@ pub use model::*;
 pub use order_model::*;
 pub use payment_model::*;
 pub use sales_model::*;
+pub use ticket_model::*;
 
 use crate::error::Result;
 use async_trait::async_trait;
@@ -90,9 +92,15 @@ pub trait OrderRepo: Send + Sync {
     async fn payment(&self, id: &str) -> Result<Option<PaymentRecord>>;
     /// A payment by the provider's id (PaymentIntent id).
     async fn payment_by_provider_ref(&self, provider_ref: &str) -> Result<Option<PaymentRecord>>;
-    /// Payment succeeded: confirms the order and sells the seats, queuing
-    /// `email`, all in one transaction; or reports that a refund is due.
-    async fn settle_success(&self, settle: &Settle, email: &NewEmail) -> Result<SettleOutcome>;
+    /// Payment succeeded: confirms the order, sells the seats and issues
+    /// `tickets`, queuing `email`, all in one transaction; or reports that
+    /// a refund is due.
+    async fn settle_success(
+        &self,
+        settle: &Settle,
+        email: &NewEmail,
+        tickets: &[NewTicket],
+    ) -> Result<SettleOutcome>;
     /// The PaymentIntent was canceled: fails a pending order and releases
     /// its hold.
     async fn settle_failure(&self, settle: &Settle) -> Result<SettleOutcome>;
@@ -178,13 +186,15 @@ pub trait CustomerRepo: Send + Sync {
     ) -> Result<Option<VerificationRecord>>;
     /// Uses the token (once) and makes its email an account with its
     /// password, creating the customer row if no guest order made one; the
-    /// email's other pending links die. `None` when the token was already
-    /// used or expired (a concurrent use won).
+    /// email's other pending links die, and `welcome` is queued. `None`
+    /// (nothing queued) when the token was already used or expired (a
+    /// concurrent use won).
     async fn complete_verification(
         &self,
         token_hash: &str,
         new_customer_id: &str,
         now: DateTime<Utc>,
+        welcome: &NewEmail,
     ) -> Result<Option<CustomerRecord>>;
     /// Gives an order to an account (checked out while signed in).
     async fn assign_order(&self, order_id: &str, customer_id: &str) -> Result<()>;
@@ -265,9 +275,59 @@ pub trait SalesRepo: Send + Sync {
     async fn open_sales(&self, event: &str) -> Result<OpenSales>;
 }
 
+/// Tickets and the door.
+#[async_trait]
+pub trait TicketRepo: Send + Sync {
+    /// One ticket, with its derived status.
+    async fn ticket(&self, key: TicketKey<'_>) -> Result<Option<TicketRecord>>;
+    /// Admits the ticket unless it was admitted before or is not live, in
+    /// one atomic step; says which, with the ticket as it now is.
+    async fn check_in(&self, scan: &Scan) -> Result<ScanOutcome>;
+    /// Revokes ticket `old_id` (still at `old_version`, live and unused)
+    /// and stores `new` for the same place (`new.place` is taken from the
+    /// old row), in one transaction; `None` when the old one was not in
+    /// that state.
+    async fn reissue(
+        &self,
+        old_id: &str,
+        old_version: i64,
+        new: &NewTicket,
+    ) -> Result<Option<TicketRecord>>;
+    /// Every ticket of an event (the scanners' offline list).
+    async fn event_tickets(&self, event: &str) -> Result<Vec<TicketRecord>>;
+    /// Sold and arrived, by gate (`per_minute` left empty).
+    async fn checkin_counts(&self, event: &str) -> Result<CheckinCounts>;
+    /// Up to `limit` confirmed orders of published events starting in
+    /// `(after, until]` that have not been reminded.
+    async fn reminders_due(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<String>>;
+    /// Marks the order reminded and queues `email`, in one transaction;
+    /// `false` (nothing queued) when it was reminded already.
+    async fn queue_reminder(
+        &self,
+        order_id: &str,
+        email: &NewEmail,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// When each ticket admitted since `since` was admitted.
+    async fn arrivals_since(&self, event: &str, since: DateTime<Utc>)
+        -> Result<Vec<DateTime<Utc>>>;
+}
+
 /// Everything a backend provides.
 trait Backend:
-    CatalogRepo + HoldRepo + OrderRepo + PaymentRepo + CustomerRepo + OutboxRepo + SalesRepo
+    CatalogRepo
+    + HoldRepo
+    + OrderRepo
+    + PaymentRepo
+    + CustomerRepo
+    + OutboxRepo
+    + SalesRepo
+    + TicketRepo
 {
     fn kind(&self) -> BackendKind;
 }
@@ -296,6 +356,7 @@ trait BackendDyn: Send + Sync {
     fn customers(&self) -> &dyn CustomerRepo;
     fn outbox(&self) -> &dyn OutboxRepo;
     fn sales(&self) -> &dyn SalesRepo;
+    fn tickets(&self) -> &dyn TicketRepo;
     fn kind(&self) -> BackendKind;
 }
 
@@ -319,6 +380,9 @@ impl<T: Backend + 'static> BackendDyn for T {
         self
     }
     fn sales(&self) -> &dyn SalesRepo {
+        self
+    }
+    fn tickets(&self) -> &dyn TicketRepo {
         self
     }
     fn kind(&self) -> BackendKind {
@@ -370,6 +434,10 @@ impl Db {
     /// Event edits, reports, cancellation work.
     pub fn sales(&self) -> &dyn SalesRepo {
         self.backend.sales()
+    }
+    /// Tickets and check-ins.
+    pub fn tickets(&self) -> &dyn TicketRepo {
+        self.backend.tickets()
     }
     /// Which backend.
     pub fn kind(&self) -> BackendKind {

@@ -136,6 +136,8 @@ pub struct OrderDetail {
     pub lines: Vec<OrderLineRecord>,
     /// Payment.
     pub payment: Option<PaymentRecord>,
+    /// Tickets (issued when the order is confirmed).
+    pub tickets: Vec<super::TicketRecord>,
 }
 
 /// A payment outcome to apply.

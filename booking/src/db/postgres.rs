@@ -66,3 +66,4 @@ impl_settle!(PgStore, Postgres);
 impl_account_repos!(PgStore, Postgres);
 impl_sales_repo!(PgStore, Postgres);
 impl_payment_repo!(PgStore, Postgres);
+impl_ticket_repo!(PgStore, Postgres);

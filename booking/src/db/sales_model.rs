@@ -42,6 +42,8 @@ pub struct SalesSummary {
     pub refunds_refused: i64,
     /// Orders whose payment is disputed (any dispute status).
     pub disputed: i64,
+    /// Tickets at the door: sold, arrived, by gate and by minute.
+    pub checkins: super::CheckinCounts,
 }
 
 /// Orders of an event by status.
@@ -107,6 +109,10 @@ pub struct OrderExportRow {
     pub refund_error: Option<String>,
     /// Stripe's dispute status, if the charge is disputed.
     pub dispute_status: Option<String>,
+    /// Live tickets.
+    pub tickets: i64,
+    /// Tickets checked in.
+    pub checked_in: i64,
 }
 
 /// An order line of an exported order.

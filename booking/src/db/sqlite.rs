@@ -79,3 +79,4 @@ impl_settle!(SqliteStore, Sqlite);
 impl_account_repos!(SqliteStore, Sqlite);
 impl_sales_repo!(SqliteStore, Sqlite);
 impl_payment_repo!(SqliteStore, Sqlite);
+impl_ticket_repo!(SqliteStore, Sqlite);

@@ -1,6 +1,6 @@
 //! Email bodies (text and HTML) rendered from an order.
 
-use crate::db::{NewEmail, OrderDetail};
+use crate::db::{NewEmail, NewTicket, OrderDetail};
 
 /// `12.50 USD`.
 pub fn money(minor: i64, currency: &str) -> String {
@@ -60,14 +60,69 @@ fn render(d: &OrderDetail, kind: &str, subject: String, intro: &str) -> NewEmail
     }
 }
 
-/// Sent when payment confirms the order.
-pub fn confirmation(d: &OrderDetail) -> NewEmail {
-    render(
+/// A ticket as an email shows it: `(id, seat, reference)`.
+type TicketLine<'a> = (&'a str, &'a str, &'a str);
+
+/// Appends each ticket's QR code (an image served from `base_url`) with
+/// links to its page and its PNG.
+fn with_tickets(mut email: NewEmail, tickets: &[TicketLine<'_>], base_url: &str) -> NewEmail {
+    let base = base_url.trim_end_matches('/');
+    let mut text = String::from("\nYour tickets (show the QR code at the door):\n");
+    let mut html = String::from("<h2>Your tickets</h2><p>Show the QR code at the door.</p>");
+    for (id, seat, reference) in tickets {
+        let page = format!("{base}/ticket.html?id={id}");
+        let png = format!("{base}/api/v1/tickets/{id}/qr.png");
+        text.push_str(&format!("  {seat} — {reference} — {page}\n"));
+        html.push_str(&format!(
+            "<div><p><strong>{}</strong><br>Ticket {}</p>\
+             <p><img src=\"{}\" width=\"240\" height=\"240\" alt=\"QR code of ticket {}\"></p>\
+             <p><a href=\"{}\">Open the ticket</a> · <a href=\"{}\">Download PNG</a></p></div>",
+            escape(seat),
+            escape(reference),
+            escape(&png),
+            escape(reference),
+            escape(&page),
+            escape(&png),
+        ));
+    }
+    email.body_text.push_str(&text);
+    email.body_html = email
+        .body_html
+        .replace("</body></html>", &format!("{html}</body></html>"));
+    email
+}
+
+/// Sent when payment confirms the order, with its tickets.
+pub fn confirmation(d: &OrderDetail, tickets: &[NewTicket], base_url: &str) -> NewEmail {
+    let email = render(
         d,
         "confirmation",
         format!("Your tickets for {} ({})", d.event_name, d.order.reference),
         "Thank you! Your order is confirmed.",
-    )
+    );
+    let lines: Vec<TicketLine<'_>> = tickets
+        .iter()
+        .map(|t| (t.id.as_str(), t.seat.as_str(), t.reference.as_str()))
+        .collect();
+    with_tickets(email, &lines, base_url)
+}
+
+/// Sent once, a configured time before the event, with the order's
+/// tickets that are still valid.
+pub fn reminder(d: &OrderDetail, starts_at: &str, base_url: &str) -> NewEmail {
+    let email = render(
+        d,
+        "reminder",
+        format!("Reminder: {} on {starts_at}", d.event_name),
+        &format!("See you soon: {} starts on {starts_at}.", d.event_name),
+    );
+    let lines: Vec<TicketLine<'_>> = d
+        .tickets
+        .iter()
+        .filter(|t| t.status == "valid")
+        .map(|t| (t.id.as_str(), t.seat.as_str(), t.reference.as_str()))
+        .collect();
+    with_tickets(email, &lines, base_url)
 }
 
 /// Sent when the customer cancels a confirmed order.

@@ -7,6 +7,7 @@ mod catalog;
 mod dev_payments;
 mod holds;
 mod orders;
+mod tickets;
 mod webhooks;
 
 use crate::error::BookingError;
@@ -35,6 +36,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::verify))
         .routes(routes!(auth::login))
         .routes(routes!(auth::my_orders))
+        .routes(routes!(tickets::show))
+        .routes(routes!(tickets::png))
+        .routes(routes!(tickets::svg))
 }
 
 /// All booking routes, state applied.

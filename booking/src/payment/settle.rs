@@ -40,13 +40,19 @@ impl AppState {
         webhook: Option<(String, String)>,
     ) -> Result<SettleOutcome> {
         let detail = self.order_detail(&payment.order_id).await?;
-        let email = crate::email::templates::confirmation(&detail);
+        let tickets = self.mint_tickets(&detail)?;
+        let email =
+            crate::email::templates::confirmation(&detail, &tickets, &self.config.public_base_url);
         let settle = Settle {
             payment_id: payment.id.clone(),
             webhook,
             now: now(),
         };
-        let outcome = self.db.orders().settle_success(&settle, &email).await?;
+        let outcome = self
+            .db
+            .orders()
+            .settle_success(&settle, &email, &tickets)
+            .await?;
         count_settlement(&outcome);
         let refund_due = match &outcome {
             SettleOutcome::Confirmed(released) => {

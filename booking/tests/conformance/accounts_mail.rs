@@ -150,7 +150,12 @@ async fn verification_links_expire_and_work_once(backend: Backend) {
         .unwrap()
         .is_none());
     assert!(customers
-        .complete_verification(&hash, "cus_late", later)
+        .complete_verification(
+            &hash,
+            "cus_late",
+            later,
+            &booking::accounts::mail::welcome("x@example.com", "http://booking.test"),
+        )
         .await
         .unwrap()
         .is_none());
@@ -162,6 +167,10 @@ async fn verification_links_expire_and_work_once(backend: Backend) {
     let statuses = futures::future::join_all(uses).await;
     let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     assert_eq!(ok, 1, "{statuses:?}");
+    // One account, one welcome.
+    let welcomes = app.queued_emails("welcome").await;
+    assert_eq!(welcomes.len(), 1, "{welcomes:?}");
+    assert!(welcomes[0].body_text.contains("/account.html"));
     assert!(statuses
         .iter()
         .all(|s| *s == StatusCode::OK || *s == StatusCode::NOT_FOUND));

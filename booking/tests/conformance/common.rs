@@ -113,6 +113,9 @@ impl Fan {
 /// A booking service on its own database.
 pub struct TestApp {
     pub state: AppState,
+    /// The config the state was built with (a second "process" on the
+    /// same database is built from it).
+    pub config: BookingConfig,
     pub queue: Arc<RecordingQueue>,
     issuer: AdmissionIssuer,
     codec: CredentialCodec,
@@ -175,6 +178,8 @@ impl TestApp {
     pub async fn with(backend: Backend, tweak: impl FnOnce(&mut BookingConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let (mut config, pg_db) = config_for(backend, &dir).await;
+        // Fixed, so a second process signs and verifies the same tickets.
+        config.ticket_keys = Some(Secret::new(SigningKeys::generate().to_spec()));
         tweak(&mut config);
         let keys = Arc::new(SigningKeys::generate());
         let verifier = Arc::new(AdmissionVerifier::new(
@@ -183,11 +188,12 @@ impl TestApp {
             AUDIENCE.to_owned(),
         ));
         let queue = Arc::new(RecordingQueue::default());
-        let state = Booking::build_state(config, verifier, queue.clone())
+        let state = Booking::build_state(config.clone(), verifier, queue.clone())
             .await
             .expect("booking state");
         Self {
             state,
+            config,
             queue,
             issuer: AdmissionIssuer::new(keys.clone(), ISSUER.to_owned(), AUDIENCE.to_owned()),
             codec: CredentialCodec::new(&keys),
@@ -223,6 +229,19 @@ impl TestApp {
             token,
             queue_token: self.codec.encode(&cred),
         }
+    }
+
+    /// Another booking service on the same database, as a second process
+    /// would be (its own pools, the same ticket keys).
+    pub async fn second_process(&self) -> AppState {
+        let verifier = Arc::new(AdmissionVerifier::new(
+            SigningKeys::generate().public_keys(),
+            ISSUER.to_owned(),
+            AUDIENCE.to_owned(),
+        ));
+        Booking::build_state(self.config.clone(), verifier, self.queue.clone())
+            .await
+            .expect("second booking state")
     }
 
     /// Seat ids of the demo event and their status.

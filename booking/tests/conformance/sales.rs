@@ -62,6 +62,12 @@ async fn summary_and_export(backend: Backend) {
     assert_eq!(fields[6], "2", "two places: {paid_row}");
     let total = format!("{}.{:02}", sale.paid_total / 100, sale.paid_total % 100);
     assert_eq!(fields[8], total);
+    assert_eq!(
+        (fields[15], fields[16]),
+        ("2", "0"),
+        "two tickets, none checked in: {paid_row}"
+    );
+    assert_eq!((s.checkins.sold, s.checkins.arrived), (2, 0));
 
     // Keyset pages of one: each order once, lines only of its own page.
     let sales = app.state.db.sales();

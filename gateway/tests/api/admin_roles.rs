@@ -2,6 +2,8 @@
 //! slowdown; settings versions; the audit log. (The route-by-role matrix
 //! is in `admin_matrix`.)
 
+use crate::admin_events::new_event;
+use crate::admin_sales::expect;
 use crate::admin_support::*;
 use crate::helpers::*;
 use reqwest::{Method, StatusCode};
@@ -11,6 +13,7 @@ crate::on_both_backends!(
     api_keys_the_operator_key_and_cookies_authenticate,
     wrong_passwords_are_uniform_and_slowed_down,
     settings_versions_refuse_stale_writes_and_changes_are_audited,
+    the_door_role_checks_in_and_does_nothing_else,
 );
 
 async fn api_keys_the_operator_key_and_cookies_authenticate(backend: Backend) {
@@ -274,4 +277,79 @@ async fn settings_versions_refuse_stale_writes_and_changes_are_audited(backend: 
     );
     assert!(log[0]["at"].as_i64().is_some());
     forget(backend, &[&v1]).await;
+}
+
+/// `door` (an API key or a login) may check tickets in and nothing else;
+/// a viewer may not check in; nobody anonymous may. (The check-in itself
+/// is in `door`.)
+async fn the_door_role_checks_in_and_does_nothing_else(backend: Backend) {
+    let app = spawn_admin_app(backend).await;
+    let ev = unique_event("doorrole");
+    let base = format!("/api/v1/admin/events/{ev}");
+    let r = call(
+        &app,
+        Some(ADMIN),
+        Method::POST,
+        "/api/v1/admin/events",
+        Some(new_event(&ev)),
+    )
+    .await;
+    expect(r, 201, "create").await;
+    let (_, door_key) = create_key(&app, ADMIN, "door").await;
+    let owner = login(&app, OWNER_EMAIL, OWNER_PASSWORD).await;
+    create_operator(&app, &owner, "door@example.com", "door").await;
+    let door_login = login(&app, "door@example.com", "password-123").await;
+    let (_, viewer) = create_key(&app, ADMIN, "viewer").await;
+    let scan = json!({"ticket": "T-00000-00000", "gate": "north", "event": ev});
+    for token in [&door_key, &door_login, &owner] {
+        let r = call(
+            &app,
+            Some(token),
+            Method::POST,
+            "/api/v1/checkin",
+            Some(scan.clone()),
+        )
+        .await;
+        assert_eq!(expect(r, 200, "check-in").await["result"], "invalid");
+        let r = call(
+            &app,
+            Some(token),
+            Method::GET,
+            &format!("/api/v1/checkin/offline/{ev}"),
+            None,
+        )
+        .await;
+        expect(r, 200, "offline list").await;
+    }
+    for token in [&door_key, &door_login] {
+        for (method, path, body) in [
+            (Method::GET, "/api/v1/admin/me".to_owned(), None),
+            (Method::GET, "/api/v1/admin/events".to_owned(), None),
+            (Method::GET, format!("{base}/report"), None),
+            (
+                Method::POST,
+                "/api/v1/admin/tickets/tkt_x/reissue".to_owned(),
+                None,
+            ),
+            (
+                Method::PATCH,
+                format!("{base}/queue"),
+                Some(json!({"max_active": 1})),
+            ),
+        ] {
+            let r = call(&app, Some(token), method.clone(), &path, body).await;
+            expect(r, 403, &format!("door {method} {path}")).await;
+        }
+    }
+    let r = call(
+        &app,
+        Some(&viewer),
+        Method::POST,
+        "/api/v1/checkin",
+        Some(scan.clone()),
+    )
+    .await;
+    expect(r, 403, "viewer check-in").await;
+    let r = call(&app, None, Method::POST, "/api/v1/checkin", Some(scan)).await;
+    expect(r, 401, "anonymous check-in").await;
 }

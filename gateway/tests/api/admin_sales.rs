@@ -11,7 +11,7 @@ use std::time::Duration;
 
 crate::on_both_backends!(a_sale_is_edited_published_reported_and_cancelled);
 
-async fn expect(r: reqwest::Response, status: u16, what: &str) -> Value {
+pub(crate) async fn expect(r: reqwest::Response, status: u16, what: &str) -> Value {
     let got = r.status().as_u16();
     let text = r.text().await.unwrap_or_default();
     assert_eq!(got, status, "{what}: {text}");
@@ -21,6 +21,12 @@ async fn expect(r: reqwest::Response, status: u16, what: &str) -> Value {
 /// One fan through the queue, a two-place hold, checkout and the dev
 /// payment; returns the order id.
 async fn buy(app: &TestApp, event: &str, email: &str) -> String {
+    buy_as_fan(app, event, email).await.0
+}
+
+/// [`buy`], also returning the fan's visitor credential (which sees the
+/// order).
+pub(crate) async fn buy_as_fan(app: &TestApp, event: &str, email: &str) -> (String, String) {
     let joined = app.join(event).await;
     let cred = joined["queue_token"].as_str().expect("credential");
     let mut ws = app.ws(event, cred).await;
@@ -50,7 +56,8 @@ async fn buy(app: &TestApp, event: &str, email: &str) -> String {
     let r = app.http.post(app.url(confirm)).send().await.expect("pay");
     let paid = expect(r, 200, "pay").await;
     assert_eq!(paid["status"], "confirmed");
-    paid["order_id"].as_str().expect("order").to_owned()
+    let order = paid["order_id"].as_str().expect("order").to_owned();
+    (order, cred.to_owned())
 }
 
 /// Mail files whose text contains `needle`, waiting up to 10 s for `n`.

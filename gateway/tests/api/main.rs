@@ -12,6 +12,7 @@ mod bots;
 mod bots_limits;
 mod bots_queue;
 mod connections;
+mod door;
 mod edge_ids;
 mod helpers;
 mod join;

@@ -127,6 +127,7 @@ macro_rules! impl_account_repos {
                 token_hash: &str,
                 new_customer_id: &str,
                 now: chrono::DateTime<chrono::Utc>,
+                welcome: &$crate::db::NewEmail,
             ) -> $crate::error::Result<Option<$crate::db::CustomerRecord>> {
                 let mut tx = self.begin().await?;
                 // The conditional update is the single use: of two
@@ -162,6 +163,7 @@ macro_rules! impl_account_repos {
                     .bind(token_hash)
                     .execute(&mut *tx)
                     .await?;
+                Self::insert_email(&mut tx, welcome, now).await?;
                 tx.commit().await?;
                 Ok(Some(customer))
             }

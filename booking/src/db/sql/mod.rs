@@ -20,6 +20,27 @@ macro_rules! payment_columns {
     };
 }
 
+/// A `TicketRecord` query up to its `where`: the status is derived from
+/// the ticket, its order and its event, so a refund, a cancellation or a
+/// reissue revokes without touching every path that makes one.
+macro_rules! ticket_select {
+    () => {
+        r#"select t.id, t.reference, t.order_id, t.event_id, t.seat,
+            case when t.revoked_at is not null or o.status <> 'confirmed'
+                    or e.status = 'cancelled' then 'revoked'
+                 when t.checked_in_at is not null then 'used'
+                 else 'valid' end as status,
+            case when t.revoked_at is not null then t.revoked_reason
+                 when e.status = 'cancelled' then 'event_cancelled'
+                 when o.status <> 'confirmed' then 'order_' || o.status
+                 else null end as revoked_reason,
+            t.version, t.jws as qr, t.checked_in_at, t.checked_in_gate
+        from ticket t
+        join "order" o on o.id = t.order_id
+        join event e on e.id = t.event_id "#
+    };
+}
+
 #[macro_use]
 mod catalog;
 #[macro_use]
@@ -34,3 +55,5 @@ mod settle;
 mod sales;
 #[macro_use]
 mod payments;
+#[macro_use]
+mod tickets;

@@ -37,11 +37,13 @@ macro_rules! impl_order_repo {
                 .bind(id)
                 .fetch_optional(&mut *conn)
                 .await?;
+                let tickets = Self::load_tickets(&mut *conn, id).await?;
                 Ok(Some($crate::db::OrderDetail {
                     order,
                     event_name,
                     lines,
                     payment,
+                    tickets,
                 }))
             }
 
@@ -318,8 +320,9 @@ macro_rules! impl_order_repo {
                 &self,
                 s: &$crate::db::Settle,
                 email: &$crate::db::NewEmail,
+                tickets: &[$crate::db::NewTicket],
             ) -> $crate::error::Result<$crate::db::SettleOutcome> {
-                self.settle_success_impl(s, email).await
+                self.settle_success_impl(s, email, tickets).await
             }
 
             async fn settle_failure(

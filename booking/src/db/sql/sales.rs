@@ -199,7 +199,11 @@ macro_rules! impl_sales_repo {
                     r#"select o.id, o.reference, o.status, o.email, o.total, o.currency,
                         o.created_at, o.confirmed_at, p.provider, p.provider_ref,
                         coalesce(p.amount_refunded, 0) as refunded, p.refund_error,
-                        p.dispute_status
+                        p.dispute_status,
+                        (select count(*) from ticket t
+                         where t.order_id = o.id and t.revoked_at is null) as tickets,
+                        (select count(*) from ticket t
+                         where t.order_id = o.id and t.checked_in_at is not null) as checked_in
                     from "order" o left join payment p on p.order_id = o.id
                     where o.event_id = $1
                       and ($2 is null or o.created_at > $2 or (o.created_at = $2 and o.id > $3))

@@ -10,6 +10,7 @@ macro_rules! impl_settle {
                 &self,
                 s: &$crate::db::Settle,
                 email: &$crate::db::NewEmail,
+                tickets: &[$crate::db::NewTicket],
             ) -> $crate::error::Result<$crate::db::SettleOutcome> {
                 use $crate::db::SettleOutcome;
                 let mut tx = self.begin().await?;
@@ -124,6 +125,7 @@ macro_rules! impl_settle {
                     .bind(s.now)
                     .execute(&mut *tx)
                     .await?;
+                Self::insert_tickets(&mut tx, &order_id, &event_id, tickets).await?;
                 Self::insert_email(&mut tx, email, s.now).await?;
                 tx.commit().await?;
                 Ok(SettleOutcome::Confirmed($crate::db::Released {

@@ -1,0 +1,97 @@
+//! A fan's ticket: `GET /tickets/{ticket}` (JSON), its QR code as
+//! `qr.png` and `qr.svg`. The ticket id is the capability: it is only in
+//! the order (visible to its buyer), the QR code and the emailed links.
+
+use super::path_id;
+use crate::error::Result;
+use crate::state::AppState;
+use crate::tickets::qr;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use queue::api::schemas;
+
+/// Private: the QR code is the way in; shared caches must not keep it.
+const NO_STORE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "private, no-store");
+
+/// `GET /tickets/{ticket}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{ticket}",
+    operation_id = "showTicket",
+    tag = "booking",
+    summary = "A ticket: its reference, seat, status and QR text",
+    description = "The ticket id is the capability (it is only in the buyer's order, the QR code and the emailed links). `qr` is a compact JWS (`alg: EdDSA`, `typ: wr-ticket`, a `kid` published in `/.well-known/jwks.json` with `purpose: ticket`). Answered with `Cache-Control: private, no-store`.",
+    params(("ticket" = String, Path, pattern = "^[A-Za-z0-9_-]{1,100}$", description = "Ticket id (`tkt_…`).")),
+    responses(
+        (status = 200, description = "The ticket.", body = crate::db::TicketRecord),
+        (status = 400, description = "`invalid_id`: the ticket id is malformed.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such ticket.", body = schemas::Error),
+        (status = 429, response = schemas::RateLimited),
+        (status = 500, response = schemas::Internal),
+        (status = 503, response = schemas::BookingUnavailable),
+    )
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    Path(ticket): Path<String>,
+) -> Result<impl IntoResponse> {
+    let id = path_id("ticket", &ticket)?;
+    Ok(([NO_STORE], Json(state.ticket(&id).await?)))
+}
+
+/// The QR code of a ticket that is not revoked, as `kind`.
+async fn qr(state: &AppState, raw: &str, kind: &'static str) -> Result<Response> {
+    let id = path_id("ticket", raw)?;
+    let t = state.live_ticket(&id).await?;
+    let body = match kind {
+        "image/png" => qr::png(&t.qr)?,
+        _ => qr::svg(&t.qr)?.into_bytes(),
+    };
+    Ok(([(header::CONTENT_TYPE, kind), NO_STORE], body).into_response())
+}
+
+/// `GET /tickets/{ticket}/qr.png`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{ticket}/qr.png",
+    operation_id = "ticketQrPng",
+    tag = "booking",
+    summary = "The ticket's QR code as PNG",
+    params(("ticket" = String, Path, pattern = "^[A-Za-z0-9_-]{1,100}$", description = "Ticket id (`tkt_…`).")),
+    responses(
+        (status = 200, description = "The QR code of the ticket's `qr` text.", content_type = "image/png", body = String),
+        (status = 400, description = "`invalid_id`: the ticket id is malformed.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such ticket.", body = schemas::Error),
+        (status = 409, description = "`conflict`: the ticket was revoked (reissued, refunded or cancelled).", body = schemas::Error),
+        (status = 429, response = schemas::RateLimited),
+        (status = 500, response = schemas::Internal),
+        (status = 503, response = schemas::BookingUnavailable),
+    )
+)]
+pub async fn png(State(state): State<AppState>, Path(ticket): Path<String>) -> Result<Response> {
+    qr(&state, &ticket, "image/png").await
+}
+
+/// `GET /tickets/{ticket}/qr.svg`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{ticket}/qr.svg",
+    operation_id = "ticketQrSvg",
+    tag = "booking",
+    summary = "The ticket's QR code as SVG",
+    params(("ticket" = String, Path, pattern = "^[A-Za-z0-9_-]{1,100}$", description = "Ticket id (`tkt_…`).")),
+    responses(
+        (status = 200, description = "The QR code of the ticket's `qr` text.", content_type = "image/svg+xml", body = String),
+        (status = 400, description = "`invalid_id`: the ticket id is malformed.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such ticket.", body = schemas::Error),
+        (status = 409, description = "`conflict`: the ticket was revoked (reissued, refunded or cancelled).", body = schemas::Error),
+        (status = 429, response = schemas::RateLimited),
+        (status = 500, response = schemas::Internal),
+        (status = 503, response = schemas::BookingUnavailable),
+    )
+)]
+pub async fn svg(State(state): State<AppState>, Path(ticket): Path<String>) -> Result<Response> {
+    qr(&state, &ticket, "image/svg+xml").await
+}
