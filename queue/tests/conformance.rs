@@ -22,6 +22,8 @@ mod cluster;
 mod departures;
 #[path = "conformance/redis_cost.rs"]
 mod redis_cost;
+#[path = "conformance/returns.rs"]
+mod returns;
 
 /// Generates one `#[tokio::test]` per check, for one backend.
 macro_rules! conformance {
@@ -49,6 +51,11 @@ macro_rules! conformance {
                 departures::leavers_are_skipped_and_reported_once,
                 departures::idle_waiters_depart_after_the_grace,
                 departures::touch_ignores_everyone_but_waiters,
+                returns::absent_fans_return_to_their_ticket,
+                returns::returners_the_head_passed_are_admitted_first,
+                returns::a_place_is_kept_only_for_place_ttl,
+                returns::leaving_gives_the_place_up,
+                returns::a_return_then_a_leave_ends_departed,
                 cluster::lease_is_exclusive_and_taken_over_after_ttl,
                 cluster::subscribers_receive_published_ticks,
                 cluster::snapshot_matches_the_ticks,

@@ -40,6 +40,9 @@ pub struct StatusBody {
     admission_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     admission_expires_at: Option<u64>,
+    /// Present when the fan came back to a place kept during an absence.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    kept_place: bool,
 }
 
 fn body(event: &str, s: VisitorStatus, with_token: bool) -> StatusBody {
@@ -55,6 +58,7 @@ fn body(event: &str, s: VisitorStatus, with_token: bool) -> StatusBody {
         eta_seconds: s.position.and_then(|p| p.eta_seconds),
         waiting: s.waiting,
         admission_expires_at: s.admission.as_ref().map(|a| a.1),
+        kept_place: s.kept_place,
         admission_token: s.admission.map(|a| a.0),
     }
 }

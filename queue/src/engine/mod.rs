@@ -78,6 +78,8 @@ pub struct VisitorStatus {
     pub ticket: u64,
     /// Whether a join created the place.
     pub fresh: bool,
+    /// Whether the fan just came back to a place kept during an absence.
+    pub kept_place: bool,
     /// The waiter's state.
     pub state: WaiterState,
     /// The queue's state.
@@ -217,6 +219,7 @@ impl Engine {
         let outcome = self.track(self.store.join(event, &cred.visitor, now_ms()).await)?;
         let mut status = self.status_for(&hub, &cred, now_ms()).await?;
         status.fresh = outcome.fresh;
+        status.kept_place |= outcome.reinstated;
         Ok(status)
     }
 
@@ -239,7 +242,7 @@ impl Engine {
         cred: &VisitorCredential,
         now: Millis,
     ) -> Result<VisitorStatus> {
-        let record = self.track(self.store.lookup(&hub.event, &cred.visitor, now).await)?;
+        let (record, kept_place) = self.lookup_place(&hub.event, cred, now).await?;
         let (queue_state, waiting) = {
             let v = lock(&hub.view);
             (v.settings.state, v.waiting)
@@ -249,6 +252,7 @@ impl Engine {
             queue_token: self.codec.encode(cred),
             ticket: 0,
             fresh: false,
+            kept_place,
             state: WaiterState::Departed,
             queue_state,
             position: None,
@@ -290,6 +294,29 @@ impl Engine {
             }
         }
         Ok(status)
+    }
+
+    /// The visitor's record; a fan who departed by absence and comes back
+    /// (poll, socket or join) while their place is kept gets it back here,
+    /// reported by the `bool`.
+    pub(crate) async fn lookup_place(
+        &self,
+        event: &EventId,
+        cred: &VisitorCredential,
+        now: Millis,
+    ) -> Result<(VisitorRecord, bool)> {
+        let record = self.track(self.store.lookup(event, &cred.visitor, now).await)?;
+        if !matches!(record, VisitorRecord::Departed { .. }) {
+            return Ok((record, false));
+        }
+        match self.track(self.store.reinstate(event, &cred.visitor, now).await)? {
+            Some(ticket) => {
+                metrics::counter!("waitroom_places_kept_total").increment(1);
+                tracing::info!(event = %event, visitor = %cred.visitor, ticket, "a departed fan came back to their place");
+                Ok((VisitorRecord::Waiting { ticket }, true))
+            }
+            None => Ok((record, false)),
+        }
     }
 
     pub(crate) fn issue(

@@ -45,6 +45,9 @@ pub struct EventView {
     pub active: u32,
     /// Waiters in the queue, as of the last tick.
     pub waiting: u64,
+    /// Waiters at or below the head (returned after it passed them), who
+    /// are admitted before everyone else.
+    pub returning: u64,
     /// Settings in force at the last tick.
     pub settings: QueueSettings,
     /// When the last tick ran (0 before any).
@@ -67,6 +70,7 @@ impl EventView {
             last_ticket: s.last_ticket,
             active: s.active,
             waiting: s.waiting,
+            returning: s.returning,
             settings: s.settings,
             last_tick_at: 0,
             departures,
@@ -91,6 +95,9 @@ impl EventView {
         if tick.seq != self.seq + 1 {
             return Applied::Gap;
         }
+        for t in &tick.reinstated {
+            self.departures.remove(*t);
+        }
         for t in &tick.departed {
             self.departures.insert(*t);
         }
@@ -99,6 +106,7 @@ impl EventView {
         self.last_ticket = tick.last_ticket;
         self.active = tick.active;
         self.waiting = tick.waiting;
+        self.returning = tick.returning;
         self.settings = tick.settings.clone();
         self.last_tick_at = tick.at;
         self.admissions
@@ -130,12 +138,15 @@ impl EventView {
         Some(admitted as f64 * 1000.0 / span as f64)
     }
 
-    /// Exact position of a waiting ticket: `t − H − departed(H, t)`.
+    /// Exact position of a waiting ticket: `t − H − departed(H, t)`, behind
+    /// the fans who returned after the head passed them (`returning`). One
+    /// of those is next (they are admitted first, at the next tick).
     pub fn position(&self, ticket: u64) -> Position {
-        let position = ticket
-            .saturating_sub(self.head)
-            .saturating_sub(self.departures.count_between(self.head, ticket))
-            .max(1);
+        let position = if ticket <= self.head {
+            1
+        } else {
+            ticket - self.head - self.departures.count_between(self.head, ticket) + self.returning
+        };
         let eta_seconds = if self.settings.state.admits() {
             self.measured_rate()
                 .map(|rate| (position as f64 / rate).ceil() as u64)
@@ -161,6 +172,7 @@ mod tests {
             head: 0,
             last_ticket: 0,
             departed: vec![],
+            returning: 0,
             active: 0,
             waiting: 0,
             settings: QueueSettings::default(),
@@ -182,6 +194,8 @@ mod tests {
                 })
                 .collect(),
             departed,
+            reinstated: vec![],
+            returning: 0,
             active: 0,
             waiting: 0,
             settings: QueueSettings::default(),

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
 mod prequeue;
+mod returns;
 mod tick;
 
 /// At most this many idle waiters depart per tick, so one tick stays short
@@ -83,6 +84,11 @@ struct EventState {
     departed: BTreeSet<u64>,
     /// Tickets departed by `leave`, reported by the next tick.
     pending_departed: Vec<u64>,
+    /// When each visitor who departed by absence left (the `|d|<ms>` suffix
+    /// of their Redis record); explicit leavers have none: no kept place.
+    departed_at: HashMap<VisitorId, Millis>,
+    /// Tickets given back by `reinstate`, reported by the next tick.
+    pending_reinstated: Vec<u64>,
     /// Active sessions by expiry (`…:active`); ties break by visitor id,
     /// exactly like a Redis sorted set.
     active: BTreeSet<(Millis, VisitorId)>,
@@ -249,8 +255,20 @@ impl QueueStore for MemoryStore {
         if let Some(&VisitorRecord::Waiting { ticket } | &VisitorRecord::Admitted { ticket, .. }) =
             state.visitors.get(visitor)
         {
-            let fresh = false;
-            return Ok(JoinOutcome { ticket, fresh });
+            let (fresh, reinstated) = (false, false);
+            return Ok(JoinOutcome {
+                ticket,
+                fresh,
+                reinstated,
+            });
+        }
+        if let Some(ticket) = state.reinstate(visitor, now) {
+            let (fresh, reinstated) = (false, true);
+            return Ok(JoinOutcome {
+                ticket,
+                fresh,
+                reinstated,
+            });
         }
         if !state.settings.state.accepts_joins() {
             return Err(QueueError::NotJoinable(state.settings.state));
@@ -261,10 +279,26 @@ impl QueueStore for MemoryStore {
         state.last_ticket += 1;
         let ticket = state.last_ticket;
         state.fifo.insert(ticket, visitor.clone());
+        state.departed_at.remove(visitor);
         state.set(visitor, VisitorRecord::Waiting { ticket });
         state.mark_seen(visitor, now);
-        let fresh = true;
-        Ok(JoinOutcome { ticket, fresh })
+        let (fresh, reinstated) = (true, false);
+        Ok(JoinOutcome {
+            ticket,
+            fresh,
+            reinstated,
+        })
+    }
+
+    async fn reinstate(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        now: Millis,
+    ) -> Result<Option<u64>> {
+        let mut inner = self.lock();
+        let state = inner.events.get_mut(event).ok_or_else(|| unknown(event))?;
+        Ok(state.reinstate(visitor, now))
     }
 
     async fn lookup(
@@ -378,6 +412,7 @@ impl QueueStore for MemoryStore {
             head: state.head,
             last_ticket: state.last_ticket,
             departed: state.departed.iter().copied().collect(),
+            returning: state.returning(),
             active: state.active.len() as u32,
             waiting: state.fifo.len() as u64,
             settings: state.settings.clone(),

@@ -34,6 +34,9 @@ pub struct JoinOutcome {
     pub ticket: u64,
     /// `false` when the visitor already had a place and got it back.
     pub fresh: bool,
+    /// `true` when that place was one they had left by absence and was
+    /// kept for them (`place_ttl_seconds`).
+    pub reinstated: bool,
 }
 
 /// What the store knows about one visitor of one event.
@@ -65,6 +68,8 @@ pub enum VisitorRecord {
         ticket: u64,
     },
     /// Left the queue (explicitly or by missing the grace period); skipped.
+    /// A fan who missed the grace gets the ticket back on returning while
+    /// the event keeps their place ([`QueueStore::reinstate`]).
     Departed {
         /// The visitor's ticket.
         ticket: u64,
@@ -102,6 +107,16 @@ pub struct Tick {
     pub admitted: Vec<Admission>,
     /// Tickets that departed since the previous tick (all `> previous head`).
     pub departed: Vec<u64>,
+    /// Departed tickets whose fans came back since the previous tick; they
+    /// count as waiting again. Applied before `departed` (a fan may return
+    /// and leave again between two ticks).
+    #[serde(default)]
+    pub reinstated: Vec<u64>,
+    /// Waiters at or below `head`: fans who came back after the head
+    /// passed their ticket. They are admitted first, so they are ahead of
+    /// every other waiter.
+    #[serde(default)]
+    pub returning: u64,
     /// Active sessions after this tick.
     pub active: u32,
     /// Waiters still in the queue after this tick.
@@ -122,6 +137,8 @@ pub struct Snapshot {
     pub last_ticket: u64,
     /// Departed tickets above `head`, ascending.
     pub departed: Vec<u64>,
+    /// Waiters at or below `head` (see [`Tick::returning`]).
+    pub returning: u64,
     /// Active sessions.
     pub active: u32,
     /// Waiters in the queue.
@@ -171,10 +188,24 @@ pub trait QueueStore: Send + Sync + 'static {
     async fn events(&self) -> Result<Vec<EventId>>;
 
     /// Gives the visitor a place, or returns the place they already have
-    /// (waiting or admitted). A departed visitor, or one whose admitted
-    /// session ended, gets a new ticket at the back. Fails with
-    /// `UnknownEvent` or `NotJoinable`.
+    /// (waiting or admitted, or kept for them after an absence: see
+    /// [`QueueStore::reinstate`]). A visitor who left explicitly, whose
+    /// kept place expired, or whose admitted session ended, gets a new
+    /// ticket at the back. Fails with `UnknownEvent` or `NotJoinable`.
     async fn join(&self, event: &EventId, visitor: &VisitorId, now: Millis) -> Result<JoinOutcome>;
+
+    /// Puts a visitor who departed by absence back at their ticket, if the
+    /// event still keeps their place (`place_ttl_seconds` since they
+    /// departed), marking them present at `now`. Their ticket waits again:
+    /// behind the head it is admitted before every other waiter. Returns
+    /// the ticket, or `None` (changing nothing) when there is no kept
+    /// place. Works in every queue state, like returning to a place.
+    async fn reinstate(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        now: Millis,
+    ) -> Result<Option<u64>>;
 
     /// The visitor's record.
     async fn lookup(
@@ -188,7 +219,8 @@ pub trait QueueStore: Send + Sync + 'static {
     /// do not depart. Visitors not waiting are ignored.
     async fn touch(&self, event: &EventId, visitors: &[VisitorId], now: Millis) -> Result<()>;
 
-    /// The visitor leaves the queue now (explicit departure).
+    /// The visitor leaves the queue now (explicit departure). Their place
+    /// is given up: it is not kept for a return.
     /// Returns whether they were waiting.
     async fn leave(&self, event: &EventId, visitor: &VisitorId) -> Result<bool>;
 

@@ -16,6 +16,7 @@ mod connect;
 mod counters;
 mod feed;
 mod keys;
+mod places;
 mod prequeue;
 mod scripts;
 
@@ -23,9 +24,9 @@ use super::memory::{MAX_DEPARTURES_PER_TICK, MAX_EXPIRIES_PER_TICK};
 use super::{JoinOutcome, Millis, QueueStore, Snapshot, Tick, VisitorRecord};
 use crate::error::{QueueError, Result};
 use crate::ids::{EventId, VisitorId};
-use crate::settings::{QueueSettings, QueueState};
+use crate::settings::QueueSettings;
 use async_trait::async_trait;
-use codec::{redis_error, status, to_array, to_u64, TickReply};
+use codec::{redis_error, to_u64, TickReply};
 use fred::clients::Client;
 use fred::interfaces::{
     ClientLike, HashesInterface, PubsubInterface, SetsInterface, SortedSetsInterface,
@@ -189,34 +190,20 @@ impl QueueStore for RedisStore {
     }
 
     async fn join(&self, event: &EventId, visitor: &VisitorId, now: Millis) -> Result<JoinOutcome> {
-        let k = EventKeys::new(event);
-        let keys = vec![
-            k.seq(),
-            k.fifo(),
-            k.visitors(),
-            k.seen(),
-            k.settings(),
-            k.prequeue(),
-        ];
-        let args = vec![visitor.to_string(), now.to_string(), self.joinable.clone()];
-        let reply = self
-            .scripts
-            .join
-            .run(&self.client, &self.commands, keys, args);
-        let items = to_array(reply.await?, "join reply")?;
-        match (status(&items, "join reply")?, items.get(1)) {
-            (-1, _) => Err(QueueError::UnknownEvent(event.to_string())),
-            (-2, Some(state)) => {
-                let state = state.as_str().and_then(|s| QueueState::parse(&s));
-                let state = state.ok_or_else(|| QueueError::Corrupt("queue state".into()))?;
-                Err(QueueError::NotJoinable(state))
-            }
-            (ticket, Some(fresh)) if ticket >= 0 => Ok(JoinOutcome {
-                ticket: ticket.unsigned_abs(),
-                fresh: to_u64(fresh, "fresh")? == 1,
-            }),
-            _ => Err(QueueError::Corrupt(format!("join reply {items:?}"))),
-        }
+        let outcome = self.place(event, visitor, now, places::Mode::Join).await?;
+        outcome.ok_or_else(|| QueueError::Corrupt("join reply without a place".into()))
+    }
+
+    async fn reinstate(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        now: Millis,
+    ) -> Result<Option<u64>> {
+        let outcome = self
+            .place(event, visitor, now, places::Mode::Reinstate)
+            .await?;
+        Ok(outcome.map(|o| o.ticket))
     }
 
     async fn lookup(
@@ -303,6 +290,7 @@ impl QueueStore for RedisStore {
             k.settings(),
             k.clock(),
             k.lease(),
+            k.pending_reinstated(),
         ];
         let args = vec![
             node.to_owned(),

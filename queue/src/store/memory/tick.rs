@@ -24,7 +24,13 @@ impl EventState {
             }
         }
 
-        // 2. Depart idle waiters (seen + grace <= now), then collect leaves.
+        // 2. Returns first, so a fan who came back and left again since the
+        //    last tick ends up departed; then idle waiters (seen + grace <=
+        //    now) depart, then leaves are collected.
+        let reinstated = std::mem::take(&mut self.pending_reinstated);
+        for ticket in &reinstated {
+            self.departed.remove(ticket);
+        }
         let grace_ms = u64::from(self.settings.departure_grace_seconds) * 1_000;
         let mut departed = std::mem::take(&mut self.pending_departed);
         if let Some(cutoff) = now.checked_sub(grace_ms) {
@@ -39,6 +45,7 @@ impl EventState {
                 self.forget_seen(&visitor);
                 if let Some(&VisitorRecord::Waiting { ticket }) = self.visitors.get(&visitor) {
                     self.set(&visitor, VisitorRecord::Departed { ticket });
+                    self.departed_at.insert(visitor.clone(), now);
                     self.fifo.remove(&ticket);
                     departed.push(ticket);
                 }
@@ -100,6 +107,8 @@ impl EventState {
             last_ticket: self.last_ticket,
             admitted,
             departed,
+            reinstated,
+            returning: self.returning(),
             // Never above a `max_active: u32`, so the cast is lossless.
             active: self.active.len() as u32,
             waiting: self.fifo.len() as u64,

@@ -144,7 +144,13 @@ pub(super) fn parse_record(raw: Option<String>, now: Millis) -> Result<VisitorRe
     let record = match kind {
         None => VisitorRecord::Waiting { ticket },
         Some("f") => VisitorRecord::Finished { ticket },
-        Some("d") => VisitorRecord::Departed { ticket },
+        // `t|d|ms`: departed by absence at `ms`, so the place may be kept.
+        Some("d") => {
+            if parts.next().is_some_and(|ms| ms.parse::<u64>().is_err()) {
+                return Err(bad());
+            }
+            VisitorRecord::Departed { ticket }
+        }
         Some("p") => VisitorRecord::Prequeue,
         Some("a") => {
             let admitted_at = number()?;
@@ -190,8 +196,8 @@ pub(super) fn parse_tick(event: &EventId, now: Millis, reply: Value) -> Result<T
         -1 => return Ok(TickReply::UnknownEvent),
         _ => {}
     }
-    let [_, seq, head, last_ticket, expires_at, active, waiting, admitted, departed, settings] =
-        <[Value; 10]>::try_from(items).map_err(|v| corrupt("tick reply", &v))?;
+    let [_, seq, head, last_ticket, expires_at, active, waiting, admitted, departed, settings, reinstated, returning] =
+        <[Value; 12]>::try_from(items).map_err(|v| corrupt("tick reply", &v))?;
     let expires_at = to_u64(&expires_at, "expires_at")?;
     let admitted = to_array(admitted, "admitted")?
         .chunks(2)
@@ -213,6 +219,8 @@ pub(super) fn parse_tick(event: &EventId, now: Millis, reply: Value) -> Result<T
         last_ticket: to_u64(&last_ticket, "last_ticket")?,
         admitted,
         departed: tickets(departed)?,
+        reinstated: tickets(reinstated)?,
+        returning: to_u64(&returning, "returning")?,
         active: to_u32(&active, "active")?,
         waiting: to_u64(&waiting, "waiting")?,
         settings: required_settings(settings)?,
@@ -226,13 +234,14 @@ pub(super) fn parse_snapshot(reply: Value) -> Result<Option<Snapshot>> {
     if status(&items, "snapshot reply")? != 1 {
         return Ok(None);
     }
-    let [_, seq, head, last_ticket, departed, active, waiting, settings] =
-        <[Value; 8]>::try_from(items).map_err(|v| corrupt("snapshot reply", &v))?;
+    let [_, seq, head, last_ticket, departed, active, waiting, settings, returning] =
+        <[Value; 9]>::try_from(items).map_err(|v| corrupt("snapshot reply", &v))?;
     Ok(Some(Snapshot {
         seq: to_u64(&seq, "seq")?,
         head: to_u64(&head, "head")?,
         last_ticket: to_u64(&last_ticket, "last_ticket")?,
         departed: tickets(departed)?,
+        returning: to_u64(&returning, "returning")?,
         active: to_u32(&active, "active")?,
         waiting: to_u64(&waiting, "waiting")?,
         settings: required_settings(settings)?,
@@ -256,6 +265,8 @@ mod tests {
         assert_eq!(rec("7", 0), VisitorRecord::Waiting { ticket: 7 });
         assert_eq!(rec("7|f", 0), VisitorRecord::Finished { ticket: 7 });
         assert_eq!(rec("7|d", 0), VisitorRecord::Departed { ticket: 7 });
+        assert_eq!(rec("7|d|99", 0), VisitorRecord::Departed { ticket: 7 });
+        assert!(parse_record(Some("7|d|x".into()), 0).is_err());
         assert_eq!(rec("0|p", 0), VisitorRecord::Prequeue);
         assert_eq!(
             rec("7|a|10|20", 19),

@@ -2,12 +2,13 @@
 -- O(expired + departed + admitted): it never scans or ranks the FIFO, so
 -- its cost does not grow with the number of waiters.
 -- KEYS: seq, fifo, visitors, seen, departed, pending_departed, active,
---       settings, clock, lease
+--       settings, clock, lease, pending_reinstated
 -- ARGV: node, now_ms, admitting states (comma separated), max departures,
 --       max expiries (both bounds keep one tick short)
 -- Reply: {0} lease not held | {-1} unknown event |
 --        {1, seq, head, last_ticket, expires_at, active, waiting,
---         admitted[visitor, ticket, ...], departed[ticket...], settings[6]}
+--         admitted[visitor, ticket, ...], departed[ticket...], settings[6],
+--         reinstated[ticket...], returning}
 if redis.call('GET', KEYS[10]) ~= ARGV[1] then
   return {0}
 end
@@ -36,7 +37,15 @@ for _, visitor in ipairs(expired) do
   end
 end
 
--- 2. Departures: tickets `leave` queued, then waiters idle past the grace.
+-- 2. Returns first (a fan may have come back and left again since the last
+-- tick), then departures: tickets `leave` queued, then waiters idle past
+-- the grace, stamped with the time so their place can be kept.
+local reinstated = redis.call('LRANGE', KEYS[11], 0, -1)
+redis.call('DEL', KEYS[11])
+for i, ticket in ipairs(reinstated) do
+  redis.call('ZREM', KEYS[5], ticket)
+  reinstated[i] = tonumber(ticket)
+end
 local departed = redis.call('LRANGE', KEYS[6], 0, -1)
 redis.call('DEL', KEYS[6])
 if cutoff >= 0 then
@@ -47,7 +56,7 @@ if cutoff >= 0 then
     local record = redis.call('HGET', KEYS[3], visitor)
     if record and string.match(record, '^%d+$') then
       redis.call('ZREM', KEYS[2], visitor)
-      redis.call('HSET', KEYS[3], visitor, record .. '|d')
+      redis.call('HSET', KEYS[3], visitor, record .. '|d|' .. int(now))
       departed[#departed + 1] = record
     end
   end
@@ -111,5 +120,6 @@ redis.call('HSET', KEYS[9], 'last', int(last), 'carry',
 return {
   1, seq, head, last_ticket, expires,
   redis.call('ZCARD', KEYS[7]), redis.call('ZCARD', KEYS[2]),
-  admitted, departed, settings,
+  admitted, departed, settings, reinstated,
+  redis.call('ZCOUNT', KEYS[2], '-inf', int(head)),
 }
