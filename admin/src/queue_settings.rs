@@ -44,6 +44,10 @@ pub struct SettingsPatch {
     opens_at: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
     closes_at: Option<Option<i64>>,
+    /// Seconds an absent fan's place is kept; `null` = the whole sale,
+    /// 0 = a returning fan starts again at the back.
+    #[serde(default, deserialize_with = "present")]
+    place_ttl_seconds: Option<Option<i64>>,
     /// The version this write was based on (optimistic concurrency).
     version: Option<u64>,
 }
@@ -134,6 +138,11 @@ impl SettingsPatch {
         }
         if let Some(v) = self.closes_at {
             s.policy.closes_at = time("closes_at", v)?;
+        }
+        if let Some(v) = self.place_ttl_seconds {
+            s.policy.place_ttl_seconds = v
+                .map(|secs| non_negative("place_ttl_seconds", secs))
+                .transpose()?;
         }
         s.validate()?;
         Ok(s)
