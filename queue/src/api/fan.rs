@@ -102,7 +102,15 @@ pub async fn status(
 ) -> Result<Response, ApiError> {
     let token = creds.for_event(&event).ok_or_else(missing_credential)?;
     let status = api.engine.status(&event, token).await?;
+    // A credential that now claims a (new) ticket replaces the cookie.
+    let cookie = status
+        .reissued
+        .then(|| credential_cookie(&event, &status.queue_token, api.secure_cookies));
     let mut resp = Json(body(event.as_str(), status, false)).into_response();
+    if let Some(cookie) = cookie {
+        let value = HeaderValue::from_str(&cookie).map_err(ApiError::internal)?;
+        resp.headers_mut().insert(header::SET_COOKIE, value);
+    }
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)

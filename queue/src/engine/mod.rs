@@ -80,6 +80,9 @@ pub struct VisitorStatus {
     pub fresh: bool,
     /// Whether the fan just came back to a place kept during an absence.
     pub kept_place: bool,
+    /// Whether `queue_token` differs from the presented credential (it now
+    /// claims a new or first ticket), so the cookie must be replaced.
+    pub reissued: bool,
     /// The waiter's state.
     pub state: WaiterState,
     /// The queue's state.
@@ -216,10 +219,21 @@ impl Engine {
             None => VisitorCredential::new(event.clone(), VisitorId::random()),
         };
         let hub = self.hub(event).await?;
+        // A claimed place is checked (and a kept one given back) before the
+        // join can hand a stale credential a new ticket.
+        let kept = match cred.ticket {
+            Some(_) => self.lookup_place(event, &cred, now_ms()).await?.1,
+            None => false,
+        };
         let outcome = self.track(self.store.join(event, &cred.visitor, now_ms()).await)?;
+        // From here on the credential claims the ticket the join gave.
+        let cred = VisitorCredential {
+            ticket: Some(outcome.ticket).filter(|t| *t > 0).or(cred.ticket),
+            ..cred
+        };
         let mut status = self.status_for(&hub, &cred, now_ms()).await?;
         status.fresh = outcome.fresh;
-        status.kept_place |= outcome.reinstated;
+        status.kept_place |= kept || outcome.reinstated;
         Ok(status)
     }
 
@@ -247,9 +261,15 @@ impl Engine {
             let v = lock(&hub.view);
             (v.settings.state, v.waiting)
         };
+        // The credential handed back claims the place the store holds.
+        let claimed = VisitorCredential {
+            ticket: record.ticket().filter(|t| *t > 0).or(cred.ticket),
+            ..cred.clone()
+        };
         let mut status = VisitorStatus {
             visitor: cred.visitor.clone(),
-            queue_token: self.codec.encode(cred),
+            queue_token: self.codec.encode(&claimed),
+            reissued: claimed.ticket != cred.ticket,
             ticket: 0,
             fresh: false,
             kept_place,
@@ -306,6 +326,7 @@ impl Engine {
         now: Millis,
     ) -> Result<(VisitorRecord, bool)> {
         let record = self.track(self.store.lookup(event, &cred.visitor, now).await)?;
+        self.check_claim(event, cred, &record)?;
         if !matches!(record, VisitorRecord::Departed { .. }) {
             return Ok((record, false));
         }
@@ -317,6 +338,26 @@ impl Engine {
             }
             None => Ok((record, false)),
         }
+    }
+
+    /// Refuses a credential whose place claim the store contradicts: an old
+    /// credential from before a reissue, or a replayed one. A store that
+    /// does not know the visitor at all cannot contradict it.
+    fn check_claim(
+        &self,
+        event: &EventId,
+        cred: &VisitorCredential,
+        record: &VisitorRecord,
+    ) -> Result<()> {
+        let (Some(claim), Some(held)) = (cred.ticket, record.ticket()) else {
+            return Ok(());
+        };
+        if claim == held {
+            return Ok(());
+        }
+        metrics::counter!("waitroom_place_claims_refused_total").increment(1);
+        tracing::warn!(event = %event, visitor = %cred.visitor, claim, held, "refused a place claim the queue store contradicts");
+        Err(crate::visitor::CredentialError::StaleClaim.into())
     }
 
     pub(crate) fn issue(

@@ -76,6 +76,20 @@ pub enum VisitorRecord {
     },
 }
 
+impl VisitorRecord {
+    /// The visitor's ticket: `None` when unknown, 0 in the pre-queue.
+    pub fn ticket(&self) -> Option<u64> {
+        match self {
+            Self::Unknown => None,
+            Self::Prequeue => Some(0),
+            Self::Waiting { ticket }
+            | Self::Admitted { ticket, .. }
+            | Self::Finished { ticket }
+            | Self::Departed { ticket } => Some(*ticket),
+        }
+    }
+}
+
 /// One admitted visitor in a tick.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Admission {
