@@ -192,6 +192,8 @@ pub(crate) async fn update(
     change: impl Fn(Option<&QueueSettings>) -> Result<QueueSettings, ApiError>,
 ) -> Result<(Option<QueueSettings>, QueueSettings), ApiError> {
     let store = api.engine.store();
+    // A queue the store lost is restored first, so its version goes on.
+    api.engine.ensure_event(event).await?;
     for _ in 0..16 {
         let before = store.settings(event).await?;
         if before.is_none() && !create {
@@ -207,6 +209,8 @@ pub(crate) async fn update(
         let mut after = change(before.as_ref())?;
         after.policy.version = current.map_or(1, |v| v + 1);
         if crate::lifecycle::write(store.as_ref(), event, before.as_ref(), &after).await? {
+            // The database is the system of record; the store mirrors it.
+            api.engine.record_settings(event, &after).await?;
             let target = format!("event:{event}");
             let (b, a) = (before.as_ref().map(as_json), Some(as_json(&after)));
             audit::record_as(api, actor, action, &target, b, a).await?;
@@ -329,7 +333,7 @@ pub async fn remove(
         )
         .into());
     }
-    store.remove_event(&event).await?;
+    api.engine.remove_event(&event).await?;
     let target = format!("event:{event}");
     let before = Some(as_json(&snapshot.settings));
     audit::record(&api, &op, "queue.remove", &target, before, None).await?;

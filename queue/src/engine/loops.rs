@@ -66,7 +66,8 @@ impl Engine {
         ttl: u64,
         held: &mut std::collections::HashSet<EventId>,
     ) -> Result<(), QueueError> {
-        let events = self.store.events().await?;
+        let mut events = self.store.events().await?;
+        self.restore_missing(&mut events).await;
         for event in events {
             if !self
                 .store
@@ -81,20 +82,77 @@ impl Engine {
                     .increment(1);
             }
             let started = std::time::Instant::now();
-            if let Some(tick) = self
-                .store
-                .tick(&event, &self.config.node_id, now_ms())
-                .await?
-            {
+            if let Some(tick) = self.guarded_tick(&event).await? {
                 metrics::counter!("waitroom_ticks_run_total").increment(1);
                 metrics::counter!("waitroom_admitted_total").increment(tick.admitted.len() as u64);
                 // Only the lease holder ticks, so these sum exactly over nodes.
                 metrics::counter!("waitroom_departed_total").increment(tick.departed.len() as u64);
                 metrics::histogram!("waitroom_tick_seconds")
                     .record(started.elapsed().as_secs_f64());
+                if let Err(e) = self.checkpoint(&tick).await {
+                    tracing::warn!(event = %event, error = %e, "checkpoint not recorded");
+                }
             }
         }
         Ok(())
+    }
+
+    /// Events the ledger has and the store lost entirely are restored, and
+    /// ticked like the others.
+    async fn restore_missing(&self, events: &mut Vec<EventId>) {
+        let Some(ledger) = self.ledger() else {
+            return;
+        };
+        let recorded = match ledger.events().await {
+            Ok(recorded) => recorded,
+            Err(e) => {
+                tracing::warn!(error = %e, "the ledger's event list is unavailable");
+                return;
+            }
+        };
+        for event in recorded {
+            if events.contains(&event) {
+                continue;
+            }
+            match self
+                .recover(&event, "settings missing from the queue store")
+                .await
+            {
+                Ok(true) => events.push(event),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(event = %event, error = %e, "restoring failed; retrying next tick")
+                }
+            }
+        }
+    }
+
+    /// One tick under the checkpoint's guard. A store that lost writes is
+    /// first asked again with the ledger's latest checkpoint (another
+    /// process may have restored and checkpointed it), then restored.
+    async fn guarded_tick(
+        &self,
+        event: &EventId,
+    ) -> Result<Option<crate::store::Tick>, QueueError> {
+        use crate::store::TickOutcome;
+        for attempt in 0..2 {
+            let guard = self.tick_guard(event).await?;
+            let node = &self.config.node_id;
+            match self
+                .store
+                .tick_guarded(event, node, now_ms(), &guard)
+                .await?
+            {
+                TickOutcome::Ran(tick) => return Ok(Some(*tick)),
+                TickOutcome::NotLeader => return Ok(None),
+                TickOutcome::Lost if attempt == 0 => self.forget_watch(event),
+                TickOutcome::Lost => {
+                    let reason = "the ticket counter or epoch went back (lost writes)";
+                    self.recover(event, reason).await?;
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Tells local waiters the backend is reconnecting, or back.

@@ -6,6 +6,7 @@ mod connect;
 mod fanout;
 pub mod fenwick;
 mod loops;
+pub mod recovery;
 pub mod view;
 pub mod waiters;
 
@@ -103,6 +104,12 @@ pub struct Engine {
     issuer: AdmissionIssuer,
     hubs: RwLock<HashMap<EventId, Arc<EventHub>>>,
     store_ok: AtomicBool,
+    /// Settings and checkpoints that outlive the store (`recovery`).
+    ledger: std::sync::OnceLock<Arc<dyn crate::ledger::QueueLedger>>,
+    /// What the admitter expects of each event's store state.
+    watch: Mutex<HashMap<EventId, recovery::Watch>>,
+    /// Events this process restored, and when.
+    recovering: Mutex<HashMap<EventId, Millis>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -137,6 +144,9 @@ impl Engine {
             issuer,
             hubs: RwLock::new(HashMap::new()),
             store_ok: AtomicBool::new(true),
+            ledger: std::sync::OnceLock::new(),
+            watch: Mutex::new(HashMap::new()),
+            recovering: Mutex::new(HashMap::new()),
         })
     }
 
@@ -180,7 +190,12 @@ impl Engine {
         if let Some(h) = self.read_hubs().get(event) {
             return Ok(h.clone());
         }
-        let snapshot = self.track(self.store.snapshot(event).await)?;
+        let snapshot = match self.track(self.store.snapshot(event).await) {
+            Err(QueueError::UnknownEvent(_)) if self.recover(event, "settings missing").await? => {
+                self.track(self.store.snapshot(event).await)?
+            }
+            other => other?,
+        };
         let mut hubs = self
             .hubs
             .write()
@@ -225,7 +240,12 @@ impl Engine {
             Some(_) => self.lookup_place(event, &cred, now_ms()).await?.1,
             None => false,
         };
-        let outcome = self.track(self.store.join(event, &cred.visitor, now_ms()).await)?;
+        let outcome = match self.track(self.store.join(event, &cred.visitor, now_ms()).await) {
+            Err(QueueError::UnknownEvent(_)) if self.recover(event, "settings missing").await? => {
+                self.track(self.store.join(event, &cred.visitor, now_ms()).await)?
+            }
+            other => other?,
+        };
         // From here on the credential claims the ticket the join gave.
         let cred = VisitorCredential {
             ticket: Some(outcome.ticket).filter(|t| *t > 0).or(cred.ticket),
@@ -327,6 +347,14 @@ impl Engine {
     ) -> Result<(VisitorRecord, bool)> {
         let record = self.track(self.store.lookup(event, &cred.visitor, now).await)?;
         self.check_claim(event, cred, &record)?;
+        if let (VisitorRecord::Unknown, Some(claim)) = (&record, cred.ticket) {
+            // The store lost the place; the verified claim brings it back.
+            let placed = self.track(self.store.claim(event, &cred.visitor, claim, now).await)?;
+            if let Some(ticket) = placed {
+                metrics::counter!("waitroom_places_restored_total").increment(1);
+                return Ok((VisitorRecord::Waiting { ticket }, true));
+            }
+        }
         if !matches!(record, VisitorRecord::Departed { .. }) {
             return Ok((record, false));
         }
@@ -388,13 +416,28 @@ impl Engine {
     /// the next tick.
     pub async fn put_settings(&self, event: &EventId, settings: &QueueSettings) -> Result<()> {
         settings.validate()?;
-        self.track(self.store.put_settings(event, settings).await)
+        self.track(self.store.put_settings(event, settings).await)?;
+        self.record_settings(event, settings).await
     }
 
-    /// Current settings straight from the store.
+    /// Current settings straight from the store (restored from the ledger
+    /// if the store lost them).
     pub async fn settings(&self, event: &EventId) -> Result<QueueSettings> {
-        self.track(self.store.settings(event).await)?
+        self.ensure_event(event)
+            .await?
             .ok_or_else(|| QueueError::UnknownEvent(event.to_string()))
+    }
+
+    /// The event's settings in the store, restoring the event from the
+    /// ledger first if the store lost it; `None` when neither has it.
+    pub async fn ensure_event(&self, event: &EventId) -> Result<Option<QueueSettings>> {
+        if let Some(s) = self.track(self.store.settings(event).await)? {
+            return Ok(Some(s));
+        }
+        if !self.recover(event, "settings missing").await? {
+            return Ok(None);
+        }
+        self.track(self.store.settings(event).await)
     }
 
     /// Public room information.

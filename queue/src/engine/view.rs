@@ -48,6 +48,10 @@ pub struct EventView {
     /// Waiters at or below the head (returned after it passed them), who
     /// are admitted before everyone else.
     pub returning: u64,
+    /// The store's epoch for the event (see `Tick::epoch`).
+    pub epoch: String,
+    /// When the event was last restored after a loss (0: never).
+    pub restored_at: Millis,
     /// Settings in force at the last tick.
     pub settings: QueueSettings,
     /// When the last tick ran (0 before any).
@@ -71,6 +75,8 @@ impl EventView {
             active: s.active,
             waiting: s.waiting,
             returning: s.returning,
+            epoch: s.epoch,
+            restored_at: s.restored_at,
             settings: s.settings,
             last_tick_at: 0,
             departures,
@@ -87,8 +93,19 @@ impl EventView {
         self.last_tick_at = last;
     }
 
+    /// Whether `tick` comes from state restored after a loss, or recreated,
+    /// since this view was built: its sequence numbers start over, so only
+    /// a snapshot can bring the view up to date.
+    pub fn restored_since(&self, tick: &Tick) -> bool {
+        tick.restored_at != self.restored_at
+            || (!self.epoch.is_empty() && !tick.epoch.is_empty() && tick.epoch != self.epoch)
+    }
+
     /// Folds a tick in, if it is the next one.
     pub fn apply(&mut self, tick: &Tick) -> Applied {
+        if self.restored_since(tick) {
+            return Applied::Gap;
+        }
         if tick.seq <= self.seq {
             return Applied::Stale;
         }
@@ -107,6 +124,7 @@ impl EventView {
         self.active = tick.active;
         self.waiting = tick.waiting;
         self.returning = tick.returning;
+        self.epoch = tick.epoch.clone();
         self.settings = tick.settings.clone();
         self.last_tick_at = tick.at;
         self.admissions
@@ -173,6 +191,8 @@ mod tests {
             last_ticket: 0,
             departed: vec![],
             returning: 0,
+            epoch: String::new(),
+            restored_at: 0,
             active: 0,
             waiting: 0,
             settings: QueueSettings::default(),
@@ -196,6 +216,8 @@ mod tests {
             departed,
             reinstated: vec![],
             returning: 0,
+            epoch: String::new(),
+            restored_at: 0,
             active: 0,
             waiting: 0,
             settings: QueueSettings::default(),

@@ -7,7 +7,10 @@
 //! scripts step for step, including the per-tick bounds below, so both
 //! backends pass one conformance suite.
 
-use super::{JoinOutcome, Millis, QueueStore, Snapshot, Tick, TickClock, VisitorRecord};
+use super::{
+    JoinOutcome, Millis, QueueStore, RestoreFloor, Snapshot, Tick, TickClock, TickGuard,
+    TickOutcome, VisitorRecord,
+};
 use crate::error::{QueueError, Result};
 use crate::ids::{EventId, VisitorId};
 use crate::settings::QueueSettings;
@@ -95,6 +98,13 @@ struct EventState {
     clock: TickClock,
     seq: u64,
     head: u64,
+    /// Random id made at the first tick (`…:clock` `epoch`).
+    epoch: String,
+    /// Last restore: when, what it covered, and its id (`…:clock`
+    /// `restored_at`, `restored_through`, `restored_from`).
+    restored_at: Millis,
+    restored_through: u64,
+    restored_from: String,
 }
 
 impl EventState {
@@ -388,20 +398,39 @@ impl QueueStore for MemoryStore {
     }
 
     async fn tick(&self, event: &EventId, node: &str, now: Millis) -> Result<Option<Tick>> {
+        let guard = TickGuard::default();
+        Ok(match self.tick_guarded(event, node, now, &guard).await? {
+            TickOutcome::Ran(tick) => Some(*tick),
+            TickOutcome::NotLeader | TickOutcome::Lost => None,
+        })
+    }
+
+    async fn tick_guarded(
+        &self,
+        event: &EventId,
+        node: &str,
+        now: Millis,
+        guard: &TickGuard,
+    ) -> Result<TickOutcome> {
         let mut inner = self.lock();
         let held = inner
             .leases
             .get(event)
             .is_some_and(|l| l.node == node && l.until > Instant::now());
         if !held {
-            return Ok(None);
+            return Ok(TickOutcome::NotLeader);
         }
         let state = inner.events.get_mut(event).ok_or_else(|| unknown(event))?;
+        let other_epoch =
+            !guard.epoch.is_empty() && !state.epoch.is_empty() && state.epoch != guard.epoch;
+        if state.last_ticket < guard.high_water || other_epoch {
+            return Ok(TickOutcome::Lost);
+        }
         let tick = state.tick(event, now);
         // Sent while locked so subscribers see ticks in `seq` order; an error
         // only means nobody is subscribed right now.
         let _ = self.ticks.send(tick.clone());
-        Ok(Some(tick))
+        Ok(TickOutcome::Ran(Box::new(tick)))
     }
 
     async fn snapshot(&self, event: &EventId) -> Result<Snapshot> {
@@ -413,10 +442,44 @@ impl QueueStore for MemoryStore {
             last_ticket: state.last_ticket,
             departed: state.departed.iter().copied().collect(),
             returning: state.returning(),
+            epoch: state.epoch.clone(),
+            restored_at: state.restored_at,
             active: state.active.len() as u32,
             waiting: state.fifo.len() as u64,
             settings: state.settings.clone(),
         })
+    }
+
+    async fn restore(
+        &self,
+        event: &EventId,
+        settings: &QueueSettings,
+        floor: &RestoreFloor,
+        now: Millis,
+    ) -> Result<()> {
+        settings.validate()?;
+        let mut inner = self.lock();
+        let state = inner
+            .events
+            .entry(event.clone())
+            .or_insert_with(|| EventState {
+                settings: settings.clone(),
+                ..EventState::default()
+            });
+        state.restore(floor, now);
+        Ok(())
+    }
+
+    async fn claim(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        ticket: u64,
+        now: Millis,
+    ) -> Result<Option<u64>> {
+        let mut inner = self.lock();
+        let state = inner.events.get_mut(event).ok_or_else(|| unknown(event))?;
+        Ok(state.claim(visitor, ticket, now))
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Tick> {

@@ -131,6 +131,13 @@ pub struct Tick {
     /// every other waiter.
     #[serde(default)]
     pub returning: u64,
+    /// The store's epoch for the event: a random id made with its state.
+    /// Another value than before means the state was lost and recreated.
+    #[serde(default)]
+    pub epoch: String,
+    /// When the event was last restored after a loss (ms; 0: never).
+    #[serde(default)]
+    pub restored_at: Millis,
     /// Active sessions after this tick.
     pub active: u32,
     /// Waiters still in the queue after this tick.
@@ -153,6 +160,10 @@ pub struct Snapshot {
     pub departed: Vec<u64>,
     /// Waiters at or below `head` (see [`Tick::returning`]).
     pub returning: u64,
+    /// See [`Tick::epoch`]; empty before the first tick.
+    pub epoch: String,
+    /// See [`Tick::restored_at`].
+    pub restored_at: Millis,
     /// Active sessions.
     pub active: u32,
     /// Waiters in the queue.
@@ -160,6 +171,49 @@ pub struct Snapshot {
     /// Current settings.
     pub settings: QueueSettings,
 }
+
+/// What [`QueueStore::restore`] raises an event's state to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestoreFloor {
+    /// Identifies the loss being repaired (the lost epoch and high-water
+    /// mark): restoring twice with one id changes nothing the second time.
+    pub id: String,
+    /// The ticket counter becomes at least this; claims of tickets up to
+    /// it may be honoured ([`QueueStore::claim`]).
+    pub last_ticket: u64,
+    /// The admitted-through head becomes at least this.
+    pub head: u64,
+    /// Sessions admitted before the loss, counted against `max_active`
+    /// as placeholders until `active_until`.
+    pub active: u32,
+    /// When those placeholders expire (ms).
+    pub active_until: Millis,
+}
+
+/// What a tick must find for the store to be trusted (see
+/// [`QueueStore::tick_guarded`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickGuard {
+    /// The epoch last checkpointed; empty accepts any.
+    pub epoch: String,
+    /// The highest ticket known to have been issued.
+    pub high_water: u64,
+}
+
+/// What [`QueueStore::tick_guarded`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TickOutcome {
+    /// Another node holds the lease.
+    NotLeader,
+    /// The store lost writes; nothing was changed.
+    Lost,
+    /// The tick ran.
+    Ran(Box<Tick>),
+}
+
+/// Placeholder sessions of a restore are named `restored-<n>`: visitor ids
+/// come from the server, which never makes one of this form.
+pub const RESTORED_SESSION_PREFIX: &str = "restored-";
 
 /// The operations the engine needs from a backend.
 #[async_trait]
@@ -253,8 +307,61 @@ pub trait QueueStore: Send + Sync + 'static {
     /// every subscriber. `None` when `node` does not hold the lease.
     async fn tick(&self, event: &EventId, node: &str, now: Millis) -> Result<Option<Tick>>;
 
+    /// [`QueueStore::tick`], unless the store has lost writes the ledger
+    /// knows of: a ticket counter below `guard.high_water` or another epoch
+    /// than `guard.epoch` answers [`TickOutcome::Lost`], changing nothing,
+    /// so nobody is admitted before the event is restored. The default
+    /// (for test doubles) checks nothing.
+    async fn tick_guarded(
+        &self,
+        event: &EventId,
+        node: &str,
+        now: Millis,
+        _guard: &TickGuard,
+    ) -> Result<TickOutcome> {
+        Ok(match self.tick(event, node, now).await? {
+            Some(tick) => TickOutcome::Ran(Box::new(tick)),
+            None => TickOutcome::NotLeader,
+        })
+    }
+
     /// State for computing positions from scratch.
     async fn snapshot(&self, event: &EventId) -> Result<Snapshot>;
+
+    /// Repairs an event after the store lost data, atomically: stores
+    /// `settings` if the event has none, raises the ticket counter and the
+    /// head to the floor, counts the floor's sessions as placeholders
+    /// against `max_active`, allows claims up to `floor.last_ticket`, and
+    /// marks the event restored at `now`. Repeating it with the same
+    /// `floor.id` (several processes noticing one loss) changes nothing.
+    /// The default (for test doubles) refuses.
+    async fn restore(
+        &self,
+        _event: &EventId,
+        _settings: &QueueSettings,
+        _floor: &RestoreFloor,
+        _now: Millis,
+    ) -> Result<()> {
+        Err(crate::QueueError::Corrupt(
+            "this store cannot restore events".to_owned(),
+        ))
+    }
+
+    /// Gives a visitor the store does not know (lost with the data) the
+    /// ticket their verified credential claims, if a restore covers it
+    /// (`ticket <= floor.last_ticket`). They wait again at that ticket;
+    /// behind the head they are admitted first, in ticket order. `None`,
+    /// changing nothing, when the store knows the visitor or no restore
+    /// covers the ticket. The default (for test doubles) places nobody.
+    async fn claim(
+        &self,
+        _event: &EventId,
+        _visitor: &VisitorId,
+        _ticket: u64,
+        _now: Millis,
+    ) -> Result<Option<u64>> {
+        Ok(None)
+    }
 
     /// Ticks of every event, as published by whichever node ran them.
     fn subscribe(&self) -> broadcast::Receiver<Tick>;

@@ -21,7 +21,7 @@ mod prequeue;
 mod scripts;
 
 use super::memory::{MAX_DEPARTURES_PER_TICK, MAX_EXPIRIES_PER_TICK};
-use super::{JoinOutcome, Millis, QueueStore, Snapshot, Tick, VisitorRecord};
+use super::{JoinOutcome, Millis, QueueStore, Snapshot, Tick, TickOutcome, VisitorRecord};
 use crate::error::{QueueError, Result};
 use crate::ids::{EventId, VisitorId};
 use crate::settings::QueueSettings;
@@ -278,6 +278,20 @@ impl QueueStore for RedisStore {
     }
 
     async fn tick(&self, event: &EventId, node: &str, now: Millis) -> Result<Option<Tick>> {
+        let guard = super::TickGuard::default();
+        Ok(match self.tick_guarded(event, node, now, &guard).await? {
+            TickOutcome::Ran(tick) => Some(*tick),
+            TickOutcome::NotLeader | TickOutcome::Lost => None,
+        })
+    }
+
+    async fn tick_guarded(
+        &self,
+        event: &EventId,
+        node: &str,
+        now: Millis,
+        guard: &super::TickGuard,
+    ) -> Result<TickOutcome> {
         let k = EventKeys::new(event);
         let keys = vec![
             k.seq(),
@@ -298,6 +312,9 @@ impl QueueStore for RedisStore {
             self.admitting.clone(),
             MAX_DEPARTURES_PER_TICK.to_string(),
             MAX_EXPIRIES_PER_TICK.to_string(),
+            uuid::Uuid::new_v4().simple().to_string(),
+            guard.high_water.to_string(),
+            guard.epoch.clone(),
         ];
         let reply = self
             .scripts
@@ -305,9 +322,10 @@ impl QueueStore for RedisStore {
             .run(&self.client, &self.commands, keys, args)
             .await?;
         let tick = match codec::parse_tick(event, now, reply)? {
-            TickReply::NotLeader => return Ok(None),
+            TickReply::NotLeader => return Ok(TickOutcome::NotLeader),
+            TickReply::Lost => return Ok(TickOutcome::Lost),
             TickReply::UnknownEvent => return Err(QueueError::UnknownEvent(event.to_string())),
-            TickReply::Ran(tick) => *tick,
+            TickReply::Ran(tick) => tick,
         };
         // The tick is committed; failing to publish it only leaves a `seq`
         // gap that nodes repair with `snapshot`, so it is not an error here.
@@ -320,7 +338,7 @@ impl QueueStore for RedisStore {
             }
             Err(error) => tracing::warn!(%error, "tick not serializable"),
         }
-        Ok(Some(tick))
+        Ok(TickOutcome::Ran(tick))
     }
 
     async fn snapshot(&self, event: &EventId) -> Result<Snapshot> {
@@ -339,6 +357,26 @@ impl QueueStore for RedisStore {
             .run(&self.client, &self.commands, keys, vec![]);
         codec::parse_snapshot(reply.await?)?
             .ok_or_else(|| QueueError::UnknownEvent(event.to_string()))
+    }
+
+    async fn restore(
+        &self,
+        event: &EventId,
+        settings: &QueueSettings,
+        floor: &super::RestoreFloor,
+        now: Millis,
+    ) -> Result<()> {
+        self.restore_event(event, settings, floor, now).await
+    }
+
+    async fn claim(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        ticket: u64,
+        now: Millis,
+    ) -> Result<Option<u64>> {
+        self.claim_place(event, visitor, ticket, now).await
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Tick> {

@@ -1,8 +1,9 @@
-//! Fans coming back to a place they left by absence (mirrors the
-//! reinstatement in `redis/join.lua`).
+//! Fans coming back: to a place they left by absence (mirrors the
+//! reinstatement in `redis/join.lua`), or after the store lost their place
+//! (`redis/restore.lua`, `redis/claim.lua`).
 
 use super::EventState;
-use crate::store::{Millis, VisitorRecord};
+use crate::store::{Millis, RestoreFloor, VisitorRecord, RESTORED_SESSION_PREFIX};
 use crate::VisitorId;
 
 impl EventState {
@@ -26,5 +27,39 @@ impl EventState {
     /// Waiters at or below the head: returned after it passed them.
     pub(super) fn returning(&self) -> u64 {
         self.fifo.range(..=self.head).count() as u64
+    }
+}
+
+impl EventState {
+    /// See `QueueStore::restore`.
+    pub(super) fn restore(&mut self, floor: &RestoreFloor, now: Millis) {
+        if self.restored_from == floor.id {
+            return;
+        }
+        self.restored_from = floor.id.clone();
+        self.last_ticket = self.last_ticket.max(floor.last_ticket);
+        self.head = self.head.max(floor.head);
+        self.restored_through = self.restored_through.max(floor.last_ticket);
+        for n in 1..=floor.active {
+            let name = format!("{RESTORED_SESSION_PREFIX}{n}");
+            if let Ok(placeholder) = VisitorId::parse(&name) {
+                // Like `ZADD`: one entry per member, the new expiry wins.
+                self.active.retain(|(_, v)| *v != placeholder);
+                self.active.insert((floor.active_until, placeholder));
+            }
+        }
+        self.restored_at = now;
+    }
+
+    /// See `QueueStore::claim`.
+    pub(super) fn claim(&mut self, visitor: &VisitorId, ticket: u64, now: Millis) -> Option<u64> {
+        let covered = ticket > 0 && ticket <= self.restored_through;
+        if !covered || self.visitors.contains_key(visitor) || self.fifo.contains_key(&ticket) {
+            return None;
+        }
+        self.fifo.insert(ticket, visitor.clone());
+        self.set(visitor, VisitorRecord::Waiting { ticket });
+        self.mark_seen(visitor, now);
+        Some(ticket)
     }
 }

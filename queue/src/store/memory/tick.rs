@@ -97,8 +97,11 @@ impl EventState {
         self.head = self.head.max(head);
         self.departed = self.departed.split_off(&(self.head + 1));
 
-        // 6. Sequence and message.
+        // 6. Sequence and message; the epoch is made with the first tick.
         self.seq += 1;
+        if self.epoch.is_empty() {
+            self.epoch = uuid::Uuid::new_v4().simple().to_string();
+        }
         Tick {
             event: event.clone(),
             seq: self.seq,
@@ -109,6 +112,8 @@ impl EventState {
             departed,
             reinstated,
             returning: self.returning(),
+            epoch: self.epoch.clone(),
+            restored_at: self.restored_at,
             // Never above a `max_active: u32`, so the cast is lossless.
             active: self.active.len() as u32,
             waiting: self.fifo.len() as u64,

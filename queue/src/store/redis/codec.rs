@@ -176,6 +176,8 @@ pub(super) enum TickReply {
     NotLeader,
     /// The event has no settings.
     UnknownEvent,
+    /// The guard found lost writes; nothing changed.
+    Lost,
     /// The tick ran.
     Ran(Box<Tick>),
 }
@@ -194,10 +196,11 @@ pub(super) fn parse_tick(event: &EventId, now: Millis, reply: Value) -> Result<T
     match status(&items, "tick reply")? {
         0 => return Ok(TickReply::NotLeader),
         -1 => return Ok(TickReply::UnknownEvent),
+        -2 => return Ok(TickReply::Lost),
         _ => {}
     }
-    let [_, seq, head, last_ticket, expires_at, active, waiting, admitted, departed, settings, reinstated, returning] =
-        <[Value; 12]>::try_from(items).map_err(|v| corrupt("tick reply", &v))?;
+    let [_, seq, head, last_ticket, expires_at, active, waiting, admitted, departed, settings, reinstated, returning, epoch, restored_at] =
+        <[Value; 14]>::try_from(items).map_err(|v| corrupt("tick reply", &v))?;
     let expires_at = to_u64(&expires_at, "expires_at")?;
     let admitted = to_array(admitted, "admitted")?
         .chunks(2)
@@ -221,6 +224,8 @@ pub(super) fn parse_tick(event: &EventId, now: Millis, reply: Value) -> Result<T
         departed: tickets(departed)?,
         reinstated: tickets(reinstated)?,
         returning: to_u64(&returning, "returning")?,
+        epoch: to_string(&epoch, "epoch")?,
+        restored_at: to_u64(&restored_at, "restored_at")?,
         active: to_u32(&active, "active")?,
         waiting: to_u64(&waiting, "waiting")?,
         settings: required_settings(settings)?,
@@ -234,14 +239,16 @@ pub(super) fn parse_snapshot(reply: Value) -> Result<Option<Snapshot>> {
     if status(&items, "snapshot reply")? != 1 {
         return Ok(None);
     }
-    let [_, seq, head, last_ticket, departed, active, waiting, settings, returning] =
-        <[Value; 9]>::try_from(items).map_err(|v| corrupt("snapshot reply", &v))?;
+    let [_, seq, head, last_ticket, departed, active, waiting, settings, returning, epoch, restored_at] =
+        <[Value; 11]>::try_from(items).map_err(|v| corrupt("snapshot reply", &v))?;
     Ok(Some(Snapshot {
         seq: to_u64(&seq, "seq")?,
         head: to_u64(&head, "head")?,
         last_ticket: to_u64(&last_ticket, "last_ticket")?,
         departed: tickets(departed)?,
         returning: to_u64(&returning, "returning")?,
+        epoch: to_string(&epoch, "epoch")?,
+        restored_at: to_u64(&restored_at, "restored_at")?,
         active: to_u32(&active, "active")?,
         waiting: to_u64(&waiting, "waiting")?,
         settings: required_settings(settings)?,
