@@ -20,6 +20,8 @@ mod basics;
 mod cluster;
 #[path = "conformance/departures.rs"]
 mod departures;
+#[path = "conformance/recovery.rs"]
+mod recovery;
 #[path = "conformance/redis_cost.rs"]
 mod redis_cost;
 #[path = "conformance/returns.rs"]
@@ -56,6 +58,9 @@ macro_rules! conformance {
                 returns::a_place_is_kept_only_for_place_ttl,
                 returns::leaving_gives_the_place_up,
                 returns::a_return_then_a_leave_ends_departed,
+                recovery::restore_raises_floors_once_and_holds_the_cap,
+                recovery::claims_give_lost_places_back_in_ticket_order,
+                recovery::guarded_ticks_refuse_a_store_that_lost_writes,
                 cluster::lease_is_exclusive_and_taken_over_after_ttl,
                 cluster::subscribers_receive_published_ticks,
                 cluster::snapshot_matches_the_ticks,
