@@ -115,7 +115,7 @@ impl Engine {
                 continue;
             }
             match self
-                .recover(&event, "settings missing from the queue store")
+                .recover(&event, super::recovery::Loss::SettingsMissing)
                 .await
             {
                 Ok(true) => events.push(event),
@@ -147,8 +147,8 @@ impl Engine {
                 TickOutcome::NotLeader => return Ok(None),
                 TickOutcome::Lost if attempt == 0 => self.forget_watch(event),
                 TickOutcome::Lost => {
-                    let reason = "the ticket counter or epoch went back (lost writes)";
-                    self.recover(event, reason).await?;
+                    self.recover(event, super::recovery::Loss::WritesLost)
+                        .await?;
                 }
             }
         }

@@ -191,7 +191,9 @@ impl Engine {
             return Ok(h.clone());
         }
         let snapshot = match self.track(self.store.snapshot(event).await) {
-            Err(QueueError::UnknownEvent(_)) if self.recover(event, "settings missing").await? => {
+            Err(QueueError::UnknownEvent(_))
+                if self.recover(event, recovery::Loss::SettingsMissing).await? =>
+            {
                 self.track(self.store.snapshot(event).await)?
             }
             other => other?,
@@ -241,7 +243,9 @@ impl Engine {
             None => false,
         };
         let outcome = match self.track(self.store.join(event, &cred.visitor, now_ms()).await) {
-            Err(QueueError::UnknownEvent(_)) if self.recover(event, "settings missing").await? => {
+            Err(QueueError::UnknownEvent(_))
+                if self.recover(event, recovery::Loss::SettingsMissing).await? =>
+            {
                 self.track(self.store.join(event, &cred.visitor, now_ms()).await)?
             }
             other => other?,
@@ -434,7 +438,7 @@ impl Engine {
         if let Some(s) = self.track(self.store.settings(event).await)? {
             return Ok(Some(s));
         }
-        if !self.recover(event, "settings missing").await? {
+        if !self.recover(event, recovery::Loss::SettingsMissing).await? {
             return Ok(None);
         }
         self.track(self.store.settings(event).await)

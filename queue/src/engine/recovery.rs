@@ -27,6 +27,24 @@ pub const RECOVERING_FOR_MS: Millis = 120_000;
 /// tickets, for joins after the last checkpoint.
 pub const MIN_TICKET_MARGIN: u64 = 1_000;
 
+/// What made a process look at an event's store state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    /// The event's settings are missing from the store.
+    SettingsMissing,
+    /// The store's ticket counter or epoch went back (lost writes).
+    WritesLost,
+}
+
+impl Loss {
+    fn reason(self) -> &'static str {
+        match self {
+            Self::SettingsMissing => "the event's settings are missing from the queue store",
+            Self::WritesLost => "the queue store's ticket counter or epoch went back (lost writes)",
+        }
+    }
+}
+
 /// What the admitter expects of an event's store state, from the ledger.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Watch {
@@ -75,10 +93,10 @@ impl Engine {
         self.track(self.store.remove_event(event).await)
     }
 
-    /// Restores `event` in the store from the ledger after a loss noticed
-    /// for `reason`. `false` when the ledger does not know the event (it
-    /// really does not exist).
-    pub async fn recover(&self, event: &EventId, reason: &str) -> Result<bool> {
+    /// Restores `event` in the store from the ledger after a `loss`.
+    /// `false` when the ledger does not know the event (it really does not
+    /// exist).
+    pub async fn recover(&self, event: &EventId, loss: Loss) -> Result<bool> {
         let Some(ledger) = self.ledger() else {
             return Ok(false);
         };
@@ -86,6 +104,14 @@ impl Engine {
             return Ok(false);
         };
         let checkpoint = ledger.load_checkpoint(event).await?.unwrap_or_default();
+        // Read after the checkpoint: a process that restored first only
+        // checkpoints after restoring, so either the checkpoint names the
+        // same loss (the restore below is a no-op) or the settings are back.
+        if loss == Loss::SettingsMissing && self.track(self.store.settings(event).await)?.is_some()
+        {
+            return Ok(true);
+        }
+        let reason = loss.reason();
         let now = now_ms();
         let floor = restore_floor(&checkpoint, &settings, now);
         self.track(self.store.restore(event, &settings, &floor, now).await)?;
