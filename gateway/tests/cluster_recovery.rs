@@ -16,6 +16,39 @@ use futures::{stream, StreamExt};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn socket(node: &Node, event: &str, fan: &Fan) -> Ws {
+    let mut req = node
+        .ws_url(&format!("/api/v1/queue/{event}/ws"))
+        .into_client_request()
+        .expect("request");
+    req.headers_mut()
+        .insert("x-queue-token", fan.token.parse().expect("header"));
+    tokio_tungstenite::connect_async(req).await.expect("ws").0
+}
+
+/// The next JSON message of `kind` (≤ 10 s).
+async fn next_of(ws: &mut Ws, kind: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let msg = tokio::time::timeout(left, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {kind} message in time"))
+            .expect("socket open")
+            .expect("socket ok");
+        if let Message::Text(t) = msg {
+            let v: Value = serde_json::from_str(&t).expect("json");
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
+}
 
 const ADMIN: &str = "cluster-recovery-admin";
 
@@ -205,6 +238,13 @@ async fn a_flushed_store_is_restored_and_every_fan_keeps_their_place() {
     .await;
     let settings_url = a.url(&format!("/api/v1/admin/events/{event}/queue"));
     let before = get(&http, settings_url.clone()).await;
+    // Three fans hold sockets through the loss.
+    let mut sockets = Vec::new();
+    for (i, ticket) in [100usize, 250, 400].into_iter().enumerate() {
+        let mut ws = socket([&a, &b][i % 2], &event, &fans[ticket - 1]).await;
+        assert_eq!(next_of(&mut ws, "hello").await["ticket"], ticket);
+        sockets.push(ws);
+    }
 
     assert_eq!(redis.command(&["FLUSHALL"]), "+OK");
     let lost = Instant::now();
@@ -220,6 +260,15 @@ async fn a_flushed_store_is_restored_and_every_fan_keeps_their_place() {
     // Settings are back without an operator, same version.
     let after = get(&http, b.url(&format!("/api/v1/admin/events/{event}/queue"))).await;
     assert_eq!(after, before);
+    // Sockets hear "reconnecting", then get their places back without
+    // doing anything: the room counts them before anyone polls.
+    for ws in &mut sockets {
+        assert_eq!(next_of(ws, "state").await["queue_state"], "reconnecting");
+    }
+    until("the sockets' places are back", || async {
+        get(&http, a.url(&format!("/api/v1/queue/{event}"))).await["waiting"] == 3
+    })
+    .await;
 
     let waiting = everyone_returns(&http, [&a, &b], &event, &fans).await;
     let recovered = lost.elapsed();
