@@ -2,9 +2,38 @@
 //! lock: the same steps, bounds and order as the Redis `tick.lua`, so both
 //! backends pass one conformance suite.
 
-use super::{EventState, MAX_DEPARTURES_PER_TICK, MAX_EXPIRIES_PER_TICK};
+use super::{unknown, EventState, Inner, MAX_DEPARTURES_PER_TICK, MAX_EXPIRIES_PER_TICK};
+use crate::error::Result;
 use crate::ids::{EventId, VisitorId};
-use crate::store::{rate_budget, Admission, Millis, Tick, VisitorRecord};
+use crate::store::{rate_budget, Admission, Millis, Tick, TickGuard, TickOutcome, VisitorRecord};
+use std::time::Instant;
+
+impl Inner {
+    /// See `QueueStore::tick_guarded`: the lease, then the guard, then
+    /// the tick.
+    pub(super) fn tick_guarded(
+        &mut self,
+        event: &EventId,
+        node: &str,
+        now: Millis,
+        guard: &TickGuard,
+    ) -> Result<TickOutcome> {
+        let held = self
+            .leases
+            .get(event)
+            .is_some_and(|l| l.node == node && l.until > Instant::now());
+        if !held {
+            return Ok(TickOutcome::NotLeader);
+        }
+        let state = self.events.get_mut(event).ok_or_else(|| unknown(event))?;
+        let other_epoch =
+            !guard.epoch.is_empty() && !state.epoch.is_empty() && state.epoch != guard.epoch;
+        if state.last_ticket < guard.high_water || other_epoch {
+            return Ok(TickOutcome::Lost);
+        }
+        Ok(TickOutcome::Ran(Box::new(state.tick(event, now))))
+    }
+}
 
 impl EventState {
     /// Steps 1–6 of the tick (see the trait and the Redis `tick.lua`).

@@ -1,12 +1,50 @@
-//! Fans coming back: to a place they left by absence (mirrors the
-//! reinstatement in `redis/join.lua`), or after the store lost their place
-//! (`redis/restore.lua`, `redis/claim.lua`).
+//! Places in the in-process store: joining (mirrors `redis/join.lua`),
+//! coming back to a place left by absence, and places given back after
+//! the store lost them (`redis/restore.lua`, `redis/claim.lua`).
 
 use super::EventState;
-use crate::store::{Millis, RestoreFloor, VisitorRecord, RESTORED_SESSION_PREFIX};
+use crate::error::{QueueError, Result};
+use crate::store::{JoinOutcome, Millis, RestoreFloor, VisitorRecord, RESTORED_SESSION_PREFIX};
 use crate::VisitorId;
 
+fn outcome(ticket: u64, fresh: bool, reinstated: bool) -> JoinOutcome {
+    JoinOutcome {
+        ticket,
+        fresh,
+        reinstated,
+    }
+}
+
 impl EventState {
+    /// See `QueueStore::join`.
+    pub(super) fn join(&mut self, visitor: &VisitorId, now: Millis) -> Result<JoinOutcome> {
+        // A visitor who already has a place gets it back even once the queue
+        // stops accepting *new* visitors (a reload must not lose a place),
+        // and so does one whose place was kept through an absence. Leavers
+        // and finished visitors have none left: they start again.
+        if let Some(&VisitorRecord::Waiting { ticket } | &VisitorRecord::Admitted { ticket, .. }) =
+            self.visitors.get(visitor)
+        {
+            return Ok(outcome(ticket, false, false));
+        }
+        if let Some(ticket) = self.reinstate(visitor, now) {
+            return Ok(outcome(ticket, false, true));
+        }
+        if !self.settings.state.accepts_joins() {
+            return Err(QueueError::NotJoinable(self.settings.state));
+        }
+        if let Some(joined) = self.join_prequeue(visitor, now) {
+            return Ok(joined);
+        }
+        self.last_ticket += 1;
+        let ticket = self.last_ticket;
+        self.fifo.insert(ticket, visitor.clone());
+        self.departed_at.remove(visitor);
+        self.set(visitor, VisitorRecord::Waiting { ticket });
+        self.mark_seen(visitor, now);
+        Ok(outcome(ticket, true, false))
+    }
+
     /// See `QueueStore::reinstate`.
     pub(super) fn reinstate(&mut self, visitor: &VisitorId, now: Millis) -> Option<u64> {
         let Some(&VisitorRecord::Departed { ticket }) = self.visitors.get(visitor) else {
