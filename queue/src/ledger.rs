@@ -77,14 +77,14 @@ pub fn merge_checkpoint(stored: Option<&Checkpoint>, new: &Checkpoint) -> Checkp
 /// durability. For tests and single-process tools.
 #[derive(Debug, Default)]
 pub struct MemoryLedger {
-    inner: Mutex<HashMap<EventId, (Option<QueueSettings>, Option<Checkpoint>)>>,
+    inner: Mutex<HashMap<EventId, Records>>,
 }
 
+/// One event's records: settings and checkpoint.
+type Records = (Option<QueueSettings>, Option<Checkpoint>);
+
 impl MemoryLedger {
-    fn with<T>(
-        &self,
-        f: impl FnOnce(&mut HashMap<EventId, (Option<QueueSettings>, Option<Checkpoint>)>) -> T,
-    ) -> T {
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<EventId, Records>) -> T) -> T {
         f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
