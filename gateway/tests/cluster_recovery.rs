@@ -11,7 +11,7 @@
 mod common;
 
 use common::own_redis::OwnRedis;
-use common::{shared_keys, unique, Node};
+use common::{fresh_postgres, shared_keys, unique, Node};
 use futures::{stream, StreamExt};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -65,26 +65,36 @@ fn start(redis: &str, database: &str, keys: &str) -> Node {
     ])
 }
 
-async fn fresh_postgres() -> (String, sqlx::PgPool) {
-    let admin = std::env::var("WR_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = format!("wr_test_{}", uuid::Uuid::new_v4().simple());
-    let pool = sqlx::PgPool::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL is required at {admin}: {e}"));
-    sqlx::query(&format!("create database {name}"))
-        .execute(&pool)
-        .await
-        .expect("create test database");
-    pool.close().await;
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.clone(), |(b, _)| b.to_owned());
-    let url = format!("{base}/{name}");
-    let pool = sqlx::PgPool::connect(&url)
+/// Two processes on a private Redis and a fresh PostgreSQL database.
+struct Cluster {
+    redis: OwnRedis,
+    db: sqlx::PgPool,
+    a: Node,
+    b: Node,
+    http: reqwest::Client,
+}
+
+async fn cluster(kid: &str) -> Cluster {
+    let redis = OwnRedis::start();
+    let database = fresh_postgres().await;
+    let db = sqlx::PgPool::connect(&database)
         .await
         .expect("connect test database");
-    (url, pool)
+    let keys = shared_keys(kid);
+    let (a, b) = (
+        start(&redis.url(), &database, &keys),
+        start(&redis.url(), &database, &keys),
+    );
+    let http = reqwest::Client::new();
+    a.ready(&http).await;
+    b.ready(&http).await;
+    Cluster {
+        redis,
+        db,
+        a,
+        b,
+        http,
+    }
 }
 
 /// A fan: ticket and credential.
@@ -202,16 +212,13 @@ fn distinct(fans: &[Fan]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_flushed_store_is_restored_and_every_fan_keeps_their_place() {
-    let redis = OwnRedis::start();
-    let (database, db) = fresh_postgres().await;
-    let keys = shared_keys("rec1");
-    let (a, b) = (
-        start(&redis.url(), &database, &keys),
-        start(&redis.url(), &database, &keys),
-    );
-    let http = reqwest::Client::new();
-    a.ready(&http).await;
-    b.ready(&http).await;
+    let Cluster {
+        redis,
+        db,
+        a,
+        b,
+        http,
+    } = cluster("rec1").await;
     let event = unique("flush");
     let settings = json!({"admit_per_minute": 0, "max_active": 30, "session_ttl_seconds": 600,
         "departure_grace_seconds": 600, "captcha": "off"});
@@ -304,16 +311,13 @@ async fn a_flushed_store_is_restored_and_every_fan_keeps_their_place() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_store_back_from_an_older_snapshot_issues_no_ticket_twice() {
-    let mut redis = OwnRedis::start();
-    let (database, db) = fresh_postgres().await;
-    let keys = shared_keys("rec2");
-    let (a, b) = (
-        start(&redis.url(), &database, &keys),
-        start(&redis.url(), &database, &keys),
-    );
-    let http = reqwest::Client::new();
-    a.ready(&http).await;
-    b.ready(&http).await;
+    let Cluster {
+        mut redis,
+        db,
+        a,
+        b,
+        http,
+    } = cluster("rec2").await;
     let event = unique("rollback");
     let settings = json!({"admit_per_minute": 0, "max_active": 30, "departure_grace_seconds": 600,
         "captcha": "off"});

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{redis_url, shared_keys, unique, Node};
+use common::{fresh_postgres, redis_url, shared_keys, unique, Node};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -26,24 +26,6 @@ fn start(redis: &str, database: &str, keys: &str) -> Node {
         ("WAITROOM_TICK_MS", "100"),
         ("WAITROOM_RATE_LIMITS__ENABLED", "false"),
     ])
-}
-
-async fn fresh_postgres() -> String {
-    let admin = std::env::var("WR_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = format!("wr_test_{}", uuid::Uuid::new_v4().simple());
-    let pool = sqlx::PgPool::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL is required at {admin}: {e}"));
-    sqlx::query(&format!("create database {name}"))
-        .execute(&pool)
-        .await
-        .expect("create test database");
-    pool.close().await;
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.clone(), |(b, _)| b.to_owned());
-    format!("{base}/{name}")
 }
 
 async fn get(http: &reqwest::Client, url: String) -> Value {

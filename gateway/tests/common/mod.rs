@@ -21,6 +21,27 @@ pub fn redis_url() -> String {
     url
 }
 
+/// A fresh PostgreSQL database (created from WR_TEST_POSTGRES_URL, default
+/// postgres://postgres@127.0.0.1:5432/postgres); its URL. Panics with a
+/// clear message when PostgreSQL is not there.
+pub async fn fresh_postgres() -> String {
+    let admin = std::env::var("WR_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let name = format!("wr_test_{}", uuid::Uuid::new_v4().simple());
+    let pool = sqlx::PgPool::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL is required at {admin}: {e}"));
+    sqlx::query(&format!("create database {name}"))
+        .execute(&pool)
+        .await
+        .expect("create test database");
+    pool.close().await;
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.clone(), |(b, _)| b.to_owned());
+    format!("{base}/{name}")
+}
+
 /// A fresh event id, so tests can share one Redis.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())[..24].to_owned()

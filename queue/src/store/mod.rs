@@ -211,6 +211,16 @@ pub enum TickOutcome {
     Ran(Box<Tick>),
 }
 
+impl TickOutcome {
+    /// The tick, if it ran.
+    pub fn into_tick(self) -> Option<Tick> {
+        match self {
+            Self::Ran(tick) => Some(*tick),
+            Self::NotLeader | Self::Lost => None,
+        }
+    }
+}
+
 /// Placeholder sessions of a restore are named `restored-<n>`: visitor ids
 /// come from the server, which never makes one of this form.
 pub const RESTORED_SESSION_PREFIX: &str = "restored-";

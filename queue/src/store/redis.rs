@@ -278,11 +278,9 @@ impl QueueStore for RedisStore {
     }
 
     async fn tick(&self, event: &EventId, node: &str, now: Millis) -> Result<Option<Tick>> {
-        let guard = super::TickGuard::default();
-        Ok(match self.tick_guarded(event, node, now, &guard).await? {
-            TickOutcome::Ran(tick) => Some(*tick),
-            TickOutcome::NotLeader | TickOutcome::Lost => None,
-        })
+        let unguarded = super::TickGuard::default();
+        let outcome = self.tick_guarded(event, node, now, &unguarded).await?;
+        Ok(outcome.into_tick())
     }
 
     async fn tick_guarded(
