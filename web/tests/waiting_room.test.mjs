@@ -156,6 +156,17 @@ test('without WebSocket the page polls status and is admitted', { timeout: 120_0
   await page.goto('about:blank');
 });
 
+/** Polls room info (as of the last tick) until `waiting` is `n`. */
+async function waitingBecomes(event, n, what) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const info = await api('GET', `/api/v1/queue/${event}`);
+    if (info.json.waiting === n) return;
+    assert.ok(Date.now() < deadline, `${what}: ${info.text}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 test('a page that slept through a locked phone comes back to its place', { timeout: 120_000 }, async (t) => {
   const event = `webtest-lock-${RUN}`;
   const put = await admin('PUT', event, {
@@ -181,6 +192,7 @@ test('a page that slept through a locked phone comes back to its place', { timeo
   await waitText(page, '#conn', 'Live updates');
   const ticket = await text(page, '#ids');
   assert.equal(await page.isVisible('#welcome'), false);
+  await waitingBecomes(event, 1, 'a tick counts the fan');
 
   // Lock: the tab is hidden, its socket dies, polls fail. Past the grace
   // the server counts the fan as gone.
@@ -192,13 +204,7 @@ test('a page that slept through a locked phone comes back to its place', { timeo
     document.dispatchEvent(new Event('visibilitychange'));
     for (const ws of window.__sockets) ws.close();
   });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const info = await api('GET', `/api/v1/queue/${event}`);
-    if (info.json.waiting === 0) break;
-    assert.ok(Date.now() < deadline, `the absent fan never departed: ${info.text}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await waitingBecomes(event, 0, 'the absent fan departs');
 
   // Unlock: the page reconnects and hears it kept its place.
   await page.unroute('**/status');
@@ -213,8 +219,7 @@ test('a page that slept through a locked phone comes back to its place', { timeo
   await waitText(page, '#conn', 'Live updates');
   assert.equal(await text(page, '#ids'), ticket, 'the same ticket');
   await waitText(page, '#position', '1');
-  const info = await api('GET', `/api/v1/queue/${event}`);
-  assert.equal(info.json.waiting, 1, 'back in the line');
+  await waitingBecomes(event, 1, 'back in the line');
 });
 
 test('an unknown event says there is no waiting room', { timeout: 60_000 }, async (t) => {
