@@ -188,6 +188,10 @@ test('a page that slept through a locked phone comes back to its place', { timeo
     };
     window.WebSocket.prototype = Real.prototype;
   });
+  const frames = [];
+  page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(`${Date.now()} ${f.payload}`)));
+  page.on('request', (r) => { if (r.url().includes('/api/')) frames.push(`${Date.now()} req ${r.url()}`); });
+  page.on('console', (m) => frames.push(`${Date.now()} console ${m.text()}`));
   await page.goto(`${server.base}/queue/${event}?stay=1`);
   await waitText(page, '#conn', 'Live updates');
   const ticket = await text(page, '#ids');
@@ -214,7 +218,10 @@ test('a page that slept through a locked phone comes back to its place', { timeo
     Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' });
     document.dispatchEvent(new Event('visibilitychange'));
   });
-  await page.waitForSelector('#welcome', { state: 'visible', timeout: STEP });
+  frames.push(`${Date.now()} unlocked`);
+  await page.waitForSelector('#welcome', { state: 'visible', timeout: STEP }).catch(async (e) => {
+    throw new Error(`${e.message}\nconn: ${await text(page, '#conn')}\n${frames.join('\n')}`);
+  });
   assert.match(await text(page, '#welcome'), /welcome back.*kept your place/i);
   await waitText(page, '#conn', 'Live updates');
   assert.equal(await text(page, '#ids'), ticket, 'the same ticket');
