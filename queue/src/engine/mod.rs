@@ -190,14 +190,7 @@ impl Engine {
         if let Some(h) = self.read_hubs().get(event) {
             return Ok(h.clone());
         }
-        let snapshot = match self.track(self.store.snapshot(event).await) {
-            Err(QueueError::UnknownEvent(_))
-                if self.recover(event, recovery::Loss::SettingsMissing).await? =>
-            {
-                self.track(self.store.snapshot(event).await)?
-            }
-            other => other?,
-        };
+        let snapshot = self.restoring(event, || self.store.snapshot(event)).await?;
         let mut hubs = self
             .hubs
             .write()
@@ -242,14 +235,8 @@ impl Engine {
             Some(_) => self.lookup_place(event, &cred, now_ms()).await?.1,
             None => false,
         };
-        let outcome = match self.track(self.store.join(event, &cred.visitor, now_ms()).await) {
-            Err(QueueError::UnknownEvent(_))
-                if self.recover(event, recovery::Loss::SettingsMissing).await? =>
-            {
-                self.track(self.store.join(event, &cred.visitor, now_ms()).await)?
-            }
-            other => other?,
-        };
+        let join = || self.store.join(event, &cred.visitor, now_ms());
+        let outcome = self.restoring(event, join).await?;
         // From here on the credential claims the ticket the join gave.
         let cred = VisitorCredential {
             ticket: Some(outcome.ticket).filter(|t| *t > 0).or(cred.ticket),

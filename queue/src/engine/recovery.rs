@@ -11,7 +11,7 @@
 //! once. Only the admitter checkpoints, after every tick.
 
 use super::{lock, now_ms, Engine, EventHub};
-use crate::error::Result;
+use crate::error::{QueueError, Result};
 use crate::ids::EventId;
 use crate::ledger::{Checkpoint, QueueLedger};
 use crate::protocol::ServerMsg;
@@ -142,6 +142,23 @@ impl Engine {
         );
         lock(&self.recovering).insert(event.clone(), now);
         Ok(true)
+    }
+
+    /// Runs `op` on the store; if the event is unknown there but the ledger
+    /// has it (the store lost it), restores it and runs `op` once more.
+    pub(crate) async fn restoring<T, F, Fut>(&self, event: &EventId, op: F) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        match self.track(op().await) {
+            Err(QueueError::UnknownEvent(_))
+                if self.recover(event, Loss::SettingsMissing).await? =>
+            {
+                self.track(op().await)
+            }
+            other => other,
+        }
     }
 
     /// The guard for the admitter's next tick of `event`, loading the
