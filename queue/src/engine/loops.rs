@@ -14,6 +14,10 @@ use tokio::task::JoinHandle;
 
 /// Largest number of visitors sent in one presence call.
 const TOUCH_CHUNK: usize = 2_000;
+/// How often the admitter compares the ledger's events with the store's
+/// (a database query): a store that lost everything is noticed this fast
+/// even without traffic; joins and polls notice at once.
+const LEDGER_SCAN_EVERY: Duration = Duration::from_secs(1);
 /// How often the heartbeat loop looks at its hubs.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
 
@@ -35,9 +39,10 @@ impl Engine {
         // Events whose lease this node held at its last tick: a lease that
         // changes hands often (flapping) shows in waitroom_lease_acquired_total.
         let mut held = std::collections::HashSet::new();
+        let mut scanned: Option<std::time::Instant> = None;
         loop {
             interval.tick().await;
-            let healthy = match self.admit_once(ttl, &mut held).await {
+            let healthy = match self.admit_once(ttl, &mut held, &mut scanned).await {
                 Ok(()) => true,
                 // One slow command (a node whose runtime is saturated times
                 // out while the store idles) is not an outage: telling every
@@ -65,9 +70,13 @@ impl Engine {
         &self,
         ttl: u64,
         held: &mut std::collections::HashSet<EventId>,
+        scanned: &mut Option<std::time::Instant>,
     ) -> Result<(), QueueError> {
         let mut events = self.store.events().await?;
-        self.restore_missing(&mut events).await;
+        if scanned.is_none_or(|at| at.elapsed() >= LEDGER_SCAN_EVERY) {
+            *scanned = Some(std::time::Instant::now());
+            self.restore_missing(&mut events).await;
+        }
         for event in events {
             if !self
                 .store
@@ -89,9 +98,7 @@ impl Engine {
                 metrics::counter!("waitroom_departed_total").increment(tick.departed.len() as u64);
                 metrics::histogram!("waitroom_tick_seconds")
                     .record(started.elapsed().as_secs_f64());
-                if let Err(e) = self.checkpoint(&tick).await {
-                    tracing::warn!(event = %event, error = %e, "checkpoint not recorded");
-                }
+                self.checkpoint(&tick);
             }
         }
         Ok(())

@@ -110,6 +110,8 @@ pub struct Engine {
     watch: Mutex<HashMap<EventId, recovery::Watch>>,
     /// Events this process restored, and when.
     recovering: Mutex<HashMap<EventId, Millis>>,
+    /// Events whose checkpoint is being written.
+    checkpointing: Arc<Mutex<std::collections::HashSet<EventId>>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -147,6 +149,7 @@ impl Engine {
             ledger: std::sync::OnceLock::new(),
             watch: Mutex::new(HashMap::new()),
             recovering: Mutex::new(HashMap::new()),
+            checkpointing: Arc::default(),
         })
     }
 

@@ -184,10 +184,13 @@ impl Engine {
         Ok(guard)
     }
 
-    /// Checkpoints a tick the admitter ran.
-    pub(crate) async fn checkpoint(&self, tick: &Tick) -> Result<()> {
-        let Some(ledger) = self.ledger() else {
-            return Ok(());
+    /// Checkpoints a tick the admitter ran, in the background: the tick
+    /// cadence never waits for the database. One write per event is in
+    /// flight at a time; a tick that finds one skips its own (the next tick
+    /// writes newer figures).
+    pub(crate) fn checkpoint(&self, tick: &Tick) {
+        let Some(ledger) = self.ledger().cloned() else {
+            return;
         };
         let checkpoint = {
             let mut watches = self.lock_watch();
@@ -209,7 +212,16 @@ impl Engine {
                 at: tick.at,
             }
         };
-        ledger.checkpoint(&tick.event, &checkpoint).await
+        if !lock(&self.checkpointing).insert(tick.event.clone()) {
+            return;
+        }
+        let (busy, event) = (self.checkpointing.clone(), tick.event.clone());
+        tokio::spawn(async move {
+            if let Err(e) = ledger.checkpoint(&event, &checkpoint).await {
+                tracing::warn!(event = %event, error = %e, "checkpoint not recorded");
+            }
+            lock(&busy).remove(&event);
+        });
     }
 
     /// Events restored within [`RECOVERING_FOR_MS`], as this process knows
