@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # README's second command: every test. Needs Redis on 127.0.0.1:6379 and
 # PostgreSQL on 127.0.0.1:5432 (`.ci/run` starts them when installed), and
-# Debian's chromium with web/tests' npm packages for the browser tests; the
-# deployment checks at the end need root, nginx, hadolint, dclint and
-# kubernetes-validate (.ci/run installs them).
+# Debian's chromium with web/tests' npm packages for the browser tests,
+# schemathesis for the contract test; the deployment checks at the end need
+# root, nginx, hadolint, dclint and kubernetes-validate (.ci/run installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
@@ -23,6 +23,8 @@ if ! browser_tests; then
   echo "!! browser tests failed or hung; running them once more" >&2
   browser_tests
 fi
+# The API contract: schemathesis against the debug binary built above.
+WAITROOM_BIN="$PWD/target/debug/waitroom" ./scripts/contract-test.sh
 # Static checks of Dockerfile, compose, nginx and Kubernetes files.
 ./scripts/deploy-lint.sh
 # The production topology behind nginx (needs root, nginx, Redis, PostgreSQL).

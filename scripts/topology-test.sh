@@ -127,6 +127,7 @@ rand() { head -c32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
   echo "STRIPE_WEBHOOK_SECRET=whsec_topology_$(rand)"
   echo "SMTP_URL=smtp://127.0.0.1:1"  # the driver points it at its sink
   echo "WAITROOM_TRUSTED_PROXIES=127.0.0.1/32"
+  echo "WAITROOM_FORWARDED_HEADER=x-forwarded-for"
   echo "WAITROOM_PUBLIC_BASE_URL=http://127.0.0.1:$LB"
 } > "$T/waitroom.env"
 # Every key the Secret template lists must have a value here.

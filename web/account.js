@@ -7,6 +7,8 @@
   const $ = (id) => document.getElementById(id);
   const KEY = 'wr_customer_session';
   const { money } = wr;
+  const { t } = wrI18n;
+  const STATUSES = ['pending', 'confirmed', 'failed', 'cancelled', 'refund_pending', 'refunded']; // a.status.<status>
 
   async function call(method, path, body, token) {
     const headers = { Accept: 'application/json' };
@@ -20,8 +22,8 @@
 
   function say(text) { $('message').textContent = text; }
   function errorText(r) {
-    if (r.status === 0) return 'We could not reach the server. Check your connection and try again.';
-    return (r.json && r.json.error && r.json.error.message) || 'Something went wrong (' + r.status + ').';
+    if (r.status === 0) return t('common.offline');
+    return (r.json && r.json.error && r.json.error.message) || t('common.http_error', { status: String(r.status) });
   }
   function show(...ids) {
     for (const id of ['verify-form', 'login-form', 'register-form', 'orders']) $(id).hidden = !ids.includes(id);
@@ -32,18 +34,19 @@
     try { session = JSON.parse(sessionStorage.getItem(KEY)); } catch (e) { session = null; }
     if (!session || !session.token) { show('login-form', 'register-form'); return; }
     const token = session.token;
-    $('signed-in').textContent = 'Signed in as ' + session.email;
+    $('signed-in').textContent = t('a.signed_in', { email: session.email });
     const r = await call('GET', 'me/orders', null, token);
-    if (r.status === 401) { sessionStorage.removeItem(KEY); say('Please sign in again.'); show('login-form', 'register-form'); return; }
+    if (r.status === 401) { sessionStorage.removeItem(KEY); say(t('a.again')); show('login-form', 'register-form'); return; }
     if (r.status !== 200) { say(errorText(r)); return; }
     const list = $('order-list');
     list.textContent = '';
     for (const o of r.json.orders) {
       const li = document.createElement('li');
-      li.textContent = o.reference + ' · ' + o.event_name + ' · ' + o.status + ' · ' + money(o.total, o.currency);
+      const status = STATUSES.includes(o.status) ? t('a.status.' + o.status) : o.status;
+      li.textContent = [o.reference, o.event_name, status, money(o.total, o.currency)].join(' · ');
       list.append(li);
     }
-    if (!r.json.orders.length) list.textContent = 'No orders yet.';
+    if (!r.json.orders.length) list.textContent = t('a.none');
     show('orders');
   }
 
@@ -57,17 +60,17 @@
   // Also on `hashchange`: opening the link in a tab already on this page
   // does not reload it.
   function route() {
-    if (linkToken()) { show('verify-form'); say('One more step.'); } else showOrders();
+    if (linkToken()) { show('verify-form'); say(t('a.one_more')); } else showOrders();
   }
   window.addEventListener('hashchange', route);
-  route();
+  wrI18n.ready.then(route);
 
   $('verify-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const r = await call('POST', 'auth/verify', { token: linkToken() || '', password: $('verify-password').value });
     if (r.status !== 200) { say(errorText(r)); return; }
     history.replaceState(null, '', location.pathname);
-    say('Your email is confirmed.');
+    say(t('a.confirmed'));
     await signedIn(r.json);
   });
 
@@ -83,7 +86,7 @@
   });
   $('sign-out').addEventListener('click', () => {
     sessionStorage.removeItem(KEY);
-    say('Signed out.');
+    say(t('a.signed_out'));
     show('login-form', 'register-form');
   });
 })();

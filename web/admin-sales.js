@@ -41,10 +41,9 @@ const sales = (() => {
     return id === eventId ? { ok: r.ok, status: r.status, data } : null;
   }
 
-  /** Minor units as `1,234.50 EUR`: two decimals, as the CSV and the emails show. */
+  /** Minor units as `1,234.50 EUR` or `1,500 JPY`: the currency's own decimals (format.js). */
   function money(minor, currency) {
-    const n = new Intl.NumberFormat('en', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-    return `${n.format(minor / 100)} ${currency.toUpperCase()}`;
+    return `${wrFormat.amount(minor, currency, 'en')} ${currency.toUpperCase()}`;
   }
 
   /** `date` as a datetime-local input value, in the browser's time zone. */

@@ -81,6 +81,9 @@ function render() {
   chart($('chart-waiting'), samples.map((x) => x.waiting));
 }
 
+// The dashboard feed's protocol (admin/src/live.rs LIVE_PROTOCOL).
+const LIVE_PROTOCOL = 1;
+
 function connect(event) {
   if (socket) { socket.onclose = null; socket.close(); }
   samples = []; current = null; rejections = [];
@@ -89,7 +92,11 @@ function connect(event) {
   socket.onopen = () => { $('conn').textContent = 'live'; retry = 500; };
   socket.onmessage = (m) => {
     const msg = JSON.parse(m.data);
-    if (msg.type === 'history') samples = msg.samples;
+    if (msg.type === 'history') {
+      // A feed newer than this page: reload rather than misread it.
+      if (msg.v !== LIVE_PROTOCOL) { location.reload(); return; }
+      samples = msg.samples;
+    }
     else if (msg.type === 'sample') {
       if (samples.length && samples[samples.length - 1].t === msg.sample.t) samples[samples.length - 1] = msg.sample;
       else samples.push(msg.sample);

@@ -26,7 +26,7 @@
 
   // ---- helpers -------------------------------------------------------------
   const money = (minor, cur) => wr.money(minor, cur || s.cur);
-  const plural = (n, one, many) => n + ' ' + (n === 1 ? one : many);
+  const { t } = wrI18n;
   const { clock } = wr;
   const el = (tag, props, kids) => { // props: DOM properties; role and aria* become attributes
     const n = document.createElement(tag);
@@ -47,13 +47,13 @@
         body: body ? JSON.stringify(body) : undefined,
       });
     } catch (e) {
-      return { status: 0, error: { code: 'network', message: 'No connection. Check your network and try again.' } };
+      return { status: 0, error: wr.offline() };
     }
     const date = Date.parse(res.headers.get('Date') || '');
     if (!isNaN(date)) s.skew = date - Date.now(); // count down on the server's clock
     let json = null;
     try { json = await res.json(); } catch (e) { /* no body */ }
-    const error = res.ok ? null : (json && json.error) || { code: 'http_' + res.status, message: 'Something went wrong (' + res.status + ').' };
+    const error = res.ok ? null : (json && json.error) || wr.httpError(res.status);
     return { status: res.status, json, error, res };
   }
 
@@ -98,8 +98,8 @@
     const tierIdx = new Map(tiers.map((t, i) => [t.id, i % 4]));
     $('legend').replaceChildren(
       ...tiers.map((t) => el('li', {}, [el('span', { className: 'sw t' + tierIdx.get(t.id), ariaHidden: 'true' }), t.name + ' ' + money(t.price)])),
-      el('li', {}, [el('span', { className: 'sw sel', ariaHidden: 'true' }), 'Your selection']),
-      el('li', {}, [el('span', { className: 'sw off', ariaHidden: 'true' }), 'Taken']));
+      el('li', {}, [el('span', { className: 'sw sel', ariaHidden: 'true' }), t('b.your_selection')]),
+      el('li', {}, [el('span', { className: 'sw off', ariaHidden: 'true' }), t('b.taken')]));
     const tierName = new Map(tiers.map((t) => [t.id, t.name]));
     const out = [];
     for (const sec of map.sections) {
@@ -109,9 +109,9 @@
         const grid = el('div', { className: 'grid', role: 'grid' });
         grid.setAttribute('aria-labelledby', hid);
         for (const row of sec.rows) {
-          const r = el('div', { className: 'row', role: 'row' }, [el('span', { role: 'rowheader', className: 'rl', textContent: row.label, title: 'Row ' + row.label })]);
+          const r = el('div', { className: 'row', role: 'row' }, [el('span', { role: 'rowheader', className: 'rl', textContent: row.label, title: t('b.row', { row: row.label }) })]);
           for (const seat of row.seats) {
-            const label = sec.name + ', row ' + row.label + ', seat ' + seat.number;
+            const label = wr.seatLabel(sec.name, row.label, seat.number);
             const b = el('button', { type: 'button', className: 'seat t' + tierIdx.get(seat.tier), textContent: seat.number, tabIndex: -1 });
             b.dataset.seat = seat.id;
             b.setAttribute('aria-pressed', 'false');
@@ -130,15 +130,15 @@
       if (sec.pool && !s.pool) {
         s.pool = sec.pool;
         const id = 'qty';
-        const minus = el('button', { type: 'button', className: 'step', textContent: '−', ariaLabel: 'One place fewer' });
-        const plus = el('button', { type: 'button', className: 'step', textContent: '+', ariaLabel: 'One place more' });
+        const minus = el('button', { type: 'button', className: 'step', textContent: '−', ariaLabel: t('b.fewer') });
+        const plus = el('button', { type: 'button', className: 'step', textContent: '+', ariaLabel: t('b.more') });
         const input = el('input', { id, type: 'number', inputMode: 'numeric', min: 0, value: 0, className: 'qty' });
         minus.onclick = () => setQty(s.qty - 1);
         plus.onclick = () => setQty(s.qty + 1);
         input.onchange = () => setQty(Number(input.value) || 0);
         box.append(
           el('label', { htmlFor: id, className: 'ga-label' }, [
-            'Standing places (' + (tierName.get(sec.pool.tier) || 'general admission') + ', ' + money(sec.pool.price) + ' each)']),
+            t('b.standing_label', { tier: tierName.get(sec.pool.tier) || t('b.general_admission'), price: money(sec.pool.price) })]),
           el('div', { className: 'ga' }, [minus, input, plus, el('span', { id: 'ga-left', className: 'hint' })]));
       }
       out.push(box);
@@ -154,10 +154,11 @@
     const free = status === 'available';
     info.btn.classList.toggle('off', !free);
     info.btn.setAttribute('aria-disabled', free ? 'false' : 'true');
-    info.btn.setAttribute('aria-label', info.label + ', ' + (free ? info.tier + ', ' + money(info.price) : 'taken'));
+    info.btn.setAttribute('aria-label', free ? t('b.seat_free', { seat: info.label, tier: info.tier, price: money(info.price) })
+      : t('b.seat_taken', { seat: info.label }));
     if (!free && s.sel.has(info.id)) {
       toggle(info, false);
-      if (was) alertMsg(info.label + ' was just taken by someone else. Please pick another seat.');
+      if (was) alertMsg(t('b.just_taken', { seat: info.label }));
     }
   }
 
@@ -166,7 +167,7 @@
     s.pool = pool;
     s.maxQty = Math.max(0, Math.min(pool.available, 10));
     $('qty').max = s.maxQty;
-    $('ga-left').textContent = pool.available > 0 ? plural(pool.available, 'place', 'places') + ' left' : 'Sold out';
+    $('ga-left').textContent = pool.available > 0 ? t('b.places_left', { n: pool.available }) : t('b.sold_out');
     if (s.qty > s.maxQty) setQty(s.maxQty);
   }
 
@@ -175,14 +176,14 @@
     $('qty').value = s.qty;
     if (s.qty > 0 && s.sel.size) { // a hold is seats or standing places, not both
       for (const id of [...s.sel]) toggle(s.seats.get(id), false);
-      announce('Seat selection cleared: a booking is either seats or standing places.');
+      announce(t('b.selection_cleared'));
     }
     summary();
   }
 
   function toggle(info, on) {
     if (on && info.status !== 'available') return;
-    if (on && s.sel.size >= s.max) { announce('You can hold at most ' + s.max + ' seats.'); return; }
+    if (on && s.sel.size >= s.max) { announce(t('b.at_most', { n: s.max })); return; }
     if (on) s.sel.add(info.id); else s.sel.delete(info.id);
     info.btn.setAttribute('aria-pressed', on ? 'true' : 'false');
     if (on && s.qty) { s.qty = 0; $('qty').value = 0; }
@@ -190,17 +191,17 @@
   }
 
   function summary() {
-    let text = 'No seats selected';
+    let text = t('b.none_selected');
     let total = 0;
     if (s.sel.size) {
       for (const id of s.sel) total += s.seats.get(id).price;
-      text = plural(s.sel.size, 'seat', 'seats') + ' selected · ' + money(total);
+      text = t('b.seats_selected', { n: s.sel.size, total: money(total) });
     } else if (s.qty) {
-      text = plural(s.qty, 'standing place', 'standing places') + ' · ' + money(s.qty * s.pool.price);
+      text = t('b.standing_selected', { n: s.qty, total: money(s.qty * s.pool.price) });
     }
     $('sel-text').textContent = text;
     $('hold').disabled = s.busy || !(s.sel.size || s.qty);
-    $('hold').textContent = s.busy ? 'Holding…' : s.qty ? 'Hold places' : 'Hold seats';
+    $('hold').textContent = t(s.busy ? 'b.holding' : s.qty ? 'b.hold_places' : 'b.hold_seats');
   }
 
   function gridKeys(e) {
@@ -244,13 +245,9 @@
 
   // ---- holding -------------------------------------------------------------
   function tokenProblem(code) {
-    const why = {
-      admission_required: 'You need a turn from the waiting room before you can hold seats.',
-      token_expired: 'Your turn to book has ended.',
-      token_wrong_session: 'Your turn belongs to another browser session.',
-      token_used: 'Your turn was already used to hold seats, perhaps in another tab. Finish that booking there, or join the waiting room again.',
-    }[code] || 'Your turn to book could not be checked (' + code + ').';
-    alertMsg(why, [QUEUE, 'Back to the waiting room']);
+    const known = ['admission_required', 'token_expired', 'token_wrong_session', 'token_used'];
+    const why = known.includes(code) ? t('b.token.' + code) : t('b.token.other', { code });
+    alertMsg(why, [QUEUE, t('common.back_to_queue')]);
     $('alert').focus();
   }
 
@@ -275,8 +272,8 @@
       const lost = (r.error.seats || []).map((id) => s.seats.get(id)).filter(Boolean);
       for (const i of lost) setStatus(i, 'held');
       alertMsg(lost.length
-        ? 'Sorry, ' + lost.map((i) => i.label).join('; ') + (lost.length > 1 ? ' were' : ' was') + ' just taken. Nothing was held: please pick other seats.'
-        : 'Sorry, there are not enough places left. Please choose fewer.');
+        ? t('b.lost', { n: lost.length, seats: lost.map((i) => i.label).join('; ') })
+        : t('b.not_enough'));
       refresh();
     } else if (code === 'token_used') {
       const id = store.get(HOLD_KEY);
@@ -284,7 +281,7 @@
     } else if (r.status === 401 || r.status === 403) {
       tokenProblem(code);
     } else if (r.status === 429) {
-      alertMsg('Too many attempts. Please wait ' + (Number(r.res.headers.get('Retry-After')) || 5) + ' seconds and try again.');
+      alertMsg(t('b.too_many', { n: Number(r.res.headers.get('Retry-After')) || 5 }));
     } else {
       alertMsg(r.error.message);
     }
@@ -297,18 +294,18 @@
     alertMsg('');
     const items = h.seats.map((x) => {
       const i = s.seats.get(x.id);
-      return el('li', {}, [el('span', { textContent: i ? i.label : 'Seat ' + x.id }), el('span', { textContent: money(x.price, h.currency) })]);
+      return el('li', {}, [el('span', { textContent: i ? i.label : t('common.seat_id', { id: String(x.id) }) }), el('span', { textContent: money(x.price, h.currency) })]);
     });
     if (h.quantity) {
-      items.push(el('li', {}, [el('span', { textContent: plural(h.quantity, 'standing place', 'standing places') }),
+      items.push(el('li', {}, [el('span', { textContent: t('common.standing', { n: h.quantity }) }),
         el('span', { textContent: money(h.total, h.currency) })]));
     }
     $('held-list').replaceChildren(...items);
     $('held-total').textContent = money(h.total, h.currency);
     $('checkout').href = '/checkout.html?hold=' + encodeURIComponent(h.hold_id) + '&event=' + E;
     $('release-ask').hidden = true;
-    $('eyebrow').textContent = s.name || 'Your seats';
-    show('held', 'Your seats are held');
+    $('eyebrow').textContent = s.name || t('b.your_seats');
+    show('held', t('b.held_title'));
     s.warned = {};
     ticker();
   }
@@ -317,7 +314,7 @@
     const r = await call('GET', '/holds/' + encodeURIComponent(id));
     if (r.status === 200 && r.json.status === 'active') { showHold(r.json); return true; }
     if (r.status === 200 && r.json.status === 'completed') {
-      finish('Already booked', 'These seats were already paid for.', ['/', 'Home']);
+      finish(t('b.already.head'), t('b.already.text'), ['/', t('common.home')]);
       return true;
     }
     store.del(HOLD_KEY);
@@ -334,17 +331,17 @@
         for (const m of [5, 1]) {
           if (left <= m * 60000 && left > (m * 60000 - 5000) && !s.warned[m]) {
             s.warned[m] = true;
-            announce(plural(m, 'minute', 'minutes') + ' left to check out.');
+            announce(t('b.minutes_left', { n: m }));
           }
         }
         if (left <= 0) {
           store.del(HOLD_KEY);
-          finish('Your hold has expired', 'The seats went back on sale. To try again, rejoin the waiting room.', [QUEUE, 'Back to the waiting room']);
+          finish(t('b.expired.head'), t('b.expired.text'), [QUEUE, t('common.back_to_queue')]);
         }
       } else if (s.view === 'pick' && tokenExp) {
         const left = tokenExp - now;
         $('turn-left').hidden = false;
-        $('turn-left').textContent = left > 0 ? 'Your turn: hold seats within ' + clock(left) + '.' : 'Your turn has ended.';
+        $('turn-left').textContent = left > 0 ? t('b.turn_left', { time: clock(left) }) : t('b.turn_ended');
       }
     };
     step();
@@ -355,7 +352,7 @@
     const r = await call('DELETE', '/holds/' + encodeURIComponent(s.hold.hold_id));
     if (r.status === 204 || (r.error && r.error.code === 'hold_not_active')) {
       store.del(HOLD_KEY);
-      finish('Seats released', 'Your seats are back on sale and your turn has ended. Thanks for stopping by.', [QUEUE, 'Back to the waiting room']);
+      finish(t('b.released.head'), t('b.released.text'), [QUEUE, t('common.back_to_queue')]);
     } else {
       alertMsg(r.error.message);
       $('alert').focus();
@@ -369,39 +366,39 @@
     const b = e.target.closest('.seat');
     if (!b) return;
     const info = s.seats.get(Number(b.dataset.seat));
-    if (info.status !== 'available') { announce(info.label + ' is taken.'); return; }
+    if (info.status !== 'available') { announce(t('b.is_taken', { seat: info.label })); return; }
     toggle(info, !s.sel.has(info.id));
   });
   $('release').onclick = () => { $('release-ask').hidden = false; $('release-yes').focus(); };
   $('release-no').onclick = () => { $('release-ask').hidden = true; $('release').focus(); };
   $('release-yes').onclick = release;
 
-  (async () => {
-    if (!event) { finish('No event', 'This page needs an event.', ['/', 'Home']); return; }
+  wrI18n.ready.then(async () => {
+    if (!event) { finish(t('b.no_event.head'), t('b.no_event.text'), ['/', t('common.home')]); return; }
     const [ev, map] = await Promise.all([call('GET', '/events/' + E), call('GET', '/events/' + E + '/seats')]);
-    if (ev.status === 404) { finish('No such event', 'There is no sale for this event.', ['/', 'Home']); return; }
+    if (ev.status === 404) { finish(t('b.no_such.head'), t('b.no_such.text'), ['/', t('common.home')]); return; }
     if (!ev.json || !map.json || ev.error || map.error) {
-      finish('The seat map did not load', (ev.error || map.error).message, [location.href, 'Try again']);
+      finish(t('b.load_failed'), (ev.error || map.error).message, [location.href, t('q.try_again')]);
       return;
     }
     const e = ev.json;
     s.cur = map.json.currency || e.currency;
     const when = new Date(e.starts_at);
     $('meta').textContent = [e.venue_name, e.venue_city].filter(Boolean).join(', ') + ' · '
-      + when.toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'short' });
+      + wrI18n.date(when, { dateStyle: 'full', timeStyle: 'short' });
     renderMap(map.json, map.json.tiers || []);
     show('pick');
     $('title').textContent = s.name = e.name;
-    document.title = 'Choose seats – ' + e.name;
+    document.title = t('b.doc_title_with', { name: e.name });
     const id = store.get(HOLD_KEY);
     if (id && await resume(id)) return;
     if (!token) {
       $('banner').hidden = false;
-      $('banner').append('You can look around, but to hold seats you need a turn from the ',
-        el('a', { href: QUEUE, textContent: 'waiting room' }), '.');
+      $('banner').append(...t('b.look_around').split(/\{link\}/).flatMap((part, n) => (n
+        ? [el('a', { href: QUEUE, textContent: t('b.waiting_room') }), part] : [part])));
     }
     summary();
     ticker();
     refresh();
-  })();
+  });
 })();

@@ -1,18 +1,18 @@
 // Helpers shared by the booking pages (seats, checkout, confirmation),
-// loaded before each page's own script.
+// loaded after i18n.js and before each page's own script.
 'use strict';
 window.wr = {
-  /** Minor units in the currency's own format (`cur` an ISO code). */
-  money(minor, cur) {
-    const c = String(cur || 'usd').toUpperCase();
-    try {
-      const f = new Intl.NumberFormat(undefined, { style: 'currency', currency: c });
-      return f.format(minor / 10 ** f.resolvedOptions().maximumFractionDigits);
-    } catch (e) { return (minor / 100).toFixed(2) + ' ' + c; }
-  },
+  /** Minor units in the currency's own format (`cur` an ISO code), in the fan's language. */
+  money: (minor, cur) => wrI18n.money(minor, cur || 'usd'),
   /** A countdown, `m:ss`, never below zero. */
   clock(ms) {
     const t = Math.max(0, Math.ceil(ms / 1000));
     return Math.floor(t / 60) + ':' + String(t % 60).padStart(2, '0');
   },
+  /** "Section, row 3, seat 12" in the fan's language. */
+  seatLabel: (section, row, seat) => wrI18n.t('common.seat_label', { section, row, seat: String(seat) }),
+  /** The fetch helpers' answer when the request never reached the server. */
+  offline: () => ({ code: 'network', message: wrI18n.t('common.offline') }),
+  /** An error for a failed answer that carried no error body. */
+  httpError: (status) => ({ code: 'http_' + status, message: wrI18n.t('common.http_error', { status: String(status) }) }),
 };

@@ -14,8 +14,8 @@
     set: (k, v) => { try { sessionStorage.setItem(k, v); } catch (e) { /* storage off */ } },
   };
 
-  const { money } = wr;
-  const { clock } = wr;
+  const { money, clock } = wr;
+  const { t } = wrI18n;
   const li = (a, b) => {
     const n = document.createElement('li');
     for (const t of [a, b]) n.append(Object.assign(document.createElement('span'), { textContent: t }));
@@ -31,13 +31,13 @@
         body: body ? JSON.stringify(body) : undefined,
       });
     } catch (e) {
-      return { status: 0, error: { code: 'network', message: 'No connection. Check your network and try again.' } };
+      return { status: 0, error: wr.offline() };
     }
     const date = Date.parse(res.headers.get('Date') || '');
     if (!isNaN(date)) s.skew = date - Date.now();
     let json = null;
     try { json = await res.json(); } catch (e) { /* no body */ }
-    const error = res.ok ? null : (json && json.error) || { code: 'http_' + res.status, message: 'Something went wrong (' + res.status + ').' };
+    const error = res.ok ? null : (json && json.error) || wr.httpError(res.status);
     return { status: res.status, json, error };
   }
 
@@ -65,14 +65,13 @@
     $('done-link').textContent = link[1];
   }
 
-  const queueLink = () => ['/queue/' + encodeURIComponent(event), 'Back to the waiting room'];
+  const queueLink = () => ['/queue/' + encodeURIComponent(event), t('common.back_to_queue')];
   const toConfirmation = (order) => location.assign('/confirmation.html?order=' + encodeURIComponent(order) + '&event=' + encodeURIComponent(event));
 
   function holdGone(h) {
     if (h && h.status === 'completed' && store.get('wr_order_' + event)) return toConfirmation(store.get('wr_order_' + event));
-    finish(h && h.status === 'completed' ? 'Already paid' : 'Your hold has ended',
-      h && h.status === 'completed' ? 'These seats are already booked; your confirmation email has the details.'
-        : 'The seats were released or the time ran out, so they are back on sale.', queueLink());
+    const paid = h && h.status === 'completed';
+    finish(t(paid ? 'c.paid.head' : 'c.ended.head'), t(paid ? 'c.paid.text' : 'c.ended.text'), queueLink());
   }
 
   function ticker() {
@@ -104,7 +103,7 @@
     e.preventDefault();
     if (s.busy) return;
     const email = $('email').value.trim();
-    if (!EMAIL.test(email)) { fieldError($('email'), 'email-err', 'Enter an email address like name@example.com.'); return; }
+    if (!EMAIL.test(email)) { fieldError($('email'), 'email-err', t('c.email_bad')); return; }
     fieldError($('email'), 'email-err', '');
     s.busy = true;
     $('to-pay').disabled = true;
@@ -117,7 +116,7 @@
       return;
     }
     if (r.error.code === 'payment_declined') { declined(r.error); return; }
-    if (r.error.field === 'email') fieldError($('email'), 'email-err', 'This email address looks wrong: ' + r.error.message + '.');
+    if (r.error.field === 'email') fieldError($('email'), 'email-err', t('c.email_wrong', { why: r.error.message }));
     else if (r.error.code === 'hold_not_active' || r.status === 404) holdGone(null);
     else alertMsg(r.error.message);
   }
@@ -126,7 +125,7 @@
     s.order = c.order_id;
     store.set('wr_order_' + event, c.order_id);
     alertMsg('');
-    const price = 'Pay ' + money(c.total, c.currency);
+    const price = t('c.pay_amount', { amount: money(c.total, c.currency) });
     if (c.provider === 'dev' && c.confirm_url) {
       // Same origin as this page: the server's idea of its own address
       // (public_base_url) may differ from how the fan reached it.
@@ -134,22 +133,22 @@
       try { u = new URL(c.confirm_url, location.href); } catch (x) { u = null; }
       s.confirm = u ? u.pathname + u.search : c.confirm_url;
       $('pay').textContent = price;
-      show(['summary', 'pay-dev'], 'Payment');
+      show(['summary', 'pay-dev'], t('c.payment'));
       return;
     }
-    show(['summary', 'pay-stripe'], 'Payment');
+    show(['summary', 'pay-stripe'], t('c.payment'));
     const pay = $('stripe-pay');
     pay.textContent = price;
     if (!(c.publishable_key && c.client_secret)) {
-      $('stripe-note').textContent = 'Card payments go through Stripe, but this site has no Stripe publishable key configured, so the card form cannot load. Please contact the organiser.';
+      $('stripe-note').textContent = t('c.stripe_missing');
       pay.hidden = true;
       return;
     }
-    $('stripe-note').textContent = 'Your card details go straight to Stripe through their secure form below.';
+    $('stripe-note').textContent = t('c.stripe_note');
     pay.disabled = true;
     const sc = document.createElement('script');
     sc.src = 'https://js.stripe.com/v3';
-    sc.onerror = () => alertMsg('The card form did not load. Check your connection and reload the page.');
+    sc.onerror = () => alertMsg(t('c.stripe_failed'));
     sc.onload = () => {
       const stripe = window.Stripe(c.publishable_key);
       const card = stripe.elements().create('card');
@@ -161,7 +160,7 @@
         const r = await stripe.confirmCardPayment(c.client_secret, { payment_method: { card, billing_details: { email } } });
         pay.disabled = false;
         if (r.error && r.error.type === 'card_error') declined(r.error);
-        else if (r.error) alertMsg(r.error.message || 'The payment did not go through.');
+        else if (r.error) alertMsg(r.error.message || t('c.not_through'));
         else toConfirmation(c.order_id);
       };
     };
@@ -182,21 +181,21 @@
   // and the seats stay held until the countdown ends, so the fan can try
   // another card.
   function declined(err) {
-    const why = err.message || 'Your card was declined.';
-    alertMsg(why + ' Your seats are still held: try another card.');
-    $('announce').textContent = 'Payment declined. ' + why;
+    const why = err.message || t('c.declined');
+    alertMsg(t('c.declined_retry', { why }));
+    $('announce').textContent = t('c.say_declined', { why });
   }
 
   async function payDev(e) {
     e.preventDefault();
     if (s.busy) return;
     const digits = $('card').value.replace(/[\s-]/g, '');
-    if (!/^\d{12,19}$/.test(digits) || !luhn(digits)) { fieldError($('card'), 'card-err', 'Enter a valid card number, such as 4242 4242 4242 4242.'); return; }
+    if (!/^\d{12,19}$/.test(digits) || !luhn(digits)) { fieldError($('card'), 'card-err', t('c.card_bad')); return; }
     fieldError($('card'), 'card-err', '');
     s.busy = true;
     $('pay').disabled = true;
     const label = $('pay').textContent;
-    $('pay').textContent = 'Paying…';
+    $('pay').textContent = t('c.paying');
     // The server decides, as Stripe does with its test cards.
     const r = await call('POST', s.confirm, { card: digits });
     s.busy = false;
@@ -205,7 +204,7 @@
     if (r.status === 200 && r.json.status === 'confirmed') {
       toConfirmation(r.json.order_id || s.order);
     } else if (r.status === 200) {
-      finish('Payment not completed', 'This order is ' + r.json.status + ', so no payment was taken for it.', queueLink());
+      finish(t('c.incomplete.head'), t('c.incomplete.text', { status: r.json.status }), queueLink());
     } else if (r.error.code === 'payment_declined') {
       $('card').value = '';
       declined(r.error);
@@ -221,15 +220,15 @@
   $('email').addEventListener('change', () => store.set('wr_email', $('email').value.trim()));
 
   // ---- start ---------------------------------------------------------------
-  (async () => {
-    if (!/^[A-Za-z0-9_-]{1,100}$/.test(holdId)) { finish('Nothing to check out', 'Pick your seats first.', ['/', 'Home']); return; }
+  wrI18n.ready.then(async () => {
+    if (!/^[A-Za-z0-9_-]{1,100}$/.test(holdId)) { finish(t('c.nothing.head'), t('c.nothing.text'), ['/', t('common.home')]); return; }
     const r = await call('GET', 'holds/' + encodeURIComponent(holdId));
     if (r.status === 200) event = r.json.event || event;
     if (r.status === 403 || r.status === 404) {
-      finish('Hold not found', 'This hold does not exist or belongs to another browser.', event ? queueLink() : ['/', 'Home']);
+      finish(t('c.not_found.head'), t('c.not_found.text'), event ? queueLink() : ['/', t('common.home')]);
       return;
     }
-    if (r.status !== 200) { finish('Checkout did not load', r.error.message, [location.href, 'Try again']); return; }
+    if (r.status !== 200) { finish(t('c.load_failed'), r.error.message, [location.href, t('q.try_again')]); return; }
     const h = r.json;
     if (h.status !== 'active') { holdGone(h); return; }
     s.hold = h;
@@ -237,15 +236,15 @@
     const [ev, map] = await Promise.all([call('GET', 'events/' + E), call('GET', 'events/' + E + '/seats')]);
     const labels = new Map();
     if (map.status === 200) {
-      for (const sec of map.json.sections) for (const row of sec.rows || []) for (const seat of row.seats) labels.set(seat.id, sec.name + ', row ' + row.label + ', seat ' + seat.number);
+      for (const sec of map.json.sections) for (const row of sec.rows || []) for (const seat of row.seats) labels.set(seat.id, wr.seatLabel(sec.name, row.label, seat.number));
     }
-    const lines = h.seats.map((x) => li(labels.get(x.id) || 'Seat ' + x.id, money(x.price, h.currency)));
-    if (h.quantity) lines.push(li(h.quantity + (h.quantity === 1 ? ' standing place' : ' standing places'), money(h.total, h.currency)));
+    const lines = h.seats.map((x) => li(labels.get(x.id) || t('common.seat_id', { id: String(x.id) }), money(x.price, h.currency)));
+    if (h.quantity) lines.push(li(t('common.standing', { n: h.quantity }), money(h.total, h.currency)));
     $('lines').replaceChildren(...lines);
     $('total').textContent = money(h.total, h.currency);
-    if (ev.status === 200) $('meta').textContent = ev.json.name + ' · ' + new Date(ev.json.starts_at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+    if (ev.status === 200) $('meta').textContent = ev.json.name + ' · ' + wrI18n.date(ev.json.starts_at, { dateStyle: 'medium', timeStyle: 'short' });
     $('back').href = '/events/' + E + '/book';
-    show(['summary', 'contact'], 'Checkout');
+    show(['summary', 'contact'], t('c.checkout'));
     ticker();
-  })();
+  });
 })();

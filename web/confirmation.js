@@ -11,6 +11,7 @@
   let polls = 0;
 
   const { money } = wr;
+  const { t } = wrI18n;
 
   async function get(path) {
     try {
@@ -33,12 +34,7 @@
     title(head);
   }
 
-  const STATUS = {
-    failed: ['Payment not completed', 'The payment did not go through, so nothing was booked and you were not charged.'],
-    refund_pending: ['Payment refunded', 'Your payment arrived after the hold ran out and the seats were gone, so we are refunding it in full.'],
-    refunded: ['Payment refunded', 'This booking was refunded in full.'],
-    cancelled: ['Booking cancelled', 'This booking was cancelled.'],
-  };
+  const STATUS = ['failed', 'refund_pending', 'refunded', 'cancelled']; // f.status.<status>.head and .text
 
   function render(o) {
     $('wait').hidden = true;
@@ -52,19 +48,19 @@
       return li;
     }));
     $('total').textContent = money(o.total, o.currency);
-    const st = STATUS[o.status];
+    const st = STATUS.includes(o.status) ? 'f.status.' + o.status : null;
     if (o.status === 'confirmed') {
-      $('status-text').textContent = 'Your order is confirmed. Show this reference at the door.';
-      $('email-note').textContent = 'We emailed your tickets to ' + o.email + '.';
-      title('You’re going!');
+      $('status-text').textContent = t('f.confirmed');
+      $('email-note').textContent = t('f.emailed', { email: o.email });
+      title(t('f.going'));
       try { sessionStorage.removeItem('wr_hold_' + o.event_id); } catch (e) { /* storage off */ }
     } else {
-      $('status-text').textContent = st ? st[1] : 'Status: ' + o.status + '.';
-      title(st ? st[0] : 'Your booking');
+      $('status-text').textContent = st ? t(st + '.text') : t('f.status_other', { status: o.status });
+      title(st ? t(st + '.head') : t('f.your_booking'));
     }
     get('events/' + encodeURIComponent(o.event_id)).then((r) => {
       if (r.status !== 200) return;
-      $('when').textContent = new Date(r.json.starts_at).toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'short' });
+      $('when').textContent = wrI18n.date(r.json.starts_at, { dateStyle: 'full', timeStyle: 'short' });
       $('where').textContent = [r.json.venue_name, r.json.venue_city].filter(Boolean).join(', ');
       $('when-row').hidden = false;
       $('where-row').hidden = !$('where').textContent;
@@ -75,15 +71,17 @@
     const r = await get('orders/' + encodeURIComponent(orderId));
     polls += 1;
     if (r.status === 404) {
-      problem('Booking not found', 'This browser cannot show that booking. If you paid, your confirmation email has the details.');
+      problem(t('f.not_found.head'), t('f.not_found.text'));
       return;
     }
     if (r.status === 200 && r.json.status !== 'pending') { render(r.json); return; }
     $('bar').style.width = Math.min(95, polls * 100 / PATIENCE) + '%';
-    if (polls === PATIENCE) $('wait-text').textContent = 'The payment is taking longer than usual. You can keep this page open; we also email you once it is confirmed.';
+    if (polls === PATIENCE) $('wait-text').textContent = t('f.slow');
     setTimeout(poll, polls < PATIENCE ? FAST_MS : 10000);
   }
 
-  if (!/^[A-Za-z0-9_-]{1,100}$/.test(orderId)) problem('No booking', 'This link is missing its booking.');
-  else poll();
+  wrI18n.ready.then(() => {
+    if (!/^[A-Za-z0-9_-]{1,100}$/.test(orderId)) problem(t('f.none.head'), t('f.none.text'));
+    else poll();
+  });
 })();

@@ -25,12 +25,17 @@ window.wrCaptcha = async (api, ch, progress) => {
       w.onerror = reject;
       return w.postMessage(ch);
     }
-    // hCaptcha and Turnstile: load the script, then render(el, {sitekey, callback}).
-    const go = () => window[name].render(document.getElementById('widget'), { sitekey: ch.site_key, callback: (token) => resolve({ token }) });
+    // hCaptcha and Turnstile: load the script, then render(el, {sitekey, callback}),
+    // in the page's language (hCaptcha takes it on the script URL).
+    const lang = window.wrI18n ? wrI18n.lang : 'en';
+    const opts = { sitekey: ch.site_key, callback: (token) => resolve({ token }) };
+    if (name === 'turnstile') opts.language = lang;
+    const go = () => window[name].render(document.getElementById('widget'), opts);
     if (window[name]) return go();
     window.wrWidget = go;
     const s = document.createElement('script');
-    s.src = (name === 'hcaptcha' ? 'https://js.hcaptcha.com/1/api.js' : 'https://challenges.cloudflare.com/turnstile/v0/api.js') + '?render=explicit&onload=wrWidget';
+    s.src = (name === 'hcaptcha' ? 'https://js.hcaptcha.com/1/api.js?hl=' + encodeURIComponent(lang) + '&' : 'https://challenges.cloudflare.com/turnstile/v0/api.js?')
+      + 'render=explicit&onload=wrWidget';
     s.onerror = reject;
     document.head.append(s);
   });

@@ -28,18 +28,18 @@
   try { s.first = Number(sessionStorage.getItem(FIRST_KEY)) || null; } catch (e) { /* storage off */ }
 
   // ---- small helpers -------------------------------------------------------
-  const num = (n) => (n == null ? '–' : Number(n).toLocaleString());
-  const plural = (n, one, many) => n + ' ' + (n === 1 ? one : many);
+  const { t } = wrI18n;
+  const num = (n) => (n == null ? '–' : wrI18n.num(Number(n)));
+  const seconds = (n) => t('q.seconds', { n });
   const jitter = (ms) => ms * (0.75 + Math.random() * 0.5);
   const backoff = (fails) => Math.min(30000, jitter(1000 * 2 ** Math.max(0, fails - 1))); // 1 s → 30 s
 
   function fmtEta(sec) {
-    if (sec == null || !isFinite(sec)) return 'estimating…';
-    if (sec < 45) return 'under a minute';
+    if (sec == null || !isFinite(sec)) return t('q.estimating');
+    if (sec < 45) return t('q.eta.under_minute');
     const m = Math.round(sec / 60);
-    if (m < 90) return 'about ' + plural(Math.max(1, m), 'minute', 'minutes');
-    const h = Math.round(sec / 1800) / 2;
-    return 'about ' + h + ' hours';
+    if (m < 90) return t('q.eta.minutes', { n: Math.max(1, m) });
+    return t('q.eta.hours', { n: Math.round(sec / 1800) / 2 });
   }
 
   function retryAfter(res, dflt) {
@@ -97,7 +97,7 @@
     const b = $('retry');
     b.hidden = !retry;
     b.onclick = retry ? () => { clearTimeout(s.joinTimer); retry(); } : null;
-    document.title = title + ' – Waiting room';
+    document.title = t('q.doc_title_with', { title });
     if (!quiet) {
       announce(title + '. ' + text, true);
       $('title').focus();
@@ -107,7 +107,7 @@
   function fatal(title, text) {
     stopAll();
     problem(title, text, null);
-    setConn('Not connected', 'bad');
+    setConn(t('q.conn.not_connected'), 'bad');
   }
 
   // Show a message with a live countdown, then run `fn`.
@@ -118,7 +118,7 @@
     const tick = () => {
       if (s.stopped) return;
       if (left <= 0) { fn(); return; }
-      problem(title, text.replace('{s}', plural(left, 'second', 'seconds')), null, !first); // no button: honour the wait
+      problem(title, text.replace('{s}', seconds(left)), null, !first); // no button: honour the wait
       first = false;
       left -= 1;
       s.joinTimer = setTimeout(tick, 1000);
@@ -135,50 +135,44 @@
   }
 
   // ---- rendering -----------------------------------------------------------
-  const BANNERS = {
-    paused: ['Paused.', 'The queue is on hold for a moment. You keep your place; it moves again when the sale resumes.'],
-    closed: ['Closed.', 'This queue is closed and no more people are being let in.'],
-    draining: ['Closing.', 'Nobody new can join, but everyone already in line keeps their place.'],
-    prequeue: ['Not open yet.', 'When the sale opens, everyone who is here by then gets a random place in line. Arriving earlier does not help.'],
-    scheduled: ['Not open yet.', 'The sale has not started.'],
-  };
+  const BANNERS = ['paused', 'closed', 'draining', 'prequeue', 'scheduled']; // q.banner.<state>.head and .text
 
   function render() {
     if (s.admitted || s.stopped) return;
     let key = s.state === 'closed' ? 'closed' : s.queueState;
-    if (!BANNERS[key]) key = BANNERS[s.state] ? s.state : '';
+    if (!BANNERS.includes(key)) key = BANNERS.includes(s.state) ? s.state : '';
     const b = $('banner');
     if (b.dataset.kind !== key) {
       b.dataset.kind = key;
       b.textContent = '';
       if (key) {
         const w = document.createElement('strong');
-        w.textContent = BANNERS[key][0];
-        b.append(w, ' ' + BANNERS[key][1]);
+        w.textContent = t('q.banner.' + key + '.head');
+        b.append(w, ' ' + t('q.banner.' + key + '.text'));
       }
     }
     b.hidden = !key;
     show('waiting');
-    $('title').textContent = "You're in line";
+    $('title').textContent = t('q.in_line');
     const pos = s.position > 0 ? s.position : null;
     $('position').textContent = num(pos);
     $('ahead').textContent = num(s.ahead);
-    $('eta').textContent = s.state === 'paused' || s.queueState === 'paused' ? 'paused' : fmtEta(s.eta);
+    $('eta').textContent = s.state === 'paused' || s.queueState === 'paused' ? t('q.eta.paused') : fmtEta(s.eta);
     $('count').textContent = num(s.waiting);
     if (pos && (!s.first || pos > s.first)) {
       s.first = pos;
       try { sessionStorage.setItem(FIRST_KEY, String(pos)); } catch (e) { /* storage off */ }
     }
     const pct = pos && s.first ? Math.round((1 - pos / s.first) * 100) : 0;
-    setProgress(pct, pct > 0 ? 'You are ' + pct + '% of the way to the front.' : 'You just joined the line.');
-    document.title = (pos ? '#' + num(pos) + ' in line' : 'In line') + ' – Waiting room';
+    setProgress(pct, pct > 0 ? t('q.pct_way', { pct }) : t('q.just_joined'));
+    document.title = t('q.doc_title_with', { title: pos ? t('q.doc_position', { pos }) : t('q.doc_in_line') });
     const ids = [];
-    if (s.ticket != null) ids.push('Ticket #' + s.ticket);
-    if (s.visitor) ids.push('Visitor ' + String(s.visitor).slice(0, 8));
+    if (s.ticket != null) ids.push(t('q.ticket', { ticket: String(s.ticket) }));
+    if (s.visitor) ids.push(t('q.visitor', { visitor: String(s.visitor).slice(0, 8) }));
     $('ids').textContent = ids.join(' · ');
     if (pos && pos !== s.lastSaid) {
       s.lastSaid = pos;
-      announce('You are number ' + num(pos) + ' in line. Estimated wait: ' + fmtEta(s.eta) + '.');
+      announce(t('q.say_position', { pos, eta: fmtEta(s.eta) }));
     }
   }
 
@@ -186,7 +180,7 @@
     const p = $('progress');
     pct = Math.max(0, Math.min(100, pct));
     p.setAttribute('aria-valuenow', String(pct));
-    p.setAttribute('aria-valuetext', pct + '% of the way to the front');
+    p.setAttribute('aria-valuetext', t('q.pct_short', { pct }));
     $('bar').style.width = pct + '%';
     $('pct').textContent = text;
   }
@@ -197,7 +191,7 @@
     w.hidden = false;
     clearTimeout(s.welcomeTimer);
     s.welcomeTimer = setTimeout(() => { w.hidden = true; }, WELCOME_MS);
-    announce('Welcome back, you kept your place.', true);
+    announce(t('q.welcome_back'), true);
   }
 
   // Merge a snapshot from join, hello, position or status.
@@ -216,10 +210,8 @@
     if (s.state === 'departed') {
       joined(false);
       stopAll();
-      problem('Your place has expired',
-        'This page was away from the queue for too long, so your place was given up. You can join again at the back of the line.',
-        () => { s.stopped = false; s.first = null; join(); });
-      setConn('Not connected', 'bad');
+      problem(t('q.expired.head'), t('q.expired.text'), () => { s.stopped = false; s.first = null; join(); });
+      setConn(t('q.conn.not_connected'), 'bad');
       return;
     }
     render();
@@ -239,21 +231,20 @@
     const dest = safeNext(next);
     $('go').href = dest;
     $('banner').hidden = true;
-    setProgress(100, 'You reached the front of the line.');
+    setProgress(100, t('q.at_front'));
     show('turn');
-    $('title').textContent = "It's your turn";
-    document.title = "It's your turn – Waiting room";
-    let note = '';
+    $('title').textContent = t('q.your_turn');
+    document.title = t('q.doc_title_with', { title: t('q.your_turn') });
+    const notes = [];
     const exp = Number(expiresAt);
-    if (exp > 0) {
-      note = 'Your turn is held until ' + new Date(exp).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) + '. ';
-    }
-    if (!STAY) note += 'Taking you there in a few seconds…';
-    $('go-note').textContent = note;
-    setConn('Done', 'ok');
-    announce("It's your turn. You can book your tickets now.", true);
+    if (exp > 0) notes.push(t('q.held_until', { time: wrI18n.date(exp, { hour: '2-digit', minute: '2-digit' }) }));
+    if (!STAY) notes.push(t('q.taking_you'));
+    $('go-note').textContent = notes.join(' ');
+    setConn(t('q.conn.done'), 'ok');
+    announce(t('q.say_turn'), true);
     $('title').focus();
-    if (!STAY) setTimeout(() => location.assign(dest), 3000);
+    // A fan in another tab is called back first and moved on once they look.
+    window.wrAway.admitted(() => { if (!STAY) setTimeout(() => location.assign(dest), 3000); });
   }
 
   // The server says we are admitted but did not include the token: ask `status`.
@@ -291,29 +282,29 @@
     const progress = (pct) => {
       if (!pct) {
         show('check');
-        $('title').textContent = document.title = 'Quick check';
-        setConn('Checking your browser', 'wait');
-        announce('A quick check before you join. It takes a few seconds.', true);
+        $('title').textContent = document.title = t('q.check_label');
+        setConn(t('q.conn.checking'), 'wait');
+        announce(t('q.say_check'), true);
       }
       bar.setAttribute('aria-valuenow', pct);
-      bar.setAttribute('aria-valuetext', pct + '% done');
+      bar.setAttribute('aria-valuetext', t('q.pct_done', { pct }));
       bar.firstElementChild.style.width = pct + '%';
     };
     try {
       join(await window.wrCaptcha(API, challenge, progress));
     } catch (e) {
       if (e.res) httpError(e.res, await readJson(e.res), join, true);
-      else later(backoff(++s.joinFails) / 1000, "The check didn't work", 'Trying again in {s}.', join);
+      else later(backoff(++s.joinFails) / 1000, t('q.check_failed'), t('q.trying_again'), join);
     }
   }
 
   // captcha: undefined = check first unless joined before; null = none needed.
   async function join(captcha) {
     clearTimeout(s.joinTimer);
-    if (!event) { fatal('No waiting room here', 'There is no waiting room for this address. Check the link you followed.'); return; }
+    if (!event) { fatal(t('q.no_room.head'), t('q.no_room.address')); return; }
     s.stopped = false;
     if (captcha === undefined && !joined()) { check(null); return; }
-    setConn('Joining…', 'wait');
+    setConn(t('q.conn.joining'), 'wait');
     let res;
     let body;
     try {
@@ -326,9 +317,8 @@
       body = await readJson(res);
     } catch (e) {
       s.joinFails += 1;
-      later(backoff(s.joinFails) / 1000, "Can't reach the waiting room",
-        'Check your internet connection. Trying again in {s}.', join);
-      setConn('Offline', 'bad');
+      later(backoff(s.joinFails) / 1000, t('q.unreachable.head'), t('q.unreachable.text'), join);
+      setConn(t('q.conn.offline'), 'bad');
       return;
     }
     if (res.ok) {
@@ -351,42 +341,39 @@
   function httpError(res, body, again, joining) {
     const err = (body && body.error) || {};
     const code = err.code || '';
-    const msg = err.message || '';
     if (code === 'unknown_event' || (res.status === 404 && joining)) {
-      fatal('No waiting room here', 'There is no waiting room for this event. Check the link you followed.');
+      fatal(t('q.no_room.head'), t('q.no_room.event'));
       return 0;
     }
     if (code === 'queue_closed') {
       stopAll();
-      problem('The queue is closed', msg || 'This queue is not taking new people right now.', again);
-      setConn('Not connected', 'bad');
+      problem(t('q.closed.head'), t('q.closed.text'), again);
+      setConn(t('q.conn.not_connected'), 'bad');
       return 0;
     }
     if (code === 'too_many_places') {
-      fatal('You already have places in this line', msg);
+      fatal(t('q.too_many.head'), t('q.too_many.text'));
       return 0;
     }
     if (code === 'captcha_required' || (joining && (res.status === 403 || res.status === 409))) {
       stopAll();
-      problem('One more step', msg || 'Please complete the check to join the queue.', again);
-      setConn('Waiting for you', 'wait');
+      problem(t('q.one_more.head'), t('q.one_more.text'), again);
+      setConn(t('q.conn.waiting_for_you'), 'wait');
       return 0;
     }
     if (res.status === 429) {
       const sec = retryAfter(res, 10);
       if (joining) {
-        later(sec, 'Lots of people are joining',
-          'So many people are arriving that we need a moment. We will try again in {s}; no need to reload.', again);
-        setConn('Busy', 'wait');
+        later(sec, t('q.crowd.head'), t('q.crowd.text'), again);
+        setConn(t('q.conn.busy'), 'wait');
       }
       return sec;
     }
     s.joinFails += 1;
     const sec = retryAfter(res, backoff(s.joinFails) / 1000);
     if (joining) {
-      later(sec, 'The waiting room is busy',
-        (res.status >= 500 ? '' : (msg ? msg + ' ' : '')) + 'Trying again in {s}.', again);
-      setConn('Busy', 'wait');
+      later(sec, t('q.busy.head'), t('q.trying_again'), again);
+      setConn(t('q.conn.busy'), 'wait');
     }
     return sec;
   }
@@ -407,7 +394,7 @@
     s.ws = ws;
     s.wsHello = false;
     s.wsAgainIn = 0;
-    if (!s.polling) setConn('Connecting…', 'wait');
+    if (!s.polling) setConn(t('q.conn.connecting'), 'wait');
     const openTimer = setTimeout(() => { if (s.ws === ws && !s.wsHello) ws.close(); }, 10000);
     ws.onmessage = (m) => {
       let d;
@@ -428,7 +415,7 @@
         s.wsHello = true;
         s.wsFails = 0;
         stopPolling();
-        setConn('Live updates', 'ok');
+        setConn(t('q.conn.live'), 'ok');
         apply(d);
         break;
       case 'position':
@@ -436,11 +423,11 @@
         break;
       case 'state':
         if (d.queue_state === 'reconnecting') { // the server lost its store for a moment
-          setConn('The queue is reconnecting. Your place is kept.', 'wait');
+          setConn(t('q.conn.store_reconnecting'), 'wait');
           break;
         }
         if (d.queue_state) s.queueState = d.queue_state;
-        if (s.wsHello) setConn('Live updates', 'ok');
+        if (s.wsHello) setConn(t('q.conn.live'), 'ok');
         render();
         break;
       case 'departed':
@@ -453,18 +440,18 @@
       case 'reconnect': {
         const ms = Math.max(0, Number(d.retry_ms) || 0);
         s.wsAgainIn = ms + Math.random() * Math.max(1000, ms);
-        setConn('Reconnecting…', 'wait');
+        setConn(t('q.conn.reconnecting'), 'wait');
         ws.close(1000);
         break;
       }
       case 'error':
         if (d.code === 'unknown_event') {
-          fatal('No waiting room here', 'There is no waiting room for this event. Check the link you followed.');
+          fatal(t('q.no_room.head'), t('q.no_room.event'));
         } else if (d.code === 'not_joined') {
           joined(false);
           s.rejoin = true; // the socket closes next; join again instead of reconnecting
         } else if (d.message) {
-          setConn('Problem: ' + d.message, 'bad');
+          setConn(t('q.conn.problem'), 'bad');
         }
         break;
       default:
@@ -485,7 +472,7 @@
     }
     s.wsFails += 1;
     if (s.wsFails >= WS_FAILS_BEFORE_POLL) startPolling(); // and keep retrying the socket below
-    else setConn('Connection lost. Reconnecting…', 'wait');
+    else setConn(t('q.conn.lost'), 'wait');
     s.wsTimer = setTimeout(connect, backoff(s.wsFails));
   }
 
@@ -500,7 +487,7 @@
   function startPolling() {
     if (s.polling || s.admitted || s.stopped) return;
     s.polling = true;
-    setConn('Checking for updates every few seconds', 'wait');
+    setConn(t('q.conn.polling'), 'wait');
     poll();
   }
 
@@ -518,7 +505,7 @@
       if (!s.polling) return;
       if (res.ok) {
         s.joinFails = 0;
-        setConn('Checking for updates every few seconds', 'wait');
+        setConn(t('q.conn.polling'), 'wait');
         apply(body);
       } else if ((res.status === 401 || res.status === 404 || (res.status === 403 && (body.error || {}).code !== 'captcha_required'))
         && mayRejoin()) {
@@ -529,10 +516,10 @@
       } else {
         const sec = httpError(res, body, join, false);
         if (sec) next = Math.max(next, sec * 1000);
-        setConn('Busy. Checking again in ' + plural(Math.ceil(next / 1000), 'second', 'seconds'), 'wait');
+        setConn(t('q.conn.busy_again', { s: seconds(Math.ceil(next / 1000)) }), 'wait');
       }
     } catch (e) {
-      setConn('Offline. Trying again…', 'bad');
+      setConn(t('q.conn.offline_retry'), 'bad');
     }
     if (s.polling && !s.admitted) s.pollTimer = setTimeout(poll, next);
   }
@@ -543,7 +530,7 @@
     if (!s.ws) connect();
     if (s.polling) poll();
   });
-  window.addEventListener('offline', () => { if (!s.admitted && !s.stopped) setConn('Offline. Waiting for the network…', 'bad'); });
+  window.addEventListener('offline', () => { if (!s.admitted && !s.stopped) setConn(t('q.conn.offline_wait'), 'bad'); });
   // Page Visibility / lifecycle: a backgrounded tab or a locked phone may
   // have lost its socket silently and, past the grace, its presence. On
   // return, a fresh socket (or an immediate poll) is presence again; the
@@ -559,7 +546,7 @@
     }
     if (!s.ws) {
       s.wsFails = 0;
-      setConn('Reconnecting…', 'wait');
+      setConn(t('q.conn.reconnecting'), 'wait');
       connect();
     }
     if (s.polling) poll();
@@ -571,6 +558,9 @@
   document.addEventListener('resume', resume);
   window.addEventListener('pageshow', (e) => { if (e.persisted) { s.hiddenAt = s.hiddenAt || 1; resume(); } });
 
-  if (event) $('eyebrow').textContent = 'Waiting room · ' + event;
-  join();
+  wrI18n.ready.then(() => {
+    if (event) $('eyebrow').textContent = t('q.eyebrow', { event });
+    window.wrAway.setup();
+    join();
+  });
 })();

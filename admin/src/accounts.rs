@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use queue::api::schemas;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -23,15 +24,32 @@ fn role_field(role: Option<&str>, default: Role) -> Result<Role> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewOperator {
+    #[schema(schema_with = queue::api::schemas::fields::operator_email)]
     email: String,
+    #[schema(schema_with = queue::api::schemas::fields::new_password)]
     password: String,
+    /// Default `viewer`.
+    #[schema(value_type = Option<queue::api::schemas::Role>)]
     role: Option<String>,
 }
 
 /// `GET /api/v1/admin/operators`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/operators",
+    operation_id = "listOperators",
+    tag = "admin",
+    summary = "Operator accounts",
+    description = "Needs the `owner` role.",
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "Accounts (never passwords).", body = Vec<schemas::Operator>),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn list_operators(
     State(api): State<AdminApi>,
     _owner: Owner,
@@ -40,6 +58,24 @@ pub async fn list_operators(
 }
 
 /// `POST /api/v1/admin/operators`: `{"email","password","role"}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/operators",
+    operation_id = "createOperator",
+    tag = "admin",
+    summary = "Create an operator account",
+    description = "Needs the `owner` role.",
+    request_body(content = NewOperator),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 201, description = "The account.", body = schemas::Operator),
+        (status = 400, description = "`invalid_json`.", body = schemas::Error),
+        (status = 409, description = "`conflict`: an operator with this email exists.", body = schemas::Error),
+        (status = 422, description = "`validation_failed`, with `field` naming the input: `email`, `password`, `role` (a password is 8 to 1024 characters); `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn create_operator(
     State(api): State<AdminApi>,
     Owner(actor): Owner,
@@ -66,16 +102,39 @@ pub async fn create_operator(
     Ok((StatusCode::CREATED, Json(row)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OperatorChange {
+    #[schema(value_type = Option<queue::api::schemas::Role>)]
     role: Option<String>,
+    #[schema(schema_with = queue::api::schemas::fields::new_password_or_null)]
     password: Option<String>,
 }
 
 /// `PATCH /api/v1/admin/operators/{id}`: change role or password. Either
 /// change ends the account's sessions. The audit entry names what changed
 /// (old and new role; that the password changed), never password material.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/operators/{id}",
+    operation_id = "changeOperator",
+    tag = "admin",
+    summary = "Change an operator's role or password",
+    description = "Needs the `owner` role.",
+    params(
+        ("id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,100}$", description = "Operator id (`op_…`)."),
+    ),
+    request_body(content = OperatorChange),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "The account.", body = schemas::Operator),
+        (status = 400, description = "`invalid_json`.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such operator.", body = schemas::Error),
+        (status = 422, description = "`validation_failed`, with `field` naming the input: `role`, `password`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn change_operator(
     State(api): State<AdminApi>,
     Owner(actor): Owner,
@@ -134,6 +193,26 @@ pub async fn change_operator(
 }
 
 /// `DELETE /api/v1/admin/operators/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/operators/{id}",
+    operation_id = "deleteOperator",
+    tag = "admin",
+    summary = "Delete an operator account",
+    description = "Needs the `owner` role.",
+    params(
+        ("id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,100}$", description = "Operator id (`op_…`)."),
+    ),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "`not_found`: no such operator.", body = schemas::Error),
+        (status = 409, description = "`conflict`: you cannot delete your own account.", body = schemas::Error),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+        (status = 400, description = "`invalid_id`: the id is not 1 to 100 characters of A-Z, a-z, 0-9, '-' and '_'.", body = schemas::Error),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn delete_operator(
     State(api): State<AdminApi>,
     Owner(actor): Owner,
@@ -155,30 +234,62 @@ pub async fn delete_operator(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewApiKey)]
 struct NewKey {
+    #[schema(schema_with = queue::api::schemas::fields::name_100)]
     name: String,
+    /// Default `operator`.
+    #[schema(value_type = Option<queue::api::schemas::Role>)]
     role: Option<String>,
 }
 
 /// `GET /api/v1/admin/api-keys`: metadata only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/api-keys",
+    operation_id = "listApiKeys",
+    tag = "admin",
+    summary = "API keys (metadata only)",
+    description = "Needs the `owner` role.",
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "Keys, including revoked ones.", body = Vec<schemas::ApiKey>),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn list_keys(State(api): State<AdminApi>, _owner: Owner) -> Result<Json<Vec<ApiKeyRow>>> {
     Ok(Json(api.db.api_keys().list().await?))
 }
 
 /// `POST /api/v1/admin/api-keys`: `{"name","role"}`; the key is in the
 /// response once and never again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/api-keys",
+    operation_id = "createApiKey",
+    tag = "admin",
+    summary = "Create an API key (shown once)",
+    description = "Needs the `owner` role.",
+    request_body(content = NewKey),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 201, description = "The key's metadata and, this once, the key.", body = schemas::CreatedApiKey),
+        (status = 400, description = "`invalid_json`.", body = schemas::Error),
+        (status = 422, description = "`validation_failed`, with `field` naming the input: `name`, `role`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn create_key(
     State(api): State<AdminApi>,
     Owner(actor): Owner,
     body: Bytes,
 ) -> Result<Response> {
     let req: NewKey = parse_json(&body)?;
+    crate::sales::check_len("name", &req.name, 100)?;
     let name = req.name.trim().to_owned();
-    if name.is_empty() || name.len() > 100 {
-        return Err(AdminError::invalid("name", "must be 1 to 100 characters"));
-    }
     let role = role_field(req.role.as_deref(), Role::Operator)?;
     let key = format!("wr_key_{}", uuid::Uuid::new_v4().simple());
     let row = ApiKeyRow {
@@ -200,6 +311,25 @@ pub async fn create_key(
 }
 
 /// `DELETE /api/v1/admin/api-keys/{id}`: revokes.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/api-keys/{id}",
+    operation_id = "revokeApiKey",
+    tag = "admin",
+    summary = "Revoke an API key",
+    description = "Needs the `owner` role.",
+    params(
+        ("id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,100}$", description = "API key id (`key_…`)."),
+    ),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 204, description = "Revoked; it authenticates nobody from now on."),
+        (status = 404, description = "`not_found`: no such API key.", body = schemas::Error),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+        (status = 400, description = "`invalid_id`: the id is not 1 to 100 characters of A-Z, a-z, 0-9, '-' and '_'.", body = schemas::Error),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn revoke_key(
     State(api): State<AdminApi>,
     Owner(actor): Owner,

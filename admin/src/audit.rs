@@ -7,6 +7,7 @@ use crate::{now_ms, AdminApi};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
+use queue::api::schemas;
 use serde::Deserialize;
 
 /// Appends an entry. A change whose audit entry cannot be written is
@@ -55,6 +56,25 @@ pub struct AuditQuery {
 }
 
 /// `GET /api/v1/admin/audit`: newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/audit",
+    operation_id = "adminAudit",
+    tag = "admin",
+    summary = "The audit log, newest first",
+    description = "Needs the `viewer` role.",
+    params(
+        ("target" = Option<String>, Query, description = "Only this target, e.g. `event:demo`."),
+        ("before" = Option<i64>, Query, minimum = -9223372036854775808i64, maximum = 9223372036854775807i64, description = "Entries older than this id (paging)."),
+        ("limit" = Option<i64>, Query, minimum = -9223372036854775808i64, maximum = 9223372036854775807i64, description = "At most this many (default 100); clamped to 1..1000."),
+    ),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "Entries.", body = Vec<schemas::AuditEntry>),
+        (status = 422, description = "`validation_failed`, with `field` naming the input: `query`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn list(
     State(api): State<AdminApi>,
     _viewer: Viewer,

@@ -163,17 +163,25 @@ async fn key(api: &AdminApi, token: &str) -> Result<Option<Actor>> {
 /// failed too often.
 pub async fn authenticate(api: &AdminApi, parts: &Parts) -> Result<Actor> {
     let (token, from_cookie) = presented(parts).ok_or(AdminError::Unauthenticated)?;
+    let actor = credential(api, parts, &token).await?;
+    // Only a credential that works is worth the cookie's extra checks: a
+    // bad one is refused as unauthenticated whatever the request carries.
     if from_cookie {
         crate::origin::check_cookie_request(parts, &api.origin)?;
     }
-    if api.sessions.verify(&token).is_some() {
-        return session(api, &token)
+    Ok(actor)
+}
+
+/// The actor a session, the operator key or an API key names.
+async fn credential(api: &AdminApi, parts: &Parts, token: &str) -> Result<Actor> {
+    if api.sessions.verify(token).is_some() {
+        return session(api, token)
             .await?
             .ok_or(AdminError::Unauthenticated);
     }
     let ip = (api.client_ip)(parts);
     let attempt = api.throttle.bearer(ip).map_err(AdminError::Throttled)?;
-    match key(api, &token).await {
+    match key(api, token).await {
         Ok(Some(actor)) => {
             api.throttle.settle(attempt, true);
             Ok(actor)

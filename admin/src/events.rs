@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use booking::db::CatalogSeed;
+use queue::api::schemas;
 use queue::api::ApiError;
 use serde::Deserialize;
 use serde_json::json;
@@ -40,6 +41,24 @@ struct NewEvent {
 }
 
 /// `POST /api/v1/admin/events`: creates an event with its seat map.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/events",
+    operation_id = "createEvent",
+    tag = "admin",
+    summary = "Create an event with its seat map",
+    description = "Needs the `operator` role. Creates the catalog entry only; the waiting room is configured with `PUT /api/v1/admin/events/{event}/queue`.",
+    request_body(content = schemas::NewEvent),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 201, description = "A summary of what was created.", body = schemas::CreatedEvent),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 409, description = "`conflict`: an event with this id exists.", body = schemas::Error),
+        (status = 422, description = "`validation_failed`, with `field` naming the input: `name`, `venue`, `starts_at`, `currency`, `status`, `seat_map` (names each bad CSV line or JSON entry); `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn create(
     State(api): State<AdminApi>,
     OperatorRole(op): OperatorRole,
@@ -50,24 +69,15 @@ pub async fn create(
     check_len("name", &req.name, 200)?;
     check_len("venue", &req.venue, 200)?;
     let starts_at = rfc3339("starts_at", &req.starts_at)?;
-    let currency = req.currency.to_lowercase();
-    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
+    if req.currency.len() != 3 || !req.currency.chars().all(|c| c.is_ascii_alphabetic()) {
         return Err(AdminError::invalid("currency", "must be a 3-letter ISO code").into());
     }
+    let currency = req.currency.to_ascii_lowercase();
     let status = req.status.unwrap_or_else(|| "draft".to_owned());
     if !matches!(status.as_str(), "draft" | "published") {
         return Err(AdminError::invalid("status", "must be draft or published").into());
     }
     let map = seat_map::from_either(req.seat_map, req.seat_map_csv)?;
-    let catalog = api.booking.db.catalog();
-    if catalog
-        .event(event.as_str())
-        .await
-        .map_err(AdminError::from)?
-        .is_some()
-    {
-        return Err(AdminError::Conflict("an event with this id exists").into());
-    }
     let seed = CatalogSeed {
         venue: req.venue,
         city: req.city,
@@ -81,10 +91,16 @@ pub async fn create(
         sections: map.sections,
         now: chrono::Utc::now(),
     };
-    catalog
+    let created = api
+        .booking
+        .db
+        .catalog()
         .insert_catalog(&seed)
         .await
         .map_err(AdminError::from)?;
+    if !created {
+        return Err(AdminError::Conflict("an event with this id exists").into());
+    }
     let seats = seat_map::places(&seed.sections);
     let after = json!({
         "id": seed.event_id, "name": seed.name, "status": seed.status,

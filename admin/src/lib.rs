@@ -6,13 +6,14 @@
 //! behind [`auth::guard`], the one place roles are enforced (see `auth`).
 
 mod accounts;
+mod analytics;
 mod audit;
 pub mod auth;
 mod error;
 mod events;
 mod ledger;
 mod lifecycle;
-mod live;
+pub mod live;
 mod origin;
 mod queue_settings;
 mod sales;
@@ -21,19 +22,21 @@ mod session;
 pub mod store;
 mod throttle;
 
+pub use analytics::spawn as spawn_analytics;
 pub use auth::{Actor, OperatorRole, Owner, Role, Viewer};
 pub use error::AdminError;
 pub use lifecycle::spawn_scheduler;
 pub use live::spawn_collector;
+pub use throttle::FREE_BEARER_PER_ADDRESS;
 
 use axum::http::request::Parts;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, patch, post, put};
 use axum::Router;
 use queue::engine::Engine;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use store::{AdminDb, OperatorRow};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Resolves the client address of a request (the gateway knows its
 /// trusted proxies; the admin crate does not).
@@ -56,6 +59,9 @@ pub struct AdminConfig {
     /// The site's public URL: its origin is accepted on cookie-authenticated
     /// writes besides the request's own `Host` (for proxies that rewrite it).
     pub public_base_url: Option<String>,
+    /// Failed bearer credentials one client address may send before it
+    /// must wait (`throttle::FREE_BEARER_PER_ADDRESS` by default).
+    pub bearer_free_attempts: u32,
 }
 
 /// Shared state of the operator API.
@@ -116,7 +122,9 @@ impl AdminApi {
             api_key_sha256: auth::digest(&config.api_key),
             db,
             sessions: Arc::new(session::Sessions::new(&secret, &config.api_key)),
-            throttle: Arc::default(),
+            throttle: Arc::new(throttle::Throttle::with_bearer_budget(
+                config.bearer_free_attempts,
+            )),
             dummy_hash: dummy.into(),
             secure_cookies: config.secure_cookies,
             origin: queue::api::AllowedOrigin::new(config.public_base_url.as_deref()),
@@ -187,73 +195,65 @@ pub(crate) fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Parses a JSON body: malformed JSON is 400, a wrong shape 422.
+/// Parses a JSON body (see `queue::api::json_object`): malformed JSON is
+/// 400, a wrong shape 422.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AdminError> {
-    serde_json::from_slice(body).map_err(|e| {
-        if e.is_data() {
-            AdminError::invalid("body", e.to_string())
-        } else {
-            AdminError::BadJson(e.to_string())
-        }
+    queue::api::json_object(body).map_err(|e| match e {
+        queue::api::BodyError::Syntax(e) => AdminError::BadJson(e.to_string()),
+        queue::api::BodyError::Shape(why) => AdminError::invalid("body", why),
     })
+}
+
+/// Routes under `/api/v1/admin`, each handler's `#[utoipa::path]` giving
+/// its path, method and documentation; `guard` (when given) wraps all but
+/// login and logout.
+fn routes(guard: Option<AdminApi>) -> OpenApiRouter<AdminApi> {
+    let protected = OpenApiRouter::new()
+        .routes(routes!(session::me))
+        .routes(routes!(audit::list))
+        .routes(routes!(accounts::list_operators, accounts::create_operator))
+        .routes(routes!(
+            accounts::change_operator,
+            accounts::delete_operator
+        ))
+        .routes(routes!(accounts::list_keys, accounts::create_key))
+        .routes(routes!(accounts::revoke_key))
+        .routes(routes!(sales::list, events::create))
+        .routes(routes!(
+            queue_settings::replace,
+            queue_settings::change,
+            queue_settings::show,
+            queue_settings::remove
+        ))
+        .routes(routes!(sales::show, sales::edit))
+        .routes(routes!(sales::replace_seat_map))
+        .routes(routes!(sales::publish))
+        .routes(routes!(sales::cancel))
+        .routes(routes!(sales::report))
+        .routes(routes!(sales::orders_csv))
+        .routes(routes!(live::live))
+        .routes(routes!(analytics::http::json))
+        .routes(routes!(analytics::http::csv))
+        .routes(routes!(queue_settings::control));
+    let protected = match guard {
+        Some(state) => protected.route_layer(from_fn_with_state(state, auth::guard)),
+        None => protected,
+    };
+    OpenApiRouter::new()
+        .routes(routes!(session::login))
+        .routes(routes!(session::logout))
+        .merge(protected)
 }
 
 /// Routes under `/api/v1/admin`.
 pub fn router(state: AdminApi) -> Router {
-    let protected = Router::new()
-        .route("/api/v1/admin/me", get(session::me))
-        .route("/api/v1/admin/audit", get(audit::list))
-        .route(
-            "/api/v1/admin/operators",
-            get(accounts::list_operators).post(accounts::create_operator),
-        )
-        .route(
-            "/api/v1/admin/operators/{id}",
-            patch(accounts::change_operator).delete(accounts::delete_operator),
-        )
-        .route(
-            "/api/v1/admin/api-keys",
-            get(accounts::list_keys).post(accounts::create_key),
-        )
-        .route(
-            "/api/v1/admin/api-keys/{id}",
-            axum::routing::delete(accounts::revoke_key),
-        )
-        .route(
-            "/api/v1/admin/events",
-            get(sales::list).post(events::create),
-        )
-        .route(
-            "/api/v1/admin/events/{event}/queue",
-            put(queue_settings::replace)
-                .patch(queue_settings::change)
-                .get(queue_settings::show)
-                .delete(queue_settings::remove),
-        )
-        .route(
-            "/api/v1/admin/events/{event}",
-            get(sales::show).patch(sales::edit),
-        )
-        .route(
-            "/api/v1/admin/events/{event}/seat-map",
-            put(sales::replace_seat_map),
-        )
-        .route("/api/v1/admin/events/{event}/publish", post(sales::publish))
-        .route("/api/v1/admin/events/{event}/cancel", post(sales::cancel))
-        .route("/api/v1/admin/events/{event}/report", get(sales::report))
-        .route(
-            "/api/v1/admin/events/{event}/orders.csv",
-            get(sales::orders_csv),
-        )
-        .route("/api/v1/admin/events/{event}/live", get(live::live))
-        .route(
-            "/api/v1/admin/events/{event}/queue/{action}",
-            post(queue_settings::control),
-        )
-        .route_layer(from_fn_with_state(state.clone(), auth::guard));
-    Router::new()
-        .route("/api/v1/admin/login", post(session::login))
-        .route("/api/v1/admin/logout", post(session::logout))
-        .merge(protected)
+    routes(Some(state.clone()))
+        .split_for_parts()
+        .0
         .with_state(state)
+}
+
+/// The operator API's operations, as [`router`] serves them.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes(None).into_openapi()
 }

@@ -16,6 +16,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use queue::api::schemas;
 use queue::api::{event_id, ApiError, ErrorCode, EventPath};
 use queue::{EventId, QueueError, QueueSettings, QueueState};
 use serde::{Deserialize, Deserializer};
@@ -87,13 +88,7 @@ fn non_negative(field: &'static str, v: i64) -> Result<u32, ApiError> {
 
 impl SettingsPatch {
     fn parse(body: &Bytes) -> Result<Self, ApiError> {
-        serde_json::from_slice(body).map_err(|e| {
-            if e.is_data() {
-                ApiError::of(ErrorCode::ValidationFailed, e.to_string())
-            } else {
-                ApiError::invalid_json(e)
-            }
-        })
+        crate::parse_json(body).map_err(ApiError::from)
     }
 
     fn apply(&self, mut s: QueueSettings) -> Result<QueueSettings, ApiError> {
@@ -144,8 +139,32 @@ impl SettingsPatch {
                 .map(|secs| non_negative("place_ttl_seconds", secs))
                 .transpose()?;
         }
-        s.validate()?;
+        s.validate().map_err(|e| match e {
+            // The write's own times are in order, so it is the times
+            // already stored that it breaks the schedule against.
+            QueueError::Invalid {
+                field: "opens_at" | "closes_at",
+                ..
+            } if self.times_in_order() => ApiError::of(
+                ErrorCode::Conflict,
+                format!("{e} (with the schedule already stored)"),
+            ),
+            e => ApiError::from(e),
+        })?;
         Ok(s)
+    }
+
+    /// Whether the times this write sets are in order among themselves.
+    fn times_in_order(&self) -> bool {
+        let set = |t: Option<Option<i64>>| t.flatten();
+        let (pre, open, close) = (
+            set(self.prequeue_at),
+            set(self.opens_at),
+            set(self.closes_at),
+        );
+        let pre_open = pre.zip(open).is_none_or(|(p, o)| p <= o);
+        let open_close = open.zip(close).is_none_or(|(o, c)| o < c);
+        pre_open && open_close
     }
 }
 
@@ -155,14 +174,24 @@ fn expected_version(headers: &HeaderMap, body: Option<u64>) -> Result<Option<u64
     let Some(raw) = headers.get(header::IF_MATCH) else {
         return Ok(body);
     };
-    let raw = raw.to_str().unwrap_or("").trim();
+    // Exactly the document's pattern: `*`, `"7"`, `W/"7"` or `7`.
+    let raw = raw.to_str().unwrap_or("");
     if raw == "*" {
         return Ok(body);
     }
-    let bare = raw.trim_start_matches("W/").trim_matches('"');
-    bare.parse()
+    let tag = raw.strip_prefix("W/").unwrap_or(raw);
+    let digits = match tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(quoted) => quoted,
+        None if tag == raw => raw,
+        None => "",
+    };
+    let well_formed =
+        (1..=19).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    well_formed
+        .then(|| digits.parse().ok())
+        .flatten()
         .map(Some)
-        .map_err(|_| invalid("version", "If-Match must be a settings version, e.g. \"7\""))
+        .ok_or_else(|| invalid("version", "If-Match must be a settings version, e.g. \"7\""))
 }
 
 /// Settings as JSON with their version as the `ETag`.
@@ -226,6 +255,30 @@ pub(crate) async fn update(
 
 /// `PUT`: create the queue or replace its settings (absent fields take
 /// their defaults).
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/events/{event}/queue",
+    operation_id = "replaceQueueSettings",
+    tag = "admin",
+    summary = "Create the queue or replace its settings",
+    description = "Needs the `operator` role. Absent fields take their defaults. A write naming a version (`If-Match` or `version`) that is no longer current is refused.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[0-9]{1,19}"|[0-9]{1,19})$"#, description = r#"The settings version the write is based on (`"7"`, `W/"7"` or `7`); `*` names none."#),
+    ),
+    request_body(content = schemas::QueueSettingsPatch),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "Replaced.", body = schemas::QueueSettings, headers(("ETag" = String, description = "The settings version, quoted."))),
+        (status = 201, description = "Created.", body = schemas::QueueSettings, headers(("ETag" = String, description = "The settings version, quoted."))),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 409, description = "`version_conflict`: the version named by `If-Match` or `version` is no longer current.", body = schemas::Error),
+        (status = 422, description = "`validation_failed`, with `field` naming the setting: an unknown field or wrong type (`field` absent), or a value out of range (e.g. `state`, `admit_per_minute`, `session_ttl_seconds`, `opens_at`, `version` for a malformed `If-Match`).", body = schemas::Error),
+        (status = 503, response = schemas::QueueUnavailable),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn replace(
     State(api): State<AdminApi>,
     OperatorRole(op): OperatorRole,
@@ -249,6 +302,30 @@ pub async fn replace(
 }
 
 /// `PATCH`: change some settings live.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/events/{event}/queue",
+    operation_id = "changeQueueSettings",
+    tag = "admin",
+    summary = "Change some queue settings live",
+    description = "Needs the `operator` role. Absent fields stay as they are; `null` clears a schedule time. Every node applies the change at its next tick. A write naming a version (`If-Match` or `version`) that is no longer current is refused.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[0-9]{1,19}"|[0-9]{1,19})$"#, description = r#"The settings version the write is based on (`"7"`, `W/"7"` or `7`); `*` names none."#),
+    ),
+    request_body(content = schemas::QueueSettingsPatch),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "The settings now in force.", body = schemas::QueueSettings, headers(("ETag" = String, description = "The settings version, quoted."))),
+        (status = 404, description = "`unknown_event`: no queue for this event.", body = schemas::Error),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 409, description = "`version_conflict`: the version named by `If-Match` or `version` is no longer current. Also `conflict` when the write's times are in order among themselves but not with the schedule already stored (`schedule-order`).", body = schemas::Error),
+        (status = 422, description = "`validation_failed`, with `field` naming the setting: an unknown field or wrong type (`field` absent), or a value out of range (e.g. `state`, `admit_per_minute`, `session_ttl_seconds`, `opens_at`, `version` for a malformed `If-Match`).", body = schemas::Error),
+        (status = 503, response = schemas::QueueUnavailable),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn change(
     State(api): State<AdminApi>,
     OperatorRole(op): OperatorRole,
@@ -269,6 +346,30 @@ pub async fn change(
 /// `POST …/queue/{action}`: the live controls as verbs, for buttons and
 /// scripts: `pause`, `resume` (= open), `drain` (stop joins, keep
 /// admitting), `close`, `open`, `prequeue`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/events/{event}/queue/{action}",
+    operation_id = "queueControl",
+    tag = "admin",
+    summary = "Live controls as verbs",
+    description = "Needs the `operator` role. `pause`, `resume` (= `open`), `drain` (stop joins, keep admitting), `close`, `open`, `prequeue`. No request body; `If-Match` honoured.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+        ("action" = schemas::QueueAction, Path, description = "The control."),
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[0-9]{1,19}"|[0-9]{1,19})$"#, description = r#"The settings version the write is based on (`"7"`, `W/"7"` or `7`); `*` names none."#),
+    ),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "The settings now in force.", body = schemas::QueueSettings, headers(("ETag" = String, description = "The settings version, quoted."))),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`unknown_action` or `unknown_event`.", body = schemas::Error),
+        (status = 409, description = "`version_conflict` (with `If-Match`).", body = schemas::Error),
+        (status = 422, description = "`validation_failed`, with `field` naming the input: `version`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 503, response = schemas::QueueUnavailable),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn control(
     State(api): State<AdminApi>,
     OperatorRole(op): OperatorRole,
@@ -302,6 +403,25 @@ pub async fn control(
 }
 
 /// `GET`: the settings in force, with their version as the `ETag`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/events/{event}/queue",
+    operation_id = "getQueueSettings",
+    tag = "admin",
+    summary = "The queue settings in force",
+    description = "Needs the `viewer` role.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+    ),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "Settings; their `version` is also the `ETag`.", body = schemas::QueueSettings, headers(("ETag" = String, description = "The settings version, quoted."))),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`unknown_event`: no queue for this event.", body = schemas::Error),
+        (status = 503, response = schemas::QueueUnavailable),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn show(
     State(api): State<AdminApi>,
     _viewer: Viewer,
@@ -317,6 +437,27 @@ pub async fn show(
 /// so no node ticks it any more (the catalog and orders stay). 409 while
 /// it is not closed, or while sessions are alive (they end within
 /// `session_ttl_seconds` of closing).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/events/{event}/queue",
+    operation_id = "removeQueue",
+    tag = "admin",
+    summary = "Remove a closed queue",
+    description = "Needs the `operator` role. Deletes everything the queue store holds for the event (settings, places, sessions, seed, counters) so no node ticks it any more; the booking catalog and orders stay. Only a closed queue whose admitted sessions have all ended (within `session_ttl_seconds` of closing) can be removed.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+    ),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`unknown_event`: no queue for this event.", body = schemas::Error),
+        (status = 409, description = "`conflict`: the queue is not closed, or admitted sessions are still alive.", body = schemas::Error),
+        (status = 503, response = schemas::QueueUnavailable),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn remove(
     State(api): State<AdminApi>,
     OperatorRole(op): OperatorRole,

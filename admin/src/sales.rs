@@ -11,6 +11,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use booking::db::{EventChanges, EventRecord, SalesSummary};
+use queue::api::schemas;
 use queue::api::{event_id, ApiError};
 use queue::QueueState;
 use serde::Deserialize;
@@ -20,29 +21,35 @@ use serde_json::json;
 const MAX_REASON: usize = 500;
 
 /// `PATCH /api/v1/admin/events/{event}` body; absent fields stay.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EventPatch {
+    #[schema(schema_with = queue::api::schemas::fields::text_200_or_null)]
     name: Option<String>,
+    #[schema(schema_with = queue::api::schemas::fields::long_text_or_null)]
     description: Option<String>,
-    /// RFC 3339.
+    #[schema(schema_with = queue::api::schemas::fields::date_time_or_null)]
     starts_at: Option<String>,
 }
 
 /// `POST /api/v1/admin/events/{event}/cancel` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CancelEventRequest)]
 struct CancelRequest {
     /// The event id typed again: cancelling refunds every buyer and cannot
     /// be undone, so a script or a slip of the mouse must not do it.
+    #[schema(schema_with = queue::api::schemas::fields::event_confirmation)]
     confirm: String,
     #[serde(default)]
+    #[schema(schema_with = queue::api::schemas::fields::line_500)]
     reason: String,
 }
 
-/// Checks a required text field's length.
+/// Checks a required text field: 1 to `max` characters as sent, not all
+/// whitespace (the API document's `minLength`/`maxLength`/`\S`).
 pub(crate) fn check_len(field: &'static str, v: &str, max: usize) -> Result<(), AdminError> {
-    if v.trim().is_empty() || v.len() > max {
+    if v.trim().is_empty() || v.chars().count() > max {
         return Err(AdminError::invalid(
             field,
             format!("must be 1 to {max} characters"),
@@ -105,6 +112,20 @@ const LIST_LIMIT: i64 = 1_000;
 /// `GET /api/v1/admin/events`: every event operators can act on, by id:
 /// its catalog record (`null` for a queue sold elsewhere) and its queue
 /// settings (`null` until a queue is created).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/events",
+    operation_id = "listAdminEvents",
+    tag = "admin",
+    summary = "Every event: its catalog record and its queue settings",
+    description = "Needs the `viewer` role. One entry per event id found in the booking catalog (any status, at most 1,000, latest date first) or in the queue store, sorted by id.",
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "One entry per event id.", body = Vec<schemas::AdminEventEntry>),
+        (status = 503, response = schemas::QueueUnavailable),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn list(
     State(api): State<AdminApi>,
     _viewer: Viewer,
@@ -137,6 +158,24 @@ pub async fn list(
 }
 
 /// `GET /api/v1/admin/events/{event}`: the event and its sales summary.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/events/{event}",
+    operation_id = "getAdminEvent",
+    tag = "admin",
+    summary = "The event (any status) and its sales summary",
+    description = "Needs the `viewer` role.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+    ),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "Event and summary.", body = schemas::EventWithSales),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn show(
     State(api): State<AdminApi>,
     _viewer: Viewer,
@@ -147,6 +186,28 @@ pub async fn show(
 }
 
 /// `PATCH /api/v1/admin/events/{event}`: name, description, date.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/events/{event}",
+    operation_id = "editEvent",
+    tag = "admin",
+    summary = "Change an event's name, description or date",
+    description = "Needs the `operator` role.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+    ),
+    request_body(content = EventPatch),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "The event.", body = schemas::Event),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
+        (status = 409, description = "`event_cancelled`: a cancelled event can no longer be changed.", body = schemas::Error),
+        (status = 422, description = "`validation_failed`, with `field` naming the input: `name`, `description`, `starts_at`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn edit(
     State(api): State<AdminApi>,
     OperatorRole(op): OperatorRole,
@@ -158,7 +219,11 @@ pub async fn edit(
     if let Some(name) = &patch.name {
         check_len("name", name, 200)?;
     }
-    if patch.description.as_ref().is_some_and(|d| d.len() > 5_000) {
+    if patch
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 5_000)
+    {
         return Err(AdminError::invalid("description", "must be at most 5000 characters").into());
     }
     let changes = EventChanges {
@@ -190,6 +255,28 @@ struct NewSeatMap {
 
 /// `PUT /api/v1/admin/events/{event}/seat-map`: replaces a draft's seat
 /// map (JSON or CSV, validated like at creation); 409 once on sale.
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/events/{event}/seat-map",
+    operation_id = "replaceSeatMap",
+    tag = "admin",
+    summary = "Replace a draft's seat map",
+    description = "Needs the `operator` role. Send exactly one of `seat_map` (JSON) or `seat_map_csv` (header `section,row,seats,tier,price`), validated as at creation. Only a draft's seat map can be replaced: once on sale, fans may hold its seats.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+    ),
+    request_body(content = schemas::SeatMapReplacement),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "The new map's size.", body = schemas::ReplacedSeatMap),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
+        (status = 409, description = "`not_a_draft`.", body = schemas::Error),
+        (status = 422, description = "`validation_failed`, with `field` naming the input: `seat_map` (names each bad CSV line or JSON entry); `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn replace_seat_map(
     State(api): State<AdminApi>,
     OperatorRole(op): OperatorRole,
@@ -216,6 +303,26 @@ pub async fn replace_seat_map(
 }
 
 /// `POST /api/v1/admin/events/{event}/publish`: a draft goes on sale.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/events/{event}/publish",
+    operation_id = "publishEvent",
+    tag = "admin",
+    summary = "Put a draft on sale",
+    description = "Needs the `operator` role. No request body.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+    ),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "The event, now published.", body = schemas::Event),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
+        (status = 409, description = "`not_a_draft`.", body = schemas::Error),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn publish(
     State(api): State<AdminApi>,
     OperatorRole(op): OperatorRole,
@@ -235,6 +342,28 @@ pub async fn publish(
 /// `POST /api/v1/admin/events/{event}/cancel`: closes the queue, releases
 /// holds, cancels unpaid orders, refunds and emails every buyer. Calling
 /// it again retries what failed (a refund the provider refused).
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/events/{event}/cancel",
+    operation_id = "cancelEvent",
+    tag = "admin",
+    summary = "Cancel a sale: close the queue, release holds, refund and email every buyer",
+    description = "Needs the `operator` role. Calling it again retries what failed (a refund the provider refused).",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+    ),
+    request_body(content = CancelRequest),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "What the cancellation did.", body = schemas::EventCancelled),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
+        (status = 422, description = "`validation_failed`, with `field` naming the input: `confirm`, `reason`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 503, response = schemas::QueueUnavailable),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn cancel(
     State(api): State<AdminApi>,
     OperatorRole(op): OperatorRole,
@@ -246,14 +375,14 @@ pub async fn cancel(
     if req.confirm != before.id {
         return Err(AdminError::invalid("confirm", "must repeat the event id").into());
     }
-    let reason = req.reason.trim();
-    if reason.len() > MAX_REASON || reason.chars().any(char::is_control) {
+    if req.reason.chars().count() > MAX_REASON || req.reason.chars().any(char::is_control) {
         return Err(AdminError::invalid(
             "reason",
             format!("must be one line of at most {MAX_REASON} characters"),
         )
         .into());
     }
+    let reason = req.reason.trim();
     let event = event_id(&before.id)?;
     // Close the queue first, so no one else is admitted meanwhile; an
     // event sold without a queue has none to close.
@@ -286,6 +415,24 @@ pub async fn cancel(
 }
 
 /// `GET /api/v1/admin/events/{event}/report`: the sales summary.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/events/{event}/report",
+    operation_id = "salesReport",
+    tag = "admin",
+    summary = "The sales summary",
+    description = "Needs the `viewer` role.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+    ),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "The report.", body = schemas::SalesReport),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn report(
     State(api): State<AdminApi>,
     _viewer: Viewer,
@@ -307,6 +454,24 @@ enum Page {
 
 /// `GET /api/v1/admin/events/{event}/orders.csv`: every order, streamed a
 /// page at a time so a large sale does not sit in memory.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/events/{event}/orders.csv",
+    operation_id = "exportOrders",
+    tag = "admin",
+    summary = "Every order of the event as CSV (streamed)",
+    description = "Needs the `viewer` role.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+    ),
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "CSV with the header `order_id,reference,status,email,created_at,confirmed_at,places,items,total,refunded,currency,provider,provider_ref`. A failure mid-stream cuts the body short.", content_type = "text/csv", body = String),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn orders_csv(
     State(api): State<AdminApi>,
     _viewer: Viewer,
@@ -338,16 +503,22 @@ pub async fn orders_csv(
             }
         }
     });
-    let mut resp = Body::from_stream(pages).into_response();
+    let file = format!("{}-orders.csv", event.id);
+    Ok(csv_download(Body::from_stream(pages), &file))
+}
+
+/// `body` as a CSV attachment named `file`, never cached.
+pub(crate) fn csv_download(body: Body, file: &str) -> Response {
+    let mut resp = body.into_response();
     let headers = resp.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/csv; charset=utf-8"),
     );
-    let disposition = format!("attachment; filename=\"{}-orders.csv\"", event.id);
+    let disposition = format!("attachment; filename=\"{file}\"");
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    resp
 }

@@ -152,10 +152,10 @@ fn add(
     tier: &str,
     price: i64,
 ) {
-    if section.is_empty() || section.len() > 100 {
+    if section.is_empty() || section.chars().count() > 100 {
         return problems.add(at, "section must be 1 to 100 characters");
     }
-    if tier.is_empty() || tier.len() > 100 {
+    if tier.is_empty() || tier.chars().count() > 100 {
         return problems.add(at, "tier must be 1 to 100 characters");
     }
     let tier = match map.tier(tier, price) {

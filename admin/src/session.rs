@@ -18,6 +18,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use queue::api::schemas;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -135,8 +136,9 @@ pub fn check_password(password: &str) -> Result<()> {
 
 /// Lowercases and sanity-checks an email.
 pub fn normalize_email(email: &str) -> Result<String> {
+    let too_long = email.chars().count() > 254;
     let email = email.trim().to_lowercase();
-    if email.len() > 254 || !email.contains('@') || email.contains(char::is_whitespace) {
+    if too_long || !email.contains('@') || email.contains(char::is_whitespace) {
         return Err(AdminError::invalid("email", "must be an email address"));
     }
     Ok(email)
@@ -188,6 +190,24 @@ fn login_target(row: Option<&OperatorRow>, email: &str) -> String {
 }
 
 /// `POST /api/v1/admin/login`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/login",
+    operation_id = "adminLogin",
+    tag = "admin",
+    summary = "Operator sign-in",
+    description = "Returns an HS256 session JWT in the body (for scripts) and as the HttpOnly cookie `wr_admin` (for the dashboard). Sessions last 12 hours. Wrong credentials all get the same 401; repeated failures per account or client address wait, doubling up to 5 minutes (429).",
+    request_body(content = schemas::AdminLoginRequest),
+    responses(
+        (status = 200, description = "The session.", body = schemas::AdminSession, headers(("Set-Cookie" = String, description = "`wr_admin=…; Path=/; HttpOnly; SameSite=Strict`."))),
+        (status = 400, description = "`invalid_json`.", body = schemas::Error),
+        (status = 401, description = "`unauthenticated`: invalid credentials.", body = schemas::Error),
+        (status = 422, description = "`validation_failed` (`field`: `body`): fields missing or of the wrong type.", body = schemas::Error),
+        (status = 429, description = "`too_many_attempts`: this account from this address, or this address, has failed too often, or every password-hashing slot is busy; wait `Retry-After` seconds.", body = schemas::Error, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        (status = 500, response = schemas::Internal),
+        (status = 403, description = "`forbidden_origin`: the login came from a page on another origin.", body = schemas::Error),
+    )
+)]
 pub async fn login(
     State(api): State<AdminApi>,
     ClientAddr(ip): ClientAddr,
@@ -277,6 +297,20 @@ pub async fn login(
 /// `POST /api/v1/admin/logout`: ends every session of the operator the
 /// presented session belongs to (a new epoch) and clears the cookie.
 /// Without a current session it only clears the cookie.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/logout",
+    operation_id = "adminLogout",
+    tag = "admin",
+    summary = "End the operator's sessions and clear the cookie",
+    description = "With a current session (bearer or cookie), moves its operator's session epoch on: every session of that operator ends, on every process. Without one, only clears the cookie. No request body; a cookie-authenticated logout must come from the dashboard's origin with `Content-Type: application/json`.",
+    responses(
+        (status = 204, description = "Cookie cleared.", headers(("Set-Cookie" = String, description = "`wr_admin=…; Path=/; HttpOnly; SameSite=Strict`."))),
+        (status = 403, response = schemas::AdminForbidden),
+        (status = 415, response = schemas::AdminUnsupportedMediaType),
+        (status = 500, response = schemas::Internal),
+    )
+)]
 pub async fn logout(
     State(api): State<AdminApi>,
     parts: axum::http::request::Parts,
@@ -310,6 +344,19 @@ pub async fn logout(
 }
 
 /// `GET /api/v1/admin/me`: who the credential belongs to.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/me",
+    operation_id = "adminMe",
+    tag = "admin",
+    summary = "Who the credential belongs to",
+    description = "Needs the `viewer` role.",
+    security(("bearerAuth" = []), ("adminCookie" = [])),
+    responses(
+        (status = 200, description = "The authenticated caller.", body = schemas::Actor),
+        schemas::AdminErrors,
+    )
+)]
 pub async fn me(Viewer(actor): Viewer) -> Json<Actor> {
     Json(actor)
 }

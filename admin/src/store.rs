@@ -121,9 +121,9 @@ impl AdminDb {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(url)
                 .await?;
-            let mut migrator = sqlx::migrate!("../migrations/postgres");
-            migrator.set_ignore_missing(true);
-            migrator.run(&pool).await.map_err(sqlx::Error::from)?;
+            booking::db::migrate::postgres(&pool)
+                .await
+                .map_err(sqlx::Error::from)?;
             Ok(Self::Postgres(pool))
         } else {
             // A busy timeout because booking's writer shares the file.
@@ -135,9 +135,9 @@ impl AdminDb {
                 .max_connections(2)
                 .connect_with(options)
                 .await?;
-            let mut migrator = sqlx::migrate!("../migrations/sqlite");
-            migrator.set_ignore_missing(true);
-            migrator.run(&pool).await.map_err(sqlx::Error::from)?;
+            booking::db::migrate::sqlite(&pool)
+                .await
+                .map_err(sqlx::Error::from)?;
             Ok(Self::Sqlite(pool))
         }
     }

@@ -93,9 +93,16 @@ pub struct Attempt {
 }
 
 /// The budgets of one admin API.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Throttle {
     entries: Mutex<HashMap<String, Entry>>,
+    bearer_free: u32,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Self::with_bearer_budget(FREE_BEARER_PER_ADDRESS)
+    }
 }
 
 /// What limits are counted under: the address, or its /64 for IPv6 (one
@@ -117,6 +124,15 @@ fn doubling(count: u32, free: u32, step: Duration, max: Duration) -> Duration {
 }
 
 impl Throttle {
+    /// Budgets with `free` failed bearer credentials per address before
+    /// the wait starts (the other budgets are fixed).
+    pub fn with_bearer_budget(free: u32) -> Self {
+        Self {
+            entries: Mutex::default(),
+            bearer_free: free,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -144,7 +160,7 @@ impl Throttle {
     pub fn bearer(&self, ip: Option<IpAddr>) -> Result<Attempt, u64> {
         let locking = vec![Lockable {
             key: format!("bearer:{}", address(ip)),
-            free: FREE_BEARER_PER_ADDRESS,
+            free: self.bearer_free,
             scope: Scope::Bearer,
         }];
         self.reserve(locking, None)

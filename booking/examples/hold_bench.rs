@@ -1,4 +1,4 @@
-//! Seat-hold benchmark (design.md §8: 5,000 holds/s on distinct seats with
+//! Seat-hold benchmark (docs/benchmarks.md; target: 5,000 holds/s on distinct seats with
 //! p99 under 25 ms; 10,000 attempts on one seat, exactly one succeeds).
 //!
 //! ```text
@@ -135,7 +135,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         now: chrono::Utc::now(),
     };
     eprintln!("seeding {} seats on {:?}…", rows * 100, state.db.kind());
-    state.db.catalog().insert_catalog(&seed).await?;
+    if !state.db.catalog().insert_catalog(&seed).await? {
+        return Err(format!("event {} exists already", seed.event_id).into());
+    }
     let seats: Vec<i64> = state
         .db
         .catalog()

@@ -1,33 +1,9 @@
 //! Booking settings. The gateway deserializes them (defaults, then a file,
 //! then env vars) and hands them to [`crate::Booking::start`].
 
+pub use queue::Secret;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::path::PathBuf;
-
-/// A secret string (API key, password-bearing URL). `Debug` never shows it,
-/// so configs can be logged whole.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself; call only where it is used.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
 
 /// Everything the booking service can be configured with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,7 +17,7 @@ pub struct BookingConfig {
     /// With Redis, per-seat `SET NX PX` locks shed contention before the
     /// database (the database stays the authority).
     pub redis_url: Option<Secret>,
-    /// How long a hold keeps its seats (design: 10 minutes).
+    /// How long a hold keeps its seats (default 10 minutes).
     pub hold_ttl_seconds: u64,
     /// Most seats (or GA places) one admission token may hold.
     pub max_seats_per_token: u32,
@@ -117,5 +93,55 @@ impl BookingConfig {
         self.mail_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("mail"))
+    }
+}
+
+/// The part of [`BookingConfig`] an operator tunes in the `[booking]`
+/// section (`WAITROOM_BOOKING__…`). Backends, payments and mail are
+/// top-level settings shared with the other roles; naming one here is an
+/// error rather than a value silently replaced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BookingTuning {
+    /// How long a hold keeps its seats.
+    pub hold_ttl_seconds: u64,
+    /// Most seats (or GA places) one admission token may hold.
+    pub max_seats_per_token: u32,
+    /// HMAC key for customer session tokens (required in production).
+    pub session_secret: Option<Secret>,
+    /// Connections in the PostgreSQL pool.
+    pub db_max_connections: u32,
+    /// How often the sweeper looks for expired holds.
+    pub sweep_interval_ms: u64,
+    /// Folder for emails when no SMTP server is configured.
+    pub mail_dir: Option<PathBuf>,
+}
+
+impl Default for BookingTuning {
+    fn default() -> Self {
+        let base = BookingConfig::default();
+        Self {
+            hold_ttl_seconds: base.hold_ttl_seconds,
+            max_seats_per_token: base.max_seats_per_token,
+            session_secret: base.session_secret,
+            db_max_connections: base.db_max_connections,
+            sweep_interval_ms: base.sweep_interval_ms,
+            mail_dir: base.mail_dir,
+        }
+    }
+}
+
+impl BookingTuning {
+    /// `config` with this tuning laid over it.
+    pub fn apply(self, config: BookingConfig) -> BookingConfig {
+        BookingConfig {
+            hold_ttl_seconds: self.hold_ttl_seconds,
+            max_seats_per_token: self.max_seats_per_token,
+            session_secret: self.session_secret,
+            db_max_connections: self.db_max_connections,
+            sweep_interval_ms: self.sweep_interval_ms,
+            mail_dir: self.mail_dir,
+            ..config
+        }
     }
 }

@@ -56,6 +56,9 @@ pub enum BookingError {
     /// No such thing (or not visible to the caller).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// An emailed one-time link that is unknown, already used or expired.
+    #[error("this link is unknown, already used or expired; register again for a new one")]
+    UnknownLink,
     /// The admission token already placed a hold.
     #[error("this admission token was already used to place a hold")]
     TokenUsed,
@@ -154,7 +157,7 @@ impl BookingError {
             Self::Token(e) => e.error_code(),
             Self::Unauthorized(_) => C::Unauthenticated,
             Self::Forbidden(_) => C::Forbidden,
-            Self::NotFound(_) => C::NotFound,
+            Self::NotFound(_) | Self::UnknownLink => C::NotFound,
             Self::TokenUsed => C::TokenUsed,
             Self::SeatsUnavailable { .. } => C::SeatsUnavailable,
             Self::Conflict { code, .. } => *code,

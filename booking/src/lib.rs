@@ -1,5 +1,5 @@
 //! The booking service: catalog, token-gated seat holds, checkout,
-//! payments, webhooks, email and customer accounts (design.md §6, §7).
+//! payments, webhooks, email and customer accounts (docs/architecture.md §6, §7).
 //!
 //! The gateway builds a [`Booking`] with [`Booking::start`] and mounts
 //! [`Booking::router`]. Everything the routes do is also callable on
@@ -15,6 +15,7 @@ pub mod email;
 pub mod error;
 pub mod holds;
 mod http;
+pub mod metrics;
 pub mod password;
 pub mod payment;
 pub mod sales;
@@ -22,9 +23,9 @@ pub mod state;
 pub mod webhook;
 
 pub use admission::Credentials;
-pub use config::{BookingConfig, Secret};
+pub use config::{BookingConfig, BookingTuning, Secret};
 pub use error::BookingError;
-pub use http::router;
+pub use http::{openapi, router};
 pub use state::AppState;
 
 use crate::db::Db;

@@ -126,15 +126,33 @@ impl AppState {
         signature: Option<&str>,
         payload: &[u8],
     ) -> Result<WebhookOutcome> {
+        let result = self.apply_stripe_webhook(signature, payload).await;
+        let outcome = match &result {
+            Ok(WebhookOutcome::Ignored) => "ignored",
+            Ok(WebhookOutcome::Duplicate) => "duplicate",
+            Ok(WebhookOutcome::Handled(_)) => "handled",
+            Err(e) => e.code(),
+        };
+        crate::metrics::count_named("waitroom_webhooks_total", outcome);
+        result
+    }
+
+    async fn apply_stripe_webhook(
+        &self,
+        signature: Option<&str>,
+        payload: &[u8],
+    ) -> Result<WebhookOutcome> {
+        // The header is required whether or not the webhook is set up, so
+        // a request without one is malformed everywhere (400), never 404.
+        let header = signature.ok_or_else(|| BookingError::InvalidId {
+            field: "Stripe-Signature",
+            message: "missing".to_owned(),
+        })?;
         let secret = self
             .config
             .stripe_webhook_secret
             .as_ref()
             .ok_or(BookingError::NotFound("webhook"))?;
-        let header = signature.ok_or_else(|| BookingError::InvalidId {
-            field: "Stripe-Signature",
-            message: "missing".to_owned(),
-        })?;
         verify_signature(
             payload,
             header,

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// Secrets are redacted in `Debug`; one type for the whole workspace.
-pub use booking::Secret;
+pub use queue::Secret;
 
 /// Which parts of the product this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
@@ -31,6 +31,19 @@ impl Role {
     pub fn runs(self, part: Role) -> bool {
         self == Role::All || self == part
     }
+}
+
+/// What kind of deployment this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// A developer's machine: generated secrets, the dev payment provider.
+    #[default]
+    Development,
+    /// A real sale: every secret supplied, the dev provider refused, weak
+    /// keys refused. A misspelt value fails the start instead of quietly
+    /// meaning development.
+    Production,
 }
 
 /// Log output format.
@@ -58,10 +71,11 @@ pub struct Settings {
     pub role: Role,
     /// Where embedded state lives (SQLite file, generated keys, mail).
     pub data_dir: PathBuf,
-    /// Static pages.
+    /// Static pages (the repository's `web/` when run from its root; the
+    /// image sets `/app/web`).
     pub web_dir: PathBuf,
-    /// `development` or `production` (production refuses dev payments).
-    pub env: String,
+    /// `development` or `production`.
+    pub env: Environment,
     /// Public URL of the site; `https://…` turns on `Secure` cookies.
     pub public_base_url: Option<String>,
     /// Log format.
@@ -78,6 +92,9 @@ pub struct Settings {
     pub admin_email: String,
     /// That owner's password; unset = generated and printed once.
     pub admin_password: Option<Secret>,
+    /// Failed bearer credentials (operator key, API keys) one client
+    /// address may send before it must wait, doubling per failure.
+    pub admin_bearer_free_attempts: u32,
     /// Admission tick interval in milliseconds.
     pub tick_ms: u64,
     /// Admitter lease lifetime in milliseconds (takeover delay).
@@ -104,10 +121,10 @@ pub struct Settings {
     pub edge: crate::edge::EdgeSettings,
     /// Booking tuning (`[booking]` in the file, `WAITROOM_BOOKING__…` in the
     /// environment): `hold_ttl_seconds`, `max_seats_per_token`,
-    /// `session_secret`, `db_max_connections`, `sweep_interval_ms`. The
-    /// backend URLs, Stripe and mail settings above take precedence over
-    /// the same names here.
-    pub booking: booking::BookingConfig,
+    /// `session_secret`, `db_max_connections`, `sweep_interval_ms`,
+    /// `mail_dir`. Anything else there is an error: backends, Stripe and
+    /// mail are the top-level settings above.
+    pub booking: booking::BookingTuning,
     /// The listener's bounds (connection caps, header and idle timeouts);
     /// flattened, so each is a top-level key (`WAITROOM_MAX_CONNECTIONS`, …).
     #[serde(flatten)]
@@ -121,8 +138,8 @@ impl Default for Settings {
             metrics_listen: None,
             role: Role::All,
             data_dir: PathBuf::from("data"),
-            web_dir: default_web_dir(),
-            env: "development".to_owned(),
+            web_dir: PathBuf::from("web"),
+            env: Environment::Development,
             public_base_url: None,
             log_format: LogFormat::Text,
             redis_url: None,
@@ -131,6 +148,7 @@ impl Default for Settings {
             admin_token: None,
             admin_email: "admin@localhost".to_owned(),
             admin_password: None,
+            admin_bearer_free_attempts: admin::FREE_BEARER_PER_ADDRESS,
             tick_ms: 1_000,
             lease_ttl_ms: 3_000,
             demo_event: true,
@@ -142,20 +160,10 @@ impl Default for Settings {
             smtp_url: None,
             mail_from: "waitroom <tickets@localhost>".to_owned(),
             edge: crate::edge::EdgeSettings::default(),
-            booking: booking::BookingConfig::default(),
+            booking: booking::BookingTuning::default(),
             connections: crate::server::ConnectionSettings::default(),
         }
     }
-}
-
-/// `web/` next to the working directory when run from the repository,
-/// else the one this binary was built from.
-fn default_web_dir() -> PathBuf {
-    let local = PathBuf::from("web");
-    if local.join("queue.html").exists() {
-        return local;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../web")
 }
 
 impl Settings {
@@ -188,13 +196,13 @@ impl Settings {
 
     /// Whether this is a production deployment.
     pub fn production(&self) -> bool {
-        self.env.eq_ignore_ascii_case("production")
+        self.env == Environment::Production
     }
 
     /// The booking service's configuration: its tuning section with the
     /// shared backend, payment and mail settings laid over it.
     pub fn booking_config(&self) -> booking::BookingConfig {
-        booking::BookingConfig {
+        self.booking.clone().apply(booking::BookingConfig {
             database_url: self.database_url.clone(),
             data_dir: self.data_dir.clone(),
             redis_url: self.redis_url.clone(),
@@ -210,8 +218,8 @@ impl Settings {
                 .clone()
                 .unwrap_or_else(|| format!("http://{}", self.listen)),
             seed_demo: self.demo_event,
-            ..self.booking.clone()
-        }
+            ..booking::BookingConfig::default()
+        })
     }
 
     /// Whether cookies must carry `Secure`.
@@ -256,6 +264,33 @@ mod tests {
                 Some("redis://127.0.0.1:6379")
             );
             assert_eq!(s.lease_ttl_ms, 3_000);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn a_misspelt_environment_or_a_shadowed_booking_key_fails_the_start() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("WAITROOM_ENV", "prodution");
+            let err = Settings::load(None).expect_err("unknown environment");
+            assert!(err.to_string().contains("prodution"), "{err}");
+            jail.set_env("WAITROOM_ENV", "production");
+            assert_eq!(
+                Settings::load(None).map_err(|e| e.to_string())?.env,
+                Environment::Production
+            );
+
+            jail.create_file(
+                "w.toml",
+                "[booking]\ndatabase_url = \"postgres://elsewhere\"\n",
+            )?;
+            let err = Settings::load(Some(Path::new("w.toml"))).expect_err("shadowed key");
+            assert!(err.to_string().contains("database_url"), "{err}");
+
+            jail.create_file("w.toml", "[booking]\nhold_ttl_seconds = 120\n")?;
+            let s = Settings::load(Some(Path::new("w.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(s.booking_config().hold_ttl_seconds, 120);
             Ok(())
         });
     }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod edge;
 pub mod headers;
 pub mod healthcheck;
+pub mod openapi;
 mod ops;
 pub mod readiness;
 mod secrets;
@@ -151,6 +152,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
                 .map(|p| p.expose().to_owned()),
             secure_cookies: settings.secure_cookies(),
             public_base_url: settings.public_base_url.clone(),
+            bearer_free_attempts: settings.admin_bearer_free_attempts,
         };
         // Operators edit, report on and cancel sales through the booking
         // service layer; an admin-only process builds one without its
@@ -177,6 +179,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         let every = Duration::from_millis(settings.tick_ms.max(50));
         loops.push(AbortOnDrop(admin::spawn_scheduler(api.clone(), every)));
         loops.push(AbortOnDrop(admin::spawn_collector(&api)));
+        loops.push(AbortOnDrop(admin::spawn_analytics(&api)));
         router = router.merge(admin::router(api));
     }
 
@@ -200,6 +203,10 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     };
     // Checks once now (a wrong mode is logged at start), then every 5 s.
     loops.push(AbortOnDrop(ops::spawn_health_loop(ops.clone())));
+    if !settings.web_dir.join("queue.html").is_file() {
+        tracing::warn!(web_dir = %settings.web_dir.display(),
+            "no pages in web_dir: the API works, the pages answer 404 (set WAITROOM_WEB_DIR)");
+    }
     let router = router
         .merge(ops::router(ops, settings.metrics_listen.is_none()))
         .merge(ops::pages(&settings.web_dir));

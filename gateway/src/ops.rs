@@ -5,13 +5,14 @@ use crate::telemetry::metrics_handle;
 use axum::extract::State;
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
+use queue::api::schemas;
 use queue::api::{ApiError, ErrorCode};
 use queue::engine::Engine;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tower_http::services::{ServeDir, ServeFile};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// State of the operations endpoints.
 #[derive(Clone)]
@@ -108,25 +109,26 @@ pub fn spawn_health_loop(ops: Ops) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// The OpenAPI document of every route (design.md §7), written by hand
-/// beside this file. Embedded at build time and served as-is: nothing to
-/// parse or render per request; the API tests check it against the routers.
-const OPENAPI: &str = include_str!("openapi.json");
+/// `/healthz`, `/readyz` and `/api/v1/openapi.json`; `/metrics` is
+/// documented with them but served where [`router`] puts it.
+fn routes() -> OpenApiRouter<Ops> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(ready))
+        .routes(routes!(openapi))
+}
+
+/// The operations of [`router`] and [`metrics_router`].
+pub fn openapi_operations() -> utoipa::openapi::OpenApi {
+    routes()
+        .merge(OpenApiRouter::new().routes(routes!(metrics)))
+        .into_openapi()
+}
 
 /// `/healthz`, `/readyz`, `/api/v1/openapi.json`, and `/metrics` when
 /// `with_metrics` (no separate metrics listener).
 pub fn router(state: Ops, with_metrics: bool) -> Router {
-    let router = Router::new()
-        .route(
-            "/healthz",
-            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
-        )
-        .route("/readyz", get(ready))
-        .route(
-            "/api/v1/openapi.json",
-            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
-        )
-        .with_state(state);
+    let router = routes().split_for_parts().0.with_state(state);
     if with_metrics {
         router.merge(metrics_router())
     } else {
@@ -136,7 +138,54 @@ pub fn router(state: Ops, with_metrics: bool) -> Router {
 
 /// `/metrics` (Prometheus text format).
 pub fn metrics_router() -> Router {
-    Router::new().route("/metrics", get(|| async { metrics_handle().render() }))
+    OpenApiRouter::new()
+        .routes(routes!(metrics))
+        .split_for_parts()
+        .0
+}
+
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "operations",
+    summary = "Liveness",
+    responses(
+        (status = 200, description = "The process is up.", body = schemas::Health),
+    )
+)]
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    summary = "Prometheus metrics",
+    responses(
+        (status = 200, description = "Prometheus text exposition format.", content_type = "text/plain", body = String),
+    )
+)]
+async fn metrics() -> String {
+    metrics_handle().render()
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    operation_id = "openapi",
+    tag = "operations",
+    summary = "This document",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document.", body = schemas::OpenApiDocument),
+    )
+)]
+async fn openapi() -> Response {
+    // Rendered once (see `crate::openapi`): nothing to build per request.
+    let doc = crate::openapi::document_text();
+    ([(header::CONTENT_TYPE, "application/json")], doc).into_response()
 }
 
 /// Ready unless this process cannot be used (the queue store in the wrong
@@ -144,6 +193,18 @@ pub fn metrics_router() -> Router {
 /// process, so it is reported (`degraded`, with the reason) but not failed:
 /// taking every process out of the load balancer at once would cut off the
 /// waiters being told "reconnecting", who keep their places.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "operations",
+    summary = "Readiness: this process can serve",
+    description = "Fails only when this process cannot use its queue store (a read-only replica, or a Redis Cluster node through a plain redis:// URL). An unreachable queue store or database is shared by every process, so it is reported (`degraded`, with the reason) without failing: waiters are told to reconnect and keep their places.",
+    responses(
+        (status = 200, description = "Ready, or degraded (a shared backend unreachable; `checks` says which).", body = schemas::Readiness),
+        (status = 503, description = "Not ready: the queue store cannot be used through this URL; `checks` says why (`Retry-After: 5`).", body = schemas::Readiness),
+    )
+)]
 async fn ready(State(ops): State<Ops>) -> Response {
     let (queue, database) = ops.checks().await;
     // Events restored after the store lost them: the sale goes on, but
@@ -187,11 +248,15 @@ async fn ready(State(ops): State<Ops>) -> Response {
 /// Static pages from `web_dir`: `/queue/{event}` is the waiting room; the
 /// files directly in `web/` are served as files (never its subdirectories,
 /// such as the browser tests). Unknown `/api/…` paths get the JSON error
-/// shape, never an HTML page.
+/// shape, never an HTML page; other unknown paths get the fans' "not
+/// found" page when a browser asks for a page.
 pub fn pages(web_dir: &Path) -> Router {
     use tower::Layer;
-    let files = axum::middleware::from_fn(top_level_only)
-        .layer(ServeDir::new(web_dir).fallback(axum::routing::any(not_found)));
+    let missing = Arc::new(web_dir.join("404.html"));
+    let fallback =
+        axum::routing::any(move |req: axum::extract::Request| missing_page(missing.clone(), req));
+    let files =
+        axum::middleware::from_fn(top_level_only).layer(ServeDir::new(web_dir).fallback(fallback));
     Router::new()
         .route_service("/queue/{event}", ServeFile::new(web_dir.join("queue.html")))
         .route_service(
@@ -242,6 +307,23 @@ fn percent_decoded(path: &str) -> String {
 
 async fn not_found(uri: Uri) -> ApiError {
     ApiError::of(ErrorCode::NotFound, format!("no such path: {}", uri.path()))
+}
+
+/// 404 with `page` for a browser navigating (it accepts HTML), the JSON
+/// error for anything else (scripts, API clients, a page that is missing).
+async fn missing_page(page: Arc<PathBuf>, req: axum::extract::Request) -> Response {
+    let wants_page = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_page {
+        if let Ok(body) = tokio::fs::read(page.as_path()).await {
+            let html = [(header::CONTENT_TYPE, "text/html; charset=utf-8")];
+            return (StatusCode::NOT_FOUND, html, body).into_response();
+        }
+    }
+    not_found(req.uri().clone()).await.into_response()
 }
 
 /// Under `/api`, every error is the JSON shape, so clients parse one

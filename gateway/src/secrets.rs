@@ -186,7 +186,7 @@ mod tests {
         let mut settings = Settings {
             data_dir: dir.path().to_path_buf(),
             admin_token: Some(crate::config::Secret::new("change-me")),
-            env: "production".to_owned(),
+            env: crate::config::Environment::Production,
             ..Settings::default()
         };
         let err = admin_token(&settings).expect_err("weak key refused");
@@ -195,10 +195,10 @@ mod tests {
             msg.contains("WAITROOM_ADMIN_TOKEN") && msg.contains("production"),
             "{msg}"
         );
-        settings.env = "development".to_owned();
+        settings.env = crate::config::Environment::Development;
         assert_eq!(admin_token(&settings).expect("dev accepts"), "change-me");
         // An unset key in production is generated strong, and accepted.
-        settings.env = "production".to_owned();
+        settings.env = crate::config::Environment::Production;
         settings.admin_token = None;
         let generated = admin_token(&settings).expect("generated key");
         assert_eq!(weak_key(&generated), None);

@@ -90,9 +90,10 @@ pub const METRICS: &[(&str, &str)] = &[
     ("waitroom_captcha_checks_total", "CAPTCHA checks by outcome"),
 ];
 
-/// Describes and registers [`METRICS`]; unlabelled counters and gauges
-/// start at 0.
+/// Describes and registers [`METRICS`] and booking's; unlabelled counters
+/// and gauges start at 0.
 pub fn register_metrics() {
+    booking::metrics::register();
     for (name, help) in METRICS {
         let name = *name;
         if name.ends_with("_seconds") {

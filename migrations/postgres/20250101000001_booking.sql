@@ -1,4 +1,4 @@
--- Booking schema (design.md §6). Money is integer minor units (cents) so
+-- Booking schema (docs/architecture.md, "Stores"). Money is integer minor units (cents) so
 -- totals never suffer float rounding; every timestamp is `timestamptz` in UTC.
 -- Table names are singular; `order` is a keyword, so it is always quoted.
 

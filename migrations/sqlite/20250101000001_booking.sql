@@ -1,4 +1,4 @@
--- Booking schema for the embedded SQLite default (design.md §3, §6); same shape as
+-- Booking schema for the embedded SQLite default (docs/architecture.md); same shape as
 -- the PostgreSQL one. Timestamps are RFC 3339 UTC text written by the
 -- application (never SQL defaults), so they compare correctly as text.
 -- Money is integer minor units (cents). Foreign keys are enforced per

@@ -1,5 +1,5 @@
 //! Admission-token cost, against the design target (verification p99 under
-//! 100 µs, design.md §5 and §8).
+//! 100 µs, docs/benchmarks.md).
 //!
 //! `cargo run --release -p queue --example token_bench` issues 1,000 tokens,
 //! verifies each 20 times the way booking does (keys rebuilt from the

@@ -1,4 +1,4 @@
-//! The admission token (design.md §5): an Ed25519 JWT that lets an admitted
+//! The admission token (README, "Admission tokens"): an Ed25519 JWT that lets an admitted
 //! fan hold seats, bound to the fan's session.
 //!
 //! The queue issues it ([`AdmissionIssuer`]) and re-issues the same token

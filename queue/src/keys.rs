@@ -1,4 +1,4 @@
-//! Signing keys for admission tokens and visitor credentials (design.md §5).
+//! Signing keys for admission tokens and visitor credentials (README, "Admission tokens").
 //!
 //! Operators supply keys as `WAITROOM_SIGNING_KEYS`: comma-separated
 //! `kid:seed` entries, each seed the base64url text of a 32-byte Ed25519

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod keys;
 pub mod ledger;
 pub mod protocol;
+pub mod secret;
 pub mod settings;
 pub mod shuffle;
 pub mod store;
@@ -25,6 +26,7 @@ pub use admission::{AdmissionClaims, AdmissionIssuer, AdmissionVerifier, TokenEr
 pub use error::QueueError;
 pub use ids::{EventId, VisitorId};
 pub use keys::{KeyError, PublicKeySet, SigningKeys};
+pub use secret::Secret;
 pub use settings::{CaptchaFailure, CaptchaPolicy, QueuePolicy, QueueSettings, QueueState};
 pub use store::{QueueStore, Tick};
 pub use visitor::{CredentialCodec, CredentialError, VisitorCredential};

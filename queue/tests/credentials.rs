@@ -1,6 +1,6 @@
 //! The visitor credential: what it carries, how it binds the admission
 //! token to one browser's session, and that any change to it is caught
-//! (design.md §5). Each test fails if the property it names breaks.
+//! (README, "Admission tokens"). Each test fails if the property it names breaks.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD as B64};
 use base64::Engine;

@@ -1,5 +1,5 @@
 //! Signing keys and the JWKS: the key spec, redaction, persistence and
-//! the published document (design.md §5). Each test fails if the property
+//! the published document (README, "Admission tokens"). Each test fails if the property
 //! it names breaks.
 
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD as B64};

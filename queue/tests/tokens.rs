@@ -1,4 +1,4 @@
-//! The admission token against forgeries (design.md §5; keys and the JWKS
+//! The admission token against forgeries (README, "Admission tokens"; keys and the JWKS
 //! are in `keys.rs`, the visitor credential in `credentials.rs`). Each
 //! test fails if the property it names breaks.
 

@@ -1,4 +1,4 @@
-//! `loadgen`: the waiting room's load generator (design.md §8).
+//! `loadgen`: the waiting room's load generator (figures in docs/benchmarks.md).
 //!
 //! Every scenario prints human-readable figures and, as its last line, one
 //! JSON summary, so a script can run several client processes at once (each

@@ -177,31 +177,7 @@ test('an operator follows a sale live, publishes a draft, edits, exports and can
 /** A JSON request to the server under test: `{ status, json, text }`. */
 const call = (method, p, body, headers) => harness.request(server.base, method, p, body, headers);
 
-/** One fan through the queue, a two-place general-admission hold, checkout and the dev payment: the order id. */
-async function fanBuys(event, email) {
-  const joined = await call('POST', `/api/v1/queue/${event}/join`, {}, { 'x-queue-token-in-body': '1' });
-  assert.equal(joined.status, 201, `join: ${joined.text}`);
-  const queue = { 'x-queue-token': joined.json.queue_token };
-  // Admission happens on the server's tick; from outside there is nothing
-  // to await but the status, so poll it a bounded number of times.
-  let admission;
-  for (let i = 0; i < 100 && !admission; i++) {
-    const st = await call('GET', `/api/v1/queue/${event}/status`, undefined, queue);
-    assert.equal(st.status, 200, `status: ${st.text}`);
-    admission = st.json.admission_token;
-    if (!admission) await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(admission, 'the fan was not admitted within about 10 s (600/min, 200 ms ticks)');
-  const hold = await call('POST', `/api/v1/events/${event}/holds`, { quantity: 2 },
-    { ...queue, authorization: `Bearer ${admission}` });
-  assert.equal(hold.status, 201, `hold: ${hold.text}`);
-  const checkout = await call('POST', `/api/v1/holds/${hold.json.hold_id}/checkout`, { email }, queue);
-  assert.equal(checkout.status, 200, `checkout: ${checkout.text}`);
-  const paid = await call('POST', checkout.json.confirm_url);
-  assert.equal(paid.status, 200, `pay: ${paid.text}`);
-  assert.equal(paid.json.status, 'confirmed');
-  return paid.json.order_id;
-}
+const fanBuys = (event, email) => harness.fanBuys(server.base, event, email);
 
 /** A phone-sized page signed in as `who`, its script errors collected. */
 async function signedIn(who, query = '') {

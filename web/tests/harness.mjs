@@ -1,4 +1,5 @@
 // Shared by the browser tests: the real server, its API, and Chromium.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, access } from 'node:fs/promises';
 import { constants as fsc } from 'node:fs';
@@ -112,6 +113,22 @@ export async function closeWithin(context, ms = 10_000) {
 }
 
 /**
+ * A phone-sized page in a fresh context of `browser` (with `options` such
+ * as `locale`), closed after test `t`, which fails on any script error or
+ * Content-Security-Policy refusal on the page: `{ context, page }`.
+ */
+export async function phonePage(browser, t, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, ...options });
+  t.after(() => closeWithin(context));
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  collectCspViolations(page, errors);
+  t.after(() => assert.deepEqual(errors.map(String), [], 'no script errors on the page'));
+  return { context, page };
+}
+
+/**
  * Collects what the page's Content-Security-Policy refused (Chromium logs
  * it as a console error, not a page error) into `errors`, so a page that
  * still relies on something the policy forbids fails its test.
@@ -120,4 +137,58 @@ export function collectCspViolations(page, errors) {
   page.on('console', (m) => {
     if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) errors.push(new Error(m.text()));
   });
+}
+
+/**
+ * One fan through the queue at `base`, a two-place general-admission hold,
+ * checkout and the development payment: the order id. The queue must admit
+ * (e.g. 600/min with 200 ms ticks).
+ */
+export async function fanBuys(base, event, email) {
+  const call = (method, p, body, headers) => request(base, method, p, body, headers);
+  const joined = await call('POST', `/api/v1/queue/${event}/join`, {}, { 'x-queue-token-in-body': '1' });
+  assert.equal(joined.status, 201, `join: ${joined.text}`);
+  const queue = { 'x-queue-token': joined.json.queue_token };
+  // Admission happens on the server's tick; from outside there is nothing
+  // to await but the status, so poll it a bounded number of times.
+  let admission;
+  for (let i = 0; i < 100 && !admission; i++) {
+    const st = await call('GET', `/api/v1/queue/${event}/status`, undefined, queue);
+    assert.equal(st.status, 200, `status: ${st.text}`);
+    admission = st.json.admission_token;
+    if (!admission) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(admission, 'the fan was not admitted within about 10 s (600/min, 200 ms ticks)');
+  const hold = await call('POST', `/api/v1/events/${event}/holds`, { quantity: 2 },
+    { ...queue, authorization: `Bearer ${admission}` });
+  assert.equal(hold.status, 201, `hold: ${hold.text}`);
+  const checkout = await call('POST', `/api/v1/holds/${hold.json.hold_id}/checkout`, { email }, queue);
+  assert.equal(checkout.status, 200, `checkout: ${checkout.text}`);
+  const paid = await call('POST', checkout.json.confirm_url);
+  assert.equal(paid.status, 200, `pay: ${paid.text}`);
+  assert.equal(paid.json.status, 'confirmed');
+  return paid.json.order_id;
+}
+
+/**
+ * A page of a fresh `browser` context (with `options`, e.g. a `timezoneId`)
+ * signed in to the dashboard at `base` as `who` ({ email, password }),
+ * closed after test `t`, which fails on any script error or CSP refusal
+ * on it; confirmation dialogs are accepted.
+ */
+export async function operatorPage(browser, t, base, who, options = {}) {
+  const context = await browser.newContext({ locale: 'en-US', ...options });
+  t.after(() => closeWithin(context));
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  page.on('dialog', (d) => d.accept());
+  collectCspViolations(page, errors);
+  t.after(() => assert.deepEqual(errors.map(String), [], 'no script errors on the page'));
+  await page.goto(`${base}/admin.html`);
+  await page.fill('#email', who.email);
+  await page.fill('#password', who.password);
+  await page.click('#login button[type=submit]');
+  await page.locator('#dash-view').waitFor({ timeout: 25_000 });
+  return page;
 }

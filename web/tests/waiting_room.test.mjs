@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as harness from './harness.mjs';
 
-const { ADMIN_TOKEN, closeWithin, collectCspViolations, launchBrowser, stopServer } = harness;
+const { ADMIN_TOKEN, launchBrowser, stopServer } = harness;
 const STEP = 20_000; // timeout for one waited-for page change
 // Unique per run, in case a queue store outlives the server (it should not: see startServer).
 const RUN = Date.now().toString(36);
@@ -78,16 +78,7 @@ function assertJwt(token) {
   assert.ok(header.alg, 'JWT header names its algorithm');
 }
 
-async function newPage(t) {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
-  t.after(() => closeWithin(context));
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e));
-  collectCspViolations(page, errors);
-  t.after(() => assert.deepEqual(errors.map(String), [], 'no script errors on the page'));
-  return page;
-}
+const newPage = async (t) => (await harness.phonePage(browser, t)).page;
 
 before(async () => {
   server = await startServer();

@@ -33,12 +33,14 @@ use std::sync::OnceLock;
 pub const SESSION_DAYS: i64 = 7;
 
 /// Body of register and login.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountRequest {
     /// Email.
+    #[schema(schema_with = queue::api::schemas::fields::customer_email)]
     pub email: String,
-    /// Password (8 to 1024 characters).
+    /// Password (8 to 1024 characters when registering).
+    #[schema(schema_with = queue::api::schemas::fields::password)]
     pub password: String,
 }
 

@@ -42,24 +42,19 @@ pub struct RegistrationView {
 
 /// Body of `POST /auth/verify`: the token from the emailed link and the
 /// password chosen when registering.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     /// The token after `#verify=` in the link.
+    #[schema(schema_with = queue::api::schemas::fields::link_token)]
     pub token: String,
     /// The password given at registration.
+    #[schema(schema_with = queue::api::schemas::fields::password)]
     pub password: String,
 }
 
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-fn invalid_link() -> BookingError {
-    BookingError::validation(
-        "token",
-        "this link is unknown, already used or expired; register again for a new one",
-    )
 }
 
 impl AppState {
@@ -94,7 +89,10 @@ impl AppState {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !well_formed {
-            return Err(invalid_link());
+            return Err(BookingError::validation(
+                "token",
+                "must be the 43 characters after `#verify=` in the emailed link",
+            ));
         }
         let hash = token_hash(token);
         let pending = self
@@ -102,7 +100,7 @@ impl AppState {
             .customers()
             .verification(&hash, now())
             .await?
-            .ok_or_else(invalid_link)?;
+            .ok_or(BookingError::UnknownLink)?;
         if !verify_password(req.password.clone(), Some(pending.password_hash)).await? {
             return Err(BookingError::Unauthorized(
                 "wrong password: use the one you chose when registering",
@@ -114,7 +112,7 @@ impl AppState {
             .customers()
             .complete_verification(&hash, &id, now())
             .await?
-            .ok_or_else(invalid_link)?;
+            .ok_or(BookingError::UnknownLink)?;
         tracing::info!(customer = %customer.id, "email verified");
         self.issue_session(&customer.id, &customer.email)
     }

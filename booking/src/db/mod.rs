@@ -8,6 +8,7 @@
 //! lives in the backend module.
 
 mod account_model;
+pub mod migrate;
 mod model;
 mod order_model;
 mod payment_model;
@@ -41,8 +42,11 @@ pub trait CatalogRepo: Send + Sync {
     async fn seat_map(&self, event: &str) -> Result<SeatMapData>;
     /// How many events exist (seeding runs only on an empty database).
     async fn event_count(&self) -> Result<i64>;
-    /// Creates a venue, an event and its seat map in one transaction.
-    async fn insert_catalog(&self, seed: &CatalogSeed) -> Result<()>;
+    /// Creates a venue, an event and its seat map in one transaction;
+    /// `false` (and nothing written) when an event with this id exists,
+    /// decided by the event's primary key so concurrent creates get one
+    /// winner.
+    async fn insert_catalog(&self, seed: &CatalogSeed) -> Result<bool>;
 }
 
 /// Seat holds: the all-or-nothing heart of the service.
@@ -208,6 +212,17 @@ pub trait OutboxRepo: Send + Sync {
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<()>;
+    /// How many emails wait, and how many were given up on.
+    async fn backlog(&self) -> Result<OutboxBacklog>;
+}
+
+/// The outbox's size, for the on-call gauges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutboxBacklog {
+    /// Queued: due now or backing off after a failure.
+    pub pending: i64,
+    /// Given up after the last attempt.
+    pub failed: i64,
 }
 
 /// The operators' side: event edits, reports, cancellation work.

@@ -38,12 +38,7 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect(url)
             .await?;
-        // A newer node may have applied migrations this binary does not
-        // know yet (rolling deploy); they only add, so carry on.
-        let mut migrator = sqlx::migrate!("../migrations/postgres");
-        migrator.set_ignore_missing(true);
-        migrator
-            .run(&pool)
+        super::migrate::postgres(&pool)
             .await
             .map_err(|e| BookingError::internal(format!("postgres migrations: {e}")))?;
         Ok(Self { pool })

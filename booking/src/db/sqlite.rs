@@ -46,12 +46,7 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(60))
             .connect_with(options.clone())
             .await?;
-        // A newer node may have applied migrations this binary does not
-        // know yet (rolling deploy); they only add, so carry on.
-        let mut migrator = sqlx::migrate!("../migrations/sqlite");
-        migrator.set_ignore_missing(true);
-        migrator
-            .run(&write)
+        super::migrate::sqlite(&write)
             .await
             .map_err(|e| BookingError::internal(format!("sqlite migrations: {e}")))?;
         let read = SqlitePoolOptions::new()

@@ -42,11 +42,15 @@ impl AppState {
                 match result {
                     Ok(()) => {
                         self.db.outbox().mark_sent(email.id, now()).await?;
+                        metrics::counter!("waitroom_emails_sent_total").increment(1);
                         sent += 1;
                     }
                     Err(error) => {
                         let retry = (email.attempts < MAX_ATTEMPTS)
                             .then(|| now() + backoff(email.attempts));
+                        let last = if retry.is_none() { "true" } else { "false" };
+                        metrics::counter!("waitroom_email_failures_total", "final" => last)
+                            .increment(1);
                         tracing::warn!(email = email.id, attempts = email.attempts, %error,
                             "email send failed");
                         self.db
@@ -66,6 +70,13 @@ pub async fn run(state: AppState, mailer: Arc<Mailer>) {
     loop {
         if let Err(e) = state.flush_outbox(&mailer).await {
             tracing::warn!(error = %e, "outbox flush failed");
+        }
+        match state.db.outbox().backlog().await {
+            Ok(backlog) => {
+                metrics::gauge!("waitroom_email_outbox_pending").set(backlog.pending as f64);
+                metrics::gauge!("waitroom_email_outbox_failed").set(backlog.failed as f64);
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the outbox backlog failed"),
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), state.mail_wakeup.notified()).await;
     }

@@ -1,4 +1,4 @@
-//! Token-gated seat holds (design.md §6).
+//! Token-gated seat holds (docs/architecture.md §6).
 //!
 //! A hold needs a valid admission token for the event, presented by the
 //! session it was issued to. The first hold consumes the token's `jti` in
@@ -71,6 +71,17 @@ impl AppState {
     /// Places a hold for the admitted fan presenting `creds`.
     #[tracing::instrument(skip_all, fields(event = %event))]
     pub async fn place_hold(
+        &self,
+        event: &EventId,
+        creds: &Credentials,
+        req: &HoldRequest,
+    ) -> Result<HoldView> {
+        let result = self.try_place_hold(event, creds, req).await;
+        crate::metrics::count("waitroom_holds_total", "placed", &result);
+        result
+    }
+
+    async fn try_place_hold(
         &self,
         event: &EventId,
         creds: &Credentials,

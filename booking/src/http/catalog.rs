@@ -12,6 +12,7 @@ use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
+use queue::api::schemas;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -22,8 +23,10 @@ fn parse_time(field: &'static str, raw: &str) -> Result<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Ok(t.with_timezone(&Utc));
     }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
+    // Exactly YYYY-MM-DD (chrono would take longer years too).
+    Some(raw)
+        .filter(|r| r.len() == 10)
+        .and_then(|r| NaiveDate::parse_from_str(r, "%Y-%m-%d").ok())
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc())
         .ok_or_else(|| BookingError::validation(field, "expected RFC 3339 or YYYY-MM-DD"))
@@ -54,6 +57,26 @@ fn like_pattern(q: &str) -> String {
 
 /// `GET /api/v1/events?limit&cursor&from&to&q`: published events by date,
 /// keyset-paginated (`next_cursor` is null on the last page).
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    operation_id = "listEvents",
+    tag = "booking",
+    summary = "Published events by date (keyset-paginated)",
+    params(
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 100, description = "1 to 100; default 20."),
+        ("cursor" = Option<schemas::Cursor>, Query, description = "Opaque: the `next_cursor` of the previous page, passed back unchanged. No schema describes which values are valid; any other value is refused (422, `field` `cursor`)."),
+        ("from" = Option<schemas::DateOrTime>, Query, description = "Events starting at or after this time (RFC 3339 or YYYY-MM-DD)."),
+        ("to" = Option<schemas::DateOrTime>, Query, description = "Events starting before this time (RFC 3339 or YYYY-MM-DD)."),
+        ("q" = Option<String>, Query, max_length = 100, description = "Case-insensitive name search, at most 100 characters."),
+    ),
+    responses(
+        (status = 200, description = "A page of events; `next_cursor` is null on the last page.", body = schemas::EventList),
+        (status = 422, description = "`validation_failed` naming `limit`, `q`, `cursor`, `from`, `to` or `query` in `error.field`.", body = schemas::Error),
+        (status = 500, response = schemas::Internal),
+        (status = 503, response = schemas::BookingUnavailable),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     query: std::result::Result<Query<HashMap<String, String>>, QueryRejection>,
@@ -67,12 +90,12 @@ pub async fn list(
             .ok_or_else(|| BookingError::validation("limit", "must be 1 to 100"))?,
         None => DEFAULT_LIMIT,
     };
-    let q = match params.get("q").map(|s| s.trim()) {
+    let q = match params.get("q") {
         Some(s) if s.chars().count() > 100 => {
             return Err(BookingError::validation("q", "at most 100 characters"))
         }
-        Some(s) if !s.is_empty() => Some(like_pattern(s)),
-        _ => None,
+        Some(s) => Some(s.trim()).filter(|s| !s.is_empty()).map(like_pattern),
+        None => None,
     };
     let query = EventQuery {
         limit: limit + 1,
@@ -95,6 +118,23 @@ pub async fn list(
 }
 
 /// `GET /api/v1/events/{event}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{event}",
+    operation_id = "getEvent",
+    tag = "booking",
+    summary = "One published event",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,100}$", description = "Event id (catalog)."),
+    ),
+    responses(
+        (status = 200, description = "The event.", body = schemas::Event),
+        (status = 400, description = "`invalid_id`.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no published event with this id.", body = schemas::Error),
+        (status = 500, response = schemas::Internal),
+        (status = 503, response = schemas::BookingUnavailable),
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     Path(event): Path<String>,
@@ -105,6 +145,24 @@ pub async fn show(
 
 /// `GET /api/v1/events/{event}/seats`: the seat map with availability,
 /// cached ~1 s per event (see `crate::catalog`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{event}/seats",
+    operation_id = "getSeatMap",
+    tag = "booking",
+    summary = "The seat map with availability",
+    description = "Cached about one second per event (`Cache-Control: public, max-age=1`).",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,100}$", description = "Event id (catalog)."),
+    ),
+    responses(
+        (status = 200, description = "Sections, rows, seats with status, general-admission pools.", body = schemas::SeatMap),
+        (status = 400, description = "`invalid_id`.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no published event with this id.", body = schemas::Error),
+        (status = 500, response = schemas::Internal),
+        (status = 503, response = schemas::BookingUnavailable),
+    )
+)]
 pub async fn seats(
     State(state): State<AppState>,
     Path(event): Path<String>,

@@ -11,34 +11,38 @@ use crate::error::BookingError;
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
-use axum::routing::{get, post};
 use axum::Router;
 use serde::de::DeserializeOwned;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// Every booking route; each handler's `#[utoipa::path]` gives its path,
+/// method and documentation.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(catalog::list))
+        .routes(routes!(catalog::show))
+        .routes(routes!(catalog::seats))
+        .routes(routes!(holds::create))
+        .routes(routes!(holds::show, holds::release))
+        .routes(routes!(orders::checkout))
+        .routes(routes!(orders::show))
+        .routes(routes!(orders::cancel))
+        .routes(routes!(orders::stripe_webhook))
+        .routes(routes!(orders::dev_form, orders::dev_confirm))
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::verify))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::my_orders))
+}
 
 /// All booking routes, state applied.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/v1/events", get(catalog::list))
-        .route("/api/v1/events/{event}", get(catalog::show))
-        .route("/api/v1/events/{event}/seats", get(catalog::seats))
-        .route("/api/v1/events/{event}/holds", post(holds::create))
-        .route(
-            "/api/v1/holds/{hold}",
-            get(holds::show).delete(holds::release),
-        )
-        .route("/api/v1/holds/{hold}/checkout", post(orders::checkout))
-        .route("/api/v1/orders/{order}", get(orders::show))
-        .route("/api/v1/orders/{order}/cancel", post(orders::cancel))
-        .route("/api/v1/webhooks/stripe", post(orders::stripe_webhook))
-        .route(
-            "/api/v1/dev-payments/{payment}/confirm",
-            get(orders::dev_form).post(orders::dev_confirm),
-        )
-        .route("/api/v1/auth/register", post(auth::register))
-        .route("/api/v1/auth/verify", post(auth::verify))
-        .route("/api/v1/auth/login", post(auth::login))
-        .route("/api/v1/me/orders", get(auth::my_orders))
-        .with_state(state)
+    routes().split_for_parts().0.with_state(state)
+}
+
+/// The booking operations, as [`router`] serves them.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
 }
 
 /// `Json<T>` with our error mapping.
@@ -48,8 +52,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = BookingError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
+        // The body as the API document reads it (`queue::api::json_object`).
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => queue::api::from_json_value(value)
+                .map(Self)
+                .map_err(|why| BookingError::validation("body", why)),
             Err(JsonRejection::JsonDataError(e)) => {
                 Err(BookingError::validation("body", e.body_text()))
             }

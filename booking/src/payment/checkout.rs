@@ -10,10 +10,11 @@ use queue::api::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /holds/{hold}/checkout`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutRequest {
     /// Where the confirmation goes.
+    #[schema(schema_with = queue::api::schemas::fields::customer_email)]
     pub email: String,
 }
 
@@ -60,7 +61,8 @@ pub struct DeclineView {
 /// Lowercases and checks an email address (shape only).
 pub fn normalize_email(raw: &str) -> Result<String> {
     let email = raw.trim().to_lowercase();
-    let valid = email.len() <= 254
+    // Counted as sent, in characters, as the API document states it.
+    let valid = raw.chars().count() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && email.split_once('@').is_some_and(|(user, domain)| {
             !user.is_empty()
@@ -88,6 +90,17 @@ impl AppState {
     /// Starts (or resumes) payment for a hold owned by the caller's session.
     #[tracing::instrument(skip_all, fields(hold = %hold_id))]
     pub async fn checkout(
+        &self,
+        hold_id: &str,
+        creds: &Credentials,
+        req: &CheckoutRequest,
+    ) -> Result<CheckoutView> {
+        let result = self.try_checkout(hold_id, creds, req).await;
+        crate::metrics::count("waitroom_checkouts_total", "started", &result);
+        result
+    }
+
+    async fn try_checkout(
         &self,
         hold_id: &str,
         creds: &Credentials,

@@ -47,6 +47,7 @@ impl AppState {
             now: now(),
         };
         let outcome = self.db.orders().settle_success(&settle, &email).await?;
+        count_settlement(&outcome);
         let refund_due = match &outcome {
             SettleOutcome::Confirmed(released) => {
                 tracing::info!(order = %detail.order.id, "order confirmed");
@@ -182,6 +183,7 @@ impl AppState {
             now: now(),
         };
         let outcome = self.db.payments().settle_decline(&settle, decline).await?;
+        count_settlement(&outcome);
         if outcome == SettleOutcome::Declined {
             tracing::info!(payment = %payment.id, code = ?decline.code, "payment attempt declined");
         }
@@ -201,11 +203,16 @@ impl AppState {
             now: now(),
         };
         let outcome = self.db.orders().settle_failure(&settle).await?;
+        count_settlement(&outcome);
         if let SettleOutcome::Failed(Some(released)) = &outcome {
             self.after_release(released).await;
         }
         Ok(outcome)
     }
+}
+
+fn count_settlement(outcome: &SettleOutcome) {
+    crate::metrics::count_named("waitroom_payments_total", outcome.as_str());
 }
 
 /// The answer to a refund Stripe refused (now or before).

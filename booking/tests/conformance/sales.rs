@@ -85,7 +85,7 @@ async fn publish_and_edit(backend: Backend) {
     let mut seed = booking::db::seed::demo_catalog(booking::state::now());
     seed.event_id = "draft-one".to_owned();
     seed.status = "draft".to_owned();
-    app.state.db.catalog().insert_catalog(&seed).await.unwrap();
+    assert!(app.state.db.catalog().insert_catalog(&seed).await.unwrap());
     assert_eq!(
         app.state
             .published_event("draft-one")
@@ -237,7 +237,7 @@ async fn cancel_racing_holds_leaves_nothing_held(backend: Backend) {
         let event = format!("race-{round}");
         let mut seed = booking::db::seed::demo_catalog(booking::state::now());
         seed.event_id = event.clone();
-        app.state.db.catalog().insert_catalog(&seed).await.unwrap();
+        assert!(app.state.db.catalog().insert_catalog(&seed).await.unwrap());
         let map = app.state.db.catalog().seat_map(&event).await.unwrap();
         let mut tasks = Vec::new();
         for seat in map.seats.iter().take(40) {
@@ -272,7 +272,42 @@ async fn cancel_racing_holds_leaves_nothing_held(backend: Backend) {
     }
 }
 
+/// Eight operators create the same event at once: one gets it, the others
+/// are told it exists, and exactly one venue and seat map are left.
+async fn concurrent_creates_have_one_winner(backend: Backend) {
+    let app = std::sync::Arc::new(TestApp::new(backend).await);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let mut seed = booking::db::seed::demo_catalog(booking::state::now());
+                seed.event_id = "twice".to_owned();
+                app.state.db.catalog().insert_catalog(&seed).await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        if task.await.expect("task").expect("no error, only a refusal") {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 1);
+    let map = app.state.db.catalog().seat_map("twice").await.unwrap();
+    let single = booking::db::seed::demo_catalog(booking::state::now());
+    assert_eq!(
+        map.sections.len(),
+        single.sections.len(),
+        "one seat map, not one per attempt"
+    );
+    assert!(!map.seats.is_empty());
+    if let Ok(app) = std::sync::Arc::try_unwrap(app) {
+        app.cleanup().await;
+    }
+}
+
 crate::per_backend!(
+    concurrent_creates_have_one_winner,
     summary_and_export,
     publish_and_edit,
     cancel_event_refunds_and_releases,

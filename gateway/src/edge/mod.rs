@@ -24,13 +24,13 @@ use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
 use captcha::pow::{Pow, PowConfig};
 use captcha::CaptchaVerifier;
 use client_ip::{ClientIp, TrustedProxies};
 use limits::{Limits, RouteClass};
 use places::{MemoryPlaces, MemoryReplay, PlaceCounter, RedisPlaces, RedisReplay, ReplayGuard};
+use queue::api::schemas;
 use queue::api::{ApiError, ErrorCode, EventPath, VisitorCredentials};
 use queue::engine::Engine;
 use queue::{CaptchaPolicy, CredentialCodec, EventId, SigningKeys};
@@ -39,6 +39,7 @@ use shadow::Shadow;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Finds the signed-in account of a request (booking's customer session),
 /// for the one-place-per-account cap.
@@ -175,11 +176,20 @@ impl Edge {
         r(headers)
     }
 
-    /// The edge's own route: `GET /api/v1/queue/{event}/challenge`.
+    /// The edge's own route, with its documentation (`#[utoipa::path]`):
+    /// `GET /api/v1/queue/{event}/challenge`.
+    fn routes() -> OpenApiRouter<Arc<Self>> {
+        OpenApiRouter::new().routes(routes!(challenge))
+    }
+
+    /// [`Self::routes`], state applied.
     pub fn router(self: &Arc<Self>) -> Router {
-        Router::new()
-            .route("/api/v1/queue/{event}/challenge", get(challenge))
-            .with_state(self.clone())
+        Self::routes().split_for_parts().0.with_state(self.clone())
+    }
+
+    /// The edge's operations, as [`Self::router`] serves them.
+    pub fn openapi() -> utoipa::openapi::OpenApi {
+        Self::routes().into_openapi()
     }
 
     /// Wraps `router` in the edge's layers: client IP (outermost, on
@@ -330,6 +340,25 @@ async fn rate_limit(State(edge): State<Arc<Edge>>, mut req: Request, next: Next)
 
 /// `GET /api/v1/queue/{event}/challenge`: whether joining needs a CAPTCHA
 /// now, and what the page needs to solve one.
+#[utoipa::path(
+    get,
+    path = "/api/v1/queue/{event}/challenge",
+    operation_id = "queueChallenge",
+    tag = "queue",
+    summary = "Whether joining needs a CAPTCHA now, and what the page needs to solve one",
+    description = "Served by the edge. `required` is true when the event's policy is `on_join`; with `on_suspicion` a challenge is included but only demanded from clients close to their rate limits; with `off` the answer is just `required` and `policy`.",
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+    ),
+    responses(
+        (status = 200, description = "The event's CAPTCHA policy and, unless it is `off`, a challenge.", body = schemas::ChallengeInfo),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 404, description = "`unknown_event`.", body = schemas::Error),
+        (status = 429, response = schemas::RateLimited),
+        (status = 500, response = schemas::Internal),
+        (status = 503, response = schemas::QueueUnavailable),
+    )
+)]
 async fn challenge(
     State(edge): State<Arc<Edge>>,
     EventPath(event): EventPath,

@@ -247,7 +247,7 @@ async fn failed_bearer_keys_are_throttled_per_address(backend: Backend) {
 async fn a_weak_operator_key_stops_a_production_start() {
     let dir = tempfile::tempdir().expect("dir");
     let mut settings = test_settings(dir.path());
-    settings.env = "production".to_owned();
+    settings.env = gateway::config::Environment::Production;
     settings.admin_token = Some(gateway::config::Secret::new("change-me"));
     let err = match gateway::build(&settings).await {
         Ok(_) => panic!("started with operator key change-me in production"),

@@ -297,6 +297,11 @@ async fn live_status(app: &TestApp, event: &str, token: Option<&str>) -> u16 {
             };
             let v: Value = serde_json::from_str(&text).expect("json");
             assert_eq!(v["type"], "history");
+            assert_eq!(
+                v["v"],
+                admin::live::LIVE_PROTOCOL,
+                "the first message names the protocol"
+            );
             resp.status().as_u16()
         }
         Err(Error::Http(resp)) => resp.status().as_u16(),

@@ -26,6 +26,7 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub fn test_settings(dir: &std::path::Path) -> Settings {
     Settings {
         data_dir: dir.to_path_buf(),
+        web_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../web").into(),
         admin_token: Some(gateway::config::Secret::new(ADMIN)),
         tick_ms: 100,
         lease_ttl_ms: 1_000,

@@ -23,3 +23,62 @@ async fn metrics_move_to_their_own_listener() {
     let text = internal.text().await.expect("text");
     assert!(text.contains("waitroom_http_requests_total"), "{text}");
 }
+
+/// The value of one exact series (`name{labels}`) in a scrape, 0 if absent.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn booking_outcomes_are_on_the_dashboard_from_the_start() {
+    let app = spawn_app().await;
+    let before = app.metrics_text().await;
+    for (name, _) in booking::metrics::METRICS {
+        assert!(
+            before.contains(name),
+            "{name} is missing before any sale:\n{before}"
+        );
+    }
+    assert!(
+        before.contains(r#"waitroom_holds_total{outcome="placed"}"#),
+        "{before}"
+    );
+
+    // A hold without an admission token, and a webhook nobody signed: each
+    // is counted under the code it was refused with.
+    let hold = app
+        .http
+        .post(app.url("/api/v1/events/demo/holds"))
+        .json(&serde_json::json!({ "quantity": 1 }))
+        .send()
+        .await
+        .expect("hold");
+    assert_eq!(hold.status(), 401);
+    let webhook = app
+        .http
+        .post(app.url("/api/v1/webhooks/stripe"))
+        .body("{}")
+        .send()
+        .await
+        .expect("webhook");
+    assert!(webhook.status().is_client_error(), "{}", webhook.status());
+    let code = webhook.json::<serde_json::Value>().await.expect("json")["error"]["code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
+
+    let after = app.metrics_text().await;
+    let refused = r#"waitroom_holds_total{outcome="admission_required"}"#;
+    assert!(
+        sample(&after, refused) >= sample(&before, refused) + 1.0,
+        "{after}"
+    );
+    let webhooks = format!(r#"waitroom_webhooks_total{{outcome="{code}"}}"#);
+    assert!(
+        sample(&after, &webhooks) >= sample(&before, &webhooks) + 1.0,
+        "{after}"
+    );
+}

@@ -6,7 +6,7 @@ use crate::helpers::*;
 use gateway::config::Secret;
 
 fn production(s: &mut gateway::config::Settings) {
-    s.env = "production".to_owned();
+    s.env = gateway::config::Environment::Production;
     s.stripe_secret_key = Some(Secret::new("sk_test_production_mode"));
     s.stripe_publishable_key = Some("pk_test_production_mode".to_owned());
     s.stripe_webhook_secret = Some(Secret::new("whsec_production_mode"));

@@ -1,13 +1,16 @@
 //! The fan-facing HTTP API and WebSocket.
 
+mod body;
 mod codes;
 mod credential;
 mod error;
 mod fan;
 mod origin;
 mod path;
+pub mod schemas;
 mod ws;
 
+pub use body::{from_json_value, json_object, BodyError};
 pub use codes::ErrorCode;
 pub use credential::{
     cookie_name, credential_cookie, wants_token_in_body, VisitorCredentials, QUEUE_TOKEN_HEADER,
@@ -16,11 +19,12 @@ pub use credential::{
 pub use error::ApiError;
 pub use origin::AllowedOrigin;
 pub use path::{event_id, validate_ids, EventPath};
+pub use ws::check_websocket_key;
 
 use crate::engine::Engine;
-use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Shared state of the fan API.
 #[derive(Clone, Debug)]
@@ -36,13 +40,23 @@ pub struct QueueApi {
     pub origin: AllowedOrigin,
 }
 
-/// Routes: join, status, ws, room info, JWKS.
+/// Routes: join, status, ws, room info, JWKS; each handler's
+/// `#[utoipa::path]` gives its path, method and documentation.
+fn routes() -> OpenApiRouter<QueueApi> {
+    OpenApiRouter::new()
+        .routes(routes!(fan::join))
+        .routes(routes!(fan::status))
+        .routes(routes!(ws::upgrade))
+        .routes(routes!(fan::info))
+        .routes(routes!(fan::jwks))
+}
+
+/// The fan API, state applied.
 pub fn router(state: QueueApi) -> Router {
-    Router::new()
-        .route("/api/v1/queue/{event}/join", post(fan::join))
-        .route("/api/v1/queue/{event}/status", get(fan::status))
-        .route("/api/v1/queue/{event}/ws", get(ws::upgrade))
-        .route("/api/v1/queue/{event}", get(fan::info))
-        .route("/.well-known/jwks.json", get(fan::jwks))
-        .with_state(state)
+    routes().split_for_parts().0.with_state(state)
+}
+
+/// The fan API's operations, as [`router`] serves them.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
 }

@@ -2,7 +2,8 @@
 //! reader task watching for close, pongs and abuse. Either ending ends both.
 
 use super::fan::missing_credential;
-use super::{ApiError, EventPath, QueueApi, VisitorCredentials};
+use super::{ApiError, ErrorCode, EventPath, QueueApi, VisitorCredentials};
+use crate::api::schemas;
 use crate::engine::waiters::{Outgoing, SEND_QUEUE};
 use crate::error::QueueError;
 use crate::ids::EventId;
@@ -25,7 +26,60 @@ const MAX_MESSAGE: usize = 1024;
 const PING_EVERY: Duration = Duration::from_secs(25);
 const IDLE_LIMIT: Duration = Duration::from_secs(75);
 
+/// RFC 6455's key: 16 random bytes in base64 (22 characters, then `==`),
+/// as the API document states it; axum takes any value.
+pub fn check_websocket_key(headers: &HeaderMap) -> Result<(), ApiError> {
+    let key = headers
+        .get("sec-websocket-key")
+        .map_or(&[][..], |v| v.as_bytes());
+    let well_formed = key.len() == 24
+        && key.ends_with(b"==")
+        && key[..22]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/');
+    if well_formed {
+        Ok(())
+    } else {
+        Err(ApiError::of(
+            ErrorCode::InvalidRequest,
+            "Sec-WebSocket-Key must be 16 bytes in base64",
+        ))
+    }
+}
+
 /// `GET /api/v1/queue/{event}/ws`
+#[utoipa::path(
+    get,
+    path = "/api/v1/queue/{event}/ws",
+    operation_id = "queueSocket",
+    tag = "queue",
+    summary = "Live position updates over a WebSocket",
+    description = r#"WebSocket upgrade (protocol version 1). Server messages are JSON objects tagged by `type`:
+
+- `hello` (always first): `protocol`, `event`, `state`, `queue_state`, `ticket`, `position`, `ahead`, `eta_seconds`, `waiting`;
+- `position`: `position`, `ahead`, `eta_seconds`, `waiting`, `at` (ms of the tick), sent when the position changed;
+- `admitted`: `ticket`, `admitted_at`, `admission_token`, `admission_expires_at`, `next` (the booking page);
+- `state`: `queue_state` (a queue state, or `reconnecting` while the queue store is unreachable);
+- `reconnect`: `reason`, `retry_ms` (the server is shutting down; reconnect to any process);
+- `departed`: the place is gone;
+- `error`: `code`, `message`; the socket closes after it (e.g. `not_joined`, `service_unavailable`).
+
+The server pings every 25 s and closes sockets silent for 75 s (close code 1001). Client messages are ignored; binary frames close with 1003, frames over 1 KiB with 1009. The visitor credential travels in the `X-Queue-Token` header or in the HttpOnly cookie `wr_queue_{event}` that join sets."#,
+    params(
+        ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
+        ("Connection" = String, Header, pattern = "^[Uu][Pp][Gg][Rr][Aa][Dd][Ee]$", description = "`Upgrade` (the WebSocket handshake)."),
+        ("Upgrade" = String, Header, pattern = "^[Ww][Ee][Bb][Ss][Oo][Cc][Kk][Ee][Tt]$", description = "`websocket`."),
+        ("Sec-WebSocket-Version" = schemas::WebSocketVersion, Header, description = "`13`."),
+        ("Sec-WebSocket-Key" = String, Header, pattern = "^[A-Za-z0-9+/]{22}==$", description = "16 random bytes, base64."),
+    ),
+    security(("queueToken" = [])),
+    responses(
+        (status = 101, description = "Switching protocols; the socket then carries `QueueServerMessage` messages (see the components)."),
+        (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", content((schemas::Error = "application/json"), (String = "text/plain"))),
+        (status = 401, description = "`credential_required` or a refused credential (`credential_*`).", body = schemas::Error),
+        (status = 429, response = schemas::RateLimited),
+    )
+)]
 pub async fn upgrade(
     State(api): State<QueueApi>,
     EventPath(event): EventPath,
@@ -37,6 +91,7 @@ pub async fn upgrade(
     // Browsers attach the cookie to a handshake from any page; only ours
     // may watch (or keep alive) a fan's place.
     api.origin.check(&headers, &uri)?;
+    check_websocket_key(&headers)?;
     let token = creds
         .for_event(&event)
         .ok_or_else(missing_credential)?

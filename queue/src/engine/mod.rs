@@ -232,14 +232,25 @@ impl Engine {
             None => VisitorCredential::new(event.clone(), VisitorId::random()),
         };
         let hub = self.hub(event).await?;
-        // A claimed place is checked (and a kept one given back) before the
-        // join can hand a stale credential a new ticket.
-        let kept = match cred.ticket {
-            Some(_) => self.lookup_place(event, &cred, now_ms()).await?.1,
-            None => false,
+        // A presented credential's place is looked at first: its claim is
+        // checked (before the join could hand a stale credential a new
+        // ticket), and a place kept through an absence is given back.
+        let (before, kept) = match presented {
+            Some(_) => self.lookup_place(event, &cred, now_ms()).await?,
+            None => (VisitorRecord::Unknown, false),
         };
         let join = || self.store.join(event, &cred.visitor, now_ms());
         let outcome = self.restoring(event, join).await?;
+        // A fan who had departed and is back, at their place or (past
+        // `place_ttl_seconds`) at the back: the sale analytics count them.
+        let departed = matches!(before, VisitorRecord::Departed { .. }) && outcome.fresh;
+        if departed || kept || outcome.reinstated {
+            let returned = [(crate::store::counters::RETURNED, 1)];
+            if let Err(e) = self.store.add_counters(event, &returned).await {
+                // A lost count only skews the abandonment figure.
+                tracing::warn!(error = %e, "counting a returning fan failed");
+            }
+        }
         // From here on the credential claims the ticket the join gave.
         let cred = VisitorCredential {
             ticket: Some(outcome.ticket).filter(|t| *t > 0).or(cred.ticket),

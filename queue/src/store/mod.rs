@@ -20,6 +20,9 @@ pub mod counters {
     pub const RATE_LIMITED: &str = "rate_limited";
     /// Joins of the event without a valid CAPTCHA solution.
     pub const CAPTCHA_FAILED: &str = "captcha_failed";
+    /// Joins by visitors whose earlier place had departed (they came back):
+    /// departures minus these are the fans who gave up.
+    pub const RETURNED: &str = "returned";
 }
 use tokio::sync::broadcast;
 

@@ -1,5 +1,5 @@
 //! Redis only: a tick's cost must not grow with the number of waiters
-//! (design.md §4: O(admitted + departures), never O(waiters)).
+//! (docs/architecture.md §5: O(admitted + departures), never O(waiters)).
 
 use crate::common::{forget_redis, open, redis, visitor, T0};
 

@@ -255,6 +255,18 @@ macro_rules! impl_account_repos {
                 tx.commit().await?;
                 Ok(())
             }
+
+            async fn backlog(&self) -> $crate::error::Result<$crate::db::OutboxBacklog> {
+                let (pending, failed): (i64, i64) = sqlx::query_as(
+                    "select
+                        coalesce(sum(case when status = 'pending' then 1 else 0 end), 0),
+                        coalesce(sum(case when status = 'failed' then 1 else 0 end), 0)
+                    from email_outbox",
+                )
+                .fetch_one(self.read())
+                .await?;
+                Ok($crate::db::OutboxBacklog { pending, failed })
+            }
         }
     };
 }

@@ -173,7 +173,7 @@ macro_rules! impl_catalog_repo {
             async fn insert_catalog(
                 &self,
                 seed: &$crate::db::CatalogSeed,
-            ) -> $crate::error::Result<()> {
+            ) -> $crate::error::Result<bool> {
                 let mut tx = self.begin().await?;
                 let venue_id: i64 =
                     sqlx::query_scalar("insert into venue (name, city) values ($1, $2) returning id")
@@ -181,7 +181,7 @@ macro_rules! impl_catalog_repo {
                         .bind(&seed.city)
                         .fetch_one(&mut *tx)
                         .await?;
-                sqlx::query(
+                let inserted = sqlx::query(
                     "insert into event (id, name, description, venue_id, starts_at, status,
                         sale_starts_at, sale_ends_at, currency, created_at)
                     values ($1, $2, $3, $4, $5, $6, null, null, $7, $8)",
@@ -195,10 +195,16 @@ macro_rules! impl_catalog_repo {
                 .bind(&seed.currency)
                 .bind(seed.now)
                 .execute(&mut *tx)
-                .await?;
+                .await;
+                match inserted {
+                    Ok(_) => {}
+                    // Dropping the transaction takes the venue back too.
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(false),
+                    Err(e) => return Err(e.into()),
+                }
                 Self::insert_seat_map(&mut tx, &seed.event_id, &seed.tiers, &seed.sections).await?;
                 tx.commit().await?;
-                Ok(())
+                Ok(true)
             }
         }
     };

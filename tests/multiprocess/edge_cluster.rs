@@ -3,6 +3,7 @@
 //! places per IP, CAPTCHA replay and infinite-queue places hold across
 //! processes. Needs Redis at REDIS_URL (default 127.0.0.1:6379).
 
+#[path = "common.rs"]
 mod common;
 
 use common::{redis_url, shared_keys, unique, Node};

@@ -1,5 +1,5 @@
-//! Shared by the multi-process tests: real `waitroom` children sharing one
-//! Redis (and sometimes one PostgreSQL).
+//! Shared by the multi-process system tests: real `waitroom` children
+//! sharing one Redis (and sometimes one PostgreSQL).
 
 // Each test binary uses its own subset of these helpers.
 #![allow(dead_code)]
@@ -21,9 +21,8 @@ pub fn redis_url() -> String {
     url
 }
 
-/// A fresh PostgreSQL database (created from WR_TEST_POSTGRES_URL, default
-/// postgres://postgres@127.0.0.1:5432/postgres); its URL. Panics with a
-/// clear message when PostgreSQL is not there.
+/// A new, empty PostgreSQL database (at WR_TEST_POSTGRES_URL's server)
+/// for one test; panics with a clear message when PostgreSQL is absent.
 pub async fn fresh_postgres() -> String {
     let admin = std::env::var("WR_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
@@ -57,6 +56,26 @@ pub fn shared_keys(kid: &str) -> String {
     )
 }
 
+/// The `waitroom` binary these tests start: `WAITROOM_BIN`, else the one
+/// built beside this test (`cargo test --workspace` builds it, since the
+/// gateway's own tests need it).
+pub fn waitroom_bin() -> std::path::PathBuf {
+    if let Some(bin) = std::env::var_os("WAITROOM_BIN") {
+        return bin.into();
+    }
+    // target/<profile>/deps/<this test> → target/<profile>/waitroom
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("waitroom")));
+    match beside {
+        Some(bin) if bin.is_file() => bin,
+        _ => panic!(
+            "the waitroom binary is not built next to this test ({beside:?}): \
+             run `cargo build -p gateway` (or `cargo test --workspace`), or set WAITROOM_BIN"
+        ),
+    }
+}
+
 /// A `waitroom` child process, killed when dropped.
 pub struct Node {
     child: Child,
@@ -71,7 +90,7 @@ impl Node {
     #[allow(clippy::zombie_processes)]
     pub fn start(env: &[(&str, &str)]) -> Node {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_waitroom"))
+        let mut child = Command::new(waitroom_bin())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("WAITROOM_DATA_DIR", dir.path())
             .env("RUST_LOG", "warn")

@@ -8,6 +8,7 @@
 //! loss. Needs redis-server on PATH and PostgreSQL at WR_TEST_POSTGRES_URL;
 //! fails without them. Prints the figures docs/benchmarks.md quotes.
 
+#[path = "common.rs"]
 mod common;
 
 use common::own_redis::OwnRedis;

@@ -5,6 +5,7 @@
 //! seed, and only one process creates the first owner.
 //! Needs Redis at REDIS_URL and PostgreSQL at WR_TEST_POSTGRES_URL.
 
+#[path = "common.rs"]
 mod common;
 
 use common::{fresh_postgres, redis_url, shared_keys, unique, Node};

@@ -3,6 +3,7 @@
 //! under the cap, and admitter takeover when the admitting process dies.
 //! Needs Redis at REDIS_URL (default 127.0.0.1:6379); fails without it.
 
+#[path = "common.rs"]
 mod common;
 
 use common::{redis_url, shared_keys, unique, Node};
