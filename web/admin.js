@@ -54,7 +54,9 @@ function chart(svg, series, setting) {
 function render() {
   if (!current) return;
   const s = current;
-  $('state').textContent = s.state;
+  // The queue store lost this event's data and it was restored from the
+  // database (README, operator's guide: "When the queue store loses data").
+  $('state').textContent = s.recovering ? s.state + ' · recovering' : s.state;
   $('version').textContent = s.version;
   $('waiting').textContent = s.waiting;
   $('active').textContent = s.active;

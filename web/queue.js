@@ -19,7 +19,12 @@
     ws: null, wsHello: false, rejoin: false, wsFails: 0, wsAgainIn: 0, wsTimer: 0,
     polling: false, pollTimer: 0, joinFails: 0, joinTimer: 0, fetchingToken: false, checks: 0,
     lastAnnounce: 0, announceTimer: 0, pending: '', lastSaid: null, lastRejoin: 0,
+    hiddenAt: 0, welcomeTimer: 0,
   };
+  // A socket that lived through a longer background spell (a locked phone)
+  // may be dead without having closed: it is replaced on return.
+  const STALE_AFTER_HIDDEN_MS = 5000;
+  const WELCOME_MS = 15000;
   try { s.first = Number(sessionStorage.getItem(FIRST_KEY)) || null; } catch (e) { /* storage off */ }
 
   // ---- small helpers -------------------------------------------------------
@@ -180,9 +185,19 @@
     $('pct').textContent = text;
   }
 
+  // The server kept our place while we were away (absent past the grace).
+  function welcomeBack() {
+    const w = $('welcome');
+    w.hidden = false;
+    clearTimeout(s.welcomeTimer);
+    s.welcomeTimer = setTimeout(() => { w.hidden = true; }, WELCOME_MS);
+    announce(t('q.welcome_back'), true);
+  }
+
   // Merge a snapshot from join, hello, position or status.
   function apply(d) {
     if (!d || s.admitted) return;
+    if (d.kept_place) welcomeBack();
     if (d.queue_state) s.queueState = d.queue_state;
     if (d.ticket != null) s.ticket = d.ticket;
     if ('eta_seconds' in d) s.eta = d.eta_seconds;
@@ -516,9 +531,32 @@
     if (s.polling) poll();
   });
   window.addEventListener('offline', () => { if (!s.admitted && !s.stopped) setConn(t('q.conn.offline_wait'), 'bad'); });
+  // Page Visibility / lifecycle: a backgrounded tab or a locked phone may
+  // have lost its socket silently and, past the grace, its presence. On
+  // return, a fresh socket (or an immediate poll) is presence again; the
+  // server gives back the kept place and the hello says so.
+  function resume() {
+    if (s.admitted || s.stopped || !s.state) return;
+    const away = s.hiddenAt ? Date.now() - s.hiddenAt : 0;
+    s.hiddenAt = 0;
+    if (s.ws && away >= STALE_AFTER_HIDDEN_MS) {
+      const w = s.ws;
+      s.ws = null;
+      try { w.close(1000); } catch (e) { /* already closed */ }
+    }
+    if (!s.ws) {
+      s.wsFails = 0;
+      setConn(t('q.conn.reconnecting'), 'wait');
+      connect();
+    }
+    if (s.polling) poll();
+  }
   document.addEventListener('visibilitychange', () => {
-    if (!document.hidden && !s.ws && !s.admitted && !s.stopped && s.state) connect();
+    if (document.hidden) { if (!s.hiddenAt) s.hiddenAt = Date.now(); } else resume();
   });
+  document.addEventListener('freeze', () => { if (!s.hiddenAt) s.hiddenAt = Date.now(); });
+  document.addEventListener('resume', resume);
+  window.addEventListener('pageshow', (e) => { if (e.persisted) { s.hiddenAt = s.hiddenAt || 1; resume(); } });
 
   wrI18n.ready.then(() => {
     if (event) $('eyebrow').textContent = t('q.eyebrow', { event });

@@ -12,6 +12,7 @@ pub mod auth;
 mod door;
 mod error;
 mod events;
+mod ledger;
 mod lifecycle;
 pub mod live;
 mod origin;
@@ -110,6 +111,8 @@ impl AdminApi {
         config: &AdminConfig,
     ) -> Result<Self, AdminError> {
         let db = AdminDb::connect(&config.database_url).await?;
+        // Queue settings and checkpoints live in the same database.
+        engine.set_ledger(Arc::new(db.clone()));
         let dummy = session::hash_password(uuid::Uuid::new_v4().to_string()).await?;
         let candidate = hex::encode(rand::random::<[u8; 32]>());
         let secret = db

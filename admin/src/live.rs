@@ -56,6 +56,9 @@ pub struct Sample {
     pub max_active: u32,
     /// Settings version in force (for `If-Match` from the dashboard).
     pub version: u64,
+    /// The event was restored after the queue store lost its data, within
+    /// the last `RECOVERING_FOR_MS`.
+    pub recovering: bool,
 }
 
 /// Per-event sample rings, fed by [`spawn_collector`].
@@ -103,6 +106,9 @@ impl LiveStats {
             s.admit_per_minute = tick.settings.admit_per_minute;
             s.max_active = tick.settings.max_active;
             s.version = tick.settings.policy.version;
+            s.recovering = tick.restored_at > 0
+                && tick.at.saturating_sub(tick.restored_at)
+                    < queue::engine::recovery::RECOVERING_FOR_MS;
         }
     }
 

@@ -45,6 +45,10 @@ pub struct SettingsPatch {
     opens_at: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
     closes_at: Option<Option<i64>>,
+    /// Seconds an absent fan's place is kept; `null` = the whole sale,
+    /// 0 = a returning fan starts again at the back.
+    #[serde(default, deserialize_with = "present")]
+    place_ttl_seconds: Option<Option<i64>>,
     /// The version this write was based on (optimistic concurrency).
     version: Option<u64>,
 }
@@ -130,6 +134,11 @@ impl SettingsPatch {
         if let Some(v) = self.closes_at {
             s.policy.closes_at = time("closes_at", v)?;
         }
+        if let Some(v) = self.place_ttl_seconds {
+            s.policy.place_ttl_seconds = v
+                .map(|secs| non_negative("place_ttl_seconds", secs))
+                .transpose()?;
+        }
         s.validate().map_err(|e| match e {
             // The write's own times are in order, so it is the times
             // already stored that it breaks the schedule against.
@@ -212,6 +221,8 @@ pub(crate) async fn update(
     change: impl Fn(Option<&QueueSettings>) -> Result<QueueSettings, ApiError>,
 ) -> Result<(Option<QueueSettings>, QueueSettings), ApiError> {
     let store = api.engine.store();
+    // A queue the store lost is restored first, so its version goes on.
+    api.engine.ensure_event(event).await?;
     for _ in 0..16 {
         let before = store.settings(event).await?;
         if before.is_none() && !create {
@@ -227,6 +238,8 @@ pub(crate) async fn update(
         let mut after = change(before.as_ref())?;
         after.policy.version = current.map_or(1, |v| v + 1);
         if crate::lifecycle::write(store.as_ref(), event, before.as_ref(), &after).await? {
+            // The database is the system of record; the store mirrors it.
+            api.engine.record_settings(event, &after).await?;
             let target = format!("event:{event}");
             let (b, a) = (before.as_ref().map(as_json), Some(as_json(&after)));
             audit::record_as(api, actor, action, &target, b, a).await?;
@@ -461,7 +474,7 @@ pub async fn remove(
         )
         .into());
     }
-    store.remove_event(&event).await?;
+    api.engine.remove_event(&event).await?;
     let target = format!("event:{event}");
     let before = Some(as_json(&snapshot.settings));
     audit::record(&api, &op, "queue.remove", &target, before, None).await?;

@@ -386,7 +386,7 @@ pub async fn cancel(
     let event = event_id(&before.id)?;
     // Close the queue first, so no one else is admitted meanwhile; an
     // event sold without a queue has none to close.
-    if api.engine.store().settings(&event).await?.is_some() {
+    if api.engine.ensure_event(&event).await?.is_some() {
         crate::queue_settings::update(&api, &op.label, "queue.close", &event, None, false, |cur| {
             let mut s = cur.cloned().unwrap_or_default();
             s.state = QueueState::Closed;

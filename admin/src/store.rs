@@ -29,8 +29,8 @@ pub enum AdminDb {
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            AdminDb::Postgres($pool) => $body,
-            AdminDb::Sqlite($pool) => $body,
+            $crate::store::AdminDb::Postgres($pool) => $body,
+            $crate::store::AdminDb::Sqlite($pool) => $body,
         }
     };
 }

@@ -110,8 +110,15 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     let mut router = Router::new();
 
     if settings.role.runs(Role::Queue) {
+        // Settings and checkpoints in the records database, so the queue
+        // survives a queue store that loses its data.
+        let url = settings.booking_config().effective_database_url();
+        let ledger = admin::store::AdminDb::connect(&url)
+            .await
+            .context("connecting the records database for the queue ledger")?;
+        engine.set_ledger(Arc::new(ledger));
         if settings.demo_event && settings.redis_url.is_none() {
-            create_demo_event(store.as_ref()).await?;
+            create_demo_event(&engine).await?;
         }
         loops.extend(engine.spawn_loops().into_iter().map(AbortOnDrop));
         router = router.merge(queue::api::router(queue::api::QueueApi {
@@ -233,17 +240,19 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
 
 /// The embedded default shows the product working at once: an open queue
 /// for the event `demo`, admitting 60 a minute.
-async fn create_demo_event(store: &dyn QueueStore) -> anyhow::Result<()> {
-    if !store.events().await?.is_empty() {
+async fn create_demo_event(engine: &Engine) -> anyhow::Result<()> {
+    let demo = EventId::parse("demo")?;
+    // After a restart the embedded store is empty but the ledger is not:
+    // the demo comes back as operators left it.
+    if !engine.store().events().await?.is_empty() || engine.ensure_event(&demo).await?.is_some() {
         return Ok(());
     }
-    let demo = EventId::parse("demo")?;
     let settings = QueueSettings {
         admit_per_minute: 60,
         max_active: 200,
         ..QueueSettings::default()
     };
-    store.put_settings(&demo, &settings).await?;
+    engine.put_settings(&demo, &settings).await?;
     tracing::info!("created the demo event: open /queue/demo");
     Ok(())
 }

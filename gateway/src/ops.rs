@@ -207,7 +207,17 @@ async fn openapi() -> Response {
 )]
 async fn ready(State(ops): State<Ops>) -> Response {
     let (queue, database) = ops.checks().await;
-    let healthy = queue.status == "ok" && database.as_ref().is_none_or(|d| d.status == "ok");
+    // Events restored after the store lost them: the sale goes on, but
+    // operators should look (README, operator's guide: recovery).
+    let recovering: Vec<String> = ops
+        .engine
+        .recovering()
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    let healthy = queue.status == "ok"
+        && database.as_ref().is_none_or(|d| d.status == "ok")
+        && recovering.is_empty();
     let ok = !queue.fatal;
     let status = match (ok, healthy) {
         (false, _) => "unavailable",
@@ -217,7 +227,11 @@ async fn ready(State(ops): State<Ops>) -> Response {
     let body = serde_json::json!({
         "status": status,
         "checks": {
-            "queue_store": { "backend": ops.engine.store().backend(), "status": queue.status },
+            "queue_store": {
+                "backend": ops.engine.store().backend(),
+                "status": queue.status,
+                "recovering": recovering,
+            },
             "database": { "status": database.map_or_else(|| "not running".to_owned(), |d| d.status) },
         },
         "connected_waiters": ops.engine.connected(),

@@ -78,6 +78,10 @@ pub const METRICS: &[(&str, &str)] = &[
     ("waitroom_queue_store_up", "1 when the queue store answers and is usable through REDIS_URL"),
     ("waitroom_queue_store_wrong_mode", "1 when REDIS_URL reaches a replica or a Cluster node through redis:// (readiness fails)"),
     ("waitroom_queue_store_errors_total", "queue store calls that failed as unavailable"),
+    ("waitroom_queue_recoveries_total", "times this process restored an event the queue store lost, from the database (label: event)"),
+    ("waitroom_places_kept_total", "fans who came back after departing by absence and got their ticket back"),
+    ("waitroom_places_restored_total", "places the queue store lost, given back on the credential's place claim"),
+    ("waitroom_place_claims_refused_total", "credentials refused because the queue store holds another ticket for the visitor (a credential from before a reissue, or a replay)"),
     ("waitroom_database_up", "1 when the database answers"),
     ("waitroom_event_waiting", "waiters in an event's queue, from its last tick"),
     ("waitroom_event_active", "admitted sessions alive in an event, from its last tick"),
@@ -99,6 +103,7 @@ pub fn register_metrics() {
             metrics::describe_counter!(name, *help);
             if name != "waitroom_http_requests_total"
                 && name != "waitroom_lease_acquired_total"
+                && name != "waitroom_queue_recoveries_total"
                 && name != "waitroom_captcha_checks_total"
                 && name != "waitroom_rate_limited_total"
             {

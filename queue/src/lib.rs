@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod ids;
 pub mod keys;
+pub mod ledger;
 pub mod protocol;
 pub mod secret;
 pub mod settings;

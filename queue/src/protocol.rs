@@ -53,6 +53,10 @@ pub enum ServerMsg {
         eta_seconds: Option<u64>,
         /// Waiters in the queue.
         waiting: u64,
+        /// Present (`true`) when the fan came back to a place that was kept
+        /// for them while they were away.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        kept_place: bool,
     },
     /// The waiter's position changed.
     Position {

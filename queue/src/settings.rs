@@ -126,6 +126,11 @@ pub struct QueuePolicy {
     pub opens_at: Option<u64>,
     /// When the queue closes.
     pub closes_at: Option<u64>,
+    /// How long a fan who went absent (missed the departure grace) keeps
+    /// their ticket, seconds after departing: coming back within it puts
+    /// them back at that ticket. `None` (the default) keeps places for the
+    /// whole sale; `0` gives every returning fan a new ticket at the back.
+    pub place_ttl_seconds: Option<u32>,
     /// Incremented on every write, for optimistic concurrency (`ETag`).
     pub version: u64,
 }
@@ -140,6 +145,7 @@ impl Default for QueuePolicy {
             prequeue_at: None,
             opens_at: None,
             closes_at: None,
+            place_ttl_seconds: None,
             version: 0,
         }
     }
@@ -162,6 +168,15 @@ impl Default for QueueSettings {
 pub const MAX_ADMIT_PER_MINUTE: u32 = 1_000_000;
 
 impl QueueSettings {
+    /// Whether a fan who departed (by absence) at `departed_at` still has
+    /// their place at `now` (see [`QueuePolicy::place_ttl_seconds`]).
+    pub fn keeps_place(&self, departed_at: u64, now: u64) -> bool {
+        match self.policy.place_ttl_seconds {
+            None => true,
+            Some(ttl) => now.saturating_sub(departed_at) < u64::from(ttl) * 1_000,
+        }
+    }
+
     /// Checks ranges; the error names the offending field.
     pub fn validate(&self) -> crate::error::Result<()> {
         let bad = |field, message: &str| {

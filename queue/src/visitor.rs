@@ -7,6 +7,11 @@
 //! stolen admission token is useless without the cookie that holds the
 //! secret.
 //!
+//! Once the fan has a ticket the credential also carries the place claim
+//! (`ticket`): MACed with the event and visitor, it proves the place to any
+//! process even if the queue store has lost it. A claim that disagrees
+//! with the store (an old credential from before a reissue) is refused.
+//!
 //! Wire format: `v1.<kid>.<payload>.<mac>`, where `payload` is base64url
 //! JSON and `mac` is base64url HMAC-SHA256 over `v1.<kid>.<payload>` with
 //! the key derived from signing key `kid` ([`SigningKeys::mac_key_for`]).
@@ -37,6 +42,9 @@ pub struct VisitorCredential {
     pub secret: [u8; 32],
     /// When it was issued (Unix seconds), for audits and age limits.
     pub issued_at: u64,
+    /// The place claim: the ticket this visitor held when the credential
+    /// was (re)issued; `None` before the first ticket (or in pre-queue).
+    pub ticket: Option<u64>,
 }
 
 impl VisitorCredential {
@@ -49,6 +57,7 @@ impl VisitorCredential {
             visitor,
             secret,
             issued_at: crate::admission::unix_now(),
+            ticket: None,
         }
     }
 
@@ -66,6 +75,7 @@ impl fmt::Debug for VisitorCredential {
             .field("visitor", &self.visitor)
             .field("secret", &"[redacted]")
             .field("issued_at", &self.issued_at)
+            .field("ticket", &self.ticket)
             .finish()
     }
 }
@@ -92,6 +102,10 @@ pub enum CredentialError {
     /// Genuine, but for another event's queue.
     #[error("queue credential belongs to another event")]
     WrongEvent,
+    /// Genuine, but its place claim names a ticket this visitor no longer
+    /// holds (an old credential from before a reissue, or a replay).
+    #[error("queue credential names a place this visitor no longer holds")]
+    StaleClaim,
 }
 
 impl CredentialError {
@@ -107,7 +121,7 @@ impl CredentialError {
             Self::TooLong => C::CredentialTooLong,
             Self::Malformed => C::CredentialMalformed,
             Self::UnknownKey => C::CredentialUnknownKey,
-            Self::BadMac => C::CredentialInvalid,
+            Self::BadMac | Self::StaleClaim => C::CredentialInvalid,
             Self::WrongEvent => C::CredentialWrongEvent,
         }
     }
@@ -122,6 +136,9 @@ struct Payload {
     /// The secret, base64url.
     s: String,
     t: u64,
+    /// The place claim (ticket); absent before the first ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    k: Option<u64>,
 }
 
 /// The dotted parts of a credential, split without checking anything but
@@ -159,6 +176,7 @@ fn parse_payload(payload: &str) -> Option<VisitorCredential> {
         visitor: p.v,
         secret,
         issued_at: p.t,
+        ticket: p.k,
     })
 }
 
@@ -194,6 +212,7 @@ impl CredentialCodec {
             v: credential.visitor.clone(),
             s: B64.encode(credential.secret),
             t: credential.issued_at,
+            k: credential.ticket,
         };
         let json = serde_json::to_vec(&payload).expect("strings and a number always serialize");
         // `SigningKeys` is never empty, so neither is `macs`.

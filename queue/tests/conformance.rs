@@ -20,8 +20,12 @@ mod basics;
 mod cluster;
 #[path = "conformance/departures.rs"]
 mod departures;
+#[path = "conformance/recovery.rs"]
+mod recovery;
 #[path = "conformance/redis_cost.rs"]
 mod redis_cost;
+#[path = "conformance/returns.rs"]
+mod returns;
 
 /// Generates one `#[tokio::test]` per check, for one backend.
 macro_rules! conformance {
@@ -49,6 +53,14 @@ macro_rules! conformance {
                 departures::leavers_are_skipped_and_reported_once,
                 departures::idle_waiters_depart_after_the_grace,
                 departures::touch_ignores_everyone_but_waiters,
+                returns::absent_fans_return_to_their_ticket,
+                returns::returners_the_head_passed_are_admitted_first,
+                returns::a_place_is_kept_only_for_place_ttl,
+                returns::leaving_gives_the_place_up,
+                returns::a_return_then_a_leave_ends_departed,
+                recovery::restore_raises_floors_once_and_holds_the_cap,
+                recovery::claims_give_lost_places_back_in_ticket_order,
+                recovery::guarded_ticks_refuse_a_store_that_lost_writes,
                 cluster::lease_is_exclusive_and_taken_over_after_ttl,
                 cluster::subscribers_receive_published_ticks,
                 cluster::snapshot_matches_the_ticks,

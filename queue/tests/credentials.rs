@@ -189,10 +189,14 @@ fn longest_ids_still_fit_in_a_credential_and_a_cookie() {
     let k = keys(&format!("{}:{}", "k".repeat(64), seed(1)));
     let codec = CredentialCodec::new(&k);
     let long_event = EventId::parse(&"e".repeat(64)).expect("id");
-    let cred = VisitorCredential::new(
-        long_event.clone(),
-        VisitorId::parse(&"v".repeat(64)).expect("id"),
-    );
+    // With the longest place claim too.
+    let cred = VisitorCredential {
+        ticket: Some(u64::MAX),
+        ..VisitorCredential::new(
+            long_event.clone(),
+            VisitorId::parse(&"v".repeat(64)).expect("id"),
+        )
+    };
     let text = codec.encode(&cred);
     assert!(
         text.len() <= queue::visitor::MAX_CREDENTIAL_LEN,

@@ -71,6 +71,9 @@ impl QueueStore for Flaky {
     async fn join(&self, e: &EventId, v: &VisitorId, now: Millis) -> Result<JoinOutcome> {
         self.inner.join(e, v, now).await
     }
+    async fn reinstate(&self, e: &EventId, v: &VisitorId, now: Millis) -> Result<Option<u64>> {
+        self.inner.reinstate(e, v, now).await
+    }
     async fn lookup(&self, e: &EventId, v: &VisitorId, now: Millis) -> Result<VisitorRecord> {
         self.inner.lookup(e, v, now).await
     }

@@ -147,6 +147,79 @@ test('without WebSocket the page polls status and is admitted', { timeout: 120_0
   await page.goto('about:blank');
 });
 
+/** Polls room info (as of the last tick) until `waiting` is `n`. */
+async function waitingBecomes(event, n, what) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const info = await api('GET', `/api/v1/queue/${event}`);
+    if (info.json.waiting === n) return;
+    assert.ok(Date.now() < deadline, `${what}: ${info.text}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+test('a page that slept through a locked phone comes back to its place', { timeout: 120_000 }, async (t) => {
+  const event = `webtest-lock-${RUN}`;
+  const put = await admin('PUT', event, {
+    state: 'open', admit_per_minute: 0, max_active: 100, departure_grace_seconds: 5, captcha: 'off',
+  });
+  assert.ok(put.status >= 200 && put.status < 300, `PUT queue settings: ${put.status} ${put.text}`);
+  const page = await newPage(t);
+  // A switch for the test: while `__asleep`, no socket can open (as on a
+  // locked phone), and the sockets open now can be dropped.
+  await page.addInitScript(() => {
+    const Real = window.WebSocket;
+    window.__sockets = [];
+    window.__asleep = false;
+    window.WebSocket = function Sleepy(url) {
+      if (window.__asleep) throw new Error('asleep');
+      const ws = new Real(url);
+      window.__sockets.push(ws);
+      return ws;
+    };
+    window.WebSocket.prototype = Real.prototype;
+  });
+  const frames = [];
+  page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(`${Date.now()} ${f.payload}`)));
+  page.on('request', (r) => { if (r.url().includes('/api/')) frames.push(`${Date.now()} req ${r.url()}`); });
+  page.on('console', (m) => frames.push(`${Date.now()} console ${m.text()}`));
+  await page.goto(`${server.base}/queue/${event}?stay=1`);
+  await waitText(page, '#conn', 'Live updates');
+  const ticket = await text(page, '#ids');
+  assert.equal(await page.isVisible('#welcome'), false);
+  await waitingBecomes(event, 1, 'a tick counts the fan');
+
+  // Lock: the tab is hidden, its socket dies, polls fail. Past the grace
+  // the server counts the fan as gone.
+  await page.route('**/status', (r) => r.abort());
+  await page.evaluate(() => {
+    window.__asleep = true;
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+    document.dispatchEvent(new Event('visibilitychange'));
+    for (const ws of window.__sockets) ws.close();
+  });
+  await waitingBecomes(event, 0, 'the absent fan departs');
+
+  // Unlock: the page reconnects and hears it kept its place.
+  await page.unroute('**/status');
+  await page.evaluate(() => {
+    window.__asleep = false;
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  frames.push(`${Date.now()} unlocked`);
+  await page.waitForSelector('#welcome', { state: 'visible', timeout: STEP }).catch(async (e) => {
+    throw new Error(`${e.message}\nconn: ${await text(page, '#conn')}\n${frames.join('\n')}`);
+  });
+  assert.match(await text(page, '#welcome'), /welcome back.*kept your place/i);
+  await waitText(page, '#conn', 'Live updates');
+  assert.equal(await text(page, '#ids'), ticket, 'the same ticket');
+  await waitText(page, '#position', '1');
+  await waitingBecomes(event, 1, 'back in the line');
+});
+
 test('an unknown event says there is no waiting room', { timeout: 60_000 }, async (t) => {
   const page = await newPage(t);
   await page.goto(`${server.base}/queue/no-such-event-${RUN}`);

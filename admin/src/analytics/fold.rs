@@ -241,6 +241,10 @@ mod tests {
                 })
                 .collect(),
             departed: Vec::new(),
+            reinstated: Vec::new(),
+            returning: 0,
+            epoch: String::new(),
+            restored_at: 0,
             active: admitted.len() as u32,
             waiting: last_ticket - head,
             settings: QueueSettings::default(),

@@ -61,6 +61,9 @@ impl QueueStore for RecordingQueue {
     async fn join(&self, e: &EventId, v: &VisitorId, now: Millis) -> QResult<JoinOutcome> {
         self.inner.join(e, v, now).await
     }
+    async fn reinstate(&self, e: &EventId, v: &VisitorId, now: Millis) -> QResult<Option<u64>> {
+        self.inner.reinstate(e, v, now).await
+    }
     async fn lookup(&self, e: &EventId, v: &VisitorId, now: Millis) -> QResult<VisitorRecord> {
         self.inner.lookup(e, v, now).await
     }

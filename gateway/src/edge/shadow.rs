@@ -263,6 +263,7 @@ impl Shadow {
                 ahead: Some(p.ahead),
                 eta_seconds: p.eta_seconds,
                 waiting: view.waiting.max(p.position),
+                kept_place: false,
             }
         };
         if socket

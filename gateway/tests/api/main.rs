@@ -22,6 +22,7 @@ mod outage;
 mod pages;
 mod production;
 mod readiness;
+mod returns;
 mod scheduled_sale;
 mod security_headers;
 mod tokens;

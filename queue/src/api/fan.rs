@@ -41,6 +41,9 @@ pub struct StatusBody {
     admission_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     admission_expires_at: Option<u64>,
+    /// Present when the fan came back to a place kept during an absence.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    kept_place: bool,
 }
 
 fn body(event: &str, s: VisitorStatus, with_token: bool) -> StatusBody {
@@ -56,6 +59,7 @@ fn body(event: &str, s: VisitorStatus, with_token: bool) -> StatusBody {
         eta_seconds: s.position.and_then(|p| p.eta_seconds),
         waiting: s.waiting,
         admission_expires_at: s.admission.as_ref().map(|a| a.1),
+        kept_place: s.kept_place,
         admission_token: s.admission.map(|a| a.0),
     }
 }
@@ -151,7 +155,15 @@ pub async fn status(
 ) -> Result<Response, ApiError> {
     let token = creds.for_event(&event).ok_or_else(missing_credential)?;
     let status = api.engine.status(&event, token).await?;
+    // A credential that now claims a (new) ticket replaces the cookie.
+    let cookie = status
+        .reissued
+        .then(|| credential_cookie(&event, &status.queue_token, api.secure_cookies));
     let mut resp = Json(body(event.as_str(), status, false)).into_response();
+    if let Some(cookie) = cookie {
+        let value = HeaderValue::from_str(&cookie).map_err(ApiError::internal)?;
+        resp.headers_mut().insert(header::SET_COOKIE, value);
+    }
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)

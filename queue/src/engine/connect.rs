@@ -38,7 +38,7 @@ impl Engine {
         let cred = self.credential(event, token)?;
         let hub = self.hub(event).await?;
         let now = now_ms();
-        let record = self.track(self.store.lookup(event, &cred.visitor, now).await)?;
+        let (record, kept_place) = self.lookup_place(event, &cred, now).await?;
         let mut attachment = Attachment {
             hub: hub.clone(),
             conn: None,
@@ -47,6 +47,8 @@ impl Engine {
             VisitorRecord::Unknown => return Err(QueueError::NotJoined),
             // Ticket 0: no position until the shuffle (see `fanout`).
             VisitorRecord::Prequeue => (0, None),
+            // Reinstating marked them present already.
+            VisitorRecord::Waiting { ticket } if kept_place => (ticket, None),
             VisitorRecord::Waiting { ticket } => {
                 // Presence: a fresh socket counts like a poll.
                 self.track(
@@ -74,6 +76,7 @@ impl Engine {
                         ahead: None,
                         eta_seconds: None,
                         waiting: view.waiting,
+                        kept_place: false,
                     }
                     .to_json(),
                 ));
@@ -103,6 +106,7 @@ impl Engine {
             ahead: position.map(|p| p.ahead),
             eta_seconds: position.and_then(|p| p.eta_seconds),
             waiting: view.waiting,
+            kept_place,
         };
         let waiter = Waiter {
             visitor: cred.visitor.clone(),

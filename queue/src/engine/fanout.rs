@@ -19,12 +19,18 @@ impl Engine {
             return;
         };
         let previous_state = lock(&hub.view).settings.state;
+        let restored = lock(&hub.view).restored_since(&tick);
         let applied = lock(&hub.view).apply(&tick);
         match applied {
             Applied::Stale => return,
             Applied::Next => {}
             Applied::Gap => match self.store.snapshot(&hub.event).await {
-                Ok(s) => lock(&hub.view).resync(s),
+                Ok(s) => {
+                    lock(&hub.view).resync(s);
+                    if restored {
+                        self.after_restore(&hub).await;
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(event = %hub.event, error = %e, "resync after a missed tick failed");
                     return;

@@ -53,6 +53,23 @@ impl DepartureIndex {
         }
     }
 
+    /// Forgets `ticket` (its fan came back). Forgetting one that is not
+    /// recorded is a no-op, like a repeated insert.
+    pub fn remove(&mut self, ticket: u64) {
+        let word = (ticket / 64) as usize;
+        let bit = 1u64 << (ticket % 64);
+        if ticket == 0 || self.marked.get(word).is_none_or(|w| w & bit == 0) {
+            return;
+        }
+        self.marked[word] &= !bit;
+        self.len -= 1;
+        let mut i = ticket as usize;
+        while i < self.tree.len() {
+            self.tree[i] -= 1;
+            i += i & i.wrapping_neg();
+        }
+    }
+
     /// Departed tickets in `1..=ticket`.
     fn prefix(&self, ticket: u64) -> u64 {
         let mut i = (ticket as usize).min(self.tree.len().saturating_sub(1));
@@ -105,6 +122,15 @@ mod tests {
             idx.insert(t);
             idx.insert(t); // idempotent
         }
+        assert_eq!(idx.len(), departed.len() as u64);
+        // Returns are forgotten, once.
+        let returned: Vec<u64> = departed.iter().copied().filter(|t| t % 3 == 0).collect();
+        for &t in &returned {
+            idx.remove(t);
+            idx.remove(t);
+        }
+        idx.remove(4_999_999);
+        let departed: Vec<u64> = departed.into_iter().filter(|t| t % 3 != 0).collect();
         assert_eq!(idx.len(), departed.len() as u64);
         for (low, high) in [(0, 10), (3, 4), (0, 5_000), (100, 2_345), (4_000, 9_000)] {
             let naive = departed.iter().filter(|&&t| t > low && t < high).count() as u64;

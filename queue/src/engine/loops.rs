@@ -14,6 +14,10 @@ use tokio::task::JoinHandle;
 
 /// Largest number of visitors sent in one presence call.
 const TOUCH_CHUNK: usize = 2_000;
+/// How often the admitter compares the ledger's events with the store's
+/// (a database query): a store that lost everything is noticed this fast
+/// even without traffic; joins and polls notice at once.
+const LEDGER_SCAN_EVERY: Duration = Duration::from_secs(1);
 /// How often the heartbeat loop looks at its hubs.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
 
@@ -35,9 +39,10 @@ impl Engine {
         // Events whose lease this node held at its last tick: a lease that
         // changes hands often (flapping) shows in waitroom_lease_acquired_total.
         let mut held = std::collections::HashSet::new();
+        let mut scanned: Option<std::time::Instant> = None;
         loop {
             interval.tick().await;
-            let healthy = match self.admit_once(ttl, &mut held).await {
+            let healthy = match self.admit_once(ttl, &mut held, &mut scanned).await {
                 Ok(()) => true,
                 // One slow command (a node whose runtime is saturated times
                 // out while the store idles) is not an outage: telling every
@@ -65,8 +70,13 @@ impl Engine {
         &self,
         ttl: u64,
         held: &mut std::collections::HashSet<EventId>,
+        scanned: &mut Option<std::time::Instant>,
     ) -> Result<(), QueueError> {
-        let events = self.store.events().await?;
+        let mut events = self.store.events().await?;
+        if scanned.is_none_or(|at| at.elapsed() >= LEDGER_SCAN_EVERY) {
+            *scanned = Some(std::time::Instant::now());
+            self.restore_missing(&mut events).await;
+        }
         for event in events {
             if !self
                 .store
@@ -81,20 +91,75 @@ impl Engine {
                     .increment(1);
             }
             let started = std::time::Instant::now();
-            if let Some(tick) = self
-                .store
-                .tick(&event, &self.config.node_id, now_ms())
-                .await?
-            {
+            if let Some(tick) = self.guarded_tick(&event).await? {
                 metrics::counter!("waitroom_ticks_run_total").increment(1);
                 metrics::counter!("waitroom_admitted_total").increment(tick.admitted.len() as u64);
                 // Only the lease holder ticks, so these sum exactly over nodes.
                 metrics::counter!("waitroom_departed_total").increment(tick.departed.len() as u64);
                 metrics::histogram!("waitroom_tick_seconds")
                     .record(started.elapsed().as_secs_f64());
+                self.checkpoint(&tick);
             }
         }
         Ok(())
+    }
+
+    /// Events the ledger has and the store lost entirely are restored, and
+    /// ticked like the others.
+    async fn restore_missing(&self, events: &mut Vec<EventId>) {
+        let Some(ledger) = self.ledger() else {
+            return;
+        };
+        let recorded = match ledger.events().await {
+            Ok(recorded) => recorded,
+            Err(e) => {
+                tracing::warn!(error = %e, "the ledger's event list is unavailable");
+                return;
+            }
+        };
+        for event in recorded {
+            if events.contains(&event) {
+                continue;
+            }
+            match self
+                .recover(&event, super::recovery::Loss::SettingsMissing)
+                .await
+            {
+                Ok(true) => events.push(event),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(event = %event, error = %e, "restoring failed; retrying next tick")
+                }
+            }
+        }
+    }
+
+    /// One tick under the checkpoint's guard. A store that lost writes is
+    /// first asked again with the ledger's latest checkpoint (another
+    /// process may have restored and checkpointed it), then restored.
+    async fn guarded_tick(
+        &self,
+        event: &EventId,
+    ) -> Result<Option<crate::store::Tick>, QueueError> {
+        use crate::store::TickOutcome;
+        for attempt in 0..2 {
+            let guard = self.tick_guard(event).await?;
+            let node = &self.config.node_id;
+            match self
+                .store
+                .tick_guarded(event, node, now_ms(), &guard)
+                .await?
+            {
+                TickOutcome::Ran(tick) => return Ok(Some(*tick)),
+                TickOutcome::NotLeader => return Ok(None),
+                TickOutcome::Lost if attempt == 0 => self.forget_watch(event),
+                TickOutcome::Lost => {
+                    self.recover(event, super::recovery::Loss::WritesLost)
+                        .await?;
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Tells local waiters the backend is reconnecting, or back.

@@ -6,6 +6,7 @@ mod connect;
 mod fanout;
 pub mod fenwick;
 mod loops;
+pub mod recovery;
 pub mod view;
 pub mod waiters;
 
@@ -78,6 +79,11 @@ pub struct VisitorStatus {
     pub ticket: u64,
     /// Whether a join created the place.
     pub fresh: bool,
+    /// Whether the fan just came back to a place kept during an absence.
+    pub kept_place: bool,
+    /// Whether `queue_token` differs from the presented credential (it now
+    /// claims a new or first ticket), so the cookie must be replaced.
+    pub reissued: bool,
     /// The waiter's state.
     pub state: WaiterState,
     /// The queue's state.
@@ -98,6 +104,14 @@ pub struct Engine {
     issuer: AdmissionIssuer,
     hubs: RwLock<HashMap<EventId, Arc<EventHub>>>,
     store_ok: AtomicBool,
+    /// Settings and checkpoints that outlive the store (`recovery`).
+    ledger: std::sync::OnceLock<Arc<dyn crate::ledger::QueueLedger>>,
+    /// What the admitter expects of each event's store state.
+    watch: Mutex<HashMap<EventId, recovery::Watch>>,
+    /// Events this process restored, and when.
+    recovering: Mutex<HashMap<EventId, Millis>>,
+    /// Events whose checkpoint is being written.
+    checkpointing: Arc<Mutex<std::collections::HashSet<EventId>>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -132,6 +146,10 @@ impl Engine {
             issuer,
             hubs: RwLock::new(HashMap::new()),
             store_ok: AtomicBool::new(true),
+            ledger: std::sync::OnceLock::new(),
+            watch: Mutex::new(HashMap::new()),
+            recovering: Mutex::new(HashMap::new()),
+            checkpointing: Arc::default(),
         })
     }
 
@@ -175,7 +193,7 @@ impl Engine {
         if let Some(h) = self.read_hubs().get(event) {
             return Ok(h.clone());
         }
-        let snapshot = self.track(self.store.snapshot(event).await)?;
+        let snapshot = self.restoring(event, || self.store.snapshot(event)).await?;
         let mut hubs = self
             .hubs
             .write()
@@ -214,25 +232,33 @@ impl Engine {
             None => VisitorCredential::new(event.clone(), VisitorId::random()),
         };
         let hub = self.hub(event).await?;
-        // Only a presented credential can belong to a fan who departed
-        // earlier; the sale analytics count them as returned.
-        let departed = match presented {
-            Some(_) => matches!(
-                self.track(self.store.lookup(event, &cred.visitor, now_ms()).await)?,
-                VisitorRecord::Departed { .. }
-            ),
-            None => false,
+        // A presented credential's place is looked at first: its claim is
+        // checked (before the join could hand a stale credential a new
+        // ticket), and a place kept through an absence is given back.
+        let (before, kept) = match presented {
+            Some(_) => self.lookup_place(event, &cred, now_ms()).await?,
+            None => (VisitorRecord::Unknown, false),
         };
-        let outcome = self.track(self.store.join(event, &cred.visitor, now_ms()).await)?;
-        if departed && outcome.fresh {
+        let join = || self.store.join(event, &cred.visitor, now_ms());
+        let outcome = self.restoring(event, join).await?;
+        // A fan who had departed and is back, at their place or (past
+        // `place_ttl_seconds`) at the back: the sale analytics count them.
+        let departed = matches!(before, VisitorRecord::Departed { .. }) && outcome.fresh;
+        if departed || kept || outcome.reinstated {
             let returned = [(crate::store::counters::RETURNED, 1)];
             if let Err(e) = self.store.add_counters(event, &returned).await {
                 // A lost count only skews the abandonment figure.
                 tracing::warn!(error = %e, "counting a returning fan failed");
             }
         }
+        // From here on the credential claims the ticket the join gave.
+        let cred = VisitorCredential {
+            ticket: Some(outcome.ticket).filter(|t| *t > 0).or(cred.ticket),
+            ..cred
+        };
         let mut status = self.status_for(&hub, &cred, now_ms()).await?;
         status.fresh = outcome.fresh;
+        status.kept_place |= kept || outcome.reinstated;
         Ok(status)
     }
 
@@ -255,16 +281,23 @@ impl Engine {
         cred: &VisitorCredential,
         now: Millis,
     ) -> Result<VisitorStatus> {
-        let record = self.track(self.store.lookup(&hub.event, &cred.visitor, now).await)?;
+        let (record, kept_place) = self.lookup_place(&hub.event, cred, now).await?;
         let (queue_state, waiting) = {
             let v = lock(&hub.view);
             (v.settings.state, v.waiting)
         };
+        // The credential handed back claims the place the store holds.
+        let claimed = VisitorCredential {
+            ticket: record.ticket().filter(|t| *t > 0).or(cred.ticket),
+            ..cred.clone()
+        };
         let mut status = VisitorStatus {
             visitor: cred.visitor.clone(),
-            queue_token: self.codec.encode(cred),
+            queue_token: self.codec.encode(&claimed),
+            reissued: claimed.ticket != cred.ticket,
             ticket: 0,
             fresh: false,
+            kept_place,
             state: WaiterState::Departed,
             queue_state,
             position: None,
@@ -308,6 +341,58 @@ impl Engine {
         Ok(status)
     }
 
+    /// The visitor's record; a fan who departed by absence and comes back
+    /// (poll, socket or join) while their place is kept gets it back here,
+    /// reported by the `bool`.
+    pub(crate) async fn lookup_place(
+        &self,
+        event: &EventId,
+        cred: &VisitorCredential,
+        now: Millis,
+    ) -> Result<(VisitorRecord, bool)> {
+        let record = self.track(self.store.lookup(event, &cred.visitor, now).await)?;
+        self.check_claim(event, cred, &record)?;
+        if let (VisitorRecord::Unknown, Some(claim)) = (&record, cred.ticket) {
+            // The store lost the place; the verified claim brings it back.
+            let placed = self.track(self.store.claim(event, &cred.visitor, claim, now).await)?;
+            if let Some(ticket) = placed {
+                metrics::counter!("waitroom_places_restored_total").increment(1);
+                return Ok((VisitorRecord::Waiting { ticket }, true));
+            }
+        }
+        if !matches!(record, VisitorRecord::Departed { .. }) {
+            return Ok((record, false));
+        }
+        match self.track(self.store.reinstate(event, &cred.visitor, now).await)? {
+            Some(ticket) => {
+                metrics::counter!("waitroom_places_kept_total").increment(1);
+                tracing::info!(event = %event, visitor = %cred.visitor, ticket, "a departed fan came back to their place");
+                Ok((VisitorRecord::Waiting { ticket }, true))
+            }
+            None => Ok((record, false)),
+        }
+    }
+
+    /// Refuses a credential whose place claim the store contradicts: an old
+    /// credential from before a reissue, or a replayed one. A store that
+    /// does not know the visitor at all cannot contradict it.
+    fn check_claim(
+        &self,
+        event: &EventId,
+        cred: &VisitorCredential,
+        record: &VisitorRecord,
+    ) -> Result<()> {
+        let (Some(claim), Some(held)) = (cred.ticket, record.ticket()) else {
+            return Ok(());
+        };
+        if claim == held {
+            return Ok(());
+        }
+        metrics::counter!("waitroom_place_claims_refused_total").increment(1);
+        tracing::warn!(event = %event, visitor = %cred.visitor, claim, held, "refused a place claim the queue store contradicts");
+        Err(crate::visitor::CredentialError::StaleClaim.into())
+    }
+
     pub(crate) fn issue(
         &self,
         event: &EventId,
@@ -336,13 +421,28 @@ impl Engine {
     /// the next tick.
     pub async fn put_settings(&self, event: &EventId, settings: &QueueSettings) -> Result<()> {
         settings.validate()?;
-        self.track(self.store.put_settings(event, settings).await)
+        self.track(self.store.put_settings(event, settings).await)?;
+        self.record_settings(event, settings).await
     }
 
-    /// Current settings straight from the store.
+    /// Current settings straight from the store (restored from the ledger
+    /// if the store lost them).
     pub async fn settings(&self, event: &EventId) -> Result<QueueSettings> {
-        self.track(self.store.settings(event).await)?
+        self.ensure_event(event)
+            .await?
             .ok_or_else(|| QueueError::UnknownEvent(event.to_string()))
+    }
+
+    /// The event's settings in the store, restoring the event from the
+    /// ledger first if the store lost it; `None` when neither has it.
+    pub async fn ensure_event(&self, event: &EventId) -> Result<Option<QueueSettings>> {
+        if let Some(s) = self.track(self.store.settings(event).await)? {
+            return Ok(Some(s));
+        }
+        if !self.recover(event, recovery::Loss::SettingsMissing).await? {
+            return Ok(None);
+        }
+        self.track(self.store.settings(event).await)
     }
 
     /// Public room information.

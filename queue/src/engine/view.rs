@@ -45,6 +45,13 @@ pub struct EventView {
     pub active: u32,
     /// Waiters in the queue, as of the last tick.
     pub waiting: u64,
+    /// Waiters at or below the head (returned after it passed them), who
+    /// are admitted before everyone else.
+    pub returning: u64,
+    /// The store's epoch for the event (see `Tick::epoch`).
+    pub epoch: String,
+    /// When the event was last restored after a loss (0: never).
+    pub restored_at: Millis,
     /// Settings in force at the last tick.
     pub settings: QueueSettings,
     /// When the last tick ran (0 before any).
@@ -67,6 +74,9 @@ impl EventView {
             last_ticket: s.last_ticket,
             active: s.active,
             waiting: s.waiting,
+            returning: s.returning,
+            epoch: s.epoch,
+            restored_at: s.restored_at,
             settings: s.settings,
             last_tick_at: 0,
             departures,
@@ -83,13 +93,27 @@ impl EventView {
         self.last_tick_at = last;
     }
 
+    /// Whether `tick` comes from state restored after a loss, or recreated,
+    /// since this view was built: its sequence numbers start over, so only
+    /// a snapshot can bring the view up to date.
+    pub fn restored_since(&self, tick: &Tick) -> bool {
+        tick.restored_at != self.restored_at
+            || (!self.epoch.is_empty() && !tick.epoch.is_empty() && tick.epoch != self.epoch)
+    }
+
     /// Folds a tick in, if it is the next one.
     pub fn apply(&mut self, tick: &Tick) -> Applied {
+        if self.restored_since(tick) {
+            return Applied::Gap;
+        }
         if tick.seq <= self.seq {
             return Applied::Stale;
         }
         if tick.seq != self.seq + 1 {
             return Applied::Gap;
+        }
+        for t in &tick.reinstated {
+            self.departures.remove(*t);
         }
         for t in &tick.departed {
             self.departures.insert(*t);
@@ -99,6 +123,8 @@ impl EventView {
         self.last_ticket = tick.last_ticket;
         self.active = tick.active;
         self.waiting = tick.waiting;
+        self.returning = tick.returning;
+        self.epoch = tick.epoch.clone();
         self.settings = tick.settings.clone();
         self.last_tick_at = tick.at;
         self.admissions
@@ -130,12 +156,15 @@ impl EventView {
         Some(admitted as f64 * 1000.0 / span as f64)
     }
 
-    /// Exact position of a waiting ticket: `t − H − departed(H, t)`.
+    /// Exact position of a waiting ticket: `t − H − departed(H, t)`, behind
+    /// the fans who returned after the head passed them (`returning`). One
+    /// of those is next (they are admitted first, at the next tick).
     pub fn position(&self, ticket: u64) -> Position {
-        let position = ticket
-            .saturating_sub(self.head)
-            .saturating_sub(self.departures.count_between(self.head, ticket))
-            .max(1);
+        let position = if ticket <= self.head {
+            1
+        } else {
+            ticket - self.head - self.departures.count_between(self.head, ticket) + self.returning
+        };
         let eta_seconds = if self.settings.state.admits() {
             self.measured_rate()
                 .map(|rate| (position as f64 / rate).ceil() as u64)
@@ -161,6 +190,9 @@ mod tests {
             head: 0,
             last_ticket: 0,
             departed: vec![],
+            returning: 0,
+            epoch: String::new(),
+            restored_at: 0,
             active: 0,
             waiting: 0,
             settings: QueueSettings::default(),
@@ -182,6 +214,10 @@ mod tests {
                 })
                 .collect(),
             departed,
+            reinstated: vec![],
+            returning: 0,
+            epoch: String::new(),
+            restored_at: 0,
             active: 0,
             waiting: 0,
             settings: QueueSettings::default(),

@@ -7,18 +7,25 @@
 //! scripts step for step, including the per-tick bounds below, so both
 //! backends pass one conformance suite.
 
-use super::{JoinOutcome, Millis, QueueStore, Snapshot, Tick, TickClock, VisitorRecord};
+use super::{
+    JoinOutcome, Millis, QueueStore, RestoreFloor, Snapshot, Tick, TickGuard, TickOutcome,
+    VisitorRecord,
+};
 use crate::error::{QueueError, Result};
 use crate::ids::{EventId, VisitorId};
 use crate::settings::QueueSettings;
 use async_trait::async_trait;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
+mod places;
 mod prequeue;
+mod state;
 mod tick;
+
+use state::EventState;
 
 /// At most this many idle waiters depart per tick, so one tick stays short
 /// even after a mass disconnect; the rest depart on the following ticks.
@@ -57,57 +64,6 @@ struct Inner {
 struct Lease {
     node: String,
     until: Instant,
-}
-
-/// One event's queue; field by field the counterpart of the Redis keys.
-#[derive(Default)]
-struct EventState {
-    settings: QueueSettings,
-    /// Pre-queue visitors by (join time, visitor) (`…:prequeue`).
-    prequeue: BTreeSet<(Millis, VisitorId)>,
-    /// The shuffle seed, hex (`…:seed`).
-    seed: Option<String>,
-    /// Shared counters (`…:counters`).
-    counters: BTreeMap<String, u64>,
-    /// Highest ticket issued (`…:seq` on Redis).
-    last_ticket: u64,
-    /// Waiting visitors by ticket (`…:fifo`).
-    fifo: BTreeMap<u64, VisitorId>,
-    /// Every visitor who ever joined (`…:visitors`).
-    visitors: HashMap<VisitorId, VisitorRecord>,
-    /// Last seen time of each waiter (`…:seen`), indexed both ways so the
-    /// idle scan reads only the oldest entries.
-    seen: HashMap<VisitorId, Millis>,
-    seen_order: BTreeSet<(Millis, VisitorId)>,
-    /// Reported departed tickets above the head (`…:departed`).
-    departed: BTreeSet<u64>,
-    /// Tickets departed by `leave`, reported by the next tick.
-    pending_departed: Vec<u64>,
-    /// Active sessions by expiry (`…:active`); ties break by visitor id,
-    /// exactly like a Redis sorted set.
-    active: BTreeSet<(Millis, VisitorId)>,
-    clock: TickClock,
-    seq: u64,
-    head: u64,
-}
-
-impl EventState {
-    fn set(&mut self, visitor: &VisitorId, record: VisitorRecord) {
-        self.visitors.insert(visitor.clone(), record);
-    }
-
-    /// Stops tracking a waiter's presence (admitted or departed).
-    fn forget_seen(&mut self, visitor: &VisitorId) {
-        if let Some(at) = self.seen.remove(visitor) {
-            self.seen_order.remove(&(at, visitor.clone()));
-        }
-    }
-
-    fn mark_seen(&mut self, visitor: &VisitorId, now: Millis) {
-        self.forget_seen(visitor);
-        self.seen.insert(visitor.clone(), now);
-        self.seen_order.insert((now, visitor.clone()));
-    }
 }
 
 impl MemoryStore {
@@ -243,28 +199,18 @@ impl QueueStore for MemoryStore {
     async fn join(&self, event: &EventId, visitor: &VisitorId, now: Millis) -> Result<JoinOutcome> {
         let mut inner = self.lock();
         let state = inner.events.get_mut(event).ok_or_else(|| unknown(event))?;
-        // A visitor who already has a place gets it back even once the queue
-        // stops accepting *new* visitors (a reload must not lose a place).
-        // Departed and finished visitors have none left: they start again.
-        if let Some(&VisitorRecord::Waiting { ticket } | &VisitorRecord::Admitted { ticket, .. }) =
-            state.visitors.get(visitor)
-        {
-            let fresh = false;
-            return Ok(JoinOutcome { ticket, fresh });
-        }
-        if !state.settings.state.accepts_joins() {
-            return Err(QueueError::NotJoinable(state.settings.state));
-        }
-        if let Some(outcome) = state.join_prequeue(visitor, now) {
-            return Ok(outcome);
-        }
-        state.last_ticket += 1;
-        let ticket = state.last_ticket;
-        state.fifo.insert(ticket, visitor.clone());
-        state.set(visitor, VisitorRecord::Waiting { ticket });
-        state.mark_seen(visitor, now);
-        let fresh = true;
-        Ok(JoinOutcome { ticket, fresh })
+        state.join(visitor, now)
+    }
+
+    async fn reinstate(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        now: Millis,
+    ) -> Result<Option<u64>> {
+        let mut inner = self.lock();
+        let state = inner.events.get_mut(event).ok_or_else(|| unknown(event))?;
+        Ok(state.reinstate(visitor, now))
     }
 
     async fn lookup(
@@ -354,20 +300,26 @@ impl QueueStore for MemoryStore {
     }
 
     async fn tick(&self, event: &EventId, node: &str, now: Millis) -> Result<Option<Tick>> {
+        let unguarded = TickGuard::default();
+        let outcome = self.tick_guarded(event, node, now, &unguarded).await?;
+        Ok(outcome.into_tick())
+    }
+
+    async fn tick_guarded(
+        &self,
+        event: &EventId,
+        node: &str,
+        now: Millis,
+        guard: &TickGuard,
+    ) -> Result<TickOutcome> {
         let mut inner = self.lock();
-        let held = inner
-            .leases
-            .get(event)
-            .is_some_and(|l| l.node == node && l.until > Instant::now());
-        if !held {
-            return Ok(None);
+        let outcome = inner.tick_guarded(event, node, now, guard)?;
+        if let TickOutcome::Ran(tick) = &outcome {
+            // Sent while locked so subscribers see ticks in `seq` order; an
+            // error only means nobody is subscribed right now.
+            let _ = self.ticks.send(tick.as_ref().clone());
         }
-        let state = inner.events.get_mut(event).ok_or_else(|| unknown(event))?;
-        let tick = state.tick(event, now);
-        // Sent while locked so subscribers see ticks in `seq` order; an error
-        // only means nobody is subscribed right now.
-        let _ = self.ticks.send(tick.clone());
-        Ok(Some(tick))
+        Ok(outcome)
     }
 
     async fn snapshot(&self, event: &EventId) -> Result<Snapshot> {
@@ -378,10 +330,45 @@ impl QueueStore for MemoryStore {
             head: state.head,
             last_ticket: state.last_ticket,
             departed: state.departed.iter().copied().collect(),
+            returning: state.returning(),
+            epoch: state.epoch.clone(),
+            restored_at: state.restored_at,
             active: state.active.len() as u32,
             waiting: state.fifo.len() as u64,
             settings: state.settings.clone(),
         })
+    }
+
+    async fn restore(
+        &self,
+        event: &EventId,
+        settings: &QueueSettings,
+        floor: &RestoreFloor,
+        now: Millis,
+    ) -> Result<()> {
+        settings.validate()?;
+        let mut inner = self.lock();
+        let state = inner
+            .events
+            .entry(event.clone())
+            .or_insert_with(|| EventState {
+                settings: settings.clone(),
+                ..EventState::default()
+            });
+        state.restore(floor, now);
+        Ok(())
+    }
+
+    async fn claim(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        ticket: u64,
+        now: Millis,
+    ) -> Result<Option<u64>> {
+        let mut inner = self.lock();
+        let state = inner.events.get_mut(event).ok_or_else(|| unknown(event))?;
+        Ok(state.claim(visitor, ticket, now))
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Tick> {

@@ -37,6 +37,9 @@ pub struct JoinOutcome {
     pub ticket: u64,
     /// `false` when the visitor already had a place and got it back.
     pub fresh: bool,
+    /// `true` when that place was one they had left by absence and was
+    /// kept for them (`place_ttl_seconds`).
+    pub reinstated: bool,
 }
 
 /// What the store knows about one visitor of one event.
@@ -68,10 +71,26 @@ pub enum VisitorRecord {
         ticket: u64,
     },
     /// Left the queue (explicitly or by missing the grace period); skipped.
+    /// A fan who missed the grace gets the ticket back on returning while
+    /// the event keeps their place ([`QueueStore::reinstate`]).
     Departed {
         /// The visitor's ticket.
         ticket: u64,
     },
+}
+
+impl VisitorRecord {
+    /// The visitor's ticket: `None` when unknown, 0 in the pre-queue.
+    pub fn ticket(&self) -> Option<u64> {
+        match self {
+            Self::Unknown => None,
+            Self::Prequeue => Some(0),
+            Self::Waiting { ticket }
+            | Self::Admitted { ticket, .. }
+            | Self::Finished { ticket }
+            | Self::Departed { ticket } => Some(*ticket),
+        }
+    }
 }
 
 /// One admitted visitor in a tick.
@@ -105,6 +124,23 @@ pub struct Tick {
     pub admitted: Vec<Admission>,
     /// Tickets that departed since the previous tick (all `> previous head`).
     pub departed: Vec<u64>,
+    /// Departed tickets whose fans came back since the previous tick; they
+    /// count as waiting again. Applied before `departed` (a fan may return
+    /// and leave again between two ticks).
+    #[serde(default)]
+    pub reinstated: Vec<u64>,
+    /// Waiters at or below `head`: fans who came back after the head
+    /// passed their ticket. They are admitted first, so they are ahead of
+    /// every other waiter.
+    #[serde(default)]
+    pub returning: u64,
+    /// The store's epoch for the event: a random id made with its state.
+    /// Another value than before means the state was lost and recreated.
+    #[serde(default)]
+    pub epoch: String,
+    /// When the event was last restored after a loss (ms; 0: never).
+    #[serde(default)]
+    pub restored_at: Millis,
     /// Active sessions after this tick.
     pub active: u32,
     /// Waiters still in the queue after this tick.
@@ -125,6 +161,12 @@ pub struct Snapshot {
     pub last_ticket: u64,
     /// Departed tickets above `head`, ascending.
     pub departed: Vec<u64>,
+    /// Waiters at or below `head` (see [`Tick::returning`]).
+    pub returning: u64,
+    /// See [`Tick::epoch`]; empty before the first tick.
+    pub epoch: String,
+    /// See [`Tick::restored_at`].
+    pub restored_at: Millis,
     /// Active sessions.
     pub active: u32,
     /// Waiters in the queue.
@@ -132,6 +174,59 @@ pub struct Snapshot {
     /// Current settings.
     pub settings: QueueSettings,
 }
+
+/// What [`QueueStore::restore`] raises an event's state to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestoreFloor {
+    /// Identifies the loss being repaired (the lost epoch and high-water
+    /// mark): restoring twice with one id changes nothing the second time.
+    pub id: String,
+    /// The ticket counter becomes at least this; claims of tickets up to
+    /// it may be honoured ([`QueueStore::claim`]).
+    pub last_ticket: u64,
+    /// The admitted-through head becomes at least this.
+    pub head: u64,
+    /// Sessions admitted before the loss, counted against `max_active`
+    /// as placeholders until `active_until`.
+    pub active: u32,
+    /// When those placeholders expire (ms).
+    pub active_until: Millis,
+}
+
+/// What a tick must find for the store to be trusted (see
+/// [`QueueStore::tick_guarded`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickGuard {
+    /// The epoch last checkpointed; empty accepts any.
+    pub epoch: String,
+    /// The highest ticket known to have been issued.
+    pub high_water: u64,
+}
+
+/// What [`QueueStore::tick_guarded`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TickOutcome {
+    /// Another node holds the lease.
+    NotLeader,
+    /// The store lost writes; nothing was changed.
+    Lost,
+    /// The tick ran.
+    Ran(Box<Tick>),
+}
+
+impl TickOutcome {
+    /// The tick, if it ran.
+    pub fn into_tick(self) -> Option<Tick> {
+        match self {
+            Self::Ran(tick) => Some(*tick),
+            Self::NotLeader | Self::Lost => None,
+        }
+    }
+}
+
+/// Placeholder sessions of a restore are named `restored-<n>`: visitor ids
+/// come from the server, which never makes one of this form.
+pub const RESTORED_SESSION_PREFIX: &str = "restored-";
 
 /// The operations the engine needs from a backend.
 #[async_trait]
@@ -174,10 +269,24 @@ pub trait QueueStore: Send + Sync + 'static {
     async fn events(&self) -> Result<Vec<EventId>>;
 
     /// Gives the visitor a place, or returns the place they already have
-    /// (waiting or admitted). A departed visitor, or one whose admitted
-    /// session ended, gets a new ticket at the back. Fails with
-    /// `UnknownEvent` or `NotJoinable`.
+    /// (waiting or admitted, or kept for them after an absence: see
+    /// [`QueueStore::reinstate`]). A visitor who left explicitly, whose
+    /// kept place expired, or whose admitted session ended, gets a new
+    /// ticket at the back. Fails with `UnknownEvent` or `NotJoinable`.
     async fn join(&self, event: &EventId, visitor: &VisitorId, now: Millis) -> Result<JoinOutcome>;
+
+    /// Puts a visitor who departed by absence back at their ticket, if the
+    /// event still keeps their place (`place_ttl_seconds` since they
+    /// departed), marking them present at `now`. Their ticket waits again:
+    /// behind the head it is admitted before every other waiter. Returns
+    /// the ticket, or `None` (changing nothing) when there is no kept
+    /// place. Works in every queue state, like returning to a place.
+    async fn reinstate(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        now: Millis,
+    ) -> Result<Option<u64>>;
 
     /// The visitor's record.
     async fn lookup(
@@ -191,7 +300,8 @@ pub trait QueueStore: Send + Sync + 'static {
     /// do not depart. Visitors not waiting are ignored.
     async fn touch(&self, event: &EventId, visitors: &[VisitorId], now: Millis) -> Result<()>;
 
-    /// The visitor leaves the queue now (explicit departure).
+    /// The visitor leaves the queue now (explicit departure). Their place
+    /// is given up: it is not kept for a return.
     /// Returns whether they were waiting.
     async fn leave(&self, event: &EventId, visitor: &VisitorId) -> Result<bool>;
 
@@ -210,8 +320,61 @@ pub trait QueueStore: Send + Sync + 'static {
     /// every subscriber. `None` when `node` does not hold the lease.
     async fn tick(&self, event: &EventId, node: &str, now: Millis) -> Result<Option<Tick>>;
 
+    /// [`QueueStore::tick`], unless the store has lost writes the ledger
+    /// knows of: a ticket counter below `guard.high_water` or another epoch
+    /// than `guard.epoch` answers [`TickOutcome::Lost`], changing nothing,
+    /// so nobody is admitted before the event is restored. The default
+    /// (for test doubles) checks nothing.
+    async fn tick_guarded(
+        &self,
+        event: &EventId,
+        node: &str,
+        now: Millis,
+        _guard: &TickGuard,
+    ) -> Result<TickOutcome> {
+        Ok(match self.tick(event, node, now).await? {
+            Some(tick) => TickOutcome::Ran(Box::new(tick)),
+            None => TickOutcome::NotLeader,
+        })
+    }
+
     /// State for computing positions from scratch.
     async fn snapshot(&self, event: &EventId) -> Result<Snapshot>;
+
+    /// Repairs an event after the store lost data, atomically: stores
+    /// `settings` if the event has none, raises the ticket counter and the
+    /// head to the floor, counts the floor's sessions as placeholders
+    /// against `max_active`, allows claims up to `floor.last_ticket`, and
+    /// marks the event restored at `now`. Repeating it with the same
+    /// `floor.id` (several processes noticing one loss) changes nothing.
+    /// The default (for test doubles) refuses.
+    async fn restore(
+        &self,
+        _event: &EventId,
+        _settings: &QueueSettings,
+        _floor: &RestoreFloor,
+        _now: Millis,
+    ) -> Result<()> {
+        Err(crate::QueueError::Corrupt(
+            "this store cannot restore events".to_owned(),
+        ))
+    }
+
+    /// Gives a visitor the store does not know (lost with the data) the
+    /// ticket their verified credential claims, if a restore covers it
+    /// (`ticket <= floor.last_ticket`). They wait again at that ticket;
+    /// behind the head they are admitted first, in ticket order. `None`,
+    /// changing nothing, when the store knows the visitor or no restore
+    /// covers the ticket. The default (for test doubles) places nobody.
+    async fn claim(
+        &self,
+        _event: &EventId,
+        _visitor: &VisitorId,
+        _ticket: u64,
+        _now: Millis,
+    ) -> Result<Option<u64>> {
+        Ok(None)
+    }
 
     /// Ticks of every event, as published by whichever node ran them.
     fn subscribe(&self) -> broadcast::Receiver<Tick>;

@@ -16,16 +16,17 @@ mod connect;
 mod counters;
 mod feed;
 mod keys;
+mod places;
 mod prequeue;
 mod scripts;
 
 use super::memory::{MAX_DEPARTURES_PER_TICK, MAX_EXPIRIES_PER_TICK};
-use super::{JoinOutcome, Millis, QueueStore, Snapshot, Tick, VisitorRecord};
+use super::{JoinOutcome, Millis, QueueStore, Snapshot, Tick, TickOutcome, VisitorRecord};
 use crate::error::{QueueError, Result};
 use crate::ids::{EventId, VisitorId};
-use crate::settings::{QueueSettings, QueueState};
+use crate::settings::QueueSettings;
 use async_trait::async_trait;
-use codec::{redis_error, status, to_array, to_u64, TickReply};
+use codec::{redis_error, to_u64, TickReply};
 use fred::clients::Client;
 use fred::interfaces::{
     ClientLike, HashesInterface, PubsubInterface, SetsInterface, SortedSetsInterface,
@@ -189,34 +190,20 @@ impl QueueStore for RedisStore {
     }
 
     async fn join(&self, event: &EventId, visitor: &VisitorId, now: Millis) -> Result<JoinOutcome> {
-        let k = EventKeys::new(event);
-        let keys = vec![
-            k.seq(),
-            k.fifo(),
-            k.visitors(),
-            k.seen(),
-            k.settings(),
-            k.prequeue(),
-        ];
-        let args = vec![visitor.to_string(), now.to_string(), self.joinable.clone()];
-        let reply = self
-            .scripts
-            .join
-            .run(&self.client, &self.commands, keys, args);
-        let items = to_array(reply.await?, "join reply")?;
-        match (status(&items, "join reply")?, items.get(1)) {
-            (-1, _) => Err(QueueError::UnknownEvent(event.to_string())),
-            (-2, Some(state)) => {
-                let state = state.as_str().and_then(|s| QueueState::parse(&s));
-                let state = state.ok_or_else(|| QueueError::Corrupt("queue state".into()))?;
-                Err(QueueError::NotJoinable(state))
-            }
-            (ticket, Some(fresh)) if ticket >= 0 => Ok(JoinOutcome {
-                ticket: ticket.unsigned_abs(),
-                fresh: to_u64(fresh, "fresh")? == 1,
-            }),
-            _ => Err(QueueError::Corrupt(format!("join reply {items:?}"))),
-        }
+        let outcome = self.place(event, visitor, now, places::Mode::Join).await?;
+        outcome.ok_or_else(|| QueueError::Corrupt("join reply without a place".into()))
+    }
+
+    async fn reinstate(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        now: Millis,
+    ) -> Result<Option<u64>> {
+        let outcome = self
+            .place(event, visitor, now, places::Mode::Reinstate)
+            .await?;
+        Ok(outcome.map(|o| o.ticket))
     }
 
     async fn lookup(
@@ -291,6 +278,18 @@ impl QueueStore for RedisStore {
     }
 
     async fn tick(&self, event: &EventId, node: &str, now: Millis) -> Result<Option<Tick>> {
+        let unguarded = super::TickGuard::default();
+        let outcome = self.tick_guarded(event, node, now, &unguarded).await?;
+        Ok(outcome.into_tick())
+    }
+
+    async fn tick_guarded(
+        &self,
+        event: &EventId,
+        node: &str,
+        now: Millis,
+        guard: &super::TickGuard,
+    ) -> Result<TickOutcome> {
         let k = EventKeys::new(event);
         let keys = vec![
             k.seq(),
@@ -303,6 +302,7 @@ impl QueueStore for RedisStore {
             k.settings(),
             k.clock(),
             k.lease(),
+            k.pending_reinstated(),
         ];
         let args = vec![
             node.to_owned(),
@@ -310,6 +310,9 @@ impl QueueStore for RedisStore {
             self.admitting.clone(),
             MAX_DEPARTURES_PER_TICK.to_string(),
             MAX_EXPIRIES_PER_TICK.to_string(),
+            uuid::Uuid::new_v4().simple().to_string(),
+            guard.high_water.to_string(),
+            guard.epoch.clone(),
         ];
         let reply = self
             .scripts
@@ -317,9 +320,10 @@ impl QueueStore for RedisStore {
             .run(&self.client, &self.commands, keys, args)
             .await?;
         let tick = match codec::parse_tick(event, now, reply)? {
-            TickReply::NotLeader => return Ok(None),
+            TickReply::NotLeader => return Ok(TickOutcome::NotLeader),
+            TickReply::Lost => return Ok(TickOutcome::Lost),
             TickReply::UnknownEvent => return Err(QueueError::UnknownEvent(event.to_string())),
-            TickReply::Ran(tick) => *tick,
+            TickReply::Ran(tick) => tick,
         };
         // The tick is committed; failing to publish it only leaves a `seq`
         // gap that nodes repair with `snapshot`, so it is not an error here.
@@ -332,7 +336,7 @@ impl QueueStore for RedisStore {
             }
             Err(error) => tracing::warn!(%error, "tick not serializable"),
         }
-        Ok(Some(tick))
+        Ok(TickOutcome::Ran(tick))
     }
 
     async fn snapshot(&self, event: &EventId) -> Result<Snapshot> {
@@ -351,6 +355,26 @@ impl QueueStore for RedisStore {
             .run(&self.client, &self.commands, keys, vec![]);
         codec::parse_snapshot(reply.await?)?
             .ok_or_else(|| QueueError::UnknownEvent(event.to_string()))
+    }
+
+    async fn restore(
+        &self,
+        event: &EventId,
+        settings: &QueueSettings,
+        floor: &super::RestoreFloor,
+        now: Millis,
+    ) -> Result<()> {
+        self.restore_event(event, settings, floor, now).await
+    }
+
+    async fn claim(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        ticket: u64,
+        now: Millis,
+    ) -> Result<Option<u64>> {
+        self.claim_place(event, visitor, ticket, now).await
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Tick> {

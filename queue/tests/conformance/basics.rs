@@ -24,6 +24,7 @@ pub async fn settings_round_trip(h: Harness) {
             prequeue_at: Some(1_000),
             opens_at: Some(2_000),
             closes_at: Some(3_000),
+            place_ttl_seconds: Some(600),
             version: 7,
         },
     };
@@ -151,7 +152,8 @@ pub async fn join_is_idempotent(h: Harness) {
         h.join(1, T0 + 5).await,
         queue::store::JoinOutcome {
             ticket: 1,
-            fresh: false
+            fresh: false,
+            reinstated: false,
         }
     );
     assert_eq!(h.join(2, T0).await.ticket, 2);

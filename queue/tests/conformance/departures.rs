@@ -83,8 +83,10 @@ pub async fn idle_waiters_depart_after_the_grace(h: Harness) {
         (tick.departed.clone(), tick.head, tick.waiting),
         (vec![2], 3, 0)
     );
+    // The place is kept (returns.rs has the details); visitor 4 is new.
     let back = h.join(1, T0 + 16_001).await;
-    assert_eq!((back.ticket, back.fresh), (4, true));
+    assert_eq!((back.ticket, back.fresh, back.reinstated), (1, false, true));
+    assert_eq!(h.join(4, T0 + 16_001).await.ticket, 4);
 
     // At most 1,000 idle departures per tick; the rest follow next tick.
     let many = Harness {

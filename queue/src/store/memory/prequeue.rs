@@ -23,6 +23,7 @@ impl EventState {
             return Some(JoinOutcome {
                 ticket: 0,
                 fresh: false,
+                reinstated: false,
             });
         }
         self.prequeue.insert((now, visitor.clone()));
@@ -30,6 +31,7 @@ impl EventState {
         Some(JoinOutcome {
             ticket: 0,
             fresh: true,
+            reinstated: false,
         })
     }
 

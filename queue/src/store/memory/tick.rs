@@ -2,9 +2,38 @@
 //! lock: the same steps, bounds and order as the Redis `tick.lua`, so both
 //! backends pass one conformance suite.
 
-use super::{EventState, MAX_DEPARTURES_PER_TICK, MAX_EXPIRIES_PER_TICK};
+use super::{unknown, EventState, Inner, MAX_DEPARTURES_PER_TICK, MAX_EXPIRIES_PER_TICK};
+use crate::error::Result;
 use crate::ids::{EventId, VisitorId};
-use crate::store::{rate_budget, Admission, Millis, Tick, VisitorRecord};
+use crate::store::{rate_budget, Admission, Millis, Tick, TickGuard, TickOutcome, VisitorRecord};
+use std::time::Instant;
+
+impl Inner {
+    /// See `QueueStore::tick_guarded`: the lease, then the guard, then
+    /// the tick.
+    pub(super) fn tick_guarded(
+        &mut self,
+        event: &EventId,
+        node: &str,
+        now: Millis,
+        guard: &TickGuard,
+    ) -> Result<TickOutcome> {
+        let held = self
+            .leases
+            .get(event)
+            .is_some_and(|l| l.node == node && l.until > Instant::now());
+        if !held {
+            return Ok(TickOutcome::NotLeader);
+        }
+        let state = self.events.get_mut(event).ok_or_else(|| unknown(event))?;
+        let other_epoch =
+            !guard.epoch.is_empty() && !state.epoch.is_empty() && state.epoch != guard.epoch;
+        if state.last_ticket < guard.high_water || other_epoch {
+            return Ok(TickOutcome::Lost);
+        }
+        Ok(TickOutcome::Ran(Box::new(state.tick(event, now))))
+    }
+}
 
 impl EventState {
     /// Steps 1–6 of the tick (see the trait and the Redis `tick.lua`).
@@ -24,7 +53,13 @@ impl EventState {
             }
         }
 
-        // 2. Depart idle waiters (seen + grace <= now), then collect leaves.
+        // 2. Returns first, so a fan who came back and left again since the
+        //    last tick ends up departed; then idle waiters (seen + grace <=
+        //    now) depart, then leaves are collected.
+        let reinstated = std::mem::take(&mut self.pending_reinstated);
+        for ticket in &reinstated {
+            self.departed.remove(ticket);
+        }
         let grace_ms = u64::from(self.settings.departure_grace_seconds) * 1_000;
         let mut departed = std::mem::take(&mut self.pending_departed);
         if let Some(cutoff) = now.checked_sub(grace_ms) {
@@ -39,6 +74,7 @@ impl EventState {
                 self.forget_seen(&visitor);
                 if let Some(&VisitorRecord::Waiting { ticket }) = self.visitors.get(&visitor) {
                     self.set(&visitor, VisitorRecord::Departed { ticket });
+                    self.departed_at.insert(visitor.clone(), now);
                     self.fifo.remove(&ticket);
                     departed.push(ticket);
                 }
@@ -90,8 +126,11 @@ impl EventState {
         self.head = self.head.max(head);
         self.departed = self.departed.split_off(&(self.head + 1));
 
-        // 6. Sequence and message.
+        // 6. Sequence and message; the epoch is made with the first tick.
         self.seq += 1;
+        if self.epoch.is_empty() {
+            self.epoch = uuid::Uuid::new_v4().simple().to_string();
+        }
         Tick {
             event: event.clone(),
             seq: self.seq,
@@ -100,6 +139,10 @@ impl EventState {
             last_ticket: self.last_ticket,
             admitted,
             departed,
+            reinstated,
+            returning: self.returning(),
+            epoch: self.epoch.clone(),
+            restored_at: self.restored_at,
             // Never above a `max_active: u32`, so the cast is lossless.
             active: self.active.len() as u32,
             waiting: self.fifo.len() as u64,

@@ -144,7 +144,13 @@ pub(super) fn parse_record(raw: Option<String>, now: Millis) -> Result<VisitorRe
     let record = match kind {
         None => VisitorRecord::Waiting { ticket },
         Some("f") => VisitorRecord::Finished { ticket },
-        Some("d") => VisitorRecord::Departed { ticket },
+        // `t|d|ms`: departed by absence at `ms`, so the place may be kept.
+        Some("d") => {
+            if parts.next().is_some_and(|ms| ms.parse::<u64>().is_err()) {
+                return Err(bad());
+            }
+            VisitorRecord::Departed { ticket }
+        }
         Some("p") => VisitorRecord::Prequeue,
         Some("a") => {
             let admitted_at = number()?;
@@ -170,6 +176,8 @@ pub(super) enum TickReply {
     NotLeader,
     /// The event has no settings.
     UnknownEvent,
+    /// The guard found lost writes; nothing changed.
+    Lost,
     /// The tick ran.
     Ran(Box<Tick>),
 }
@@ -188,10 +196,11 @@ pub(super) fn parse_tick(event: &EventId, now: Millis, reply: Value) -> Result<T
     match status(&items, "tick reply")? {
         0 => return Ok(TickReply::NotLeader),
         -1 => return Ok(TickReply::UnknownEvent),
+        -2 => return Ok(TickReply::Lost),
         _ => {}
     }
-    let [_, seq, head, last_ticket, expires_at, active, waiting, admitted, departed, settings] =
-        <[Value; 10]>::try_from(items).map_err(|v| corrupt("tick reply", &v))?;
+    let [_, seq, head, last_ticket, expires_at, active, waiting, admitted, departed, settings, reinstated, returning, epoch, restored_at] =
+        <[Value; 14]>::try_from(items).map_err(|v| corrupt("tick reply", &v))?;
     let expires_at = to_u64(&expires_at, "expires_at")?;
     let admitted = to_array(admitted, "admitted")?
         .chunks(2)
@@ -213,6 +222,10 @@ pub(super) fn parse_tick(event: &EventId, now: Millis, reply: Value) -> Result<T
         last_ticket: to_u64(&last_ticket, "last_ticket")?,
         admitted,
         departed: tickets(departed)?,
+        reinstated: tickets(reinstated)?,
+        returning: to_u64(&returning, "returning")?,
+        epoch: to_string(&epoch, "epoch")?,
+        restored_at: to_u64(&restored_at, "restored_at")?,
         active: to_u32(&active, "active")?,
         waiting: to_u64(&waiting, "waiting")?,
         settings: required_settings(settings)?,
@@ -226,13 +239,16 @@ pub(super) fn parse_snapshot(reply: Value) -> Result<Option<Snapshot>> {
     if status(&items, "snapshot reply")? != 1 {
         return Ok(None);
     }
-    let [_, seq, head, last_ticket, departed, active, waiting, settings] =
-        <[Value; 8]>::try_from(items).map_err(|v| corrupt("snapshot reply", &v))?;
+    let [_, seq, head, last_ticket, departed, active, waiting, settings, returning, epoch, restored_at] =
+        <[Value; 11]>::try_from(items).map_err(|v| corrupt("snapshot reply", &v))?;
     Ok(Some(Snapshot {
         seq: to_u64(&seq, "seq")?,
         head: to_u64(&head, "head")?,
         last_ticket: to_u64(&last_ticket, "last_ticket")?,
         departed: tickets(departed)?,
+        returning: to_u64(&returning, "returning")?,
+        epoch: to_string(&epoch, "epoch")?,
+        restored_at: to_u64(&restored_at, "restored_at")?,
         active: to_u32(&active, "active")?,
         waiting: to_u64(&waiting, "waiting")?,
         settings: required_settings(settings)?,
@@ -256,6 +272,8 @@ mod tests {
         assert_eq!(rec("7", 0), VisitorRecord::Waiting { ticket: 7 });
         assert_eq!(rec("7|f", 0), VisitorRecord::Finished { ticket: 7 });
         assert_eq!(rec("7|d", 0), VisitorRecord::Departed { ticket: 7 });
+        assert_eq!(rec("7|d|99", 0), VisitorRecord::Departed { ticket: 7 });
+        assert!(parse_record(Some("7|d|x".into()), 0).is_err());
         assert_eq!(rec("0|p", 0), VisitorRecord::Prequeue);
         assert_eq!(
             rec("7|a|10|20", 19),

@@ -41,7 +41,8 @@ impl EventKeys {
         self.key("fifo")
     }
 
-    /// HASH visitor → record (`t`, `t|a|admitted_ms|expires_ms`, `t|f`, `t|d`).
+    /// HASH visitor → record (`t`, `t|a|admitted_ms|expires_ms`, `t|f`,
+    /// `t|d` left, `t|d|departed_ms` departed by absence).
     pub(super) fn visitors(&self) -> String {
         self.key("visitors")
     }
@@ -59,6 +60,12 @@ impl EventKeys {
     /// LIST of tickets `leave` departed, drained and reported by the next tick.
     pub(super) fn pending_departed(&self) -> String {
         self.key("pending_departed")
+    }
+
+    /// LIST of tickets `join`/`reinstate` gave back to returning fans,
+    /// drained and reported by the next tick.
+    pub(super) fn pending_reinstated(&self) -> String {
+        self.key("pending_reinstated")
     }
 
     /// ZSET active visitor → session expiry ms.
@@ -106,6 +113,7 @@ impl EventKeys {
             self.seen(),
             self.departed(),
             self.pending_departed(),
+            self.pending_reinstated(),
             self.active(),
             self.settings(),
             self.clock(),

@@ -67,6 +67,10 @@ pub(super) struct Scripts {
     pub(super) settings_cas: LuaScript,
     /// `open_prequeue.lua`: the shuffle at opening.
     pub(super) open_prequeue: LuaScript,
+    /// `restore.lua`: repair after a loss.
+    pub(super) restore: LuaScript,
+    /// `claim.lua`: a lost place given back on a verified claim.
+    pub(super) claim: LuaScript,
 }
 
 impl Scripts {
@@ -83,6 +87,8 @@ impl Scripts {
                 .await?,
             open_prequeue: LuaScript::load(client, commands, include_str!("open_prequeue.lua"))
                 .await?,
+            restore: LuaScript::load(client, commands, include_str!("restore.lua")).await?,
+            claim: LuaScript::load(client, commands, include_str!("claim.lua")).await?,
         })
     }
 }

@@ -3,13 +3,14 @@
 -- with tick `seq + 1`. Cost: O(departed above the head), a repair path.
 -- KEYS: seq, fifo, departed, active, settings, clock
 -- Reply: {-1} unknown event |
---        {1, seq, head, last_ticket, departed[], active, waiting, settings[6]}
+--        {1, seq, head, last_ticket, departed[], active, waiting, settings[6],
+--         returning, epoch, restored_at}
 local settings = redis.call('HMGET', KEYS[5], 'state', 'admit_per_minute',
   'max_active', 'session_ttl_seconds', 'departure_grace_seconds', 'policy')
 if not settings[1] then
   return {-1}
 end
-local clock = redis.call('HMGET', KEYS[6], 'seq', 'head')
+local clock = redis.call('HMGET', KEYS[6], 'seq', 'head', 'epoch', 'restored_at')
 local head = tonumber(clock[2]) or 0
 return {
   1,
@@ -20,4 +21,6 @@ return {
   redis.call('ZCARD', KEYS[4]),
   redis.call('ZCARD', KEYS[2]),
   settings,
+  redis.call('ZCOUNT', KEYS[2], '-inf', string.format('%d', head)),
+  clock[3] or '', clock[4] or '0',
 }

@@ -2,12 +2,16 @@
 -- O(expired + departed + admitted): it never scans or ranks the FIFO, so
 -- its cost does not grow with the number of waiters.
 -- KEYS: seq, fifo, visitors, seen, departed, pending_departed, active,
---       settings, clock, lease
+--       settings, clock, lease, pending_reinstated
 -- ARGV: node, now_ms, admitting states (comma separated), max departures,
---       max expiries (both bounds keep one tick short)
--- Reply: {0} lease not held | {-1} unknown event |
+--       max expiries (both bounds keep one tick short), a fresh epoch (kept
+--       only if the event has none yet), the ticket high-water mark and the
+--       epoch last checkpointed ('' = any): below the one or with another
+--       epoch the store lost writes, and nothing may change
+-- Reply: {0} lease not held | {-1} unknown event | {-2} writes were lost |
 --        {1, seq, head, last_ticket, expires_at, active, waiting,
---         admitted[visitor, ticket, ...], departed[ticket...], settings[6]}
+--         admitted[visitor, ticket, ...], departed[ticket...], settings[6],
+--         reinstated[ticket...], returning, epoch, restored_at}
 if redis.call('GET', KEYS[10]) ~= ARGV[1] then
   return {0}
 end
@@ -18,6 +22,11 @@ if not settings[1] then
 end
 local function int(x)
   return string.format('%d', x)
+end
+local stored_epoch = redis.call('HGET', KEYS[9], 'epoch')
+if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[7])
+  or (ARGV[8] ~= '' and stored_epoch and stored_epoch ~= ARGV[8]) then
+  return {-2}
 end
 local now = tonumber(ARGV[2])
 local rate = tonumber(settings[2])
@@ -36,7 +45,15 @@ for _, visitor in ipairs(expired) do
   end
 end
 
--- 2. Departures: tickets `leave` queued, then waiters idle past the grace.
+-- 2. Returns first (a fan may have come back and left again since the last
+-- tick), then departures: tickets `leave` queued, then waiters idle past
+-- the grace, stamped with the time so their place can be kept.
+local reinstated = redis.call('LRANGE', KEYS[11], 0, -1)
+redis.call('DEL', KEYS[11])
+for i, ticket in ipairs(reinstated) do
+  redis.call('ZREM', KEYS[5], ticket)
+  reinstated[i] = tonumber(ticket)
+end
 local departed = redis.call('LRANGE', KEYS[6], 0, -1)
 redis.call('DEL', KEYS[6])
 if cutoff >= 0 then
@@ -47,7 +64,7 @@ if cutoff >= 0 then
     local record = redis.call('HGET', KEYS[3], visitor)
     if record and string.match(record, '^%d+$') then
       redis.call('ZREM', KEYS[2], visitor)
-      redis.call('HSET', KEYS[3], visitor, record .. '|d')
+      redis.call('HSET', KEYS[3], visitor, record .. '|d|' .. int(now))
       departed[#departed + 1] = record
     end
   end
@@ -104,12 +121,20 @@ end
 head = math.max(head, tonumber(clock[3]) or 0)
 redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', int(head))
 
--- 6. Sequence and clock.
+-- 6. Sequence, clock and epoch (made by the first tick after the event's
+-- state was created, or lost and restored).
 local seq = redis.call('HINCRBY', KEYS[9], 'seq', 1)
+local epoch = stored_epoch
+if not epoch then
+  epoch = ARGV[6]
+  redis.call('HSET', KEYS[9], 'epoch', epoch)
+end
 redis.call('HSET', KEYS[9], 'last', int(last), 'carry',
   string.format('%.17g', carry), 'head', int(head))
 return {
   1, seq, head, last_ticket, expires,
   redis.call('ZCARD', KEYS[7]), redis.call('ZCARD', KEYS[2]),
-  admitted, departed, settings,
+  admitted, departed, settings, reinstated,
+  redis.call('ZCOUNT', KEYS[2], '-inf', int(head)),
+  epoch, redis.call('HGET', KEYS[9], 'restored_at') or '0',
 }

@@ -1,0 +1,69 @@
+//! One event's state in the in-process store.
+
+use crate::ids::VisitorId;
+use crate::settings::QueueSettings;
+use crate::store::{Millis, TickClock, VisitorRecord};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// One event's queue; field by field the counterpart of the Redis keys.
+#[derive(Default)]
+pub(super) struct EventState {
+    pub(super) settings: QueueSettings,
+    /// Pre-queue visitors by (join time, visitor) (`…:prequeue`).
+    pub(super) prequeue: BTreeSet<(Millis, VisitorId)>,
+    /// The shuffle seed, hex (`…:seed`).
+    pub(super) seed: Option<String>,
+    /// Shared counters (`…:counters`).
+    pub(super) counters: BTreeMap<String, u64>,
+    /// Highest ticket issued (`…:seq` on Redis).
+    pub(super) last_ticket: u64,
+    /// Waiting visitors by ticket (`…:fifo`).
+    pub(super) fifo: BTreeMap<u64, VisitorId>,
+    /// Every visitor who ever joined (`…:visitors`).
+    pub(super) visitors: HashMap<VisitorId, VisitorRecord>,
+    /// Last seen time of each waiter (`…:seen`), indexed both ways so the
+    /// idle scan reads only the oldest entries.
+    pub(super) seen: HashMap<VisitorId, Millis>,
+    pub(super) seen_order: BTreeSet<(Millis, VisitorId)>,
+    /// Reported departed tickets above the head (`…:departed`).
+    pub(super) departed: BTreeSet<u64>,
+    /// Tickets departed by `leave`, reported by the next tick.
+    pub(super) pending_departed: Vec<u64>,
+    /// When each visitor who departed by absence left (the `|d|<ms>` suffix
+    /// of their Redis record); explicit leavers have none: no kept place.
+    pub(super) departed_at: HashMap<VisitorId, Millis>,
+    /// Tickets given back by `reinstate`, reported by the next tick.
+    pub(super) pending_reinstated: Vec<u64>,
+    /// Active sessions by expiry (`…:active`); ties break by visitor id,
+    /// exactly like a Redis sorted set.
+    pub(super) active: BTreeSet<(Millis, VisitorId)>,
+    pub(super) clock: TickClock,
+    pub(super) seq: u64,
+    pub(super) head: u64,
+    /// Random id made at the first tick (`…:clock` `epoch`).
+    pub(super) epoch: String,
+    /// Last restore: when, what it covered, and its id (`…:clock`
+    /// `restored_at`, `restored_through`, `restored_from`).
+    pub(super) restored_at: Millis,
+    pub(super) restored_through: u64,
+    pub(super) restored_from: String,
+}
+
+impl EventState {
+    pub(super) fn set(&mut self, visitor: &VisitorId, record: VisitorRecord) {
+        self.visitors.insert(visitor.clone(), record);
+    }
+
+    /// Stops tracking a waiter's presence (admitted or departed).
+    pub(super) fn forget_seen(&mut self, visitor: &VisitorId) {
+        if let Some(at) = self.seen.remove(visitor) {
+            self.seen_order.remove(&(at, visitor.clone()));
+        }
+    }
+
+    pub(super) fn mark_seen(&mut self, visitor: &VisitorId, now: Millis) {
+        self.forget_seen(visitor);
+        self.seen.insert(visitor.clone(), now);
+        self.seen_order.insert((now, visitor.clone()));
+    }
+}
