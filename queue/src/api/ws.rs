@@ -66,7 +66,9 @@ async fn serve(api: QueueApi, event: EventId, token: String, socket: WebSocket) 
             };
             let message = e.to_string();
             let code = ApiError::from(e).code.as_str();
-            let _ = tx.try_send(Outgoing::Text(ServerMsg::Error { code, message }.to_json()));
+            let _ = tx.try_send(Outgoing::Text(
+                ServerMsg::Error { code, message }.to_frame(),
+            ));
             let _ = tx.try_send(Outgoing::Close(close, code));
             drop(tx);
             let _ = writer.await;

@@ -2,10 +2,14 @@
 //! waiters connected here, runs admission ticks while holding the lease,
 //! and serves joins and status lookups.
 
+pub mod cadence;
+#[cfg(test)]
+mod cadence_tests;
 mod connect;
 mod fanout;
 pub mod fenwick;
 mod loops;
+mod pace;
 pub mod view;
 pub mod waiters;
 
