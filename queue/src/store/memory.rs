@@ -18,7 +18,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
 mod prequeue;
+mod sharded;
 mod tick;
+
+use sharded::Sharded;
 
 /// At most this many idle waiters depart per tick, so one tick stays short
 /// even after a mass disconnect; the rest depart on the following ticks.
@@ -74,10 +77,10 @@ struct EventState {
     /// Waiting visitors by ticket (`…:fifo`).
     fifo: BTreeMap<u64, VisitorId>,
     /// Every visitor who ever joined (`…:visitors`).
-    visitors: HashMap<VisitorId, VisitorRecord>,
+    visitors: Sharded<VisitorRecord>,
     /// Last seen time of each waiter (`…:seen`), indexed both ways so the
     /// idle scan reads only the oldest entries.
-    seen: HashMap<VisitorId, Millis>,
+    seen: Sharded<Millis>,
     seen_order: BTreeSet<(Millis, VisitorId)>,
     /// Reported departed tickets above the head (`…:departed`).
     departed: BTreeSet<u64>,
