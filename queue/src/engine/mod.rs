@@ -20,7 +20,7 @@ use crate::error::{QueueError, Result};
 use crate::ids::{EventId, VisitorId};
 use crate::protocol::{ServerMsg, WaiterState};
 use crate::settings::{QueueSettings, QueueState};
-use crate::store::{Millis, QueueStore, VisitorRecord};
+use crate::store::{JoinOutcome, Millis, QueueStore, VisitorRecord};
 use crate::visitor::{CredentialCodec, VisitorCredential};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -218,8 +218,18 @@ impl Engine {
             None => VisitorCredential::new(event.clone(), VisitorId::random()),
         };
         let hub = self.hub(event).await?;
-        let outcome = self.track(self.store.join(event, &cred.visitor, now_ms()).await)?;
-        let mut status = self.status_for(&hub, &cred, now_ms()).await?;
+        let now = now_ms();
+        let outcome = self.track(self.store.join(event, &cred.visitor, now).await)?;
+        // A fresh place is known without asking again (one store round trip
+        // per join); a returning visitor may be admitted by now.
+        let record = match outcome {
+            JoinOutcome { fresh: false, .. } => {
+                self.track(self.store.lookup(event, &cred.visitor, now).await)?
+            }
+            JoinOutcome { ticket: 0, .. } => VisitorRecord::Prequeue,
+            JoinOutcome { ticket, .. } => VisitorRecord::Waiting { ticket },
+        };
+        let mut status = self.status_of(&hub, &cred, record)?;
         status.fresh = outcome.fresh;
         Ok(status)
     }
@@ -244,6 +254,15 @@ impl Engine {
         now: Millis,
     ) -> Result<VisitorStatus> {
         let record = self.track(self.store.lookup(&hub.event, &cred.visitor, now).await)?;
+        self.status_of(hub, cred, record)
+    }
+
+    fn status_of(
+        &self,
+        hub: &EventHub,
+        cred: &VisitorCredential,
+        record: VisitorRecord,
+    ) -> Result<VisitorStatus> {
         let (queue_state, waiting) = {
             let v = lock(&hub.view);
             (v.settings.state, v.waiting)
