@@ -106,7 +106,7 @@ async fn write(
         };
         match out {
             Some(Outgoing::Text(text)) => {
-                if sink.send(Message::Text(text.into())).await.is_err() {
+                if sink.send(Message::Text(text)).await.is_err() {
                     return;
                 }
             }
