@@ -16,6 +16,7 @@ use super::super::postgres::PgStore;
 use crate::db::{NewHold, PlaceOutcome};
 use crate::error::{BookingError, Result};
 use sqlx::PgPool;
+use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -106,22 +107,39 @@ async fn run(pool: &PgPool, mut batch: Vec<Job>) {
 
 /// Places every hold of `batch` in one transaction; `outcomes[i]` stays
 /// `None` for a hold whose statements failed (rolled back to its savepoint).
+/// Each event is checked once: its share lock lasts until the commit.
 async fn together(
     pool: &PgPool,
     batch: &[Job],
     outcomes: &mut [Option<PlaceOutcome>],
 ) -> Result<()> {
     let mut tx = pool.begin().await?;
+    let mut open: HashMap<String, bool> = HashMap::new();
+    sqlx::query("savepoint hold").execute(&mut *tx).await?;
     for (job, outcome) in batch.iter().zip(outcomes.iter_mut()) {
-        sqlx::query("savepoint hold").execute(&mut *tx).await?;
-        let placed = PgStore::place_steps(&mut tx, &job.hold).await;
-        let keep = matches!(placed, Ok(PlaceOutcome::Placed));
-        let end = if keep {
-            "release savepoint hold"
+        let h = &job.hold;
+        let placed = match open.get(h.event_id.as_str()) {
+            Some(true) => PgStore::place_in_open_event(&mut tx, h).await,
+            Some(false) => Ok(PlaceOutcome::EventClosed),
+            None => match PgStore::event_open(&mut tx, &h.event_id).await {
+                Ok(is_open) => {
+                    open.insert(h.event_id.clone(), is_open);
+                    match is_open {
+                        true => PgStore::place_in_open_event(&mut tx, h).await,
+                        false => Ok(PlaceOutcome::EventClosed),
+                    }
+                }
+                Err(e) => Err(e),
+            },
+        };
+        // Rolling back to a savepoint keeps it; releasing ends it, so a
+        // kept hold starts the next one's in the same round trip.
+        let end = if matches!(placed, Ok(PlaceOutcome::Placed)) {
+            "release savepoint hold; savepoint hold"
         } else {
             "rollback to savepoint hold"
         };
-        sqlx::query(end).execute(&mut *tx).await?;
+        sqlx::Executor::execute(&mut *tx, end).await?;
         *outcome = placed.ok();
     }
     tx.commit().await?;

@@ -36,17 +36,33 @@ impl PgStore {
         tx: &mut Transaction<'static, Postgres>,
         h: &NewHold,
     ) -> Result<PlaceOutcome> {
-        // A share lock on the event row: cancelling the sale (an update of
-        // that row) waits for this hold to commit, then finds it and
-        // releases it; a hold that starts after the cancel sees it here.
-        let status: Option<String> =
-            sqlx::query_scalar("select status from event where id = $1 for share")
-                .bind(&h.event_id)
-                .fetch_optional(&mut **tx)
-                .await?;
-        if status.as_deref() != Some("published") {
+        if !Self::event_open(tx, &h.event_id).await? {
             return Ok(PlaceOutcome::EventClosed);
         }
+        Self::place_in_open_event(tx, h).await
+    }
+
+    /// Whether the event is on sale, keeping it so until `tx` ends: a share
+    /// lock on the event row makes cancelling the sale (an update of that
+    /// row) wait for this transaction to commit, then find its holds and
+    /// release them; a hold that starts after the cancel sees it here.
+    pub(in crate::db) async fn event_open(
+        tx: &mut Transaction<'static, Postgres>,
+        event_id: &str,
+    ) -> Result<bool> {
+        let status: Option<String> =
+            sqlx::query_scalar("select status from event where id = $1 for share")
+                .bind(event_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        Ok(status.as_deref() == Some("published"))
+    }
+
+    /// [`Self::place_steps`] once [`Self::event_open`] said yes in `tx`.
+    pub(in crate::db) async fn place_in_open_event(
+        tx: &mut Transaction<'static, Postgres>,
+        h: &NewHold,
+    ) -> Result<PlaceOutcome> {
         // No row from `c` (the jti was consumed before) inserts no hold.
         let created = sqlx::query(
             "with c as (
