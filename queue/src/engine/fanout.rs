@@ -62,7 +62,8 @@ impl Engine {
         let rate = view
             .measured_rate()
             .unwrap_or(f64::from(view.settings.admit_per_minute) / 60.0);
-        let cadence = Cadence::at_rate(rate);
+        let tick_ms = self.config.tick_interval.as_millis() as u64;
+        let cadence = Cadence::new(rate, tick_ms);
         let frames = PositionFrames::new(view.waiting, tick.at);
         let mut out = FanOut::default();
         let mut waiters = lock(&hub.waiters);

@@ -9,8 +9,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Share of the tick interval the tail's messages are spread over; the rest
-/// is slack so the next tick never waits on this one.
-const SPREAD_SHARE: f64 = 0.5;
+/// is slack so the next tick never waits on this one, and a message
+/// arrives well within a second of its tick.
+const SPREAD_SHARE: f64 = 0.25;
 /// Bursts per spread: few enough that waking up costs nothing next to the
 /// sends, enough that each burst is small.
 const SLICES: u32 = 10;

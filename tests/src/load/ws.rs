@@ -64,9 +64,10 @@ pub struct WsStats {
     /// Per socket, how old the numbers on the page were when the next
     /// message replaced them (`at` minus the previous `at`), ms.
     pub age_ms: Histogram,
-    /// Per socket, how far the page was from the truth just before a
-    /// message, in basis points of the new position: the jump the message
-    /// made (an upper bound, since the truth moved over the last tick too).
+    /// Per socket behind the first 1,000 places (the front hears every
+    /// tick), how far the page was from the truth just before a message, in
+    /// basis points of the new position: the jump the message made (an
+    /// upper bound: the truth also moved over the last tick).
     pub off_bp: Histogram,
     /// Why connects failed.
     pub failures: Mutex<BTreeMap<String, u64>>,
@@ -98,8 +99,10 @@ impl WsStats {
                     *lock(&self.per_tick).entry(at).or_default() += 1;
                     if let (Some((shown_at, shown)), Some(p)) = (*page, position) {
                         self.age_ms.record(at.saturating_sub(shown_at));
-                        self.off_bp
-                            .record(shown.abs_diff(p).saturating_mul(10_000) / p.max(1));
+                        if p > queue::engine::cadence::FRONT_MIN {
+                            self.off_bp
+                                .record(shown.abs_diff(p).saturating_mul(10_000) / p);
+                        }
                     }
                 }
                 if let (Some(at), Some(p)) = (at, position) {
