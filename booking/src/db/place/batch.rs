@@ -22,9 +22,9 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 
 /// Most holds in one transaction: enough to share a flush among a burst,
 /// few enough that the first of them does not wait long for the last.
-const MAX_BATCH: usize = 32;
+const MAX_BATCH: usize = 8;
 /// Transactions being built at once; each holds a pooled connection.
-const WORKERS: usize = 4;
+const WORKERS: usize = 8;
 /// Holds waiting for a worker before callers wait to hand theirs in.
 const QUEUE: usize = 1_024;
 
@@ -84,6 +84,13 @@ async fn work(pool: PgPool, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
 }
 
 async fn run(pool: &PgPool, mut batch: Vec<Job>) {
+    if batch.len() == 1 {
+        // Nothing to share: savepoints would only add round trips.
+        if let Some(job) = batch.pop() {
+            let _ = job.reply.send(PgStore::place_alone(pool, &job.hold).await);
+        }
+        return;
+    }
     // Lowest seat first across the batch, as within a hold, so batches
     // rarely lock seats in opposite orders.
     batch.sort_by_key(|j| j.hold.seats.first().map(|s| s.seat_id));
