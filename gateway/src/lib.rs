@@ -222,13 +222,26 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         server::websocket_cap,
     ));
     let security = Arc::new(headers::SecurityHeaders::new(settings)?);
+    // Layers that need the matched route (the edge's, and the per-route
+    // metrics) go on the routes; the rest wrap the finished router once.
+    // `Router::layer` would wrap every route in every layer, and each
+    // request would then clone a boxed service per layer per layer below it.
     let router = edge
         .wrap(router)
-        .layer(axum::middleware::from_fn(telemetry::track_http))
-        .layer(TraceLayer::new_for_http())
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(telemetry::track_http));
+    let service = tower::ServiceBuilder::new()
+        .layer(axum::middleware::from_fn_with_state(security, headers::add))
         .layer(axum::middleware::from_fn(ops::json_errors))
-        .layer(axum::middleware::from_fn_with_state(security, headers::add));
+        .layer(axum::middleware::from_fn_with_state(
+            edge.clone(),
+            edge::resolve_client,
+        ))
+        // Below the body limit only body-generic layers fit (`from_fn`
+        // takes `Request<Body>`).
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .service(router);
+    let router = Router::new().fallback_service(service);
     Ok(App {
         router,
         engine,

@@ -10,6 +10,8 @@ use std::time::Duration;
 /// The PostgreSQL store.
 pub struct PgStore {
     pool: PgPool,
+    /// Places concurrent holds in shared transactions.
+    holds: super::place::HoldBatcher,
 }
 
 impl PgStore {
@@ -41,7 +43,12 @@ impl PgStore {
         super::migrate::postgres(&pool)
             .await
             .map_err(|e| BookingError::internal(format!("postgres migrations: {e}")))?;
-        Ok(Self { pool })
+        let holds = super::place::HoldBatcher::start(pool.clone());
+        Ok(Self { pool, holds })
+    }
+
+    pub(in crate::db) fn hold_batcher(&self) -> &super::place::HoldBatcher {
+        &self.holds
     }
 
     pub(in crate::db) fn read(&self) -> &Pool<Postgres> {

@@ -192,17 +192,16 @@ impl Edge {
         Self::routes().into_openapi()
     }
 
-    /// Wraps `router` in the edge's layers: client IP (outermost, on
-    /// every request), then on matched routes only: path ids validated and
-    /// decoded (400 `invalid_id`), rate limits, and the join/status/WebSocket
-    /// guard. Route layers apply to the routes present, so call this on
-    /// the fully composed router.
+    /// Wraps `router` in the edge's route layers, which need the matched
+    /// route: path ids validated and decoded (400 `invalid_id`), rate
+    /// limits, and the join/status/WebSocket guard. Route layers apply to
+    /// the routes present, so call this on the fully composed router, and
+    /// put [`resolve_client`] around the result.
     pub fn wrap(self: &Arc<Self>, router: Router) -> Router {
         router
             .route_layer(from_fn_with_state(self.clone(), join::guard))
             .route_layer(from_fn_with_state(self.clone(), rate_limit))
             .route_layer(from_fn(queue::api::validate_ids))
-            .layer(from_fn_with_state(self.clone(), client_ip))
     }
 
     /// Every second, flushes the per-event rejection counts; every 30 s
@@ -277,7 +276,14 @@ impl Drop for RedisTask {
 }
 
 /// Puts the request's [`ClientIp`] in its extensions.
-async fn client_ip(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -> Response {
+/// The edge's outermost middleware (`from_fn_with_state(edge, resolve_client)`):
+/// finds the client of every request, matched or not, for the route layers
+/// of [`Edge::wrap`].
+pub async fn resolve_client(
+    State(edge): State<Arc<Edge>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

@@ -121,7 +121,9 @@ async fn serve(api: QueueApi, event: EventId, token: String, socket: WebSocket) 
             };
             let message = e.to_string();
             let code = ApiError::from(e).code.as_str();
-            let _ = tx.try_send(Outgoing::Text(ServerMsg::Error { code, message }.to_json()));
+            let _ = tx.try_send(Outgoing::Text(
+                ServerMsg::Error { code, message }.to_frame(),
+            ));
             let _ = tx.try_send(Outgoing::Close(close, code));
             drop(tx);
             let _ = writer.await;
@@ -159,7 +161,7 @@ async fn write(
         };
         match out {
             Some(Outgoing::Text(text)) => {
-                if sink.send(Message::Text(text.into())).await.is_err() {
+                if sink.send(Message::Text(text)).await.is_err() {
                     return;
                 }
             }

@@ -1,5 +1,6 @@
 //! Attaching a WebSocket to the engine.
 
+use super::cadence::Shown;
 use super::waiters::{Outgoing, Waiter};
 use super::{lock, now_ms, waiting_state, Engine, EventHub};
 use crate::error::{QueueError, Result};
@@ -78,7 +79,7 @@ impl Engine {
                         waiting: view.waiting,
                         kept_place: false,
                     }
-                    .to_json(),
+                    .to_frame(),
                 ));
                 let _ = tx.try_send(Outgoing::Close(1000, "no place in the queue"));
                 return Ok(attachment);
@@ -113,10 +114,15 @@ impl Engine {
             ticket,
             session_hash: session_hash.clone(),
             tx: tx.clone(),
-            last_position: position.map_or(0, |p| p.position),
+            shown: Shown {
+                position: position.map_or(0, |p| p.position),
+                eta_seconds: position.and_then(|p| p.eta_seconds),
+                waiting: view.waiting,
+                at: now,
+            },
             admitted: admitted.is_some(),
         };
-        let _ = tx.try_send(Outgoing::Text(hello.to_json()));
+        let _ = tx.try_send(Outgoing::Text(hello.to_frame()));
         attachment.conn = Some(lock(&hub.waiters).insert(waiter));
         drop(view);
         metrics::gauge!("waitroom_ws_connected").increment(1.0);
@@ -138,7 +144,7 @@ impl Engine {
                     admission_expires_at: expires_at,
                     next: self.next_path(event),
                 }
-                .to_json(),
+                .to_frame(),
             ));
         }
         Ok(attachment)

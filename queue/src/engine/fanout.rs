@@ -1,10 +1,12 @@
 //! Applying a tick on this node and pushing the result to local sockets.
 
+use super::cadence::{Cadence, Shown};
+use super::pace::{spread, Deferred};
 use super::view::Applied;
-use super::waiters::{Offer, Waiter};
+use super::waiters::{offer_frame, Offer, Waiter};
 use super::{lock, Engine, EventHub};
 use crate::ids::VisitorId;
-use crate::protocol::ServerMsg;
+use crate::protocol::{PositionFrames, ServerMsg};
 use crate::store::{Admission, Tick, VisitorRecord};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,36 +41,44 @@ impl Engine {
         }
         metrics::counter!("waitroom_ticks_applied_total").increment(1);
         let started = std::time::Instant::now();
-        let unsure = self.fan_out(&hub, &tick, previous_state);
-        self.settle(&hub, unsure).await;
+        let out = self.fan_out(&hub, &tick, previous_state);
+        self.settle(&hub, out.unsure).await;
         metrics::histogram!("waitroom_fanout_seconds").record(started.elapsed().as_secs_f64());
+        metrics::counter!("waitroom_position_messages_total").increment(out.sent);
+        // The tail's messages go out over the first part of the tick. Ticks
+        // are applied one after another, so they never overtake a later
+        // tick's admission.
+        spread(&hub, out.later, self.config.tick_interval).await;
     }
 
-    /// The synchronous part of fan-out: positions, admissions from the
-    /// tick, state changes. Returns visitors at or behind the head that the
-    /// tick did not mention (admitted in a missed tick, or departed), whose
-    /// record must be looked up.
-    fn fan_out(
-        &self,
-        hub: &EventHub,
-        tick: &Tick,
-        previous_state: crate::QueueState,
-    ) -> Vec<VisitorId> {
+    /// The synchronous part of fan-out: admissions from the tick, state
+    /// changes, the front's positions (sent now) and the tail's (returned
+    /// to be spread over the tick; see `cadence` for who gets one).
+    fn fan_out(&self, hub: &EventHub, tick: &Tick, previous_state: crate::QueueState) -> FanOut {
         // Lock order everywhere: view, then waiters.
         let view = lock(&hub.view);
         let admitted: HashMap<&VisitorId, &Admission> =
             tick.admitted.iter().map(|a| (&a.visitor, a)).collect();
-        let state_msg = (view.settings.state != previous_state).then(|| ServerMsg::State {
-            queue_state: view.settings.state.to_string(),
+        let state_frame = (view.settings.state != previous_state).then(|| {
+            ServerMsg::State {
+                queue_state: view.settings.state.to_string(),
+            }
+            .to_frame()
         });
-        let mut unsure = Vec::new();
+        let rate = view
+            .measured_rate()
+            .unwrap_or(f64::from(view.settings.admit_per_minute) / 60.0);
+        let tick_ms = self.config.tick_interval.as_millis() as u64;
+        let cadence = Cadence::new(rate, tick_ms);
+        let frames = PositionFrames::new(view.waiting, tick.at);
+        let mut out = FanOut::default();
         let mut waiters = lock(&hub.waiters);
-        waiters.by_conn.retain(|_, w| {
+        waiters.by_conn.retain(|conn, w| {
             if w.admitted {
                 return true;
             }
-            if let Some(msg) = &state_msg {
-                if w.offer(msg) == Offer::Drop {
+            if let Some(frame) = &state_frame {
+                if offer_frame(&w.tx, frame.clone()) == Offer::Drop {
                     return false;
                 }
             }
@@ -82,29 +92,38 @@ impl Engine {
                     view.settings.state,
                     crate::QueueState::Prequeue | crate::QueueState::Scheduled
                 ) {
-                    unsure.push(w.visitor.clone());
+                    out.unsure.push(w.visitor.clone());
                 }
                 return true;
             }
             if w.ticket <= view.head {
-                unsure.push(w.visitor.clone());
+                out.unsure.push(w.visitor.clone());
                 return true;
             }
             let p = view.position(w.ticket);
-            if p.position == w.last_position {
-                return true;
-            }
-            w.last_position = p.position;
-            let msg = ServerMsg::Position {
+            let next = Shown {
                 position: p.position,
-                ahead: p.ahead,
                 eta_seconds: p.eta_seconds,
                 waiting: view.waiting,
                 at: tick.at,
             };
-            w.offer(&msg) == Offer::Sent
+            if !cadence.due(&w.shown, &next) {
+                return true;
+            }
+            w.shown = next;
+            out.sent += 1;
+            let frame = frames.frame(p.position, p.ahead, p.eta_seconds);
+            if p.position <= cadence.front {
+                return offer_frame(&w.tx, frame) == Offer::Sent;
+            }
+            out.later.push(Deferred {
+                conn: *conn,
+                tx: w.tx.clone(),
+                frame,
+            });
+            true
         });
-        unsure
+        out
     }
 
     /// Issues and queues the admission token; returns whether to keep the
@@ -166,12 +185,17 @@ impl Engine {
                     VisitorRecord::Waiting { ticket } if w.ticket == 0 => {
                         w.ticket = *ticket;
                         let p = view.position(*ticket);
-                        w.last_position = p.position;
+                        w.shown = Shown {
+                            position: p.position,
+                            eta_seconds: p.eta_seconds,
+                            waiting: view.waiting.max(p.position),
+                            at: now,
+                        };
                         let msg = ServerMsg::Position {
                             position: p.position,
                             ahead: p.ahead,
                             eta_seconds: p.eta_seconds,
-                            waiting: view.waiting.max(p.position),
+                            waiting: w.shown.waiting,
                             at: now,
                         };
                         w.offer(&msg) == Offer::Sent
@@ -192,4 +216,16 @@ impl Engine {
             });
         }
     }
+}
+
+/// What a tick's fan-out leaves to do.
+#[derive(Debug, Default)]
+struct FanOut {
+    /// Visitors at or behind the head the tick did not mention (admitted in
+    /// a missed tick, or departed), whose record must be looked up.
+    unsure: Vec<VisitorId>,
+    /// The tail's messages, to spread over the tick.
+    later: Vec<Deferred>,
+    /// Position messages due this tick (front and tail).
+    sent: u64,
 }

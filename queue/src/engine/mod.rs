@@ -2,10 +2,14 @@
 //! waiters connected here, runs admission ticks while holding the lease,
 //! and serves joins and status lookups.
 
+pub mod cadence;
+#[cfg(test)]
+mod cadence_tests;
 mod connect;
 mod fanout;
 pub mod fenwick;
 mod loops;
+mod pace;
 pub mod recovery;
 pub mod view;
 pub mod waiters;
@@ -17,7 +21,7 @@ use crate::error::{QueueError, Result};
 use crate::ids::{EventId, VisitorId};
 use crate::protocol::{ServerMsg, WaiterState};
 use crate::settings::{QueueSettings, QueueState};
-use crate::store::{Millis, QueueStore, VisitorRecord};
+use crate::store::{JoinOutcome, Millis, QueueStore, VisitorRecord};
 use crate::visitor::{CredentialCodec, VisitorCredential};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -235,11 +239,12 @@ impl Engine {
         // A presented credential's place is looked at first: its claim is
         // checked (before the join could hand a stale credential a new
         // ticket), and a place kept through an absence is given back.
+        let now = now_ms();
         let (before, kept) = match presented {
-            Some(_) => self.lookup_place(event, &cred, now_ms()).await?,
+            Some(_) => self.lookup_place(event, &cred, now).await?,
             None => (VisitorRecord::Unknown, false),
         };
-        let join = || self.store.join(event, &cred.visitor, now_ms());
+        let join = || self.store.join(event, &cred.visitor, now);
         let outcome = self.restoring(event, join).await?;
         // A fan who had departed and is back, at their place or (past
         // `place_ttl_seconds`) at the back: the sale analytics count them.
@@ -256,7 +261,23 @@ impl Engine {
             ticket: Some(outcome.ticket).filter(|t| *t > 0).or(cred.ticket),
             ..cred
         };
-        let mut status = self.status_for(&hub, &cred, now_ms()).await?;
+        // A new place is known from the join itself (one store round trip);
+        // a returning visitor may have been admitted meanwhile: look.
+        let mut status = match outcome {
+            JoinOutcome {
+                fresh: true,
+                reinstated: false,
+                ticket: 0,
+                ..
+            } => self.status_of(&hub, &cred, VisitorRecord::Prequeue, false)?,
+            JoinOutcome {
+                fresh: true,
+                reinstated: false,
+                ticket,
+                ..
+            } => self.status_of(&hub, &cred, VisitorRecord::Waiting { ticket }, false)?,
+            _ => self.status_for(&hub, &cred, now).await?,
+        };
         status.fresh = outcome.fresh;
         status.kept_place |= kept || outcome.reinstated;
         Ok(status)
@@ -282,6 +303,16 @@ impl Engine {
         now: Millis,
     ) -> Result<VisitorStatus> {
         let (record, kept_place) = self.lookup_place(&hub.event, cred, now).await?;
+        self.status_of(hub, cred, record, kept_place)
+    }
+
+    fn status_of(
+        &self,
+        hub: &EventHub,
+        cred: &VisitorCredential,
+        record: VisitorRecord,
+        kept_place: bool,
+    ) -> Result<VisitorStatus> {
         let (queue_state, waiting) = {
             let v = lock(&hub.view);
             (v.settings.state, v.waiting)

@@ -1,15 +1,18 @@
 //! The waiters connected to this node, and how a tick reaches them.
 
+use super::cadence::Shown;
 use crate::ids::VisitorId;
 use crate::protocol::ServerMsg;
+use axum::extract::ws::Utf8Bytes;
 use std::collections::HashMap;
 use tokio::sync::mpsc;
 
 /// What the socket writer task sends.
 #[derive(Debug)]
 pub enum Outgoing {
-    /// A JSON text frame.
-    Text(String),
+    /// A JSON text frame; cloning it shares the bytes, so a message meant
+    /// for many sockets is serialised once.
+    Text(Utf8Bytes),
     /// Close the socket with this code and reason.
     Close(u16, &'static str),
 }
@@ -29,8 +32,8 @@ pub struct Waiter {
     pub session_hash: String,
     /// Bounded queue to the socket's writer task.
     pub tx: mpsc::Sender<Outgoing>,
-    /// The position last sent, so unchanged positions are not resent.
-    pub last_position: u64,
+    /// What the page shows (the numbers last sent), for the cadence rule.
+    pub shown: Shown,
     /// Set once the admission token went out.
     pub admitted: bool,
 }
@@ -49,14 +52,20 @@ impl Waiter {
     /// not read: it is disconnected rather than buffered without bound (it
     /// keeps its place and may reconnect).
     pub fn offer(&self, msg: &ServerMsg) -> Offer {
-        match self.tx.try_send(Outgoing::Text(msg.to_json())) {
-            Ok(()) => Offer::Sent,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                metrics::counter!("waitroom_ws_slow_disconnects_total").increment(1);
-                Offer::Drop
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => Offer::Drop,
+        offer_frame(&self.tx, msg.to_frame())
+    }
+}
+
+/// Queues an already serialised message on a socket's queue (see
+/// [`Waiter::offer`]).
+pub fn offer_frame(tx: &mpsc::Sender<Outgoing>, frame: Utf8Bytes) -> Offer {
+    match tx.try_send(Outgoing::Text(frame)) {
+        Ok(()) => Offer::Sent,
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            metrics::counter!("waitroom_ws_slow_disconnects_total").increment(1);
+            Offer::Drop
         }
+        Err(mpsc::error::TrySendError::Closed(_)) => Offer::Drop,
     }
 }
 
@@ -106,13 +115,16 @@ impl Waiters {
 
     /// Sends `msg` to every socket, dropping those that cannot take it.
     pub fn broadcast(&mut self, msg: &ServerMsg) {
-        self.by_conn.retain(|_, w| w.offer(msg) == Offer::Sent);
+        let frame = msg.to_frame();
+        self.by_conn
+            .retain(|_, w| offer_frame(&w.tx, frame.clone()) == Offer::Sent);
     }
 
     /// Closes every socket with `code` after `msg` (graceful shutdown).
     pub fn close_all(&mut self, msg: &ServerMsg, code: u16, reason: &'static str) {
+        let frame = msg.to_frame();
         for w in self.by_conn.values() {
-            let _ = w.offer(msg);
+            let _ = offer_frame(&w.tx, frame.clone());
             let _ = w.tx.try_send(Outgoing::Close(code, reason));
         }
     }

@@ -22,6 +22,7 @@ use tokio::sync::broadcast;
 
 mod places;
 mod prequeue;
+mod sharded;
 mod state;
 mod tick;
 

@@ -49,6 +49,7 @@ fn waiters_total(all: &[WaitersSummary]) -> Result<()> {
         ..WaitersSummary::default()
     };
     let mut delay = HistSnapshot::default();
+    let (mut age, mut off) = (HistSnapshot::default(), HistSnapshot::default());
     let mut join_latency = HistSnapshot::default();
     let mut per_tick: BTreeMap<u64, u64> = BTreeMap::new();
     let mut rss = Rss::default();
@@ -76,6 +77,8 @@ fn waiters_total(all: &[WaitersSummary]) -> Result<()> {
             }
         }
         delay.merge(&w.delay_hist);
+        age.merge(&w.age_hist);
+        off.merge(&w.off_hist);
         for &(at, n) in &w.per_tick {
             *per_tick.entry(at).or_default() += n;
         }
@@ -90,6 +93,8 @@ fn waiters_total(all: &[WaitersSummary]) -> Result<()> {
     total.joins.per_sec = total.joins.ok as f64 / total.joins.elapsed_secs.max(1e-9);
     total.joins.latency_us = join_latency.summary();
     total.delay_ms = delay.summary();
+    total.age_ms = age.summary();
+    total.off_bp = off.summary();
     total.per_tick = per_tick.into_iter().collect();
     total.server_rss_kib = have_rss.then_some(rss);
     println!("== {} client processes combined ==", all.len());
@@ -123,6 +128,8 @@ fn waiters_total(all: &[WaitersSummary]) -> Result<()> {
             "messages": total.messages,
             "window_positions": total.window_positions,
             "delay_ms": d,
+            "age_ms": total.age_ms,
+            "off_bp": total.off_bp,
             "ticks_full": full,
             "ticks_inner": ticks,
             "server_rss_kib": total.server_rss_kib,

@@ -105,6 +105,18 @@ pub struct WaitersSummary {
     pub delay_ms: Summary,
     /// The raw delay histogram (for merging).
     pub delay_hist: HistSnapshot,
+    /// Age of the page's numbers when a message replaced them, ms.
+    #[serde(default)]
+    pub age_ms: Summary,
+    /// The raw age histogram (for merging).
+    #[serde(default)]
+    pub age_hist: HistSnapshot,
+    /// How far off the page was before a message, basis points.
+    #[serde(default)]
+    pub off_bp: Summary,
+    /// The raw histogram of `off_bp` (for merging).
+    #[serde(default)]
+    pub off_hist: HistSnapshot,
     /// Position messages per tick `at` in the window.
     pub per_tick: Vec<(u64, u64)>,
     /// Server RSS, when PIDs were given.
@@ -230,7 +242,12 @@ pub async fn run(args: Args) -> Result<()> {
     pool.stop(Duration::from_secs(30)).await;
 
     let delay_hist = stats.delay_ms.snapshot();
+    let (age_hist, off_hist) = (stats.age_ms.snapshot(), stats.off_bp.snapshot());
     let summary = WaitersSummary {
+        age_ms: age_hist.summary(),
+        age_hist,
+        off_bp: off_hist.summary(),
+        off_hist,
         mode: "waiters".to_owned(),
         count: args.count as u64,
         joins: join_report,
@@ -289,10 +306,15 @@ impl WaitersSummary {
             d.p999,
             d.max
         );
+        let (a, o) = (&self.age_ms, &self.off_bp);
+        println!(
+            "client side, per socket: numbers replaced at age p50 {} ms, p99 {} ms, max {} ms; page off before a message by p50 {} bp, p99 {} bp, max {} bp (100 bp = 1%)",
+            a.p50, a.p99, a.max, o.p50, o.p99, o.max
+        );
         let (full, ticks) = coverage(&self.per_tick, self.waiting_at_end());
         if ticks > 0 {
             println!(
-                "ticks inside the window that reached every still-waiting socket ({}): {full} of {ticks}",
+                "ticks inside the window that reached every still-waiting socket ({}): {full} of {ticks} (with the cadence rule only the front hears every tick)",
                 self.waiting_at_end()
             );
         }

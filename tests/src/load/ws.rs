@@ -61,6 +61,14 @@ pub struct WsStats {
     pub window_positions: AtomicU64,
     /// Arrival time minus the tick's `at`, ms, while measuring.
     pub delay_ms: Histogram,
+    /// Per socket, how old the numbers on the page were when the next
+    /// message replaced them (`at` minus the previous `at`), ms.
+    pub age_ms: Histogram,
+    /// Per socket behind the first 1,000 places (the front hears every
+    /// tick), how far the page was from the truth just before a message, in
+    /// basis points of the new position: the jump the message made (an
+    /// upper bound: the truth also moved over the last tick).
+    pub off_bp: Histogram,
     /// Why connects failed.
     pub failures: Mutex<BTreeMap<String, u64>>,
     /// Why sockets ended early.
@@ -77,21 +85,34 @@ pub struct WsStats {
 const UNEXPECTED_KEPT: usize = 20;
 
 impl WsStats {
-    /// Records a message; returns whether it was the `hello`.
-    fn on_text(&self, m: &[u8]) -> bool {
+    /// Records a message; returns whether it was the `hello`. `page` is
+    /// what the socket's page shows: (`at`, position).
+    fn on_text(&self, m: &[u8], page: &mut Option<(u64, u64)>) -> bool {
         match str_after(m, br#""type":""#) {
             Some("position") => {
                 self.positions.fetch_add(1, Ordering::Relaxed);
-                if self.measuring.load(Ordering::Relaxed) {
-                    if let Some(at) = u64_after(m, br#""at":"#) {
-                        self.window_positions.fetch_add(1, Ordering::Relaxed);
-                        self.delay_ms.record(now_ms().saturating_sub(at));
-                        *lock(&self.per_tick).entry(at).or_default() += 1;
+                let at = u64_after(m, br#""at":"#);
+                let position = u64_after(m, br#""position":"#);
+                if let (true, Some(at)) = (self.measuring.load(Ordering::Relaxed), at) {
+                    self.window_positions.fetch_add(1, Ordering::Relaxed);
+                    self.delay_ms.record(now_ms().saturating_sub(at));
+                    *lock(&self.per_tick).entry(at).or_default() += 1;
+                    if let (Some((shown_at, shown)), Some(p)) = (*page, position) {
+                        self.age_ms.record(at.saturating_sub(shown_at));
+                        if p > queue::engine::cadence::FRONT_MIN {
+                            self.off_bp
+                                .record(shown.abs_diff(p).saturating_mul(10_000) / p);
+                        }
                     }
+                }
+                if let (Some(at), Some(p)) = (at, position) {
+                    *page = Some((at, p));
                 }
             }
             Some("hello") => {
                 self.hello.fetch_add(1, Ordering::Relaxed);
+                // The hello carries no `at`: its numbers are as of now.
+                *page = u64_after(m, br#""position":"#).map(|p| (now_ms(), p));
                 return true;
             }
             Some("admitted") => {
@@ -293,6 +314,7 @@ async fn waiter(
         }
     };
     let mut attached = false;
+    let mut page = None;
     let ending = loop {
         if *stop.borrow() {
             return;
@@ -301,7 +323,7 @@ async fn waiter(
             _ = stop.changed() => return,
             msg = socket.next() => match msg {
                 Some(Ok(Message::Text(text))) => {
-                    if stats.on_text(text.as_bytes()) && !attached {
+                    if stats.on_text(text.as_bytes(), &mut page) && !attached {
                         attached = true;
                         stats.connected.fetch_add(1, Ordering::Relaxed);
                     }

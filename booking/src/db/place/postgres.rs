@@ -4,28 +4,65 @@
 //! into one statement each (5 round trips for a one-seat hold, with the
 //! event check, instead of 7). Seats
 //! are still taken one statement at a time in ascending id order, so two
-//! overlapping holds lock in the same order and never deadlock.
+//! overlapping holds lock in the same order and never deadlock. Concurrent
+//! holds share transactions (`batch`).
 
 use super::super::postgres::PgStore;
 use crate::db::{NewHold, PlaceOutcome};
 use crate::error::Result;
+use sqlx::{PgPool, Postgres, Transaction};
 
 impl PgStore {
     /// See the module documentation.
     pub(in crate::db) async fn place_hold_tx(&self, h: &NewHold) -> Result<PlaceOutcome> {
-        let mut tx = self.begin().await?;
-        // A share lock on the event row: cancelling the sale (an update of
-        // that row) waits for this hold to commit, then finds it and
-        // releases it; a hold that starts after the cancel sees it here.
-        let status: Option<String> =
-            sqlx::query_scalar("select status from event where id = $1 for share")
-                .bind(&h.event_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if status.as_deref() != Some("published") {
+        self.hold_batcher().place(h).await
+    }
+
+    /// One hold in a transaction of its own.
+    pub(in crate::db) async fn place_alone(pool: &PgPool, h: &NewHold) -> Result<PlaceOutcome> {
+        let mut tx = pool.begin().await?;
+        let outcome = Self::place_steps(&mut tx, h).await?;
+        if outcome == PlaceOutcome::Placed {
+            tx.commit().await?;
+        } else {
             tx.rollback().await?;
+        }
+        Ok(outcome)
+    }
+
+    /// The statements of one hold inside `tx`; on any outcome but
+    /// `Placed` the caller must roll back what they did.
+    pub(in crate::db) async fn place_steps(
+        tx: &mut Transaction<'static, Postgres>,
+        h: &NewHold,
+    ) -> Result<PlaceOutcome> {
+        if !Self::event_open(tx, &h.event_id).await? {
             return Ok(PlaceOutcome::EventClosed);
         }
+        Self::place_in_open_event(tx, h).await
+    }
+
+    /// Whether the event is on sale, keeping it so until `tx` ends: a share
+    /// lock on the event row makes cancelling the sale (an update of that
+    /// row) wait for this transaction to commit, then find its holds and
+    /// release them; a hold that starts after the cancel sees it here.
+    pub(in crate::db) async fn event_open(
+        tx: &mut Transaction<'static, Postgres>,
+        event_id: &str,
+    ) -> Result<bool> {
+        let status: Option<String> =
+            sqlx::query_scalar("select status from event where id = $1 for share")
+                .bind(event_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        Ok(status.as_deref() == Some("published"))
+    }
+
+    /// [`Self::place_steps`] once [`Self::event_open`] said yes in `tx`.
+    pub(in crate::db) async fn place_in_open_event(
+        tx: &mut Transaction<'static, Postgres>,
+        h: &NewHold,
+    ) -> Result<PlaceOutcome> {
         // No row from `c` (the jti was consumed before) inserts no hold.
         let created = sqlx::query(
             "with c as (
@@ -45,11 +82,10 @@ impl PgStore {
         .bind(h.total)
         .bind(&h.currency)
         .bind(h.expires_at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
         if created == 0 {
-            tx.rollback().await?;
             return Ok(PlaceOutcome::TokenUsed);
         }
         let mut taken = Vec::new();
@@ -66,7 +102,7 @@ impl PgStore {
             .bind(seat.seat_id)
             .bind(&h.event_id)
             .bind(seat.price)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?
             .rows_affected();
             if n == 0 {
@@ -74,16 +110,13 @@ impl PgStore {
             }
         }
         if !taken.is_empty() {
-            tx.rollback().await?;
             return Ok(PlaceOutcome::SeatsTaken(taken));
         }
         if let Some(ga) = &h.ga {
-            if !Self::hold_ga_in_tx(&mut tx, h, ga).await? {
-                tx.rollback().await?;
+            if !Self::hold_ga_in_tx(tx, h, ga).await? {
                 return Ok(PlaceOutcome::SoldOut);
             }
         }
-        tx.commit().await?;
         Ok(PlaceOutcome::Placed)
     }
 }

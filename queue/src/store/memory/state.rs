@@ -1,5 +1,6 @@
 //! One event's state in the in-process store.
 
+use super::sharded::Sharded;
 use crate::ids::VisitorId;
 use crate::settings::QueueSettings;
 use crate::store::{Millis, TickClock, VisitorRecord};
@@ -20,10 +21,10 @@ pub(super) struct EventState {
     /// Waiting visitors by ticket (`…:fifo`).
     pub(super) fifo: BTreeMap<u64, VisitorId>,
     /// Every visitor who ever joined (`…:visitors`).
-    pub(super) visitors: HashMap<VisitorId, VisitorRecord>,
+    pub(super) visitors: Sharded<VisitorRecord>,
     /// Last seen time of each waiter (`…:seen`), indexed both ways so the
     /// idle scan reads only the oldest entries.
-    pub(super) seen: HashMap<VisitorId, Millis>,
+    pub(super) seen: Sharded<Millis>,
     pub(super) seen_order: BTreeSet<(Millis, VisitorId)>,
     /// Reported departed tickets above the head (`…:departed`).
     pub(super) departed: BTreeSet<u64>,

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Joins side by side with their peers, in one run on one machine:
+#   part 1: joins through waitroom on Redis (loadgen, 64 connections) and
+#           `redis-benchmark -t zadd -c 64` (no pipelining) on the same Redis;
+#   part 2: embedded joins with `wrk -t1 -c64` into an empty store, then
+#           into one grown past GROW visitors (p99 must stay within 2x).
+#
+#   scripts/bench-scale.sh
+#
+# Environment (defaults in brackets): COUNT [200000] joins per Redis run,
+# SECS [10] seconds per wrk run, GROW [400000] visitors before the last wrk
+# run, plus REDIS_URL, SKIP_BUILD, BIN_DIR, KEEP_LOGS (see bench-common.sh).
+# Needs `wrk` and `redis-benchmark` on PATH.
+source "$(dirname "$0")/bench-common.sh"
+
+COUNT=${COUNT:-200000}
+SECS=${SECS:-10}
+GROW=${GROW:-400000}
+for tool in wrk redis-benchmark; do
+  command -v "$tool" >/dev/null || { log "$tool is missing (apt-get install wrk redis-tools)"; exit 2; }
+done
+
+build
+machine_info
+OPEN='"state":"open","admit_per_minute":0,"max_active":1000,"session_ttl_seconds":900,"departure_grace_seconds":86400'
+load() { echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"; }
+
+echo "=== part 1: Redis"
+start_redis
+start_server joins-redis REDIS_URL="$REDIS_URL" WAITROOM_SIGNING_KEYS="$(signing_keys)"
+event=$(new_event scale-redis)
+put_event "$SERVER_URL" "$event" "$OPEN"
+"$LOADGEN" joins --url "$SERVER_URL" --event "$event" --count 5000 --concurrency 64 >/dev/null
+for r in 1 2; do
+  load
+  "$LOADGEN" joins --url "$SERVER_URL" --event "$event" --count "$COUNT" --concurrency 64 | grep -v '^{'
+  load
+  redis-benchmark -u "$REDIS_URL" -t zadd -c 64 -n "$COUNT" -q
+done
+kill -TERM "$SERVER_PID"
+
+echo "=== part 2: embedded, wrk -t1 -c64 -d${SECS}s"
+start_server joins-embedded
+event=$(new_event scale-embedded)
+put_event "$SERVER_URL" "$event" "$OPEN"
+cat >"$RUN_DIR/join.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["X-Queue-Token-In-Body"] = "1"
+LUA
+url="$SERVER_URL/api/v1/queue/$event/join"
+visitors() { curl -fsS "$SERVER_URL/api/v1/queue/$event" | grep -o '"waiting":[0-9]*' | cut -d: -f2; }
+wrk -t1 -c64 -d2s -s "$RUN_DIR/join.lua" "$url" >/dev/null   # warm-up
+echo "--- empty store ($(visitors) visitors)"; load
+wrk -t1 -c64 -d"${SECS}s" --latency -s "$RUN_DIR/join.lua" "$url"
+while [ "$(visitors)" -lt "$GROW" ]; do
+  wrk -t1 -c64 -d5s -s "$RUN_DIR/join.lua" "$url" | grep -E 'Requests/sec' || true
+done
+echo "--- grown store ($(visitors) visitors)"; load
+wrk -t1 -c64 -d"${SECS}s" --latency -s "$RUN_DIR/join.lua" "$url"
+echo "server RSS after: $(awk '/VmRSS/{print $2, $3}' /proc/"$SERVER_PID"/status)"
