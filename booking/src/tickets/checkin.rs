@@ -35,9 +35,10 @@ pub struct CheckinRequest {
         pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
     )]
     pub gate: String,
-    /// The event the door is for; a ticket of another scans WRONG EVENT.
+    /// The event the door is for (absent or `null`: any); a ticket of
+    /// another scans WRONG EVENT.
     #[serde(default)]
-    #[schema(pattern = "^[A-Za-z0-9_-]{1,100}$", nullable = false)]
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,100}$")]
     pub event: Option<String>,
 }
 
@@ -69,7 +70,7 @@ pub struct SyncRequest {
     pub gate: String,
     /// The event the door is for.
     #[serde(default)]
-    #[schema(pattern = "^[A-Za-z0-9_-]{1,100}$", nullable = false)]
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,100}$")]
     pub event: Option<String>,
     /// Scans in the order they were made.
     #[schema(max_items = 500)]
