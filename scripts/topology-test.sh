@@ -76,7 +76,7 @@ id waitroom >/dev/null 2>&1 ||
 WUID=$(id -u waitroom); WGID=$(id -g waitroom)
 install -d -o waitroom -g waitroom -m 0750 /var/lib/waitroom
 install -d -m 0755 /srv/web
-install -m 0644 web/*.html web/*.js web/*.css /srv/web/
+install -m 0644 web/*.html web/*.js web/*.css web/*.json /srv/web/
 install -d -m 0755 "$T/bin" "$T/logs" "$T/redis" "$T/nginx"
 chown waitroom:waitroom "$T/logs"
 install -m 0755 "$TARGET/waitroom" "$T/bin/waitroom"

@@ -20,6 +20,8 @@ pub async fn edge_checks(
         ("/metrics", 404),
         ("/tests/harness.mjs", 404),
         ("/queue.html", 200),
+        // The pages' translations ship with them (web/lang-*.json).
+        ("/lang-ja.json", 200),
     ] {
         let (status, _) = sale::call(ledger, path, http.get(format!("{lb}{path}"))).await?;
         if status != want {
