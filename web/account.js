@@ -4,7 +4,7 @@
 // Orders of an email show only after its owner confirmed it.
 'use strict';
 (() => {
-  const $ = (id) => document.getElementById(id);
+  const { $ } = window.wrDom;
   const KEY = 'wr_customer_session';
   const { money } = wr;
   const { t } = wrI18n;

@@ -4,7 +4,7 @@
 // the UTC range is shown beside them. Uses the dashboard's session cookie.
 'use strict';
 (function () {
-  const $ = (id) => document.getElementById(id);
+  const { $ } = window.wrDom;
   const { say, localInput, utc } = wrAdmin;
   const set = (id, text) => { $(id).textContent = text; };
   const num = (v) => new Intl.NumberFormat().format(v);

@@ -3,7 +3,7 @@
 // zone, field errors and the event picker. Text only, never markup.
 'use strict';
 (function (root) {
-  const $ = (id) => document.getElementById(id);
+  const { $ } = window.wrDom;
 
   /** Says `text` in the page's #msg status line (red when `bad`). */
   function say(text, bad = false) {

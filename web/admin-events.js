@@ -4,7 +4,7 @@
 // operator typed is shown with textContent only.
 'use strict';
 (function () {
-  const $ = (id) => document.getElementById(id);
+  const { $ } = window.wrDom;
   const { say } = wrAdmin;
   const form = $('create');
   const field = (name) => form.elements.namedItem(name);

@@ -5,7 +5,7 @@
 'use strict';
 
 const sales = (() => {
-  const byId = (id) => document.getElementById(id);
+  const { $: byId } = window.wrDom;
   const set = (id, text) => { byId(id).textContent = String(text); };
 
   /** The signed-in operator's role; viewers get no write controls. */

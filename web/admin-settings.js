@@ -6,7 +6,7 @@
 // zone, with the UTC value shown under each.
 'use strict';
 (function () {
-  const $ = (id) => document.getElementById(id);
+  const { $ } = window.wrDom;
   const { say, localInput } = wrAdmin;
   const form = $('settings');
   const NUMBERS = ['admit_per_minute', 'max_active', 'session_ttl_seconds', 'departure_grace_seconds',

@@ -3,7 +3,7 @@
 // textContent only.
 'use strict';
 (function () {
-  const $ = (id) => document.getElementById(id);
+  const { $ } = window.wrDom;
   const date = (ms) => new Date(ms).toLocaleString();
   const ROLES = ['viewer', 'operator', 'owner'];
   const { say } = wrAdmin;

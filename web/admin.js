@@ -5,7 +5,7 @@
 // is admin-sales.js, loaded first: it defines `sales`.
 'use strict';
 
-const $ = (id) => document.getElementById(id);
+const { $ } = window.wrDom;
 const api = (path, opts = {}) => fetch(path, {
   credentials: 'same-origin',
   ...opts,

@@ -4,7 +4,7 @@
 // button in the waiting view, never on load.
 'use strict';
 window.wrAway = (() => {
-  const $ = (id) => document.getElementById(id);
+  const { $ } = window.wrDom;
   const SOUND_KEY = 'wr_sound';
   const canNotify = typeof window.Notification === 'function';
   const AudioCtx = window.AudioContext || window.webkitAudioContext;

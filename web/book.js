@@ -4,7 +4,7 @@
 // hold down until checkout. No framework, no build step.
 'use strict';
 (() => {
-  const $ = (id) => document.getElementById(id);
+  const { $ } = window.wrDom;
   const q = new URLSearchParams(location.search);
   let event = q.get('event') || '';
   try { if (!event) event = decodeURIComponent(location.pathname.split('/')[2] || ''); } catch (e) { /* bad escape */ }

@@ -4,7 +4,7 @@
 // js.stripe.com only when the server hands out a publishable key).
 'use strict';
 (() => {
-  const $ = (id) => document.getElementById(id);
+  const { $ } = window.wrDom;
   const q = new URLSearchParams(location.search);
   const holdId = q.get('hold') || '';
   let event = q.get('event') || '';

@@ -3,7 +3,7 @@
 // total. The order is visible to the browser session that checked it out.
 'use strict';
 (() => {
-  const $ = (id) => document.getElementById(id);
+  const { $ } = window.wrDom;
   const q = new URLSearchParams(location.search);
   const orderId = q.get('order') || '';
   const FAST_MS = 1000;

@@ -17,7 +17,7 @@
     firstScan: (at, gate) => 'First scanned ' + new Date(at).toLocaleTimeString() + ' at ' + gate,
     offlineNote: '(decided offline)',
   };
-  const $ = (id) => document.getElementById(id);
+  const { $ } = window.wrDom;
   const off = window.door.offline;
   const views = ['login-view', 'setup-view', 'scan-view'];
   const show = (v) => views.forEach((id) => { $(id).hidden = id !== v; });

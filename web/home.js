@@ -4,7 +4,7 @@
 // always textContent, never markup.
 'use strict';
 (() => {
-  const $ = (id) => document.getElementById(id);
+  const { $ } = window.wrDom;
   const { t } = wrI18n;
   const MAX = 50;
   const soon = (when) => wrI18n.date(when, { dateStyle: 'medium', timeStyle: 'short' });

@@ -3,7 +3,7 @@
 // booking page through sessionStorage. No framework, no build step.
 'use strict';
 (() => {
-  const $ = (id) => document.getElementById(id);
+  const { $ } = window.wrDom;
   let event = '';
   try { event = decodeURIComponent(location.pathname.split('/')[2] || ''); } catch (e) { /* bad escape */ }
   const STAY = new URLSearchParams(location.search).get('stay') === '1';

@@ -3,7 +3,7 @@
 'use strict';
 (() => {
   const { t } = wrI18n;
-  const $ = (id) => document.getElementById(id);
+  const { $ } = window.wrDom;
   const id = new URLSearchParams(location.search).get('id') || '';
   const problem = (text) => { $('problem').textContent = text; $('problem').hidden = false; };
 
