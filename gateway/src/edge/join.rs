@@ -107,10 +107,7 @@ impl Edge {
     /// event this node cannot load (the queue answers that join itself).
     async fn policy(&self, event: &EventId) -> Option<(QueuePolicy, QueueState)> {
         let hub = self.engine.hub(event).await.ok()?;
-        let view = hub
-            .view
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let view = hub.view();
         Some((view.settings.policy.clone(), view.settings.state))
     }
 }

@@ -370,13 +370,7 @@ async fn challenge(
     EventPath(event): EventPath,
 ) -> Result<Response, ApiError> {
     let hub = edge.engine.hub(&event).await?;
-    let policy = hub
-        .view
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .settings
-        .policy
-        .captcha;
+    let policy = hub.view().settings.policy.captcha;
     let mut body = match policy {
         CaptchaPolicy::Off => serde_json::json!({}),
         _ => edge.captcha.challenge(&event),

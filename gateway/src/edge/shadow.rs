@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hmac::{Hmac, Mac};
 use queue::api::{credential_cookie, ApiError};
-use queue::engine::{waiting_state, Engine, EventHub};
+use queue::engine::{waiting_state, Engine};
 use queue::protocol::{ServerMsg, WaiterState, PROTOCOL_VERSION};
 use queue::{CredentialCodec, EventId, QueueState, SigningKeys, VisitorCredential, VisitorId};
 use rand::RngCore;
@@ -152,7 +152,7 @@ impl Shadow {
         token: bool,
     ) -> Result<Body, ApiError> {
         let hub = self.engine.hub(event).await?;
-        let view = lock_view(&hub);
+        let view = hub.view();
         let p = view.position(ticket);
         let queue_state = view.settings.state;
         if ticket == 0 && matches!(queue_state, QueueState::Prequeue | QueueState::Scheduled) {
@@ -200,7 +200,7 @@ impl Shadow {
             None => {
                 let hub = self.engine.hub(event).await?;
                 let ticket = {
-                    let view = lock_view(&hub);
+                    let view = hub.view();
                     // Pre-queue places get their ticket at opening; a shadow
                     // one keeps 0 and, once open, shows at the front.
                     match view.settings.state {
@@ -251,7 +251,7 @@ impl Shadow {
             return;
         };
         let hello = {
-            let view = lock_view(&hub);
+            let view = hub.view();
             let p = view.position(ticket);
             ServerMsg::Hello {
                 protocol: PROTOCOL_VERSION,
@@ -286,7 +286,7 @@ impl Shadow {
                         return;
                     }
                     let msg = {
-                        let view = lock_view(&hub);
+                        let view = hub.view();
                         let p = view.position(ticket);
                         (last != Some(p.position) && view.last_tick_at > 0).then(|| {
                             last = Some(p.position);
@@ -328,13 +328,6 @@ fn close(code: u16, reason: &'static str) -> Message {
         code,
         reason: reason.into(),
     }))
-}
-
-fn lock_view(hub: &EventHub) -> std::sync::MutexGuard<'_, queue::engine::view::EventView> {
-    // A poisoned lock only means a panic elsewhere; the view is still usable.
-    hub.view
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -60,10 +60,32 @@ impl Default for EngineConfig {
 pub struct EventHub {
     /// The event.
     pub event: EventId,
-    /// Positions and settings as of the last tick.
-    pub view: Mutex<EventView>,
+    /// Positions and settings as of the last tick (read through
+    /// [`EventHub::view`]; only the engine changes it).
+    pub(crate) view: Mutex<EventView>,
     /// Sockets connected to this node.
-    pub waiters: Mutex<Waiters>,
+    pub(crate) waiters: Mutex<Waiters>,
+}
+
+/// Read access to an event's view as of the last tick: the guard derefs to
+/// the view but never mutably, so code outside the engine cannot change
+/// positions or settings behind a tick's back. Hold it briefly (it is the
+/// view's lock).
+pub struct ViewRef<'a>(std::sync::MutexGuard<'a, EventView>);
+
+impl std::ops::Deref for ViewRef<'_> {
+    type Target = EventView;
+
+    fn deref(&self) -> &EventView {
+        &self.0
+    }
+}
+
+impl EventHub {
+    /// The view as of the last tick, read-only.
+    pub fn view(&self) -> ViewRef<'_> {
+        ViewRef(lock(&self.view))
+    }
 }
 
 /// Lock helper: a poisoned mutex only means another task panicked while
