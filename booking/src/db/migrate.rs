@@ -24,6 +24,21 @@ const REWORDED: &[(i64, &str)] = &[
 const ACCEPT_REWORDED: &str =
     "update _sqlx_migrations set checksum = $1 where version = $2 and checksum = $3";
 
+/// Moves the recorded checksum of each reworded migration to the current
+/// text, on either pool type (the query is the same on both).
+macro_rules! accept_reworded {
+    ($pool:expr, $migrator:expr) => {
+        for (version, old, new) in rewrites($migrator) {
+            sqlx::query(ACCEPT_REWORDED)
+                .bind(new)
+                .bind(version)
+                .bind(old)
+                .execute($pool)
+                .await?;
+        }
+    };
+}
+
 /// The (version, old checksum, new checksum) rewrites for `migrator`.
 fn rewrites(migrator: &Migrator) -> Vec<(i64, Vec<u8>, Vec<u8>)> {
     REWORDED
@@ -43,14 +58,7 @@ pub async fn postgres(pool: &PgPool) -> Result<(), MigrateError> {
         .fetch_one(pool)
         .await?;
     if known.is_some() {
-        for (version, old, new) in rewrites(&migrator) {
-            sqlx::query(ACCEPT_REWORDED)
-                .bind(new)
-                .bind(version)
-                .bind(old)
-                .execute(pool)
-                .await?;
-        }
+        accept_reworded!(pool, &migrator);
     }
     migrator.run(pool).await
 }
@@ -65,14 +73,7 @@ pub async fn sqlite(pool: &SqlitePool) -> Result<(), MigrateError> {
     .fetch_optional(pool)
     .await?;
     if known.is_some() {
-        for (version, old, new) in rewrites(&migrator) {
-            sqlx::query(ACCEPT_REWORDED)
-                .bind(new)
-                .bind(version)
-                .bind(old)
-                .execute(pool)
-                .await?;
-        }
+        accept_reworded!(pool, &migrator);
     }
     migrator.run(pool).await
 }

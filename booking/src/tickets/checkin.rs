@@ -22,18 +22,10 @@ const OFFLINE_WINDOW_HOURS: i64 = 48;
 #[serde(deny_unknown_fields)]
 pub struct CheckinRequest {
     /// The QR text (a compact JWS) or the ticket's reference.
-    #[schema(
-        min_length = 1,
-        max_length = 4096,
-        pattern = "[^\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]"
-    )]
+    #[schema(schema_with = queue::api::schemas::fields::scanned_ticket)]
     pub ticket: String,
     /// The gate scanning: 1 to 64 printable characters.
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
-    )]
+    #[schema(schema_with = queue::api::schemas::fields::gate)]
     pub gate: String,
     /// The event the door is for (absent or `null`: any); a ticket of
     /// another scans WRONG EVENT.
@@ -47,11 +39,7 @@ pub struct CheckinRequest {
 #[serde(deny_unknown_fields)]
 pub struct OfflineScan {
     /// As in [`CheckinRequest::ticket`].
-    #[schema(
-        min_length = 1,
-        max_length = 4096,
-        pattern = "[^\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]"
-    )]
+    #[schema(schema_with = queue::api::schemas::fields::scanned_ticket)]
     pub ticket: String,
     /// When the scanner admitted it, by its own clock.
     pub scanned_at: DateTime<Utc>,
@@ -62,11 +50,7 @@ pub struct OfflineScan {
 #[serde(deny_unknown_fields)]
 pub struct SyncRequest {
     /// The gate whose queue this is.
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
-    )]
+    #[schema(schema_with = queue::api::schemas::fields::gate)]
     pub gate: String,
     /// The event the door is for.
     #[serde(default)]

@@ -163,6 +163,22 @@ pub mod fields {
             .build()
     }
 
+    /// What a door scanner read or staff typed: 1 to 4,096 characters,
+    /// not all whitespace.
+    pub fn scanned_ticket() -> Object {
+        text(4096, false)
+    }
+
+    /// A gate's name: 1 to 64 characters, none a control character.
+    pub fn gate() -> Object {
+        string(false)
+            .min_length(Some(1))
+            .max_length(Some(64))
+            .pattern(Some(format!("^[^{CTL}]*$")))
+            .description(Some("1 to 64 printable characters.".to_owned()))
+            .build()
+    }
+
     /// A name: 1 to 100 characters, not all whitespace.
     pub fn name_100() -> Object {
         text(100, false)
