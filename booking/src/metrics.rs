@@ -47,11 +47,7 @@ pub fn register() {
 /// Counts one attempt under `name`: `ok` when it succeeded, else the
 /// error's code (a closed set, so the label cannot explode).
 pub(crate) fn count<T>(name: &'static str, ok: &'static str, result: &Result<T>) {
-    let outcome = match result {
-        Ok(_) => ok,
-        Err(e) => e.code(),
-    };
-    metrics::counter!(name, "outcome" => outcome).increment(1);
+    count_named(name, result.as_ref().map_or_else(|e| e.code(), |_| ok));
 }
 
 /// Counts an outcome that is already a name.

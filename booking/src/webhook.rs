@@ -119,6 +119,17 @@ pub enum WebhookOutcome {
     Handled(Option<SettleOutcome>),
 }
 
+impl WebhookOutcome {
+    /// A stable name, for the response to Stripe and the metrics.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Ignored => "ignored",
+            Self::Duplicate => "duplicate",
+            Self::Handled(_) => "handled",
+        }
+    }
+}
+
 impl AppState {
     /// Verifies and applies one Stripe webhook delivery.
     pub async fn stripe_webhook(
@@ -127,12 +138,9 @@ impl AppState {
         payload: &[u8],
     ) -> Result<WebhookOutcome> {
         let result = self.apply_stripe_webhook(signature, payload).await;
-        let outcome = match &result {
-            Ok(WebhookOutcome::Ignored) => "ignored",
-            Ok(WebhookOutcome::Duplicate) => "duplicate",
-            Ok(WebhookOutcome::Handled(_)) => "handled",
-            Err(e) => e.code(),
-        };
+        let outcome = result
+            .as_ref()
+            .map_or_else(|e| e.code(), WebhookOutcome::as_str);
         crate::metrics::count_named("waitroom_webhooks_total", outcome);
         result
     }

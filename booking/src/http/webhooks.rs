@@ -2,7 +2,6 @@
 
 use crate::error::Result;
 use crate::state::AppState;
-use crate::webhook::WebhookOutcome;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -40,10 +39,5 @@ pub async fn stripe_webhook(
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
     let outcome = state.stripe_webhook(signature, &body).await?;
-    let status = match outcome {
-        WebhookOutcome::Ignored => "ignored",
-        WebhookOutcome::Duplicate => "duplicate",
-        WebhookOutcome::Handled(_) => "handled",
-    };
-    Ok(Json(json!({"received": true, "status": status})))
+    Ok(Json(json!({"received": true, "status": outcome.as_str()})))
 }
