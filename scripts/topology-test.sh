@@ -56,12 +56,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A free loopback port (not listening now).
+# A free loopback port (not listening now), below the kernel's ephemeral
+# range: a port inside it can be taken meanwhile as the source port of an
+# outgoing connection (the fans reconnecting through nginx), and a process
+# restarted on it then fails with "Address already in use".
 used=" "
+ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 free_port() {
   local p
   while :; do
-    p=$(( (RANDOM << 1 | RANDOM & 1) % 30000 + 20000 ))
+    p=$(( (RANDOM << 1 | RANDOM & 1) % (ephemeral_low - 10000) + 10000 ))
     case "$used" in *" $p "*) continue ;; esac
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then used="$used$p "; echo "$p"; return; fi
   done
