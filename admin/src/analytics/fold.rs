@@ -26,6 +26,10 @@ pub struct TickFigures {
     pub at: u64,
     /// Highest ticket issued by then (joins are differences of these).
     pub last_ticket: u64,
+    /// When the queue store last restored the event after a loss (ms; 0:
+    /// never). A restore raises the ticket counter by a safety margin, a
+    /// jump that is not joins.
+    pub restored_at: u64,
     /// Admissions.
     pub admitted: u64,
     /// Departures.
@@ -82,10 +86,17 @@ pub struct Minute {
 }
 
 /// Groups consecutive `ticks` (oldest first) by minute; joins count from
-/// `last_ticket`, the highest ticket before the first of them.
-pub fn by_minute(ticks: &[TickFigures], mut last_ticket: u64) -> Vec<Minute> {
+/// `last_ticket`, the highest ticket before the first of them, which ran
+/// at `last_at`. The first tick after a restore adds no joins: its counter
+/// was raised past every ticket the lost state might have issued, and who
+/// joined between the loss and the restore is not known.
+pub fn by_minute(ticks: &[TickFigures], mut last_ticket: u64, mut last_at: u64) -> Vec<Minute> {
     let mut out: Vec<Minute> = Vec::new();
     for t in ticks {
+        if t.restored_at > last_at {
+            last_ticket = last_ticket.max(t.last_ticket);
+        }
+        last_at = t.at;
         if out.last().is_none_or(|m| m.start != t.minute()) {
             out.push(Minute {
                 start: t.minute(),
@@ -171,6 +182,7 @@ impl EventFold {
             seq: tick.seq,
             at: tick.at,
             last_ticket: tick.last_ticket,
+            restored_at: tick.restored_at,
             admitted: tick.admitted.len() as u64,
             departed: tick.departed.len() as u64,
             waiting: tick.waiting,
@@ -289,7 +301,7 @@ mod tests {
         folds.record(&tick(8, 60_000, 8, 0, &[]));
         folds.record(&tick(9, 61_000, 9, 1, &[1]));
         let pending = folds.pending().remove(0).1;
-        let minutes = by_minute(&pending, 4);
+        let minutes = by_minute(&pending, 4, 58_000);
         assert_eq!(minutes.len(), 2);
         assert_eq!(
             (minutes[0].start, minutes[0].joins, minutes[0].ticks),
@@ -301,6 +313,29 @@ mod tests {
             minutes[1].waits_known, 0,
             "ticket 1 joined before it watched"
         );
+    }
+
+    #[test]
+    fn a_restore_raises_the_counter_without_counting_joins() {
+        let folds = Folds::default();
+        folds.record(&tick(7, 61_000, 10, 0, &[]));
+        let mut restored = tick(8, 62_000, 1_012, 0, &[]);
+        restored.restored_at = 61_500;
+        folds.record(&restored);
+        folds.record(&tick(9, 63_000, 1_015, 0, &[]));
+        let mut later = tick(10, 64_000, 1_016, 0, &[]);
+        later.restored_at = 61_500;
+        folds.record(&later);
+        let pending = folds.pending().remove(0).1;
+        let minutes = by_minute(&pending, 4, 60_000);
+        assert_eq!(minutes.len(), 1);
+        assert_eq!(
+            minutes[0].joins,
+            6 + 3 + 1,
+            "the restore's margin (10 -> 1,012) is not joins; the joins around it are"
+        );
+        let resumed = by_minute(&pending[1..], 10, 61_000);
+        assert_eq!(resumed[0].joins, 4, "a batch that starts at the restore");
     }
 
     #[test]

@@ -119,17 +119,21 @@ async fn flush_event(
 ) -> crate::error::Result<()> {
     let minutes = SaleMinutes(&api.db);
     let seen = minutes.watermark(event.as_str()).await?;
-    let (seq, base) = match seen {
-        Some(w) if !restarted(ticks, &w) => (w.seq.max(0) as u64, w.last_ticket.max(0) as u64),
+    let (seq, base, base_at) = match seen {
+        Some(w) if !restarted(ticks, &w) => (
+            w.seq.max(0) as u64,
+            w.last_ticket.max(0) as u64,
+            w.at.max(0) as u64,
+        ),
         // Nothing added yet, or a new queue under the same id: from zero.
-        _ => (0, 0),
+        _ => (0, 0, 0),
     };
     let batch = batch(ticks, seq, crate::now_ms());
     let Some(last) = batch.last() else {
         folds.written(event, seq);
         return Ok(());
     };
-    let by_minute = fold::by_minute(batch, base);
+    let by_minute = fold::by_minute(batch, base, base_at);
     let totals = cumulative(api, event).await?;
     let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     let next = db::Watermark {
