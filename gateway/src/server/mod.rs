@@ -292,6 +292,10 @@ mod tests {
         assert_eq!(socket_cap(0, 100), 50, "small caps keep half free");
         assert_eq!(socket_cap(0, 1), 1);
         assert_eq!(socket_cap(300, 10_000), 300, "an explicit cap is kept");
-        assert_eq!(socket_cap(20_000, 10_000), 10_000, "never above connections");
+        assert_eq!(
+            socket_cap(20_000, 10_000),
+            10_000,
+            "never above connections"
+        );
     }
 }
