@@ -234,10 +234,18 @@ test('a page refused a socket (process full) polls, then gets the socket once on
   await waitText(first.page, '#conn', 'Live updates');
 
   const second = await newPage(t);
+  let sockets = 0;
+  let socketsAtFirstPoll = null;
+  second.on('websocket', () => { sockets += 1; });
+  second.on('request', (r) => {
+    if (socketsAtFirstPoll === null && new URL(r.url()).pathname.endsWith('/status')) socketsAtFirstPoll = sockets;
+  });
   await second.goto(`${full.base}/queue/${event}?stay=1`);
-  // Refused before the upgrade: the page follows its place by polling at once.
+  // Refused before the upgrade: the page follows its place by polling at
+  // once, not after several failed sockets.
   await waitText(second, '#position', '2');
   await waitText(second, '#conn', 'Checking for updates every few seconds');
+  assert.equal(socketsAtFirstPoll, 1, 'the first poll follows the first refused socket');
   const metrics = await (await fetch(`${full.base}/metrics`)).text();
   assert.match(metrics, /waitroom_connections_refused_total\{reason="max_sockets"\} [1-9]/, 'the server refused a socket');
 
