@@ -16,6 +16,9 @@
 #   SERVER_THREADS     tokio worker threads per server (TOKIO_WORKER_THREADS;
 #                      default: one per core)
 #   CLIENT_THREADS     runtime threads per loadgen (default: 1 when CLIENTS > 1)
+#   SERVER_ROLE        role of every server but the first (e.g. `queue`: fan
+#                      API, sockets and ticks only; the first runs every role
+#                      and takes the admin call); default: all
 #   plus REDIS_URL, SKIP_BUILD, KEEP_LOGS (see bench-common.sh)
 source "$(dirname "$0")/bench-common.sh"
 
@@ -42,7 +45,9 @@ fi
 
 URLS=(); SPIDS=()
 for s in $(seq 0 $((SERVERS - 1))); do
-  start_server "server$s" "${env_common[@]}"
+  role=()
+  [ "$s" -gt 0 ] && [ -n "${SERVER_ROLE:-}" ] && role=(WAITROOM_ROLE="$SERVER_ROLE")
+  start_server "server$s" "${env_common[@]}" "${role[@]}"
   URLS+=("$SERVER_URL"); SPIDS+=("$SERVER_PID")
 done
 
@@ -78,6 +83,23 @@ cpu_sampler 10 "servers:$(IFS=,; echo "${SPIDS[*]}")" "clients:$(IFS=,; echo "${
   >"$RUN_DIR/cpu.log" 2>&1 &
 PIDS+=($!)
 
+# Server CPU over the measuring window only: from the moment every client
+# has passed the barrier to DURATION seconds later.
+window_cpu() {
+  local hz a b t0 t1
+  hz=$(getconf CLK_TCK)
+  for _ in $(seq 1 9000); do
+    [ "$(cat "$RUN_DIR"/client*.out 2>/dev/null | grep -c '^barrier: ')" -ge "$CLIENTS" ] && break
+    sleep 0.2
+  done
+  a=$(cpu_ticks "${SPIDS[@]}"); t0=$(date +%s.%N)
+  sleep "$DURATION"
+  b=$(cpu_ticks "${SPIDS[@]}"); t1=$(date +%s.%N)
+  awk -v d=$((b - a)) -v hz="$hz" -v t0="$t0" -v t1="$t1" -v tick="$TICK_MS" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" \
+    'BEGIN { s = d / hz; w = t1 - t0; printf "servers together: %.1f CPU-s over %.1f s = %.1f%% of a core = %.0f ms of CPU per %d ms tick (load average now %s)\n", s, w, 100 * s / w, 1000 * s / w * tick / 1000, tick, load }'
+}
+[ "$CLIENTS" -gt 1 ] && { window_cpu >"$RUN_DIR/window_cpu.log" 2>&1 & PIDS+=($!); }
+
 failed=0
 for i in "${!CPIDS[@]}"; do
   if ! wait "${CPIDS[$i]}"; then
@@ -88,6 +110,10 @@ for i in "${!CPIDS[@]}"; do
   echo "--- client $i"; grep -v '^{' "$RUN_DIR/client$i.out" || true
 done
 echo "--- CPU over the run, every 10 s (100% = one core)"; cat "$RUN_DIR/cpu.log" || true
+if [ -f "$RUN_DIR/window_cpu.log" ]; then
+  for _ in $(seq 1 50); do [ -s "$RUN_DIR/window_cpu.log" ] && break; sleep 0.2; done
+  echo "--- server CPU over the measuring window"; cat "$RUN_DIR/window_cpu.log"
+fi
 echo "--- TCP (system-wide) before: $TCP_BEFORE"
 echo "--- TCP (system-wide) after:  $(tcp_trouble)"
 echo "--- total"

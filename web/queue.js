@@ -388,7 +388,7 @@
     try {
       ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + API + '/ws');
     } catch (e) {
-      onClose();
+      onClose(true);
       return;
     }
     s.ws = ws;
@@ -396,6 +396,8 @@
     s.wsAgainIn = 0;
     if (!s.polling) setConn(t('q.conn.connecting'), 'wait');
     const openTimer = setTimeout(() => { if (s.ws === ws && !s.wsHello) ws.close(); }, 10000);
+    let opened = false;
+    ws.onopen = () => { opened = true; };
     ws.onmessage = (m) => {
       let d;
       try { d = JSON.parse(m.data); } catch (e) { return; }
@@ -405,7 +407,7 @@
       clearTimeout(openTimer);
       if (s.ws !== ws) return;
       s.ws = null;
-      onClose();
+      onClose(!opened);
     };
   }
 
@@ -458,7 +460,12 @@
     }
   }
 
-  function onClose() {
+  // `refused`: the socket closed before it opened. The server refuses an
+  // upgrade when its process holds all the sockets it may (503
+  // `socket_capacity`, which a page cannot read), or it was unreachable:
+  // either way poll at once, and try the socket again later, when the load
+  // balancer may pick another process.
+  function onClose(refused) {
     if (s.admitted || s.stopped) return;
     if (s.rejoin && mayRejoin()) {
       s.rejoin = false;
@@ -471,9 +478,9 @@
       return;
     }
     s.wsFails += 1;
-    if (s.wsFails >= WS_FAILS_BEFORE_POLL) startPolling(); // and keep retrying the socket below
+    if (refused || s.wsFails >= WS_FAILS_BEFORE_POLL) startPolling(); // and keep retrying the socket below
     else setConn(t('q.conn.lost'), 'wait');
-    s.wsTimer = setTimeout(connect, backoff(s.wsFails));
+    s.wsTimer = setTimeout(connect, backoff(s.wsFails + (refused ? 1 : 0))); // refused: 2 s, 4 s, … 30 s
   }
 
   // ---- polling fallback ----------------------------------------------------

@@ -220,6 +220,41 @@ test('a page that slept through a locked phone comes back to its place', { timeo
   await waitingBecomes(event, 1, 'back in the line');
 });
 
+test('a page refused a socket (process full) polls, then gets the socket once one frees up', { timeout: 120_000 }, async (t) => {
+  // A process of its own that serves one WebSocket at most.
+  const full = await startServer({ WAITROOM_MAX_SOCKETS: '1' });
+  t.after(() => stopServer(full));
+  const event = `webtest-full-${RUN}`;
+  const put = await harness.request(full.base, 'PUT', `/api/v1/admin/events/${event}/queue`, {
+    state: 'open', admit_per_minute: 0, max_active: 100, departure_grace_seconds: 60, captcha: 'off',
+  }, { Authorization: `Bearer ${ADMIN_TOKEN}` });
+  assert.ok(put.status >= 200 && put.status < 300, `PUT queue settings: ${put.status} ${put.text}`);
+  const first = await harness.phonePage(browser, t);
+  await first.page.goto(`${full.base}/queue/${event}?stay=1`);
+  await waitText(first.page, '#conn', 'Live updates');
+
+  const second = await newPage(t);
+  let sockets = 0;
+  let socketsAtFirstPoll = null;
+  second.on('websocket', () => { sockets += 1; });
+  second.on('request', (r) => {
+    if (socketsAtFirstPoll === null && new URL(r.url()).pathname.endsWith('/status')) socketsAtFirstPoll = sockets;
+  });
+  await second.goto(`${full.base}/queue/${event}?stay=1`);
+  // Refused before the upgrade: the page follows its place by polling at
+  // once, not after several failed sockets.
+  await waitText(second, '#position', '2');
+  await waitText(second, '#conn', 'Checking for updates every few seconds');
+  assert.equal(socketsAtFirstPoll, 1, 'the first poll follows the first refused socket');
+  const metrics = await (await fetch(`${full.base}/metrics`)).text();
+  assert.match(metrics, /waitroom_connections_refused_total\{reason="max_sockets"\} [1-9]/, 'the server refused a socket');
+
+  // The first fan leaves: the second page's retry gets the socket.
+  await harness.closeWithin(first.context);
+  await waitText(second, '#conn', 'Live updates');
+  assert.equal(await text(second, '#position'), '2');
+});
+
 test('an unknown event says there is no waiting room', { timeout: 60_000 }, async (t) => {
   const page = await newPage(t);
   await page.goto(`${server.base}/queue/no-such-event-${RUN}`);

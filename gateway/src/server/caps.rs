@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use queue::api::{ApiError, ErrorCode};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,6 +21,10 @@ use tokio::sync::Semaphore;
 
 /// Seconds a refused client is told to wait before trying again.
 pub(crate) const RETRY_AFTER_SECONDS: u64 = 5;
+/// Seconds a client refused a WebSocket for the process's `max_sockets`
+/// is told to wait: short, since the load balancer will likely send the
+/// retry to another process, and the page polls meanwhile.
+pub(crate) const SOCKET_RETRY_AFTER_SECONDS: u64 = 2;
 /// How long a refusal may take to deliver its answer and see the client
 /// close, before the socket is dropped anyway.
 const REFUSAL_DEADLINE: Duration = Duration::from_secs(2);
@@ -83,6 +88,59 @@ impl Drop for IpPermit {
             }
         }
     }
+}
+
+/// Open WebSockets of the whole process, at most `cap`.
+#[derive(Debug)]
+pub(crate) struct SocketCount {
+    cap: usize,
+    open: AtomicUsize,
+}
+
+impl SocketCount {
+    pub(crate) fn new(cap: usize) -> Arc<Self> {
+        Arc::new(Self {
+            cap,
+            open: AtomicUsize::new(0),
+        })
+    }
+
+    /// One more socket, unless the process already holds `cap`. Lock-free:
+    /// a flood of upgrades meets the cap at the cost of one atomic each.
+    pub(crate) fn try_acquire(self: &Arc<Self>) -> Option<SocketPermit> {
+        self.open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.cap).then_some(n + 1)
+            })
+            .ok()?;
+        Some(SocketPermit(self.clone()))
+    }
+
+    pub(crate) fn get(&self) -> usize {
+        self.open.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
+    }
+}
+
+/// One open WebSocket of the process; gives its place back when dropped.
+#[derive(Debug)]
+pub(crate) struct SocketPermit(Arc<SocketCount>);
+
+impl Drop for SocketPermit {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// What an upgraded connection holds: its place among the process's
+/// sockets and, when its client is known, among its group's.
+#[derive(Debug)]
+pub(crate) struct WebSocketHold {
+    _process: SocketPermit,
+    _group: Option<IpPermit>,
 }
 
 /// Why a connection is refused at accept.
@@ -163,10 +221,14 @@ fn is_websocket(req: &Request) -> bool {
 }
 
 /// Caps open WebSockets per client group (the [`ClientIp`] the edge
-/// resolved through trusted proxies, so it holds behind a load balancer).
-/// The slot is held by the connection, so it is given back when the socket
-/// closes, however it closes; an upgrade that is refused further in gives it
-/// back at once.
+/// resolved through trusted proxies, so it holds behind a load balancer) and
+/// per process (`max_sockets`). Both refusals come before the upgrade, as a
+/// plain JSON answer: 429 `too_many_connections` for the group, 503
+/// `socket_capacity` for the process, whose client should come back through
+/// the load balancer (likely to another process) and poll meanwhile. The
+/// slots are held by the connection, so they are given back when the socket
+/// closes, however it closes; an upgrade refused further in gives them back
+/// at once.
 pub(crate) async fn websocket_cap(
     State(bounds): State<Arc<Bounds>>,
     req: Request,
@@ -181,24 +243,42 @@ pub(crate) async fn websocket_cap(
         return next.run(req).await;
     };
     let group = match req.extensions().get::<ClientIp>() {
-        Some(client) => client.group(),
-        None => match req.extensions().get::<ConnectInfo<SocketAddr>>() {
-            Some(ConnectInfo(peer)) => IpGroup::of(peer.ip()),
-            None => return next.run(req).await,
-        },
+        Some(client) => Some(client.group()),
+        None => req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| IpGroup::of(peer.ip())),
     };
-    let Some(permit) = bounds.websockets.try_acquire(group) else {
-        metrics::counter!("waitroom_connections_refused_total",
-            "reason" => "max_websockets_per_ip")
-        .increment(1);
+    let group = match group.map(|g| bounds.websockets.try_acquire(g)) {
+        Some(None) => {
+            metrics::counter!("waitroom_connections_refused_total",
+                "reason" => "max_websockets_per_ip")
+            .increment(1);
+            return ApiError::of(
+                ErrorCode::TooManyConnections,
+                "too many open WebSockets from your address; close one or try again shortly",
+            )
+            .retry_after(RETRY_AFTER_SECONDS)
+            .into_response();
+        }
+        Some(permit) => permit,
+        None => None,
+    };
+    let Some(process) = bounds.sockets.try_acquire() else {
+        metrics::counter!("waitroom_connections_refused_total", "reason" => "max_sockets")
+            .increment(1);
         return ApiError::of(
-            ErrorCode::TooManyConnections,
-            "too many open WebSockets from your address; close one or try again shortly",
+            ErrorCode::SocketCapacity,
+            "this server holds all the live connections it can; reconnect shortly \
+             (another server may take you) and poll your status meanwhile",
         )
-        .retry_after(RETRY_AFTER_SECONDS)
+        .retry_after(SOCKET_RETRY_AFTER_SECONDS)
         .into_response();
     };
-    slot.hold_websocket(permit);
+    slot.hold_websocket(WebSocketHold {
+        _process: process,
+        _group: group,
+    });
     let resp = next.run(req).await;
     if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
         slot.release_websocket();

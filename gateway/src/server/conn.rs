@@ -2,7 +2,7 @@
 //! (requests in flight, when it last moved a byte), and the watchdog that
 //! closes it when a header is too slow or it sits idle.
 
-use super::caps::IpPermit;
+use super::caps::{IpPermit, WebSocketHold};
 use super::Shared;
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
@@ -58,7 +58,7 @@ pub(crate) struct ConnState {
     head_started: AtomicU64,
     in_flight: AtomicUsize,
     requests: AtomicU64,
-    websocket: Mutex<Option<IpPermit>>,
+    websocket: Mutex<Option<WebSocketHold>>,
     _peer_group: Option<IpPermit>,
     open: Arc<OpenCount>,
 }
@@ -158,7 +158,7 @@ impl Drop for InFlight {
 pub(crate) struct ConnSlot(Arc<ConnState>);
 
 impl ConnSlot {
-    pub(crate) fn hold_websocket(&self, permit: IpPermit) {
+    pub(crate) fn hold_websocket(&self, permit: WebSocketHold) {
         *self
             .0
             .websocket

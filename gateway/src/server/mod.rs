@@ -7,9 +7,10 @@
 //! Bounds: a total connection cap, a cap per peer group (IPv4 address or
 //! IPv6 /64; not for trusted proxies, whose connections carry many
 //! clients), a cap on WebSockets per client group (resolved through trusted
-//! proxies), a header timeout and an idle timeout. Over a cap, a connection
-//! is accepted, answered at once (503 or 429, JSON, `Retry-After`) and
-//! closed: accept never stalls.
+//! proxies) and per process, a header timeout and an idle timeout. Over a
+//! cap, a connection is accepted, answered at once (503 or 429, JSON,
+//! `Retry-After`) and closed: accept never stalls. An upgrade over a
+//! WebSocket cap is answered the same way, before upgrading.
 
 mod caps;
 mod conn;
@@ -18,7 +19,7 @@ pub(crate) use caps::websocket_cap;
 
 use crate::edge::client_ip::{IpGroup, TrustedProxies};
 use axum::Router;
-use caps::{IpCounter, Refusal};
+use caps::{IpCounter, Refusal, SocketCount};
 use conn::{ConnState, OpenCount};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -50,6 +51,12 @@ pub struct ConnectionSettings {
     /// Open WebSockets per client address (IPv6: /64) as resolved through
     /// trusted proxies; 0 = no cap.
     pub max_websockets_per_ip: usize,
+    /// Open WebSockets this process serves at once; over it an upgrade gets
+    /// 503 `socket_capacity` (the page polls and retries, likely landing on
+    /// another process). 0 = the connection cap in force less a twentieth
+    /// (at least 64 or half of it), so plain requests (status polls, joins,
+    /// `/healthz`) still find a connection when the sockets are full.
+    pub max_sockets: usize,
     /// Seconds a client has to send a whole request header, from the
     /// connection's opening or from the first byte of a later request.
     pub header_read_timeout_seconds: u64,
@@ -66,6 +73,7 @@ impl Default for ConnectionSettings {
             // one address, each with a WebSocket and a few page fetches.
             max_connections_per_ip: 512,
             max_websockets_per_ip: 256,
+            max_sockets: 0,
             header_read_timeout_seconds: 10,
             // Above the usual load-balancer idle timeout (60 s), so the
             // balancer, not this server, closes idle pooled connections.
@@ -80,6 +88,7 @@ pub struct Bounds {
     max_connections: usize,
     per_peer: Arc<IpCounter>,
     websockets: Arc<IpCounter>,
+    sockets: Arc<SocketCount>,
     proxies: TrustedProxies,
     open: Arc<OpenCount>,
     settings: ConnectionSettings,
@@ -103,8 +112,11 @@ impl Bounds {
                 max = room;
             }
         }
+        let sockets = socket_cap(settings.max_sockets, max);
+        metrics::gauge!("waitroom_max_sockets").set(sockets as f64);
         Arc::new(Self {
             max_connections: max,
+            sockets: SocketCount::new(sockets),
             per_peer: IpCounter::new(settings.max_connections_per_ip),
             websockets: IpCounter::new(settings.max_websockets_per_ip),
             proxies,
@@ -118,6 +130,17 @@ impl Bounds {
         self.max_connections
     }
 
+    /// The WebSocket cap in force (`max_sockets`, or the one derived from
+    /// the connection cap).
+    pub fn max_sockets(&self) -> usize {
+        self.sockets.cap()
+    }
+
+    /// Open WebSockets now (upgraded and counted by this listener).
+    pub fn open_sockets(&self) -> usize {
+        self.sockets.get()
+    }
+
     /// Open connections now, upgraded WebSockets included.
     pub fn open_connections(&self) -> usize {
         self.open.get()
@@ -127,6 +150,25 @@ impl Bounds {
     pub async fn drained(&self) {
         self.open.drained().await;
     }
+}
+
+/// The WebSocket cap for a `max_sockets` setting under `max_connections`
+/// (already fitted to the file limit): a socket is a connection too, and
+/// some connections must stay free for plain requests.
+fn socket_cap(setting: usize, max_connections: usize) -> usize {
+    if setting == 0 {
+        let headroom = (max_connections / 20).max(64.min(max_connections / 2));
+        return max_connections.saturating_sub(headroom).max(1);
+    }
+    if setting > max_connections {
+        tracing::warn!(
+            max_sockets = setting,
+            max_connections,
+            "max_sockets is above the connection cap; the connection cap binds first"
+        );
+        return max_connections;
+    }
+    setting
 }
 
 /// What every connection task shares.
@@ -237,7 +279,23 @@ mod tests {
             assert_eq!(s.connections.max_connections, 123);
             assert_eq!(s.connections.max_websockets_per_ip, 0);
             assert_eq!(s.connections.header_read_timeout_seconds, 10);
+            assert_eq!(s.connections.max_sockets, 0, "derived by default");
             Ok(())
         });
+    }
+
+    #[test]
+    fn the_socket_cap_leaves_connections_for_plain_requests() {
+        use super::socket_cap;
+        assert_eq!(socket_cap(0, 10_000), 9_500);
+        assert_eq!(socket_cap(0, 19_744), 18_757);
+        assert_eq!(socket_cap(0, 100), 50, "small caps keep half free");
+        assert_eq!(socket_cap(0, 1), 1);
+        assert_eq!(socket_cap(300, 10_000), 300, "an explicit cap is kept");
+        assert_eq!(
+            socket_cap(20_000, 10_000),
+            10_000,
+            "never above connections"
+        );
     }
 }

@@ -281,3 +281,77 @@ async fn websockets_are_capped_per_client_behind_a_proxy() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn websockets_over_the_process_cap_get_a_fast_socket_capacity_refusal() {
+    let app = spawn_with(|s| {
+        s.edge.trusted_proxies = "127.0.0.1".into();
+        s.connections.max_sockets = 3;
+    })
+    .await;
+    app.create_queue("sockcap", queue(0, 10)).await;
+    let mut tokens = Vec::new();
+    for _ in 0..6 {
+        let j = app.join("sockcap").await;
+        tokens.push(j["queue_token"].as_str().expect("token").to_owned());
+    }
+    // Three clients, each well under the per-client cap, fill the process.
+    let mut open = Vec::new();
+    for (i, client) in ["203.0.113.1", "203.0.113.2", "203.0.113.3"]
+        .iter()
+        .enumerate()
+    {
+        open.push(
+            ws_from(&app, "sockcap", &tokens[i], client)
+                .await
+                .unwrap_or_else(|e| panic!("socket {i}: {e}")),
+        );
+    }
+    let refused = |r: Result<Ws, tokio_tungstenite::tungstenite::Error>| match r {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            assert_eq!(resp.status(), 503);
+            assert_eq!(
+                resp.headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok()),
+                Some("2")
+            );
+            let body: serde_json::Value =
+                serde_json::from_slice(resp.body().as_deref().unwrap_or_default())
+                    .expect("json body");
+            assert_eq!(body["error"]["code"], "socket_capacity");
+        }
+        Err(e) => panic!("over the cap: unexpected error {e}"),
+        Ok(_) => panic!("a socket over the process cap was accepted"),
+    };
+    let started = Instant::now();
+    refused(ws_from(&app, "sockcap", &tokens[3], "203.0.113.4").await);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the refusal took {:?}",
+        started.elapsed()
+    );
+    // The refused fan can still follow its place over plain requests.
+    let status = app
+        .http
+        .get(app.url("/api/v1/queue/sockcap/status"))
+        .header("x-queue-token", &tokens[3])
+        .send()
+        .await
+        .expect("status");
+    assert_eq!(status.status(), 200);
+    // A refusal takes no slot: closing one socket lets exactly one in.
+    drop(open.pop());
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let fourth = loop {
+        match ws_from(&app, "sockcap", &tokens[3], "203.0.113.4").await {
+            Ok(ws) => break ws,
+            Err(_) => {
+                assert!(Instant::now() < deadline, "the slot never came back");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    refused(ws_from(&app, "sockcap", &tokens[4], "203.0.113.5").await);
+    drop(fourth);
+}

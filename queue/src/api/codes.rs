@@ -95,6 +95,7 @@ error_codes! {
     Internal = ("internal", INTERNAL_SERVER_ERROR, "Our fault; the message carries an id that is in the logs."),
     PaymentProviderError = ("payment_provider_error", BAD_GATEWAY, "The payment provider refused our request; our fault, logged with the provider's request id."),
     ServiceUnavailable = ("service_unavailable", SERVICE_UNAVAILABLE, "A backend (queue store, database) is unreachable; places are kept; see `Retry-After`."),
+    SocketCapacity = ("socket_capacity", SERVICE_UNAVAILABLE, "This process holds all the WebSockets it may (`max_sockets`); reconnect (through the load balancer, to any process) after `Retry-After`, and poll `status` meanwhile."),
     CaptchaUnavailable = ("captcha_unavailable", SERVICE_UNAVAILABLE, "The CAPTCHA provider could not be reached; see `Retry-After`."),
 }
 

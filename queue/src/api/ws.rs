@@ -78,6 +78,7 @@ The server pings every 25 s and closes sockets silent for 75 s (close code 1001)
         (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", content((schemas::Error = "application/json"), (String = "text/plain"))),
         (status = 401, description = "`credential_required` or a refused credential (`credential_*`).", body = schemas::Error),
         (status = 429, response = schemas::RateLimited),
+        (status = 503, description = "`socket_capacity`: this process already holds its `max_sockets` WebSockets (answered before the upgrade); reconnect after `Retry-After` (a load balancer may pick another process) and poll `status` meanwhile.", body = schemas::Error, headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     )
 )]
 pub async fn upgrade(

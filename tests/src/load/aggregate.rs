@@ -50,6 +50,7 @@ fn waiters_total(all: &[WaitersSummary]) -> Result<()> {
     };
     let mut delay = HistSnapshot::default();
     let (mut age, mut off) = (HistSnapshot::default(), HistSnapshot::default());
+    let mut age_end = HistSnapshot::default();
     let mut join_latency = HistSnapshot::default();
     let mut per_tick: BTreeMap<u64, u64> = BTreeMap::new();
     let mut rss = Rss::default();
@@ -79,6 +80,7 @@ fn waiters_total(all: &[WaitersSummary]) -> Result<()> {
         delay.merge(&w.delay_hist);
         age.merge(&w.age_hist);
         off.merge(&w.off_hist);
+        age_end.merge(&w.age_end_hist);
         for &(at, n) in &w.per_tick {
             *per_tick.entry(at).or_default() += n;
         }
@@ -95,6 +97,7 @@ fn waiters_total(all: &[WaitersSummary]) -> Result<()> {
     total.delay_ms = delay.summary();
     total.age_ms = age.summary();
     total.off_bp = off.summary();
+    total.age_end_ms = age_end.summary();
     total.per_tick = per_tick.into_iter().collect();
     total.server_rss_kib = have_rss.then_some(rss);
     println!("== {} client processes combined ==", all.len());
@@ -130,6 +133,7 @@ fn waiters_total(all: &[WaitersSummary]) -> Result<()> {
             "delay_ms": d,
             "age_ms": total.age_ms,
             "off_bp": total.off_bp,
+            "age_end_ms": total.age_end_ms,
             "ticks_full": full,
             "ticks_inner": ticks,
             "server_rss_kib": total.server_rss_kib,

@@ -5,7 +5,7 @@ use super::control::{self, EventSettings};
 use super::hist::{HistSnapshot, Summary};
 use super::http::{parse_sources, Target};
 use super::joins::{self, JoinPlan, JoinReport};
-use super::ws::Pool;
+use super::ws::{now_ms, Pool};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -117,6 +117,12 @@ pub struct WaitersSummary {
     /// The raw histogram of `off_bp` (for merging).
     #[serde(default)]
     pub off_hist: HistSnapshot,
+    /// Age of a still-waiting page's numbers when the window ended, ms.
+    #[serde(default)]
+    pub age_end_ms: Summary,
+    /// The raw histogram of `age_end_ms` (for merging).
+    #[serde(default)]
+    pub age_end_hist: HistSnapshot,
     /// Position messages per tick `at` in the window.
     pub per_tick: Vec<(u64, u64)>,
     /// Server RSS, when PIDs were given.
@@ -227,6 +233,7 @@ pub async fn run(args: Args) -> Result<()> {
         );
     }
     stats.measuring.store(false, Ordering::Relaxed);
+    stats.window_end_ms.store(now_ms(), Ordering::Relaxed);
     let window_secs = window_started.elapsed().as_secs_f64();
     let open_at_end = pool.open();
     let server_rss = match (server_rss, control::rss_total(&pids)?) {
@@ -243,7 +250,10 @@ pub async fn run(args: Args) -> Result<()> {
 
     let delay_hist = stats.delay_ms.snapshot();
     let (age_hist, off_hist) = (stats.age_ms.snapshot(), stats.off_bp.snapshot());
+    let age_end_hist = stats.age_end_ms.snapshot();
     let summary = WaitersSummary {
+        age_end_ms: age_end_hist.summary(),
+        age_end_hist,
         age_ms: age_hist.summary(),
         age_hist,
         off_bp: off_hist.summary(),
@@ -310,6 +320,11 @@ impl WaitersSummary {
         println!(
             "client side, per socket: numbers replaced at age p50 {} ms, p99 {} ms, max {} ms; page off before a message by p50 {} bp, p99 {} bp, max {} bp (100 bp = 1%)",
             a.p50, a.p99, a.max, o.p50, o.p99, o.max
+        );
+        let e = &self.age_end_ms;
+        println!(
+            "client side, at the window's end: numbers on still-waiting pages {} ms old at p50, {} ms at p99, {} ms at most ({} pages)",
+            e.p50, e.p99, e.max, e.count
         );
         let (full, ticks) = coverage(&self.per_tick, self.waiting_at_end());
         if ticks > 0 {

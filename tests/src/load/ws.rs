@@ -69,6 +69,12 @@ pub struct WsStats {
     /// basis points of the new position: the jump the message made (an
     /// upper bound: the truth also moved over the last tick).
     pub off_bp: Histogram,
+    /// Per socket still waiting when the window ended, how old the numbers
+    /// on its page were then (`window_end_ms` minus the last `at`), ms: the
+    /// age no later message measured.
+    pub age_end_ms: Histogram,
+    /// When the measuring window ended (Unix ms); 0 while it runs.
+    pub window_end_ms: AtomicU64,
     /// Why connects failed.
     pub failures: Mutex<BTreeMap<String, u64>>,
     /// Why sockets ended early.
@@ -117,6 +123,8 @@ impl WsStats {
             }
             Some("admitted") => {
                 self.admitted.fetch_add(1, Ordering::Relaxed);
+                // Admitted: the page no longer shows a position.
+                *page = None;
                 if let Some(exp) = u64_after(m, br#""admission_expires_at":"#) {
                     lock(&self.admissions).push(exp);
                 }
@@ -137,6 +145,15 @@ impl WsStats {
             }
         }
         false
+    }
+
+    /// Records how old a still-waiting page's numbers were when the window
+    /// ended (nothing if it was not measured or the page shows none).
+    fn record_end_age(&self, page: Option<(u64, u64)>) {
+        let end = self.window_end_ms.load(Ordering::Relaxed);
+        if let (true, Some((shown_at, _))) = (end > 0, page) {
+            self.age_end_ms.record(end.saturating_sub(shown_at));
+        }
     }
 
     fn note(map: &Mutex<BTreeMap<String, u64>>, why: String) {
@@ -317,10 +334,14 @@ async fn waiter(
     let mut page = None;
     let ending = loop {
         if *stop.borrow() {
+            stats.record_end_age(page);
             return;
         }
         tokio::select! {
-            _ = stop.changed() => return,
+            _ = stop.changed() => {
+                stats.record_end_age(page);
+                return;
+            }
             msg = socket.next() => match msg {
                 Some(Ok(Message::Text(text))) => {
                     if stats.on_text(text.as_bytes(), &mut page) && !attached {
