@@ -39,7 +39,9 @@ impl AppState {
     async fn check_sold_out(&self, event: &EventId) {
         match self.db.catalog().available(event.as_str()).await {
             Ok(n) if n <= 0 => match self.queue.mark_sold_out(event).await {
-                Ok(true) => tracing::info!(event = %event, "sold out: the queue is now the waitlist"),
+                Ok(true) => {
+                    tracing::info!(event = %event, "sold out: the queue is now the waitlist")
+                }
                 Ok(false) => {}
                 Err(e) => tracing::warn!(event = %event, error = %e, "marking sold out failed"),
             },
@@ -110,7 +112,9 @@ impl AppState {
         }
         match self.queue.return_seats(event, seats).await {
             Ok(()) => tracing::info!(event = %event, seats, "seats back for the waitlist"),
-            Err(e) => tracing::warn!(event = %event, error = %e, "returning seats to the waitlist failed"),
+            Err(e) => {
+                tracing::warn!(event = %event, error = %e, "returning seats to the waitlist failed")
+            }
         }
     }
 }

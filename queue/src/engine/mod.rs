@@ -269,7 +269,7 @@ impl Engine {
             Some(_) => self.lookup_place(event, &cred, now).await?,
             None => (VisitorRecord::Unknown, false),
         };
-        self.check_waitlist_join(&hub, &before, kept)?;
+        self.check_waitlist_join(&hub, &before, kept).await?;
         let join = || self.store.join(event, &cred.visitor, now);
         let outcome = self.restoring(event, join).await?;
         // A fan who had departed and is back, at their place or (past

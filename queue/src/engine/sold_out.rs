@@ -3,10 +3,10 @@
 //! sold-out event refuses.
 
 use super::view::EventView;
+use super::waiters::Offer;
 use super::{lock, waiting_state, Engine, EventHub};
 use crate::error::{QueueError, Result};
 use crate::ids::VisitorId;
-use super::waiters::Offer;
 use crate::protocol::{ServerMsg, WaiterState};
 use crate::store::{Millis, VisitorRecord};
 
@@ -43,21 +43,27 @@ impl Engine {
 
     /// Refuses a new place at a sold-out event whose operator closed the
     /// waitlist to new arrivals; a fan who still has a place keeps it.
-    pub(crate) fn check_waitlist_join(
+    /// The setting is read from the store (only once sold out), so an
+    /// operator's change applies to the very next join.
+    pub(crate) async fn check_waitlist_join(
         &self,
         hub: &EventHub,
         before: &VisitorRecord,
         kept: bool,
     ) -> Result<()> {
-        let view = lock(&hub.view);
-        if !view.sold_out || view.settings.policy.waitlist_joins || kept {
+        let has_place = matches!(
+            before,
+            VisitorRecord::Waiting { .. }
+                | VisitorRecord::Admitted { .. }
+                | VisitorRecord::Prequeue
+        );
+        if kept || has_place || !lock(&hub.view).sold_out {
             return Ok(());
         }
-        match before {
-            VisitorRecord::Waiting { .. }
-            | VisitorRecord::Admitted { .. }
-            | VisitorRecord::Prequeue => Ok(()),
-            _ => Err(QueueError::SoldOut),
+        let settings = self.track(self.store.settings(&hub.event).await)?;
+        match settings {
+            Some(s) if !s.policy.waitlist_joins => Err(QueueError::SoldOut),
+            _ => Ok(()),
         }
     }
 }

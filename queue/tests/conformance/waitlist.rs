@@ -74,7 +74,10 @@ pub async fn a_released_seat_reaches_the_first_waitlisted_fan(h: Harness) {
         .await
         .expect("take");
     let state = waitlist(&h, Some(3), T0 + 4_000).await;
-    assert_eq!((state.free, state.offers, state.offer_expires_at), (0, 0, None));
+    assert_eq!(
+        (state.free, state.offers, state.offer_expires_at),
+        (0, 0, None)
+    );
     assert!(h.tick(T0 + 5_000).await.admitted.is_empty());
 
     // Two seats back: the next two fans, in order.
@@ -102,7 +105,11 @@ pub async fn an_unaccepted_offer_passes_to_the_next_fan(h: Harness) {
     assert_eq!(waitlist(&h, Some(1), expires).await.offer_expires_at, None);
 
     // An offer given back (the session released) passes on at once.
-    assert!(h.store.release(&h.event, &visitor(2)).await.expect("release"));
+    assert!(h
+        .store
+        .release(&h.event, &visitor(2))
+        .await
+        .expect("release"));
     let after = h.tick(expires + 1_000).await;
     assert_eq!(admitted(&after), vec![visitor(3)]);
     let state = waitlist(&h, None, expires + 1_000).await;

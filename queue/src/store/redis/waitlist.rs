@@ -33,7 +33,12 @@ impl RedisStore {
         let reply = self
             .scripts
             .waitlist
-            .run(&self.client, &self.commands, Self::waitlist_keys(event), args)
+            .run(
+                &self.client,
+                &self.commands,
+                Self::waitlist_keys(event),
+                args,
+            )
             .await?;
         reply
             .as_i64()
@@ -56,7 +61,12 @@ impl RedisStore {
         let reply = self
             .scripts
             .waitlist
-            .run(&self.client, &self.commands, Self::waitlist_keys(event), args)
+            .run(
+                &self.client,
+                &self.commands,
+                Self::waitlist_keys(event),
+                args,
+            )
             .await?;
         if reply.as_i64() == Some(-1) {
             return Err(QueueError::UnknownEvent(event.to_string()));
