@@ -10,8 +10,9 @@
   const { say, localInput } = wrAdmin;
   const form = $('settings');
   const NUMBERS = ['admit_per_minute', 'max_active', 'session_ttl_seconds', 'departure_grace_seconds',
-    'max_places_per_ip', 'max_seats_per_visitor'];
-  const CHOICES = ['state', 'captcha', 'captcha_failure'];
+    'max_places_per_ip', 'max_seats_per_visitor', 'offer_ttl_seconds'];
+  const CHOICES = ['state', 'captcha', 'captcha_failure', 'waitlist_joins'];
+  const BOOLS = ['waitlist_joins']; // a select of `true` / `false`
   const TIMES = ['prequeue_at', 'opens_at', 'closes_at'];
   const FIELDS = [...CHOICES.slice(0, 1), ...NUMBERS.slice(0, 4), ...CHOICES.slice(1), ...NUMBERS.slice(4), ...TIMES];
   let event = null;
@@ -30,6 +31,7 @@
       return Number.isFinite(t) ? t : undefined;
     }
     if (NUMBERS.includes(name)) return v === '' || !/^-?\d+$/.test(v) ? undefined : Number(v);
+    if (BOOLS.includes(name)) return v === 'true';
     return v;
   }
 

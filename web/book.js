@@ -245,7 +245,7 @@
 
   // ---- holding -------------------------------------------------------------
   function tokenProblem(code) {
-    const known = ['admission_required', 'token_expired', 'token_wrong_session', 'token_used'];
+    const known = ['admission_required', 'token_expired', 'token_wrong_session', 'token_used', 'offer_expired'];
     const why = known.includes(code) ? t('b.token.' + code) : t('b.token.other', { code });
     alertMsg(why, [QUEUE, t('common.back_to_queue')]);
     $('alert').focus();
@@ -278,7 +278,7 @@
     } else if (code === 'token_used') {
       const id = store.get(HOLD_KEY);
       if (!(id && await resume(id))) tokenProblem(code);
-    } else if (r.status === 401 || r.status === 403) {
+    } else if (r.status === 401 || r.status === 403 || code === 'offer_expired') {
       tokenProblem(code);
     } else if (r.status === 429) {
       alertMsg(t('b.too_many', { n: Number(r.res.headers.get('Retry-After')) || 5 }));

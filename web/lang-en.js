@@ -30,6 +30,7 @@
     "other": "about {n} hours"
   },
   "q.eta.paused": "paused",
+  "q.eta.waitlisted": "when a seat comes back",
   "q.seconds": {
     "one": "{n} second",
     "other": "{n} seconds"
@@ -55,6 +56,8 @@
   "q.turn_text": "You can book your tickets now.",
   "q.continue": "Continue to booking",
   "q.held_until": "Your turn is held until {time}.",
+  "q.offer.title": "A seat came back for you",
+  "q.offer.until": "Hold a seat before {time}, or the offer passes to the next person on the waitlist.",
   "q.taking_you": "Taking you there in a few seconds…",
   "q.say_turn": "It's your turn. You can book your tickets now.",
   "q.try_again": "Try again",
@@ -69,6 +72,13 @@
   "q.banner.prequeue.text": "When the sale opens, everyone who is here by then gets a random place in line. Arriving earlier does not help.",
   "q.banner.scheduled.head": "Not open yet.",
   "q.banner.scheduled.text": "The sale has not started.",
+  "q.banner.waitlisted.head": "Sold out.",
+  "q.banner.waitlisted.text": "Every seat is taken for now. You stay in line on the waitlist: when someone cancels or a hold runs out, the seat is offered to the next person in line.",
+  "q.waitlist.title": "Sold out – you're on the waitlist",
+  "q.waitlist.where": {
+    "one": "Sold out — {n} person ahead of you on the waitlist; seats come back when others cancel.",
+    "other": "Sold out — {n} people ahead of you on the waitlist; seats come back when others cancel."
+  },
   "q.expired.head": "Your place has expired",
   "q.expired.text": "This page was away from the queue for too long, so your place was given up. You can join again at the back of the line.",
   "q.no_room.head": "No waiting room here",
@@ -78,6 +88,8 @@
   "q.unreachable.text": "Check your internet connection. Trying again in {s}.",
   "q.closed.head": "The queue is closed",
   "q.closed.text": "This queue is not taking new people right now.",
+  "q.sold_out.head": "Sold out",
+  "q.sold_out.text": "Every seat is taken and the waitlist is closed to new arrivals.",
   "q.too_many.head": "You already have places in this line",
   "q.too_many.text": "Your connection already holds as many places in this line as the organiser allows.",
   "q.one_more.head": "One more step",
@@ -157,6 +169,7 @@
   "b.token.token_expired": "Your turn to book has ended.",
   "b.token.token_wrong_session": "Your turn belongs to another browser session.",
   "b.token.token_used": "Your turn was already used to hold seats, perhaps in another tab. Finish that booking there, or join the waiting room again.",
+  "b.token.offer_expired": "Your waitlist offer has expired and passed to the next person. Go back to the waiting room to rejoin the waitlist.",
   "b.token.other": "Your turn to book could not be checked ({code}).",
   "b.lost": {
     "one": "Sorry, {seats} was just taken. Nothing was held: please pick other seats.",

@@ -135,11 +135,11 @@
   }
 
   // ---- rendering -----------------------------------------------------------
-  const BANNERS = ['paused', 'closed', 'draining', 'prequeue', 'scheduled']; // q.banner.<state>.head and .text
+  const BANNERS = ['paused', 'closed', 'draining', 'prequeue', 'scheduled', 'waitlisted']; // q.banner.<state>.head and .text
 
   function render() {
     if (s.admitted || s.stopped) return;
-    let key = s.state === 'closed' ? 'closed' : s.queueState;
+    let key = s.state === 'closed' || s.state === 'waitlisted' ? s.state : s.queueState;
     if (!BANNERS.includes(key)) key = BANNERS.includes(s.state) ? s.state : '';
     const b = $('banner');
     if (b.dataset.kind !== key) {
@@ -153,11 +153,17 @@
     }
     b.hidden = !key;
     show('waiting');
-    $('title').textContent = t('q.in_line');
+    const listed = s.state === 'waitlisted';
+    $('title').textContent = listed ? t('q.waitlist.title') : t('q.in_line');
+    // Sold out: the fan's place on the waitlist, said plainly.
+    const wl = $('waitlist');
+    wl.hidden = !listed;
+    if (listed) wl.textContent = t('q.waitlist.where', { n: s.ahead == null ? 0 : s.ahead });
     const pos = s.position > 0 ? s.position : null;
     $('position').textContent = num(pos);
     $('ahead').textContent = num(s.ahead);
-    $('eta').textContent = s.state === 'paused' || s.queueState === 'paused' ? t('q.eta.paused') : fmtEta(s.eta);
+    $('eta').textContent = listed ? t('q.eta.waitlisted')
+      : s.state === 'paused' || s.queueState === 'paused' ? t('q.eta.paused') : fmtEta(s.eta);
     $('count').textContent = num(s.waiting);
     if (pos && (!s.first || pos > s.first)) {
       s.first = pos;
@@ -172,7 +178,7 @@
     $('ids').textContent = ids.join(' · ');
     if (pos && pos !== s.lastSaid) {
       s.lastSaid = pos;
-      announce(t('q.say_position', { pos, eta: fmtEta(s.eta) }));
+      announce(listed ? wl.textContent : t('q.say_position', { pos, eta: fmtEta(s.eta) }));
     }
   }
 
@@ -205,7 +211,7 @@
     if (d.ahead != null) s.ahead = d.ahead;
     if (d.position != null) s.position = d.position;
     if (d.state) s.state = d.state;
-    if (d.admission_token) { admit(d.admission_token, d.admission_expires_at, d.next); return; }
+    if (d.admission_token) { admit(d.admission_token, d.admission_expires_at, d.next, d.offer_expires_at); return; }
     if (s.state === 'admitted') { fetchToken(); return; }
     if (s.state === 'departed') {
       joined(false);
@@ -223,7 +229,9 @@
       ? next : '/events/' + encodeURIComponent(event) + '/book';
   }
 
-  function admit(token, expiresAt, next) {
+  // `offerUntil` (ms): the admission is a waitlist offer, passed on unless
+  // a seat is held by then.
+  function admit(token, expiresAt, next, offerUntil) {
     if (s.admitted) return;
     s.admitted = true;
     stopAll();
@@ -233,11 +241,15 @@
     $('banner').hidden = true;
     setProgress(100, t('q.at_front'));
     show('turn');
-    $('title').textContent = t('q.your_turn');
-    document.title = t('q.doc_title_with', { title: t('q.your_turn') });
+    const offer = Number(offerUntil) > 0;
+    const head = offer ? t('q.offer.title') : t('q.your_turn');
+    $('title').textContent = head;
+    document.title = t('q.doc_title_with', { title: head });
     const notes = [];
     const exp = Number(expiresAt);
-    if (exp > 0) notes.push(t('q.held_until', { time: wrI18n.date(exp, { hour: '2-digit', minute: '2-digit' }) }));
+    const at = (ms) => wrI18n.date(ms, { hour: '2-digit', minute: '2-digit' });
+    if (offer) notes.push(t('q.offer.until', { time: at(Number(offerUntil)) }));
+    else if (exp > 0) notes.push(t('q.held_until', { time: at(exp) }));
     if (!STAY) notes.push(t('q.taking_you'));
     $('go-note').textContent = notes.join(' ');
     setConn(t('q.conn.done'), 'ok');
@@ -253,7 +265,7 @@
     s.fetchingToken = true;
     try {
       const { res, body } = await getStatus();
-      if (res.ok && body.admission_token) admit(body.admission_token, body.admission_expires_at, body.next);
+      if (res.ok && body.admission_token) admit(body.admission_token, body.admission_expires_at, body.next, body.offer_expires_at);
       else setTimeout(fetchToken, 2000);
     } catch (e) {
       setTimeout(fetchToken, 2000);
@@ -351,6 +363,10 @@
       setConn(t('q.conn.not_connected'), 'bad');
       return 0;
     }
+    if (code === 'sold_out') {
+      fatal(t('q.sold_out.head'), t('q.sold_out.text'));
+      return 0;
+    }
     if (code === 'too_many_places') {
       fatal(t('q.too_many.head'), t('q.too_many.text'));
       return 0;
@@ -423,6 +439,9 @@
       case 'position':
         apply(d);
         break;
+      case 'waitlisted': // the event sold out while we were in line
+        apply({ ...d, state: 'waitlisted' });
+        break;
       case 'state':
         if (d.queue_state === 'reconnecting') { // the server lost its store for a moment
           setConn(t('q.conn.store_reconnecting'), 'wait');
@@ -436,7 +455,7 @@
         apply({ state: 'departed' });
         break;
       case 'admitted':
-        if (d.admission_token) admit(d.admission_token, d.admission_expires_at, d.next);
+        if (d.admission_token) admit(d.admission_token, d.admission_expires_at, d.next, d.offer_expires_at);
         else fetchToken();
         break;
       case 'reconnect': {

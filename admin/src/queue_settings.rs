@@ -49,6 +49,10 @@ pub struct SettingsPatch {
     /// 0 = a returning fan starts again at the back.
     #[serde(default, deserialize_with = "present")]
     place_ttl_seconds: Option<Option<i64>>,
+    /// Once sold out, whether new arrivals may join the waitlist.
+    waitlist_joins: Option<bool>,
+    /// Seconds a waitlist offer lasts before it passes on.
+    offer_ttl_seconds: Option<i64>,
     /// The version this write was based on (optimistic concurrency).
     version: Option<u64>,
 }
@@ -138,6 +142,12 @@ impl SettingsPatch {
             s.policy.place_ttl_seconds = v
                 .map(|secs| non_negative("place_ttl_seconds", secs))
                 .transpose()?;
+        }
+        if let Some(v) = self.waitlist_joins {
+            s.policy.waitlist_joins = v;
+        }
+        if let Some(v) = self.offer_ttl_seconds {
+            s.policy.offer_ttl_seconds = non_negative("offer_ttl_seconds", v)?;
         }
         s.validate().map_err(|e| match e {
             // The write's own times are in order, so it is the times

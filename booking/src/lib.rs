@@ -21,6 +21,7 @@ pub mod payment;
 pub mod sales;
 pub mod state;
 pub mod tickets;
+pub mod waitlist;
 pub mod webhook;
 
 pub use admission::Credentials;

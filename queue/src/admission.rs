@@ -49,6 +49,10 @@ pub struct AdmissionClaims {
     pub jti: String,
     /// The session binding.
     pub cnf: Confirmation,
+    /// Present (`true`) on a waitlist offer: `exp` is when the offer
+    /// passes to the next fan, and a late hold answers `offer_expired`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub offer: bool,
 }
 
 /// Proof-of-possession binding (in the spirit of RFC 7800 `cnf`).
@@ -78,6 +82,9 @@ pub enum TokenError {
     /// Past `exp` (plus leeway).
     #[error("admission token has expired")]
     Expired,
+    /// A waitlist offer past its `exp` (plus leeway).
+    #[error("your waitlist offer expired and passed to the next fan; go back to the waiting room to rejoin the waitlist for the next seat that comes back")]
+    OfferExpired,
     /// Before `nbf` (minus leeway).
     #[error("admission token is not valid yet")]
     NotYetValid,
@@ -113,6 +120,7 @@ impl TokenError {
             Self::UnknownKey => C::TokenUnknownKey,
             Self::BadSignature => C::TokenBadSignature,
             Self::Expired => C::TokenExpired,
+            Self::OfferExpired => C::OfferExpired,
             Self::NotYetValid => C::TokenNotYetValid,
             Self::WrongIssuer => C::TokenWrongIssuer,
             Self::WrongAudience => C::TokenWrongAudience,
@@ -173,6 +181,29 @@ impl AdmissionIssuer {
         expires_at_ms: u64,
         session_hash: &str,
     ) -> Result<String, TokenError> {
+        self.issue_with(
+            event,
+            visitor,
+            ticket,
+            admitted_at_ms,
+            expires_at_ms,
+            session_hash,
+            false,
+        )
+    }
+
+    /// [`issue`](Self::issue), marking a waitlist offer when `offer`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn issue_with(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        ticket: u64,
+        admitted_at_ms: u64,
+        expires_at_ms: u64,
+        session_hash: &str,
+        offer: bool,
+    ) -> Result<String, TokenError> {
         let (kid, key) = self.keys.encoding_key();
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(kid.to_owned());
@@ -189,6 +220,7 @@ impl AdmissionIssuer {
             cnf: Confirmation {
                 sst: session_hash.to_owned(),
             },
+            offer,
         };
         jsonwebtoken::encode(&header, &claims, key).map_err(|e| TokenError::Signing(e.to_string()))
     }
@@ -300,7 +332,11 @@ impl AdmissionVerifier {
             return Err(TokenError::WrongEvent);
         }
         if now >= claims.exp.saturating_add(self.leeway) {
-            return Err(TokenError::Expired);
+            return Err(if claims.offer {
+                TokenError::OfferExpired
+            } else {
+                TokenError::Expired
+            });
         }
         if claims.nbf > now.saturating_add(self.leeway) {
             return Err(TokenError::NotYetValid);

@@ -17,6 +17,9 @@ pub enum QueueError {
     /// The queue refuses joins in its current state (closed, draining).
     #[error("the queue is {0} and does not accept new visitors")]
     NotJoinable(crate::QueueState),
+    /// The event sold out and its waitlist takes no new arrivals.
+    #[error("the event is sold out and its waitlist takes no new arrivals")]
+    SoldOut,
     /// The store (Redis) cannot be reached; callers answer 503 and retry.
     #[error("queue store unavailable: {0}")]
     Unavailable(String),

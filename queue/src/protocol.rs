@@ -23,6 +23,9 @@ pub enum WaiterState {
     Paused,
     /// In line, but the queue is closed.
     Closed,
+    /// In line on the waitlist of a sold-out event: admitted (with an
+    /// offer) when a seat comes back and the fans ahead have had theirs.
+    Waitlisted,
     /// Admitted; an admission token is available.
     Admitted,
     /// Left the queue or the admitted session ended.
@@ -84,8 +87,22 @@ pub enum ServerMsg {
         admission_token: String,
         /// When the token (and the admitted session) expires, ms since epoch.
         admission_expires_at: u64,
+        /// Present when the admission is a waitlist offer: when it passes
+        /// to the next fan unless a seat is held (ms since epoch).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        offer_expires_at: Option<u64>,
         /// Where the page goes next.
         next: String,
+    },
+    /// The event sold out while the waiter was in line: they are on the
+    /// waitlist now, at this place (later changes come as `position`).
+    Waitlisted {
+        /// 1 = next seat that comes back.
+        position: u64,
+        /// People ahead on the waitlist.
+        ahead: u64,
+        /// Waiters on the waitlist.
+        waiting: u64,
     },
     /// The queue's lifecycle state changed (or the backend is reconnecting).
     State {

@@ -131,6 +131,12 @@ pub struct QueuePolicy {
     /// them back at that ticket. `None` (the default) keeps places for the
     /// whole sale; `0` gives every returning fan a new ticket at the back.
     pub place_ttl_seconds: Option<u32>,
+    /// Once the event has sold out, whether new arrivals may still join
+    /// the line (the waitlist) or are refused with `sold_out`.
+    pub waitlist_joins: bool,
+    /// How long a waitlisted fan has to take a seat that came back before
+    /// the offer passes to the next fan.
+    pub offer_ttl_seconds: u32,
     /// Incremented on every write, for optimistic concurrency (`ETag`).
     pub version: u64,
 }
@@ -146,6 +152,8 @@ impl Default for QueuePolicy {
             opens_at: None,
             closes_at: None,
             place_ttl_seconds: None,
+            waitlist_joins: true,
+            offer_ttl_seconds: DEFAULT_OFFER_TTL_SECONDS,
             version: 0,
         }
     }
@@ -166,6 +174,12 @@ impl Default for QueueSettings {
 
 /// Limits that keep settings meaningful; checked before anything is stored.
 pub const MAX_ADMIT_PER_MINUTE: u32 = 1_000_000;
+
+/// A waitlist offer lasts 15 minutes unless the operator says otherwise.
+pub const DEFAULT_OFFER_TTL_SECONDS: u32 = 900;
+
+/// Offer lifetimes an operator may choose, seconds.
+pub const OFFER_TTL_RANGE: std::ops::RangeInclusive<u32> = 10..=86_400;
 
 impl QueueSettings {
     /// Whether a fan who departed (by absence) at `departed_at` still has
@@ -197,6 +211,9 @@ impl QueueSettings {
         let p = &self.policy;
         if p.max_seats_per_visitor == 0 || p.max_seats_per_visitor > 100 {
             return bad("max_seats_per_visitor", "must be between 1 and 100");
+        }
+        if !OFFER_TTL_RANGE.contains(&p.offer_ttl_seconds) {
+            return bad("offer_ttl_seconds", "must be between 10 and 86400");
         }
         if let (Some(pre), Some(open)) = (p.prequeue_at, p.opens_at) {
             if open < pre {

@@ -26,6 +26,8 @@ mod recovery;
 mod redis_cost;
 #[path = "conformance/returns.rs"]
 mod returns;
+#[path = "conformance/waitlist.rs"]
+mod waitlist;
 
 /// Generates one `#[tokio::test]` per check, for one backend.
 macro_rules! conformance {
@@ -65,6 +67,9 @@ macro_rules! conformance {
                 cluster::subscribers_receive_published_ticks,
                 cluster::snapshot_matches_the_ticks,
                 cluster::counters_sum_across_nodes,
+                waitlist::a_released_seat_reaches_the_first_waitlisted_fan,
+                waitlist::an_unaccepted_offer_passes_to_the_next_fan,
+                waitlist::concurrent_returns_never_offer_a_seat_twice,
             );
         }
     };

@@ -16,8 +16,8 @@ const web = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const read = (name) => readFile(path.join(web, name), 'utf8');
 // Keys the pages build from a prefix and a server value.
 const DYNAMIC = {
-  'q.banner.': ['paused', 'closed', 'draining', 'prequeue', 'scheduled'].flatMap((s) => [`${s}.head`, `${s}.text`]),
-  'b.token.': ['admission_required', 'token_expired', 'token_wrong_session', 'token_used'],
+  'q.banner.': ['paused', 'closed', 'draining', 'prequeue', 'scheduled', 'waitlisted'].flatMap((s) => [`${s}.head`, `${s}.text`]),
+  'b.token.': ['admission_required', 'token_expired', 'token_wrong_session', 'token_used', 'offer_expired'],
   'f.status.': ['failed', 'refund_pending', 'refunded', 'cancelled'].flatMap((s) => [`${s}.head`, `${s}.text`]),
   'a.status.': ['pending', 'confirmed', 'failed', 'cancelled', 'refund_pending', 'refunded'],
 };

@@ -44,6 +44,19 @@ pub trait CatalogRepo: Send + Sync {
     async fn seat_map(&self, event: &str) -> Result<SeatMapData>;
     /// How many events exist (seeding runs only on an empty database).
     async fn event_count(&self) -> Result<i64>;
+    /// Seats and GA places of the event neither held nor sold: 0 means
+    /// sold out (the waitlist takes over). The default counts the seat
+    /// map; the SQL backends count in the database.
+    async fn available(&self, event: &str) -> Result<i64> {
+        let map = self.seat_map(event).await?;
+        let seats = map.seats.iter().filter(|s| s.status == "available").count();
+        let places: i64 = map
+            .pools
+            .iter()
+            .map(|p| (p.capacity - p.held - p.sold).max(0))
+            .sum();
+        Ok(seats as i64 + places)
+    }
     /// Creates a venue, an event and its seat map in one transaction;
     /// `false` (and nothing written) when an event with this id exists,
     /// decided by the event's primary key so concurrent creates get one

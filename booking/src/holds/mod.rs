@@ -195,7 +195,15 @@ impl AppState {
             now: at,
             expires_at: at + chrono::Duration::seconds(self.config.hold_ttl_seconds as i64),
         };
-        self.place_checked(hold).await
+        let places = hold.seats.len() as u64 + hold.ga.map_or(0, |g| g.quantity.max(0) as u64);
+        let visitor = hold.visitor_id.clone();
+        let placed = self.place_checked(hold).await;
+        match &placed {
+            Ok(_) => self.waitlist_after_hold(&ev, &visitor, places).await,
+            Err(BookingError::SeatsUnavailable { .. }) => self.waitlist_after_refusal(&ev).await,
+            Err(_) => {}
+        }
+        placed
     }
 
     /// Sheds contention with Redis locks (if any), then lets the database
@@ -309,6 +317,7 @@ impl AppState {
     pub async fn after_release(&self, released: &Released) {
         self.seat_maps.invalidate(&released.event_id);
         self.cancel_intent_of_hold(&released.hold_id).await;
+        self.waitlist_after_release(released).await;
         let (Ok(event), Ok(visitor)) = (
             EventId::parse(&released.event_id),
             VisitorId::parse(&released.visitor_id),

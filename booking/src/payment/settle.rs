@@ -169,6 +169,7 @@ impl AppState {
             .await?;
         if kind.cancels() {
             self.seat_maps.invalidate(&detail.order.event_id);
+            self.waitlist_after_cancel(detail).await;
         }
         self.mail_wakeup.notify_one();
         Ok(())

@@ -26,4 +26,5 @@ mod returns;
 mod scheduled_sale;
 mod security_headers;
 mod tokens;
+mod waitlist;
 mod ws;

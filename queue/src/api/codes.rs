@@ -75,6 +75,8 @@ error_codes! {
     Conflict = ("conflict", CONFLICT, "The request conflicts with the current state (e.g. a unique value is taken)."),
     VersionConflict = ("version_conflict", CONFLICT, "The write named an older settings version (`If-Match`); reload and retry."),
     QueueClosed = ("queue_closed", CONFLICT, "The queue does not accept new visitors in its current state."),
+    SoldOut = ("sold_out", CONFLICT, "The event sold out and its waitlist takes no new arrivals."),
+    OfferExpired = ("offer_expired", CONFLICT, "The waitlist offer expired and passed to the next fan; rejoin the waiting room to wait for another seat."),
     TokenUsed = ("token_used", CONFLICT, "The admission token was already used for a hold."),
     SeatsUnavailable = ("seats_unavailable", CONFLICT, "Some requested seats are taken; `seats` lists them."),
     HoldNotActive = ("hold_not_active", CONFLICT, "The hold has expired, been released or been checked out."),

@@ -98,6 +98,7 @@ impl From<QueueError> for ApiError {
                 Self::of(C::ValidationFailed, e.to_string()).field(field)
             }
             QueueError::NotJoinable(_) => Self::of(C::QueueClosed, e.to_string()),
+            QueueError::SoldOut => Self::of(C::SoldOut, e.to_string()),
             QueueError::NotJoined => Self::of(C::NotJoined, e.to_string()),
             QueueError::Credential(c) => Self::of(c.error_code(), e.to_string()),
             QueueError::Unavailable(_) => Self::of(

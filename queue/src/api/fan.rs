@@ -41,6 +41,9 @@ pub struct StatusBody {
     admission_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     admission_expires_at: Option<u64>,
+    /// Present when the admission is a waitlist offer: when it passes on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offer_expires_at: Option<u64>,
     /// Present when the fan came back to a place kept during an absence.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     kept_place: bool,
@@ -59,6 +62,7 @@ fn body(event: &str, s: VisitorStatus, with_token: bool) -> StatusBody {
         eta_seconds: s.position.and_then(|p| p.eta_seconds),
         waiting: s.waiting,
         admission_expires_at: s.admission.as_ref().map(|a| a.1),
+        offer_expires_at: s.offer_expires_at,
         kept_place: s.kept_place,
         admission_token: s.admission.map(|a| a.0),
     }
@@ -84,7 +88,7 @@ fn body(event: &str, s: VisitorStatus, with_token: bool) -> StatusBody {
         (status = 401, description = "The presented credential is refused: `credential_too_long`, `credential_malformed`, `credential_unknown_key`, `credential_invalid`, `credential_wrong_event`.", body = schemas::Error),
         (status = 403, description = "`captcha_required` (the body also carries a fresh `challenge`) or `too_many_places` (the places-per-IP cap, or one place per signed-in account).", body = schemas::JoinRefused),
         (status = 404, description = "`unknown_event`: no waiting room for this event.", body = schemas::Error),
-        (status = 409, description = "`queue_closed`: the queue does not accept new visitors in its current state.", body = schemas::Error),
+        (status = 409, description = "`queue_closed`: the queue does not accept new visitors in its current state; `sold_out`: the event sold out and its waitlist takes no new arrivals.", body = schemas::Error),
         (status = 413, description = "`payload_too_large`: the join body is over 16 KiB.", body = schemas::Error),
         (status = 429, response = schemas::RateLimited),
         (status = 500, response = schemas::Internal),
@@ -133,7 +137,7 @@ pub async fn join(
     operation_id = "queueStatus",
     tag = "queue",
     summary = "Your place in the queue (polling counts as presence)",
-    description = "When admitted, the answer also carries `admission_token` and `admission_expires_at`. The visitor credential travels in the `X-Queue-Token` header or in the HttpOnly cookie `wr_queue_{event}` that join sets.",
+    description = "When admitted, the answer also carries `admission_token` and `admission_expires_at`, and `offer_expires_at` when the admission is a waitlist offer (the event sold out and a seat came back). Once the event sold out, fans in line are `waitlisted`. The visitor credential travels in the `X-Queue-Token` header or in the HttpOnly cookie `wr_queue_{event}` that join sets.",
     params(
         ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
     ),

@@ -105,6 +105,7 @@ impl Room {
             restored_at: 0,
             active: 0,
             waiting: LINE + 2 - self.head - self.departed.len() as u64,
+            sold_out: false,
             settings: QueueSettings::default(),
         };
         self.engine.on_tick(tick.clone()).await;

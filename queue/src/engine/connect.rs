@@ -2,7 +2,7 @@
 
 use super::cadence::Shown;
 use super::waiters::{Outgoing, Waiter};
-use super::{lock, now_ms, waiting_state, Engine, EventHub};
+use super::{lock, now_ms, Engine, EventHub};
 use crate::error::{QueueError, Result};
 use crate::ids::EventId;
 use crate::protocol::{ServerMsg, WaiterState, PROTOCOL_VERSION};
@@ -86,6 +86,10 @@ impl Engine {
             }
         };
 
+        let offer = match admitted {
+            Some(_) => self.offer_of(&hub, &cred.visitor, now).await,
+            None => None,
+        };
         // Register before computing the hello, so a tick landing in between
         // reaches this socket (at worst the client hears a position twice).
         let session_hash = cred.session_hash();
@@ -99,7 +103,7 @@ impl Engine {
             } else if ticket == 0 {
                 WaiterState::Prequeue
             } else {
-                waiting_state(view.settings.state)
+                super::sold_out::in_line_state(&view)
             },
             queue_state: view.settings.state,
             ticket,
@@ -135,6 +139,7 @@ impl Engine {
                 ticket,
                 admitted_at,
                 expires_at,
+                offer.is_some(),
             )?;
             let _ = tx.try_send(Outgoing::Text(
                 ServerMsg::Admitted {
@@ -142,6 +147,7 @@ impl Engine {
                     admitted_at,
                     admission_token: token,
                     admission_expires_at: expires_at,
+                    offer_expires_at: offer,
                     next: self.next_path(event),
                 }
                 .to_frame(),

@@ -21,6 +21,7 @@ impl Engine {
             return;
         };
         let previous_state = lock(&hub.view).settings.state;
+        let was_sold_out = lock(&hub.view).sold_out;
         let restored = lock(&hub.view).restored_since(&tick);
         let applied = lock(&hub.view).apply(&tick);
         match applied {
@@ -42,6 +43,9 @@ impl Engine {
         metrics::counter!("waitroom_ticks_applied_total").increment(1);
         let started = std::time::Instant::now();
         let out = self.fan_out(&hub, &tick, previous_state);
+        if !was_sold_out && lock(&hub.view).sold_out {
+            self.announce_sold_out(&hub);
+        }
         self.settle(&hub, out.unsure).await;
         metrics::histogram!("waitroom_fanout_seconds").record(started.elapsed().as_secs_f64());
         metrics::counter!("waitroom_position_messages_total").increment(out.sent);
@@ -83,7 +87,7 @@ impl Engine {
                 }
             }
             if let Some(a) = admitted.get(&w.visitor) {
-                return self.send_admitted(hub, w, a.ticket, tick.at, a.expires_at);
+                return self.send_admitted(hub, w, a.ticket, tick.at, a.expires_at, a.offer);
             }
             if w.ticket == 0 {
                 // A pre-queue waiter: once the queue has left the pre-queue
@@ -135,6 +139,7 @@ impl Engine {
         ticket: u64,
         admitted_at: u64,
         expires_at: u64,
+        offer: bool,
     ) -> bool {
         match self.issue(
             &hub.event,
@@ -143,6 +148,7 @@ impl Engine {
             ticket,
             admitted_at,
             expires_at,
+            offer,
         ) {
             Ok(token) => {
                 w.admitted = true;
@@ -151,6 +157,7 @@ impl Engine {
                     admitted_at,
                     admission_token: token,
                     admission_expires_at: expires_at,
+                    offer_expires_at: offer.then_some(expires_at),
                     next: self.next_path(&hub.event),
                 };
                 w.offer(&msg) == Offer::Sent
@@ -172,6 +179,10 @@ impl Engine {
                     tracing::warn!(event = %hub.event, error = %e, "lookup during fan-out failed");
                     return;
                 }
+            };
+            let offer = match record {
+                VisitorRecord::Admitted { .. } => self.offer_of(hub, &visitor, now).await,
+                _ => None,
             };
             // Lock order everywhere: view, then waiters.
             let view = lock(&hub.view);
@@ -204,7 +215,10 @@ impl Engine {
                         ticket,
                         admitted_at,
                         expires_at,
-                    } => self.send_admitted(hub, w, *ticket, *admitted_at, *expires_at),
+                    } => {
+                        let offered = offer.is_some();
+                        self.send_admitted(hub, w, *ticket, *admitted_at, *expires_at, offered)
+                    }
                     VisitorRecord::Waiting { .. }
                     | VisitorRecord::Prequeue
                     | VisitorRecord::Unknown => true,

@@ -11,6 +11,7 @@ pub mod fenwick;
 mod loops;
 mod pace;
 pub mod recovery;
+mod sold_out;
 pub mod view;
 pub mod waiters;
 
@@ -120,6 +121,8 @@ pub struct VisitorStatus {
     pub waiting: u64,
     /// Admission token and expiry (ms) when admitted.
     pub admission: Option<(String, Millis)>,
+    /// When admitted with a waitlist offer: when the offer passes on.
+    pub offer_expires_at: Option<Millis>,
 }
 
 /// The engine. Cheap to share behind an `Arc`.
@@ -266,6 +269,7 @@ impl Engine {
             Some(_) => self.lookup_place(event, &cred, now).await?,
             None => (VisitorRecord::Unknown, false),
         };
+        self.check_waitlist_join(&hub, &before, kept).await?;
         let join = || self.store.join(event, &cred.visitor, now);
         let outcome = self.restoring(event, join).await?;
         // A fan who had departed and is back, at their place or (past
@@ -291,13 +295,16 @@ impl Engine {
                 reinstated: false,
                 ticket: 0,
                 ..
-            } => self.status_of(&hub, &cred, VisitorRecord::Prequeue, false)?,
+            } => self.status_of(&hub, &cred, VisitorRecord::Prequeue, false, None)?,
             JoinOutcome {
                 fresh: true,
                 reinstated: false,
                 ticket,
                 ..
-            } => self.status_of(&hub, &cred, VisitorRecord::Waiting { ticket }, false)?,
+            } => {
+                let waiting = VisitorRecord::Waiting { ticket };
+                self.status_of(&hub, &cred, waiting, false, None)?
+            }
             _ => self.status_for(&hub, &cred, now).await?,
         };
         status.fresh = outcome.fresh;
@@ -325,7 +332,11 @@ impl Engine {
         now: Millis,
     ) -> Result<VisitorStatus> {
         let (record, kept_place) = self.lookup_place(&hub.event, cred, now).await?;
-        self.status_of(hub, cred, record, kept_place)
+        let offer = match record {
+            VisitorRecord::Admitted { .. } => self.offer_of(hub, &cred.visitor, now).await,
+            _ => None,
+        };
+        self.status_of(hub, cred, record, kept_place, offer)
     }
 
     fn status_of(
@@ -334,10 +345,11 @@ impl Engine {
         cred: &VisitorCredential,
         record: VisitorRecord,
         kept_place: bool,
+        offer: Option<Millis>,
     ) -> Result<VisitorStatus> {
-        let (queue_state, waiting) = {
+        let (queue_state, waiting, in_line) = {
             let v = lock(&hub.view);
-            (v.settings.state, v.waiting)
+            (v.settings.state, v.waiting, sold_out::in_line_state(&v))
         };
         // The credential handed back claims the place the store holds.
         let claimed = VisitorCredential {
@@ -356,6 +368,7 @@ impl Engine {
             position: None,
             waiting,
             admission: None,
+            offer_expires_at: None,
         };
         match record {
             VisitorRecord::Unknown => return Err(QueueError::NotJoined),
@@ -363,7 +376,7 @@ impl Engine {
             VisitorRecord::Prequeue => status.state = WaiterState::Prequeue,
             VisitorRecord::Waiting { ticket } => {
                 status.ticket = ticket;
-                status.state = waiting_state(queue_state);
+                status.state = in_line;
                 let p = lock(&hub.view).position(ticket);
                 // The waiting count is as of the last tick; someone who just
                 // joined is waiting too, with everyone ahead of them.
@@ -384,8 +397,10 @@ impl Engine {
                     ticket,
                     admitted_at,
                     expires_at,
+                    offer.is_some(),
                 )?;
                 status.admission = Some((token, expires_at));
+                status.offer_expires_at = offer;
             }
             VisitorRecord::Finished { ticket } | VisitorRecord::Departed { ticket } => {
                 status.ticket = ticket;
@@ -454,14 +469,16 @@ impl Engine {
         ticket: u64,
         admitted_at: Millis,
         expires_at: Millis,
+        offer: bool,
     ) -> Result<String> {
-        Ok(self.issuer.issue(
+        Ok(self.issuer.issue_with(
             event,
             visitor,
             ticket,
             admitted_at,
             expires_at,
             session_hash,
+            offer,
         )?)
     }
 

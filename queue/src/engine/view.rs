@@ -56,6 +56,8 @@ pub struct EventView {
     pub settings: QueueSettings,
     /// When the last tick ran (0 before any).
     pub last_tick_at: Millis,
+    /// Whether the event sold out (see `Tick::sold_out`).
+    pub sold_out: bool,
     departures: DepartureIndex,
     /// (tick time, admitted count) over the rate window.
     admissions: VecDeque<(Millis, u64)>,
@@ -79,6 +81,7 @@ impl EventView {
             restored_at: s.restored_at,
             settings: s.settings,
             last_tick_at: 0,
+            sold_out: s.sold_out,
             departures,
             admissions: VecDeque::new(),
         }
@@ -127,6 +130,7 @@ impl EventView {
         self.epoch = tick.epoch.clone();
         self.settings = tick.settings.clone();
         self.last_tick_at = tick.at;
+        self.sold_out = tick.sold_out;
         self.admissions
             .push_back((tick.at, tick.admitted.len() as u64));
         while let Some(&(at, _)) = self.admissions.front() {
@@ -165,7 +169,8 @@ impl EventView {
         } else {
             ticket - self.head - self.departures.count_between(self.head, ticket) + self.returning
         };
-        let eta_seconds = if self.settings.state.admits() {
+        // A sold-out event admits only as seats come back: no honest ETA.
+        let eta_seconds = if self.settings.state.admits() && !self.sold_out {
             self.measured_rate()
                 .map(|rate| (position as f64 / rate).ceil() as u64)
         } else {
@@ -195,6 +200,7 @@ mod tests {
             restored_at: 0,
             active: 0,
             waiting: 0,
+            sold_out: false,
             settings: QueueSettings::default(),
         }
     }
@@ -211,6 +217,7 @@ mod tests {
                     visitor: crate::ids::VisitorId::parse(&format!("v{i}")).expect("valid"),
                     ticket: i,
                     expires_at: 0,
+                    offer: false,
                 })
                 .collect(),
             departed,
@@ -220,6 +227,7 @@ mod tests {
             restored_at: 0,
             active: 0,
             waiting: 0,
+            sold_out: false,
             settings: QueueSettings::default(),
         }
     }

@@ -9,7 +9,7 @@
 
 use super::{
     JoinOutcome, Millis, QueueStore, RestoreFloor, Snapshot, Tick, TickGuard, TickOutcome,
-    VisitorRecord,
+    VisitorRecord, WaitlistState,
 };
 use crate::error::{QueueError, Result};
 use crate::ids::{EventId, VisitorId};
@@ -25,6 +25,7 @@ mod prequeue;
 mod sharded;
 mod state;
 mod tick;
+mod waitlist;
 
 use state::EventState;
 
@@ -279,6 +280,8 @@ impl QueueStore for MemoryStore {
         if !state.active.remove(&(expires_at, visitor.clone())) {
             return Ok(false);
         }
+        // An offer given back unused frees its seat for the next fan now.
+        state.offers.remove(visitor);
         state.set(visitor, VisitorRecord::Finished { ticket });
         Ok(true)
     }
@@ -336,6 +339,7 @@ impl QueueStore for MemoryStore {
             restored_at: state.restored_at,
             active: state.active.len() as u32,
             waiting: state.fifo.len() as u64,
+            sold_out: state.sold_out,
             settings: state.settings.clone(),
         })
     }
@@ -374,5 +378,38 @@ impl QueueStore for MemoryStore {
 
     fn subscribe(&self) -> broadcast::Receiver<Tick> {
         self.ticks.subscribe()
+    }
+
+    async fn mark_sold_out(&self, event: &EventId) -> Result<bool> {
+        Ok(self
+            .lock()
+            .events
+            .get_mut(event)
+            .is_some_and(EventState::mark_sold_out))
+    }
+
+    async fn return_seats(&self, event: &EventId, seats: u64) -> Result<()> {
+        if let Some(state) = self.lock().events.get_mut(event) {
+            state.return_seats(seats);
+        }
+        Ok(())
+    }
+
+    async fn take_seats(&self, event: &EventId, visitor: &VisitorId, seats: u64) -> Result<()> {
+        if let Some(state) = self.lock().events.get_mut(event) {
+            state.take_seats(visitor, seats);
+        }
+        Ok(())
+    }
+
+    async fn waitlist(
+        &self,
+        event: &EventId,
+        visitor: Option<&VisitorId>,
+        now: Millis,
+    ) -> Result<WaitlistState> {
+        let inner = self.lock();
+        let state = inner.events.get(event).ok_or_else(|| unknown(event))?;
+        Ok(state.waitlist(visitor, now))
     }
 }

@@ -6,6 +6,9 @@
 
 pub mod memory;
 pub mod redis;
+pub mod waitlist;
+
+pub use waitlist::WaitlistState;
 
 use crate::error::Result;
 use crate::ids::{EventId, VisitorId};
@@ -102,6 +105,10 @@ pub struct Admission {
     pub ticket: u64,
     /// When the session expires.
     pub expires_at: Millis,
+    /// Whether this admission is a waitlist offer (the event had sold
+    /// out): `expires_at` is then when the offer passes on.
+    #[serde(default)]
+    pub offer: bool,
 }
 
 /// The message every admission tick publishes to every node. Nodes compute
@@ -145,6 +152,10 @@ pub struct Tick {
     pub active: u32,
     /// Waiters still in the queue after this tick.
     pub waiting: u64,
+    /// Whether the event has sold out: the line is the waitlist and
+    /// admissions are offers of seats that came back.
+    #[serde(default)]
+    pub sold_out: bool,
     /// Settings in force when the tick ran, so every node sees changes
     /// within one tick.
     pub settings: QueueSettings,
@@ -171,6 +182,8 @@ pub struct Snapshot {
     pub active: u32,
     /// Waiters in the queue.
     pub waiting: u64,
+    /// See [`Tick::sold_out`].
+    pub sold_out: bool,
     /// Current settings.
     pub settings: QueueSettings,
 }
@@ -438,6 +451,39 @@ pub trait QueueStore: Send + Sync + 'static {
     /// The event's shared counters by name; absent names are zero.
     async fn counters(&self, _event: &EventId) -> Result<BTreeMap<String, u64>> {
         Ok(BTreeMap::new())
+    }
+
+    /// The event sold out (booking found no seat or place left): from the
+    /// next tick the line is the waitlist, and admissions are offers of
+    /// seats that come back ([`QueueStore::return_seats`]), at most one
+    /// outstanding offer per free seat. Returns whether this call made the
+    /// change (`false`: already sold out, or no such queue). The default
+    /// (for test doubles) keeps no waitlist.
+    async fn mark_sold_out(&self, _event: &EventId) -> Result<bool> {
+        Ok(false)
+    }
+
+    /// `seats` came back on sale (a hold expired or was released, an order
+    /// was cancelled or refunded): once sold out, each is offered to the
+    /// next waitlisted fan. Ignored before the event sold out.
+    async fn return_seats(&self, _event: &EventId, _seats: u64) -> Result<()> {
+        Ok(())
+    }
+
+    /// `visitor` held `seats`: once sold out they are no longer free, and
+    /// the visitor's outstanding offer (if any) is used up.
+    async fn take_seats(&self, _event: &EventId, _visitor: &VisitorId, _seats: u64) -> Result<()> {
+        Ok(())
+    }
+
+    /// The event's waitlist at `now`, and `visitor`'s outstanding offer.
+    async fn waitlist(
+        &self,
+        _event: &EventId,
+        _visitor: Option<&VisitorId>,
+        _now: Millis,
+    ) -> Result<WaitlistState> {
+        Ok(WaitlistState::default())
     }
 }
 

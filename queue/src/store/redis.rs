@@ -19,6 +19,7 @@ mod keys;
 mod places;
 mod prequeue;
 mod scripts;
+mod waitlist;
 
 use super::memory::{MAX_DEPARTURES_PER_TICK, MAX_EXPIRIES_PER_TICK};
 use super::{JoinOutcome, Millis, QueueStore, Snapshot, Tick, TickOutcome, VisitorRecord};
@@ -257,7 +258,7 @@ impl QueueStore for RedisStore {
 
     async fn release(&self, event: &EventId, visitor: &VisitorId) -> Result<bool> {
         let k = EventKeys::new(event);
-        let keys = vec![k.visitors(), k.active()];
+        let keys = vec![k.visitors(), k.active(), k.offers()];
         let reply = self.scripts.release.run(
             &self.client,
             &self.commands,
@@ -303,6 +304,8 @@ impl QueueStore for RedisStore {
             k.clock(),
             k.lease(),
             k.pending_reinstated(),
+            k.waitlist(),
+            k.offers(),
         ];
         let args = vec![
             node.to_owned(),
@@ -348,6 +351,7 @@ impl QueueStore for RedisStore {
             k.active(),
             k.settings(),
             k.clock(),
+            k.waitlist(),
         ];
         let reply = self
             .scripts
@@ -379,5 +383,29 @@ impl QueueStore for RedisStore {
 
     fn subscribe(&self) -> broadcast::Receiver<Tick> {
         self.ticks.subscribe()
+    }
+
+    async fn mark_sold_out(&self, event: &EventId) -> Result<bool> {
+        Ok(self.waitlist_change(event, "sold_out", None, 0).await? == 1)
+    }
+
+    async fn return_seats(&self, event: &EventId, seats: u64) -> Result<()> {
+        self.waitlist_change(event, "return", None, seats).await?;
+        Ok(())
+    }
+
+    async fn take_seats(&self, event: &EventId, visitor: &VisitorId, seats: u64) -> Result<()> {
+        self.waitlist_change(event, "take", Some(visitor), seats)
+            .await?;
+        Ok(())
+    }
+
+    async fn waitlist(
+        &self,
+        event: &EventId,
+        visitor: Option<&VisitorId>,
+        now: Millis,
+    ) -> Result<super::WaitlistState> {
+        self.waitlist_read(event, visitor, now).await
     }
 }

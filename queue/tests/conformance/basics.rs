@@ -25,6 +25,8 @@ pub async fn settings_round_trip(h: Harness) {
             opens_at: Some(2_000),
             closes_at: Some(3_000),
             place_ttl_seconds: Some(600),
+            waitlist_joins: false,
+            offer_ttl_seconds: 120,
             version: 7,
         },
     };

@@ -163,6 +163,21 @@ macro_rules! impl_catalog_repo {
                 })
             }
 
+            async fn available(&self, event: &str) -> $crate::error::Result<i64> {
+                let n: i64 = sqlx::query_scalar(
+                    "select cast(
+                        (select count(*) from seat
+                         where event_id = $1 and status = 'available')
+                        + coalesce((select sum(capacity - held - sold) from ga_pool
+                         where event_id = $1 and capacity > held + sold), 0)
+                    as bigint)",
+                )
+                .bind(event)
+                .fetch_one(self.read())
+                .await?;
+                Ok(n)
+            }
+
             async fn event_count(&self) -> $crate::error::Result<i64> {
                 let n: i64 = sqlx::query_scalar("select count(*) from event")
                     .fetch_one(self.read())

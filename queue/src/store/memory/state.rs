@@ -48,6 +48,10 @@ pub(super) struct EventState {
     pub(super) restored_at: Millis,
     pub(super) restored_through: u64,
     pub(super) restored_from: String,
+    /// The waitlist (`…:waitlist` `sold_out`, `free`; `…:offers`).
+    pub(super) sold_out: bool,
+    pub(super) free: u64,
+    pub(super) offers: HashMap<VisitorId, Millis>,
 }
 
 impl EventState {

@@ -94,10 +94,16 @@ impl EventState {
             0
         };
 
-        // 4. Admit in ticket order.
+        // 4. Admit in ticket order; once sold out, only as many as there
+        //    are free seats without an outstanding offer, as offers.
         let free = u64::from(self.settings.max_active).saturating_sub(self.active.len() as u64);
-        let n = budget.min(free).min(self.fifo.len() as u64);
-        let expires_at = now + u64::from(self.settings.session_ttl_seconds) * 1_000;
+        let mut n = budget.min(free).min(self.fifo.len() as u64);
+        let mut expires_at = now + u64::from(self.settings.session_ttl_seconds) * 1_000;
+        let offering = self.offer_room(now);
+        if let Some((room, offer_expires)) = offering {
+            n = n.min(room);
+            expires_at = offer_expires;
+        }
         let mut admitted = Vec::new();
         for _ in 0..n {
             let Some((ticket, visitor)) = self.fifo.pop_first() else {
@@ -111,10 +117,14 @@ impl EventState {
             };
             self.set(&visitor, record);
             self.active.insert((expires_at, visitor.clone()));
+            if offering.is_some() {
+                self.offers.insert(visitor.clone(), expires_at);
+            }
             admitted.push(Admission {
                 visitor,
                 ticket,
                 expires_at,
+                offer: offering.is_some(),
             });
         }
 
@@ -146,6 +156,7 @@ impl EventState {
             // Never above a `max_active: u32`, so the cast is lossless.
             active: self.active.len() as u32,
             waiting: self.fifo.len() as u64,
+            sold_out: self.sold_out,
             settings: self.settings.clone(),
         }
     }

@@ -199,9 +199,10 @@ pub(super) fn parse_tick(event: &EventId, now: Millis, reply: Value) -> Result<T
         -2 => return Ok(TickReply::Lost),
         _ => {}
     }
-    let [_, seq, head, last_ticket, expires_at, active, waiting, admitted, departed, settings, reinstated, returning, epoch, restored_at] =
-        <[Value; 14]>::try_from(items).map_err(|v| corrupt("tick reply", &v))?;
+    let [_, seq, head, last_ticket, expires_at, active, waiting, admitted, departed, settings, reinstated, returning, epoch, restored_at, sold_out] =
+        <[Value; 15]>::try_from(items).map_err(|v| corrupt("tick reply", &v))?;
     let expires_at = to_u64(&expires_at, "expires_at")?;
+    let sold_out = to_u64(&sold_out, "sold_out")? == 1;
     let admitted = to_array(admitted, "admitted")?
         .chunks(2)
         .map(|pair| match pair {
@@ -210,6 +211,7 @@ pub(super) fn parse_tick(event: &EventId, now: Millis, reply: Value) -> Result<T
                     .map_err(|_| corrupt("visitor id", visitor))?,
                 ticket: to_u64(ticket, "ticket")?,
                 expires_at,
+                offer: sold_out,
             }),
             _ => Err(corrupt("admitted pair", &pair)),
         })
@@ -228,6 +230,7 @@ pub(super) fn parse_tick(event: &EventId, now: Millis, reply: Value) -> Result<T
         restored_at: to_u64(&restored_at, "restored_at")?,
         active: to_u32(&active, "active")?,
         waiting: to_u64(&waiting, "waiting")?,
+        sold_out,
         settings: required_settings(settings)?,
     })))
 }
@@ -239,8 +242,8 @@ pub(super) fn parse_snapshot(reply: Value) -> Result<Option<Snapshot>> {
     if status(&items, "snapshot reply")? != 1 {
         return Ok(None);
     }
-    let [_, seq, head, last_ticket, departed, active, waiting, settings, returning, epoch, restored_at] =
-        <[Value; 11]>::try_from(items).map_err(|v| corrupt("snapshot reply", &v))?;
+    let [_, seq, head, last_ticket, departed, active, waiting, settings, returning, epoch, restored_at, sold_out] =
+        <[Value; 12]>::try_from(items).map_err(|v| corrupt("snapshot reply", &v))?;
     Ok(Some(Snapshot {
         seq: to_u64(&seq, "seq")?,
         head: to_u64(&head, "head")?,
@@ -251,6 +254,7 @@ pub(super) fn parse_snapshot(reply: Value) -> Result<Option<Snapshot>> {
         restored_at: to_u64(&restored_at, "restored_at")?,
         active: to_u32(&active, "active")?,
         waiting: to_u64(&waiting, "waiting")?,
+        sold_out: to_u64(&sold_out, "sold_out")? == 1,
         settings: required_settings(settings)?,
     }))
 }

@@ -99,6 +99,17 @@ impl EventKeys {
         self.key("counters")
     }
 
+    /// HASH `sold_out` (`1` once sold out) and `free` (seats that came
+    /// back and are not taken again).
+    pub(super) fn waitlist(&self) -> String {
+        self.key("waitlist")
+    }
+
+    /// ZSET visitor → offer expiry ms: offers neither taken nor expired.
+    pub(super) fn offers(&self) -> String {
+        self.key("offers")
+    }
+
     /// STRING holding the admitter node's id, with a `PX` expiry.
     pub(super) fn lease(&self) -> String {
         self.key("lease")
@@ -121,6 +132,8 @@ impl EventKeys {
             self.seed(),
             self.counters(),
             self.lease(),
+            self.waitlist(),
+            self.offers(),
         ]
         .into()
     }

@@ -71,6 +71,8 @@ pub(super) struct Scripts {
     pub(super) restore: LuaScript,
     /// `claim.lua`: a lost place given back on a verified claim.
     pub(super) claim: LuaScript,
+    /// `waitlist.lua`: sold out, seats returned or taken, and the read.
+    pub(super) waitlist: LuaScript,
 }
 
 impl Scripts {
@@ -89,6 +91,7 @@ impl Scripts {
                 .await?,
             restore: LuaScript::load(client, commands, include_str!("restore.lua")).await?,
             claim: LuaScript::load(client, commands, include_str!("claim.lua")).await?,
+            waitlist: LuaScript::load(client, commands, include_str!("waitlist.lua")).await?,
         })
     }
 }

@@ -2,7 +2,7 @@
 -- O(expired + departed + admitted): it never scans or ranks the FIFO, so
 -- its cost does not grow with the number of waiters.
 -- KEYS: seq, fifo, visitors, seen, departed, pending_departed, active,
---       settings, clock, lease, pending_reinstated
+--       settings, clock, lease, pending_reinstated, waitlist, offers
 -- ARGV: node, now_ms, admitting states (comma separated), max departures,
 --       max expiries (both bounds keep one tick short), a fresh epoch (kept
 --       only if the event has none yet), the ticket high-water mark and the
@@ -11,7 +11,8 @@
 -- Reply: {0} lease not held | {-1} unknown event | {-2} writes were lost |
 --        {1, seq, head, last_ticket, expires_at, active, waiting,
 --         admitted[visitor, ticket, ...], departed[ticket...], settings[6],
---         reinstated[ticket...], returning, epoch, restored_at}
+--         reinstated[ticket...], returning, epoch, restored_at,
+--         sold_out (0|1)}
 if redis.call('GET', KEYS[10]) ~= ARGV[1] then
   return {0}
 end
@@ -93,9 +94,21 @@ else
   last = math.max(last, now)
 end
 
--- 4. Admit in ticket order (ZPOPMIN: lowest tickets first).
+-- 4. Admit in ticket order (ZPOPMIN: lowest tickets first). Once sold
+-- out, expired offers pass on and only free seats without an outstanding
+-- offer are offered, with the offer's own expiry (store/waitlist.rs).
 local active = redis.call('ZCARD', KEYS[7])
 local n = math.min(budget, cap - active, redis.call('ZCARD', KEYS[2]))
+local wl = redis.call('HMGET', KEYS[12], 'sold_out', 'free')
+local sold_out = wl[1] == '1'
+if sold_out then
+  redis.call('ZREMRANGEBYSCORE', KEYS[13], '-inf', int(now))
+  local room = (tonumber(wl[2]) or 0) - redis.call('ZCARD', KEYS[13])
+  n = math.max(0, math.min(n, room))
+  local ok, policy = pcall(cjson.decode, settings[6] or '{}')
+  local ttl = ok and type(policy) == 'table' and tonumber(policy['offer_ttl_seconds']) or 900
+  expires = now + ttl * 1000
+end
 local admitted = {}
 if n > 0 then
   local popped = redis.call('ZPOPMIN', KEYS[2], int(n))
@@ -106,6 +119,9 @@ if n > 0 then
     redis.call('HSET', KEYS[3], visitor,
       ticket .. '|a|' .. int(now) .. '|' .. int(expires))
     redis.call('ZADD', KEYS[7], int(expires), visitor)
+    if sold_out then
+      redis.call('ZADD', KEYS[13], int(expires), visitor)
+    end
     admitted[#admitted + 1] = visitor
     admitted[#admitted + 1] = tonumber(ticket)
   end
@@ -137,4 +153,5 @@ return {
   admitted, departed, settings, reinstated,
   redis.call('ZCOUNT', KEYS[2], '-inf', int(head)),
   epoch, redis.call('HGET', KEYS[9], 'restored_at') or '0',
+  sold_out and 1 or 0,
 }

@@ -1,0 +1,120 @@
+//! Booking's side of the sold-out waitlist (README, "Sold out and the
+//! waitlist"): booking is the one that knows when no seat is left and when
+//! seats come back, and tells the waiting room, which offers each seat that
+//! came back to the next fan in line (`queue::store::waitlist`).
+//!
+//! Every call here is best effort: a failure is logged and the sale goes
+//! on. A missed "sold out" is reported again by the next hold attempt that
+//! finds nothing left; a missed return leaves a seat on open sale to the
+//! fans already admitted rather than offered.
+
+use crate::db::{EventRecord, OrderDetail, Released};
+use crate::state::AppState;
+use queue::{EventId, VisitorId};
+
+impl AppState {
+    /// After a hold was placed for `visitor`: its seats are no longer free
+    /// for the waitlist (and the visitor's offer, if any, is used up), and
+    /// if they were the last, the event is sold out.
+    pub(crate) async fn waitlist_after_hold(&self, event: &EventRecord, visitor: &str, seats: u64) {
+        let (Ok(id), Ok(visitor)) = (EventId::parse(&event.id), VisitorId::parse(visitor)) else {
+            return;
+        };
+        if let Err(e) = self.queue.take_seats(&id, &visitor, seats).await {
+            tracing::warn!(event = %id, error = %e, "telling the waitlist about a hold failed");
+        }
+        self.check_sold_out(&id).await;
+    }
+
+    /// After a hold attempt found the seats or places taken: perhaps
+    /// everything is.
+    pub(crate) async fn waitlist_after_refusal(&self, event: &EventRecord) {
+        if let Ok(id) = EventId::parse(&event.id) {
+            self.check_sold_out(&id).await;
+        }
+    }
+
+    /// Counts what is left in the database; nothing left marks the event
+    /// sold out in the queue (once: later reports change nothing).
+    async fn check_sold_out(&self, event: &EventId) {
+        match self.db.catalog().available(event.as_str()).await {
+            Ok(n) if n <= 0 => match self.queue.mark_sold_out(event).await {
+                Ok(true) => {
+                    tracing::info!(event = %event, "sold out: the queue is now the waitlist")
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(event = %event, error = %e, "marking sold out failed"),
+            },
+            Ok(_) => {}
+            Err(e) => tracing::warn!(event = %event, error = %e, "counting seats left failed"),
+        }
+    }
+
+    /// After a hold ended: unless it became an order (its seats are sold),
+    /// its seats are back, to be offered to the waitlist.
+    pub(crate) async fn waitlist_after_release(&self, released: &Released) {
+        let Ok(event) = EventId::parse(&released.event_id) else {
+            return;
+        };
+        if !self.sold_out(&event).await {
+            return;
+        }
+        let detail = match self.db.holds().get(&released.hold_id).await {
+            Ok(Some(d)) => d,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(hold = %released.hold_id, error = %e, "reading a released hold failed");
+                return;
+            }
+        };
+        if detail.hold.status == "completed" {
+            return;
+        }
+        let places: i64 = detail.ga.iter().map(|g| g.1).sum();
+        self.return_seats(&event, detail.seats.len() as u64 + places.max(0) as u64)
+            .await;
+    }
+
+    /// After a confirmed order was cancelled (refunded): its seats are back.
+    pub(crate) async fn waitlist_after_cancel(&self, detail: &OrderDetail) {
+        let Ok(event) = EventId::parse(&detail.order.event_id) else {
+            return;
+        };
+        if !self.sold_out(&event).await {
+            return;
+        }
+        let places: i64 = detail.lines.iter().map(|l| l.quantity.max(0)).sum();
+        self.return_seats(&event, places as u64).await;
+    }
+
+    /// Seats an operator put back on sale (released from a block, added).
+    pub async fn waitlist_release_seats(&self, event: &str, seats: u64) {
+        if let Ok(event) = EventId::parse(event) {
+            self.return_seats(&event, seats).await;
+        }
+    }
+
+    async fn sold_out(&self, event: &EventId) -> bool {
+        match self.queue.waitlist(event, None, 0).await {
+            Ok(w) => w.sold_out,
+            // No queue for the event: nobody to offer seats to.
+            Err(queue::QueueError::UnknownEvent(_)) => false,
+            Err(e) => {
+                tracing::warn!(event = %event, error = %e, "reading the waitlist failed");
+                false
+            }
+        }
+    }
+
+    async fn return_seats(&self, event: &EventId, seats: u64) {
+        if seats == 0 {
+            return;
+        }
+        match self.queue.return_seats(event, seats).await {
+            Ok(()) => tracing::info!(event = %event, seats, "seats back for the waitlist"),
+            Err(e) => {
+                tracing::warn!(event = %event, error = %e, "returning seats to the waitlist failed")
+            }
+        }
+    }
+}
