@@ -25,5 +25,6 @@ mod readiness;
 mod returns;
 mod scheduled_sale;
 mod security_headers;
+mod shadow_alike;
 mod tokens;
 mod ws;
