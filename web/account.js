@@ -10,21 +10,10 @@
   const { t } = wrI18n;
   const STATUSES = ['pending', 'confirmed', 'failed', 'cancelled', 'refund_pending', 'refunded']; // a.status.<status>
 
-  async function call(method, path, body, token) {
-    const headers = { Accept: 'application/json' };
-    if (body) headers['Content-Type'] = 'application/json';
-    if (token) headers.Authorization = 'Bearer ' + token;
-    try {
-      const res = await fetch('/api/v1/' + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
-      return { status: res.status, json: await res.json().catch(() => null) };
-    } catch (e) { return { status: 0, json: null }; }
-  }
+  const call = (method, path, body, token) => wrApi.call(method, '/api/v1/' + path, body, { token });
 
   function say(text) { $('message').textContent = text; }
-  function errorText(r) {
-    if (r.status === 0) return t('common.offline');
-    return (r.json && r.json.error && r.json.error.message) || t('common.http_error', { status: String(r.status) });
-  }
+  const { errorText } = wrApi;
   function show(...ids) {
     for (const id of ['verify-form', 'login-form', 'register-form', 'orders']) $(id).hidden = !ids.includes(id);
   }

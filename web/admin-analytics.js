@@ -24,15 +24,12 @@
     return Number.isFinite(t) ? t : null;
   }
 
+  /** The answer's JSON; throws with the error's message (admin-common.js, api.js). */
   async function get(path) {
-    const r = await fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json' } });
-    if (r.status === 401) {
-      $('signed-out').hidden = false;
-      throw new Error('signed out');
-    }
-    const body = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(body.error ? body.error.message : `HTTP ${r.status}`);
-    return body;
+    const r = await wrAdmin.call('GET', path);
+    if (r.status === 401) throw new Error('signed out');
+    if (!r.ok) throw new Error(wrApi.errorText(r));
+    return r.json;
   }
 
   function query(from, to) {

@@ -11,6 +11,16 @@
     $('msg').classList.toggle('bad', bad);
   }
 
+  /** An API call (api.js); a 401 shows the page's "signed out" notice. */
+  async function call(method, path, body, opts) {
+    const r = await wrApi.call(method, path, body, opts);
+    if (r.status === 401 && $('signed-out')) $('signed-out').hidden = false;
+    return r;
+  }
+
+  /** Says why the call behind `r` failed. */
+  const failed = (r) => say(wrApi.errorText(r), true);
+
   /** `ms` as a datetime-local value in the browser's time zone. */
   function localInput(ms) {
     const d = new Date(ms);
@@ -61,5 +71,5 @@
     if (wanted && events.some((e) => e.event === wanted)) select.value = wanted;
   }
 
-  root.wrAdmin = { say, localInput, utc, showZone, fieldError, clearErrors, pickEvent };
+  root.wrAdmin = { say, call, failed, localInput, utc, showZone, fieldError, clearErrors, pickEvent };
 }(window));

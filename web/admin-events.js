@@ -36,15 +36,7 @@
     }
   }
 
-  async function post(path, body) {
-    const r = await fetch(path, {
-      method: 'POST', credentials: 'same-origin',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (r.status === 401) $('signed-out').hidden = false;
-    return { status: r.status, json: await r.json().catch(() => ({})) };
-  }
+  const post = (path, body) => wrAdmin.call('POST', path, body);
 
   $('seat-file').addEventListener('change', async () => {
     const file = $('seat-file').files[0];
@@ -91,7 +83,7 @@
       $('created-heading').focus();
       return;
     }
-    const err = r.json.error || {};
+    const err = r.error || {};
     if (err.field) fieldError(err.field, err.message);
     say(err.message || `HTTP ${r.status}`, true);
   });
@@ -104,7 +96,7 @@
       $('created-heading').textContent = 'On sale';
       say(`Published: status ${r.json.status}.`);
     } else {
-      say(r.json.error ? r.json.error.message : `HTTP ${r.status}`, true);
+      wrAdmin.failed(r);
     }
   });
 

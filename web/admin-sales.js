@@ -23,22 +23,17 @@ const sales = (() => {
 
   const base = (id = eventId) => `/api/v1/admin/events/${encodeURIComponent(id)}`;
   const canWrite = () => role === 'owner' || role === 'operator';
-  const errorText = (res) => (res.data.error ? res.data.error.message : `HTTP ${res.status}`);
+  const { errorText } = wrApi;
 
   /**
-   * A JSON call about the selected event: `{ok, status, data}`, or null
-   * when another event was selected meanwhile (the answer no longer applies).
+   * A JSON call about the selected event (api.js: `{ok, status, json,
+   * error}`), or null when another event was selected meanwhile (the
+   * answer no longer applies).
    */
   async function call(path, method = 'GET', body) {
     const id = eventId;
-    const r = await fetch(base(id) + path, {
-      method,
-      credentials: 'same-origin',
-      headers: { 'content-type': 'application/json' },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const data = await r.json().catch(() => ({}));
-    return id === eventId ? { ok: r.ok, status: r.status, data } : null;
+    const r = await wrApi.call(method, base(id) + path, body);
+    return id === eventId ? r : null;
   }
 
   /** Minor units as `1,234.50 EUR` or `1,500 JPY`: the currency's own decimals (format.js). */
@@ -141,8 +136,8 @@ const sales = (() => {
     if (!res) return;
     if (res.ok) {
       lookup = 'found';
-      record = res.data.event;
-      if (withSales && summary === undefined) summary = res.data.sales;
+      record = res.json.event;
+      if (withSales && summary === undefined) summary = res.json.sales;
       fillForm();
     } else if (res.status === 404) {
       lookup = 'missing';
@@ -194,7 +189,7 @@ const sales = (() => {
     if (!res.ok) { set('cancel-error', errorText(res)); return; }
     byId('cancel-dialog').close();
     say('');
-    showReport(res.data.report);
+    showReport(res.json.report);
     await load(false);
   }
 
@@ -210,7 +205,7 @@ const sales = (() => {
       const res = await call('', 'PATCH', body);
       if (!res) return;
       if (!res.ok) { say(`Saving failed: ${errorText(res)}`, true); return; }
-      record = res.data;
+      record = res.json;
       fillForm();
       say('Saved.');
       render();
@@ -219,7 +214,7 @@ const sales = (() => {
       const res = await call('/publish', 'POST');
       if (!res) return;
       if (!res.ok) { say(`Publishing failed: ${errorText(res)}`, true); return; }
-      record = res.data;
+      record = res.json;
       say('Published: the event is on sale.');
       render();
     };

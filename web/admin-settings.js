@@ -89,20 +89,15 @@
     return out;
   }
 
-  async function call(method, body, version) {
-    const headers = { 'content-type': 'application/json', accept: 'application/json' };
-    if (version !== undefined) headers['if-match'] = `"${version}"`;
-    const r = await fetch(`/api/v1/admin/events/${encodeURIComponent(event)}/queue`, {
-      method, credentials: 'same-origin', headers, body: body ? JSON.stringify(body) : undefined,
-    });
-    if (r.status === 401) $('signed-out').hidden = false;
-    const json = await r.json().catch(() => ({}));
-    return { status: r.status, json };
+  /** The selected event's queue settings (admin-common.js, api.js); `version` goes in If-Match. */
+  function call(method, body, version) {
+    const headers = version === undefined ? {} : { 'if-match': `"${version}"` };
+    return wrAdmin.call(method, `/api/v1/admin/events/${encodeURIComponent(event)}/queue`, body, { headers });
   }
 
   async function load() {
     const r = await call('GET');
-    if (r.status !== 200) { say(r.json.error ? r.json.error.message : `HTTP ${r.status}`, true); return; }
+    if (r.status !== 200) { wrAdmin.failed(r); return; }
     fill(r.json);
   }
 
@@ -117,7 +112,7 @@
       say(`Saved: version ${r.json.version}.`);
       return;
     }
-    const err = r.json.error || {};
+    const err = r.error || {};
     if (r.status === 409 && err.code === 'version_conflict') {
       await conflict(patch);
       return;
@@ -176,9 +171,9 @@
 
   async function start() {
     wrAdmin.showZone();
-    const r = await fetch('/api/v1/admin/events', { credentials: 'same-origin' });
-    if (r.status === 401) { $('signed-out').hidden = false; return; }
-    const events = (await r.json().catch(() => [])).filter((e) => e.queue);
+    const r = await wrAdmin.call('GET', '/api/v1/admin/events');
+    if (r.status === 401) return;
+    const events = (Array.isArray(r.json) ? r.json : []).filter((e) => e.queue);
     const select = $('event');
     wrAdmin.pickEvent(select, events);
     event = select.value || null;

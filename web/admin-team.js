@@ -6,20 +6,7 @@
   const { $ } = window.wrDom;
   const date = (ms) => new Date(ms).toLocaleString();
   const ROLES = ['viewer', 'operator', 'owner'];
-  const { say } = wrAdmin;
-
-  async function call(method, path, body) {
-    const r = await fetch(path, {
-      method, credentials: 'same-origin',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (r.status === 401) $('signed-out').hidden = false;
-    const json = r.status === 204 ? {} : await r.json().catch(() => ({}));
-    return { ok: r.ok, status: r.status, json };
-  }
-
-  const failed = (r) => say(r.json.error ? r.json.error.message : `HTTP ${r.status}`, true);
+  const { say, call, failed } = wrAdmin;
 
   function cell(tr, content) {
     const td = document.createElement('td');

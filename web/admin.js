@@ -6,11 +6,7 @@
 'use strict';
 
 const { $ } = window.wrDom;
-const api = (path, opts = {}) => fetch(path, {
-  credentials: 'same-origin',
-  ...opts,
-  headers: { 'content-type': 'application/json', ...(opts.headers || {}) },
-});
+const { call } = wrApi;
 
 /** Samples of the current event, oldest first (at most an hour). */
 let samples = [];
@@ -141,17 +137,13 @@ function confirmed(text) {
 async function change(path, body, what) {
   const event = $('event').value;
   const headers = current ? { 'if-match': `"${current.version}"` } : {};
-  const r = await api(`/api/v1/admin/events/${encodeURIComponent(event)}/queue${path}`, {
-    method: body ? 'PATCH' : 'POST',
-    headers,
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const data = await r.json().catch(() => ({}));
+  const r = await call(body ? 'PATCH' : 'POST', `/api/v1/admin/events/${encodeURIComponent(event)}/queue${path}`, body, { headers });
+  const data = r.json;
   if (r.ok) {
     $('control-msg').textContent = `${what}: done (version ${data.version}).`;
     if (current) { current.version = data.version; current.state = data.state; current.admit_per_minute = data.admit_per_minute; current.max_active = data.max_active; render(); }
   } else {
-    $('control-msg').textContent = `${what}: ${data.error ? data.error.message : r.status}`;
+    $('control-msg').textContent = `${what}: ${wrApi.errorText(r)}`;
   }
 }
 
@@ -178,7 +170,7 @@ function wireControls() {
     if (await confirmed('Close the queue? Nobody else is admitted.')) change('/close', null, 'close');
   };
   $('event').onchange = () => pick($('event').value);
-  $('logout').onclick = async () => { await api('/api/v1/admin/logout', { method: 'POST' }); location.reload(); };
+  $('logout').onclick = async () => { await call('POST', '/api/v1/admin/logout'); location.reload(); };
 }
 
 async function showDashboard(me) {
@@ -188,8 +180,8 @@ async function showDashboard(me) {
   sales.setRole(me.role);
   // The server refuses a viewer's writes anyway; do not offer them.
   $('live-controls').hidden = me.role === 'viewer';
-  const r = await api('/api/v1/admin/events');
-  listed = r.ok ? await r.json() : [];
+  const r = await call('GET', '/api/v1/admin/events');
+  listed = r.ok && Array.isArray(r.json) ? r.json : [];
   const select = $('event');
   select.innerHTML = '';
   for (const e of listed) {
@@ -207,17 +199,13 @@ async function start() {
   wireControls();
   $('login').onsubmit = async (e) => {
     e.preventDefault();
-    const r = await api('/api/v1/admin/login', {
-      method: 'POST',
-      body: JSON.stringify({ email: $('email').value, password: $('password').value }),
-    });
-    const data = await r.json().catch(() => ({}));
-    if (!r.ok) { $('login-error').textContent = data.error ? data.error.message : 'sign-in failed'; return; }
-    const me = await (await api('/api/v1/admin/me')).json();
-    showDashboard(me);
+    const r = await call('POST', '/api/v1/admin/login', { email: $('email').value, password: $('password').value });
+    if (!r.ok) { $('login-error').textContent = r.json && r.json.error ? r.json.error.message : 'sign-in failed'; return; }
+    const me = await call('GET', '/api/v1/admin/me');
+    if (me.ok) showDashboard(me.json);
   };
-  const r = await api('/api/v1/admin/me');
-  if (r.ok) showDashboard(await r.json());
+  const r = await call('GET', '/api/v1/admin/me');
+  if (r.ok) showDashboard(r.json);
   else $('login-view').hidden = false;
 }
 

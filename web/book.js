@@ -38,23 +38,12 @@
     return n;
   };
 
+  /** An API call under /api/v1 (api.js); counts down on the server's clock. */
   async function call(method, path, body, headers) {
-    let res;
-    try {
-      res = await fetch('/api/v1' + path, {
-        method, credentials: 'same-origin',
-        headers: { Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-    } catch (e) {
-      return { status: 0, error: wr.offline() };
-    }
-    const date = Date.parse(res.headers.get('Date') || '');
-    if (!isNaN(date)) s.skew = date - Date.now(); // count down on the server's clock
-    let json = null;
-    try { json = await res.json(); } catch (e) { /* no body */ }
-    const error = res.ok ? null : (json && json.error) || wr.httpError(res.status);
-    return { status: res.status, json, error, res };
+    const r = await wrApi.call(method, '/api/v1' + path, body, { headers });
+    const skew = wrApi.skew(r);
+    if (skew !== null) s.skew = skew;
+    return r;
   }
 
   function announce(text) { $('announce').textContent = ''; setTimeout(() => { $('announce').textContent = text; }, 50); }

@@ -11,8 +11,4 @@ window.wr = {
   },
   /** "Section, row 3, seat 12" in the fan's language. */
   seatLabel: (section, row, seat) => wrI18n.t('common.seat_label', { section, row, seat: String(seat) }),
-  /** The fetch helpers' answer when the request never reached the server. */
-  offline: () => ({ code: 'network', message: wrI18n.t('common.offline') }),
-  /** An error for a failed answer that carried no error body. */
-  httpError: (status) => ({ code: 'http_' + status, message: wrI18n.t('common.http_error', { status: String(status) }) }),
 };

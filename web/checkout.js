@@ -22,23 +22,12 @@
     return n;
   };
 
+  /** An API call (api.js): `path` from the root, or under /api/v1; counts down on the server's clock. */
   async function call(method, path, body) {
-    let res;
-    try {
-      res = await fetch(path.startsWith('/') ? path : '/api/v1/' + path, {
-        method, credentials: 'same-origin',
-        headers: body ? { Accept: 'application/json', 'Content-Type': 'application/json' } : { Accept: 'application/json' },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-    } catch (e) {
-      return { status: 0, error: wr.offline() };
-    }
-    const date = Date.parse(res.headers.get('Date') || '');
-    if (!isNaN(date)) s.skew = date - Date.now();
-    let json = null;
-    try { json = await res.json(); } catch (e) { /* no body */ }
-    const error = res.ok ? null : (json && json.error) || wr.httpError(res.status);
-    return { status: res.status, json, error };
+    const r = await wrApi.call(method, path.startsWith('/') ? path : '/api/v1/' + path, body);
+    const skew = wrApi.skew(r);
+    if (skew !== null) s.skew = skew;
+    return r;
   }
 
   function alertMsg(text) {

@@ -13,12 +13,7 @@
   const { money } = wr;
   const { t } = wrI18n;
 
-  async function get(path) {
-    try {
-      const res = await fetch('/api/v1/' + path, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
-      return { status: res.status, json: await res.json().catch(() => null) };
-    } catch (e) { return { status: 0, json: null }; }
-  }
+  const get = (path) => wrApi.get('/api/v1/' + path);
 
   function title(text) {
     $('title').textContent = text;

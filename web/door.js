@@ -25,14 +25,8 @@
 
   document.querySelectorAll('[data-t]').forEach((e) => { e.textContent = TEXT[e.dataset.t]; });
 
-  async function api(method, path, body) {
-    const res = await fetch(path, {
-      method, credentials: 'same-origin',
-      headers: { Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: res.status, json: await res.json().catch(() => null) };
-  }
+  // api.js: status 0 when the request never reached the server.
+  const api = wrApi.call;
 
   function netStatus() {
     const n = cfg ? off.queued(cfg).length : 0;
@@ -50,17 +44,14 @@
 
   /** Online first; a network failure or a server error decides offline. */
   async function check(text) {
-    let r;
-    try {
-      r = await api('POST', '/api/v1/checkin', { ticket: text, gate: cfg.gate, event: cfg.event });
-    } catch (e) { r = null; }
-    if (r && r.status === 401) { show('login-view'); return; }
-    if (r && r.status === 200) {
+    const r = await api('POST', '/api/v1/checkin', { ticket: text, gate: cfg.gate, event: cfg.event });
+    if (r.status === 401) { show('login-view'); return; }
+    if (r.status === 200) {
       if (r.json.result === 'valid') off.markUsed(cfg, r.json.ticket, r.json.first_scan.at, cfg.gate);
       showResult(r.json);
       if (off.queued(cfg).length) sync();
-    } else if (r && r.status < 500 && r.status !== 0) {
-      showResult({ result: 'invalid', reason: r.json?.error?.message });
+    } else if (r.status < 500 && r.status !== 0) {
+      showResult({ result: 'invalid', reason: r.error.message });
     } else {
       showResult(await off.decide(cfg, text));
     }
@@ -70,8 +61,7 @@
   async function sync() {
     const scans = off.queued(cfg);
     if (!scans.length) return;
-    let r;
-    try { r = await api('POST', '/api/v1/checkin/sync', { gate: cfg.gate, event: cfg.event, scans }); } catch (e) { return; }
+    const r = await api('POST', '/api/v1/checkin/sync', { gate: cfg.gate, event: cfg.event, scans });
     if (r.status !== 200) return;
     off.clearQueue(cfg, scans.length);
     const clashes = r.json.results.filter((x) => x.conflict)
@@ -81,8 +71,8 @@
   }
 
   async function download() {
-    let r;
-    try { r = await api('GET', '/api/v1/checkin/offline/' + encodeURIComponent(cfg.event)); } catch (e) { return; }
+    const r = await api('GET', '/api/v1/checkin/offline/' + encodeURIComponent(cfg.event));
+    if (r.status === 0) return; // offline: keep the saved list
     if (r.status === 401) { show('login-view'); return false; }
     if (r.status !== 200) return false;
     off.save(cfg, r.json);
@@ -168,7 +158,7 @@
   // Signed in already (the session cookie)? The offline list says.
   (async () => {
     if (!cfg) {
-      const me = await api('POST', '/api/v1/checkin/sync', { gate: 'probe', scans: [] }).catch(() => ({ status: 0 }));
+      const me = await api('POST', '/api/v1/checkin/sync', { gate: 'probe', scans: [] });
       show(me.status === 200 ? 'setup-view' : 'login-view');
       return;
     }

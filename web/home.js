@@ -16,12 +16,10 @@
     return n;
   };
 
-  async function json(path) {
-    try {
-      const res = await fetch(path, { headers: { Accept: 'application/json' } });
-      return { status: res.status, body: await res.json().catch(() => null) };
-    } catch (e) { return { status: 0, body: null }; }
-  }
+  const json = async (path) => {
+    const r = await wrApi.get(path);
+    return { status: r.status, body: r.json };
+  };
 
   // The room's state in words (`room` is null when the event has no waiting room).
   function roomText(room) {

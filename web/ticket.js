@@ -8,12 +8,10 @@
   const problem = (text) => { $('problem').textContent = text; $('problem').hidden = false; };
 
   async function load() {
-    let res;
-    try {
-      res = await fetch('/api/v1/tickets/' + encodeURIComponent(id), { headers: { Accept: 'application/json' } });
-    } catch (e) { problem(t('f.ticket.offline')); return; }
-    if (res.status !== 200) { problem(t('f.ticket.not_found')); return; }
-    const ticket = await res.json();
+    const r = await wrApi.get('/api/v1/tickets/' + encodeURIComponent(id));
+    if (r.status === 0) { problem(t('f.ticket.offline')); return; }
+    if (r.status !== 200 || !r.json) { problem(t('f.ticket.not_found')); return; }
+    const ticket = r.json;
     wr.renderTickets($('tickets-block'), $('tickets-title'), $('tickets'), [ticket], false);
     $('tickets-title').focus();
   }

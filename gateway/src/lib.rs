@@ -93,13 +93,20 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
             TOKEN_AUDIENCE.to_owned(),
         ),
     );
+    let fans = queue::api::QueueApi {
+        engine: engine.clone(),
+        places: engine.clone(),
+        secure_cookies: settings.secure_cookies(),
+        jwks: Arc::new(jwks),
+        origin: queue::api::AllowedOrigin::new(settings.public_base_url.as_deref()),
+    };
     let edge = edge::Edge::build(
         &settings.edge,
         edge::EdgeDeps {
             redis_url: settings.redis_url.as_ref().map(|u| u.expose()),
             keys: &keys,
             engine: engine.clone(),
-            secure_cookies: settings.secure_cookies(),
+            fans: fans.clone(),
         },
     )
     .await?;
@@ -121,12 +128,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
             create_demo_event(&engine).await?;
         }
         loops.extend(engine.spawn_loops().into_iter().map(AbortOnDrop));
-        router = router.merge(queue::api::router(queue::api::QueueApi {
-            engine: engine.clone(),
-            secure_cookies: settings.secure_cookies(),
-            jwks: Arc::new(jwks),
-            origin: queue::api::AllowedOrigin::new(settings.public_base_url.as_deref()),
-        }));
+        router = router.merge(queue::api::router(fans));
         router = router.merge(edge.router());
     }
     let mut booking = None;

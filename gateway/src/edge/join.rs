@@ -13,19 +13,17 @@ use super::captcha::Verdict;
 use super::limits::{Decision, RouteClass};
 use super::Edge;
 use axum::body::{to_bytes, Body};
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use queue::api::{
-    wants_token_in_body, ApiError, ErrorCode, VisitorCredentials, QUEUE_TOKEN_HEADER,
-};
+use queue::api::{ApiError, ErrorCode, VisitorCredentials, QUEUE_TOKEN_HEADER};
 use queue::store::VisitorRecord;
 use queue::{CaptchaFailure, CaptchaPolicy, EventId, QueuePolicy, QueueState, VisitorCredential};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use tower::ServiceExt;
 
 /// Join bodies are a few hundred bytes (a solution); widget tokens a few KiB.
 const JOIN_BODY_LIMIT: usize = 16 * 1024;
@@ -38,50 +36,37 @@ pub(super) async fn guard(State(edge): State<Arc<Edge>>, req: Request, next: Nex
     };
     let result = match class {
         RouteClass::Join => join(&edge, event, req, next).await,
-        RouteClass::Status | RouteClass::Ws => shadow_or_pass(&edge, class, event, req, next).await,
+        RouteClass::Status | RouteClass::Ws => Ok(shadow_or_pass(&edge, event, req, next).await),
         _ => Ok(next.run(req).await),
     };
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// Answers `status` / `ws` for shadow places; passes everyone else.
-async fn shadow_or_pass(
-    edge: &Arc<Edge>,
-    class: RouteClass,
-    event: EventId,
-    req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
+async fn shadow_or_pass(edge: &Arc<Edge>, event: EventId, req: Request, next: Next) -> Response {
     let creds = VisitorCredentials::from_headers(req.headers());
     let shadow = creds
         .for_event(&event)
         .and_then(|t| edge.shadow.recognise(&event, t));
-    let Some((cred, ticket)) = shadow else {
-        return Ok(next.run(req).await);
-    };
-    if class == RouteClass::Status {
-        return edge.shadow.status(&event, &cred, ticket).await;
+    match shadow {
+        Some(_) => edge.serve_shadow(req).await,
+        None => next.run(req).await,
     }
-    let (mut parts, _) = req.into_parts();
-    let ws = WebSocketUpgrade::from_request_parts(&mut parts, &())
-        .await
-        .map_err(|e| {
-            ApiError::of(ErrorCode::InvalidRequest, e.body_text()).with_status(e.status())
-        })?;
-    let edge = edge.clone();
-    // The same small buffers as a real waiter's socket: bots may hold many.
-    Ok(ws
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(4 * 1024)
-        .max_write_buffer_size(64 * 1024)
-        .max_message_size(1024)
-        .max_frame_size(1024)
-        .on_upgrade(
-            move |socket| async move { edge.shadow.serve_socket(event, ticket, socket).await },
-        ))
 }
 
 impl Edge {
+    /// Serves a request for a shadow place through the queue's own fan
+    /// routes (join, status, WebSocket), with shadow places as the source.
+    async fn serve_shadow(&self, mut req: Request) -> Response {
+        // The inner router matches the request again; an outer match would
+        // be taken for a nesting prefix.
+        req.extensions_mut().remove::<MatchedPath>();
+        match self.shadow_fans.clone().oneshot(req).await {
+            Ok(resp) => resp,
+            Err(never) => match never {},
+        }
+    }
+
     /// Whether `cred` holds a place the queue would give back on join.
     async fn holds_place(
         &self,
@@ -141,11 +126,8 @@ async fn join(
         }
     }
     if let Some(token) = &presented {
-        if let Some(existing) = edge.shadow.recognise(&event, token) {
-            return edge
-                .shadow
-                .join(&event, Some(existing), wants_token_in_body(&parts.headers))
-                .await;
+        if edge.shadow.recognise(&event, token).is_some() {
+            return Ok(edge.serve_shadow(Request::from_parts(parts, body)).await);
         }
         match edge.engine.credential(&event, token) {
             // A bad credential is the queue's to refuse (401), costing nothing.
@@ -221,9 +203,9 @@ async fn join(
                     CaptchaFailure::Refuse => Ok(captcha_required(edge, &event)),
                     CaptchaFailure::InfiniteQueue => {
                         metrics::counter!("waitroom_infinite_queue_joins_total").increment(1);
-                        edge.shadow
-                            .join(&event, None, wants_token_in_body(&parts.headers))
-                            .await
+                        Ok(edge
+                            .serve_shadow(Request::from_parts(parts, Body::from(bytes)))
+                            .await)
                     }
                 };
             }

@@ -51,7 +51,9 @@ pub struct Edge {
     limits: Option<Limits>,
     captcha: Arc<dyn CaptchaVerifier>,
     places: Arc<dyn PlaceCounter>,
-    shadow: Shadow,
+    shadow: Arc<Shadow>,
+    /// The queue's own fan routes, with shadow places as their source.
+    shadow_fans: Router,
     engine: Arc<Engine>,
     codec: CredentialCodec,
     fail_open: bool,
@@ -80,8 +82,9 @@ pub struct EdgeDeps<'a> {
     pub keys: &'a SigningKeys,
     /// The queue engine (event settings, shadow positions).
     pub engine: Arc<Engine>,
-    /// Whether cookies carry `Secure`.
-    pub secure_cookies: bool,
+    /// The real fan API's state: the infinite queue serves through the
+    /// same routes with its own place source.
+    pub fans: queue::api::QueueApi,
 }
 
 impl Edge {
@@ -139,17 +142,18 @@ impl Edge {
             )?),
         };
         let codec = CredentialCodec::new(deps.keys);
+        let shadow = Arc::new(Shadow::new(deps.keys, codec.clone(), deps.engine.clone()));
+        let shadow_fans = queue::api::router(queue::api::QueueApi {
+            places: shadow.clone(),
+            ..deps.fans
+        });
         Ok(Arc::new(Edge {
             proxies,
             limits: Limits::new(&s.rate_limits),
             captcha,
             places,
-            shadow: Shadow::new(
-                deps.keys,
-                codec.clone(),
-                deps.engine.clone(),
-                deps.secure_cookies,
-            ),
+            shadow,
+            shadow_fans,
             engine: deps.engine,
             codec,
             fail_open: s.captcha_fail_open,

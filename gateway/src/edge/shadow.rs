@@ -5,33 +5,37 @@
 //! queue's last one, a genuine signed visitor credential, the cookie — but
 //! no place in the store, so the admitter never sees it. Its visitor id
 //! carries the ticket and a tag keyed from the signing keys, so every
-//! process recognises it without shared state, and `join`, `status` and the
-//! WebSocket answer it from the live queue view exactly as they would a
-//! real waiter: the position falls as the real queue moves and then stays
-//! at the front. A bot learns nothing until it has waited the whole queue.
-//! Shadow ids look like every other visitor id (UUID v4, simple form).
+//! process recognises it without shared state. [`Shadow`] is a
+//! [`PlaceSource`]: the edge serves shadow places through the queue's own
+//! join, status and WebSocket handlers (`queue::api`), so the body, the
+//! cookie and the socket are the real queue's code; only the numbers come
+//! from here, computed from the live queue view: the position falls as the
+//! real queue moves and then stays at the front. A bot learns nothing until
+//! it has waited the whole queue. Shadow ids look like every other visitor
+//! id (UUID v4, simple form).
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use async_trait::async_trait;
+use axum::extract::ws::Utf8Bytes;
 use hmac::{Hmac, Mac};
-use queue::api::{credential_cookie, ApiError};
-use queue::engine::{waiting_state, Engine};
-use queue::protocol::{ServerMsg, WaiterState, PROTOCOL_VERSION};
-use queue::{CredentialCodec, EventId, QueueState, SigningKeys, VisitorCredential, VisitorId};
+use queue::api::{Feed, PlaceSource};
+use queue::engine::cadence::{Cadence, Shown};
+use queue::engine::waiters::{offer_frame, Offer, Outgoing};
+use queue::engine::{now_ms, waiting_state, Engine, EventHub, VisitorStatus};
+use queue::protocol::{PositionFrames, ServerMsg, WaiterState, PROTOCOL_VERSION};
+use queue::{
+    CredentialCodec, EventId, QueueError, QueueState, SigningKeys, VisitorCredential, VisitorId,
+};
 use rand::RngCore;
-use serde::Serialize;
 use sha2::Sha256;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::sync::mpsc;
 
 /// Mints and recognises shadow places.
 pub struct Shadow {
     macs: Vec<Hmac<Sha256>>,
     codec: CredentialCodec,
     engine: Arc<Engine>,
-    secure_cookies: bool,
 }
 
 impl std::fmt::Debug for Shadow {
@@ -40,30 +44,9 @@ impl std::fmt::Debug for Shadow {
     }
 }
 
-/// The same fields, in the same order, as the queue's join/status answer.
-#[derive(Serialize)]
-struct Body {
-    event: String,
-    visitor_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    queue_token: Option<String>,
-    ticket: u64,
-    state: WaiterState,
-    queue_state: QueueState,
-    position: Option<u64>,
-    ahead: Option<u64>,
-    eta_seconds: Option<u64>,
-    waiting: u64,
-}
-
 impl Shadow {
     /// Shadows keyed from `keys`; credentials encoded with `codec`.
-    pub fn new(
-        keys: &SigningKeys,
-        codec: CredentialCodec,
-        engine: Arc<Engine>,
-        secure_cookies: bool,
-    ) -> Self {
+    pub fn new(keys: &SigningKeys, codec: CredentialCodec, engine: Arc<Engine>) -> Self {
         let macs = keys
             .kids()
             .filter_map(|kid| keys.mac_key_for(kid))
@@ -77,7 +60,6 @@ impl Shadow {
             macs,
             codec,
             engine,
-            secure_cookies,
         }
     }
 
@@ -144,190 +126,215 @@ impl Shadow {
         Some((cred, ticket))
     }
 
-    async fn body(
+    /// A shadow place as the real queue would report a waiting place: the
+    /// position of `ticket` in the live view, the waiting count never below
+    /// it (the place is nobody the tick counted).
+    async fn place(
         &self,
         event: &EventId,
         cred: &VisitorCredential,
         ticket: u64,
-        token: bool,
-    ) -> Result<Body, ApiError> {
+        fresh: bool,
+    ) -> Result<VisitorStatus, QueueError> {
         let hub = self.engine.hub(event).await?;
         let view = hub.view();
-        let p = view.position(ticket);
         let queue_state = view.settings.state;
-        if ticket == 0 && matches!(queue_state, QueueState::Prequeue | QueueState::Scheduled) {
-            // Like a real pre-queue place: no ticket and no position until
-            // the opening shuffle.
-            return Ok(Body {
-                event: event.to_string(),
-                visitor_id: cred.visitor.to_string(),
-                queue_token: token.then(|| self.codec.encode(cred)),
-                ticket: 0,
-                state: WaiterState::Prequeue,
-                queue_state,
-                position: None,
-                ahead: None,
-                eta_seconds: None,
-                waiting: view.waiting,
-            });
-        }
-        Ok(Body {
-            event: event.to_string(),
-            visitor_id: cred.visitor.to_string(),
-            queue_token: token.then(|| self.codec.encode(cred)),
+        let mut status = VisitorStatus {
+            visitor: cred.visitor.clone(),
+            queue_token: self.codec.encode(cred),
             ticket,
-            state: waiting_state(queue_state),
+            fresh,
+            kept_place: false,
+            reissued: false,
+            state: WaiterState::Prequeue,
             queue_state,
-            position: Some(p.position),
-            ahead: Some(p.ahead),
-            eta_seconds: p.eta_seconds,
-            waiting: view.waiting.max(p.position),
-        })
-    }
-
-    /// Answers a join sent to the infinite queue: a new shadow place (201),
-    /// or the presented one again (200), in the real join's shape (the
-    /// credential in the body only when asked for, the same cookie).
-    pub async fn join(
-        &self,
-        event: &EventId,
-        existing: Option<(VisitorCredential, u64)>,
-        token_in_body: bool,
-    ) -> Result<Response, ApiError> {
-        let fresh = existing.is_none();
-        let (cred, ticket) = match existing {
-            Some(e) => e,
-            None => {
-                let hub = self.engine.hub(event).await?;
-                let ticket = {
-                    let view = hub.view();
-                    // Pre-queue places get their ticket at opening; a shadow
-                    // one keeps 0 and, once open, shows at the front.
-                    match view.settings.state {
-                        QueueState::Prequeue | QueueState::Scheduled => 0,
-                        _ => view.last_ticket + 1,
-                    }
-                };
-                let cred = self
-                    .mint(event, ticket)
-                    .ok_or_else(|| ApiError::internal("no signing key for shadow places"))?;
-                (cred, ticket)
-            }
+            position: None,
+            waiting: view.waiting,
+            admission: None,
         };
-        let body = self.body(event, &cred, ticket, token_in_body).await?;
-        let code = if fresh {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        };
-        let cookie = credential_cookie(event, &self.codec.encode(&cred), self.secure_cookies);
-        let mut resp = (code, Json(body)).into_response();
-        let h = resp.headers_mut();
-        h.insert(
-            header::SET_COOKIE,
-            HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
-        );
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok(resp)
-    }
-
-    /// Answers `status` for a shadow place.
-    pub async fn status(
-        &self,
-        event: &EventId,
-        cred: &VisitorCredential,
-        ticket: u64,
-    ) -> Result<Response, ApiError> {
-        let mut resp = Json(self.body(event, cred, ticket, false).await?).into_response();
-        resp.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok(resp)
-    }
-
-    /// Serves a shadow place's WebSocket: the same hello, position updates
-    /// and keep-alive as a real one, never `admitted`.
-    pub async fn serve_socket(&self, event: EventId, ticket: u64, mut socket: WebSocket) {
-        let Ok(hub) = self.engine.hub(&event).await else {
-            return;
-        };
-        let hello = {
-            let view = hub.view();
+        // Like a real pre-queue place: no ticket and no position until the
+        // opening shuffle.
+        if !(ticket == 0 && before_opening(queue_state)) {
             let p = view.position(ticket);
-            ServerMsg::Hello {
-                protocol: PROTOCOL_VERSION,
-                event: event.to_string(),
-                state: waiting_state(view.settings.state),
-                queue_state: view.settings.state,
-                ticket,
-                position: Some(p.position),
-                ahead: Some(p.ahead),
-                eta_seconds: p.eta_seconds,
-                waiting: view.waiting.max(p.position),
-                kept_place: false,
-            }
-        };
-        if socket
-            .send(Message::Text(hello.to_json().into()))
-            .await
-            .is_err()
-        {
-            return;
+            status.state = waiting_state(queue_state);
+            status.waiting = view.waiting.max(p.position);
+            status.position = Some(p);
         }
-        let mut last = None;
-        let mut heard = Instant::now();
-        let mut every = tokio::time::interval(Duration::from_secs(1));
-        let mut ping = tokio::time::interval(Duration::from_secs(25));
-        ping.tick().await;
-        loop {
-            tokio::select! {
-                _ = every.tick() => {
-                    if heard.elapsed() > Duration::from_secs(75) {
-                        let _ = socket.send(close(1001, "idle")).await;
-                        return;
-                    }
-                    let msg = {
-                        let view = hub.view();
-                        let p = view.position(ticket);
-                        (last != Some(p.position) && view.last_tick_at > 0).then(|| {
-                            last = Some(p.position);
-                            ServerMsg::Position {
-                                position: p.position,
-                                ahead: p.ahead,
-                                eta_seconds: p.eta_seconds,
-                                waiting: view.waiting.max(p.position),
-                                at: view.last_tick_at,
-                            }
-                        })
-                    };
-                    if let Some(m) = msg {
-                        if socket.send(Message::Text(m.to_json().into())).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-                _ = ping.tick() => {
-                    if socket.send(Message::Ping(Default::default())).await.is_err() {
-                        return;
-                    }
-                }
-                msg = socket.recv() => match msg {
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                    Some(Ok(Message::Binary(_))) => {
-                        let _ = socket.send(close(1003, "binary not supported")).await;
-                        return;
-                    }
-                    Some(Ok(_)) => heard = Instant::now(),
-                },
-            }
-        }
+        Ok(status)
+    }
+
+    fn recognised(
+        &self,
+        event: &EventId,
+        token: &str,
+    ) -> Result<(VisitorCredential, u64), QueueError> {
+        self.recognise(event, token).ok_or(QueueError::NotJoined)
     }
 }
 
-fn close(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: reason.into(),
-    }))
+fn before_opening(state: QueueState) -> bool {
+    matches!(state, QueueState::Prequeue | QueueState::Scheduled)
+}
+
+#[async_trait]
+impl PlaceSource for Shadow {
+    /// The presented shadow place again, or a new one just behind the real
+    /// queue's last ticket (anything else presented is ignored: the CAPTCHA
+    /// failed, so no real place is handed back here).
+    async fn join(
+        &self,
+        event: &EventId,
+        presented: Option<&str>,
+    ) -> Result<VisitorStatus, QueueError> {
+        if let Some((cred, ticket)) = presented.and_then(|t| self.recognise(event, t)) {
+            return self.place(event, &cred, ticket, false).await;
+        }
+        let ticket = {
+            let hub = self.engine.hub(event).await?;
+            let view = hub.view();
+            // Pre-queue places get their ticket at opening; a shadow one
+            // keeps 0 and, once open, shows at the front.
+            if before_opening(view.settings.state) {
+                0
+            } else {
+                view.last_ticket + 1
+            }
+        };
+        let cred = self
+            .mint(event, ticket)
+            .ok_or_else(|| QueueError::Corrupt("no signing key for shadow places".into()))?;
+        self.place(event, &cred, ticket, true).await
+    }
+
+    async fn status(&self, event: &EventId, token: &str) -> Result<VisitorStatus, QueueError> {
+        let (cred, ticket) = self.recognised(event, token)?;
+        self.place(event, &cred, ticket, false).await
+    }
+
+    /// The same hello as a real waiting place, then position and state
+    /// messages as ticks move the real queue, paced by the real cadence
+    /// rule; never `admitted`.
+    async fn attach(
+        &self,
+        event: &EventId,
+        token: &str,
+        tx: mpsc::Sender<Outgoing>,
+    ) -> Result<Feed, QueueError> {
+        let (cred, ticket) = self.recognised(event, token)?;
+        let hub = self.engine.hub(event).await?;
+        let status = self.place(event, &cred, ticket, false).await?;
+        let hello = ServerMsg::Hello {
+            protocol: PROTOCOL_VERSION,
+            event: event.to_string(),
+            state: status.state,
+            queue_state: status.queue_state,
+            ticket,
+            position: status.position.map(|p| p.position),
+            ahead: status.position.map(|p| p.ahead),
+            eta_seconds: status.position.and_then(|p| p.eta_seconds),
+            waiting: status.waiting,
+            kept_place: false,
+        };
+        let _ = tx.try_send(Outgoing::Text(hello.to_frame()));
+        let follower = Follower {
+            hub,
+            ticket,
+            tick: self.engine.config().tick_interval,
+            state: status.queue_state,
+            shown: Shown {
+                position: status.position.map_or(0, |p| p.position),
+                eta_seconds: status.position.and_then(|p| p.eta_seconds),
+                waiting: status.waiting,
+                at: now_ms(),
+            },
+        };
+        Ok(Box::new(AbortOnDrop(tokio::spawn(follower.run(tx)))))
+    }
+}
+
+/// Stops a shadow socket's follower with the socket.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Feeds one shadow socket from the live view: after each tick, what a real
+/// waiter at that ticket would hear (the queue's fan-out sends real waiters
+/// the same frames by the same cadence rule).
+struct Follower {
+    hub: Arc<EventHub>,
+    ticket: u64,
+    tick: Duration,
+    state: QueueState,
+    shown: Shown,
+}
+
+impl Follower {
+    async fn run(mut self, tx: mpsc::Sender<Outgoing>) {
+        let mut every = tokio::time::interval(self.tick);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let hub = self.hub.clone();
+        let mut seen = hub.view().last_tick_at;
+        loop {
+            every.tick().await;
+            if tx.is_closed() {
+                return;
+            }
+            let frames = {
+                let view = hub.view();
+                if view.last_tick_at == seen {
+                    continue;
+                }
+                seen = view.last_tick_at;
+                self.frames(&view)
+            };
+            for frame in frames {
+                if offer_frame(&tx, frame) == Offer::Drop {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn frames(&mut self, view: &queue::engine::view::EventView) -> Vec<Utf8Bytes> {
+        let mut out = Vec::new();
+        let state = view.settings.state;
+        if state != self.state {
+            self.state = state;
+            out.push(
+                ServerMsg::State {
+                    queue_state: state.to_string(),
+                }
+                .to_frame(),
+            );
+        }
+        if self.ticket == 0 && before_opening(state) {
+            return out;
+        }
+        let p = view.position(self.ticket);
+        let next = Shown {
+            position: p.position,
+            eta_seconds: p.eta_seconds,
+            waiting: view.waiting.max(p.position),
+            at: view.last_tick_at,
+        };
+        let rate = view
+            .measured_rate()
+            .unwrap_or(f64::from(view.settings.admit_per_minute) / 60.0);
+        let cadence = Cadence::new(rate, self.tick.as_millis() as u64);
+        if cadence.due(&self.shown, &next) {
+            self.shown = next;
+            out.push(PositionFrames::new(next.waiting, next.at).frame(
+                p.position,
+                p.ahead,
+                p.eta_seconds,
+            ));
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -344,7 +351,7 @@ mod tests {
             CredentialCodec::new(&keys),
             queue::AdmissionIssuer::new(Arc::new(SigningKeys::generate()), "i".into(), "a".into()),
         );
-        let s = Shadow::new(&keys, CredentialCodec::new(&keys), engine, false);
+        let s = Shadow::new(&keys, CredentialCodec::new(&keys), engine);
         let cred = s.mint(&event, 4242).expect("minted");
         let id = cred.visitor.as_str();
         assert_eq!(id.len(), 32);

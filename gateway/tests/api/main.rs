@@ -25,6 +25,7 @@ mod readiness;
 mod returns;
 mod scheduled_sale;
 mod security_headers;
+mod shadow_alike;
 mod tokens;
 mod waitlist;
 mod ws;

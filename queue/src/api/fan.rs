@@ -111,7 +111,7 @@ pub async fn join(
         })?;
     }
     let in_body = wants_token_in_body(&headers);
-    let status = api.engine.join(&event, creds.for_event(&event)).await?;
+    let status = api.places.join(&event, creds.for_event(&event)).await?;
     let code = if status.fresh {
         StatusCode::CREATED
     } else {
@@ -158,7 +158,7 @@ pub async fn status(
     creds: VisitorCredentials,
 ) -> Result<Response, ApiError> {
     let token = creds.for_event(&event).ok_or_else(missing_credential)?;
-    let status = api.engine.status(&event, token).await?;
+    let status = api.places.status(&event, token).await?;
     // A credential that now claims a (new) ticket replaces the cookie.
     let cookie = status
         .reissued

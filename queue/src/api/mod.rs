@@ -8,6 +8,7 @@ mod fan;
 mod origin;
 mod path;
 pub mod schemas;
+mod source;
 mod ws;
 
 pub use body::{from_json_value, json_object, BodyError};
@@ -19,6 +20,7 @@ pub use credential::{
 pub use error::ApiError;
 pub use origin::AllowedOrigin;
 pub use path::{event_id, validate_ids, EventPath};
+pub use source::{Feed, PlaceSource};
 pub use ws::check_websocket_key;
 
 use crate::engine::Engine;
@@ -31,6 +33,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 pub struct QueueApi {
     /// The engine.
     pub engine: Arc<Engine>,
+    /// Where fans' places come from: the engine (the queue store) for the
+    /// real queue; the edge serves its infinite queue through these same
+    /// routes with another source.
+    pub places: Arc<dyn PlaceSource>,
     /// Set `Secure` on cookies (the site is served over TLS).
     pub secure_cookies: bool,
     /// The JWKS document, rendered once.

@@ -112,7 +112,7 @@ async fn serve(api: QueueApi, event: EventId, token: String, socket: WebSocket) 
     let (tx, rx) = mpsc::channel(SEND_QUEUE);
     let (sink, stream) = socket.split();
     let mut writer = tokio::spawn(write(sink, rx));
-    let attachment = match api.engine.attach(&event, &token, tx.clone()).await {
+    let attachment = match api.places.attach(&event, &token, tx.clone()).await {
         Ok(a) => a,
         Err(e) => {
             // 1013 "try again later" keeps the page reconnecting.
