@@ -41,7 +41,11 @@ pub async fn check_in(
 ) -> Result<Json<CheckinResult>, ApiError> {
     let req: CheckinRequest = parse_json(&body)?;
     Ok(Json(
-        api.booking.check_in(&req).await.map_err(AdminError::from)?,
+        api.booking
+            .tickets
+            .check_in(&req)
+            .await
+            .map_err(AdminError::from)?,
     ))
 }
 
@@ -67,6 +71,7 @@ pub async fn sync(State(api): State<AdminApi>, body: Bytes) -> Result<Json<SyncR
     let req: SyncRequest = parse_json(&body)?;
     Ok(Json(
         api.booking
+            .tickets
             .sync_scans(&req)
             .await
             .map_err(AdminError::from)?,
@@ -99,14 +104,14 @@ pub async fn offline(
 ) -> Result<impl IntoResponse, ApiError> {
     let event = event_id(&raw)?;
     api.booking
-        .db
-        .catalog()
+        .sales
         .event(event.as_str())
         .await
         .map_err(AdminError::from)?
         .ok_or(AdminError::NotFound("event"))?;
     let list: OfflineList = api
         .booking
+        .tickets
         .offline_list(event.as_str())
         .await
         .map_err(AdminError::from)?;
@@ -143,6 +148,7 @@ pub async fn reissue(
     let id = booking::http_path_id("ticket", &raw).map_err(AdminError::from)?;
     let new = api
         .booking
+        .tickets
         .reissue_ticket(&id)
         .await
         .map_err(AdminError::from)?;

@@ -93,9 +93,8 @@ pub async fn create(
     };
     let created = api
         .booking
-        .db
-        .catalog()
-        .insert_catalog(&seed)
+        .sales
+        .create_event(&seed)
         .await
         .map_err(AdminError::from)?;
     if !created {

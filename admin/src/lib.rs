@@ -46,8 +46,6 @@ pub type ClientIpFn = Arc<dyn Fn(&Parts) -> Option<IpAddr> + Send + Sync>;
 /// What the operator API needs to start.
 #[derive(Debug, Clone)]
 pub struct AdminConfig {
-    /// Records database (`postgres://…` or `sqlite:…`), shared with booking.
-    pub database_url: String,
     /// The operator key of the core issue; acts as an owner API key and
     /// is mixed into the session signing key.
     pub api_key: String,
@@ -89,9 +87,9 @@ pub struct AdminApi {
     pub client_ip: ClientIpFn,
     /// The dashboard's per-second samples.
     pub live: Arc<live::LiveStats>,
-    /// The booking service (events, seat maps, orders, refunds), same
-    /// database.
-    pub booking: booking::AppState,
+    /// What operators use of booking: events and their sales, and the
+    /// door (not the whole service).
+    pub booking: booking::OperatorHandles,
 }
 
 impl std::fmt::Debug for AdminApi {
@@ -103,14 +101,14 @@ impl std::fmt::Debug for AdminApi {
 }
 
 impl AdminApi {
-    /// Connects the database and creates the first owner when there is no
-    /// operator yet.
+    /// Starts on the records database `db` (booking's pool, migrated) and
+    /// creates the first owner when there is no operator yet.
     pub async fn connect(
         engine: Arc<Engine>,
-        booking: booking::AppState,
+        booking: booking::OperatorHandles,
+        db: AdminDb,
         config: &AdminConfig,
     ) -> Result<Self, AdminError> {
-        let db = AdminDb::connect(&config.database_url).await?;
         // Queue settings and checkpoints live in the same database.
         engine.set_ledger(Arc::new(db.clone()));
         let dummy = session::hash_password(uuid::Uuid::new_v4().to_string()).await?;

@@ -235,7 +235,7 @@ impl LiveMessage {
 /// The event's sales summary; `None` for a queue with no booking catalog
 /// entry, or while the database does not answer (the queue figures go on).
 async fn sales(api: &AdminApi, event: &EventId) -> Option<SalesSummary> {
-    match api.booking.sales_summary(event.as_str()).await {
+    match api.booking.sales.sales_summary(event.as_str()).await {
         Ok(s) => Some(s),
         Err(e) => {
             if e.status().is_server_error() {

@@ -88,8 +88,7 @@ async fn existing(api: &AdminApi, raw: &str) -> Result<EventRecord, ApiError> {
     let event = event_id(raw)?;
     Ok(api
         .booking
-        .db
-        .catalog()
+        .sales
         .event(event.as_str())
         .await
         .map_err(AdminError::from)?
@@ -100,6 +99,7 @@ async fn with_sales(api: &AdminApi, raw: &str) -> Result<(EventRecord, SalesSumm
     let event = existing(api, raw).await?;
     let summary = api
         .booking
+        .sales
         .sales_summary(&event.id)
         .await
         .map_err(AdminError::from)?;
@@ -141,8 +141,7 @@ pub async fn list(
     }
     let catalog = api
         .booking
-        .db
-        .sales()
+        .sales
         .all_events(LIST_LIMIT)
         .await
         .map_err(AdminError::from)?;
@@ -237,6 +236,7 @@ pub async fn edit(
     };
     let after = api
         .booking
+        .sales
         .update_event(&before.id, &changes)
         .await
         .map_err(AdminError::from)?;
@@ -288,10 +288,12 @@ pub async fn replace_seat_map(
     let map = crate::seat_map::from_either(req.seat_map, req.seat_map_csv)?;
     let before = api
         .booking
+        .sales
         .sales_summary(&event.id)
         .await
         .map_err(AdminError::from)?;
     api.booking
+        .sales
         .replace_seat_map(&event.id, &map.tiers, &map.sections)
         .await
         .map_err(AdminError::from)?;
@@ -331,6 +333,7 @@ pub async fn publish(
     let before = existing(&api, &raw).await?;
     let after = api
         .booking
+        .sales
         .publish_event(&before.id)
         .await
         .map_err(AdminError::from)?;
@@ -398,6 +401,7 @@ pub async fn cancel(
     }
     let report = api
         .booking
+        .sales
         .cancel_event(&before.id, reason)
         .await
         .map_err(AdminError::from)?;
@@ -478,10 +482,10 @@ pub async fn orders_csv(
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
     let event = existing(&api, &raw).await?;
-    let booking = api.booking.clone();
+    let sales = api.booking.sales.clone();
     let id = event.id.clone();
     let pages = futures::stream::unfold(Page::Header, move |page| {
-        let (booking, id) = (booking.clone(), id.clone());
+        let (sales, id) = (sales.clone(), id.clone());
         async move {
             let cursor = match page {
                 Page::Header => {
@@ -491,7 +495,7 @@ pub async fn orders_csv(
                 Page::After(cursor) => cursor,
                 Page::Done => return None,
             };
-            match booking.export_page(&id, cursor.as_ref()).await {
+            match sales.export_page(&id, cursor.as_ref()).await {
                 Ok((rows, Some(next))) => Some((Ok(rows), Page::After(Some(next)))),
                 Ok((rows, None)) => Some((Ok(rows), Page::Done)),
                 Err(e) => {

@@ -1,40 +1,45 @@
 //! Operators, API keys and the audit log in the records database (the same
 //! PostgreSQL or SQLite the booking service uses), with one small
-//! repository per aggregate. The admin role may run in a process without
-//! booking, so it opens its own small pool; the migrations are the shared
-//! ones (`migrations/`), applied by whichever service starts first.
+//! repository per aggregate. [`AdminDb`] is built on booking's
+//! [`Db`](booking::db::Db): one pool per process, migrated once.
 //!
 //! The SQL is identical on both backends (`$n` placeholders, integer
-//! times), so each query is written once and run on either pool by
-//! [`on_pool!`].
+//! times), so it is written once the way booking writes its own: as a
+//! macro instantiated for each backend store by
+//! [`booking::for_each_backend!`], reading through `read()` and writing in
+//! a `begin()` transaction.
 
+use crate::analytics::db::SaleMinuteRepo;
 use crate::error::Result;
+use crate::ledger::LedgerRows;
+use async_trait::async_trait;
+use booking::db::{Db, Store};
 use serde::Serialize;
-use sqlx::postgres::PgPoolOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{FromRow, PgPool, SqlitePool};
-use std::str::FromStr;
-use std::time::Duration;
+use sqlx::FromRow;
+use std::sync::Arc;
 
 /// The database behind the admin repositories.
-#[derive(Clone, Debug)]
-pub enum AdminDb {
-    /// PostgreSQL (several nodes).
-    Postgres(PgPool),
-    /// SQLite (embedded default).
-    Sqlite(SqlitePool),
+#[derive(Clone)]
+pub struct AdminDb {
+    backend: Arc<dyn AdminBackend>,
 }
 
-/// Runs the same query text on whichever pool is configured.
-macro_rules! on_pool {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            $crate::store::AdminDb::Postgres($pool) => $body,
-            $crate::store::AdminDb::Sqlite($pool) => $body,
-        }
-    };
+impl std::fmt::Debug for AdminDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminDb").finish_non_exhaustive()
+    }
 }
-pub(crate) use on_pool;
+
+/// Every admin repository, on one backend store.
+trait AdminBackend:
+    OperatorRepo + ApiKeyRepo + AuditRepo + SecretRepo + LedgerRows + SaleMinuteRepo
+{
+}
+
+impl<T> AdminBackend for T where
+    T: OperatorRepo + ApiKeyRepo + AuditRepo + SecretRepo + LedgerRows + SaleMinuteRepo
+{
+}
 
 /// An operator's account.
 #[derive(Debug, Clone, FromRow, Serialize)]
@@ -111,201 +116,287 @@ pub struct NewAudit<'a> {
 }
 
 impl AdminDb {
-    /// Connects to `url` (`postgres://…` or `sqlite:…`) and applies the
-    /// shared migrations (missing ones tolerated: a newer node may have
-    /// added some during a rolling deploy).
+    /// The admin repositories on booking's database (already migrated).
+    pub fn new(db: &Db) -> Self {
+        let backend: Arc<dyn AdminBackend> = match db.store() {
+            Store::Postgres(store) => store,
+            Store::Sqlite(store) => store,
+        };
+        Self { backend }
+    }
+
+    /// Connects to `url` (`postgres://…` or `sqlite:…`) through booking's
+    /// [`Db`], which applies the shared migrations: for tests and tools
+    /// that run without a booking service.
     pub async fn connect(url: &str) -> Result<Self> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new()
-                .max_connections(4)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
-                .await?;
-            booking::db::migrate::postgres(&pool)
-                .await
-                .map_err(sqlx::Error::from)?;
-            Ok(Self::Postgres(pool))
-        } else {
-            // A busy timeout because booking's writer shares the file.
-            let options = SqliteConnectOptions::from_str(url)?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .busy_timeout(Duration::from_secs(10));
-            let pool = SqlitePoolOptions::new()
-                .max_connections(2)
-                .connect_with(options)
-                .await?;
-            booking::db::migrate::sqlite(&pool)
-                .await
-                .map_err(sqlx::Error::from)?;
-            Ok(Self::Sqlite(pool))
-        }
+        Ok(Self::new(&Db::connect(url, 4).await?))
     }
 
     /// Operator accounts.
-    pub fn operators(&self) -> Operators<'_> {
-        Operators(self)
+    pub fn operators(&self) -> &dyn OperatorRepo {
+        &*self.backend
     }
 
     /// API keys.
-    pub fn api_keys(&self) -> ApiKeys<'_> {
-        ApiKeys(self)
+    pub fn api_keys(&self) -> &dyn ApiKeyRepo {
+        &*self.backend
     }
 
     /// The audit log.
-    pub fn audit(&self) -> Audit<'_> {
-        Audit(self)
+    pub fn audit(&self) -> &dyn AuditRepo {
+        &*self.backend
+    }
+
+    /// The queue ledger's rows (see `ledger`).
+    pub(crate) fn ledger_rows(&self) -> &dyn LedgerRows {
+        &*self.backend
+    }
+
+    /// The stored minutes of every sale (see `analytics`).
+    pub(crate) fn sale_minutes(&self) -> &dyn SaleMinuteRepo {
+        &*self.backend
     }
 
     /// The shared secret `name`: `candidate` when this call stores it
     /// first, else the one stored before (processes starting together
     /// agree on whichever insert landed).
     pub async fn shared_secret(&self, name: &str, candidate: &str, now: i64) -> Result<String> {
-        let insert = "insert into admin_secret (name, value, created_at) values ($1, $2, $3) \
-                      on conflict (name) do nothing";
-        let select = "select value from admin_secret where name = $1";
-        Ok(on_pool!(self, p => {
-            sqlx::query(insert).bind(name).bind(candidate).bind(now).execute(p).await?;
-            sqlx::query_scalar(select).bind(name).fetch_one(p).await?
-        }))
+        self.backend.shared_secret(name, candidate, now).await
     }
 }
 
 /// Repository of operator accounts.
-pub struct Operators<'a>(&'a AdminDb);
-
-const OPERATOR_COLUMNS: &str =
-    "select id, email, password_hash, role, created_at, session_epoch from operator";
-
-impl Operators<'_> {
+#[async_trait]
+pub trait OperatorRepo: Send + Sync {
     /// How many accounts exist (the first start creates an owner).
-    pub async fn count(&self) -> Result<i64> {
-        let q = "select count(*) from operator";
-        Ok(on_pool!(self.0, p => sqlx::query_scalar(q).fetch_one(p).await?))
-    }
-
+    async fn count(&self) -> Result<i64>;
     /// Creates an account; `false` when the email is taken.
-    pub async fn insert(&self, row: &OperatorRow) -> Result<bool> {
-        let q = "insert into operator (id, email, password_hash, role, created_at) \
-                 values ($1, $2, $3, $4, $5) on conflict (email) do nothing";
-        let done = on_pool!(self.0, p => sqlx::query(q)
-            .bind(&row.id).bind(&row.email).bind(&row.password_hash)
-            .bind(&row.role).bind(row.created_at)
-            .execute(p).await?.rows_affected());
-        Ok(done == 1)
-    }
-
+    async fn insert(&self, row: &OperatorRow) -> Result<bool>;
     /// By (lowercased) email.
-    pub async fn by_email(&self, email: &str) -> Result<Option<OperatorRow>> {
-        let q = format!("{OPERATOR_COLUMNS} where email = $1");
-        Ok(on_pool!(self.0, p => sqlx::query_as(&q).bind(email).fetch_optional(p).await?))
-    }
-
+    async fn by_email(&self, email: &str) -> Result<Option<OperatorRow>>;
     /// By id.
-    pub async fn by_id(&self, id: &str) -> Result<Option<OperatorRow>> {
-        let q = format!("{OPERATOR_COLUMNS} where id = $1");
-        Ok(on_pool!(self.0, p => sqlx::query_as(&q).bind(id).fetch_optional(p).await?))
-    }
-
+    async fn by_id(&self, id: &str) -> Result<Option<OperatorRow>>;
     /// Every account, oldest first.
-    pub async fn list(&self) -> Result<Vec<OperatorRow>> {
-        let q = format!("{OPERATOR_COLUMNS} order by created_at, id");
-        Ok(on_pool!(self.0, p => sqlx::query_as(&q).fetch_all(p).await?))
-    }
-
+    async fn list(&self) -> Result<Vec<OperatorRow>>;
     /// Changes the role and/or password and ends the account's sessions
     /// (a new epoch); `false` when there is no such id.
-    pub async fn update(&self, id: &str, role: &str, password_hash: &str) -> Result<bool> {
-        let q = "update operator set role = $2, password_hash = $3, \
-                 session_epoch = session_epoch + 1 where id = $1";
-        let done = on_pool!(self.0, p => sqlx::query(q)
-            .bind(id).bind(role).bind(password_hash).execute(p).await?.rows_affected());
-        Ok(done == 1)
-    }
-
+    async fn update(&self, id: &str, role: &str, password_hash: &str) -> Result<bool>;
     /// Ends every session of the account (logout); `false` when there is
     /// no such id.
-    pub async fn end_sessions(&self, id: &str) -> Result<bool> {
-        let q = "update operator set session_epoch = session_epoch + 1 where id = $1";
-        let done = on_pool!(self.0, p => sqlx::query(q).bind(id).execute(p).await?.rows_affected());
-        Ok(done == 1)
-    }
-
+    async fn end_sessions(&self, id: &str) -> Result<bool>;
     /// Deletes an account; `false` when there is no such id.
-    pub async fn delete(&self, id: &str) -> Result<bool> {
-        let q = "delete from operator where id = $1";
-        let done = on_pool!(self.0, p => sqlx::query(q).bind(id).execute(p).await?.rows_affected());
-        Ok(done == 1)
-    }
+    async fn delete(&self, id: &str) -> Result<bool>;
 }
 
 /// Repository of API keys.
-pub struct ApiKeys<'a>(&'a AdminDb);
-
-const KEY_COLUMNS: &str =
-    "select id, name, key_sha256, role, created_by, created_at, revoked_at from api_key";
-
-impl ApiKeys<'_> {
+#[async_trait]
+pub trait ApiKeyRepo: Send + Sync {
     /// Stores a new key's digest.
-    pub async fn insert(&self, row: &ApiKeyRow) -> Result<()> {
-        let q = "insert into api_key (id, name, key_sha256, role, created_by, created_at) \
-                 values ($1, $2, $3, $4, $5, $6)";
-        on_pool!(self.0, p => sqlx::query(q)
-            .bind(&row.id).bind(&row.name).bind(&row.key_sha256).bind(&row.role)
-            .bind(&row.created_by).bind(row.created_at)
-            .execute(p).await.map(|_| ())?);
-        Ok(())
-    }
-
+    async fn insert(&self, row: &ApiKeyRow) -> Result<()>;
     /// The live (not revoked) key with this digest.
-    pub async fn by_digest(&self, sha256_hex: &str) -> Result<Option<ApiKeyRow>> {
-        let q = format!("{KEY_COLUMNS} where key_sha256 = $1 and revoked_at is null");
-        Ok(on_pool!(self.0, p => sqlx::query_as(&q).bind(sha256_hex).fetch_optional(p).await?))
-    }
-
+    async fn by_digest(&self, sha256_hex: &str) -> Result<Option<ApiKeyRow>>;
     /// Every key, revoked ones included, newest first.
-    pub async fn list(&self) -> Result<Vec<ApiKeyRow>> {
-        let q = format!("{KEY_COLUMNS} order by created_at desc, id");
-        Ok(on_pool!(self.0, p => sqlx::query_as(&q).fetch_all(p).await?))
-    }
-
+    async fn list(&self) -> Result<Vec<ApiKeyRow>>;
     /// Revokes a live key; `false` when there is no such live key.
-    pub async fn revoke(&self, id: &str, now: i64) -> Result<bool> {
-        let q = "update api_key set revoked_at = $2 where id = $1 and revoked_at is null";
-        let done = on_pool!(self.0, p => sqlx::query(q)
-            .bind(id).bind(now).execute(p).await?.rows_affected());
-        Ok(done == 1)
-    }
+    async fn revoke(&self, id: &str, now: i64) -> Result<bool>;
 }
 
 /// The append-only audit log.
-pub struct Audit<'a>(&'a AdminDb);
-
-impl Audit<'_> {
+#[async_trait]
+pub trait AuditRepo: Send + Sync {
     /// Appends one entry.
-    pub async fn record(&self, entry: &NewAudit<'_>, now: i64) -> Result<()> {
-        let q = "insert into audit_entry (at, actor, action, target, before, after) \
-                 values ($1, $2, $3, $4, $5, $6)";
-        let before = entry.before.as_ref().map(|v| v.to_string());
-        let after = entry.after.as_ref().map(|v| v.to_string());
-        on_pool!(self.0, p => sqlx::query(q)
-            .bind(now).bind(entry.actor).bind(entry.action).bind(entry.target)
-            .bind(&before).bind(&after)
-            .execute(p).await.map(|_| ())?);
-        Ok(())
-    }
-
+    async fn record(&self, entry: &NewAudit<'_>, now: i64) -> Result<()>;
     /// Newest first, below `before_id` (paging), optionally for one target.
-    pub async fn list(
+    async fn list(
         &self,
         target: Option<&str>,
         before_id: Option<i64>,
         limit: i64,
-    ) -> Result<Vec<AuditRow>> {
-        let q = "select id, at, actor, action, target, before, after from audit_entry \
-                 where ($1 is null or target = $1) and ($2 is null or id < $2) \
-                 order by id desc limit $3";
-        Ok(on_pool!(self.0, p => sqlx::query_as(q)
-            .bind(target).bind(before_id).bind(limit).fetch_all(p).await?))
-    }
+    ) -> Result<Vec<AuditRow>>;
 }
+
+/// Secrets every admin process must agree on.
+#[async_trait]
+trait SecretRepo: Send + Sync {
+    async fn shared_secret(&self, name: &str, candidate: &str, now: i64) -> Result<String>;
+}
+
+const OPERATOR_COLUMNS: &str =
+    "select id, email, password_hash, role, created_at, session_epoch from operator";
+
+const KEY_COLUMNS: &str =
+    "select id, name, key_sha256, role, created_by, created_at, revoked_at from api_key";
+
+/// One write statement in its own transaction; the rows it changed.
+macro_rules! write_one {
+    ($store:expr, $query:expr) => {{
+        let mut tx = $store.begin().await?;
+        let done = $query.execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        done
+    }};
+}
+
+macro_rules! impl_admin_repos {
+    ($store:ty, $db:ty) => {
+        #[async_trait]
+        impl OperatorRepo for $store {
+            async fn count(&self) -> Result<i64> {
+                let q = "select count(*) from operator";
+                Ok(sqlx::query_scalar(q).fetch_one(self.read()).await?)
+            }
+
+            async fn insert(&self, row: &OperatorRow) -> Result<bool> {
+                let q = "insert into operator (id, email, password_hash, role, created_at) \
+                         values ($1, $2, $3, $4, $5) on conflict (email) do nothing";
+                let done = write_one!(
+                    self,
+                    sqlx::query(q)
+                        .bind(&row.id)
+                        .bind(&row.email)
+                        .bind(&row.password_hash)
+                        .bind(&row.role)
+                        .bind(row.created_at)
+                );
+                Ok(done == 1)
+            }
+
+            async fn by_email(&self, email: &str) -> Result<Option<OperatorRow>> {
+                let q = format!("{OPERATOR_COLUMNS} where email = $1");
+                Ok(sqlx::query_as(&q)
+                    .bind(email)
+                    .fetch_optional(self.read())
+                    .await?)
+            }
+
+            async fn by_id(&self, id: &str) -> Result<Option<OperatorRow>> {
+                let q = format!("{OPERATOR_COLUMNS} where id = $1");
+                Ok(sqlx::query_as(&q)
+                    .bind(id)
+                    .fetch_optional(self.read())
+                    .await?)
+            }
+
+            async fn list(&self) -> Result<Vec<OperatorRow>> {
+                let q = format!("{OPERATOR_COLUMNS} order by created_at, id");
+                Ok(sqlx::query_as(&q).fetch_all(self.read()).await?)
+            }
+
+            async fn update(&self, id: &str, role: &str, password_hash: &str) -> Result<bool> {
+                let q = "update operator set role = $2, password_hash = $3, \
+                         session_epoch = session_epoch + 1 where id = $1";
+                let done = write_one!(self, sqlx::query(q).bind(id).bind(role).bind(password_hash));
+                Ok(done == 1)
+            }
+
+            async fn end_sessions(&self, id: &str) -> Result<bool> {
+                let q = "update operator set session_epoch = session_epoch + 1 where id = $1";
+                Ok(write_one!(self, sqlx::query(q).bind(id)) == 1)
+            }
+
+            async fn delete(&self, id: &str) -> Result<bool> {
+                let q = "delete from operator where id = $1";
+                Ok(write_one!(self, sqlx::query(q).bind(id)) == 1)
+            }
+        }
+
+        #[async_trait]
+        impl ApiKeyRepo for $store {
+            async fn insert(&self, row: &ApiKeyRow) -> Result<()> {
+                let q = "insert into api_key (id, name, key_sha256, role, created_by, created_at) \
+                         values ($1, $2, $3, $4, $5, $6)";
+                write_one!(
+                    self,
+                    sqlx::query(q)
+                        .bind(&row.id)
+                        .bind(&row.name)
+                        .bind(&row.key_sha256)
+                        .bind(&row.role)
+                        .bind(&row.created_by)
+                        .bind(row.created_at)
+                );
+                Ok(())
+            }
+
+            async fn by_digest(&self, sha256_hex: &str) -> Result<Option<ApiKeyRow>> {
+                let q = format!("{KEY_COLUMNS} where key_sha256 = $1 and revoked_at is null");
+                Ok(sqlx::query_as(&q)
+                    .bind(sha256_hex)
+                    .fetch_optional(self.read())
+                    .await?)
+            }
+
+            async fn list(&self) -> Result<Vec<ApiKeyRow>> {
+                let q = format!("{KEY_COLUMNS} order by created_at desc, id");
+                Ok(sqlx::query_as(&q).fetch_all(self.read()).await?)
+            }
+
+            async fn revoke(&self, id: &str, now: i64) -> Result<bool> {
+                let q = "update api_key set revoked_at = $2 where id = $1 and revoked_at is null";
+                Ok(write_one!(self, sqlx::query(q).bind(id).bind(now)) == 1)
+            }
+        }
+
+        #[async_trait]
+        impl AuditRepo for $store {
+            async fn record(&self, entry: &NewAudit<'_>, now: i64) -> Result<()> {
+                let q = "insert into audit_entry (at, actor, action, target, before, after) \
+                         values ($1, $2, $3, $4, $5, $6)";
+                let before = entry.before.as_ref().map(|v| v.to_string());
+                let after = entry.after.as_ref().map(|v| v.to_string());
+                write_one!(
+                    self,
+                    sqlx::query(q)
+                        .bind(now)
+                        .bind(entry.actor)
+                        .bind(entry.action)
+                        .bind(entry.target)
+                        .bind(&before)
+                        .bind(&after)
+                );
+                Ok(())
+            }
+
+            async fn list(
+                &self,
+                target: Option<&str>,
+                before_id: Option<i64>,
+                limit: i64,
+            ) -> Result<Vec<AuditRow>> {
+                let q = "select id, at, actor, action, target, before, after from audit_entry \
+                         where ($1 is null or target = $1) and ($2 is null or id < $2) \
+                         order by id desc limit $3";
+                Ok(sqlx::query_as(q)
+                    .bind(target)
+                    .bind(before_id)
+                    .bind(limit)
+                    .fetch_all(self.read())
+                    .await?)
+            }
+        }
+
+        #[async_trait]
+        impl SecretRepo for $store {
+            async fn shared_secret(&self, name: &str, candidate: &str, now: i64) -> Result<String> {
+                let insert = "insert into admin_secret (name, value, created_at) \
+                              values ($1, $2, $3) on conflict (name) do nothing";
+                let select = "select value from admin_secret where name = $1";
+                let mut tx = self.begin().await?;
+                sqlx::query(insert)
+                    .bind(name)
+                    .bind(candidate)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                let value = sqlx::query_scalar(select)
+                    .bind(name)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(value)
+            }
+        }
+    };
+}
+
+booking::for_each_backend!(impl_admin_repos);

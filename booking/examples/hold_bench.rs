@@ -109,7 +109,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "bench".into(),
         "booking".into(),
     ));
-    let state = Booking::build_state(config, verifier, Arc::new(MemoryStore::new())).await?;
+    let db = Booking::open_db(&config).await?;
+    let queue = Arc::new(MemoryStore::new());
+    let state = Booking::build_state(config, db.clone(), verifier.clone(), queue).await?;
     let minter = Minter {
         issuer: AdmissionIssuer::new(keys.clone(), "bench".into(), "booking".into()),
         codec: CredentialCodec::new(&keys),
@@ -134,12 +136,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }],
         now: chrono::Utc::now(),
     };
-    eprintln!("seeding {} seats on {:?}…", rows * 100, state.db.kind());
-    if !state.db.catalog().insert_catalog(&seed).await? {
+    eprintln!("seeding {} seats on {:?}…", rows * 100, db.kind());
+    if !db.catalog().insert_catalog(&seed).await? {
         return Err(format!("event {} exists already", seed.event_id).into());
     }
-    let seats: Vec<i64> = state
-        .db
+    let seats: Vec<i64> = db
         .catalog()
         .seat_map(&event_id)
         .await?
@@ -157,9 +158,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for creds in &fans[..sample] {
         let token = creds.bearer.as_deref().unwrap_or_default();
         let session = creds.visitor.header().unwrap_or_default();
-        state
-            .verifier
-            .verify_with_credential(token, &event, session)?;
+        verifier.verify_with_credential(token, &event, session)?;
     }
     println!(
         "token verification: {:.1?} each (one core, {sample} tokens)",
@@ -176,7 +175,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     seats: Some(vec![seat]),
                     ..Default::default()
                 };
-                let ok = state.place_hold(&event, &creds, &req).await.is_ok();
+                let ok = state.holds().place_hold(&event, &creds, &req).await.is_ok();
                 (ok, t.elapsed())
             }
         })
@@ -213,7 +212,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     seats: Some(vec![target]),
                     ..Default::default()
                 };
-                state.place_hold(&event, &creds, &req).await
+                state.holds().place_hold(&event, &creds, &req).await
             })
         })
         .collect();

@@ -8,9 +8,10 @@
 //! the entry expires, so a map is at most ~1 s stale; that only affects
 //! what is drawn: holds are always decided by the database.
 
-use crate::db::{EventRecord, SeatMapData};
+use crate::config::BookingConfig;
+use crate::db::{Db, EventQuery, EventRecord, SeatMapData};
 use crate::error::{BookingError, Result};
-use crate::state::AppState;
+use queue::QueueStore;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -161,7 +162,23 @@ fn build_map(event: &EventRecord, data: SeatMapData) -> SeatMap {
     }
 }
 
-impl AppState {
+/// The catalog service: published events and their seat maps, cached.
+#[derive(Clone)]
+pub struct Catalog {
+    pub(crate) config: Arc<BookingConfig>,
+    pub(crate) db: Db,
+    /// Read for each event's per-visitor seat cap.
+    pub(crate) queue: Arc<dyn QueueStore>,
+    pub(crate) seat_maps: Arc<SeatMapCache>,
+}
+
+impl Catalog {
+    /// Published events in `(starts_at, id)` order, after the query's
+    /// cursor.
+    pub async fn list_events(&self, query: &EventQuery) -> Result<Vec<EventRecord>> {
+        self.db.catalog().list_events(query).await
+    }
+
     /// Seats one admitted visitor may hold in `event`: the event's queue
     /// policy (operators set it per sale), never above the service-wide
     /// ceiling. Without a readable queue policy the ceiling applies, so a

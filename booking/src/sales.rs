@@ -3,15 +3,22 @@
 //! hold released, every unpaid order cancelled, every buyer refunded and
 //! told). The admin crate calls these; they are not on the public router.
 
-use crate::db::{EventChanges, EventRecord, ExportCursor, HoldStatus, SalesSummary, SeedSection};
+use crate::catalog::SeatMapCache;
+use crate::db::{
+    CatalogSeed, Db, EventChanges, EventRecord, ExportCursor, HoldStatus, SalesSummary, SeedSection,
+};
 use crate::email::templates::decimal;
 use crate::error::{BookingError, Result};
-use crate::payment::settle::RefundKind;
-use crate::state::{now, AppState};
+use crate::holds::Holds;
+use crate::payment::checkout::order_detail;
+use crate::payment::settle::{Payments, RefundKind};
+use crate::state::now;
+use crate::tickets::Tickets;
 use queue::api::ErrorCode;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// What cancelling an event did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -29,7 +36,7 @@ pub struct CancelReport {
     pub refund_failed: Vec<String>,
 }
 
-/// Refunds retried per round of [`AppState::retry_refunds`].
+/// Refunds retried per round of [`Sales::retry_refunds`].
 const REFUND_BATCH: i64 = 50;
 
 /// Rows per database page of the CSV export.
@@ -39,7 +46,37 @@ pub const EXPORT_PAGE: i64 = 500;
 pub const CSV_HEADER: &str = "order_id,reference,status,email,created_at,confirmed_at,places,\
 items,total,refunded,currency,provider,provider_ref,refund_error,dispute,tickets,checked_in\r\n";
 
-impl AppState {
+/// The sales service: what operators do to events and their sales.
+#[derive(Clone)]
+pub struct Sales {
+    pub(crate) db: Db,
+    pub(crate) seat_maps: Arc<SeatMapCache>,
+    /// Releases the holds of a cancelled event.
+    pub(crate) holds: Holds,
+    /// Refunds the orders of a cancelled event, and owed refunds.
+    pub(crate) settlement: Payments,
+    /// Check-in counts for the summary.
+    pub(crate) tickets: Tickets,
+}
+
+impl Sales {
+    /// Creates a venue, an event and its seat map in one transaction;
+    /// `false` (nothing written) when an event with this id exists, decided
+    /// by the event's primary key so concurrent creates get one winner.
+    pub async fn create_event(&self, seed: &CatalogSeed) -> Result<bool> {
+        self.db.catalog().insert_catalog(seed).await
+    }
+
+    /// Up to `limit` events of any status, latest date first.
+    pub async fn all_events(&self, limit: i64) -> Result<Vec<EventRecord>> {
+        self.db.sales().all_events(limit).await
+    }
+
+    /// Any event, any status, or `None`.
+    pub async fn event(&self, id: &str) -> Result<Option<EventRecord>> {
+        self.db.catalog().event(id).await
+    }
+
     /// Any event, any status, or 404.
     async fn any_event(&self, id: &str) -> Result<EventRecord> {
         self.db
@@ -101,7 +138,7 @@ impl AppState {
             .summary(id)
             .await?
             .ok_or(BookingError::NotFound("event"))?;
-        summary.checkins = self.checkin_counts(id).await?;
+        summary.checkins = self.tickets.checkin_counts(id).await?;
         Ok(summary)
     }
 
@@ -121,7 +158,7 @@ impl AppState {
         let open = self.db.sales().open_sales(id).await?;
         for order in &open.pending {
             if let Some(released) = self.db.orders().cancel_pending(order, now()).await? {
-                self.after_release(&released).await;
+                self.holds.after_release(&released).await;
                 report.pending_cancelled += 1;
             }
         }
@@ -132,7 +169,7 @@ impl AppState {
                 .release(hold, HoldStatus::Released, now())
                 .await?;
             if let Some(released) = released {
-                self.after_release(&released).await;
+                self.holds.after_release(&released).await;
                 report.holds_released += 1;
             }
         }
@@ -157,7 +194,7 @@ impl AppState {
     pub async fn retry_refunds(&self) -> Result<usize> {
         // PaymentIntents of orders that ended unpaid while Stripe was
         // unreachable: cancelled here too.
-        if let Err(e) = self.cancel_due_intents(None).await {
+        if let Err(e) = self.settlement.cancel_due_intents(None).await {
             tracing::warn!(error = %e, "PaymentIntent cancellation round failed");
         }
         let due = self.db.sales().refunds_due(REFUND_BATCH).await?;
@@ -172,16 +209,17 @@ impl AppState {
     }
 
     async fn refund_for_cancellation(&self, order_id: &str, reason: &str) -> Result<()> {
-        let detail = self.order_detail(order_id).await?;
+        let detail = order_detail(&self.db, order_id).await?;
         let payment = detail
             .payment
             .as_ref()
             .ok_or_else(|| BookingError::internal("paid order without payment"))?;
         if detail.order.status == "refund_pending" {
-            return self.refund_late_payment(&detail, payment).await;
+            return self.settlement.refund_late_payment(&detail, payment).await;
         }
         let email = crate::email::templates::event_cancelled(&detail, reason);
-        self.refund_order(&detail, payment, RefundKind::EventCancelled, &email)
+        self.settlement
+            .refund_order(&detail, payment, RefundKind::EventCancelled, &email)
             .await
     }
 
@@ -270,7 +308,7 @@ pub fn csv_field(raw: &str) -> String {
 
 /// The refund worker: every `period`, refunds what is owed. Runs until its
 /// task is aborted.
-pub async fn run_refunds(state: AppState, period: std::time::Duration) {
+pub async fn run_refunds(state: Sales, period: std::time::Duration) {
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -9,10 +9,10 @@
 //! fans already admitted rather than offered.
 
 use crate::db::{EventRecord, OrderDetail, Released};
-use crate::state::AppState;
+use crate::holds::Holds;
 use queue::{EventId, VisitorId};
 
-impl AppState {
+impl Holds {
     /// After a hold was placed for `visitor`: its seats are no longer free
     /// for the waitlist (and the visitor's offer, if any, is used up), and
     /// if they were the last, the event is sold out.

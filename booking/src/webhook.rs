@@ -7,7 +7,8 @@
 
 use crate::db::{Decline, SettleOutcome};
 use crate::error::{BookingError, Result};
-use crate::state::{now, AppState};
+use crate::payment::settle::Payments;
+use crate::state::now;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -130,7 +131,7 @@ impl WebhookOutcome {
     }
 }
 
-impl AppState {
+impl Payments {
     /// Verifies and applies one Stripe webhook delivery.
     pub async fn stripe_webhook(
         &self,

@@ -116,13 +116,16 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     ];
     let mut router = Router::new();
 
+    // Every role uses the records database: one pool per process, migrated
+    // once, shared by the queue ledger, booking and the operator API.
+    let records = booking::Booking::open_db(&booking_config)
+        .await
+        .context("connecting the records database")?;
+
     if settings.role.runs(Role::Queue) {
         // Settings and checkpoints in the records database, so the queue
         // survives a queue store that loses its data.
-        let url = settings.booking_config().effective_database_url();
-        let ledger = admin::store::AdminDb::connect(&url)
-            .await
-            .context("connecting the records database for the queue ledger")?;
+        let ledger = admin::store::AdminDb::new(&records);
         engine.set_ledger(Arc::new(ledger));
         if settings.demo_event && settings.redis_url.is_none() {
             create_demo_event(&engine).await?;
@@ -138,16 +141,19 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         TOKEN_AUDIENCE.to_owned(),
     ));
     if settings.role.runs(Role::Booking) {
-        let service =
-            booking::Booking::start(booking_config.clone(), verifier.clone(), store.clone())
-                .await
-                .context("starting the booking service")?;
+        let service = booking::Booking::start(
+            booking_config.clone(),
+            records.clone(),
+            verifier.clone(),
+            store.clone(),
+        )
+        .await
+        .context("starting the booking service")?;
         router = router.merge(service.router());
         booking = Some(Arc::new(service));
     }
     if let Some(token) = admin_token {
         let config = admin::AdminConfig {
-            database_url: booking_config.effective_database_url(),
             api_key: token,
             bootstrap_email: settings.admin_email.clone(),
             bootstrap_password: settings
@@ -161,22 +167,33 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         // Operators edit, report on and cancel sales through the booking
         // service layer; an admin-only process builds one without its
         // workers (the booking processes send the mail it queues).
-        let sales = match &booking {
-            Some(service) => service.state().clone(),
-            None => booking::Booking::build_state(booking_config, verifier, store.clone())
-                .await
-                .context("connecting the booking service for the operator API")?,
-        };
-        let api = admin::AdminApi::connect(engine.clone(), sales, &config)
+        let handles = match &booking {
+            Some(service) => service.state().operator_handles(),
+            None => booking::Booking::build_state(
+                booking_config,
+                records.clone(),
+                verifier,
+                store.clone(),
+            )
             .await
-            .context("starting the operator API")?
-            // The edge resolved the client address (trusted proxies).
-            .with_client_ip(Arc::new(|parts| {
-                parts
-                    .extensions
-                    .get::<edge::client_ip::ClientIp>()
-                    .map(|c| c.ip)
-            }));
+            .context("connecting the booking service for the operator API")?
+            .operator_handles(),
+        };
+        let api = admin::AdminApi::connect(
+            engine.clone(),
+            handles,
+            admin::store::AdminDb::new(&records),
+            &config,
+        )
+        .await
+        .context("starting the operator API")?
+        // The edge resolved the client address (trusted proxies).
+        .with_client_ip(Arc::new(|parts| {
+            parts
+                .extensions
+                .get::<edge::client_ip::ClientIp>()
+                .map(|c| c.ip)
+        }));
         // The sale scheduler; safe on every admin process (compare-and-set).
         let every = Duration::from_millis(settings.tick_ms.max(50));
         loops.push(AbortOnDrop(admin::spawn_scheduler(api.clone(), every)));
@@ -190,7 +207,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         let state = service.state().clone();
         edge.set_accounts(Arc::new(move |headers| {
             let creds = booking::Credentials::from_headers(headers);
-            state.customer_from(&creds).map(|c| c.sub)
+            state.accounts().customer_from(&creds).map(|c| c.sub)
         }));
     }
 

@@ -4,7 +4,7 @@
 //! PostgreSQL at WR_TEST_POSTGRES_URL (default the local server); the
 //! test fails with a clear message when it is absent.
 
-use super::db::{SaleMinutes, Totals, Watermark};
+use super::db::{Totals, Watermark};
 use super::fold::Minute;
 use crate::store::AdminDb;
 use std::collections::BTreeMap;
@@ -41,7 +41,7 @@ fn minute(start: u64, admitted: u64, waits: &[(u64, u64)], waiting: u64) -> Minu
 }
 
 async fn conformance(db: AdminDb) {
-    let store = SaleMinutes(&db);
+    let store = db.sale_minutes();
     let ev = "conf";
     assert_eq!(store.watermark(ev).await.expect("watermark"), None);
     let w1 = Watermark {

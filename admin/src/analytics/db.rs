@@ -1,9 +1,10 @@
 //! The `sale_minute` table, and the sales counts the minutes carry, on
-//! either backend (the SQL is the same text on both).
+//! either backend (the SQL is the same text on both, written once for each
+//! backend store as booking writes its own; see `store`).
 
 use super::fold::Minute;
 use crate::error::Result;
-use crate::store::{on_pool, AdminDb};
+use async_trait::async_trait;
 use serde::Serialize;
 use sqlx::FromRow;
 use std::collections::BTreeMap;
@@ -112,114 +113,140 @@ const COLUMNS: &str = "select minute, joins, admitted, departed, waiting, active
     returned_total as returned, holds_total as holds, holders_total as holders, \
     orders_total as orders, buyers_total as buyers, revenue_total as revenue from sale_minute";
 
-/// Repository of stored minutes.
-pub struct SaleMinutes<'a>(pub &'a AdminDb);
-
-impl SaleMinutes<'_> {
+/// Repository of stored minutes (`AdminDb::sale_minutes`).
+#[async_trait]
+pub trait SaleMinuteRepo: Send + Sync {
     /// The event's watermark, if any tick was added.
-    pub async fn watermark(&self, event: &str) -> Result<Option<Watermark>> {
-        let q = "select seq, last_ticket, at from sale_watermark where event_id = $1";
-        Ok(on_pool!(self.0, p => sqlx::query_as(q).bind(event).fetch_optional(p).await?))
-    }
-
+    async fn watermark(&self, event: &str) -> Result<Option<Watermark>>;
     /// Adds `minutes` (a batch of ticks after `seen`, ending at `next`),
     /// with `totals` on the newest minute, if the watermark is still
     /// `seen`; `false` (nothing written) when another process moved it.
-    pub async fn add(
+    async fn add(
         &self,
         event: &str,
         seen: Option<Watermark>,
         next: Watermark,
         minutes: &[Minute],
         totals: &Totals,
-    ) -> Result<bool> {
-        let cas = match seen {
-            Some(_) => {
-                "update sale_watermark set seq = $2, last_ticket = $3, at = $4 \
-                 where event_id = $1 and seq = $5 and at = $6"
-            }
-            None => {
-                "insert into sale_watermark (event_id, seq, last_ticket, at) \
-                 values ($1, $2, $3, $4) on conflict (event_id) do nothing"
-            }
-        };
-        let stored = "select waits from sale_minute where event_id = $1 and minute = $2";
-        let sql = add_sql();
-        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        let none = Totals::default();
-        Ok(on_pool!(self.0, p => {
-            // The compare-and-set comes first: on SQLite it takes the write
-            // lock, on PostgreSQL the row lock a concurrent writer waits on.
-            let mut tx = p.begin().await?;
-            let mut cas = sqlx::query(cas).bind(event).bind(next.seq).bind(next.last_ticket)
-                .bind(next.at);
-            if let Some(old) = seen {
-                cas = cas.bind(old.seq).bind(old.at);
-            }
-            let moved = cas.execute(&mut *tx).await?.rows_affected();
-            if moved != 1 {
-                return Ok(false);
-            }
-            for (i, m) in minutes.iter().enumerate() {
-                let before: Option<String> = sqlx::query_scalar(stored)
-                    .bind(event).bind(n(m.start)).fetch_optional(&mut *tx).await?;
-                let waits = merged(before.as_deref(), &m.waits);
-                let t = if i + 1 == minutes.len() { totals } else { &none };
-                sqlx::query(&sql)
-                    .bind(event).bind(n(m.start)).bind(n(m.ticks)).bind(n(m.joins))
-                    .bind(n(m.admitted)).bind(n(m.departed)).bind(n(m.waiting))
-                    .bind(n(m.active)).bind(&waits).bind(n(m.waits_known))
-                    .bind(t.rate_limited).bind(t.captcha_failed).bind(t.returned)
-                    .bind(t.holds).bind(t.holders).bind(t.orders)
-                    .bind(t.buyers).bind(t.revenue)
-                    .execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            true
-        }))
-    }
-
+    ) -> Result<bool>;
     /// Minutes of `event` in `[from, to]` (ms), oldest first, with the last
     /// minute before `from` (the base of the cumulative counts) if any.
-    pub async fn range(
+    async fn range(
         &self,
         event: &str,
         from: i64,
         to: i64,
-    ) -> Result<(Option<MinuteRow>, Vec<MinuteRow>)> {
-        let rows = format!(
-            "{COLUMNS} where event_id = $1 and minute >= $2 and minute <= $3 order by minute"
-        );
-        let base =
-            format!("{COLUMNS} where event_id = $1 and minute < $2 order by minute desc limit 1");
-        Ok(on_pool!(self.0, p => (
-            sqlx::query_as(&base).bind(event).bind(from).fetch_optional(p).await?,
-            sqlx::query_as(&rows).bind(event).bind(from).bind(to).fetch_all(p).await?,
-        )))
-    }
-
+    ) -> Result<(Option<MinuteRow>, Vec<MinuteRow>)>;
     /// First and last stored minute of `event`.
-    pub async fn span(&self, event: &str) -> Result<Option<(i64, i64)>> {
-        let q = "select min(minute), max(minute) from sale_minute where event_id = $1";
-        let (a, b): (Option<i64>, Option<i64>) =
-            on_pool!(self.0, p => sqlx::query_as(q).bind(event).fetch_one(p).await?);
-        Ok(a.zip(b))
-    }
-
+    async fn span(&self, event: &str) -> Result<Option<(i64, i64)>>;
     /// Holds, holders, orders and buyers of `event` so far (the other
     /// fields are left at zero).
-    pub async fn sales_totals(&self, event: &str) -> Result<Totals> {
-        let (holds, holders, orders, buyers): (i64, i64, i64, i64) = on_pool!(
-            self.0, p => sqlx::query_as(SALES_TOTALS).bind(event).fetch_one(p).await?);
-        Ok(Totals {
-            holds,
-            holders,
-            orders,
-            buyers,
-            ..Totals::default()
-        })
-    }
+    async fn sales_totals(&self, event: &str) -> Result<Totals>;
 }
+
+macro_rules! impl_sale_minutes {
+    ($store:ty, $db:ty) => {
+        #[async_trait]
+        impl SaleMinuteRepo for $store {
+            async fn watermark(&self, event: &str) -> Result<Option<Watermark>> {
+                let q = "select seq, last_ticket, at from sale_watermark where event_id = $1";
+                Ok(sqlx::query_as(q).bind(event).fetch_optional(self.read()).await?)
+            }
+
+            async fn add(
+                &self,
+                event: &str,
+                seen: Option<Watermark>,
+                next: Watermark,
+                minutes: &[Minute],
+                totals: &Totals,
+            ) -> Result<bool> {
+                let cas = match seen {
+                    Some(_) => {
+                        "update sale_watermark set seq = $2, last_ticket = $3, at = $4 \
+                         where event_id = $1 and seq = $5 and at = $6"
+                    }
+                    None => {
+                        "insert into sale_watermark (event_id, seq, last_ticket, at) \
+                         values ($1, $2, $3, $4) on conflict (event_id) do nothing"
+                    }
+                };
+                let stored = "select waits from sale_minute where event_id = $1 and minute = $2";
+                let sql = add_sql();
+                let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+                let none = Totals::default();
+                // The compare-and-set comes first: on SQLite it takes the write
+                // lock, on PostgreSQL the row lock a concurrent writer waits on.
+                let mut tx = self.begin().await?;
+                let mut cas = sqlx::query(cas).bind(event).bind(next.seq).bind(next.last_ticket)
+                    .bind(next.at);
+                if let Some(old) = seen {
+                    cas = cas.bind(old.seq).bind(old.at);
+                }
+                let moved = cas.execute(&mut *tx).await?.rows_affected();
+                if moved != 1 {
+                    return Ok(false);
+                }
+                for (i, m) in minutes.iter().enumerate() {
+                    let before: Option<String> = sqlx::query_scalar(stored)
+                        .bind(event).bind(n(m.start)).fetch_optional(&mut *tx).await?;
+                    let waits = merged(before.as_deref(), &m.waits);
+                    let t = if i + 1 == minutes.len() { totals } else { &none };
+                    sqlx::query(&sql)
+                        .bind(event).bind(n(m.start)).bind(n(m.ticks)).bind(n(m.joins))
+                        .bind(n(m.admitted)).bind(n(m.departed)).bind(n(m.waiting))
+                        .bind(n(m.active)).bind(&waits).bind(n(m.waits_known))
+                        .bind(t.rate_limited).bind(t.captcha_failed).bind(t.returned)
+                        .bind(t.holds).bind(t.holders).bind(t.orders)
+                        .bind(t.buyers).bind(t.revenue)
+                        .execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn range(
+                &self,
+                event: &str,
+                from: i64,
+                to: i64,
+            ) -> Result<(Option<MinuteRow>, Vec<MinuteRow>)> {
+                let rows = format!(
+                    "{COLUMNS} where event_id = $1 and minute >= $2 and minute <= $3 order by minute"
+                );
+                let base = format!(
+                    "{COLUMNS} where event_id = $1 and minute < $2 order by minute desc limit 1"
+                );
+                let p = self.read();
+                Ok((
+                    sqlx::query_as(&base).bind(event).bind(from).fetch_optional(p).await?,
+                    sqlx::query_as(&rows).bind(event).bind(from).bind(to).fetch_all(p).await?,
+                ))
+            }
+
+            async fn span(&self, event: &str) -> Result<Option<(i64, i64)>> {
+                let q = "select min(minute), max(minute) from sale_minute where event_id = $1";
+                let (a, b): (Option<i64>, Option<i64>) =
+                    sqlx::query_as(q).bind(event).fetch_one(self.read()).await?;
+                Ok(a.zip(b))
+            }
+
+            async fn sales_totals(&self, event: &str) -> Result<Totals> {
+                let (holds, holders, orders, buyers): (i64, i64, i64, i64) =
+                    sqlx::query_as(SALES_TOTALS).bind(event).fetch_one(self.read()).await?;
+                Ok(Totals {
+                    holds,
+                    holders,
+                    orders,
+                    buyers,
+                    ..Totals::default()
+                })
+            }
+        }
+    };
+}
+
+booking::for_each_backend!(impl_sale_minutes);
 
 /// A stored histogram plus a batch's, as stored (`{"<seconds>": count}`).
 fn merged(stored: Option<&str>, add: &BTreeMap<u64, u64>) -> String {

@@ -250,6 +250,7 @@ mod tests {
                     visitor: VisitorId::random(),
                     ticket,
                     expires_at: at + 60_000,
+                    offer: false,
                 })
                 .collect(),
             departed: Vec::new(),
@@ -257,6 +258,7 @@ mod tests {
             returning: 0,
             epoch: String::new(),
             restored_at: 0,
+            sold_out: false,
             active: admitted.len() as u32,
             waiting: last_ticket - head,
             settings: QueueSettings::default(),

@@ -1,7 +1,6 @@
 //! `GET /api/v1/admin/events/{event}/analytics` (JSON) and
 //! `…/analytics.csv`: the stored minutes of any range of a sale.
 
-use super::db::SaleMinutes;
 use super::report::{self, Report};
 use crate::auth::Viewer;
 use crate::error::AdminError;
@@ -63,12 +62,12 @@ async fn load(
     q: Result<Query<RangeQuery>, QueryRejection>,
 ) -> Result<Analytics, ApiError> {
     let Query(q) = q.map_err(|e| AdminError::invalid("query", e.body_text()))?;
-    let minutes = SaleMinutes(&api.db);
+    let minutes = api.db.sale_minutes();
     let span = minutes.span(event.as_str()).await?;
     if span.is_none() {
         // No minute yet: an event that exists has an empty report.
         let queued = api.engine.store().settings(event).await?.is_some();
-        let catalog = api.booking.db.catalog().event(event.as_str()).await;
+        let catalog = api.booking.sales.event(event.as_str()).await;
         if !queued && catalog.map_err(AdminError::from)?.is_none() {
             return Err(AdminError::NotFound("event").into());
         }
@@ -83,7 +82,7 @@ async fn load(
     // Whole minutes: a bound inside a minute covers that minute.
     let from = from - from.rem_euclid(60_000);
     let (base, rows) = minutes.range(event.as_str(), from, to).await?;
-    let currency = match api.booking.sales_summary(event.as_str()).await {
+    let currency = match api.booking.sales.sales_summary(event.as_str()).await {
         Ok(s) => Some(s.currency),
         Err(booking::BookingError::NotFound(_)) => None,
         Err(e) => return Err(AdminError::from(e).into()),

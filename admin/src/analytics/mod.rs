@@ -14,13 +14,13 @@
 
 #[cfg(test)]
 mod conformance;
-mod db;
+pub(crate) mod db;
 mod fold;
 pub mod http;
 mod report;
 
 use crate::AdminApi;
-use db::{SaleMinutes, Totals};
+use db::Totals;
 
 use queue::EventId;
 use std::sync::Arc;
@@ -117,7 +117,7 @@ async fn flush_event(
     event: &EventId,
     ticks: &[fold::TickFigures],
 ) -> crate::error::Result<()> {
-    let minutes = SaleMinutes(&api.db);
+    let minutes = api.db.sale_minutes();
     let seen = minutes.watermark(event.as_str()).await?;
     let (seq, base, base_at) = match seen {
         Some(w) if !restarted(ticks, &w) => (
@@ -155,8 +155,8 @@ async fn cumulative(api: &AdminApi, event: &EventId) -> crate::error::Result<Tot
     use queue::store::counters::{CAPTCHA_FAILED, RATE_LIMITED, RETURNED};
     let counters = api.engine.store().counters(event).await?;
     let get = |name: &str| i64::try_from(counters.get(name).copied().unwrap_or(0)).unwrap_or(0);
-    let sales = SaleMinutes(&api.db).sales_totals(event.as_str()).await?;
-    let revenue = match api.booking.sales_summary(event.as_str()).await {
+    let sales = api.db.sale_minutes().sales_totals(event.as_str()).await?;
+    let revenue = match api.booking.sales.sales_summary(event.as_str()).await {
         Ok(s) => s.revenue,
         // An event sold elsewhere (a queue without a catalog entry) has no
         // revenue here.

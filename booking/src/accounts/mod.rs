@@ -19,15 +19,17 @@ pub use register::{
 };
 
 use crate::admission::Credentials;
-use crate::db::{CustomerRecord, OrderRecord, OrderSummary};
+use crate::config::BookingConfig;
+use crate::db::{CustomerRecord, Db, OrderRecord, OrderSummary};
 use crate::error::{BookingError, Result};
 use crate::payment::checkout::normalize_email;
-use crate::state::{now, AppState};
+use crate::state::now;
 use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use argon2::Argon2;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::Notify;
 
 /// How long a customer session lasts.
 pub const SESSION_DAYS: i64 = 7;
@@ -115,7 +117,19 @@ async fn verify_password(password: String, stored: Option<String>) -> Result<boo
     Ok(real && ok)
 }
 
-impl AppState {
+/// The accounts service: registration, email verification, sign-in and
+/// customer sessions.
+#[derive(Clone)]
+pub struct Accounts {
+    pub(crate) config: Arc<BookingConfig>,
+    pub(crate) db: Db,
+    /// HMAC key of customer session tokens.
+    pub(crate) session_key: Arc<[u8]>,
+    /// Wakes the email worker when an email is queued.
+    pub(crate) mail_wakeup: Arc<Notify>,
+}
+
+impl Accounts {
     fn issue_session(&self, customer_id: &str, email: &str) -> Result<SessionView> {
         let iat = now();
         let exp = iat + chrono::Duration::days(SESSION_DAYS);
@@ -142,7 +156,7 @@ impl AppState {
 
     /// The session claims of a bearer token, checking only its signature
     /// and expiry (the edge's per-account place cap uses this; anything
-    /// that grants access to orders uses [`AppState::account_from`]).
+    /// that grants access to orders uses [`Accounts::account_from`]).
     pub fn customer_from(&self, creds: &Credentials) -> Option<SessionClaims> {
         let token = creds.bearer.as_deref()?;
         let validation = Validation::new(Algorithm::HS256);

@@ -10,11 +10,12 @@
 //! neither a stranger registering your address nor you clicking a link you
 //! did not ask for hands your orders to someone else.
 
+use super::Accounts;
 use super::{check_password, hash_password, mail, verify_password, AccountRequest, SessionView};
 use crate::db::{MailBudget, VerificationRecord};
 use crate::error::{BookingError, Result};
 use crate::payment::checkout::normalize_email;
-use crate::state::{now, AppState};
+use crate::state::now;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
@@ -57,7 +58,7 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-impl AppState {
+impl Accounts {
     /// Starts a registration (see the module docs).
     pub async fn register(&self, req: &AccountRequest) -> Result<RegistrationView> {
         let email = normalize_email(&req.email)?;

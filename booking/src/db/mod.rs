@@ -3,9 +3,11 @@
 //!
 //! The SQL is the same lowercase text on both backends (both accept `$n`
 //! placeholders and `returning`); it is written once in `sql/` as macros
-//! that each backend module instantiates. What differs between dialects
-//! (how a write transaction starts, `for update skip locked`, pool setup)
-//! lives in the backend module.
+//! that [`for_each_backend!`](crate::for_each_backend) instantiates for
+//! each backend store. What differs between dialects (how a write
+//! transaction starts, `for update skip locked`, pool setup) lives in the
+//! backend module. Another crate sharing the database (admin) writes its
+//! SQL the same way, on the same stores: [`Db::store`].
 
 mod account_model;
 pub mod migrate;
@@ -25,7 +27,9 @@ pub use account_model::*;
 pub use model::*;
 pub use order_model::*;
 pub use payment_model::*;
+pub use postgres::PgStore;
 pub use sales_model::*;
+pub use sqlite::SqliteStore;
 pub use ticket_model::*;
 
 use crate::error::Result;
@@ -358,7 +362,44 @@ pub enum BackendKind {
 #[derive(Clone)]
 pub struct Db {
     backend: Arc<dyn BackendDyn>,
+    store: Store,
 }
+
+/// The backend store behind a [`Db`], for another crate's repositories on
+/// the same pool: each provides `read()` (the pool for plain reads) and
+/// `begin()` (a write transaction), and SQL written once as a macro is
+/// instantiated for both with [`for_each_backend!`](crate::for_each_backend).
+#[derive(Clone)]
+pub enum Store {
+    /// PostgreSQL (production, several nodes).
+    Postgres(Arc<PgStore>),
+    /// SQLite (embedded default, one node).
+    Sqlite(Arc<SqliteStore>),
+}
+
+/// Instantiates `$m!(store type, sqlx database)` once per backend: how the
+/// SQL shared by both dialects is written once (`db/sql/`, and admin's
+/// repositories).
+#[macro_export]
+macro_rules! for_each_backend {
+    ($($m:ident),+ $(,)?) => {
+        $(
+            $m!($crate::db::PgStore, ::sqlx::Postgres);
+            $m!($crate::db::SqliteStore, ::sqlx::Sqlite);
+        )+
+    };
+}
+
+crate::for_each_backend!(
+    impl_catalog_repo,
+    impl_hold_repo,
+    impl_order_repo,
+    impl_settle,
+    impl_account_repos,
+    impl_sales_repo,
+    impl_payment_repo,
+    impl_ticket_repo,
+);
 
 /// Object-safe view of a backend with one accessor per repository.
 trait BackendDyn: Send + Sync {
@@ -407,17 +448,28 @@ impl Db {
     /// Connects to `url` (`postgres://…` or `sqlite://…`) and applies the
     /// migrations of that backend.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
-        let backend: Arc<dyn BackendDyn> =
-            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                Arc::new(postgres::PgStore::connect(url, max_connections).await?)
-            } else if url.starts_with("sqlite:") {
-                Arc::new(sqlite::SqliteStore::connect(url).await?)
-            } else {
-                return Err(crate::error::BookingError::internal(
-                    "database_url must start with postgres:// or sqlite:",
-                ));
-            };
-        Ok(Self { backend })
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let store = Arc::new(postgres::PgStore::connect(url, max_connections).await?);
+            Ok(Self {
+                backend: store.clone(),
+                store: Store::Postgres(store),
+            })
+        } else if url.starts_with("sqlite:") {
+            let store = Arc::new(sqlite::SqliteStore::connect(url).await?);
+            Ok(Self {
+                backend: store.clone(),
+                store: Store::Sqlite(store),
+            })
+        } else {
+            Err(crate::error::BookingError::internal(
+                "database_url must start with postgres:// or sqlite:",
+            ))
+        }
+    }
+
+    /// The backend store, for repositories of another crate on this pool.
+    pub fn store(&self) -> Store {
+        self.store.clone()
     }
 
     /// Events, seats, pools.

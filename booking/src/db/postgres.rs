@@ -17,14 +17,14 @@ pub struct PgStore {
 impl PgStore {
     /// Several sweepers may run at once; each takes the holds no one else
     /// has locked.
-    const EXPIRED_HOLDS: &'static str = "select id from hold
+    pub(in crate::db) const EXPIRED_HOLDS: &'static str = "select id from hold
         where status = 'active' and expires_at <= $1
         order by expires_at limit $2
         for update skip locked";
 
     /// Leases due emails to this worker; rows another worker is claiming
     /// right now are skipped, not waited for.
-    const CLAIM_EMAILS: &'static str = "update email_outbox
+    pub(in crate::db) const CLAIM_EMAILS: &'static str = "update email_outbox
         set next_attempt_at = $2, attempts = attempts + 1
         where id in (
             select id from email_outbox
@@ -51,11 +51,13 @@ impl PgStore {
         &self.holds
     }
 
-    pub(in crate::db) fn read(&self) -> &Pool<Postgres> {
+    /// The pool for plain reads.
+    pub fn read(&self) -> &Pool<Postgres> {
         &self.pool
     }
 
-    pub(in crate::db) async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
+    /// A write transaction.
+    pub async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)
     }
 }
@@ -65,12 +67,3 @@ impl Backend for PgStore {
         BackendKind::Postgres
     }
 }
-
-impl_catalog_repo!(PgStore, Postgres);
-impl_hold_repo!(PgStore, Postgres);
-impl_order_repo!(PgStore, Postgres);
-impl_settle!(PgStore, Postgres);
-impl_account_repos!(PgStore, Postgres);
-impl_sales_repo!(PgStore, Postgres);
-impl_payment_repo!(PgStore, Postgres);
-impl_ticket_repo!(PgStore, Postgres);

@@ -20,12 +20,12 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// One writer: no row locks needed.
-    const EXPIRED_HOLDS: &'static str = "select id from hold
+    pub(in crate::db) const EXPIRED_HOLDS: &'static str = "select id from hold
         where status = 'active' and expires_at <= $1
         order by expires_at limit $2";
 
     /// One writer: the lease update is enough.
-    const CLAIM_EMAILS: &'static str = "update email_outbox
+    pub(in crate::db) const CLAIM_EMAILS: &'static str = "update email_outbox
         set next_attempt_at = $2, attempts = attempts + 1
         where id in (
             select id from email_outbox
@@ -57,11 +57,13 @@ impl SqliteStore {
         Ok(Self { read, write })
     }
 
-    pub(in crate::db) fn read(&self) -> &Pool<Sqlite> {
+    /// The pool for plain reads (read-only connections).
+    pub fn read(&self) -> &Pool<Sqlite> {
         &self.read
     }
 
-    pub(in crate::db) async fn begin(&self) -> Result<Transaction<'static, Sqlite>> {
+    /// A write transaction: `begin immediate` on the single writer.
+    pub async fn begin(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.write.begin_with("begin immediate").await?)
     }
 }
@@ -71,12 +73,3 @@ impl Backend for SqliteStore {
         BackendKind::Sqlite
     }
 }
-
-impl_catalog_repo!(SqliteStore, Sqlite);
-impl_hold_repo!(SqliteStore, Sqlite);
-impl_order_repo!(SqliteStore, Sqlite);
-impl_settle!(SqliteStore, Sqlite);
-impl_account_repos!(SqliteStore, Sqlite);
-impl_sales_repo!(SqliteStore, Sqlite);
-impl_payment_repo!(SqliteStore, Sqlite);
-impl_ticket_repo!(SqliteStore, Sqlite);

@@ -3,9 +3,12 @@
 //! exponential backoff until [`MAX_ATTEMPTS`].
 
 use super::Mailer;
-use crate::state::{now, AppState};
+use crate::config::BookingConfig;
+use crate::db::Db;
+use crate::state::now;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// Attempts before an email is marked failed.
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -19,7 +22,16 @@ pub fn backoff(attempt: i64) -> chrono::Duration {
     chrono::Duration::seconds((5_i64 << exp).min(3600))
 }
 
-impl AppState {
+/// The email outbox: what the worker sends.
+#[derive(Clone)]
+pub struct Outbox {
+    pub(crate) config: Arc<BookingConfig>,
+    pub(crate) db: Db,
+    /// Rung by whoever queues an email.
+    pub(crate) mail_wakeup: Arc<Notify>,
+}
+
+impl Outbox {
     /// Sends every due email once; returns how many were sent.
     pub async fn flush_outbox(&self, mailer: &Mailer) -> crate::error::Result<usize> {
         let mut sent = 0;
@@ -66,7 +78,7 @@ impl AppState {
 
 /// The worker loop: wakes when an email is queued, and every few seconds
 /// for retries. Runs until its task is aborted.
-pub async fn run(state: AppState, mailer: Arc<Mailer>) {
+pub async fn run(state: Outbox, mailer: Arc<Mailer>) {
     loop {
         if let Err(e) = state.flush_outbox(&mailer).await {
             tracing::warn!(error = %e, "outbox flush failed");

@@ -9,13 +9,20 @@ pub mod locks;
 pub mod sweeper;
 
 use crate::admission::Credentials;
-use crate::db::{HoldGaReq, HoldSeatReq, HoldStatus, NewHold, PlaceOutcome, Released};
+use crate::catalog::{Catalog, SeatMapCache};
+use crate::config::BookingConfig;
+use crate::db::{Db, HoldGaReq, HoldSeatReq, HoldStatus, NewHold, PlaceOutcome, Released};
 use crate::error::{BookingError, Result};
-use crate::state::{now, AppState};
+use crate::payment::mirror::Intents;
+use crate::state::now;
 use chrono::{DateTime, Utc};
+use locks::SeatLocks;
+use queue::admission::AdmissionVerifier;
 use queue::api::ErrorCode;
+use queue::QueueStore;
 use queue::{EventId, VisitorId};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Body of `POST /events/{event}/holds`: seats, or a GA quantity.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -67,7 +74,26 @@ fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
 }
 
-impl AppState {
+/// The holds service: places, shows and releases holds, and does what
+/// follows every hold's end (see [`Holds::after_release`]).
+#[derive(Clone)]
+pub struct Holds {
+    pub(crate) config: Arc<BookingConfig>,
+    pub(crate) db: Db,
+    /// Checks the admission token a hold presents.
+    pub(crate) verifier: Arc<AdmissionVerifier>,
+    /// The event, its sale window, prices and seat cap.
+    pub(crate) catalog: Catalog,
+    /// Redis seat locks, when Redis is configured.
+    pub(crate) locks: Option<Arc<SeatLocks>>,
+    pub(crate) seat_maps: Arc<SeatMapCache>,
+    /// The waiting room, told when an admitted session ends.
+    pub(crate) queue: Arc<dyn QueueStore>,
+    /// Cancels the PaymentIntent of an order that ended with its hold.
+    pub(crate) intents: Intents,
+}
+
+impl Holds {
     /// Places a hold for the admitted fan presenting `creds`.
     #[tracing::instrument(skip_all, fields(event = %event))]
     pub async fn place_hold(
@@ -97,7 +123,7 @@ impl AppState {
         let claims = self
             .verifier
             .verify_with_credential(token, event, queue_token)?;
-        let ev = self.published_event(event.as_str()).await?;
+        let ev = self.catalog.published_event(event.as_str()).await?;
         let at = now();
         if ev.sale_starts_at.is_some_and(|s| at < s) || ev.sale_ends_at.is_some_and(|e| at >= e) {
             return Err(BookingError::Conflict {
@@ -105,8 +131,8 @@ impl AppState {
                 message: "the sale for this event is not open".to_owned(),
             });
         }
-        let max = self.seat_limit(&ev.id).await;
-        let map = self.seat_prices(&ev).await?;
+        let max = self.catalog.seat_limit(&ev.id).await;
+        let map = self.catalog.seat_prices(&ev).await?;
         let (seats, ga) = match (&req.seats, req.quantity) {
             (Some(seats), None) => {
                 if seats.is_empty() {
@@ -316,7 +342,7 @@ impl AppState {
     /// the session also expires on its own.
     pub async fn after_release(&self, released: &Released) {
         self.seat_maps.invalidate(&released.event_id);
-        self.cancel_intent_of_hold(&released.hold_id).await;
+        self.intents.cancel_intent_of_hold(&released.hold_id).await;
         self.waitlist_after_release(released).await;
         let (Ok(event), Ok(visitor)) = (
             EventId::parse(&released.event_id),

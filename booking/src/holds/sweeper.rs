@@ -2,13 +2,14 @@
 //! expired hold to one sweeper (`for update skip locked`); SQLite has one
 //! writer. Every release tells the queue the admitted session ended.
 
-use crate::state::{now, AppState};
+use super::Holds;
+use crate::state::now;
 use std::time::Duration;
 
 /// Holds expired per transaction.
 const BATCH: i64 = 200;
 
-impl AppState {
+impl Holds {
     /// Expires every due hold now; returns how many.
     pub async fn sweep_expired_holds(&self) -> crate::error::Result<usize> {
         let mut total = 0;
@@ -26,7 +27,7 @@ impl AppState {
 }
 
 /// The sweeper loop; runs until its task is aborted.
-pub async fn run(state: AppState) {
+pub async fn run(state: Holds) {
     let period = Duration::from_millis(state.config.sweep_interval_ms.max(50));
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -35,7 +35,10 @@ pub async fn register(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<AccountRequest>,
 ) -> Result<impl IntoResponse> {
-    Ok((StatusCode::ACCEPTED, Json(state.register(&req).await?)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(state.accounts().register(&req).await?),
+    ))
 }
 
 /// `POST /auth/verify`: the emailed token and the registration's password;
@@ -63,7 +66,7 @@ pub async fn verify(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<VerifyRequest>,
 ) -> Result<impl IntoResponse> {
-    Ok(Json(state.verify_email(&req).await?))
+    Ok(Json(state.accounts().verify_email(&req).await?))
 }
 
 /// `POST /auth/login`.
@@ -90,7 +93,7 @@ pub async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<AccountRequest>,
 ) -> Result<impl IntoResponse> {
-    Ok(Json(state.login(&req).await?))
+    Ok(Json(state.accounts().login(&req).await?))
 }
 
 /// `GET /me/orders`.
@@ -113,5 +116,7 @@ pub async fn my_orders(
     headers: HeaderMap,
 ) -> Result<impl IntoResponse> {
     let creds = Credentials::from_headers(&headers);
-    Ok(Json(json!({ "orders": state.my_orders(&creds).await? })))
+    Ok(Json(
+        json!({ "orders": state.accounts().my_orders(&creds).await? }),
+    ))
 }

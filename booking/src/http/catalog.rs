@@ -107,7 +107,7 @@ pub async fn list(
         to: params.get("to").map(|t| parse_time("to", t)).transpose()?,
         name_like: q,
     };
-    let mut events = state.db.catalog().list_events(&query).await?;
+    let mut events = state.catalog().list_events(&query).await?;
     let next = if events.len() as i64 > limit {
         events.truncate(limit as usize);
         events.last().map(encode_cursor)
@@ -140,7 +140,7 @@ pub async fn show(
     Path(event): Path<String>,
 ) -> Result<impl IntoResponse> {
     let id = path_id("event", &event)?;
-    Ok(Json(state.published_event(&id).await?))
+    Ok(Json(state.catalog().published_event(&id).await?))
 }
 
 /// `GET /api/v1/events/{event}/seats`: the seat map with availability,
@@ -168,14 +168,14 @@ pub async fn seats(
     Path(event): Path<String>,
 ) -> Result<impl IntoResponse> {
     let id = path_id("event", &event)?;
-    let ev = state.published_event(&id).await?;
-    let map = state.seat_map(&ev).await?;
+    let ev = state.catalog().published_event(&id).await?;
+    let map = state.catalog().seat_map(&ev).await?;
     let mut json = map.json.clone();
     if let Some(obj) = json.as_object_mut() {
         // The page caps the selection with it instead of learning it from a 422.
         obj.insert(
             "max_seats_per_hold".to_owned(),
-            state.seat_limit(&ev.id).await.into(),
+            state.catalog().seat_limit(&ev.id).await.into(),
         );
     }
     Ok(([(header::CACHE_CONTROL, "public, max-age=1")], Json(json)))

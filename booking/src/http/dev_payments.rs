@@ -17,7 +17,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 fn dev_payment_id(state: &AppState, raw: &str) -> Result<String> {
-    if state.payments.name() != "dev" {
+    if state.payments().provider() != "dev" {
         return Err(BookingError::NotFound("payment"));
     }
     path_id("payment", raw)
@@ -47,12 +47,7 @@ pub async fn dev_form(
     Path(payment): Path<String>,
 ) -> Result<impl IntoResponse> {
     let id = dev_payment_id(&state, &payment)?;
-    let p = state
-        .db
-        .orders()
-        .payment(&id)
-        .await?
-        .ok_or(BookingError::NotFound("payment"))?;
+    let p = state.payments().payment(&id).await?;
     let amount = crate::email::templates::money(p.amount, &p.currency);
     Ok(Html(format!(
         "<!doctype html><meta charset=utf-8><title>Test payment</title>\
@@ -109,12 +104,7 @@ pub async fn dev_confirm(
     } else {
         serde_json::from_slice(&body).map_err(|e| BookingError::InvalidJson(e.to_string()))?
     };
-    let p = state
-        .db
-        .orders()
-        .payment(&id)
-        .await?
-        .ok_or(BookingError::NotFound("payment"))?;
+    let p = state.payments().payment(&id).await?;
     let decline = match params.get("outcome").map(String::as_str) {
         None | Some("succeed") => req.card.as_deref().and_then(dev::test_card),
         Some("fail") => dev::test_card("4000000000000002"),
@@ -131,7 +121,10 @@ pub async fn dev_confirm(
                 code: Some(code.to_owned()),
                 message: Some(message.to_owned()),
             };
-            let outcome = state.payment_declined(&p, None, &decline).await?;
+            let outcome = state
+                .payments()
+                .payment_declined(&p, None, &decline)
+                .await?;
             if outcome == SettleOutcome::Declined {
                 return Err(BookingError::PaymentDeclined {
                     decline_code: decline.code,
@@ -140,9 +133,9 @@ pub async fn dev_confirm(
             }
             outcome
         }
-        None => state.payment_succeeded(&p, None).await?,
+        None => state.payments().payment_succeeded(&p, None).await?,
     };
-    let order = state.order_detail(&p.order_id).await?;
+    let order = state.orders().order_detail(&p.order_id).await?;
     Ok(Json(json!({
         "order_id": order.order.id,
         "status": order.order.status,

@@ -49,7 +49,7 @@ pub async fn create(
         message: e.to_string(),
     })?;
     let creds = Credentials::from_headers(&headers);
-    let hold = state.place_hold(&event, &creds, &req).await?;
+    let hold = state.holds().place_hold(&event, &creds, &req).await?;
     Ok((StatusCode::CREATED, Json(hold)))
 }
 
@@ -81,7 +81,7 @@ pub async fn show(
 ) -> Result<impl IntoResponse> {
     let id = path_id("hold", &hold)?;
     let creds = Credentials::from_headers(&headers);
-    Ok(Json(state.hold_for_owner(&id, &creds).await?))
+    Ok(Json(state.holds().hold_for_owner(&id, &creds).await?))
 }
 
 /// Releases the caller's own hold: 204.
@@ -113,6 +113,6 @@ pub async fn release(
 ) -> Result<impl IntoResponse> {
     let id = path_id("hold", &hold)?;
     let creds = Credentials::from_headers(&headers);
-    state.release_hold(&id, &creds).await?;
+    state.holds().release_hold(&id, &creds).await?;
     Ok(StatusCode::NO_CONTENT)
 }

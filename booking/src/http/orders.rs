@@ -46,7 +46,7 @@ pub async fn checkout(
 ) -> Result<impl IntoResponse> {
     let id = path_id("hold", &hold)?;
     let creds = Credentials::from_headers(&headers);
-    Ok(Json(state.checkout(&id, &creds, &req).await?))
+    Ok(Json(state.orders().checkout(&id, &creds, &req).await?))
 }
 
 /// `GET /orders/{order}`.
@@ -76,7 +76,7 @@ pub async fn show(
 ) -> Result<impl IntoResponse> {
     let id = path_id("order", &order)?;
     let creds = Credentials::from_headers(&headers);
-    Ok(Json(state.order_for(&id, &creds).await?))
+    Ok(Json(state.orders().order_for(&id, &creds).await?))
 }
 
 /// `POST /orders/{order}/cancel`.
@@ -108,5 +108,5 @@ pub async fn cancel(
 ) -> Result<impl IntoResponse> {
     let id = path_id("order", &order)?;
     let creds = Credentials::from_headers(&headers);
-    Ok(Json(state.cancel_order(&id, &creds).await?))
+    Ok(Json(state.orders().cancel_order(&id, &creds).await?))
 }

@@ -38,13 +38,13 @@ pub async fn show(
     Path(ticket): Path<String>,
 ) -> Result<impl IntoResponse> {
     let id = path_id("ticket", &ticket)?;
-    Ok(([NO_STORE], Json(state.ticket(&id).await?)))
+    Ok(([NO_STORE], Json(state.tickets().ticket(&id).await?)))
 }
 
 /// The QR code of a ticket that is not revoked, as `kind`.
 async fn qr(state: &AppState, raw: &str, kind: &'static str) -> Result<Response> {
     let id = path_id("ticket", raw)?;
-    let t = state.live_ticket(&id).await?;
+    let t = state.tickets().live_ticket(&id).await?;
     let body = match kind {
         "image/png" => qr::png(&t.qr)?,
         _ => qr::svg(&t.qr)?.into_bytes(),

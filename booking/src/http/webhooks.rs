@@ -38,6 +38,6 @@ pub async fn stripe_webhook(
     let signature = headers
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
-    let outcome = state.stripe_webhook(signature, &body).await?;
+    let outcome = state.payments().stripe_webhook(signature, &body).await?;
     Ok(Json(json!({"received": true, "status": outcome.as_str()})))
 }

@@ -1,13 +1,16 @@
 //! Checkout, order lookup and cancellation.
 
-use super::settle::RefundKind;
-use super::IntentRequest;
+use super::settle::{Payments, RefundKind};
+use super::{IntentRequest, PaymentProvider};
+use crate::accounts::Accounts;
 use crate::admission::Credentials;
-use crate::db::{CheckoutOutcome, NewCheckout, OrderDetail};
+use crate::db::{CheckoutOutcome, Db, NewCheckout, OrderDetail};
 use crate::error::{BookingError, Result};
-use crate::state::{now, AppState};
+use crate::holds::Holds;
+use crate::state::now;
 use queue::api::ErrorCode;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Body of `POST /holds/{hold}/checkout`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -86,7 +89,31 @@ fn reference() -> String {
     format!("WR-{}", &id[..8])
 }
 
-impl AppState {
+/// The orders service: checkout, a buyer's view of an order, and its
+/// cancellation.
+#[derive(Clone)]
+pub struct Orders {
+    pub(crate) db: Db,
+    /// Stripe or dev.
+    pub(crate) payments: Arc<dyn PaymentProvider>,
+    /// The hold a checkout pays for, and what follows its end.
+    pub(crate) holds: Holds,
+    /// Who is signed in (an order checked out signed in is theirs).
+    pub(crate) accounts: Accounts,
+    /// Refunds a confirmed order that is cancelled.
+    pub(crate) settlement: Payments,
+}
+
+/// An order with its lines and payment, or 404 (no access check: for the
+/// service's own use).
+pub(crate) async fn order_detail(db: &Db, order_id: &str) -> Result<OrderDetail> {
+    db.orders()
+        .order(order_id)
+        .await?
+        .ok_or(BookingError::NotFound("order"))
+}
+
+impl Orders {
     /// Starts (or resumes) payment for a hold owned by the caller's session.
     #[tracing::instrument(skip_all, fields(hold = %hold_id))]
     pub async fn checkout(
@@ -107,7 +134,7 @@ impl AppState {
         req: &CheckoutRequest,
     ) -> Result<CheckoutView> {
         let email = normalize_email(&req.email)?;
-        self.hold_for_owner(hold_id, creds).await?;
+        self.holds.hold_for_owner(hold_id, creds).await?;
         let outcome = self
             .db
             .orders()
@@ -132,7 +159,9 @@ impl AppState {
                 })
             }
         };
-        self.claim_for_account(&detail.order, creds).await?;
+        self.accounts
+            .claim_for_account(&detail.order, creds)
+            .await?;
         let mut payment = detail
             .payment
             .clone()
@@ -192,11 +221,7 @@ impl AppState {
     /// An order with its lines and payment, or 404 (no access check: for
     /// the service's own use).
     pub async fn order_detail(&self, order_id: &str) -> Result<OrderDetail> {
-        self.db
-            .orders()
-            .order(order_id)
-            .await?
-            .ok_or(BookingError::NotFound("order"))
+        order_detail(&self.db, order_id).await
     }
 
     /// An order, visible to the session that checked it out or to the
@@ -205,7 +230,7 @@ impl AppState {
         let detail = self.order_detail(order_id).await?;
         let o = &detail.order;
         let by_session = creds.is_session(&o.event_id, &o.session_hash);
-        if by_session || self.account_owns(o, creds).await? {
+        if by_session || self.accounts.account_owns(o, creds).await? {
             Ok(detail)
         } else {
             Err(BookingError::NotFound("order"))
@@ -222,7 +247,7 @@ impl AppState {
         match detail.order.status.as_str() {
             "pending" => {
                 if let Some(released) = self.db.orders().cancel_pending(order_id, now()).await? {
-                    self.after_release(&released).await;
+                    self.holds.after_release(&released).await;
                 }
             }
             "confirmed" => {
@@ -231,7 +256,8 @@ impl AppState {
                     .as_ref()
                     .ok_or_else(|| BookingError::internal("confirmed order without payment"))?;
                 let email = crate::email::templates::cancellation(&detail);
-                self.refund_order(&detail, payment, RefundKind::Cancelled, &email)
+                self.settlement
+                    .refund_order(&detail, payment, RefundKind::Cancelled, &email)
                     .await?;
             }
             "refunded" => {

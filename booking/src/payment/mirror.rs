@@ -2,16 +2,28 @@
 //! the PaymentIntent of every order that ended unpaid, and mirroring
 //! refunds and disputes made in Stripe's Dashboard.
 
-use super::IntentCancel;
-use crate::db::{Mirror, MirrorChange, PaymentRecord};
+use super::settle::Payments;
+use super::{IntentCancel, PaymentProvider};
+use crate::db::{Db, Mirror, MirrorChange, PaymentRecord};
 use crate::error::Result;
-use crate::state::{now, AppState};
+use crate::state::now;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// PaymentIntents cancelled per round of the retry worker.
 const CANCEL_BATCH: i64 = 50;
 
-impl AppState {
+/// Cancelling the PaymentIntents of orders that ended unpaid: what every
+/// hold's end needs from the payment side, so holds depend on this and
+/// not on the whole payments service.
+#[derive(Clone)]
+pub struct Intents {
+    pub(crate) db: Db,
+    /// Stripe or dev.
+    pub(crate) payments: Arc<dyn PaymentProvider>,
+}
+
+impl Intents {
     /// Cancels at the provider the PaymentIntents of orders that ended
     /// unpaid (of the order of `hold`, or any), so an old client secret can
     /// no longer take money. Returns how many were settled; failures stay
@@ -54,6 +66,13 @@ impl AppState {
         if let Err(e) = self.cancel_due_intents(Some(hold)).await {
             tracing::warn!(%hold, error = %e, "PaymentIntent cancellation deferred");
         }
+    }
+}
+
+impl Payments {
+    /// See [`Intents::cancel_due_intents`].
+    pub async fn cancel_due_intents(&self, hold: Option<&str>) -> Result<usize> {
+        self.intents.cancel_due_intents(hold).await
     }
 
     /// Applies a refund or dispute event (`charge.refunded`,

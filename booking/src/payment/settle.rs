@@ -1,10 +1,39 @@
 //! Applying payment outcomes (from Stripe webhooks or the dev form).
 
-use super::RefundRequest;
-use crate::db::{Decline, NewEmail, NewRefund, OrderDetail, PaymentRecord, Settle, SettleOutcome};
+use super::checkout::order_detail;
+use super::mirror::Intents;
+use super::{PaymentProvider, RefundRequest};
+use crate::catalog::SeatMapCache;
+use crate::config::BookingConfig;
+use crate::db::{
+    Db, Decline, NewEmail, NewRefund, OrderDetail, PaymentRecord, Settle, SettleOutcome,
+};
 use crate::error::{BookingError, Result};
-use crate::state::{now, AppState};
+use crate::holds::Holds;
+use crate::state::now;
+use crate::tickets::Tickets;
 use queue::api::ErrorCode;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// The payments service: applies payment outcomes (this file), Stripe's
+/// webhooks (`crate::webhook`), refunds, and the mirror of what happened
+/// in Stripe (`mirror`).
+#[derive(Clone)]
+pub struct Payments {
+    pub(crate) config: Arc<BookingConfig>,
+    pub(crate) db: Db,
+    /// Stripe or dev.
+    pub(crate) payments: Arc<dyn PaymentProvider>,
+    pub(crate) seat_maps: Arc<SeatMapCache>,
+    /// Wakes the email worker when an email is queued.
+    pub(crate) mail_wakeup: Arc<Notify>,
+    /// What follows the end of a hold a settlement ends.
+    pub(crate) holds: Holds,
+    /// Mints the tickets of a confirmed order.
+    pub(crate) tickets: Tickets,
+    pub(crate) intents: Intents,
+}
 
 /// Why an order's money goes back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,15 +61,29 @@ impl RefundKind {
     }
 }
 
-impl AppState {
+impl Payments {
+    /// Which provider takes payments (`stripe` or `dev`).
+    pub fn provider(&self) -> &'static str {
+        self.payments.name()
+    }
+
+    /// A payment by our id, or 404.
+    pub async fn payment(&self, id: &str) -> Result<PaymentRecord> {
+        self.db
+            .orders()
+            .payment(id)
+            .await?
+            .ok_or(BookingError::NotFound("payment"))
+    }
+
     /// The payment succeeded: confirm, or refund if the seats are gone.
     pub async fn payment_succeeded(
         &self,
         payment: &PaymentRecord,
         webhook: Option<(String, String)>,
     ) -> Result<SettleOutcome> {
-        let detail = self.order_detail(&payment.order_id).await?;
-        let tickets = self.mint_tickets(&detail)?;
+        let detail = order_detail(&self.db, &payment.order_id).await?;
+        let tickets = self.tickets.mint_tickets(&detail)?;
         let email =
             crate::email::templates::confirmation(&detail, &tickets, &self.config.public_base_url);
         let settle = Settle {
@@ -57,7 +100,7 @@ impl AppState {
         let refund_due = match &outcome {
             SettleOutcome::Confirmed(released) => {
                 tracing::info!(order = %detail.order.id, "order confirmed");
-                self.after_release(released).await;
+                self.holds.after_release(released).await;
                 self.mail_wakeup.notify_one();
                 false
             }
@@ -169,7 +212,7 @@ impl AppState {
             .await?;
         if kind.cancels() {
             self.seat_maps.invalidate(&detail.order.event_id);
-            self.waitlist_after_cancel(detail).await;
+            self.holds.waitlist_after_cancel(detail).await;
         }
         self.mail_wakeup.notify_one();
         Ok(())
@@ -212,7 +255,7 @@ impl AppState {
         let outcome = self.db.orders().settle_failure(&settle).await?;
         count_settlement(&outcome);
         if let SettleOutcome::Failed(Some(released)) = &outcome {
-            self.after_release(released).await;
+            self.holds.after_release(released).await;
         }
         Ok(outcome)
     }

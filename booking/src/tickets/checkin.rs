@@ -4,9 +4,10 @@
 //! first recorded scan wins and any later one is reported as a conflict.
 
 use super::normalize_reference;
+use super::Tickets;
 use crate::db::{CheckinCounts, MinuteCount, Scan, ScanOutcome, TicketKey, TicketRecord};
 use crate::error::{BookingError, Result};
-use crate::state::{now, AppState};
+use crate::state::now;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -221,7 +222,7 @@ enum Presented {
     Refused(CheckinResult),
 }
 
-impl AppState {
+impl Tickets {
     /// Sold and arrived tickets of an event, by gate and, for the last
     /// hour, by minute.
     pub async fn checkin_counts(&self, event: &str) -> Result<CheckinCounts> {

@@ -9,13 +9,17 @@ pub mod reminders;
 
 pub use keys::{TicketClaims, TicketFault, TicketKeys, TICKET_TYP};
 
-use crate::db::{NewTicket, OrderDetail, TicketKey, TicketRecord};
+use crate::config::BookingConfig;
+use crate::db::{Db, NewTicket, OrderDetail, TicketKey, TicketRecord};
 use crate::error::{BookingError, Result};
-use crate::state::{now, AppState};
+use crate::payment::checkout::order_detail;
+use crate::state::now;
 use chrono::{DateTime, Utc};
 use queue::api::ErrorCode;
 use rand::Rng;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// Crockford's base32 alphabet: no I, L, O or U to misread at the door.
 const REFERENCE_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -77,7 +81,19 @@ fn places(detail: &OrderDetail) -> Vec<(String, String)> {
     out
 }
 
-impl AppState {
+/// The tickets service: signs, shows and reissues tickets, checks them in
+/// at the door (`checkin`) and sends reminders (`reminders`).
+#[derive(Clone)]
+pub struct Tickets {
+    pub(crate) config: Arc<BookingConfig>,
+    pub(crate) db: Db,
+    /// Signs and verifies tickets.
+    pub(crate) tickets: TicketKeys,
+    /// Wakes the email worker when an email is queued.
+    pub(crate) mail_wakeup: Arc<Notify>,
+}
+
+impl Tickets {
     fn sign_ticket(
         &self,
         detail: &OrderDetail,
@@ -152,7 +168,7 @@ impl AppState {
                 message: "this ticket was already used at the door".to_owned(),
             });
         }
-        let detail = self.order_detail(&old.order_id).await?;
+        let detail = order_detail(&self.db, &old.order_id).await?;
         // The place is copied from the old row by the repository.
         let new = self.sign_ticket(
             &detail,

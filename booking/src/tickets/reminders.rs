@@ -4,8 +4,10 @@
 //! order's reminder happen once, whichever process gets there first and
 //! however often they restart.
 
+use super::Tickets;
 use crate::error::{BookingError, Result};
-use crate::state::{now, AppState};
+use crate::payment::checkout::order_detail;
+use crate::state::now;
 use chrono::Duration;
 
 /// Orders looked at per query.
@@ -13,7 +15,7 @@ const BATCH: i64 = 100;
 /// How often the worker looks.
 const EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
-impl AppState {
+impl Tickets {
     /// Queues the reminders now due; returns how many this call queued.
     pub async fn send_reminders(&self) -> Result<usize> {
         if self.config.reminder_hours == 0 {
@@ -26,7 +28,7 @@ impl AppState {
         loop {
             let due = self.db.tickets().reminders_due(at, until, BATCH).await?;
             for order in &due {
-                let detail = self.order_detail(order).await?;
+                let detail = order_detail(&self.db, order).await?;
                 let event = self
                     .db
                     .catalog()
@@ -61,7 +63,7 @@ impl AppState {
 }
 
 /// The reminder worker: looks every minute.
-pub async fn run(state: AppState) {
+pub async fn run(state: Tickets) {
     loop {
         if let Err(e) = state.send_reminders().await {
             tracing::warn!(error = %e, "reminders failed; retrying in a minute");

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 pub const VICTIM: &str = "victim@example.com";
 pub const VICTIM_PW: &str = "victim's own password";
 const ATTACKER_PW: &str = "attacker password";
+const SESSION_SECRET: &str = "a session key the test knows";
 
 pub async fn register(r: &Router, email: &str, password: &str) -> (StatusCode, Value) {
     let body = json!({"email": email, "password": password}).to_string();
@@ -286,18 +287,15 @@ async fn guest_order_needs_the_placing_session(backend: Backend) {
 /// set before verification existed, or replaced by a later registration)
 /// opens nothing; one signed after it does.
 async fn sessions_from_before_verification_are_refused(backend: Backend) {
-    let app = TestApp::new(backend).await;
+    // A known key, so the test can sign sessions of its own.
+    let app = TestApp::with(backend, |c| {
+        c.session_secret = Some(booking::Secret::new(SESSION_SECRET.to_owned()));
+    })
+    .await;
     let r = booking::router(app.state.clone());
     let (_, order) = checkout(&app, &r, 5, VICTIM, None).await;
     let fresh = verified_session(&app, &r, VICTIM, VICTIM_PW).await;
-    let customer = app
-        .state
-        .db
-        .customers()
-        .by_email(VICTIM)
-        .await
-        .unwrap()
-        .unwrap();
+    let customer = app.db.customers().by_email(VICTIM).await.unwrap().unwrap();
     let verified = customer.email_verified_at.unwrap().timestamp();
     let mint = |iat: i64| {
         let claims = booking::accounts::SessionClaims {
@@ -310,7 +308,7 @@ async fn sessions_from_before_verification_are_refused(backend: Backend) {
         jsonwebtoken::encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
             &claims,
-            &jsonwebtoken::EncodingKey::from_secret(&app.state.session_key),
+            &jsonwebtoken::EncodingKey::from_secret(SESSION_SECRET.as_bytes()),
         )
         .unwrap()
     };

@@ -137,7 +137,7 @@ async fn verification_links_expire_and_work_once(backend: Backend) {
     assert_eq!(status, StatusCode::ACCEPTED);
     let token = link_token(&app, VICTIM).await;
     let hash = hex::encode(Sha256::digest(token.as_bytes()));
-    let customers = app.state.db.customers();
+    let customers = app.db.customers();
     assert!(customers
         .verification(&token, booking::state::now())
         .await

@@ -159,7 +159,8 @@ async fn started_service_journey(backend: Backend) {
         AUDIENCE.to_owned(),
     ));
     let queue = probe.queue.clone();
-    let booking = Booking::start(config.clone(), verifier, queue)
+    let db = Booking::open_db(&config).await.unwrap();
+    let booking = Booking::start(config.clone(), db.clone(), verifier, queue)
         .await
         .unwrap();
     booking.ping().await.unwrap();
@@ -191,9 +192,7 @@ async fn started_service_journey(backend: Backend) {
         .issue(&event, &visitor, 1, now, now + 60_000, &cred.session_hash())
         .unwrap();
     let qt = queue::visitor::CredentialCodec::new(&keys).encode(&cred);
-    let seats: Vec<i64> = booking
-        .state()
-        .db
+    let seats: Vec<i64> = db
         .catalog()
         .seat_map("demo")
         .await
@@ -264,7 +263,11 @@ async fn dev_provider_refused_in_production() {
         AUDIENCE.to_owned(),
     ));
     let queue = Arc::new(crate::common::RecordingQueue::default());
-    let err = Booking::start(config, verifier, queue).await.err().unwrap();
+    let db = Booking::open_db(&config).await.unwrap();
+    let err = Booking::start(config, db, verifier, queue)
+        .await
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("dev payment provider"), "{err}");
 }
 

@@ -3,6 +3,7 @@
 //! minted with the queue's issuer, and a queue that records releases.
 
 use async_trait::async_trait;
+use booking::db::Db;
 use booking::{AppState, Booking, BookingConfig, Credentials, Secret};
 use queue::admission::{AdmissionIssuer, AdmissionVerifier};
 use queue::keys::SigningKeys;
@@ -116,6 +117,8 @@ impl Fan {
 /// A booking service on its own database.
 pub struct TestApp {
     pub state: AppState,
+    /// The storage under the services, for storage-level checks.
+    pub db: Db,
     /// The config the state was built with (a second "process" on the
     /// same database is built from it).
     pub config: BookingConfig,
@@ -191,11 +194,13 @@ impl TestApp {
             AUDIENCE.to_owned(),
         ));
         let queue = Arc::new(RecordingQueue::default());
-        let state = Booking::build_state(config.clone(), verifier, queue.clone())
+        let db = Booking::open_db(&config).await.expect("booking database");
+        let state = Booking::build_state(config.clone(), db.clone(), verifier, queue.clone())
             .await
             .expect("booking state");
         Self {
             state,
+            db,
             config,
             queue,
             issuer: AdmissionIssuer::new(keys.clone(), ISSUER.to_owned(), AUDIENCE.to_owned()),
@@ -242,20 +247,17 @@ impl TestApp {
             ISSUER.to_owned(),
             AUDIENCE.to_owned(),
         ));
-        Booking::build_state(self.config.clone(), verifier, self.queue.clone())
+        let db = Booking::open_db(&self.config)
+            .await
+            .expect("second booking database");
+        Booking::build_state(self.config.clone(), db, verifier, self.queue.clone())
             .await
             .expect("second booking state")
     }
 
     /// Seat ids of the demo event and their status.
     pub async fn seats(&self) -> Vec<(i64, String)> {
-        let map = self
-            .state
-            .db
-            .catalog()
-            .seat_map("demo")
-            .await
-            .expect("seat map");
+        let map = self.db.catalog().seat_map("demo").await.expect("seat map");
         map.seats.into_iter().map(|s| (s.id, s.status)).collect()
     }
 
@@ -265,7 +267,10 @@ impl TestApp {
         creds: &Credentials,
         ids: &[i64],
     ) -> Result<booking::holds::HoldView, booking::BookingError> {
-        self.state.place_hold(&demo(), creds, &seats(ids)).await
+        self.state
+            .holds()
+            .place_hold(&demo(), creds, &seats(ids))
+            .await
     }
 
     /// Emails of `kind` waiting in the outbox (leased for a minute, so a
@@ -273,7 +278,6 @@ impl TestApp {
     pub async fn queued_emails(&self, kind: &str) -> Vec<booking::db::EmailRecord> {
         let at = booking::state::now();
         let due = self
-            .state
             .db
             .outbox()
             .claim_due(at, at + chrono::Duration::seconds(60), 50)

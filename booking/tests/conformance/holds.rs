@@ -21,6 +21,7 @@ async fn ten_thousand_fans_one_seat(backend: Backend) {
             let app = app.clone();
             tokio::spawn(async move {
                 app.state
+                    .holds()
                     .place_hold(&demo(), &fan.creds(), &seats(&[seat]))
                     .await
             })
@@ -68,6 +69,7 @@ async fn overlapping_holds_all_or_nothing(backend: Backend) {
             tokio::spawn(async move {
                 let r = app
                     .state
+                    .holds()
                     .place_hold(&demo(), &fan.creds(), &seats(&want))
                     .await;
                 (want, r)
@@ -83,14 +85,7 @@ async fn overlapping_holds_all_or_nothing(backend: Backend) {
                 wins += 1;
                 let got: HashSet<i64> = hold.seats.iter().map(|s| s.id).collect();
                 assert_eq!(got, want.iter().copied().collect::<HashSet<_>>());
-                let detail = app
-                    .state
-                    .db
-                    .holds()
-                    .get(&hold.hold_id)
-                    .await
-                    .unwrap()
-                    .unwrap();
+                let detail = app.db.holds().get(&hold.hold_id).await.unwrap().unwrap();
                 assert_eq!(detail.seats.len(), 5);
                 for id in got {
                     assert!(held.insert(id), "seat {id} held twice");
@@ -123,17 +118,18 @@ async fn expiry_returns_seats_and_releases(backend: Backend) {
     let ids: Vec<i64> = app.seats().await.iter().take(2).map(|s| s.0).collect();
     let fan = app.admit("demo");
     app.state
+        .holds()
         .place_hold(&demo(), &fan.creds(), &seats(&ids))
         .await
         .unwrap();
     assert_eq!(
-        app.state.sweep_expired_holds().await.unwrap(),
+        app.state.holds().sweep_expired_holds().await.unwrap(),
         0,
         "not yet due"
     );
     tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
-    assert_eq!(app.state.sweep_expired_holds().await.unwrap(), 1);
-    assert_eq!(app.state.sweep_expired_holds().await.unwrap(), 0);
+    assert_eq!(app.state.holds().sweep_expired_holds().await.unwrap(), 1);
+    assert_eq!(app.state.holds().sweep_expired_holds().await.unwrap(), 0);
     let all = app.seats().await;
     assert!(all.iter().all(|(_, s)| s == "available"));
     assert_eq!(
@@ -149,12 +145,14 @@ async fn token_reuse_is_409(backend: Backend) {
     let all = app.seats().await;
     let fan = app.admit("demo");
     app.state
+        .holds()
         .place_hold(&demo(), &fan.creds(), &seats(&[all[0].0]))
         .await
         .unwrap();
     let before = app.seats().await;
     let again = app
         .state
+        .holds()
         .place_hold(&demo(), &fan.creds(), &seats(&[all[1].0]))
         .await;
     assert!(matches!(again, Err(BookingError::TokenUsed)), "{again:?}");
@@ -172,6 +170,7 @@ async fn refusals_change_nothing(backend: Backend) {
     let stolen = Credentials::with_queue_token(a.creds().bearer, b.queue_token.clone());
     let err = app
         .state
+        .holds()
         .place_hold(&demo(), &stolen, &req)
         .await
         .unwrap_err();
@@ -183,6 +182,7 @@ async fn refusals_change_nothing(backend: Backend) {
     anonymous.bearer = None;
     let err = app
         .state
+        .holds()
         .place_hold(&demo(), &anonymous, &req)
         .await
         .unwrap_err();
@@ -194,12 +194,14 @@ async fn refusals_change_nothing(backend: Backend) {
     forged.bearer = Some(format!("{}x", a.token));
     let err = app
         .state
+        .holds()
         .place_hold(&demo(), &forged, &req)
         .await
         .unwrap_err();
     assert_eq!(err.status().as_u16(), 401, "{err:?}");
     let err = app
         .state
+        .holds()
         .place_hold(&demo(), &a.creds(), &seats(&[1, 2, 3, 4, 5, 6, 7]))
         .await
         .unwrap_err();
@@ -210,12 +212,14 @@ async fn refusals_change_nothing(backend: Backend) {
     };
     let err = app
         .state
+        .holds()
         .place_hold(&demo(), &a.creds(), &zero)
         .await
         .unwrap_err();
     assert_eq!(err.status().as_u16(), 422);
     let err = app
         .state
+        .holds()
         .place_hold(&demo(), &a.creds(), &seats(&[999_999]))
         .await
         .unwrap_err();
@@ -223,6 +227,7 @@ async fn refusals_change_nothing(backend: Backend) {
     assert_eq!(app.seats().await, before);
     // The same token still works after all those refusals.
     app.state
+        .holds()
         .place_hold(&demo(), &a.creds(), &req)
         .await
         .unwrap();
@@ -236,17 +241,20 @@ async fn release_by_owner_only(backend: Backend) {
     let (a, b) = (app.admit("demo"), app.admit("demo"));
     let hold = app
         .state
+        .holds()
         .place_hold(&demo(), &a.creds(), &seats(&ids))
         .await
         .unwrap();
     assert_eq!(hold.total, 3 * 8900);
     let err = app
         .state
+        .holds()
         .release_hold(&hold.hold_id, &b.session())
         .await
         .unwrap_err();
     assert_eq!(err.status().as_u16(), 403);
     app.state
+        .holds()
         .release_hold(&hold.hold_id, &a.session())
         .await
         .unwrap();
@@ -254,6 +262,7 @@ async fn release_by_owner_only(backend: Backend) {
     assert_eq!(app.queue.releases().len(), 1);
     let err = app
         .state
+        .holds()
         .release_hold(&hold.hold_id, &a.session())
         .await
         .unwrap_err();
@@ -271,17 +280,19 @@ async fn general_admission_pool(backend: Backend) {
     };
     let hold = app
         .state
+        .holds()
         .place_hold(&demo(), &fan.creds(), &req)
         .await
         .unwrap();
     assert_eq!((hold.quantity, hold.total), (Some(4), 4 * 4900));
-    let map = app.state.db.catalog().seat_map("demo").await.unwrap();
+    let map = app.db.catalog().seat_map("demo").await.unwrap();
     assert_eq!(map.pools[0].held, 4);
     app.state
+        .holds()
         .release_hold(&hold.hold_id, &fan.session())
         .await
         .unwrap();
-    let map = app.state.db.catalog().seat_map("demo").await.unwrap();
+    let map = app.db.catalog().seat_map("demo").await.unwrap();
     assert_eq!(map.pools[0].held, 0);
     app.cleanup().await;
 }
@@ -310,6 +321,7 @@ async fn redis_locks_shed_contention(backend: Backend) {
             let fan = app.admit("demo");
             tokio::spawn(async move {
                 app.state
+                    .holds()
                     .place_hold(&demo(), &fan.creds(), &seats(&[seat]))
                     .await
             })

@@ -13,6 +13,7 @@ pub async fn hold_and_checkout(app: &TestApp, fan: &Fan, ids: &[i64]) -> (HoldVi
     };
     let checkout = app
         .state
+        .orders()
         .checkout(&hold.hold_id, &fan.session(), &email)
         .await
         .unwrap();
@@ -20,8 +21,7 @@ pub async fn hold_and_checkout(app: &TestApp, fan: &Fan, ids: &[i64]) -> (HoldVi
 }
 
 pub async fn payment_of(app: &TestApp, order: &str) -> booking::db::PaymentRecord {
-    app.state
-        .db
+    app.db
         .orders()
         .order(order)
         .await
@@ -32,8 +32,7 @@ pub async fn payment_of(app: &TestApp, order: &str) -> booking::db::PaymentRecor
 }
 
 pub async fn status(app: &TestApp, order: &str) -> String {
-    app.state
-        .db
+    app.db
         .orders()
         .order(order)
         .await
@@ -58,6 +57,7 @@ async fn dev_checkout_confirm_and_email(backend: Backend) {
     };
     let again = app
         .state
+        .orders()
         .checkout(&hold.hold_id, &fan.session(), &email)
         .await
         .unwrap();
@@ -66,7 +66,12 @@ async fn dev_checkout_confirm_and_email(backend: Backend) {
         (checkout.order_id.as_str(), checkout.payment_id.as_str())
     );
     let payment = payment_of(&app, &checkout.order_id).await;
-    let outcome = app.state.payment_succeeded(&payment, None).await.unwrap();
+    let outcome = app
+        .state
+        .payments()
+        .payment_succeeded(&payment, None)
+        .await
+        .unwrap();
     assert!(
         matches!(outcome, SettleOutcome::Confirmed(_)),
         "{outcome:?}"
@@ -85,18 +90,22 @@ async fn dev_checkout_confirm_and_email(backend: Backend) {
         vec![("demo".to_owned(), fan.visitor.clone())]
     );
     // A duplicate success changes nothing.
-    let again = app.state.payment_succeeded(&payment, None).await.unwrap();
+    let again = app
+        .state
+        .payments()
+        .payment_succeeded(&payment, None)
+        .await
+        .unwrap();
     assert_eq!(again, SettleOutcome::AlreadySettled);
     // The confirmation email leaves through the outbox.
     let dir = tempfile::tempdir().unwrap();
     let mailer = Mailer::new(None, dir.path().to_path_buf()).unwrap();
-    assert_eq!(app.state.flush_outbox(&mailer).await.unwrap(), 1);
-    assert_eq!(app.state.flush_outbox(&mailer).await.unwrap(), 0);
+    assert_eq!(app.state.outbox().flush_outbox(&mailer).await.unwrap(), 1);
+    assert_eq!(app.state.outbox().flush_outbox(&mailer).await.unwrap(), 0);
     let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(files.len(), 1);
     let body = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
     let order = app
-        .state
         .db
         .orders()
         .order(&checkout.order_id)
@@ -118,7 +127,12 @@ async fn canceled_intent_releases_then_late_success_is_refunded(backend: Backend
     let fan = app.admit("demo");
     let (_, checkout) = hold_and_checkout(&app, &fan, &ids).await;
     let payment = payment_of(&app, &checkout.order_id).await;
-    let failed = app.state.payment_failed(&payment, None).await.unwrap();
+    let failed = app
+        .state
+        .payments()
+        .payment_failed(&payment, None)
+        .await
+        .unwrap();
     assert!(
         matches!(failed, SettleOutcome::Failed(Some(_))),
         "{failed:?}"
@@ -126,11 +140,21 @@ async fn canceled_intent_releases_then_late_success_is_refunded(backend: Backend
     assert_eq!(status(&app, &checkout.order_id).await, "failed");
     assert!(app.seats().await.iter().all(|(_, s)| s == "available"));
     assert_eq!(app.queue.releases().len(), 1);
-    let ok = app.state.payment_succeeded(&payment, None).await.unwrap();
+    let ok = app
+        .state
+        .payments()
+        .payment_succeeded(&payment, None)
+        .await
+        .unwrap();
     assert_eq!(ok, SettleOutcome::RefundDue);
     assert_eq!(status(&app, &checkout.order_id).await, "refunded");
     assert!(app.seats().await.iter().all(|(_, s)| s == "available"));
-    let late = app.state.payment_failed(&payment, None).await.unwrap();
+    let late = app
+        .state
+        .payments()
+        .payment_failed(&payment, None)
+        .await
+        .unwrap();
     assert_eq!(late, SettleOutcome::AlreadySettled);
     app.cleanup().await;
 }
@@ -182,25 +206,23 @@ async fn late_payment_after_resale_is_refunded(backend: Backend) {
     let fan = app.admit("demo");
     let (_, checkout) = hold_and_checkout(&app, &fan, &ids).await;
     tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
-    assert_eq!(app.state.sweep_expired_holds().await.unwrap(), 1);
+    assert_eq!(app.state.holds().sweep_expired_holds().await.unwrap(), 1);
     let other = app.admit("demo");
     let second = app.hold_seats(&other.creds(), &ids).await.unwrap();
     let payment = payment_of(&app, &checkout.order_id).await;
-    let outcome = app.state.payment_succeeded(&payment, None).await.unwrap();
+    let outcome = app
+        .state
+        .payments()
+        .payment_succeeded(&payment, None)
+        .await
+        .unwrap();
     assert_eq!(outcome, SettleOutcome::RefundDue);
     assert_eq!(status(&app, &checkout.order_id).await, "refunded");
     assert_eq!(
         payment_of(&app, &checkout.order_id).await.status,
         "refunded"
     );
-    let detail = app
-        .state
-        .db
-        .holds()
-        .get(&second.hold_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let detail = app.db.holds().get(&second.hold_id).await.unwrap().unwrap();
     assert_eq!(detail.hold.status, "active");
     assert_eq!(app.seats().await[0].1, "held");
     app.cleanup().await;
@@ -213,16 +235,22 @@ async fn cancel_confirmed_order(backend: Backend) {
     let fan = app.admit("demo");
     let (_, checkout) = hold_and_checkout(&app, &fan, &ids).await;
     let payment = payment_of(&app, &checkout.order_id).await;
-    app.state.payment_succeeded(&payment, None).await.unwrap();
+    app.state
+        .payments()
+        .payment_succeeded(&payment, None)
+        .await
+        .unwrap();
     let stranger = app.admit("demo");
     let err = app
         .state
+        .orders()
         .cancel_order(&checkout.order_id, &stranger.session())
         .await
         .unwrap_err();
     assert_eq!(err.status().as_u16(), 404);
     let order = app
         .state
+        .orders()
         .cancel_order(&checkout.order_id, &fan.session())
         .await
         .unwrap();
@@ -231,6 +259,7 @@ async fn cancel_confirmed_order(backend: Backend) {
     assert!(app.seats().await.iter().all(|(_, s)| s == "available"));
     let err = app
         .state
+        .orders()
         .cancel_order(&checkout.order_id, &fan.session())
         .await
         .unwrap_err();
@@ -249,6 +278,7 @@ async fn checkout_validation(backend: Backend) {
     };
     let err = app
         .state
+        .orders()
         .checkout(&hold.hold_id, &fan.session(), &bad)
         .await
         .unwrap_err();
@@ -259,12 +289,14 @@ async fn checkout_validation(backend: Backend) {
     let other = app.admit("demo");
     let err = app
         .state
+        .orders()
         .checkout(&hold.hold_id, &other.session(), &good)
         .await
         .unwrap_err();
     assert_eq!(err.status().as_u16(), 403);
     let err = app
         .state
+        .orders()
         .checkout("hold_missing", &fan.session(), &good)
         .await
         .unwrap_err();
@@ -272,6 +304,7 @@ async fn checkout_validation(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
     let err = app
         .state
+        .orders()
         .checkout(&hold.hold_id, &fan.session(), &good)
         .await
         .unwrap_err();

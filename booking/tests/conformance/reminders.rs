@@ -14,25 +14,22 @@ async fn two_processes_remind_each_order_once(backend: Backend) {
     let (_, second) = confirmed_order(&app, 0, 1).await;
     let other = app.second_process().await;
     // The demo event is a month away: not yet.
-    assert_eq!(app.state.send_reminders().await.unwrap(), 0);
+    assert_eq!(app.state.tickets().send_reminders().await.unwrap(), 0);
 
     let soon = chrono::Utc::now() + chrono::Duration::hours(2);
     let changes = EventChanges {
         starts_at: Some(soon),
         ..Default::default()
     };
-    assert!(app
-        .state
-        .db
-        .sales()
-        .update_event("demo", &changes)
-        .await
-        .unwrap());
-    let (a, b) = tokio::join!(app.state.send_reminders(), other.send_reminders());
+    assert!(app.db.sales().update_event("demo", &changes).await.unwrap());
+    let (a, b) = tokio::join!(
+        app.state.tickets().send_reminders(),
+        other.tickets().send_reminders()
+    );
     assert_eq!(a.unwrap() + b.unwrap(), 2, "one reminder per order");
     // A restart, or the next minute's run, sends nothing more.
-    assert_eq!(other.send_reminders().await.unwrap(), 0);
-    assert_eq!(app.state.send_reminders().await.unwrap(), 0);
+    assert_eq!(other.tickets().send_reminders().await.unwrap(), 0);
+    assert_eq!(app.state.tickets().send_reminders().await.unwrap(), 0);
 
     let mail = app.queued_emails("reminder").await;
     assert_eq!(mail.len(), 2);

@@ -20,7 +20,11 @@ async fn sell(app: &TestApp) -> Sale {
     let (a, b, c) = (app.admit("demo"), app.admit("demo"), app.admit("demo"));
     let (hold, paid) = hold_and_checkout(app, &a, &ids[..2]).await;
     let payment = payment_of(app, &paid.order_id).await;
-    app.state.payment_succeeded(&payment, None).await.unwrap();
+    app.state
+        .payments()
+        .payment_succeeded(&payment, None)
+        .await
+        .unwrap();
     let (_, pending) = hold_and_checkout(app, &b, &ids[2..3]).await;
     app.hold_seats(&c.creds(), &[ids[3]]).await.unwrap();
     Sale {
@@ -35,22 +39,27 @@ async fn sell(app: &TestApp) -> Sale {
 /// every order once, in pages, with its lines.
 async fn summary_and_export(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let before = app.state.sales_summary("demo").await.unwrap();
+    let before = app.state.sales().sales_summary("demo").await.unwrap();
     assert_eq!((before.sold, before.held, before.revenue), (0, 0, 0));
     let capacity = before.capacity;
     assert_eq!(before.available, capacity);
     let sale = sell(&app).await;
-    let s = app.state.sales_summary("demo").await.unwrap();
+    let s = app.state.sales().sales_summary("demo").await.unwrap();
     assert_eq!((s.sold, s.held, s.active_holds), (2, 2, 2));
     assert_eq!(s.available, capacity - 4);
     assert_eq!((s.orders.confirmed, s.orders.pending), (1, 1));
     assert_eq!((s.revenue, s.refunded), (sale.paid_total, 0));
     assert_eq!(
-        app.state.sales_summary("nope").await.unwrap_err().status(),
+        app.state
+            .sales()
+            .sales_summary("nope")
+            .await
+            .unwrap_err()
+            .status(),
         404
     );
 
-    let (csv, next) = app.state.export_page("demo", None).await.unwrap();
+    let (csv, next) = app.state.sales().export_page("demo", None).await.unwrap();
     assert!(next.is_none());
     let rows: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(rows.len(), 2, "{csv}");
@@ -70,7 +79,7 @@ async fn summary_and_export(backend: Backend) {
     assert_eq!((s.checkins.sold, s.checkins.arrived), (2, 0));
 
     // Keyset pages of one: each order once, lines only of its own page.
-    let sales = app.state.db.sales();
+    let sales = app.db.sales();
     let (first, lines) = sales.export_orders("demo", None, 1).await.unwrap();
     assert_eq!(first.len(), 1);
     assert!(lines.iter().all(|l| l.order_id == first[0].id));
@@ -91,9 +100,10 @@ async fn publish_and_edit(backend: Backend) {
     let mut seed = booking::db::seed::demo_catalog(booking::state::now());
     seed.event_id = "draft-one".to_owned();
     seed.status = "draft".to_owned();
-    assert!(app.state.db.catalog().insert_catalog(&seed).await.unwrap());
+    assert!(app.db.catalog().insert_catalog(&seed).await.unwrap());
     assert_eq!(
         app.state
+            .catalog()
             .published_event("draft-one")
             .await
             .unwrap_err()
@@ -108,21 +118,33 @@ async fn publish_and_edit(backend: Backend) {
         general: Some((50, 0)),
     }];
     app.state
+        .sales()
         .replace_seat_map("draft-one", &tiers, &sections)
         .await
         .unwrap();
-    let s = app.state.sales_summary("draft-one").await.unwrap();
+    let s = app.state.sales().sales_summary("draft-one").await.unwrap();
     assert_eq!(s.capacity, 50, "only the new map's places");
-    let published = app.state.publish_event("draft-one").await.unwrap();
+    let published = app.state.sales().publish_event("draft-one").await.unwrap();
     assert_eq!(published.status, "published");
-    assert!(app.state.published_event("draft-one").await.is_ok());
-    let again = app.state.publish_event("draft-one").await.unwrap_err();
+    assert!(app
+        .state
+        .catalog()
+        .published_event("draft-one")
+        .await
+        .is_ok());
+    let again = app
+        .state
+        .sales()
+        .publish_event("draft-one")
+        .await
+        .unwrap_err();
     assert_eq!(
         (again.status().as_u16(), again.code()),
         (409, "not_a_draft")
     );
     let on_sale = app
         .state
+        .sales()
         .replace_seat_map("draft-one", &tiers, &sections)
         .await
         .unwrap_err();
@@ -131,22 +153,37 @@ async fn publish_and_edit(backend: Backend) {
         (409, "not_a_draft")
     );
     assert_eq!(
-        app.state.sales_summary("draft-one").await.unwrap().capacity,
+        app.state
+            .sales()
+            .sales_summary("draft-one")
+            .await
+            .unwrap()
+            .capacity,
         50
     );
     let changes = EventChanges {
         name: Some("Renamed".to_owned()),
         ..Default::default()
     };
-    let edited = app.state.update_event("draft-one", &changes).await.unwrap();
+    let edited = app
+        .state
+        .sales()
+        .update_event("draft-one", &changes)
+        .await
+        .unwrap();
     assert_eq!(edited.name, "Renamed");
     assert_eq!(
         edited.description, seed.description,
         "unchanged fields stay"
     );
-    app.state.cancel_event("draft-one", "").await.unwrap();
+    app.state
+        .sales()
+        .cancel_event("draft-one", "")
+        .await
+        .unwrap();
     let err = app
         .state
+        .sales()
         .update_event("draft-one", &changes)
         .await
         .unwrap_err();
@@ -154,7 +191,12 @@ async fn publish_and_edit(backend: Backend) {
         (err.status().as_u16(), err.code()),
         (409, "event_cancelled")
     );
-    let err = app.state.update_event("nope", &changes).await.unwrap_err();
+    let err = app
+        .state
+        .sales()
+        .update_event("nope", &changes)
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), 404);
     app.cleanup().await;
 }
@@ -167,6 +209,7 @@ async fn cancel_event_refunds_and_releases(backend: Backend) {
     let sale = sell(&app).await;
     let report = app
         .state
+        .sales()
         .cancel_event("demo", "Venue flooded")
         .await
         .unwrap();
@@ -184,7 +227,7 @@ async fn cancel_event_refunds_and_releases(backend: Backend) {
     assert_eq!(status(&app, &sale.pending).await, "cancelled");
     assert_eq!(payment_of(&app, &sale.paid).await.status, "refunded");
     assert!(app.seats().await.iter().all(|(_, s)| s == "available"));
-    let s = app.state.sales_summary("demo").await.unwrap();
+    let s = app.state.sales().sales_summary("demo").await.unwrap();
     assert_eq!((s.sold, s.held, s.active_holds, s.revenue), (0, 0, 0, 0));
     assert_eq!(s.refunded, sale.paid_total);
     // One hold per fan told the queue its session ended (3 fans).
@@ -197,10 +240,15 @@ async fn cancel_event_refunds_and_releases(backend: Backend) {
 
     // The fan who had not paid pays now: refunded, never confirmed.
     let late = payment_of(&app, &sale.pending).await;
-    let outcome = app.state.payment_succeeded(&late, None).await.unwrap();
+    let outcome = app
+        .state
+        .payments()
+        .payment_succeeded(&late, None)
+        .await
+        .unwrap();
     assert_eq!(outcome, SettleOutcome::RefundDue);
     assert_eq!(status(&app, &sale.pending).await, "refunded");
-    let again = app.state.cancel_event("demo", "").await.unwrap();
+    let again = app.state.sales().cancel_event("demo", "").await.unwrap();
     assert!(!again.newly_cancelled);
     assert_eq!((again.refunded, again.holds_released), (0, 0));
 
@@ -224,7 +272,7 @@ async fn cancel_event_refunds_and_releases(backend: Backend) {
         now: at,
         expires_at: at + chrono::Duration::seconds(60),
     };
-    let placed = app.state.db.holds().place(&hold).await.unwrap();
+    let placed = app.db.holds().place(&hold).await.unwrap();
     assert_eq!(placed, PlaceOutcome::EventClosed);
     let err = app
         .hold_seats(&fan.creds(), &[sale.held_seat])
@@ -243,8 +291,8 @@ async fn cancel_racing_holds_leaves_nothing_held(backend: Backend) {
         let event = format!("race-{round}");
         let mut seed = booking::db::seed::demo_catalog(booking::state::now());
         seed.event_id = event.clone();
-        assert!(app.state.db.catalog().insert_catalog(&seed).await.unwrap());
-        let map = app.state.db.catalog().seat_map(&event).await.unwrap();
+        assert!(app.db.catalog().insert_catalog(&seed).await.unwrap());
+        let map = app.db.catalog().seat_map(&event).await.unwrap();
         let mut tasks = Vec::new();
         for seat in map.seats.iter().take(40) {
             let (app, event, id) = (app.clone(), event.clone(), seat.id);
@@ -252,6 +300,7 @@ async fn cancel_racing_holds_leaves_nothing_held(backend: Backend) {
                 let fan = app.admit(&event);
                 let event = queue::EventId::parse(&event).unwrap();
                 app.state
+                    .holds()
                     .place_hold(&event, &fan.creds(), &seats(&[id]))
                     .await
                     .is_ok()
@@ -259,7 +308,7 @@ async fn cancel_racing_holds_leaves_nothing_held(backend: Backend) {
         }
         let canceller = {
             let (app, event) = (app.clone(), event.clone());
-            tokio::spawn(async move { app.state.cancel_event(&event, "").await.unwrap() })
+            tokio::spawn(async move { app.state.sales().cancel_event(&event, "").await.unwrap() })
         };
         let mut placed = 0;
         for t in tasks {
@@ -270,7 +319,7 @@ async fn cancel_racing_holds_leaves_nothing_held(backend: Backend) {
             report.holds_released, placed,
             "{event}: every placed hold released"
         );
-        let s = app.state.sales_summary(&event).await.unwrap();
+        let s = app.state.sales().sales_summary(&event).await.unwrap();
         assert_eq!((s.held, s.active_holds), (0, 0), "{event}");
     }
     if let Ok(app) = std::sync::Arc::try_unwrap(app) {
@@ -288,7 +337,7 @@ async fn concurrent_creates_have_one_winner(backend: Backend) {
             tokio::spawn(async move {
                 let mut seed = booking::db::seed::demo_catalog(booking::state::now());
                 seed.event_id = "twice".to_owned();
-                app.state.db.catalog().insert_catalog(&seed).await
+                app.db.catalog().insert_catalog(&seed).await
             })
         })
         .collect();
@@ -299,7 +348,7 @@ async fn concurrent_creates_have_one_winner(backend: Backend) {
         }
     }
     assert_eq!(created, 1);
-    let map = app.state.db.catalog().seat_map("twice").await.unwrap();
+    let map = app.db.catalog().seat_map("twice").await.unwrap();
     let single = booking::db::seed::demo_catalog(booking::state::now());
     assert_eq!(
         map.sections.len(),

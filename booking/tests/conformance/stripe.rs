@@ -202,8 +202,7 @@ async fn stripe_flow(backend: Backend) {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     }
     assert_eq!(
-        app.state
-            .db
+        app.db
             .orders()
             .order(&order_id)
             .await
@@ -231,14 +230,7 @@ async fn stripe_flow(backend: Backend) {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let order = app
-        .state
-        .db
-        .orders()
-        .order(&order_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let order = app.db.orders().order(&order_id).await.unwrap().unwrap();
     assert_eq!(
         order.order.status, "confirmed",
         "a late failure does not undo a success"
@@ -281,18 +273,31 @@ async fn failed_refunds_of_a_cancelled_event_are_retried(backend: Backend) {
     assert_eq!(deliver(&router, &paid).await.0, StatusCode::OK);
 
     stripe.inner.lock().unwrap().refunds_down = true;
-    let report = app.state.cancel_event("demo", "Power cut").await.unwrap();
+    let report = app
+        .state
+        .sales()
+        .cancel_event("demo", "Power cut")
+        .await
+        .unwrap();
     assert_eq!(report.refund_failed, vec![checkout.order_id.clone()]);
     assert_eq!(report.refunded, 0);
     let status = crate::payments::status(&app, &checkout.order_id).await;
     assert_eq!(status, "confirmed", "still paid, still owed");
-    assert_eq!(app.state.retry_refunds().await.unwrap(), 0, "still down");
+    assert_eq!(
+        app.state.sales().retry_refunds().await.unwrap(),
+        0,
+        "still down"
+    );
 
     stripe.inner.lock().unwrap().refunds_down = false;
-    assert_eq!(app.state.retry_refunds().await.unwrap(), 1);
+    assert_eq!(app.state.sales().retry_refunds().await.unwrap(), 1);
     let status = crate::payments::status(&app, &checkout.order_id).await;
     assert_eq!(status, "cancelled");
-    assert_eq!(app.state.retry_refunds().await.unwrap(), 0, "nothing owed");
+    assert_eq!(
+        app.state.sales().retry_refunds().await.unwrap(),
+        0,
+        "nothing owed"
+    );
     let keys: Vec<_> = stripe
         .calls("/v1/refunds")
         .into_iter()

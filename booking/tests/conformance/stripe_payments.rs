@@ -106,7 +106,7 @@ async fn decline_then_retry_then_success(backend: Backend) {
     assert_eq!(deliver(&router, &paid).await.0, StatusCode::OK);
     assert_eq!(status(&app, &c.order).await, "confirmed");
     assert_eq!(seat_status(&app, c.seat).await, "sold");
-    let detail = app.state.order_detail(&c.order).await.unwrap();
+    let detail = app.state.orders().order_detail(&c.order).await.unwrap();
     assert_eq!(detail.lines[0].seat_id, Some(c.seat), "the same seat");
     // Out of order: the earlier decline delivered again under a new id.
     let mut late = declined.clone();
@@ -133,7 +133,7 @@ async fn decline_then_expiry_cancels_the_intent(backend: Backend) {
     deliver(&router, &stripe.confirm(&c.intent, DECLINED)).await;
     assert_eq!(seat_status(&app, c.seat).await, "held");
     tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
-    assert_eq!(app.state.sweep_expired_holds().await.unwrap(), 1);
+    assert_eq!(app.state.holds().sweep_expired_holds().await.unwrap(), 1);
     assert_eq!(seat_status(&app, c.seat).await, "available");
     assert_eq!(status(&app, &c.order).await, "failed");
     assert_eq!(stripe.intent(&c.intent)["status"], "canceled");
@@ -144,7 +144,7 @@ async fn decline_then_expiry_cancels_the_intent(backend: Backend) {
     assert_eq!(p.intent_cancel.as_deref(), Some("done"));
     assert!(p.cancel_request_id.is_some());
     assert_eq!(
-        app.state.cancel_due_intents(None).await.unwrap(),
+        app.state.payments().cancel_due_intents(None).await.unwrap(),
         0,
         "nothing left"
     );
@@ -204,7 +204,7 @@ async fn unpaid_cancel_cancels_the_intent(backend: Backend) {
         Some("due")
     );
     assert_eq!(stripe.intent(&intent)["status"], "requires_payment_method");
-    app.state.retry_refunds().await.unwrap();
+    app.state.sales().retry_refunds().await.unwrap();
     assert_eq!(stripe.intent(&intent)["status"], "canceled");
     assert_eq!(
         payment_of(&app, &order).await.intent_cancel.as_deref(),
@@ -218,7 +218,12 @@ async fn unpaid_cancel_cancels_the_intent(backend: Backend) {
     let (_, body) = call(&router, checkout_request(&hold, &fan)).await;
     let order = body["order_id"].as_str().unwrap().to_owned();
     let intent = payment_of(&app, &order).await.provider_ref.unwrap();
-    let report = app.state.cancel_event("demo", "Rain").await.unwrap();
+    let report = app
+        .state
+        .sales()
+        .cancel_event("demo", "Rain")
+        .await
+        .unwrap();
     assert_eq!(report.pending_cancelled, 1);
     assert_eq!(stripe.intent(&intent)["status"], "canceled");
     app.cleanup().await;

@@ -48,13 +48,13 @@ async fn expiry_racing_success_is_consistent(backend: Backend) {
         events.push(paid);
     }
     let deliveries = futures::future::join_all(events.iter().map(|e| deliver(&router, e)));
-    let (sweep, answers) = tokio::join!(app.state.sweep_expired_holds(), deliveries);
+    let (sweep, answers) = tokio::join!(app.state.holds().sweep_expired_holds(), deliveries);
     sweep.unwrap();
     assert!(
         answers.iter().all(|(s, _)| *s == StatusCode::OK),
         "{answers:?}"
     );
-    app.state.sweep_expired_holds().await.unwrap();
+    app.state.holds().sweep_expired_holds().await.unwrap();
     for c in &orders {
         let order = status(&app, &c.order).await;
         let seat = seat_status(&app, c.seat).await;

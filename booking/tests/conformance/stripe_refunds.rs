@@ -26,10 +26,15 @@ async fn dashboard_refunds_are_mirrored(backend: Backend) {
     assert_eq!(status(&app, &c.order).await, "confirmed");
     assert_eq!(payment_of(&app, &c.order).await.amount_refunded, 3_000);
     assert_eq!(
-        app.state.sales_summary("demo").await.unwrap().refunded,
+        app.state
+            .sales()
+            .sales_summary("demo")
+            .await
+            .unwrap()
+            .refunded,
         3_000
     );
-    let (csv, _) = app.state.export_page("demo", None).await.unwrap();
+    let (csv, _) = app.state.sales().export_page("demo", None).await.unwrap();
     assert!(csv.contains(",89.00,30.00,USD,stripe,"), "{csv}");
 
     let (charged_all, _) = stripe.dashboard_refund(&c.intent, 5_900);
@@ -47,7 +52,7 @@ async fn dashboard_refunds_are_mirrored(backend: Backend) {
         "sold",
         "a refund frees nothing used"
     );
-    let summary = app.state.sales_summary("demo").await.unwrap();
+    let summary = app.state.sales().sales_summary("demo").await.unwrap();
     assert_eq!((summary.refunded, summary.orders.refunded), (8_900, 1));
 
     let (code, body) = call(&router, cancel_request(&c.order, &c.fan)).await;
@@ -124,13 +129,18 @@ async fn refused_refunds_are_recorded_once(backend: Backend) {
     assert_eq!(stripe.calls("/v1/refunds").len(), 2);
 
     // Cancelling the event and the refund worker leave them alone.
-    let report = app.state.cancel_event("demo", "Storm").await.unwrap();
+    let report = app
+        .state
+        .sales()
+        .cancel_event("demo", "Storm")
+        .await
+        .unwrap();
     assert_eq!(report.refund_failed.len(), 2, "{report:?}");
-    assert_eq!(app.state.retry_refunds().await.unwrap(), 0);
+    assert_eq!(app.state.sales().retry_refunds().await.unwrap(), 0);
     assert_eq!(stripe.calls("/v1/refunds").len(), 2, "never retried");
-    let summary = app.state.sales_summary("demo").await.unwrap();
+    let summary = app.state.sales().sales_summary("demo").await.unwrap();
     assert_eq!((summary.refunds_refused, summary.disputed), (2, 1));
-    let (csv, _) = app.state.export_page("demo", None).await.unwrap();
+    let (csv, _) = app.state.sales().export_page("demo", None).await.unwrap();
     // Then each order's tickets and how many were checked in.
     assert!(
         csv.contains(",charge_disputed,needs_response,1,0\r\n"),

@@ -41,6 +41,7 @@ pub async fn confirmed_order(app: &TestApp, seats: usize, ga: i64) -> (Fan, Orde
     };
     let hold = app
         .state
+        .holds()
         .place_hold(&demo(), &fan.creds(), &req)
         .await
         .unwrap();
@@ -49,12 +50,22 @@ pub async fn confirmed_order(app: &TestApp, seats: usize, ga: i64) -> (Fan, Orde
     };
     let checkout = app
         .state
+        .orders()
         .checkout(&hold.hold_id, &fan.session(), &email)
         .await
         .unwrap();
     let payment = payment_of(app, &checkout.order_id).await;
-    app.state.payment_succeeded(&payment, None).await.unwrap();
-    let detail = app.state.order_detail(&checkout.order_id).await.unwrap();
+    app.state
+        .payments()
+        .payment_succeeded(&payment, None)
+        .await
+        .unwrap();
+    let detail = app
+        .state
+        .orders()
+        .order_detail(&checkout.order_id)
+        .await
+        .unwrap();
     assert_eq!(detail.order.status, "confirmed");
     (fan, detail)
 }
@@ -65,7 +76,7 @@ async fn scan(app: &TestApp, ticket: &str, gate: &str, event: Option<&str>) -> C
         gate: gate.to_owned(),
         event: event.map(str::to_owned),
     };
-    app.state.check_in(&req).await.unwrap()
+    app.state.tickets().check_in(&req).await.unwrap()
 }
 
 async fn a_confirmed_order_gets_one_verifiable_ticket_per_place(backend: Backend) {
@@ -90,13 +101,22 @@ async fn a_confirmed_order_gets_one_verifiable_ticket_per_place(backend: Backend
 
     // A redelivered payment webhook issues nothing more.
     let payment = payment_of(&app, &detail.order.id).await;
-    app.state.payment_succeeded(&payment, None).await.unwrap();
-    let again = app.state.order_detail(&detail.order.id).await.unwrap();
+    app.state
+        .payments()
+        .payment_succeeded(&payment, None)
+        .await
+        .unwrap();
+    let again = app
+        .state
+        .orders()
+        .order_detail(&detail.order.id)
+        .await
+        .unwrap();
     assert_eq!(again.tickets.len(), 2);
 
     // Verified the way any JOSE client would: the JWKS, the kid in the
     // header, jsonwebtoken's own Ed25519 check. Nothing of ours.
-    let jwks: JwkSet = serde_json::from_value(app.state.ticket_jwks()).unwrap();
+    let jwks: JwkSet = serde_json::from_value(app.state.tickets().ticket_jwks()).unwrap();
     for t in &tickets {
         let header = jsonwebtoken::decode_header(&t.qr).unwrap();
         assert_eq!(header.alg, Algorithm::EdDSA);
@@ -115,7 +135,7 @@ async fn a_confirmed_order_gets_one_verifiable_ticket_per_place(backend: Backend
         assert_eq!(claims["seat"], t.seat.as_str());
         assert!(!t.qr.contains("fan@example.com"));
     }
-    let published = app.state.ticket_jwks();
+    let published = app.state.tickets().ticket_jwks();
     assert!(published["keys"]
         .as_array()
         .unwrap()
@@ -183,7 +203,7 @@ async fn fifty_concurrent_scans_admit_once(backend: Backend) {
         assert_eq!(r.result, "already_used", "{r:?}");
         assert_eq!(r.first_scan.as_ref(), Some(&first));
     }
-    let counts = app.state.db.tickets().checkin_counts("demo").await.unwrap();
+    let counts = app.db.tickets().checkin_counts("demo").await.unwrap();
     assert_eq!((counts.sold, counts.arrived), (1, 1));
     assert_eq!(counts.by_gate.len(), 1);
     assert_eq!(counts.by_gate[0].gate, first.gate);
@@ -244,23 +264,39 @@ async fn bad_tickets_scan_invalid_with_their_reason(backend: Backend) {
         gate: String::new(),
         event: None,
     };
-    assert_eq!(app.state.check_in(&bad).await.unwrap_err().status(), 422);
+    assert_eq!(
+        app.state
+            .tickets()
+            .check_in(&bad)
+            .await
+            .unwrap_err()
+            .status(),
+        422
+    );
     let bad = CheckinRequest {
         ticket: a.qr.clone(),
         gate: "north".into(),
         event: Some("no/such event".into()),
     };
-    assert_eq!(app.state.check_in(&bad).await.unwrap_err().status(), 422);
+    assert_eq!(
+        app.state
+            .tickets()
+            .check_in(&bad)
+            .await
+            .unwrap_err()
+            .status(),
+        422
+    );
 
     // A reissue revokes the old ticket; the new one gets in.
-    let new = app.state.reissue_ticket(&a.id).await.unwrap();
+    let new = app.state.tickets().reissue_ticket(&a.id).await.unwrap();
     assert_ne!(new.qr, a.qr);
     let r = scan(&app, &a.qr, "north", Some("demo")).await;
     assert_eq!(
         (r.result, r.reason.as_deref()),
         ("invalid", Some("reissued"))
     );
-    assert!(app.state.reissue_ticket(&a.id).await.is_err());
+    assert!(app.state.tickets().reissue_ticket(&a.id).await.is_err());
     // Manual entry by reference, in any case.
     let typed = new.reference.to_lowercase();
     assert_eq!(
@@ -270,10 +306,14 @@ async fn bad_tickets_scan_invalid_with_their_reason(backend: Backend) {
     let r = scan(&app, &new.qr, "south", Some("demo")).await;
     assert_eq!(r.result, "already_used");
     assert_eq!(r.first_scan.unwrap().gate, "north");
-    assert!(app.state.reissue_ticket(&new.id).await.is_err(), "used");
+    assert!(
+        app.state.tickets().reissue_ticket(&new.id).await.is_err(),
+        "used"
+    );
 
     // Cancelling (refunding) the order revokes what is left.
     app.state
+        .orders()
         .cancel_order(&detail.order.id, &fan.session())
         .await
         .unwrap();
@@ -282,9 +322,14 @@ async fn bad_tickets_scan_invalid_with_their_reason(backend: Backend) {
         (r.result, r.reason.as_deref()),
         ("invalid", Some("order_cancelled"))
     );
-    let order = app.state.order_detail(&detail.order.id).await.unwrap();
+    let order = app
+        .state
+        .orders()
+        .order_detail(&detail.order.id)
+        .await
+        .unwrap();
     assert!(order.tickets.iter().all(|t| t.status == "revoked"));
-    assert!(app.state.live_ticket(&b.id).await.is_err());
+    assert!(app.state.tickets().live_ticket(&b.id).await.is_err());
     app.cleanup().await;
 }
 
@@ -297,7 +342,7 @@ async fn offline_scans_sync_first_scan_wins(backend: Backend) {
         scan(&app, &a.qr, "north", Some("demo")).await.result,
         "valid"
     );
-    let list = app.state.offline_list("demo").await.unwrap();
+    let list = app.state.tickets().offline_list("demo").await.unwrap();
     let used: Vec<_> = list.tickets.iter().filter(|t| t.status == "used").collect();
     assert_eq!(used.len(), 1);
     assert_eq!(used[0].id, a.id);
@@ -325,7 +370,7 @@ async fn offline_scans_sync_first_scan_wins(backend: Backend) {
             },
         ],
     };
-    let out = app.state.sync_scans(&sync).await.unwrap();
+    let out = app.state.tickets().sync_scans(&sync).await.unwrap();
     assert_eq!(out.conflicts, 1, "{out:?}");
     let r = &out.results;
     assert!(r[0].conflict);
@@ -346,11 +391,17 @@ async fn offline_scans_sync_first_scan_wins(backend: Backend) {
     // The answer was lost and the scanner sends the same queue again: the
     // scan recorded at its own time is recognised; the one recorded at the
     // server's time (wrong clock) cannot be told from a second scan.
-    let again = app.state.sync_scans(&sync).await.unwrap();
+    let again = app.state.tickets().sync_scans(&sync).await.unwrap();
     assert_eq!(again.conflicts, 2, "{again:?}");
     assert!(!again.results[1].conflict);
     assert!(again.results[2].conflict);
-    let counts = app.state.sales_summary("demo").await.unwrap().checkins;
+    let counts = app
+        .state
+        .sales()
+        .sales_summary("demo")
+        .await
+        .unwrap()
+        .checkins;
     assert_eq!((counts.sold, counts.arrived), (3, 3));
     let per_minute: i64 = counts.per_minute.iter().map(|m| m.arrived).sum();
     assert_eq!(per_minute, 3, "{:?}", counts.per_minute);

@@ -20,7 +20,7 @@ use hmac::{Hmac, Mac};
 use queue::api::{Feed, PlaceSource};
 use queue::engine::cadence::{Cadence, Shown};
 use queue::engine::waiters::{offer_frame, Offer, Outgoing};
-use queue::engine::{now_ms, waiting_state, Engine, EventHub, VisitorStatus};
+use queue::engine::{now_ms, in_line_state, Engine, EventHub, VisitorStatus};
 use queue::protocol::{PositionFrames, ServerMsg, WaiterState, PROTOCOL_VERSION};
 use queue::{
     CredentialCodec, EventId, QueueError, QueueState, SigningKeys, VisitorCredential, VisitorId,
@@ -151,12 +151,13 @@ impl Shadow {
             position: None,
             waiting: view.waiting,
             admission: None,
+            offer_expires_at: None,
         };
         // Like a real pre-queue place: no ticket and no position until the
         // opening shuffle.
         if !(ticket == 0 && before_opening(queue_state)) {
             let p = view.position(ticket);
-            status.state = waiting_state(queue_state);
+            status.state = in_line_state(&view);
             status.waiting = view.waiting.max(p.position);
             status.position = Some(p);
         }

@@ -16,6 +16,7 @@ pub mod view;
 pub mod waiters;
 
 pub use connect::Attachment;
+pub use sold_out::in_line_state;
 
 use crate::admission::AdmissionIssuer;
 use crate::error::{QueueError, Result};

@@ -12,7 +12,7 @@ use crate::store::{Millis, VisitorRecord};
 
 /// The state of a fan in line: `waitlisted` once the event sold out and
 /// the line moves only as seats come back (a closed queue stays closed).
-pub(crate) fn in_line_state(view: &EventView) -> WaiterState {
+pub fn in_line_state(view: &EventView) -> WaiterState {
     match waiting_state(view.settings.state) {
         WaiterState::Waiting | WaiterState::Paused if view.sold_out => WaiterState::Waitlisted,
         other => other,
