@@ -21,40 +21,88 @@ use queue::api::{event_id, ApiError, ErrorCode, EventPath};
 use queue::{EventId, QueueError, QueueSettings, QueueState};
 use serde::{Deserialize, Deserializer};
 
-/// Fields an operator may change live; absent fields stay as they are.
-#[derive(Debug, Default, Deserialize)]
+/// Every field is optional; absent fields stay as they are (`PATCH`) or
+/// take their defaults (`PUT`).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
+    #[schema(value_type = Option<schemas::QueueState>)]
     state: Option<String>,
+    /// 0 to 1000000.
+    #[schema(minimum = 0, maximum = 1000000)]
     admit_per_minute: Option<i64>,
+    #[schema(minimum = 0, maximum = 4294967295_i64)]
     max_active: Option<i64>,
+    /// 30 to 86400.
+    #[schema(minimum = 30, maximum = 86400)]
     session_ttl_seconds: Option<i64>,
+    /// 5 to 86400.
+    #[schema(minimum = 5, maximum = 86400)]
     departure_grace_seconds: Option<i64>,
     /// CAPTCHA before joining: `off`, `on_join`, `on_suspicion`.
+    #[schema(value_type = Option<schemas::CaptchaPolicy>)]
     captcha: Option<String>,
     /// What a failed CAPTCHA gets: `refuse` or `infinite_queue`.
+    #[schema(value_type = Option<schemas::CaptchaFailure>)]
     captcha_failure: Option<String>,
     /// Places one client IP (IPv6: one /64) may take; 0 = no cap.
+    #[schema(minimum = 0, maximum = 4294967295_i64)]
     max_places_per_ip: Option<i64>,
-    /// Seats one admitted visitor may hold.
+    /// Seats one admitted visitor may hold: 1 to 100.
+    #[schema(minimum = 1, maximum = 100)]
     max_seats_per_visitor: Option<i64>,
-    /// Schedule (ms since the epoch); `null` clears a time.
     #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = schemas::fields::millis_or_null)]
     prequeue_at: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = schemas::fields::millis_or_null)]
     opens_at: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = schemas::fields::millis_or_null)]
     closes_at: Option<Option<i64>>,
-    /// Seconds an absent fan's place is kept; `null` = the whole sale,
-    /// 0 = a returning fan starts again at the back.
+    /// Seconds a departed fan's place is kept; `null` = the whole sale,
+    /// 0 = not kept.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 4294967295_i64)]
     place_ttl_seconds: Option<Option<i64>>,
     /// Once sold out, whether new arrivals may join the waitlist.
     waitlist_joins: Option<bool>,
-    /// Seconds a waitlist offer lasts before it passes on.
+    /// 10 to 86400: how long a waitlist offer lasts before it passes on.
+    #[schema(minimum = 10, maximum = 86400)]
     offer_ttl_seconds: Option<i64>,
-    /// The version this write was based on (optimistic concurrency).
+    /// The version this write was based on (optimistic concurrency);
+    /// `If-Match` wins.
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 9223372036854775807_i64)]
     version: Option<u64>,
+}
+
+/// The settings write's body: [`SettingsPatch`] and the one rule across its
+/// fields that a JSON Schema cannot state.
+#[derive(Debug)]
+pub struct QueueSettingsPatch;
+
+impl utoipa::PartialSchema for QueueSettingsPatch {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        schemas::with_constraints(
+            <SettingsPatch as utoipa::PartialSchema>::schema(),
+            &[("schedule-order", "After the write, `opens_at` is not before `prequeue_at` and `closes_at` is after `opens_at` (where both are set). A write whose own times break this is refused (422); one that breaks it only against the times already stored conflicts with them (409).")],
+        )
+    }
+}
+
+impl utoipa::ToSchema for QueueSettingsPatch {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("QueueSettingsPatch")
+    }
+
+    fn schemas(
+        out: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <SettingsPatch as utoipa::ToSchema>::schemas(out);
+    }
 }
 
 /// Tells "absent" (`None`) from "null" (`Some(None)`).
@@ -276,7 +324,7 @@ pub(crate) async fn update(
         ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
         ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[0-9]{1,19}"|[0-9]{1,19})$"#, description = r#"The settings version the write is based on (`"7"`, `W/"7"` or `7`); `*` names none."#),
     ),
-    request_body(content = schemas::QueueSettingsPatch),
+    request_body(content = QueueSettingsPatch),
     security(("bearerAuth" = []), ("adminCookie" = [])),
     responses(
         (status = 200, description = "Replaced.", body = schemas::QueueSettings, headers(("ETag" = String, description = "The settings version, quoted."))),
@@ -323,7 +371,7 @@ pub async fn replace(
         ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
         ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[0-9]{1,19}"|[0-9]{1,19})$"#, description = r#"The settings version the write is based on (`"7"`, `W/"7"` or `7`); `*` names none."#),
     ),
-    request_body(content = schemas::QueueSettingsPatch),
+    request_body(content = QueueSettingsPatch),
     security(("bearerAuth" = []), ("adminCookie" = [])),
     responses(
         (status = 200, description = "The settings now in force.", body = schemas::QueueSettings, headers(("ETag" = String, description = "The settings version, quoted."))),

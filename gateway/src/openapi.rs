@@ -5,9 +5,14 @@
 //! security) and is routed through utoipa-axum's `routes!`, so the routers
 //! and the document's paths are one list. Request types derive their
 //! schemas (`#[derive(utoipa::ToSchema)]`, constraints from
-//! `queue::api::schemas::fields`); the schemas behind names only declared
-//! in `queue::api::schemas` (`body = schemas::Hold`), the shared responses,
-//! the security schemes, tags and info are in `openapi/components.json`.
+//! `queue::api::schemas::fields`; a rule across fields that JSON Schema
+//! cannot state is added in code as `x-constraints` with
+//! `queue::api::schemas::with_constraints`, as for `QueueSettingsPatch`);
+//! the schemas behind names only declared in `queue::api::schemas`
+//! (`body = schemas::Hold`), the shared responses, the security schemes,
+//! tags and info are in `openapi/components.json`. Those names are the ones
+//! not yet derived from their types; each one moved to a derive leaves the
+//! file (`component_problems` refuses a schema in both places).
 //! The `Error.code` enum is written from `queue::api::ErrorCode`.
 
 use queue::api::ErrorCode;

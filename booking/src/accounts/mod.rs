@@ -46,6 +46,27 @@ pub struct AccountRequest {
     pub password: String,
 }
 
+/// Body of register: an email and the password it will sign in with.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    /// Email.
+    #[schema(schema_with = queue::api::schemas::fields::customer_email)]
+    pub email: String,
+    /// Password.
+    #[schema(schema_with = queue::api::schemas::fields::new_password)]
+    pub password: String,
+}
+
+impl From<NewAccount> for AccountRequest {
+    fn from(n: NewAccount) -> Self {
+        Self {
+            email: n.email,
+            password: n.password,
+        }
+    }
+}
+
 /// Session token claims.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionClaims {

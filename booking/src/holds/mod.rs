@@ -24,18 +24,21 @@ use queue::{EventId, VisitorId};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Body of `POST /events/{event}/holds`: seats, or a GA quantity.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Either `seats` or `quantity`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldRequest {
     /// Seat ids to hold.
     #[serde(default)]
+    #[schema(schema_with = queue::api::schemas::fields::seat_ids_or_null)]
     pub seats: Option<Vec<i64>>,
     /// General-admission places.
     #[serde(default)]
+    #[schema(schema_with = queue::api::schemas::fields::int64_or_null)]
     pub quantity: Option<i64>,
     /// Which GA pool; optional when the event has exactly one.
     #[serde(default)]
+    #[schema(schema_with = queue::api::schemas::fields::int64_or_null)]
     pub pool: Option<i64>,
 }
 

@@ -1,7 +1,7 @@
 //! Customer accounts: register, verify the email, log in, my orders.
 
 use super::ApiJson;
-use crate::accounts::{AccountRequest, VerifyRequest};
+use crate::accounts::{AccountRequest, NewAccount, VerifyRequest};
 use crate::admission::Credentials;
 use crate::error::Result;
 use crate::state::AppState;
@@ -21,7 +21,7 @@ use serde_json::json;
     tag = "accounts",
     summary = "Start a customer account: mail a link that proves the email is yours",
     description = "Answers 202 with the same body whether or not the email already has an account (so it does not reveal which emails have one); a new address gets a link (`/account.html#verify=<token>`, valid 24 hours), the owner of an existing account gets a note that someone tried to register. The password is hashed either way. At most 3 account mails per address per hour: 429 `rate_limited` with `Retry-After` after that.",
-    request_body(content = schemas::NewAccount),
+    request_body(content = NewAccount),
     responses(
         (status = 202, description = "Mail sent (or, for an existing account, a notice).", body = schemas::Registration),
         (status = 400, description = "`invalid_json`.", body = schemas::Error),
@@ -33,11 +33,11 @@ use serde_json::json;
 )]
 pub async fn register(
     State(state): State<AppState>,
-    ApiJson(req): ApiJson<AccountRequest>,
+    ApiJson(req): ApiJson<NewAccount>,
 ) -> Result<impl IntoResponse> {
     Ok((
         StatusCode::ACCEPTED,
-        Json(state.accounts().register(&req).await?),
+        Json(state.accounts().register(&req.into()).await?),
     ))
 }
 

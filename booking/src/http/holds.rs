@@ -23,7 +23,7 @@ use queue::EventId;
     params(
         ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
     ),
-    request_body(content = schemas::HoldRequest),
+    request_body(content = HoldRequest),
     security(("bearerAuth" = [], "queueToken" = [])),
     responses(
         (status = 201, description = "The hold.", body = schemas::Hold),

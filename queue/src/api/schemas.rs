@@ -72,7 +72,6 @@ schema_names!(
     EventList,
     Tier,
     SeatMap,
-    HoldRequest,
     Hold,
     Checkout,
     OrderStatus,
@@ -92,7 +91,6 @@ schema_names!(
     ApiKey,
     CreatedApiKey,
     QueueSettings,
-    QueueSettingsPatch,
     SeatMapInput,
     NewEvent,
     CreatedEvent,
@@ -109,7 +107,6 @@ schema_names!(
     SeatMapReplacement,
     ReplacedSeatMap,
     AdminEventEntry,
-    NewAccount,
     JoinRefused,
     WebSocketVersion,
     Cursor,
@@ -292,6 +289,38 @@ pub mod fields {
             .build()
     }
 
+    /// A whole number Rust's `i64` holds, or `null`.
+    pub fn int64_or_null() -> Object {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::Integer, Type::Null]))
+            .minimum(Some(i64::MIN))
+            .maximum(Some(i64::MAX))
+            .build()
+    }
+
+    /// Seat ids (each an `i64`), or `null`.
+    pub fn seat_ids_or_null() -> utoipa::openapi::schema::Array {
+        let id = ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::Integer))
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(i64::MIN))
+            .maximum(Some(i64::MAX));
+        utoipa::openapi::schema::ArrayBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+            .items(id)
+            .build()
+    }
+
+    /// A time in ms since the epoch, or `null` to clear it.
+    pub fn millis_or_null() -> Object {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::Integer, Type::Null]))
+            .minimum(Some(0))
+            .maximum(Some(i64::MAX))
+            .description(Some("ms since the epoch; `null` clears it."))
+            .build()
+    }
+
     /// The 43 characters of an emailed verification link.
     pub fn link_token() -> Object {
         string(false)
@@ -301,6 +330,23 @@ pub mod fields {
             ))
             .build()
     }
+}
+
+/// `schema` (derived from a type) with rules a JSON Schema cannot state,
+/// as `x-constraints: {id: rule in words}`; the contract test's hooks keep
+/// each rule by its id.
+pub fn with_constraints(mut schema: RefOr<Schema>, rules: &[(&str, &str)]) -> RefOr<Schema> {
+    if let RefOr::T(Schema::Object(o)) = &mut schema {
+        let rules: serde_json::Map<String, serde_json::Value> = rules
+            .iter()
+            .map(|(id, rule)| ((*id).to_owned(), (*rule).into()))
+            .collect();
+        let ext = utoipa::openapi::extensions::ExtensionsBuilder::new()
+            .add("x-constraints", serde_json::Value::Object(rules))
+            .build();
+        o.extensions.get_or_insert_with(Default::default).merge(ext);
+    }
+    schema
 }
 
 /// The responses every protected operator route shares: 401, 403, 429 (a
