@@ -35,6 +35,7 @@
     "other": "{n} seconds"
   },
   "q.welcome_back": "Welcome back, you kept your place.",
+  "q.announcement": "Message from the organiser",
   "q.keep_open": "Keep this page open. You keep your place if you reload or lose your connection for a moment.",
   "q.away_intro": "Going to another tab? We can tell you when it's your turn.",
   "q.notify_me": "Notify me when it's my turn",

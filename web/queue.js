@@ -19,7 +19,7 @@
     ws: null, wsHello: false, rejoin: false, wsFails: 0, wsAgainIn: 0, wsTimer: 0,
     polling: false, pollTimer: 0, joinFails: 0, joinTimer: 0, fetchingToken: false, checks: 0,
     lastAnnounce: 0, announceTimer: 0, pending: '', lastSaid: null, lastRejoin: 0,
-    hiddenAt: 0, welcomeTimer: 0,
+    hiddenAt: 0, welcomeTimer: 0, noticeAt: 0,
   };
   // A socket that lived through a longer background spell (a locked phone)
   // may be dead without having closed: it is replaced on return.
@@ -194,6 +194,17 @@
     announce(t('q.welcome_back'), true);
   }
 
+  // The operator's announcement (socket message or status field), shown as
+  // text only; `at` identifies it, so a repeat changes nothing.
+  function notice(a) {
+    const msg = a && typeof a.message === 'string' ? a.message : '';
+    const at = msg ? Number(a.at) || 0 : 0;
+    if (at === s.noticeAt && !!msg === !$('notice').hidden) return;
+    s.noticeAt = at;
+    $('notice-text').textContent = msg;
+    $('notice').hidden = !msg;
+  }
+
   // Merge a snapshot from join, hello, position or status.
   function apply(d) {
     if (!d || s.admitted) return;
@@ -326,6 +337,7 @@
       s.checks = 0;
       joined(true);
       if (body.visitor_id) s.visitor = body.visitor_id; // queue_token is deliberately not kept
+      notice(body.announcement);
       apply(body);
       if (!s.admitted && !s.stopped) connect();
       return;
@@ -430,6 +442,9 @@
         if (s.wsHello) setConn(t('q.conn.live'), 'ok');
         render();
         break;
+      case 'announcement':
+        notice(d);
+        break;
       case 'departed':
         apply({ state: 'departed' });
         break;
@@ -506,6 +521,7 @@
       if (res.ok) {
         s.joinFails = 0;
         setConn(t('q.conn.polling'), 'wait');
+        notice(body.announcement);
         apply(body);
       } else if ((res.status === 401 || res.status === 404 || (res.status === 403 && (body.error || {}).code !== 'captcha_required'))
         && mayRejoin()) {
@@ -560,6 +576,7 @@
 
   wrI18n.ready.then(() => {
     if (event) $('eyebrow').textContent = t('q.eyebrow', { event });
+    window.wrLook.load(event); // the operator's name, colour, message and logo
     window.wrAway.setup();
     join();
   });

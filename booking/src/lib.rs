@@ -15,6 +15,7 @@ pub mod email;
 pub mod error;
 pub mod holds;
 mod http;
+pub mod look;
 pub mod metrics;
 pub mod password;
 pub mod payment;
@@ -78,6 +79,7 @@ impl Booking {
             ))),
             AbortOnDrop(tokio::spawn(email::outbox::run(state.clone(), mailer))),
             AbortOnDrop(tokio::spawn(tickets::reminders::run(state.clone()))),
+            AbortOnDrop(tokio::spawn(email::turn::run(state.clone()))),
         ];
         Ok(Self {
             state,

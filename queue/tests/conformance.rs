@@ -14,6 +14,8 @@ mod common;
 
 #[path = "conformance/admission.rs"]
 mod admission;
+#[path = "conformance/announcements.rs"]
+mod announcements;
 #[path = "conformance/basics.rs"]
 mod basics;
 #[path = "conformance/cluster.rs"]
@@ -65,6 +67,8 @@ macro_rules! conformance {
                 cluster::subscribers_receive_published_ticks,
                 cluster::snapshot_matches_the_ticks,
                 cluster::counters_sum_across_nodes,
+                announcements::announcements_are_stored_published_and_cleared,
+                announcements::contacts_are_kept_for_known_visitors,
             );
         }
     };

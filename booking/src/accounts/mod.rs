@@ -42,6 +42,12 @@ pub struct AccountRequest {
     /// Password (8 to 1024 characters when registering).
     #[schema(schema_with = queue::api::schemas::fields::password)]
     pub password: String,
+    /// The page's language (`en`, `fr`, `de`, `es`, `ja`; others read as
+    /// English): the account's emails are written in it. Without it, the
+    /// request's `Accept-Language` decides.
+    #[serde(default)]
+    #[schema(schema_with = queue::api::schemas::fields::language)]
+    pub lang: Option<String>,
 }
 
 /// Session token claims.
@@ -220,7 +226,10 @@ impl AppState {
         }
         match (account, stored) {
             (Some(c), _) => self.issue_session(&c.id, &c.email),
-            (None, Some(hash)) => Err(self.resend_verification(&email, hash).await?),
+            (None, Some(hash)) => {
+                let lang = crate::email::i18n::Lang::from_tag(req.lang.as_deref().unwrap_or(""));
+                Err(self.resend_verification(&email, hash, lang).await?)
+            }
             (None, None) => Err(WRONG),
         }
     }

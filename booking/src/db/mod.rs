@@ -8,6 +8,7 @@
 //! lives in the backend module.
 
 mod account_model;
+mod look_model;
 pub mod migrate;
 mod model;
 mod order_model;
@@ -22,6 +23,7 @@ pub mod seed;
 mod sqlite;
 
 pub use account_model::*;
+pub use look_model::*;
 pub use model::*;
 pub use order_model::*;
 pub use payment_model::*;
@@ -205,6 +207,9 @@ pub trait CustomerRepo: Send + Sync {
 pub trait OutboxRepo: Send + Sync {
     /// Queues an email on its own.
     async fn enqueue(&self, email: &NewEmail, now: DateTime<Utc>) -> Result<()>;
+    /// Queues an email unless one with the same `key` was ever queued
+    /// (several processes may see the same cause); `true` when queued.
+    async fn enqueue_once(&self, email: &NewEmail, key: &str, now: DateTime<Utc>) -> Result<bool>;
     /// Claims up to `limit` due emails, leasing them until `lease_until`
     /// so another worker does not send them meanwhile.
     async fn claim_due(
@@ -328,6 +333,7 @@ trait Backend:
     + OutboxRepo
     + SalesRepo
     + TicketRepo
+    + LookRepo
 {
     fn kind(&self) -> BackendKind;
 }
@@ -357,6 +363,7 @@ trait BackendDyn: Send + Sync {
     fn outbox(&self) -> &dyn OutboxRepo;
     fn sales(&self) -> &dyn SalesRepo;
     fn tickets(&self) -> &dyn TicketRepo;
+    fn looks(&self) -> &dyn LookRepo;
     fn kind(&self) -> BackendKind;
 }
 
@@ -383,6 +390,9 @@ impl<T: Backend + 'static> BackendDyn for T {
         self
     }
     fn tickets(&self) -> &dyn TicketRepo {
+        self
+    }
+    fn looks(&self) -> &dyn LookRepo {
         self
     }
     fn kind(&self) -> BackendKind {
@@ -438,6 +448,10 @@ impl Db {
     /// Tickets and check-ins.
     pub fn tickets(&self) -> &dyn TicketRepo {
         self.backend.tickets()
+    }
+    /// Events' fan-facing looks.
+    pub fn looks(&self) -> &dyn LookRepo {
+        self.backend.looks()
     }
     /// Which backend.
     pub fn kind(&self) -> BackendKind {

@@ -74,3 +74,4 @@ impl_account_repos!(PgStore, Postgres);
 impl_sales_repo!(PgStore, Postgres);
 impl_payment_repo!(PgStore, Postgres);
 impl_ticket_repo!(PgStore, Postgres);
+impl_look_repo!(PgStore, Postgres);

@@ -80,3 +80,4 @@ impl_account_repos!(SqliteStore, Sqlite);
 impl_sales_repo!(SqliteStore, Sqlite);
 impl_payment_repo!(SqliteStore, Sqlite);
 impl_ticket_repo!(SqliteStore, Sqlite);
+impl_look_repo!(SqliteStore, Sqlite);

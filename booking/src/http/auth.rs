@@ -33,8 +33,10 @@ use serde_json::json;
 )]
 pub async fn register(
     State(state): State<AppState>,
-    ApiJson(req): ApiJson<AccountRequest>,
+    headers: HeaderMap,
+    ApiJson(mut req): ApiJson<AccountRequest>,
 ) -> Result<impl IntoResponse> {
+    req.lang = super::page_lang(req.lang.take(), &headers);
     Ok((StatusCode::ACCEPTED, Json(state.register(&req).await?)))
 }
 
@@ -88,8 +90,10 @@ pub async fn verify(
 )]
 pub async fn login(
     State(state): State<AppState>,
-    ApiJson(req): ApiJson<AccountRequest>,
+    headers: HeaderMap,
+    ApiJson(mut req): ApiJson<AccountRequest>,
 ) -> Result<impl IntoResponse> {
+    req.lang = super::page_lang(req.lang.take(), &headers);
     Ok(Json(state.login(&req).await?))
 }
 

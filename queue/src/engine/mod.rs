@@ -2,10 +2,12 @@
 //! waiters connected here, runs admission ticks while holding the lease,
 //! and serves joins and status lookups.
 
+mod announce;
 pub mod cadence;
 #[cfg(test)]
 mod cadence_tests;
 mod connect;
+pub mod contact;
 mod fanout;
 pub mod fenwick;
 mod loops;
@@ -65,6 +67,8 @@ pub struct EventHub {
     pub(crate) view: Mutex<EventView>,
     /// Sockets connected to this node.
     pub(crate) waiters: Mutex<Waiters>,
+    /// The operator's announcement in force (see `announce`).
+    pub(crate) announcement: Mutex<announce::AnnouncementCache>,
 }
 
 /// Read access to an event's view as of the last tick: the guard derefs to
@@ -120,6 +124,8 @@ pub struct VisitorStatus {
     pub waiting: u64,
     /// Admission token and expiry (ms) when admitted.
     pub admission: Option<(String, Millis)>,
+    /// The operator's announcement in force.
+    pub announcement: Option<crate::announce::Announcement>,
 }
 
 /// The engine. Cheap to share behind an `Arc`.
@@ -220,6 +226,7 @@ impl Engine {
             return Ok(h.clone());
         }
         let snapshot = self.restoring(event, || self.store.snapshot(event)).await?;
+        let announcement = self.initial_announcement(event).await;
         let mut hubs = self
             .hubs
             .write()
@@ -229,6 +236,7 @@ impl Engine {
                 event: event.clone(),
                 view: Mutex::new(EventView::from_snapshot(snapshot)),
                 waiters: Mutex::new(Waiters::default()),
+                announcement: Mutex::new(announcement),
             })
         });
         Ok(hub.clone())
@@ -356,6 +364,7 @@ impl Engine {
             position: None,
             waiting,
             admission: None,
+            announcement: lock(&hub.announcement).current.clone(),
         };
         match record {
             VisitorRecord::Unknown => return Err(QueueError::NotJoined),

@@ -48,6 +48,10 @@ pub(super) struct EventState {
     pub(super) restored_at: Millis,
     pub(super) restored_through: u64,
     pub(super) restored_from: String,
+    /// Contacts left by visitors (`…:contacts`).
+    pub(super) contacts: HashMap<VisitorId, String>,
+    /// The announcement in force (`…:announcement`).
+    pub(super) announcement: Option<crate::announce::Announcement>,
 }
 
 impl EventState {

@@ -71,6 +71,10 @@ pub(super) struct Scripts {
     pub(super) restore: LuaScript,
     /// `claim.lua`: a lost place given back on a verified claim.
     pub(super) claim: LuaScript,
+    /// `announce.lua`: set or clear an event's announcement.
+    pub(super) announce: LuaScript,
+    /// `contact.lua`: keep a visitor's contact.
+    pub(super) contact: LuaScript,
 }
 
 impl Scripts {
@@ -89,6 +93,8 @@ impl Scripts {
                 .await?,
             restore: LuaScript::load(client, commands, include_str!("restore.lua")).await?,
             claim: LuaScript::load(client, commands, include_str!("claim.lua")).await?,
+            announce: LuaScript::load(client, commands, include_str!("announce.lua")).await?,
+            contact: LuaScript::load(client, commands, include_str!("contact.lua")).await?,
         })
     }
 }
