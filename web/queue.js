@@ -205,6 +205,36 @@
     $('notice').hidden = !msg;
   }
 
+  // "Email me when it's my turn": kept with the place; the email links
+  // back to this page, which holds the place in this browser.
+  function setupMail() {
+    $('mail-form').onsubmit = async (e) => {
+      e.preventDefault();
+      const email = $('mail').value.trim();
+      const state = $('mail-state');
+      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
+        state.textContent = t('q.email_invalid');
+        $('mail').setAttribute('aria-invalid', 'true');
+        $('mail').focus();
+        return;
+      }
+      $('mail').removeAttribute('aria-invalid');
+      try {
+        const res = await fetch(API + '/notify', {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+          body: JSON.stringify({ email, lang: wrI18n.lang }),
+        });
+        const body = await readJson(res);
+        state.textContent = res.ok ? t('q.email_saved', { email: body.email || email })
+          : ((body.error || {}).field === 'email' ? t('q.email_invalid') : t('q.email_failed'));
+      } catch (err) {
+        state.textContent = t('q.email_failed');
+      }
+    };
+  }
+
   // Merge a snapshot from join, hello, position or status.
   function apply(d) {
     if (!d || s.admitted) return;
@@ -578,6 +608,7 @@
     if (event) $('eyebrow').textContent = t('q.eyebrow', { event });
     window.wrLook.load(event); // the operator's name, colour, message and logo
     window.wrAway.setup();
+    setupMail();
     join();
   });
 })();

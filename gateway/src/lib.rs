@@ -34,9 +34,15 @@ pub const TOKEN_AUDIENCE: &str = "waitroom-booking";
 /// Largest request body any endpoint but the logo upload accepts.
 const BODY_LIMIT: usize = 64 * 1024;
 
-/// The logo upload route and its body limit: 256 KiB in base64 and JSON.
-const LOGO_ROUTE: &str = "/api/v1/admin/events/{event}/logo";
+/// The logo upload's body limit: 256 KiB in base64 and JSON.
 const LOGO_BODY_LIMIT: usize = 384 * 1024;
+
+/// Whether `path` is `/api/v1/admin/events/{event}/logo`.
+fn is_logo_upload(path: &str) -> bool {
+    path.strip_prefix("/api/v1/admin/events/")
+        .and_then(|rest| rest.strip_suffix("/logo"))
+        .is_some_and(|event| !event.is_empty() && !event.contains('/'))
+}
 
 /// A built application: the router plus what must live as long as it.
 pub struct App {
@@ -251,10 +257,18 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
             .service(router.clone())
     };
     // An event's logo (up to 256 KiB, base64 in JSON) is the one body
-    // allowed past the general limit.
-    let router = Router::new()
-        .route_service(LOGO_ROUTE, stack(LOGO_BODY_LIMIT))
-        .fallback_service(stack(BODY_LIMIT));
+    // allowed past the general limit. Chosen by path here, not by a route:
+    // a route would add its own path parameters to the inner router's.
+    let (general, upload) = (stack(BODY_LIMIT), stack(LOGO_BODY_LIMIT));
+    let router =
+        Router::new().fallback_service(tower::service_fn(move |req: axum::extract::Request| {
+            let service = if is_logo_upload(req.uri().path()) {
+                upload.clone()
+            } else {
+                general.clone()
+            };
+            tower::ServiceExt::oneshot(service, req)
+        }));
     Ok(App {
         router,
         engine,
