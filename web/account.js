@@ -65,12 +65,12 @@
 
   $('login-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const r = await call('POST', 'auth/login', { email: $('login-email').value, password: $('login-password').value });
+    const r = await call('POST', 'auth/login', { email: $('login-email').value, password: $('login-password').value, lang: wrI18n.lang });
     if (r.status === 200) { say(''); await signedIn(r.json); } else say(errorText(r));
   });
   $('register-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const r = await call('POST', 'auth/register', { email: $('register-email').value, password: $('register-password').value });
+    const r = await call('POST', 'auth/register', { email: $('register-email').value, password: $('register-password').value, lang: wrI18n.lang });
     say(r.status === 202 ? r.json.message : errorText(r));
   });
   $('sign-out').addEventListener('click', () => {

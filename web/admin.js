@@ -116,6 +116,7 @@ function connect(event) {
 /** Shows `event`: its sales side always, its live queue feed if it has a queue. */
 function pick(event) {
   sales.select(event);
+  window.wrAnnounce.select(event);
   const entry = listed.find((e) => e.event === event);
   if (entry && entry.queue) { connect(event); return; }
   if (socket) { socket.onclose = null; socket.close(); socket = null; }

@@ -364,6 +364,7 @@
 
   wrI18n.ready.then(async () => {
     if (!event) { finish(t('b.no_event.head'), t('b.no_event.text'), ['/', t('common.home')]); return; }
+    window.wrLook.load(event); // the operator's name, colour, message and logo
     const [ev, map] = await Promise.all([call('GET', '/events/' + E), call('GET', '/events/' + E + '/seats')]);
     if (ev.status === 404) { finish(t('b.no_such.head'), t('b.no_such.text'), ['/', t('common.home')]); return; }
     if (!ev.json || !map.json || ev.error || map.error) {

@@ -96,7 +96,7 @@
     fieldError($('email'), 'email-err', '');
     s.busy = true;
     $('to-pay').disabled = true;
-    const r = await call('POST', 'holds/' + encodeURIComponent(holdId) + '/checkout', { email });
+    const r = await call('POST', 'holds/' + encodeURIComponent(holdId) + '/checkout', { email, lang: wrI18n.lang }); // the order's emails in the page's language
     s.busy = false;
     $('to-pay').disabled = false;
     if (r.status === 200 || r.status === 201) {

@@ -36,6 +36,12 @@
     "other": "{n} seconds"
   },
   "q.welcome_back": "Welcome back, you kept your place.",
+  "q.announcement": "Message from the organiser",
+  "q.email_label": "Or get an email when it's your turn (optional)",
+  "q.email_save": "Email me",
+  "q.email_saved": "We will email {email} when it's your turn. Come back to this page in this browser: it holds your place.",
+  "q.email_invalid": "Please enter an email address like name@example.com.",
+  "q.email_failed": "We could not save your email; your place in line is kept.",
   "q.keep_open": "Keep this page open. You keep your place if you reload or lose your connection for a moment.",
   "q.away_intro": "Going to another tab? We can tell you when it's your turn.",
   "q.notify_me": "Notify me when it's my turn",

@@ -19,7 +19,7 @@
     ws: null, wsHello: false, rejoin: false, wsFails: 0, wsAgainIn: 0, wsTimer: 0,
     polling: false, pollTimer: 0, joinFails: 0, joinTimer: 0, fetchingToken: false, checks: 0,
     lastAnnounce: 0, announceTimer: 0, pending: '', lastSaid: null, lastRejoin: 0,
-    hiddenAt: 0, welcomeTimer: 0,
+    hiddenAt: 0, welcomeTimer: 0, noticeAt: 0,
   };
   // A socket that lived through a longer background spell (a locked phone)
   // may be dead without having closed: it is replaced on return.
@@ -200,6 +200,47 @@
     announce(t('q.welcome_back'), true);
   }
 
+  // The operator's announcement (socket message or status field), shown as
+  // text only; `at` identifies it, so a repeat changes nothing.
+  function notice(a) {
+    const msg = a && typeof a.message === 'string' ? a.message : '';
+    const at = msg ? Number(a.at) || 0 : 0;
+    if (at === s.noticeAt && !!msg === !$('notice').hidden) return;
+    s.noticeAt = at;
+    $('notice-text').textContent = msg;
+    $('notice').hidden = !msg;
+  }
+
+  // "Email me when it's my turn": kept with the place; the email links
+  // back to this page, which holds the place in this browser.
+  function setupMail() {
+    $('mail-form').onsubmit = async (e) => {
+      e.preventDefault();
+      const email = $('mail').value.trim();
+      const state = $('mail-state');
+      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
+        state.textContent = t('q.email_invalid');
+        $('mail').setAttribute('aria-invalid', 'true');
+        $('mail').focus();
+        return;
+      }
+      $('mail').removeAttribute('aria-invalid');
+      try {
+        const res = await fetch(API + '/notify', {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+          body: JSON.stringify({ email, lang: wrI18n.lang }),
+        });
+        const body = await readJson(res);
+        state.textContent = res.ok ? t('q.email_saved', { email: body.email || email })
+          : ((body.error || {}).field === 'email' ? t('q.email_invalid') : t('q.email_failed'));
+      } catch (err) {
+        state.textContent = t('q.email_failed');
+      }
+    };
+  }
+
   // Merge a snapshot from join, hello, position or status.
   function apply(d) {
     if (!d || s.admitted) return;
@@ -338,6 +379,7 @@
       s.checks = 0;
       joined(true);
       if (body.visitor_id) s.visitor = body.visitor_id; // queue_token is deliberately not kept
+      notice(body.announcement);
       apply(body);
       if (!s.admitted && !s.stopped) connect();
       return;
@@ -451,6 +493,9 @@
         if (s.wsHello) setConn(t('q.conn.live'), 'ok');
         render();
         break;
+      case 'announcement':
+        notice(d);
+        break;
       case 'departed':
         apply({ state: 'departed' });
         break;
@@ -532,6 +577,7 @@
       if (res.ok) {
         s.joinFails = 0;
         setConn(t('q.conn.polling'), 'wait');
+        notice(body.announcement);
         apply(body);
       } else if ((res.status === 401 || res.status === 404 || (res.status === 403 && (body.error || {}).code !== 'captcha_required'))
         && mayRejoin()) {
@@ -586,7 +632,9 @@
 
   wrI18n.ready.then(() => {
     if (event) $('eyebrow').textContent = t('q.eyebrow', { event });
+    window.wrLook.load(event); // the operator's name, colour, message and logo
     window.wrAway.setup();
+    setupMail();
     join();
   });
 })();

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod analytics;
+mod announce;
 mod audit;
 pub mod auth;
 mod door;
@@ -15,6 +16,7 @@ mod events;
 mod ledger;
 mod lifecycle;
 pub mod live;
+mod look;
 mod origin;
 mod queue_settings;
 mod sales;
@@ -234,6 +236,9 @@ fn routes(guard: Option<AdminApi>) -> OpenApiRouter<AdminApi> {
         .routes(routes!(analytics::http::json))
         .routes(routes!(analytics::http::csv))
         .routes(routes!(queue_settings::control))
+        .routes(routes!(announce::show, announce::set, announce::clear))
+        .routes(routes!(look::show, look::set))
+        .routes(routes!(look::set_logo, look::remove_logo))
         .routes(routes!(door::reissue));
     // Door staff reach only these, behind their own guard.
     let door = OpenApiRouter::new()

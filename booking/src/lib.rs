@@ -17,6 +17,7 @@ pub mod email;
 pub mod error;
 pub mod holds;
 mod http;
+pub mod look;
 pub mod metrics;
 pub mod password;
 pub mod payment;
@@ -105,6 +106,7 @@ impl Booking {
             AbortOnDrop(tokio::spawn(tickets::reminders::run(
                 state.tickets().clone(),
             ))),
+            AbortOnDrop(tokio::spawn(email::turn::run(state.outbox().clone()))),
         ];
         Ok(Self {
             state,

@@ -15,6 +15,7 @@ use crate::db::Db;
 use crate::email::outbox::Outbox;
 use crate::holds::locks::SeatLocks;
 use crate::holds::Holds;
+use crate::look::Looks;
 use crate::payment::checkout::Orders;
 use crate::payment::mirror::Intents;
 use crate::payment::settle::Payments;
@@ -40,6 +41,7 @@ struct Services {
     sales: Sales,
     tickets: Tickets,
     outbox: Outbox,
+    looks: Looks,
 }
 
 /// What the operator API (the admin crate) may use of booking: the events
@@ -51,6 +53,8 @@ pub struct OperatorHandles {
     pub sales: Sales,
     /// Check-in, the scanners' offline list, reissuing a ticket.
     pub tickets: Tickets,
+    /// The events' look on the fan pages.
+    pub looks: Looks,
 }
 
 /// The parts the services are made of (see `Booking::build_state`).
@@ -137,10 +141,13 @@ impl AppState {
             settlement: settlement.clone(),
             tickets: tickets.clone(),
         };
+        let looks = Looks { db: db.clone() };
         let outbox = Outbox {
             config,
             db,
+            looks: looks.clone(),
             mail_wakeup,
+            queue: holds.queue.clone(),
         };
         Self(Arc::new(Services {
             catalog,
@@ -151,6 +158,7 @@ impl AppState {
             sales,
             tickets,
             outbox,
+            looks,
         }))
     }
 
@@ -190,6 +198,11 @@ impl AppState {
     }
 
     /// The email outbox.
+    pub fn looks(&self) -> &Looks {
+        &self.0.looks
+    }
+
+    /// The email outbox (and "your turn" emails).
     pub fn outbox(&self) -> &Outbox {
         &self.0.outbox
     }
@@ -199,6 +212,7 @@ impl AppState {
         OperatorHandles {
             sales: self.0.sales.clone(),
             tickets: self.0.tickets.clone(),
+            looks: self.0.looks.clone(),
         }
     }
 }

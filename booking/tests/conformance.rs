@@ -14,6 +14,8 @@ mod api;
 mod common;
 #[path = "conformance/holds.rs"]
 mod holds;
+#[path = "conformance/look.rs"]
+mod look;
 #[path = "conformance/migrations.rs"]
 mod migrations;
 #[path = "conformance/payments.rs"]

@@ -31,8 +31,18 @@ use tower_http::trace::TraceLayer;
 pub const TOKEN_ISSUER: &str = "waitroom";
 /// The booking service, as named in the admission token's `aud`.
 pub const TOKEN_AUDIENCE: &str = "waitroom-booking";
-/// Largest request body any endpoint accepts.
+/// Largest request body any endpoint but the logo upload accepts.
 const BODY_LIMIT: usize = 64 * 1024;
+
+/// The logo upload's body limit: 256 KiB in base64 and JSON.
+const LOGO_BODY_LIMIT: usize = 384 * 1024;
+
+/// Whether `path` is `/api/v1/admin/events/{event}/logo`.
+fn is_logo_upload(path: &str) -> bool {
+    path.strip_prefix("/api/v1/admin/events/")
+        .and_then(|rest| rest.strip_suffix("/logo"))
+        .is_some_and(|event| !event.is_empty() && !event.contains('/'))
+}
 
 /// A built application: the router plus what must live as long as it.
 pub struct App {
@@ -248,19 +258,36 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     let router = edge
         .wrap(router)
         .layer(axum::middleware::from_fn(telemetry::track_http));
-    let service = tower::ServiceBuilder::new()
-        .layer(axum::middleware::from_fn_with_state(security, headers::add))
-        .layer(axum::middleware::from_fn(ops::json_errors))
-        .layer(axum::middleware::from_fn_with_state(
-            edge.clone(),
-            edge::resolve_client,
-        ))
-        // Below the body limit only body-generic layers fit (`from_fn`
-        // takes `Request<Body>`).
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(TraceLayer::new_for_http())
-        .service(router);
-    let router = Router::new().fallback_service(service);
+    let stack = |limit: usize| {
+        tower::ServiceBuilder::new()
+            .layer(axum::middleware::from_fn_with_state(
+                security.clone(),
+                headers::add,
+            ))
+            .layer(axum::middleware::from_fn(ops::json_errors))
+            .layer(axum::middleware::from_fn_with_state(
+                edge.clone(),
+                edge::resolve_client,
+            ))
+            // Below the body limit only body-generic layers fit (`from_fn`
+            // takes `Request<Body>`).
+            .layer(RequestBodyLimitLayer::new(limit))
+            .layer(TraceLayer::new_for_http())
+            .service(router.clone())
+    };
+    // An event's logo (up to 256 KiB, base64 in JSON) is the one body
+    // allowed past the general limit. Chosen by path here, not by a route:
+    // a route would add its own path parameters to the inner router's.
+    let (general, upload) = (stack(BODY_LIMIT), stack(LOGO_BODY_LIMIT));
+    let router =
+        Router::new().fallback_service(tower::service_fn(move |req: axum::extract::Request| {
+            let service = if is_logo_upload(req.uri().path()) {
+                upload.clone()
+            } else {
+                general.clone()
+            };
+            tower::ServiceExt::oneshot(service, req)
+        }));
     Ok(App {
         router,
         engine,

@@ -9,6 +9,7 @@
 //! serves fans over HTTP and WebSocket.
 
 pub mod admission;
+pub mod announce;
 pub mod api;
 pub mod engine;
 pub mod error;

@@ -8,7 +8,9 @@ use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use std::fmt::Write;
 
-/// Bumped on any incompatible change to the messages below.
+/// Bumped on any incompatible change to the messages below. A new message
+/// type is not one: clients ignore types they do not know (the page's
+/// `onMessage` has a default branch), so `announcement` came without a bump.
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// What a waiter is, as the fan sees it (the `state` field of `status`).
@@ -108,6 +110,16 @@ pub enum ServerMsg {
     State {
         /// New state; `reconnecting` while the store is unreachable.
         queue_state: String,
+    },
+    /// The operator's announcement for every fan of the event: sent when it
+    /// changes and after `hello` while one is in force. Plain text, shown
+    /// as text; an empty `message` clears it. Added in protocol 1 without a
+    /// version bump (see [`PROTOCOL_VERSION`]).
+    Announcement {
+        /// At most 280 characters; empty when cleared.
+        message: String,
+        /// When the operator set it (ms since the epoch); identifies it.
+        at: u64,
     },
     /// The server is going away; reconnect (to any node) after `retry_ms`.
     Reconnect {

@@ -14,6 +14,8 @@ mod common;
 
 #[path = "conformance/admission.rs"]
 mod admission;
+#[path = "conformance/announcements.rs"]
+mod announcements;
 #[path = "conformance/basics.rs"]
 mod basics;
 #[path = "conformance/cluster.rs"]
@@ -70,6 +72,8 @@ macro_rules! conformance {
                 waitlist::a_released_seat_reaches_the_first_waitlisted_fan,
                 waitlist::an_unaccepted_offer_passes_to_the_next_fan,
                 waitlist::concurrent_returns_never_offer_a_seat_twice,
+                announcements::announcements_are_stored_published_and_cleared,
+                announcements::contacts_are_kept_for_known_visitors,
             );
         }
     };

@@ -128,6 +128,7 @@ test('the dashboard and every operator page pass an axe scan', { timeout: 120_00
     ['/admin-settings.html?event=demo', 'form', 'queue settings'],
     ['/admin-events.html', 'form', 'new event'],
     ['/admin-team.html', 'main', 'operators and keys'],
+    ['/admin-look.html?event=demo', '#look', 'event look'],
     ['/admin-analytics.html?event=demo', 'main', 'sale analytics'],
   ]) {
     await page.goto(`${server.base}${url}`);

@@ -1,15 +1,10 @@
 //! The account mails: a verification link, the notice an account's owner
 //! gets when someone registers with their address, and the welcome once
-//! the account exists.
+//! the account exists; each in the page's language at registration.
 
 use crate::db::NewEmail;
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::email::i18n::Lang;
+use crate::email::templates::escape;
 
 /// Outbox kind of the verification link.
 pub const VERIFY_KIND: &str = "verify_email";
@@ -18,77 +13,90 @@ pub const ATTEMPT_KIND: &str = "register_attempt";
 /// Outbox kind of the welcome.
 pub const WELCOME_KIND: &str = "welcome";
 
-/// Sent once, when the account is created (its email confirmed).
-pub fn welcome(email: &str, base_url: &str) -> NewEmail {
-    let account = format!("{}/account.html", base_url.trim_end_matches('/'));
-    let text = format!(
-        "Welcome to waitroom! Your account for {email} is ready.\n\n\
-         Your orders, and their tickets, are on your account page: {account}\n"
-    );
+/// A mail of paragraphs, one of them a link: text and HTML alike.
+fn letter(
+    kind: &str,
+    email: &str,
+    lang: Lang,
+    subject: String,
+    before: &[String],
+    link: (&str, &str),
+    after: &[String],
+) -> NewEmail {
+    let (href, label) = link;
+    let mut text = before.join("\n\n");
+    text.push_str(&format!("\n\n{href}\n"));
+    for p in after {
+        text.push_str(&format!("\n{p}\n"));
+    }
+    let para = |ps: &[String]| {
+        ps.iter()
+            .map(|p| format!("<p>{}</p>", escape(p)))
+            .collect::<String>()
+    };
     let html = format!(
-        "<!doctype html><html><body><p>Welcome to waitroom! Your account for {} is ready.</p>\
-         <p>Your orders, and their tickets, are on <a href=\"{}\">your account page</a>.</p>\
-         </body></html>",
-        escape(email),
-        escape(&account)
+        "<!doctype html><html lang=\"{}\"><body>{}<p><a href=\"{}\">{}</a></p>{}</body></html>",
+        lang.code(),
+        para(before),
+        escape(href),
+        escape(label),
+        para(after),
     );
     NewEmail {
-        kind: WELCOME_KIND.to_owned(),
+        kind: kind.to_owned(),
         recipient: email.to_owned(),
-        subject: "Welcome to waitroom".to_owned(),
+        subject,
         body_text: text,
         body_html: html,
     }
+}
+
+/// Sent once, when the account is created (its email confirmed).
+pub fn welcome(email: &str, base_url: &str, lang: Lang) -> NewEmail {
+    let account = format!("{}/account.html", base_url.trim_end_matches('/'));
+    letter(
+        WELCOME_KIND,
+        email,
+        lang,
+        lang.text("welcome.subject").to_owned(),
+        &[
+            lang.fill("welcome.ready", &[("email", email)]),
+            lang.text("welcome.orders").to_owned(),
+        ],
+        (&account, lang.text("welcome.link")),
+        &[],
+    )
 }
 
 /// The link that finishes a registration.
-pub fn verify_link(email: &str, link: &str, hours: i64) -> NewEmail {
-    let text = format!(
-        "Someone (we hope you) asked to create a waitroom account for {email}.\n\n\
-         To finish, open this link within {hours} hours and enter the password you chose:\n\n\
-         {link}\n\n\
-         If it was not you, ignore this email: nothing happens unless the link is used \
-         with that password.\n"
-    );
-    let html = format!(
-        "<!doctype html><html><body><p>Someone (we hope you) asked to create a waitroom \
-         account for {}.</p><p>To finish, open <a href=\"{}\">this link</a> within {hours} \
-         hours and enter the password you chose.</p><p>If it was not you, ignore this \
-         email: nothing happens unless the link is used with that password.</p></body></html>",
-        escape(email),
-        escape(link)
-    );
-    NewEmail {
-        kind: VERIFY_KIND.to_owned(),
-        recipient: email.to_owned(),
-        subject: "Confirm your email for waitroom".to_owned(),
-        body_text: text,
-        body_html: html,
-    }
+pub fn verify_link(email: &str, link: &str, hours: i64, lang: Lang) -> NewEmail {
+    letter(
+        VERIFY_KIND,
+        email,
+        lang,
+        lang.text("verify.subject").to_owned(),
+        &[
+            lang.fill("verify.intro", &[("email", email)]),
+            lang.fill("verify.action", &[("hours", &hours.to_string())]),
+        ],
+        (link, lang.text("verify.link")),
+        &[lang.text("verify.ignore").to_owned()],
+    )
 }
 
 /// Sent instead of a link when the address already has an account.
-pub fn register_attempt(email: &str, base_url: &str) -> NewEmail {
+pub fn register_attempt(email: &str, base_url: &str, lang: Lang) -> NewEmail {
     let sign_in = format!("{}/account.html", base_url.trim_end_matches('/'));
-    let text = format!(
-        "Someone tried to create a waitroom account with {email}, which already has one. \
-         Nothing was changed.\n\n\
-         If it was you, sign in instead: {sign_in}\n\
-         If it was not, you can ignore this email.\n"
-    );
-    let html = format!(
-        "<!doctype html><html><body><p>Someone tried to create a waitroom account with {}, \
-         which already has one. Nothing was changed.</p><p>If it was you, \
-         <a href=\"{}\">sign in</a> instead. If it was not, you can ignore this email.</p>\
-         </body></html>",
-        escape(email),
-        escape(&sign_in)
-    );
-    NewEmail {
-        kind: ATTEMPT_KIND.to_owned(),
-        recipient: email.to_owned(),
-        subject: "Someone tried to register with your email".to_owned(),
-        body_text: text,
-        body_html: html,
-    }
+    letter(
+        ATTEMPT_KIND,
+        email,
+        lang,
+        lang.text("attempt.subject").to_owned(),
+        &[
+            lang.fill("attempt.intro", &[("email", email)]),
+            lang.text("attempt.sign_in").to_owned(),
+        ],
+        (&sign_in, lang.text("attempt.link")),
+        &[lang.text("attempt.ignore").to_owned()],
+    )
 }

@@ -44,6 +44,12 @@ pub struct AccountRequest {
     /// Password (8 to 1024 characters when registering).
     #[schema(schema_with = queue::api::schemas::fields::password)]
     pub password: String,
+    /// The page's language (`en`, `fr`, `de`, `es`, `ja`; others read as
+    /// English): the account's emails are written in it. Without it, the
+    /// request's `Accept-Language` decides.
+    #[serde(default)]
+    #[schema(schema_with = queue::api::schemas::fields::language)]
+    pub lang: Option<String>,
 }
 
 /// Body of register: an email and the password it will sign in with.
@@ -56,6 +62,10 @@ pub struct NewAccount {
     /// Password.
     #[schema(schema_with = queue::api::schemas::fields::new_password)]
     pub password: String,
+    /// The page's language, as in [`AccountRequest::lang`].
+    #[serde(default)]
+    #[schema(schema_with = queue::api::schemas::fields::language)]
+    pub lang: Option<String>,
 }
 
 impl From<NewAccount> for AccountRequest {
@@ -63,6 +73,7 @@ impl From<NewAccount> for AccountRequest {
         Self {
             email: n.email,
             password: n.password,
+            lang: n.lang,
         }
     }
 }
@@ -255,7 +266,10 @@ impl Accounts {
         }
         match (account, stored) {
             (Some(c), _) => self.issue_session(&c.id, &c.email),
-            (None, Some(hash)) => Err(self.resend_verification(&email, hash).await?),
+            (None, Some(hash)) => {
+                let lang = crate::email::i18n::Lang::from_tag(req.lang.as_deref().unwrap_or(""));
+                Err(self.resend_verification(&email, hash, lang).await?)
+            }
             (None, None) => Err(WRONG),
         }
     }

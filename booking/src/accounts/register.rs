@@ -13,6 +13,7 @@
 use super::Accounts;
 use super::{check_password, hash_password, mail, verify_password, AccountRequest, SessionView};
 use crate::db::{MailBudget, VerificationRecord};
+use crate::email::i18n::Lang;
 use crate::error::{BookingError, Result};
 use crate::payment::checkout::normalize_email;
 use crate::state::now;
@@ -66,11 +67,12 @@ impl Accounts {
         self.spend_mail_budget(&email).await?;
         let hash = hash_password(req.password.clone()).await?;
         let existing = self.db.customers().by_email(&email).await?;
+        let lang = Lang::from_tag(req.lang.as_deref().unwrap_or(""));
         if existing.is_some_and(|c| c.is_verified_account()) {
-            let notice = mail::register_attempt(&email, &self.config.public_base_url);
+            let notice = mail::register_attempt(&email, &self.config.public_base_url, lang);
             self.db.outbox().enqueue(&notice, now()).await?;
         } else {
-            self.send_verification(&email, hash).await?;
+            self.send_verification(&email, hash, lang).await?;
         }
         self.mail_wakeup.notify_one();
         Ok(RegistrationView {
@@ -108,7 +110,11 @@ impl Accounts {
             ));
         }
         let id = format!("cus_{}", uuid::Uuid::new_v4().simple());
-        let welcome = super::mail::welcome(&pending.email, &self.config.public_base_url);
+        let welcome = super::mail::welcome(
+            &pending.email,
+            &self.config.public_base_url,
+            Lang::from_tag(&pending.lang),
+        );
         let customer = self
             .db
             .customers()
@@ -140,7 +146,12 @@ impl Accounts {
 
     /// Stores a pending registration with `password_hash` and queues its
     /// link. The token itself exists only in the mail.
-    async fn send_verification(&self, email: &str, password_hash: String) -> Result<()> {
+    async fn send_verification(
+        &self,
+        email: &str,
+        password_hash: String,
+        lang: Lang,
+    ) -> Result<()> {
         let mut raw = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut raw);
         let token = URL_SAFE_NO_PAD.encode(raw);
@@ -151,12 +162,13 @@ impl Accounts {
             password_hash,
             created_at: at,
             expires_at: at + chrono::Duration::hours(VERIFY_HOURS),
+            lang: lang.code().to_owned(),
         };
         let link = format!(
             "{}/account.html#verify={token}",
             self.config.public_base_url.trim_end_matches('/')
         );
-        let letter = mail::verify_link(email, &link, VERIFY_HOURS);
+        let letter = mail::verify_link(email, &link, VERIFY_HOURS, lang);
         self.db
             .customers()
             .add_verification(&pending, &letter)
@@ -169,10 +181,11 @@ impl Accounts {
         &self,
         email: &str,
         password_hash: String,
+        lang: Lang,
     ) -> Result<BookingError> {
         let message = match self.spend_mail_budget(email).await {
             Ok(()) => {
-                self.send_verification(email, password_hash).await?;
+                self.send_verification(email, password_hash, lang).await?;
                 self.mail_wakeup.notify_one();
                 "confirm your email first: we sent you a new link"
             }

@@ -37,6 +37,9 @@ pub struct VerificationRecord {
     pub created_at: DateTime<Utc>,
     /// Unusable after this.
     pub expires_at: DateTime<Utc>,
+    /// The page's language at registration (`en`, `fr`, …): the welcome
+    /// is written in it.
+    pub lang: String,
 }
 
 /// Outcome of counting one account mail against an address's budget.

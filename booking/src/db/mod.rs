@@ -10,6 +10,7 @@
 //! SQL the same way, on the same stores: [`Db::store`].
 
 mod account_model;
+mod look_model;
 pub mod migrate;
 mod model;
 mod order_model;
@@ -24,6 +25,7 @@ pub mod seed;
 mod sqlite;
 
 pub use account_model::*;
+pub use look_model::*;
 pub use model::*;
 pub use order_model::*;
 pub use payment_model::*;
@@ -222,6 +224,9 @@ pub trait CustomerRepo: Send + Sync {
 pub trait OutboxRepo: Send + Sync {
     /// Queues an email on its own.
     async fn enqueue(&self, email: &NewEmail, now: DateTime<Utc>) -> Result<()>;
+    /// Queues an email unless one with the same `key` was ever queued
+    /// (several processes may see the same cause); `true` when queued.
+    async fn enqueue_once(&self, email: &NewEmail, key: &str, now: DateTime<Utc>) -> Result<bool>;
     /// Claims up to `limit` due emails, leasing them until `lease_until`
     /// so another worker does not send them meanwhile.
     async fn claim_due(
@@ -345,6 +350,7 @@ trait Backend:
     + OutboxRepo
     + SalesRepo
     + TicketRepo
+    + LookRepo
 {
     fn kind(&self) -> BackendKind;
 }
@@ -399,6 +405,7 @@ crate::for_each_backend!(
     impl_sales_repo,
     impl_payment_repo,
     impl_ticket_repo,
+    impl_look_repo,
 );
 
 /// Object-safe view of a backend with one accessor per repository.
@@ -411,6 +418,7 @@ trait BackendDyn: Send + Sync {
     fn outbox(&self) -> &dyn OutboxRepo;
     fn sales(&self) -> &dyn SalesRepo;
     fn tickets(&self) -> &dyn TicketRepo;
+    fn looks(&self) -> &dyn LookRepo;
     fn kind(&self) -> BackendKind;
 }
 
@@ -437,6 +445,9 @@ impl<T: Backend + 'static> BackendDyn for T {
         self
     }
     fn tickets(&self) -> &dyn TicketRepo {
+        self
+    }
+    fn looks(&self) -> &dyn LookRepo {
         self
     }
     fn kind(&self) -> BackendKind {
@@ -503,6 +514,10 @@ impl Db {
     /// Tickets and check-ins.
     pub fn tickets(&self) -> &dyn TicketRepo {
         self.backend.tickets()
+    }
+    /// Events' fan-facing looks.
+    pub fn looks(&self) -> &dyn LookRepo {
+        self.backend.looks()
     }
     /// Which backend.
     pub fn kind(&self) -> BackendKind {

@@ -24,6 +24,8 @@ pub struct NewCheckout {
     pub provider: String,
     /// Now.
     pub now: DateTime<Utc>,
+    /// The page's language (`en`, `fr`, …), for the order's emails.
+    pub lang: String,
 }
 
 /// Result of a checkout.
@@ -65,6 +67,9 @@ pub struct OrderRecord {
     pub created_at: DateTime<Utc>,
     /// Confirmed.
     pub confirmed_at: Option<DateTime<Utc>>,
+    /// The page's language at checkout (`en`, `fr`, …): the order's emails
+    /// are written in it.
+    pub lang: String,
 }
 
 /// An order line.

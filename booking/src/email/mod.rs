@@ -1,8 +1,10 @@
 //! Email: templates, a transport (SMTP, or `.eml` files in a folder for
 //! development) and the outbox worker that sends with retries.
 
+pub mod i18n;
 pub mod outbox;
 pub mod templates;
+pub mod turn;
 
 use crate::error::{BookingError, Result};
 use lettre::message::{Mailbox, MultiPart};

@@ -29,6 +29,10 @@ pub struct Outbox {
     pub(crate) db: Db,
     /// Rung by whoever queues an email.
     pub(crate) mail_wakeup: Arc<Notify>,
+    /// Ticks, and the contacts fans left for "your turn" emails.
+    pub(crate) queue: Arc<dyn queue::QueueStore>,
+    /// The names fans know events by.
+    pub(crate) looks: crate::look::Looks,
 }
 
 impl Outbox {

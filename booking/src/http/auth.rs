@@ -33,11 +33,14 @@ use serde_json::json;
 )]
 pub async fn register(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<NewAccount>,
 ) -> Result<impl IntoResponse> {
+    let mut req = AccountRequest::from(req);
+    req.lang = super::page_lang(req.lang.take(), &headers);
     Ok((
         StatusCode::ACCEPTED,
-        Json(state.accounts().register(&req.into()).await?),
+        Json(state.accounts().register(&req).await?),
     ))
 }
 
@@ -91,8 +94,10 @@ pub async fn verify(
 )]
 pub async fn login(
     State(state): State<AppState>,
-    ApiJson(req): ApiJson<AccountRequest>,
+    headers: HeaderMap,
+    ApiJson(mut req): ApiJson<AccountRequest>,
 ) -> Result<impl IntoResponse> {
+    req.lang = super::page_lang(req.lang.take(), &headers);
     Ok(Json(state.accounts().login(&req).await?))
 }
 

@@ -6,6 +6,7 @@ mod auth;
 mod catalog;
 mod dev_payments;
 mod holds;
+mod look;
 mod orders;
 mod tickets;
 mod webhooks;
@@ -25,6 +26,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::list))
         .routes(routes!(catalog::show))
         .routes(routes!(catalog::seats))
+        .routes(routes!(look::look))
+        .routes(routes!(look::logo))
         .routes(routes!(holds::create))
         .routes(routes!(holds::show, holds::release))
         .routes(routes!(orders::checkout))
@@ -69,6 +72,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             Err(e) => Err(BookingError::InvalidJson(e.body_text())),
         }
     }
+}
+
+/// The fan's language for emails: the page's own (`lang` in the body),
+/// else the request's `Accept-Language` (a shipped language or English).
+pub fn page_lang(lang: Option<String>, headers: &axum::http::HeaderMap) -> Option<String> {
+    use crate::email::i18n::Lang;
+    let chosen = match lang {
+        Some(tag) => Lang::from_tag(&tag),
+        None => headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map_or(Lang::En, Lang::from_accept_language),
+    };
+    Some(chosen.code().to_owned())
 }
 
 /// Checks a path id: our ids are short slugs (`hold_…`, `ord_…`, `demo`).

@@ -42,9 +42,10 @@ pub async fn checkout(
     State(state): State<AppState>,
     Path(hold): Path<String>,
     headers: HeaderMap,
-    ApiJson(req): ApiJson<CheckoutRequest>,
+    ApiJson(mut req): ApiJson<CheckoutRequest>,
 ) -> Result<impl IntoResponse> {
     let id = path_id("hold", &hold)?;
+    req.lang = super::page_lang(req.lang.take(), &headers);
     let creds = Credentials::from_headers(&headers);
     Ok(Json(state.orders().checkout(&id, &creds, &req).await?))
 }

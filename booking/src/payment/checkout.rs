@@ -19,6 +19,12 @@ pub struct CheckoutRequest {
     /// Where the confirmation goes.
     #[schema(schema_with = queue::api::schemas::fields::customer_email)]
     pub email: String,
+    /// The page's language (`en`, `fr`, `de`, `es`, `ja`; others read as
+    /// English): the order's emails are written in it. Without it, the
+    /// request's `Accept-Language` decides.
+    #[serde(default)]
+    #[schema(schema_with = queue::api::schemas::fields::language)]
+    pub lang: Option<String>,
 }
 
 /// What checkout answers.
@@ -147,6 +153,9 @@ impl Orders {
                 email,
                 provider: self.payments.name().to_owned(),
                 now: now(),
+                lang: crate::email::i18n::Lang::from_tag(req.lang.as_deref().unwrap_or(""))
+                    .code()
+                    .to_owned(),
             })
             .await?;
         let detail = match outcome {

@@ -154,7 +154,11 @@ async fn verification_links_expire_and_work_once(backend: Backend) {
             &hash,
             "cus_late",
             later,
-            &booking::accounts::mail::welcome("x@example.com", "http://booking.test"),
+            &booking::accounts::mail::welcome(
+                "x@example.com",
+                "http://booking.test",
+                booking::email::i18n::Lang::En,
+            ),
         )
         .await
         .unwrap()

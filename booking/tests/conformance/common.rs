@@ -92,6 +92,12 @@ impl QueueStore for RecordingQueue {
     fn subscribe(&self) -> broadcast::Receiver<Tick> {
         self.inner.subscribe()
     }
+    async fn set_contact(&self, e: &EventId, v: &VisitorId, contact: &str) -> QResult<bool> {
+        self.inner.set_contact(e, v, contact).await
+    }
+    async fn contacts(&self, e: &EventId, v: &[VisitorId]) -> QResult<Vec<(VisitorId, String)>> {
+        self.inner.contacts(e, v).await
+    }
 }
 
 /// An admitted fan: admission token and visitor credential.

@@ -10,6 +10,7 @@ pub async fn hold_and_checkout(app: &TestApp, fan: &Fan, ids: &[i64]) -> (HoldVi
     let hold = app.hold_seats(&fan.creds(), ids).await.unwrap();
     let email = CheckoutRequest {
         email: "Fan@Example.com".to_owned(),
+        lang: None,
     };
     let checkout = app
         .state
@@ -54,6 +55,7 @@ async fn dev_checkout_confirm_and_email(backend: Backend) {
     assert!(url.starts_with("/api/v1/dev-payments/pay_"), "{url}");
     let email = CheckoutRequest {
         email: "fan@example.com".to_owned(),
+        lang: None,
     };
     let again = app
         .state
@@ -275,6 +277,7 @@ async fn checkout_validation(backend: Backend) {
     let hold = app.hold_seats(&fan.creds(), &ids).await.unwrap();
     let bad = CheckoutRequest {
         email: "not-an-email".to_owned(),
+        lang: None,
     };
     let err = app
         .state
@@ -285,6 +288,7 @@ async fn checkout_validation(backend: Backend) {
     assert_eq!(err.status().as_u16(), 422);
     let good = CheckoutRequest {
         email: "a@b.example".to_owned(),
+        lang: None,
     };
     let other = app.admit("demo");
     let err = app

@@ -47,6 +47,7 @@ pub async fn confirmed_order(app: &TestApp, seats: usize, ga: i64) -> (Fan, Orde
         .unwrap();
     let email = CheckoutRequest {
         email: "fan@example.com".to_owned(),
+        lang: None,
     };
     let checkout = app
         .state

@@ -152,6 +152,7 @@ impl Shadow {
             waiting: view.waiting,
             admission: None,
             offer_expires_at: None,
+            announcement: hub.announcement(),
         };
         // Like a real pre-queue place: no ticket and no position until the
         // opening shuffle.

@@ -47,6 +47,16 @@ pub struct StatusBody {
     /// Present when the fan came back to a place kept during an absence.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     kept_place: bool,
+    /// The operator's announcement in force, for polling pages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    announcement: Option<AnnouncementBody>,
+}
+
+/// An announcement as `status` shows it (the event is in the URL).
+#[derive(Debug, Serialize)]
+struct AnnouncementBody {
+    message: String,
+    at: u64,
 }
 
 fn body(event: &str, s: VisitorStatus, with_token: bool) -> StatusBody {
@@ -65,6 +75,10 @@ fn body(event: &str, s: VisitorStatus, with_token: bool) -> StatusBody {
         offer_expires_at: s.offer_expires_at,
         kept_place: s.kept_place,
         admission_token: s.admission.map(|a| a.0),
+        announcement: s.announcement.map(|a| AnnouncementBody {
+            message: a.message,
+            at: a.at,
+        }),
     }
 }
 

@@ -5,6 +5,7 @@ mod codes;
 mod credential;
 mod error;
 mod fan;
+mod notify;
 mod origin;
 mod path;
 pub mod schemas;
@@ -52,6 +53,7 @@ fn routes() -> OpenApiRouter<QueueApi> {
     OpenApiRouter::new()
         .routes(routes!(fan::join))
         .routes(routes!(fan::status))
+        .routes(routes!(notify::notify))
         .routes(routes!(ws::upgrade))
         .routes(routes!(fan::info))
         .routes(routes!(fan::jwks))

@@ -63,6 +63,14 @@ schema_names!(
     JoinRequest,
     PowSolution,
     QueueStatus,
+    Announcement,
+    AnnouncementInput,
+    AnnouncementState,
+    EventLook,
+    EventLookInput,
+    LogoUpload,
+    AdminEventLook,
+    TurnContact,
     RoomInfo,
     Jwks,
     CaptchaChallenge,
@@ -214,6 +222,17 @@ pub mod fields {
         string(false)
             .max_length(Some(1024))
             .description(Some("At most 1024 characters."))
+            .build()
+    }
+
+    /// A page language tag (`en`, `fr-CA`): letters, digits and `-`, at most
+    /// 35 characters; any value is accepted and unknown ones read as English.
+    pub fn language() -> Object {
+        string(true)
+            .max_length(Some(35))
+            .description(Some(
+                "The page's language tag (`en`, `fr`, `de`, `es`, `ja`; any other reads as English).",
+            ))
             .build()
     }
 

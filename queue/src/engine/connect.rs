@@ -129,6 +129,12 @@ impl Engine {
         let _ = tx.try_send(Outgoing::Text(hello.to_frame()));
         attachment.conn = Some(lock(&hub.waiters).insert(waiter));
         drop(view);
+        // Read after registering: a change published meanwhile is either
+        // seen here or broadcast to this socket (the page ignores repeats).
+        let announcement = lock(&hub.announcement).current.clone();
+        if let Some(a) = announcement.filter(|_| admitted.is_none()) {
+            let _ = tx.try_send(Outgoing::Text(super::announce::message(&a).to_frame()));
+        }
         metrics::gauge!("waitroom_ws_connected").increment(1.0);
 
         if let Some((admitted_at, expires_at)) = admitted {

@@ -29,6 +29,7 @@ impl Engine {
             tokio::spawn(self.clone().admitter()),
             tokio::spawn(self.clone().follower()),
             tokio::spawn(self.clone().heartbeat()),
+            tokio::spawn(self.clone().announcer()),
         ]
     }
 

@@ -2,10 +2,12 @@
 //! waiters connected here, runs admission ticks while holding the lease,
 //! and serves joins and status lookups.
 
+mod announce;
 pub mod cadence;
 #[cfg(test)]
 mod cadence_tests;
 mod connect;
+pub mod contact;
 mod fanout;
 pub mod fenwick;
 mod loops;
@@ -67,6 +69,8 @@ pub struct EventHub {
     pub(crate) view: Mutex<EventView>,
     /// Sockets connected to this node.
     pub(crate) waiters: Mutex<Waiters>,
+    /// The operator's announcement in force (see `announce`).
+    pub(crate) announcement: Mutex<announce::AnnouncementCache>,
 }
 
 /// Read access to an event's view as of the last tick: the guard derefs to
@@ -87,6 +91,11 @@ impl EventHub {
     /// The view as of the last tick, read-only.
     pub fn view(&self) -> ViewRef<'_> {
         ViewRef(lock(&self.view))
+    }
+
+    /// The operator's announcement in force on this node.
+    pub fn announcement(&self) -> Option<crate::announce::Announcement> {
+        lock(&self.announcement).current.clone()
     }
 }
 
@@ -124,6 +133,8 @@ pub struct VisitorStatus {
     pub admission: Option<(String, Millis)>,
     /// When admitted with a waitlist offer: when the offer passes on.
     pub offer_expires_at: Option<Millis>,
+    /// The operator's announcement in force.
+    pub announcement: Option<crate::announce::Announcement>,
 }
 
 /// The engine. Cheap to share behind an `Arc`.
@@ -224,6 +235,7 @@ impl Engine {
             return Ok(h.clone());
         }
         let snapshot = self.restoring(event, || self.store.snapshot(event)).await?;
+        let announcement = self.initial_announcement(event).await;
         let mut hubs = self
             .hubs
             .write()
@@ -233,6 +245,7 @@ impl Engine {
                 event: event.clone(),
                 view: Mutex::new(EventView::from_snapshot(snapshot)),
                 waiters: Mutex::new(Waiters::default()),
+                announcement: Mutex::new(announcement),
             })
         });
         Ok(hub.clone())
@@ -370,6 +383,7 @@ impl Engine {
             waiting,
             admission: None,
             offer_expires_at: None,
+            announcement: hub.announcement(),
         };
         match record {
             VisitorRecord::Unknown => return Err(QueueError::NotJoined),

@@ -20,6 +20,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
+mod announce;
 mod places;
 mod prequeue;
 mod sharded;
@@ -43,12 +44,18 @@ pub(crate) const MAX_EXPIRIES_PER_TICK: usize = 10_000;
 /// `RecvError::Lagged` and repairs itself from a snapshot.
 pub(crate) const TICK_CHANNEL_CAPACITY: usize = 1_024;
 
+/// Capacity of the announcement broadcast: operators push a few a minute
+/// at most; a lagging follower re-reads the stored one.
+pub(crate) const ANNOUNCEMENT_CHANNEL_CAPACITY: usize = 64;
+
 /// Queue state of every event, kept in this process.
 pub struct MemoryStore {
     /// Events and leases; see the module docs for why one mutex suffices.
     inner: Mutex<Inner>,
     /// Every tick is sent here; `subscribe` hands out receivers.
     ticks: broadcast::Sender<Tick>,
+    /// Every announcement, likewise (`subscribe_announcements`).
+    announcements: broadcast::Sender<crate::announce::Announcement>,
 }
 
 /// Everything behind the mutex.
@@ -72,9 +79,11 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         let (ticks, _) = broadcast::channel(TICK_CHANNEL_CAPACITY);
+        let (announcements, _) = broadcast::channel(ANNOUNCEMENT_CHANNEL_CAPACITY);
         Self {
             inner: Mutex::new(Inner::default()),
             ticks,
+            announcements,
         }
     }
 
@@ -411,5 +420,34 @@ impl QueueStore for MemoryStore {
         let inner = self.lock();
         let state = inner.events.get(event).ok_or_else(|| unknown(event))?;
         Ok(state.waitlist(visitor, now))
+    }
+
+    async fn announce(&self, announcement: &crate::announce::Announcement) -> Result<()> {
+        self.set_announcement(announcement)
+    }
+
+    async fn announcement(&self, event: &EventId) -> Result<Option<crate::announce::Announcement>> {
+        Ok(self.announcement_of(event))
+    }
+
+    fn subscribe_announcements(&self) -> broadcast::Receiver<crate::announce::Announcement> {
+        self.announcements.subscribe()
+    }
+
+    async fn set_contact(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        contact: &str,
+    ) -> Result<bool> {
+        self.keep_contact(event, visitor, contact)
+    }
+
+    async fn contacts(
+        &self,
+        event: &EventId,
+        visitors: &[VisitorId],
+    ) -> Result<Vec<(VisitorId, String)>> {
+        Ok(self.contacts_of(event, visitors))
     }
 }

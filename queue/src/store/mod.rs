@@ -10,6 +10,7 @@ pub mod waitlist;
 
 pub use waitlist::WaitlistState;
 
+use crate::announce::Announcement;
 use crate::error::Result;
 use crate::ids::{EventId, VisitorId};
 use crate::settings::QueueSettings;
@@ -484,6 +485,53 @@ pub trait QueueStore: Send + Sync + 'static {
         _now: Millis,
     ) -> Result<WaitlistState> {
         Ok(WaitlistState::default())
+    }
+
+    /// Sets (or, with an empty message, clears) the event's announcement
+    /// and publishes it to every subscriber of every node. Fails with
+    /// `UnknownEvent` when the event has no queue. The default (for test
+    /// doubles) refuses.
+    async fn announce(&self, _announcement: &Announcement) -> Result<()> {
+        Err(crate::QueueError::Corrupt(
+            "this store keeps no announcements".to_owned(),
+        ))
+    }
+
+    /// The event's announcement in force, `None` when there is none.
+    async fn announcement(&self, _event: &EventId) -> Result<Option<Announcement>> {
+        Ok(None)
+    }
+
+    /// Keeps `contact` (opaque to the store: the fan's "tell me when it is
+    /// my turn" address) for a visitor the event knows, replacing any
+    /// earlier one; `false`, storing nothing, when the event has no record
+    /// of the visitor. Removed with the event. The default (for test
+    /// doubles) refuses.
+    async fn set_contact(
+        &self,
+        _event: &EventId,
+        _visitor: &VisitorId,
+        _contact: &str,
+    ) -> Result<bool> {
+        Err(crate::QueueError::Corrupt(
+            "this store keeps no contacts".to_owned(),
+        ))
+    }
+
+    /// The contacts of those of `visitors` who left one, in any order.
+    async fn contacts(
+        &self,
+        _event: &EventId,
+        _visitors: &[VisitorId],
+    ) -> Result<Vec<(VisitorId, String)>> {
+        Ok(Vec::new())
+    }
+
+    /// Announcements of every event, as published by whichever node set
+    /// them (cleared ones carry an empty message). The default (for test
+    /// doubles) never yields one.
+    fn subscribe_announcements(&self) -> broadcast::Receiver<Announcement> {
+        broadcast::channel(1).1
     }
 }
 

@@ -11,6 +11,7 @@
 //! connection keeps reconnecting with backoff so everything resumes when it
 //! returns.
 
+mod announce;
 mod codec;
 mod connect;
 mod counters;
@@ -56,6 +57,8 @@ pub struct RedisStore {
     scripts: Scripts,
     /// Ticks from every node, fed by `_feed`.
     ticks: broadcast::Sender<Tick>,
+    /// Announcements from every node, fed by `_feed`.
+    announcements: broadcast::Sender<crate::announce::Announcement>,
     _feed: feed::TickFeed,
     /// Joinable and admitting states, computed once for the scripts.
     joinable: String,
@@ -407,5 +410,34 @@ impl QueueStore for RedisStore {
         now: Millis,
     ) -> Result<super::WaitlistState> {
         self.waitlist_read(event, visitor, now).await
+    }
+
+    async fn announce(&self, announcement: &crate::announce::Announcement) -> Result<()> {
+        self.announce_set(announcement).await
+    }
+
+    async fn announcement(&self, event: &EventId) -> Result<Option<crate::announce::Announcement>> {
+        self.announcement_get(event).await
+    }
+
+    fn subscribe_announcements(&self) -> broadcast::Receiver<crate::announce::Announcement> {
+        self.announcements.subscribe()
+    }
+
+    async fn set_contact(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        contact: &str,
+    ) -> Result<bool> {
+        self.contact_set(event, visitor, contact).await
+    }
+
+    async fn contacts(
+        &self,
+        event: &EventId,
+        visitors: &[VisitorId],
+    ) -> Result<Vec<(VisitorId, String)>> {
+        self.contacts_get(event, visitors).await
     }
 }

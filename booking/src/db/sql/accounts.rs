@@ -74,14 +74,15 @@ macro_rules! impl_account_repos {
                 let mut tx = self.begin().await?;
                 sqlx::query(
                     "insert into account_verification
-                        (token_hash, email, password_hash, created_at, expires_at)
-                    values ($1, $2, $3, $4, $5)",
+                        (token_hash, email, password_hash, created_at, expires_at, lang)
+                    values ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(&v.token_hash)
                 .bind(&v.email)
                 .bind(&v.password_hash)
                 .bind(v.created_at)
                 .bind(v.expires_at)
+                .bind(&v.lang)
                 .execute(&mut *tx)
                 .await?;
                 Self::insert_email(&mut tx, mail, v.created_at).await?;
@@ -95,7 +96,7 @@ macro_rules! impl_account_repos {
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::error::Result<Option<$crate::db::VerificationRecord>> {
                 Ok(sqlx::query_as::<_, $crate::db::VerificationRecord>(
-                    "select token_hash, email, password_hash, created_at, expires_at
+                    "select token_hash, email, password_hash, created_at, expires_at, lang
                     from account_verification
                     where token_hash = $1 and used_at is null and expires_at > $2",
                 )
@@ -111,7 +112,7 @@ macro_rules! impl_account_repos {
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::error::Result<Option<$crate::db::VerificationRecord>> {
                 Ok(sqlx::query_as::<_, $crate::db::VerificationRecord>(
-                    "select token_hash, email, password_hash, created_at, expires_at
+                    "select token_hash, email, password_hash, created_at, expires_at, lang
                     from account_verification
                     where email = $1 and used_at is null and expires_at > $2
                     order by created_at desc limit 1",
@@ -195,6 +196,33 @@ macro_rules! impl_account_repos {
                 Self::insert_email(&mut tx, email, now).await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn enqueue_once(
+                &self,
+                email: &$crate::db::NewEmail,
+                key: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::Result<bool> {
+                let mut tx = self.begin().await?;
+                let added = sqlx::query(
+                    "insert into email_outbox (kind, recipient, subject, body_text, body_html,
+                        status, attempts, next_attempt_at, created_at, dedupe_key)
+                    values ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $7)
+                    on conflict (dedupe_key) do nothing",
+                )
+                .bind(&email.kind)
+                .bind(&email.recipient)
+                .bind(&email.subject)
+                .bind(&email.body_text)
+                .bind(&email.body_html)
+                .bind(now)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(added > 0)
             }
 
             async fn claim_due(

@@ -57,3 +57,5 @@ mod sales;
 mod payments;
 #[macro_use]
 mod tickets;
+#[macro_use]
+mod look;

@@ -11,7 +11,7 @@ macro_rules! impl_order_repo {
             ) -> $crate::error::Result<Option<$crate::db::OrderDetail>> {
                 let order = sqlx::query_as::<_, $crate::db::OrderRecord>(
                     r#"select id, reference, hold_id, event_id, customer_id, email, session_hash,
-                        status, total, currency, created_at, confirmed_at
+                        status, total, currency, created_at, confirmed_at, lang
                     from "order" where id = $1"#,
                 )
                 .bind(id)
@@ -190,8 +190,8 @@ macro_rules! impl_order_repo {
                                 .await?;
                         sqlx::query(
                             r#"insert into "order" (id, reference, hold_id, event_id, customer_id,
-                                email, session_hash, status, total, currency, created_at)
-                            values ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10)"#,
+                                email, session_hash, status, total, currency, created_at, lang)
+                            values ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11)"#,
                         )
                         .bind(&c.order_id)
                         .bind(&c.reference)
@@ -203,6 +203,7 @@ macro_rules! impl_order_repo {
                         .bind(total)
                         .bind(&currency)
                         .bind(c.now)
+                        .bind(&c.lang)
                         .execute(&mut *tx)
                         .await?;
                         sqlx::query(
@@ -244,6 +245,7 @@ macro_rules! impl_order_repo {
                         .bind(total)
                         .bind(&currency)
                         .bind(c.now)
+                        .bind(&c.lang)
                         .execute(&mut *tx)
                         .await?;
                         c.order_id.clone()

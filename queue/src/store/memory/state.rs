@@ -52,6 +52,10 @@ pub(super) struct EventState {
     pub(super) sold_out: bool,
     pub(super) free: u64,
     pub(super) offers: HashMap<VisitorId, Millis>,
+    /// Contacts left by visitors (`…:contacts`).
+    pub(super) contacts: HashMap<VisitorId, String>,
+    /// The announcement in force (`…:announcement`).
+    pub(super) announcement: Option<crate::announce::Announcement>,
 }
 
 impl EventState {

@@ -7,7 +7,7 @@ use super::{feed, RedisStore, Scripts, COMMAND_TIMEOUT};
 use crate::error::{QueueError, Result};
 use crate::ids::EventId;
 use crate::settings::QueueState;
-use crate::store::memory::TICK_CHANNEL_CAPACITY;
+use crate::store::memory::{ANNOUNCEMENT_CHANNEL_CAPACITY, TICK_CHANNEL_CAPACITY};
 use fred::interfaces::{ClientLike, KeysInterface, SetsInterface};
 use fred::types::config::{Config, ReconnectPolicy};
 use fred::types::Builder;
@@ -84,7 +84,9 @@ impl RedisStore {
             }
         };
         let (ticks, _) = broadcast::channel(TICK_CHANNEL_CAPACITY);
-        let feed = match feed::TickFeed::start(&builder, ticks.clone()).await {
+        let (announcements, _) = broadcast::channel(ANNOUNCEMENT_CHANNEL_CAPACITY);
+        let feed = match feed::TickFeed::start(&builder, ticks.clone(), announcements.clone()).await
+        {
             Ok(feed) => feed,
             Err(e) => {
                 connection.abort();
@@ -97,6 +99,7 @@ impl RedisStore {
             commands,
             scripts,
             ticks,
+            announcements,
             _feed: feed,
             joinable: codec::states_where(QueueState::accepts_joins),
             admitting: codec::states_where(QueueState::admits),

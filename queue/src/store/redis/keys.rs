@@ -14,6 +14,9 @@ pub(super) const EVENTS: &str = "wr:events";
 /// The pub/sub channel carrying every event's ticks as JSON.
 pub(super) const TICKS_CHANNEL: &str = "wr:ticks";
 
+/// The pub/sub channel carrying every event's announcements as JSON.
+pub(super) const ANNOUNCEMENTS_CHANNEL: &str = "wr:announcements";
+
 /// Key names of one event.
 pub(super) struct EventKeys {
     /// `wr:{evt:<event>}:`, shared by every key below.
@@ -110,6 +113,16 @@ impl EventKeys {
         self.key("offers")
     }
 
+    /// HASH visitor → contact left for "it's your turn" (opaque text).
+    pub(super) fn contacts(&self) -> String {
+        self.key("contacts")
+    }
+
+    /// STRING: the announcement in force, as JSON; absent when none.
+    pub(super) fn announcement(&self) -> String {
+        self.key("announcement")
+    }
+
     /// STRING holding the admitter node's id, with a `PX` expiry.
     pub(super) fn lease(&self) -> String {
         self.key("lease")
@@ -131,6 +144,8 @@ impl EventKeys {
             self.prequeue(),
             self.seed(),
             self.counters(),
+            self.announcement(),
+            self.contacts(),
             self.lease(),
             self.waitlist(),
             self.offers(),

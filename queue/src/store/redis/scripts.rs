@@ -73,6 +73,10 @@ pub(super) struct Scripts {
     pub(super) claim: LuaScript,
     /// `waitlist.lua`: sold out, seats returned or taken, and the read.
     pub(super) waitlist: LuaScript,
+    /// `announce.lua`: set or clear an event's announcement.
+    pub(super) announce: LuaScript,
+    /// `contact.lua`: keep a visitor's contact.
+    pub(super) contact: LuaScript,
 }
 
 impl Scripts {
@@ -92,6 +96,8 @@ impl Scripts {
             restore: LuaScript::load(client, commands, include_str!("restore.lua")).await?,
             claim: LuaScript::load(client, commands, include_str!("claim.lua")).await?,
             waitlist: LuaScript::load(client, commands, include_str!("waitlist.lua")).await?,
+            announce: LuaScript::load(client, commands, include_str!("announce.lua")).await?,
+            contact: LuaScript::load(client, commands, include_str!("contact.lua")).await?,
         })
     }
 }
