@@ -23,6 +23,7 @@ mod place;
 mod postgres;
 pub mod seed;
 mod sqlite;
+mod store;
 
 pub use account_model::*;
 pub use look_model::*;
@@ -32,6 +33,7 @@ pub use payment_model::*;
 pub use postgres::PgStore;
 pub use sales_model::*;
 pub use sqlite::SqliteStore;
+pub use store::Store;
 pub use ticket_model::*;
 
 use crate::error::Result;
@@ -369,31 +371,6 @@ pub enum BackendKind {
 pub struct Db {
     backend: Arc<dyn BackendDyn>,
     store: Store,
-}
-
-/// The backend store behind a [`Db`], for another crate's repositories on
-/// the same pool: each provides `read()` (the pool for plain reads) and
-/// `begin()` (a write transaction), and SQL written once as a macro is
-/// instantiated for both with [`for_each_backend!`](crate::for_each_backend).
-#[derive(Clone)]
-pub enum Store {
-    /// PostgreSQL (production, several nodes).
-    Postgres(Arc<PgStore>),
-    /// SQLite (embedded default, one node).
-    Sqlite(Arc<SqliteStore>),
-}
-
-/// Instantiates `$m!(store type, sqlx database)` once per backend: how the
-/// SQL shared by both dialects is written once (`db/sql/`, and admin's
-/// repositories).
-#[macro_export]
-macro_rules! for_each_backend {
-    ($($m:ident),+ $(,)?) => {
-        $(
-            $m!($crate::db::PgStore, ::sqlx::Postgres);
-            $m!($crate::db::SqliteStore, ::sqlx::Sqlite);
-        )+
-    };
 }
 
 crate::for_each_backend!(

@@ -337,7 +337,7 @@ async fn concurrent_creates_have_one_winner(backend: Backend) {
             tokio::spawn(async move {
                 let mut seed = booking::db::seed::demo_catalog(booking::state::now());
                 seed.event_id = "twice".to_owned();
-                app.db.catalog().insert_catalog(&seed).await
+                app.state.sales().create_event(&seed).await
             })
         })
         .collect();

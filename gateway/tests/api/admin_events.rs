@@ -5,7 +5,10 @@ use crate::helpers::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-crate::on_both_backends!(events_are_created_with_validated_seat_maps);
+crate::on_both_backends!(
+    events_are_created_with_validated_seat_maps,
+    concurrent_creates_answer_one_201_and_409s,
+);
 
 pub fn new_event(id: &str) -> Value {
     json!({
@@ -13,6 +16,29 @@ pub fn new_event(id: &str) -> Value {
         "starts_at": "2027-07-01T20:00:00Z", "currency": "EUR",
         "seat_map_csv": "section,row,seats,tier,price\nFloor,,300,GA,4500\nBalcony,A,12,Front,9000\n"
     })
+}
+
+/// Operators creating the same event at once: one is created, every other
+/// is told the id is taken (409), none fails with a 500.
+async fn concurrent_creates_answer_one_201_and_409s(backend: Backend) {
+    let app = spawn_admin_app(backend).await;
+    let id = unique_event("race");
+    let attempts = (0..6).map(|_| {
+        call(
+            &app,
+            Some(ADMIN),
+            Method::POST,
+            "/api/v1/admin/events",
+            Some(new_event(&id)),
+        )
+    });
+    let mut statuses: Vec<u16> = futures::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409]);
 }
 
 async fn events_are_created_with_validated_seat_maps(backend: Backend) {
