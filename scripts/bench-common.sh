@@ -15,7 +15,10 @@
 # (WAITROOM_RATE_LIMITS__ENABLED=false, WAITROOM_MAX_CONNECTIONS_PER_IP=0, …)
 # and the connection cap at the open-file limit: the load comes from a
 # handful of loopback addresses, which the per-IP limits would otherwise
-# throttle to a few joins a minute and a few hundred sockets.
+# throttle to a few joins a minute and a few hundred sockets. The socket cap
+# is 19,500 (MAX_SOCKETS), above the derived default (18,757 at 20,000
+# files), so the 19,000-socket runs connect every socket; the loadgen's
+# joins need only a few dozen plain connections.
 
 set -euo pipefail
 
@@ -124,7 +127,7 @@ start_server() {
   env WAITROOM_DATA_DIR="$data" WAITROOM_ADMIN_TOKEN="$ADMIN_TOKEN" \
       WAITROOM_DEMO_EVENT=false WAITROOM_RATE_LIMITS__ENABLED=false \
       WAITROOM_MAX_CONNECTIONS=100000 WAITROOM_MAX_CONNECTIONS_PER_IP=0 \
-      WAITROOM_MAX_WEBSOCKETS_PER_IP=0 \
+      WAITROOM_MAX_WEBSOCKETS_PER_IP=0 WAITROOM_MAX_SOCKETS="${MAX_SOCKETS:-19500}" \
       RUST_LOG="${SERVER_LOG:-warn}" "$@" \
       "$WAITROOM" serve --listen 127.0.0.1:0 >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.err" &
   SERVER_PID=$!
