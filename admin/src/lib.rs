@@ -9,8 +9,10 @@ mod accounts;
 mod analytics;
 mod audit;
 pub mod auth;
+mod checkins;
 mod door;
 mod error;
+mod event_fields;
 mod events;
 mod ledger;
 mod lifecycle;
@@ -232,6 +234,7 @@ fn routes(guard: Option<AdminApi>) -> OpenApiRouter<AdminApi> {
         .routes(routes!(sales::cancel))
         .routes(routes!(sales::report))
         .routes(routes!(sales::orders_csv))
+        .routes(routes!(checkins::csv))
         .routes(routes!(live::live))
         .routes(routes!(analytics::http::json))
         .routes(routes!(analytics::http::csv))

@@ -8,6 +8,8 @@
 //! the entry expires, so a map is at most ~1 s stale; that only affects
 //! what is drawn: holds are always decided by the database.
 
+pub mod search;
+
 use crate::db::{EventRecord, SeatMapData};
 use crate::error::{BookingError, Result};
 use crate::state::AppState;

@@ -13,6 +13,7 @@ mod model;
 mod order_model;
 mod payment_model;
 mod sales_model;
+mod search_model;
 mod ticket_model;
 #[macro_use]
 mod sql;
@@ -26,6 +27,7 @@ pub use model::*;
 pub use order_model::*;
 pub use payment_model::*;
 pub use sales_model::*;
+pub use search_model::*;
 pub use ticket_model::*;
 
 use crate::error::Result;
@@ -36,8 +38,9 @@ use std::sync::Arc;
 /// Events, venues, sections, seats and pools (read mostly).
 #[async_trait]
 pub trait CatalogRepo: Send + Sync {
-    /// Published events in `(starts_at, id)` order, after the cursor.
-    async fn list_events(&self, query: &EventQuery) -> Result<Vec<EventRecord>>;
+    /// Published events matching the query's filters, in its order, after
+    /// its cursor.
+    async fn list_events(&self, query: &EventQuery) -> Result<Vec<EventListing>>;
     /// One event, any status.
     async fn event(&self, id: &str) -> Result<Option<EventRecord>>;
     /// Sections, tiers, seats and pools of an event, with availability.

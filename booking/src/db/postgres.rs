@@ -67,6 +67,7 @@ impl Backend for PgStore {
 }
 
 impl_catalog_repo!(PgStore, Postgres);
+impl_event_search!(PgStore, Postgres);
 impl_hold_repo!(PgStore, Postgres);
 impl_order_repo!(PgStore, Postgres);
 impl_settle!(PgStore, Postgres);

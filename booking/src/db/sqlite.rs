@@ -73,6 +73,7 @@ impl Backend for SqliteStore {
 }
 
 impl_catalog_repo!(SqliteStore, Sqlite);
+impl_event_search!(SqliteStore, Sqlite);
 impl_hold_repo!(SqliteStore, Sqlite);
 impl_order_repo!(SqliteStore, Sqlite);
 impl_settle!(SqliteStore, Sqlite);
