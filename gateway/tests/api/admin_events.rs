@@ -125,7 +125,7 @@ async fn events_get_a_category_and_a_city(backend: Backend) {
     };
     assert_eq!(
         public("category=comedy&city=lyon&q=summer".into()).await,
-        [id.clone()]
+        [id.as_str()]
     );
 
     for (field, value) in [
@@ -174,7 +174,7 @@ async fn events_get_a_category_and_a_city(backend: Backend) {
     assert!(public("category=comedy".into()).await.is_empty());
     assert_eq!(
         public("category=family&city=GRENOBLE".into()).await,
-        [id.clone()]
+        [id.as_str()]
     );
     forget(backend, &[&id]).await;
 }
