@@ -29,9 +29,9 @@ use std::collections::HashMap;
         ("category" = Option<String>, Query, pattern = "^(music|sports|theatre|comedy|family|conference|other)?$", description = "Only events of this category (empty: any)."),
         ("city" = Option<String>, Query, max_length = 100, description = "Only events in this city, compared case-insensitively; at most 100 characters (blank: any)."),
         ("from" = Option<schemas::DateOrTime>, Query, description = "Events starting at or after this time (RFC 3339 or YYYY-MM-DD)."),
-        ("to" = Option<schemas::DateOrTime>, Query, description = "Events starting before this time (RFC 3339 or YYYY-MM-DD); not before `from`."),
+        ("to" = Option<schemas::DateOrTime>, Query, description = "Events starting before this time (RFC 3339 or YYYY-MM-DD); before `from`, nothing matches."),
         ("min_price" = Option<u64>, Query, minimum = 0, maximum = 1_000_000_000_000_i64, description = "Only events with a price tier at or above this, in minor units (digits only)."),
-        ("max_price" = Option<u64>, Query, minimum = 0, maximum = 1_000_000_000_000_i64, description = "Only events with a price tier at or below this, in minor units (digits only); not below `min_price`."),
+        ("max_price" = Option<u64>, Query, minimum = 0, maximum = 1_000_000_000_000_i64, description = "Only events with a price tier at or below this, in minor units (digits only); below `min_price`, nothing matches."),
         ("q" = Option<String>, Query, max_length = 100, description = "Case-insensitive search in the name, venue and city, at most 100 characters."),
     ),
     responses(

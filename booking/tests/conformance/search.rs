@@ -95,6 +95,11 @@ async fn filters_match_category_city_dates_prices_and_text(backend: Backend) {
     assert_eq!(ids(&r, "min_price=4000&max_price=5000").await, ["demo"]);
     assert_eq!(ids(&r, "min_price=10000").await, ["pricey"]);
     assert_eq!(ids(&r, "max_price=3000").await, ["cheap", "later"]);
+    // Upside-down ranges are well-formed and match nothing.
+    assert!(ids(&r, "min_price=5000&max_price=4000").await.is_empty());
+    assert!(ids(&r, &format!("from={in_70}&to={in_20}"))
+        .await
+        .is_empty());
     // Text searches the name, the venue and the city.
     assert_eq!(ids(&r, "q=CHEAP").await, ["cheap"]);
     assert_eq!(ids(&r, "q=waitroom%20arena").await, ["demo"]);
@@ -204,8 +209,8 @@ async fn bad_parameters_are_refused_by_name(backend: Backend) {
         ("min_price=1.5".into(), "min_price"),
         ("max_price=abc".into(), "max_price"),
         ("max_price=1000000000001".into(), "max_price"),
-        ("min_price=500&max_price=100".into(), "max_price"),
-        ("from=2030-02-01&to=2030-01-01".into(), "to"),
+        ("min_price=".into(), "min_price"),
+        ("from=".into(), "from"),
         ("to=soon".into(), "to"),
         ("limit=101".into(), "limit"),
         ("cursor=bm90LWEtY3Vyc29y".into(), "cursor"),
