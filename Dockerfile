@@ -58,6 +58,7 @@ RUN apt-get update \
 COPY --from=build /out/waitroom /usr/local/bin/waitroom
 # The pages only: web/tests (browser tests, node_modules) never ship.
 COPY web/*.html web/*.js web/*.css web/*.json /srv/web/
+COPY web/vendor/ /srv/web/vendor/
 ENV WAITROOM_WEB_DIR=/srv/web \
     WAITROOM_DATA_DIR=/var/lib/waitroom \
     WAITROOM_LISTEN=0.0.0.0:8080 \

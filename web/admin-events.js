@@ -60,7 +60,7 @@
     if (new Blob([map]).size > MAX_UPLOAD) { fieldError('seat_map', 'a seat map may be at most 1 MB'); return; }
     const body = {
       id: field('id').value.trim(), name: field('name').value, description: field('description').value,
-      venue: field('venue').value, city: field('city').value, starts_at: starts.toISOString(),
+      venue: field('venue').value, city: field('city').value, category: field('category').value, starts_at: starts.toISOString(),
       currency: field('currency').value.trim(), status: 'draft',
     };
     if (map.startsWith('{')) {

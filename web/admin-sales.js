@@ -120,6 +120,19 @@ const sales = (() => {
     set('gates', counts.by_gate.map((g) => `${g.gate}: ${g.arrived}`).join(' · '));
     set('r-tickets', counts.sold);
     set('r-arrived', counts.arrived);
+    drawCheckins(counts.per_minute, minute);
+  }
+
+  /** The last hour's arrivals, one point a minute (minutes without any are 0). */
+  function drawCheckins(perMinute, now) {
+    const svg = byId('chart-checkins');
+    if (!svg || !window.wrCharts) return;
+    const byMinute = new Map(perMinute.map((p) => [Date.parse(p.minute), p.arrived]));
+    const times = [];
+    for (let t = now - 59 * 60_000; t <= now; t += 60_000) times.push(t);
+    const values = times.map((t) => byMinute.get(t) || 0);
+    wrCharts.draw(svg, times, [{ name: 'check-ins', values }], 'check-ins / min');
+    svg.dataset.total = String(values.reduce((a, b) => a + b, 0));
   }
 
   function render() { renderEvent(); renderSales(); }
@@ -128,6 +141,8 @@ const sales = (() => {
   function fillForm() {
     byId('edit-name').value = record.name;
     byId('edit-starts').value = localInput(new Date(record.starts_at));
+    byId('edit-category').value = record.category || 'other';
+    byId('edit-city').value = record.city || '';
   }
 
   /** Loads the event record; `withSales` also takes the summary if the feed has not sent one. */
@@ -201,6 +216,10 @@ const sales = (() => {
       if (name !== record.name) body.name = name;
       const starts = byId('edit-starts').value;
       if (starts && starts !== localInput(new Date(record.starts_at))) body.starts_at = new Date(starts).toISOString();
+      const category = byId('edit-category').value;
+      if (category !== record.category) body.category = category;
+      const city = byId('edit-city').value.trim();
+      if (city !== (record.city || '')) body.city = city;
       if (Object.keys(body).length === 0) { say('Nothing changed.'); return; }
       const res = await call('', 'PATCH', body);
       if (!res) return;
@@ -239,6 +258,7 @@ const sales = (() => {
       say('');
       byId('cancel-report').hidden = true;
       byId('csv').href = `${base()}/orders.csv`;
+      byId('checkins-csv').href = `${base()}/checkins.csv`;
       render();
       if (event) load(true);
     },

@@ -1,6 +1,6 @@
 // Door scanner (/door.html): door staff sign in, name the event and gate,
-// and check tickets in by camera (BarcodeDetector where the browser has
-// it) or by typing the reference. Offline, it decides from the list it
+// and check tickets in by camera or a photo (door-reader.js: the browser's
+// BarcodeDetector, or the jsQR fallback) or by typing the reference. Offline, it decides from the list it
 // downloaded (door-offline.js) and syncs the queued scans when back.
 // Every string staff read is in TEXT, ready for a translation table.
 'use strict';
@@ -9,7 +9,8 @@
     signIn: 'Door sign-in', email: 'Email', password: 'Password', signInButton: 'Sign in',
     badLogin: 'Wrong email or password.', setup: 'Which door?', event: 'Event id', gate: 'Gate',
     start: 'Start scanning', sync: 'Sync', download: 'Save for offline', change: 'Change',
-    camera: 'Scan with camera', cameraOff: 'Stop camera', manual: 'Ticket reference or code', check: 'Check',
+    camera: 'Scan with camera', cameraOff: 'Stop camera', photo: 'Or read a photo of the code',
+    noCode: 'No QR code found in that photo: try again closer, or type the reference.', manual: 'Ticket reference or code', check: 'Check',
     online: 'online', offline: 'offline', queued: (n) => n + ' to sync', saved: (n) => 'Saved ' + n + ' tickets for offline use.',
     synced: (n, c) => 'Synced ' + n + ' scans' + (c ? '; ' + c + ' conflict(s): ' : '.'),
     noEvent: 'No such event, or you may not scan it.',
@@ -88,8 +89,10 @@
     await sync();
   }
 
-  // Camera scanning where the browser has a QR detector; typing otherwise.
+  // Camera scanning with whichever QR reader the browser can run.
   let stream = null;
+  let reader = null;
+  const qr = async () => { reader = reader || await window.door.reader(); return reader; };
   async function camera() {
     const video = $('camera');
     if (stream) {
@@ -104,13 +107,12 @@
     video.hidden = false;
     await video.play();
     $('camera-toggle').textContent = TEXT.cameraOff;
-    const detector = new window.BarcodeDetector({ formats: ['qr_code'] });
+    const read = await qr();
     let last = '';
     let lastAt = 0;
     const tick = async () => {
       if (!stream) return;
-      const codes = await detector.detect(video).catch(() => []);
-      const text = codes[0]?.rawValue;
+      const text = await read(video).catch(() => undefined);
       // The same code held in front of the camera is one scan.
       if (text && (text !== last || Date.now() - lastAt > 3000)) {
         last = text;
@@ -151,7 +153,20 @@
     show('setup-view');
   });
   $('camera-toggle').addEventListener('click', () => camera().catch(() => { stream = null; }));
-  $('camera-block').hidden = !('BarcodeDetector' in window && navigator.mediaDevices);
+  $('camera-block').hidden = !navigator.mediaDevices;
+  $('photo').addEventListener('change', async () => {
+    const file = $('photo').files[0];
+    if (!file) return;
+    let text;
+    try {
+      const bitmap = await createImageBitmap(file);
+      text = await (await qr())(bitmap);
+      bitmap.close();
+    } catch (e) { text = undefined; }
+    $('photo').value = '';
+    if (text) await check(text);
+    else showResult({ result: 'invalid', reason: TEXT.noCode });
+  });
   window.addEventListener('online', () => { netStatus(); sync(); });
   window.addEventListener('offline', netStatus);
 

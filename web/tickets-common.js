@@ -31,6 +31,7 @@ window.wr = window.wr || {};
       const links = el('p', { className: 'links' });
       if (withOpen) links.append(el('a', { href: '/ticket.html?id=' + encodeURIComponent(ticket.id), textContent: t('f.tickets.open') }), ' · ');
       links.append(
+        el('a', { href: api(ticket, 'ticket.pdf'), download: reference + '.pdf', textContent: t('f.tickets.pdf') }), ' · ',
         el('a', { href: api(ticket, 'qr.png'), download: reference + '.png', textContent: t('f.tickets.png') }), ' · ',
         el('a', { href: api(ticket, 'qr.svg'), download: reference + '.svg', textContent: t('f.tickets.svg') }),
       );

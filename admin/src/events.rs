@@ -4,6 +4,7 @@
 
 use crate::auth::OperatorRole;
 use crate::error::AdminError;
+use crate::event_fields::{check_category, check_city};
 use crate::sales::{check_len, rfc3339};
 use crate::seat_map;
 use crate::{audit, parse_json, AdminApi};
@@ -29,6 +30,8 @@ struct NewEvent {
     venue: String,
     #[serde(default)]
     city: String,
+    /// One of `booking::db::CATEGORIES`; `other` when absent.
+    category: Option<String>,
     /// RFC 3339.
     starts_at: String,
     currency: String,
@@ -54,7 +57,7 @@ struct NewEvent {
         (status = 201, description = "A summary of what was created.", body = schemas::CreatedEvent),
         (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
         (status = 409, description = "`conflict`: an event with this id exists.", body = schemas::Error),
-        (status = 422, description = "`validation_failed`, with `field` naming the input: `name`, `venue`, `starts_at`, `currency`, `status`, `seat_map` (names each bad CSV line or JSON entry); `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 422, description = "`validation_failed`, with `field` naming the input: `name`, `venue`, `city`, `category`, `starts_at`, `currency`, `status`, `seat_map` (names each bad CSV line or JSON entry); `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
         (status = 415, response = schemas::AdminUnsupportedMediaType),
         schemas::AdminErrors,
     )
@@ -77,10 +80,13 @@ pub async fn create(
     if !matches!(status.as_str(), "draft" | "published") {
         return Err(AdminError::invalid("status", "must be draft or published").into());
     }
+    let category = check_category(req.category.as_deref().unwrap_or("other"))?;
+    let city = check_city(&req.city)?;
     let map = seat_map::from_either(req.seat_map, req.seat_map_csv)?;
     let seed = CatalogSeed {
         venue: req.venue,
-        city: req.city,
+        city,
+        category,
         event_id: event.to_string(),
         name: req.name,
         description: req.description,

@@ -10,8 +10,10 @@ mod analytics;
 mod announce;
 mod audit;
 pub mod auth;
+mod checkins;
 mod door;
 mod error;
+mod event_fields;
 mod events;
 mod ledger;
 mod lifecycle;
@@ -232,6 +234,7 @@ fn routes(guard: Option<AdminApi>) -> OpenApiRouter<AdminApi> {
         .routes(routes!(sales::cancel))
         .routes(routes!(sales::report))
         .routes(routes!(sales::orders_csv))
+        .routes(routes!(checkins::csv))
         .routes(routes!(live::live))
         .routes(routes!(analytics::http::json))
         .routes(routes!(analytics::http::csv))

@@ -4,6 +4,7 @@
 
 use crate::auth::{OperatorRole, Viewer};
 use crate::error::AdminError;
+use crate::event_fields::{check_category, check_city};
 use crate::{audit, parse_json, AdminApi};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -30,6 +31,12 @@ struct EventPatch {
     description: Option<String>,
     #[schema(schema_with = queue::api::schemas::fields::date_time_or_null)]
     starts_at: Option<String>,
+    /// One of the catalog's categories.
+    #[schema(schema_with = crate::event_fields::category_or_null)]
+    category: Option<String>,
+    /// Where the event takes place: at most 100 characters.
+    #[schema(schema_with = crate::event_fields::city_or_null)]
+    city: Option<String>,
 }
 
 /// `POST /api/v1/admin/events/{event}/cancel` body.
@@ -184,13 +191,14 @@ pub async fn show(
     Ok(Json(json!({"event": event, "sales": summary})))
 }
 
-/// `PATCH /api/v1/admin/events/{event}`: name, description, date.
+/// `PATCH /api/v1/admin/events/{event}`: name, description, date,
+/// category, city.
 #[utoipa::path(
     patch,
     path = "/api/v1/admin/events/{event}",
     operation_id = "editEvent",
     tag = "admin",
-    summary = "Change an event's name, description or date",
+    summary = "Change an event's name, description, date, category or city",
     description = "Needs the `operator` role.",
     params(
         ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
@@ -202,7 +210,7 @@ pub async fn show(
         (status = 400, description = "`validation_failed`, with `field` naming the input: `event`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
         (status = 404, description = "`not_found`: no such event.", body = schemas::Error),
         (status = 409, description = "`event_cancelled`: a cancelled event can no longer be changed.", body = schemas::Error),
-        (status = 422, description = "`validation_failed`, with `field` naming the input: `name`, `description`, `starts_at`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
+        (status = 422, description = "`validation_failed`, with `field` naming the input: `name`, `description`, `starts_at`, `category`, `city`; `field` is `body` when fields are missing or of the wrong type.", body = schemas::Error),
         (status = 415, response = schemas::AdminUnsupportedMediaType),
         schemas::AdminErrors,
     )
@@ -233,6 +241,8 @@ pub async fn edit(
             .as_deref()
             .map(|t| rfc3339("starts_at", t))
             .transpose()?,
+        category: patch.category.as_deref().map(check_category).transpose()?,
+        city: patch.city.as_deref().map(check_city).transpose()?,
     };
     let after = api
         .booking

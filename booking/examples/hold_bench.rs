@@ -122,6 +122,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seed = CatalogSeed {
         venue: "Bench Hall".into(),
         city: "Nowhere".into(),
+        category: "other".into(),
         event_id: event_id.clone(),
         name: "Benchmark".into(),
         description: String::new(),

@@ -8,8 +8,10 @@
 //! the entry expires, so a map is at most ~1 s stale; that only affects
 //! what is drawn: holds are always decided by the database.
 
+pub mod search;
+
 use crate::config::BookingConfig;
-use crate::db::{Db, EventQuery, EventRecord, SeatMapData};
+use crate::db::{Db, EventListing, EventQuery, EventRecord, SeatMapData};
 use crate::error::{BookingError, Result};
 use queue::QueueStore;
 use serde_json::{json, Value};
@@ -175,7 +177,7 @@ pub struct Catalog {
 impl Catalog {
     /// Published events in `(starts_at, id)` order, after the query's
     /// cursor.
-    pub async fn list_events(&self, query: &EventQuery) -> Result<Vec<EventRecord>> {
+    pub async fn list_events(&self, query: &EventQuery) -> Result<Vec<EventListing>> {
         self.db.catalog().list_events(query).await
     }
 

@@ -24,6 +24,8 @@ mod payments;
 mod reminders;
 #[path = "conformance/sales.rs"]
 mod sales;
+#[path = "conformance/search.rs"]
+mod search;
 #[path = "conformance/stand_in.rs"]
 mod stand_in;
 #[path = "conformance/stand_in_objects.rs"]
@@ -36,5 +38,7 @@ mod stripe_payments;
 mod stripe_races;
 #[path = "conformance/stripe_refunds.rs"]
 mod stripe_refunds;
+#[path = "conformance/ticket_pdf.rs"]
+mod ticket_pdf;
 #[path = "conformance/tickets.rs"]
 mod tickets;

@@ -271,12 +271,14 @@ pub fn pages(web_dir: &Path) -> Router {
         .layer(tower_http::compression::CompressionLayer::new())
 }
 
-/// Lets through only paths naming a file directly in the web directory,
-/// judged on the path as the file service will decode it (so `%2F` or an
-/// encoded letter cannot smuggle in a subdirectory), and no dot-files.
+/// Lets through only paths naming a file directly in the web directory or
+/// in its `vendor/` (third-party scripts kept as shipped), judged on the
+/// path as the file service will decode it (so `%2F` or an encoded letter
+/// cannot smuggle in another subdirectory), and no dot-files.
 async fn top_level_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let decoded = percent_decoded(req.uri().path());
     let name = decoded.strip_prefix('/').unwrap_or(&decoded);
+    let name = name.strip_prefix("vendor/").unwrap_or(name);
     if name.contains(['/', '\\']) || name.starts_with('.') {
         return not_found(req.uri().clone()).await.into_response();
     }

@@ -76,12 +76,20 @@ def _rules(case) -> list[tuple[tuple[str, ...], str, str]]:
         return _index[label]
 
 
-def _cursor() -> str:
-    """A cursor as the server issues them (a keyset position)."""
-    micros = _rng.randrange(0, 4_000_000_000_000_000)
+def _cursor(case) -> str:
+    """A cursor as the server issues them: the keyset position in the
+    request's `sort` order (`d|<secs>.<nanos>` for date, `p|<price>`,
+    `s|<sold>`), then the event id. A cursor of another order is refused."""
+    sort = (case.query or {}).get("sort", "date")
+    if sort == "price":
+        key = f"p|{_rng.randrange(0, 1_000_000_000_000)}"
+    elif sort == "popularity":
+        key = f"s|{_rng.randrange(0, 1_000_000)}"
+    else:
+        key = f"d|{_rng.randrange(0, 4_000_000_000)}.{_rng.randrange(0, 1_000_000_000):09d}"
     alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
     event = "".join(_rng.choice(alphabet) for _ in range(_rng.randrange(1, 65)))
-    raw = f"{micros}|{event}".encode()
+    raw = f"{key}|{event}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -171,7 +179,7 @@ def before_call(context, case, **kwargs):
             location, name = path
             container = case.query if location == "query" else case.headers
             if container and name in container and not negative(ParameterLocation(location)):
-                container[name] = OPAQUE[arg]()
+                container[name] = OPAQUE[arg](case)
             continue
         if negative(ParameterLocation.BODY):
             continue

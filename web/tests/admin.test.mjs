@@ -214,7 +214,7 @@ async function saleScenario() {
   r = await admin('POST', '/api/v1/admin/operators', { ...VIEWER, role: 'viewer' });
   assert.equal(r.status, 201, await r.text());
   const email = `ann-${stamp}@example.com`;
-  const { order } = await harness.fanBuys(server.base, event, email);
+  const { order, queue } = await harness.fanBuys(server.base, event, email);
 
   const { context, page, errors } = await signedIn(OWNER);
   // A queue with no catalog entry: no figures, no event to edit.
@@ -250,10 +250,27 @@ async function saleScenario() {
 
   // Edit: the new name is saved through the API.
   await page.fill('#edit-name', 'Summer tour (moved)');
+  assert.equal(await page.getByLabel('City', { exact: true }).inputValue(), 'Lyon');
+  await page.getByLabel(/^Category/).selectOption('comedy');
+  await page.getByLabel('City', { exact: true }).fill('Grenoble');
   await page.click('#event-edit button[type=submit]');
   await textIs(page, '#event-msg', 'Saved.');
   assert.equal(await page.textContent('#ev-name'), 'Summer tour (moved)');
-  assert.equal((await (await admin('GET', `/api/v1/admin/events/${event}`)).json()).event.name, 'Summer tour (moved)');
+  const saved = (await (await admin('GET', `/api/v1/admin/events/${event}`)).json()).event;
+  assert.deepEqual([saved.name, saved.category, saved.city], ['Summer tour (moved)', 'comedy', 'Grenoble']);
+
+  // A check-in at the door shows in the per-minute chart and its CSV.
+  const bought = await harness.request(server.base, 'GET', `/api/v1/orders/${order}`, undefined, queue);
+  r = await admin('POST', '/api/v1/checkin', { ticket: bought.json.tickets[0].reference, gate: 'North', event });
+  assert.equal(r.status, 200, await r.text());
+  await page.waitForFunction(() => document.querySelector('#chart-checkins')?.dataset.total === '1', null, { timeout: STEP });
+  assert.ok(await page.locator('#chart-checkins path').count() > 0, 'a line is drawn');
+  const [arrivals] = await Promise.all([page.waitForEvent('download', { timeout: STEP }), page.click('#checkins-csv')]);
+  assert.equal(arrivals.suggestedFilename(), `${event}-checkins.csv`);
+  const rows = (await readFile(await arrivals.path(), 'utf8')).trim().split('\n');
+  assert.equal(rows[0], 'minute_utc,gate,checked_in');
+  assert.match(rows[1], /^\d{4}-\d\d-\d\dT\d\d:\d\dZ,North,1$/);
+  assert.equal(rows.length, 2, rows.join('\n'));
 
   // The CSV link downloads the order, with the buyer's email.
   const [download] = await Promise.all([page.waitForEvent('download', { timeout: STEP }), page.click('#csv')]);

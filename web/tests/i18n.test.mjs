@@ -20,6 +20,7 @@ const DYNAMIC = {
   'b.token.': ['admission_required', 'token_expired', 'token_wrong_session', 'token_used', 'offer_expired'],
   'f.status.': ['failed', 'refund_pending', 'refunded', 'cancelled'].flatMap((s) => [`${s}.head`, `${s}.text`]),
   'a.status.': ['pending', 'confirmed', 'failed', 'cancelled', 'refund_pending', 'refunded'],
+  'h.cat.': ['music', 'sports', 'theatre', 'comedy', 'family', 'conference', 'other'],
 };
 const KEY = /^(?:q|b|c|f|h|e|a|common)\.[a-z_.]+$/;
 

@@ -16,6 +16,7 @@ mod model;
 mod order_model;
 mod payment_model;
 mod sales_model;
+mod search_model;
 mod ticket_model;
 #[macro_use]
 mod sql;
@@ -34,6 +35,7 @@ pub use postgres::PgStore;
 pub use sales_model::*;
 pub use sqlite::SqliteStore;
 pub use store::Store;
+pub use search_model::*;
 pub use ticket_model::*;
 
 use crate::error::Result;
@@ -44,8 +46,9 @@ use std::sync::Arc;
 /// Events, venues, sections, seats and pools (read mostly).
 #[async_trait]
 pub trait CatalogRepo: Send + Sync {
-    /// Published events in `(starts_at, id)` order, after the cursor.
-    async fn list_events(&self, query: &EventQuery) -> Result<Vec<EventRecord>>;
+    /// Published events matching the query's filters, in its order, after
+    /// its cursor.
+    async fn list_events(&self, query: &EventQuery) -> Result<Vec<EventListing>>;
     /// One event, any status.
     async fn event(&self, id: &str) -> Result<Option<EventRecord>>;
     /// Sections, tiers, seats and pools of an event, with availability.
@@ -375,6 +378,7 @@ pub struct Db {
 
 crate::for_each_backend!(
     impl_catalog_repo,
+    impl_event_search,
     impl_hold_repo,
     impl_order_repo,
     impl_settle,

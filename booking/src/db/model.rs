@@ -31,22 +31,6 @@ impl HoldStatus {
     }
 }
 
-/// Catalog filters and keyset cursor.
-#[derive(Debug, Clone, Default)]
-pub struct EventQuery {
-    /// Page size (already clamped).
-    pub limit: i64,
-    /// Return events strictly after this `(starts_at, id)`.
-    pub after: Option<(DateTime<Utc>, String)>,
-    /// Events starting at or after.
-    pub from: Option<DateTime<Utc>>,
-    /// Events starting before.
-    pub to: Option<DateTime<Utc>>,
-    /// Case-insensitive substring of the name, already a `like` pattern
-    /// with `%`, `_` and `\` escaped.
-    pub name_like: Option<String>,
-}
-
 /// An event joined with its venue.
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct EventRecord {
@@ -60,6 +44,10 @@ pub struct EventRecord {
     pub venue_name: String,
     /// Venue city.
     pub venue_city: String,
+    /// One of [`super::CATEGORIES`].
+    pub category: String,
+    /// Where the event takes place (the venue's city unless changed).
+    pub city: String,
     /// Doors.
     pub starts_at: DateTime<Utc>,
     /// draft / published / cancelled.
@@ -148,8 +136,10 @@ pub struct SeatMapData {
 pub struct CatalogSeed {
     /// Venue name.
     pub venue: String,
-    /// Venue city.
+    /// The venue's and the event's city.
     pub city: String,
+    /// One of [`super::CATEGORIES`].
+    pub category: String,
     /// Event slug.
     pub event_id: String,
     /// Event name.

@@ -13,6 +13,10 @@ pub struct EventChanges {
     pub description: Option<String>,
     /// When the event takes place.
     pub starts_at: Option<DateTime<Utc>>,
+    /// One of [`super::CATEGORIES`].
+    pub category: Option<String>,
+    /// Where it takes place.
+    pub city: Option<String>,
 }
 
 /// What an event has sold, holds and has given back, at one moment.

@@ -17,6 +17,7 @@ pub fn demo_catalog(now: DateTime<Utc>) -> CatalogSeed {
     CatalogSeed {
         venue: "Waitroom Arena".to_owned(),
         city: "Springfield".to_owned(),
+        category: "music".to_owned(),
         event_id: DEMO_EVENT.to_owned(),
         name: "Demo Night".to_owned(),
         description: "A demonstration sale: seats, a standing area and two price tiers.".to_owned(),

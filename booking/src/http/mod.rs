@@ -42,6 +42,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tickets::show))
         .routes(routes!(tickets::png))
         .routes(routes!(tickets::svg))
+        .routes(routes!(tickets::pdf))
 }
 
 /// All booking routes, state applied.

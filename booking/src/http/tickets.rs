@@ -1,11 +1,11 @@
 //! A fan's ticket: `GET /tickets/{ticket}` (JSON), its QR code as
-//! `qr.png` and `qr.svg`. The ticket id is the capability: it is only in
+//! `qr.png` and `qr.svg`, and the printable `ticket.pdf`. The ticket id is the capability: it is only in
 //! the order (visible to its buyer), the QR code and the emailed links.
 
 use super::path_id;
-use crate::error::Result;
+use crate::error::{BookingError, Result};
 use crate::state::AppState;
-use crate::tickets::qr;
+use crate::tickets::{pdf, qr};
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -94,4 +94,49 @@ pub async fn png(State(state): State<AppState>, Path(ticket): Path<String>) -> R
 )]
 pub async fn svg(State(state): State<AppState>, Path(ticket): Path<String>) -> Result<Response> {
     qr(&state, &ticket, "image/svg+xml").await
+}
+
+/// `GET /tickets/{ticket}/ticket.pdf`: the printable ticket, refused
+/// exactly as the QR images are (malformed id, unknown or revoked ticket).
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{ticket}/ticket.pdf",
+    operation_id = "ticketPdf",
+    tag = "booking",
+    summary = "The ticket as a printable PDF",
+    description = "One A4 page: the event, its date (UTC) and venue, the seat, the reference for manual entry and the QR code. Answered with `Content-Disposition: attachment` and `Cache-Control: private, no-store`.",
+    params(("ticket" = String, Path, pattern = "^[A-Za-z0-9_-]{1,100}$", description = "Ticket id (`tkt_…`).")),
+    responses(
+        (status = 200, description = "The ticket as PDF.", content_type = "application/pdf", body = String),
+        (status = 400, description = "`invalid_id`: the ticket id is malformed.", body = schemas::Error),
+        (status = 404, description = "`not_found`: no such ticket.", body = schemas::Error),
+        (status = 409, description = "`conflict`: the ticket was revoked (reissued, refunded or cancelled).", body = schemas::Error),
+        (status = 429, response = schemas::RateLimited),
+        (status = 500, response = schemas::Internal),
+        (status = 503, response = schemas::BookingUnavailable),
+    )
+)]
+pub async fn pdf(State(state): State<AppState>, Path(ticket): Path<String>) -> Result<Response> {
+    let id = path_id("ticket", &ticket)?;
+    let t = state.live_ticket(&id).await?;
+    let event = state
+        .db
+        .catalog()
+        .event(&t.event_id)
+        .await?
+        .ok_or(BookingError::NotFound("event"))?;
+    let body = pdf::render(&[pdf::TicketPage {
+        ticket: &t,
+        event: &event,
+    }])?;
+    let disposition = format!("attachment; filename=\"{}.pdf\"", t.reference);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (NO_STORE.0, NO_STORE.1.to_owned()),
+        ],
+        body,
+    )
+        .into_response())
 }

@@ -2,8 +2,10 @@
 //! signed (see `keys`) and drawn as a QR code (see `qr`); reissued when a
 //! fan loses one; checked in once at the door (see `checkin`).
 
+pub mod arrivals;
 pub mod checkin;
 pub mod keys;
+pub mod pdf;
 pub mod qr;
 pub mod reminders;
 

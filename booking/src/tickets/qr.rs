@@ -45,6 +45,21 @@ pub fn png(text: &str) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// The QR code of `text` as modules, quiet zone included: `(side, dark)`
+/// with `dark` row by row, top row first.
+pub fn modules(text: &str) -> Result<(usize, Vec<bool>)> {
+    let code = code(text)?;
+    let inner = code.width();
+    let side = inner + 2 * QUIET_ZONE;
+    let mut dark = vec![false; side * side];
+    for (i, color) in code.to_colors().iter().enumerate() {
+        if *color == Color::Dark {
+            dark[(i / inner + QUIET_ZONE) * side + i % inner + QUIET_ZONE] = true;
+        }
+    }
+    Ok((side, dark))
+}
+
 /// The QR code of `text` as an SVG document.
 pub fn svg(text: &str) -> Result<String> {
     Ok(code(text)?

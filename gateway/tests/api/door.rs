@@ -1,7 +1,7 @@
 //! Tickets at the door over HTTP on both backends: a fan buys; the order
 //! lists signed tickets a standard JOSE library verifies from
-//! `/.well-known/jwks.json`; the QR codes are served; door staff check a
-//! ticket in once.
+//! `/.well-known/jwks.json`; the QR codes and the PDF are served; door
+//! staff check a ticket in once; operators export check-ins per minute.
 
 use crate::admin_events::new_event;
 use crate::admin_sales::{buy_as_fan, expect};
@@ -115,6 +115,16 @@ async fn door_staff_check_tickets_in_once(backend: Backend) {
         .expect("svg");
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    let r = app
+        .http
+        .get(app.url(&format!("/api/v1/tickets/{id}/ticket.pdf")))
+        .send()
+        .await
+        .expect("pdf");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.expect("bytes");
+    assert_eq!(&pdf[..5], b"%PDF-");
 
     // Door staff: an API key and a login.
     let (_, door_key) = create_key(&app, ADMIN, "door").await;
@@ -166,6 +176,62 @@ async fn door_staff_check_tickets_in_once(backend: Backend) {
     .await;
     let list = expect(r, 200, "offline list").await;
     assert_eq!(list["tickets"].as_array().map(Vec::len), Some(2));
+
+    // Check-ins per minute and gate, for operators (not door staff).
+    let r = call(
+        &app,
+        Some(ADMIN),
+        Method::GET,
+        &format!("{base}/checkins.csv"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .expect("type")
+        .starts_with("text/csv"));
+    let csv = r.text().await.expect("csv");
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("minute_utc,gate,checked_in"));
+    let mut by_gate: Vec<(String, i64)> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            assert_eq!(f.len(), 3, "{l}");
+            (f[1].to_owned(), f[2].parse().expect("count"))
+        })
+        .collect();
+    by_gate.sort();
+    let totals: Vec<(String, i64)> = ["north", "south"]
+        .iter()
+        .map(|g| {
+            let n = by_gate.iter().filter(|(x, _)| x == g).map(|(_, n)| n).sum();
+            ((*g).to_owned(), n)
+        })
+        .collect();
+    assert_eq!(
+        totals,
+        [("north".to_owned(), 1), ("south".to_owned(), 1)],
+        "{csv}"
+    );
+    let r = call(
+        &app,
+        Some(&door_key),
+        Method::GET,
+        &format!("{base}/checkins.csv"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 403, "door staff see only the door");
+    let r = call(
+        &app,
+        Some(ADMIN),
+        Method::GET,
+        "/api/v1/admin/events/no-such-event/checkins.csv",
+        None,
+    )
+    .await;
+    expect(r, 404, "unknown event").await;
 
     // (What else door staff may not do is in `admin_roles`.)
     // An operator reissues the second (unused) ticket; the old QR is dead.

@@ -104,12 +104,21 @@ async fn the_browser_tests_are_not_served() {
         "/%74ests%2Fharness.mjs",
         "/tests/",
         "/.gitignore",
+        "/vendor/%2E%2E%2Ftests%2Fpackage.json",
+        "/vendor/tests/package.json",
+        "/vendor/.hidden",
     ] {
         let r = app.http.get(app.url(path)).send().await.expect(path);
         assert_eq!(r.status(), 404, "{path}");
     }
     // The pages themselves still are.
-    for path in ["/", "/index.html", "/queue.js", "/style.css"] {
+    for path in [
+        "/",
+        "/index.html",
+        "/queue.js",
+        "/style.css",
+        "/vendor/jsQR.js",
+    ] {
         let r = app.http.get(app.url(path)).send().await.expect(path);
         assert_eq!(r.status(), 200, "{path}");
     }

@@ -29,7 +29,11 @@ macro_rules! impl_catalog_repo {
                     })
                 };
                 for (position, section) in sections.iter().enumerate() {
-                    let kind = if section.general.is_some() { "general" } else { "seated" };
+                    let kind = if section.general.is_some() {
+                        "general"
+                    } else {
+                        "seated"
+                    };
                     let section_id: i64 = sqlx::query_scalar(
                         "insert into section (event_id, name, kind, position)
                         values ($1, $2, $3, $4) returning id",
@@ -79,33 +83,8 @@ macro_rules! impl_catalog_repo {
             async fn list_events(
                 &self,
                 q: &$crate::db::EventQuery,
-            ) -> $crate::error::Result<Vec<$crate::db::EventRecord>> {
-                let (after_at, after_id) = match &q.after {
-                    Some((at, id)) => (Some(*at), Some(id.clone())),
-                    None => (None, None),
-                };
-                let rows = sqlx::query_as::<_, $crate::db::EventRecord>(
-                    r"select e.id, e.name, e.description, v.name as venue_name,
-                        v.city as venue_city, e.starts_at, e.status,
-                        e.sale_starts_at, e.sale_ends_at, e.currency
-                    from event e join venue v on v.id = e.venue_id
-                    where e.status = 'published'
-                      and ($1 is null or e.starts_at >= $1)
-                      and ($2 is null or e.starts_at < $2)
-                      and ($3 is null or lower(e.name) like $3 escape '\')
-                      and ($4 is null or e.starts_at > $4 or (e.starts_at = $4 and e.id > $5))
-                    order by e.starts_at, e.id
-                    limit $6",
-                )
-                .bind(q.from)
-                .bind(q.to)
-                .bind(q.name_like.clone())
-                .bind(after_at)
-                .bind(after_id)
-                .bind(q.limit)
-                .fetch_all(self.read())
-                .await?;
-                Ok(rows)
+            ) -> $crate::error::Result<Vec<$crate::db::EventListing>> {
+                self.search_events(q).await
             }
 
             async fn event(
@@ -114,7 +93,7 @@ macro_rules! impl_catalog_repo {
             ) -> $crate::error::Result<Option<$crate::db::EventRecord>> {
                 Ok(sqlx::query_as::<_, $crate::db::EventRecord>(
                     "select e.id, e.name, e.description, v.name as venue_name,
-                        v.city as venue_city, e.starts_at, e.status,
+                        v.city as venue_city, e.category, e.city, e.starts_at, e.status,
                         e.sale_starts_at, e.sale_ends_at, e.currency
                     from event e join venue v on v.id = e.venue_id
                     where e.id = $1",
@@ -190,16 +169,17 @@ macro_rules! impl_catalog_repo {
                 seed: &$crate::db::CatalogSeed,
             ) -> $crate::error::Result<bool> {
                 let mut tx = self.begin().await?;
-                let venue_id: i64 =
-                    sqlx::query_scalar("insert into venue (name, city) values ($1, $2) returning id")
-                        .bind(&seed.venue)
-                        .bind(&seed.city)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                let venue_id: i64 = sqlx::query_scalar(
+                    "insert into venue (name, city) values ($1, $2) returning id",
+                )
+                .bind(&seed.venue)
+                .bind(&seed.city)
+                .fetch_one(&mut *tx)
+                .await?;
                 let inserted = sqlx::query(
                     "insert into event (id, name, description, venue_id, starts_at, status,
-                        sale_starts_at, sale_ends_at, currency, created_at)
-                    values ($1, $2, $3, $4, $5, $6, null, null, $7, $8)",
+                        sale_starts_at, sale_ends_at, currency, created_at, category, city)
+                    values ($1, $2, $3, $4, $5, $6, null, null, $7, $8, $9, $10)",
                 )
                 .bind(&seed.event_id)
                 .bind(&seed.name)
@@ -209,6 +189,8 @@ macro_rules! impl_catalog_repo {
                 .bind(&seed.status)
                 .bind(&seed.currency)
                 .bind(seed.now)
+                .bind(&seed.category)
+                .bind(&seed.city)
                 .execute(&mut *tx)
                 .await;
                 match inserted {

@@ -44,6 +44,8 @@ macro_rules! ticket_select {
 #[macro_use]
 mod catalog;
 #[macro_use]
+mod search;
+#[macro_use]
 mod holds;
 #[macro_use]
 mod orders;

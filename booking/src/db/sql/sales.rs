@@ -15,13 +15,17 @@ macro_rules! impl_sales_repo {
                 let n = sqlx::query(
                     "update event set name = coalesce($2, name),
                         description = coalesce($3, description),
-                        starts_at = coalesce($4, starts_at)
+                        starts_at = coalesce($4, starts_at),
+                        category = coalesce($5, category),
+                        city = coalesce($6, city)
                     where id = $1 and status <> 'cancelled'",
                 )
                 .bind(id)
                 .bind(&c.name)
                 .bind(&c.description)
                 .bind(c.starts_at)
+                .bind(&c.category)
+                .bind(&c.city)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -66,7 +70,7 @@ macro_rules! impl_sales_repo {
             ) -> $crate::error::Result<Vec<$crate::db::EventRecord>> {
                 Ok(sqlx::query_as::<_, $crate::db::EventRecord>(
                     "select e.id, e.name, e.description, v.name as venue_name,
-                        v.city as venue_city, e.starts_at, e.status,
+                        v.city as venue_city, e.category, e.city, e.starts_at, e.status,
                         e.sale_starts_at, e.sale_ends_at, e.currency
                     from event e join venue v on v.id = e.venue_id
                     order by e.starts_at desc, e.id
