@@ -193,6 +193,7 @@ impl AdmissionIssuer {
     }
 
     /// [`issue`](Self::issue), marking a waitlist offer when `offer`.
+    // One argument per claim, like `issue`.
     #[allow(clippy::too_many_arguments)]
     pub fn issue_with(
         &self,

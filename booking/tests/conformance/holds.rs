@@ -297,7 +297,40 @@ async fn general_admission_pool(backend: Backend) {
     app.cleanup().await;
 }
 
+/// What is left to sell, counted in the database, is what the seat map
+/// shows as free: the waitlist's "sold out" is decided by it.
+async fn available_counts_free_seats_and_places(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let catalog = app.db.catalog();
+    let from_map = |map: &booking::db::SeatMapData| {
+        let seats = map.seats.iter().filter(|s| s.status == "available").count() as i64;
+        seats
+            + map
+                .pools
+                .iter()
+                .map(|p| p.capacity - p.held - p.sold)
+                .sum::<i64>()
+    };
+    let before = catalog.available("demo").await.unwrap();
+    assert_eq!(before, from_map(&catalog.seat_map("demo").await.unwrap()));
+    assert!(before > 4);
+    let fan = app.admit("demo");
+    let req = HoldRequest {
+        quantity: Some(4),
+        ..Default::default()
+    };
+    app.state
+        .holds()
+        .place_hold(&demo(), &fan.creds(), &req)
+        .await
+        .unwrap();
+    assert_eq!(catalog.available("demo").await.unwrap(), before - 4);
+    assert_eq!(catalog.available("no-such-event").await.unwrap(), 0);
+    app.cleanup().await;
+}
+
 crate::per_backend!(
+    available_counts_free_seats_and_places,
     ten_thousand_fans_one_seat,
     overlapping_holds_all_or_nothing,
     expiry_returns_seats_and_releases,

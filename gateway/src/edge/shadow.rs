@@ -20,7 +20,7 @@ use hmac::{Hmac, Mac};
 use queue::api::{Feed, PlaceSource};
 use queue::engine::cadence::{Cadence, Shown};
 use queue::engine::waiters::{offer_frame, Offer, Outgoing};
-use queue::engine::{now_ms, in_line_state, Engine, EventHub, VisitorStatus};
+use queue::engine::{in_line_state, now_ms, Engine, EventHub, VisitorStatus};
 use queue::protocol::{PositionFrames, ServerMsg, WaiterState, PROTOCOL_VERSION};
 use queue::{
     CredentialCodec, EventId, QueueError, QueueState, SigningKeys, VisitorCredential, VisitorId,

@@ -476,6 +476,8 @@ impl Engine {
         Err(crate::visitor::CredentialError::StaleClaim.into())
     }
 
+    // The token's claims, one argument each, as `AdmissionIssuer` takes them.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn issue(
         &self,
         event: &EventId,
