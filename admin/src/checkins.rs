@@ -37,13 +37,13 @@ pub async fn csv(
     let event = event_id(&raw)?;
     let booking = &api.booking;
     booking
-        .db
-        .catalog()
+        .sales
         .event(event.as_str())
         .await
         .map_err(AdminError::from)?
         .ok_or(AdminError::NotFound("event"))?;
     let rows = booking
+        .tickets
         .arrivals_by_minute(event.as_str())
         .await
         .map_err(AdminError::from)?;

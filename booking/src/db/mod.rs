@@ -33,9 +33,9 @@ pub use order_model::*;
 pub use payment_model::*;
 pub use postgres::PgStore;
 pub use sales_model::*;
+pub use search_model::*;
 pub use sqlite::SqliteStore;
 pub use store::Store;
-pub use search_model::*;
 pub use ticket_model::*;
 
 use crate::error::Result;

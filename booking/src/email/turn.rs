@@ -8,10 +8,10 @@
 //! the way in.
 
 use super::i18n::Lang;
+use super::outbox::Outbox;
 use super::templates::escape;
 use crate::db::NewEmail;
 use crate::error::Result;
-use super::outbox::Outbox;
 use crate::state::now;
 use queue::engine::contact::TurnContact;
 use queue::store::Tick;

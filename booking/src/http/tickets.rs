@@ -118,10 +118,9 @@ pub async fn svg(State(state): State<AppState>, Path(ticket): Path<String>) -> R
 )]
 pub async fn pdf(State(state): State<AppState>, Path(ticket): Path<String>) -> Result<Response> {
     let id = path_id("ticket", &ticket)?;
-    let t = state.live_ticket(&id).await?;
+    let t = state.tickets().live_ticket(&id).await?;
     let event = state
-        .db
-        .catalog()
+        .sales()
         .event(&t.event_id)
         .await?
         .ok_or(BookingError::NotFound("event"))?;

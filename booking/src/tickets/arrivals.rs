@@ -2,8 +2,8 @@
 //! event, for the operators' CSV (the live dashboard keeps to the last hour,
 //! see `checkin::checkin_counts`).
 
+use super::Tickets;
 use crate::error::{BookingError, Result};
-use crate::state::AppState;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use std::collections::BTreeMap;
 
@@ -32,7 +32,7 @@ pub fn csv_line(m: &GateMinute) -> String {
     )
 }
 
-impl AppState {
+impl Tickets {
     /// Every check-in of `event`, counted by minute (oldest first) and
     /// gate (by name).
     pub async fn arrivals_by_minute(&self, event: &str) -> Result<Vec<GateMinute>> {

@@ -97,7 +97,10 @@ async fn admission_queues_one_turn_email_across_processes(backend: Backend) {
         1,
         "one email for the one fan who asked"
     );
-    assert_eq!(app.state.outbox().queue_turn_emails(&tick).await.unwrap(), 0);
+    assert_eq!(
+        app.state.outbox().queue_turn_emails(&tick).await.unwrap(),
+        0
+    );
 
     let mail = app.queued_emails("your_turn").await;
     assert_eq!(mail.len(), 1, "exactly one \"your turn\" email");

@@ -38,7 +38,7 @@ async fn add_event(app: &TestApp, id: &str, category: &str, city: &str, days: i6
         }],
         now,
     };
-    assert!(app.state.db.catalog().insert_catalog(&seed).await.unwrap());
+    assert!(app.db.catalog().insert_catalog(&seed).await.unwrap());
 }
 
 /// The demo event (music, Springfield, 30 days, 49.00 and 89.00) and:
@@ -54,7 +54,7 @@ async fn catalog(backend: Backend) -> (TestApp, Router) {
         event_id: "hidden".to_owned(),
         ..booking::db::seed::demo_catalog(Utc::now())
     };
-    assert!(app.state.db.catalog().insert_catalog(&draft).await.unwrap());
+    assert!(app.db.catalog().insert_catalog(&draft).await.unwrap());
     let router = booking::router(app.state.clone());
     (app, router)
 }
@@ -119,7 +119,12 @@ async fn filters_match_category_city_dates_prices_and_text(backend: Backend) {
         city: Some("Capital City".to_owned()),
         ..Default::default()
     };
-    let edited = app.state.update_event("later", &changes).await.unwrap();
+    let edited = app
+        .state
+        .sales()
+        .update_event("later", &changes)
+        .await
+        .unwrap();
     assert_eq!(
         (edited.category.as_str(), edited.city.as_str()),
         ("family", "Capital City")

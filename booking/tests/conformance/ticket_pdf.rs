@@ -84,7 +84,12 @@ async fn a_ticket_downloads_as_a_pdf_and_is_refused_like_its_qr_image(backend: B
     assert_eq!(qr_of_pdf(&pdf), ticket.qr, "the QR image is the ticket");
 
     // Refused as the PNG is: malformed id, unknown ticket, revoked ticket.
-    let new = app.state.reissue_ticket(&ticket.id).await.unwrap();
+    let new = app
+        .state
+        .tickets()
+        .reissue_ticket(&ticket.id)
+        .await
+        .unwrap();
     for (id, want) in [
         ("b%21d", StatusCode::BAD_REQUEST),
         ("tkt_nobody", StatusCode::NOT_FOUND),
