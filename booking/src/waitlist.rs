@@ -87,13 +87,6 @@ impl Holds {
         self.return_seats(&event, places as u64).await;
     }
 
-    /// Seats an operator put back on sale (released from a block, added).
-    pub async fn waitlist_release_seats(&self, event: &str, seats: u64) {
-        if let Ok(event) = EventId::parse(event) {
-            self.return_seats(&event, seats).await;
-        }
-    }
-
     async fn sold_out(&self, event: &EventId) -> bool {
         match self.queue.waitlist(event, None, 0).await {
             Ok(w) => w.sold_out,
