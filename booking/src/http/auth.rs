@@ -37,7 +37,7 @@ pub async fn register(
     ApiJson(req): ApiJson<NewAccount>,
 ) -> Result<impl IntoResponse> {
     let mut req = AccountRequest::from(req);
-    req.lang = super::page_lang(req.lang.take(), &headers);
+    req.lang = super::page_lang(req.lang.take(), &headers)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(state.accounts().register(&req).await?),
@@ -97,7 +97,7 @@ pub async fn login(
     headers: HeaderMap,
     ApiJson(mut req): ApiJson<AccountRequest>,
 ) -> Result<impl IntoResponse> {
-    req.lang = super::page_lang(req.lang.take(), &headers);
+    req.lang = super::page_lang(req.lang.take(), &headers)?;
     Ok(Json(state.accounts().login(&req).await?))
 }
 

@@ -77,16 +77,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 /// The fan's language for emails: the page's own (`lang` in the body),
 /// else the request's `Accept-Language` (a shipped language or English).
-pub fn page_lang(lang: Option<String>, headers: &axum::http::HeaderMap) -> Option<String> {
+pub fn page_lang(
+    lang: Option<String>,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<String>, BookingError> {
     use crate::email::i18n::Lang;
     let chosen = match lang {
+        Some(tag) if tag.chars().count() > 35 => {
+            return Err(BookingError::validation("lang", "at most 35 characters"))
+        }
         Some(tag) => Lang::from_tag(&tag),
         None => headers
             .get(axum::http::header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
             .map_or(Lang::En, Lang::from_accept_language),
     };
-    Some(chosen.code().to_owned())
+    Ok(Some(chosen.code().to_owned()))
 }
 
 /// Checks a path id: our ids are short slugs (`hold_…`, `ord_…`, `demo`).

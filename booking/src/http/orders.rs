@@ -45,7 +45,7 @@ pub async fn checkout(
     ApiJson(mut req): ApiJson<CheckoutRequest>,
 ) -> Result<impl IntoResponse> {
     let id = path_id("hold", &hold)?;
-    req.lang = super::page_lang(req.lang.take(), &headers);
+    req.lang = super::page_lang(req.lang.take(), &headers)?;
     let creds = Credentials::from_headers(&headers);
     Ok(Json(state.orders().checkout(&id, &creds, &req).await?))
 }

@@ -32,7 +32,7 @@ fn invalid(field: &'static str, message: &str) -> QueueError {
 pub fn check(email: &str, lang: Option<&str>) -> Result<TurnContact> {
     let email = email.trim();
     let (user, domain) = email.split_once('@').unwrap_or(("", ""));
-    let ok = email.len() <= MAX_EMAIL
+    let ok = email.chars().count() <= MAX_EMAIL
         && !user.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
