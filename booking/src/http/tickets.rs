@@ -11,6 +11,43 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use queue::api::schemas;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
+
+/// What the ticket's files (QR images, PDF) answer besides 200: a
+/// malformed, unknown or revoked ticket, and the shared failures.
+struct TicketFileErrors;
+
+impl utoipa::IntoResponses for TicketFileErrors {
+    fn responses() -> std::collections::BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        let error = |why: &str| {
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Error")))
+                .build();
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(why)
+                    .content("application/json", content)
+                    .build(),
+            )
+        };
+        let shared = |name: &str| RefOr::Ref(Ref::from_response_name(name));
+        [
+            ("400", error("`invalid_id`: the ticket id is malformed.")),
+            ("404", error("`not_found`: no such ticket.")),
+            (
+                "409",
+                error("`conflict`: the ticket was revoked (reissued, refunded or cancelled)."),
+            ),
+            ("429", shared("RateLimited")),
+            ("500", shared("Internal")),
+            ("503", shared("BookingUnavailable")),
+        ]
+        .into_iter()
+        .map(|(status, response)| (status.to_owned(), response))
+        .collect()
+    }
+}
 
 /// Private: the QR code is the way in; shared caches must not keep it.
 const NO_STORE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "private, no-store");
@@ -62,12 +99,7 @@ async fn qr(state: &AppState, raw: &str, kind: &'static str) -> Result<Response>
     params(("ticket" = String, Path, pattern = "^[A-Za-z0-9_-]{1,100}$", description = "Ticket id (`tkt_…`).")),
     responses(
         (status = 200, description = "The QR code of the ticket's `qr` text.", content_type = "image/png", body = String),
-        (status = 400, description = "`invalid_id`: the ticket id is malformed.", body = schemas::Error),
-        (status = 404, description = "`not_found`: no such ticket.", body = schemas::Error),
-        (status = 409, description = "`conflict`: the ticket was revoked (reissued, refunded or cancelled).", body = schemas::Error),
-        (status = 429, response = schemas::RateLimited),
-        (status = 500, response = schemas::Internal),
-        (status = 503, response = schemas::BookingUnavailable),
+        TicketFileErrors,
     )
 )]
 pub async fn png(State(state): State<AppState>, Path(ticket): Path<String>) -> Result<Response> {
@@ -84,12 +116,7 @@ pub async fn png(State(state): State<AppState>, Path(ticket): Path<String>) -> R
     params(("ticket" = String, Path, pattern = "^[A-Za-z0-9_-]{1,100}$", description = "Ticket id (`tkt_…`).")),
     responses(
         (status = 200, description = "The QR code of the ticket's `qr` text.", content_type = "image/svg+xml", body = String),
-        (status = 400, description = "`invalid_id`: the ticket id is malformed.", body = schemas::Error),
-        (status = 404, description = "`not_found`: no such ticket.", body = schemas::Error),
-        (status = 409, description = "`conflict`: the ticket was revoked (reissued, refunded or cancelled).", body = schemas::Error),
-        (status = 429, response = schemas::RateLimited),
-        (status = 500, response = schemas::Internal),
-        (status = 503, response = schemas::BookingUnavailable),
+        TicketFileErrors,
     )
 )]
 pub async fn svg(State(state): State<AppState>, Path(ticket): Path<String>) -> Result<Response> {
@@ -108,12 +135,7 @@ pub async fn svg(State(state): State<AppState>, Path(ticket): Path<String>) -> R
     params(("ticket" = String, Path, pattern = "^[A-Za-z0-9_-]{1,100}$", description = "Ticket id (`tkt_…`).")),
     responses(
         (status = 200, description = "The ticket as PDF.", content_type = "application/pdf", body = String),
-        (status = 400, description = "`invalid_id`: the ticket id is malformed.", body = schemas::Error),
-        (status = 404, description = "`not_found`: no such ticket.", body = schemas::Error),
-        (status = 409, description = "`conflict`: the ticket was revoked (reissued, refunded or cancelled).", body = schemas::Error),
-        (status = 429, response = schemas::RateLimited),
-        (status = 500, response = schemas::Internal),
-        (status = 503, response = schemas::BookingUnavailable),
+        TicketFileErrors,
     )
 )]
 pub async fn pdf(State(state): State<AppState>, Path(ticket): Path<String>) -> Result<Response> {
