@@ -10,6 +10,7 @@
   let event = null;
   let saved = null; // the look as the server last answered
   let pending = null; // a chosen logo file, base64, not yet uploaded
+  let loads = 0; // only the latest load may fill the form
 
   const url = (what) => `/api/v1/admin/events/${encodeURIComponent(event)}/${what}`;
   const call = (method, what, body) => fetch(url(what), {
@@ -56,9 +57,16 @@
   async function load() {
     clearErrors(form);
     pending = null;
+    const mine = ++loads;
+    const shown = event;
     const r = await call('GET', 'look');
-    if (r.ok) fill(await r.json());
+    const look = r.ok ? await r.json() : null;
+    // An answer for an event no longer chosen, or overtaken by a later
+    // load, must not overwrite what the operator typed since.
+    if (mine !== loads) return;
+    if (look) fill(look);
     else say(`Cannot load the look (${r.status}).`, true);
+    form.dataset.loaded = shown;
   }
 
   function readFile(file) {
@@ -78,7 +86,11 @@
     wrAdmin.pickEvent(select, events);
     event = select.value || null;
     if (!event) { say('No event in the catalog yet.'); return; }
-    select.addEventListener('change', () => { event = select.value; load(); });
+    select.addEventListener('change', () => {
+      if (select.value === event) return;
+      event = select.value;
+      load();
+    });
     form.addEventListener('input', preview);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();

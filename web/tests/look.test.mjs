@@ -127,7 +127,7 @@ test('the dashboard previews the look live before saving', { timeout: 90_000 }, 
   const page = await harness.operatorPage(browser, t, server.base, OWNER);
   await page.click('a[href="/admin-look.html"]');
   await page.selectOption('#event', EVENT);
-  await page.waitForFunction(() => document.querySelector('#look [name=display_name]').value !== '', null, { timeout: STEP });
+  await page.waitForFunction((ev) => document.querySelector('#look').dataset.loaded === ev, EVENT, { timeout: STEP });
   await page.fill('#look [name=display_name]', `Preview ${MARKUP}`);
   await page.fill('#look [name=message]', 'Typed, not saved');
   const preview = page.locator('#preview');
