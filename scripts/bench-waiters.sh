@@ -95,8 +95,8 @@ window_cpu() {
   a=$(cpu_ticks "${SPIDS[@]}"); t0=$(date +%s.%N)
   sleep "$DURATION"
   b=$(cpu_ticks "${SPIDS[@]}"); t1=$(date +%s.%N)
-  awk -v d=$((b - a)) -v hz="$hz" -v t0="$t0" -v t1="$t1" -v tick="$TICK_MS" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" \
-    'BEGIN { s = d / hz; w = t1 - t0; printf "servers together: %.1f CPU-s over %.1f s = %.1f%% of a core = %.0f ms of CPU per %d ms tick (load average now %s)\n", s, w, 100 * s / w, 1000 * s / w * tick / 1000, tick, load }'
+  awk -v d=$((b - a)) -v hz="$hz" -v t0="$t0" -v t1="$t1" -v tick="$TICK_MS" -v loadavg="$(cut -d' ' -f1-3 /proc/loadavg)" \
+    'BEGIN { s = d / hz; w = t1 - t0; printf "servers together: %.1f CPU-s over %.1f s = %.1f%% of a core = %.0f ms of CPU per %d ms tick (load average now %s)\n", s, w, 100 * s / w, 1000 * s / w * tick / 1000, tick, loadavg }'
 }
 [ "$CLIENTS" -gt 1 ] && { window_cpu >"$RUN_DIR/window_cpu.log" 2>&1 & PIDS+=($!); }
 

@@ -6,6 +6,11 @@ use gateway::config::{Role, Settings};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+// A request allocates and frees dozens of small blocks across threads;
+// glibc malloc spent a fifth of a join's CPU on them (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "waitroom",

@@ -57,6 +57,7 @@ macro_rules! conformance {
                 departures::leavers_are_skipped_and_reported_once,
                 departures::idle_waiters_depart_after_the_grace,
                 departures::touch_ignores_everyone_but_waiters,
+                departures::looking_up_a_present_waiter_touches_it,
                 returns::absent_fans_return_to_their_ticket,
                 returns::returners_the_head_passed_are_admitted_first,
                 returns::a_place_is_kept_only_for_place_ttl,

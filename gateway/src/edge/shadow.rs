@@ -327,7 +327,7 @@ impl Follower {
             .measured_rate()
             .unwrap_or(f64::from(view.settings.admit_per_minute) / 60.0);
         let cadence = Cadence::new(rate, self.tick.as_millis() as u64);
-        if cadence.due(&self.shown, &next) {
+        if cadence.due(self.ticket, &self.shown, &next) {
             self.shown = next;
             out.push(PositionFrames::new(next.waiting, next.at).frame(
                 p.position,

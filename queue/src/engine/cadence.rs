@@ -15,8 +15,15 @@ pub const FRONT_HORIZON_SECS: f64 = 60.0;
 /// this many places and at least 1%.
 pub const FEW_PLACES: u64 = 5;
 /// A waiter whose numbers changed at all hears about it at least this often:
-/// the numbers a page shows are never older than this.
+/// the numbers a page shows are never older than this when the next message
+/// reaches it.
 pub const REFRESH_MS: Millis = 10_000;
+/// Behind the front, an ETA that crosses a step the page shows is sent at
+/// once only when it also moved by this many percent: the measured rate
+/// wobbles by a percent or two from tick to tick, which moves every ETA at
+/// once and would flip the minute shown on a third of the pages in one
+/// tick. Smaller moves wait for the waiter's refresh.
+pub const ETA_MOVE_PERCENT: u64 = 5;
 
 /// The numbers a waiter's page shows: those of the last message it got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,8 +43,18 @@ pub struct Shown {
 pub struct Cadence {
     /// Positions up to this one are the front and hear every change.
     pub front: u64,
-    /// Numbers this old are refreshed now: the next tick would be too late.
-    pub refresh_ms: Millis,
+    /// Places a position moves in one tick at the rate: the page must stay
+    /// within 1% through the next tick too, until the next message lands.
+    pub step: u64,
+    /// The tail's refreshes come every this many ticks, each waiter on its
+    /// own slot (its ticket modulo the period): every tick refreshes the
+    /// same share of the tail, so refreshes never bunch into one tick, even
+    /// after a tick that sent everyone a message.
+    pub period: u64,
+    tick_ms: Millis,
+    /// The oldest numbers a tick may leave on a page (a tick whose slot was
+    /// skipped because ticks ran late falls back on this).
+    max_age_ms: Millis,
 }
 
 impl Cadence {
@@ -46,15 +63,24 @@ impl Cadence {
     /// `tick_ms`.
     pub fn new(per_second: f64, tick_ms: Millis) -> Self {
         let horizon = (per_second.max(0.0) * FRONT_HORIZON_SECS).ceil();
+        let tick_ms = tick_ms.max(1);
+        // One tick of the budget is for delivery (a tick's messages arrive
+        // within it), one for ticks that run late.
+        let period = (REFRESH_MS.saturating_sub(2 * tick_ms) / tick_ms).max(1);
         // `as` saturates on huge or NaN values, which is what we want.
+        let step = (per_second.max(0.0) * tick_ms as f64 / 1_000.0).ceil();
         Self {
             front: FRONT_MIN.max(horizon as u64),
-            refresh_ms: REFRESH_MS.saturating_sub(tick_ms),
+            step: step as u64,
+            period,
+            tick_ms,
+            max_age_ms: REFRESH_MS.saturating_sub(tick_ms),
         }
     }
 
-    /// Whether a waiter showing `shown` gets a message carrying `next`.
-    pub fn due(&self, shown: &Shown, next: &Shown) -> bool {
+    /// Whether the waiter holding `ticket` and showing `shown` gets a
+    /// message carrying `next`.
+    pub fn due(&self, ticket: u64, shown: &Shown, next: &Shown) -> bool {
         let changed = shown.position != next.position
             || shown.eta_seconds != next.eta_seconds
             || shown.waiting != next.waiting;
@@ -65,12 +91,30 @@ impl Cadence {
             return true;
         }
         let moved = shown.position.abs_diff(next.position);
-        // 1% of the true position: the most the page may be off.
-        if moved >= FEW_PLACES && moved.saturating_mul(100) >= next.position {
+        // 1% of the true position is the most the page may be off, also
+        // after the next tick has moved the truth once more.
+        let off_next_tick = moved.saturating_add(self.step).saturating_mul(100);
+        if moved >= FEW_PLACES && off_next_tick >= next.position {
             return true;
         }
-        eta_step(shown.eta_seconds) != eta_step(next.eta_seconds)
-            || next.at.saturating_sub(shown.at) > self.refresh_ms
+        if eta_moved_visibly(shown.eta_seconds, next.eta_seconds) {
+            return true;
+        }
+        let slot = (next.at / self.tick_ms) % self.period == ticket % self.period;
+        let age = next.at.saturating_sub(shown.at);
+        slot || age + self.tick_ms > self.max_age_ms
+    }
+}
+
+/// Whether the page's ETA text changes and the ETA moved enough to be more
+/// than the measured rate's wobble (see [`ETA_MOVE_PERCENT`]).
+fn eta_moved_visibly(shown: Option<u64>, next: Option<u64>) -> bool {
+    match (shown, next) {
+        (Some(a), Some(b)) => {
+            eta_step(shown) != eta_step(next)
+                && a.abs_diff(b).saturating_mul(100) >= ETA_MOVE_PERCENT * a.max(b)
+        }
+        (a, b) => a.is_some() != b.is_some(),
     }
 }
 
@@ -110,41 +154,108 @@ mod tests {
         assert_eq!(Cadence::new(f64::NAN, 1_000).front, 1_000);
     }
 
+    /// A ticket whose refresh slot is not at the ticks used below (1, 8 and
+    /// 9 s, with 1 s ticks and a period of 8).
+    const OFF_SLOT: u64 = 5;
+
     #[test]
     fn the_front_hears_every_change_and_nobody_hears_no_change() {
         let c = Cadence::new(1.0, 1_000);
         let before = shown(1_000, Some(900), 50_000, 0);
-        assert!(c.due(&before, &shown(999, Some(900), 50_000, 1_000)));
-        assert!(c.due(&before, &shown(1_000, Some(900), 50_001, 1_000)));
-        assert!(!c.due(&before, &before));
-        assert!(!c.due(&before, &shown(1_000, Some(900), 50_000, 60_000)));
+        assert!(c.due(OFF_SLOT, &before, &shown(999, Some(900), 50_000, 1_000)));
+        assert!(c.due(OFF_SLOT, &before, &shown(1_000, Some(900), 50_001, 1_000)));
+        assert!(!c.due(OFF_SLOT, &before, &before));
+        assert!(!c.due(OFF_SLOT, &before, &shown(1_000, Some(900), 50_000, 60_000)));
     }
 
     #[test]
-    fn the_tail_hears_a_one_percent_move() {
-        let c = Cadence::new(1.0, 1_000);
+    fn the_tail_hears_a_move_before_it_is_one_percent_off() {
+        // 10 admissions a tick: the page must be within 1% after the next
+        // tick's 10 places too.
+        let c = Cadence::new(10.0, 1_000);
+        assert_eq!(c.step, 10);
         let before = shown(10_000, None, 50_000, 0);
-        assert!(!c.due(&before, &shown(9_901, None, 50_000, 1_000)));
-        assert!(c.due(&before, &shown(9_900, None, 50_000, 1_000)));
+        assert!(!c.due(OFF_SLOT, &before, &shown(9_911, None, 50_000, 1_000)));
+        assert!(c.due(OFF_SLOT, &before, &shown(9_910, None, 50_000, 1_000)));
         // A resync may correct either way; 1% of the truth is the bound.
-        assert!(!c.due(&before, &shown(10_101, None, 50_000, 1_000)));
-        assert!(c.due(&before, &shown(10_102, None, 50_000, 1_000)));
+        assert!(!c.due(OFF_SLOT, &before, &shown(10_090, None, 50_000, 1_000)));
+        assert!(c.due(OFF_SLOT, &before, &shown(10_091, None, 50_000, 1_000)));
+        // Where one tick moves 1%, every tick is heard.
+        let near = shown(1_500, None, 50_000, 0);
+        assert!(c.due(OFF_SLOT, &near, &shown(1_490, None, 50_000, 1_000)));
     }
 
     #[test]
-    fn the_tail_hears_a_visible_eta_step_and_a_ten_second_refresh() {
+    fn the_tail_hears_a_visible_eta_move_but_not_the_rates_wobble() {
         let c = Cadence::new(1.0, 1_000);
-        let before = shown(5_000, Some(600), 50_000, 0);
+        let at = |s: &Shown| c.due(OFF_SLOT, &shown(5_000, Some(600), 50_000, 0), s);
         // 10 minutes either way: not visible.
-        assert!(!c.due(&before, &shown(4_999, Some(590), 50_000, 1_000)));
-        // 9 minutes: visible.
-        assert!(c.due(&before, &shown(4_999, Some(560), 50_000, 1_000)));
-        // Known after unknown is visible.
-        assert!(c.due(&shown(5_000, None, 1, 0), &shown(5_000, Some(600), 1, 1)));
-        // Anything changed, and the next tick would show numbers over 10 s
-        // old (ticks may come a little late, hence "over 9 s").
-        assert!(!c.due(&before, &shown(5_000, Some(600), 50_010, 9_000)));
-        assert!(c.due(&before, &shown(5_000, Some(600), 50_010, 9_001)));
+        assert!(!at(&shown(4_999, Some(590), 50_000, 1_000)));
+        // 9 minutes, 6.7% sooner: visible.
+        assert!(at(&shown(4_999, Some(560), 50_000, 1_000)));
+        // 50 minutes shown; a 1.7% wobble of the rate makes it 49: the text
+        // would change on many pages at once, so it waits for the refresh.
+        let before = shown(30_000, Some(3_000), 50_000, 0);
+        assert!(!c.due(
+            OFF_SLOT,
+            &before,
+            &shown(29_990, Some(2_950), 50_000, 1_000)
+        ));
+        assert!(c.due(
+            OFF_SLOT,
+            &before,
+            &shown(29_990, Some(2_800), 50_000, 1_000)
+        ));
+        // Known after unknown (and back) is visible.
+        assert!(c.due(
+            OFF_SLOT,
+            &shown(5_000, None, 1, 0),
+            &shown(5_000, Some(600), 1, 1_000)
+        ));
+        assert!(c.due(
+            OFF_SLOT,
+            &shown(5_000, Some(600), 1, 0),
+            &shown(5_000, None, 1, 1_000)
+        ));
+    }
+
+    #[test]
+    fn the_tail_is_refreshed_on_its_slot_or_before_its_numbers_are_too_old() {
+        let c = Cadence::new(1.0, 1_000);
+        assert_eq!(c.period, 8);
+        let before = shown(5_000, Some(600), 50_000, 0);
+        let waiting_moved = |at| shown(5_000, Some(600), 50_010, at);
+        // On its slot (tick 3, ticket 11), whatever the age.
+        assert!(c.due(11, &before, &waiting_moved(3_000)));
+        assert!(!c.due(12, &before, &waiting_moved(3_000)));
+        // Off its slot (ticks skipped by late ticks): before the next tick
+        // would leave numbers over 9 s old.
+        assert!(!c.due(OFF_SLOT, &before, &waiting_moved(8_000)));
+        assert!(c.due(OFF_SLOT, &before, &waiting_moved(9_000)));
+        // Nothing changed: no refresh.
+        assert!(!c.due(11, &before, &shown(5_000, Some(600), 50_000, 3_000)));
+    }
+
+    #[test]
+    fn refreshes_spread_evenly_over_the_ticks() {
+        let c = Cadence::new(1.0, 1_000);
+        // 8,000 tail waiters who all heard at the same tick (say the
+        // operator changed the rate).
+        let mut pages: Vec<(u64, Shown)> = (20_000..28_000)
+            .map(|t| (t, shown(t, Some(t / 10), 50_000, 0)))
+            .collect();
+        for tick in 1..=24u64 {
+            let mut sent = 0;
+            for (ticket, page) in &mut pages {
+                let next = shown(*ticket, Some(*ticket / 10), 50_000 + tick, tick * 1_000);
+                if c.due(*ticket, page, &next) {
+                    assert!(next.at - page.at <= 8_000, "refreshed every 8 ticks");
+                    *page = next;
+                    sent += 1;
+                }
+            }
+            assert_eq!(sent, 1_000, "tick {tick}: an eighth of the tail");
+        }
     }
 
     #[test]

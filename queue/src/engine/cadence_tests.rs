@@ -190,13 +190,15 @@ async fn the_tail_is_never_stale_nor_off_by_more_than_one_percent() {
             "tick {i}: shows {shown}, truly {truth}"
         );
         // The waiting count changes every tick, so the page is always
-        // behind the truth in something: it must hear within 10 s.
+        // behind the truth in something: it hears on its slot, every 8
+        // ticks, which leaves a tick for delivery and one for late ticks
+        // before its numbers are 10 s old.
         assert!(
-            tick.at - shown_at < REFRESH_MS,
+            tick.at - shown_at < REFRESH_MS - 2 * 1_000,
             "tick {i}: the last message is from {shown_at}"
         );
     }
-    // Every 10 s, plus the two bursts: far fewer than one a tick.
+    // Every 8 s, plus the two bursts: far fewer than one a tick.
     assert!(
         (6..=12).contains(&messages),
         "{messages} messages in 60 ticks"

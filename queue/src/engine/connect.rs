@@ -39,7 +39,9 @@ impl Engine {
         let cred = self.credential(event, token)?;
         let hub = self.hub(event).await?;
         let now = now_ms();
-        let (record, kept_place) = self.lookup_place(event, &cred, now).await?;
+        let (record, kept_place) = self
+            .lookup_place(event, &cred, now, super::Presence::Touch)
+            .await?;
         let mut attachment = Attachment {
             hub: hub.clone(),
             conn: None,
@@ -48,17 +50,8 @@ impl Engine {
             VisitorRecord::Unknown => return Err(QueueError::NotJoined),
             // Ticket 0: no position until the shuffle (see `fanout`).
             VisitorRecord::Prequeue => (0, None),
-            // Reinstating marked them present already.
-            VisitorRecord::Waiting { ticket } if kept_place => (ticket, None),
-            VisitorRecord::Waiting { ticket } => {
-                // Presence: a fresh socket counts like a poll.
-                self.track(
-                    self.store
-                        .touch(event, std::slice::from_ref(&cred.visitor), now)
-                        .await,
-                )?;
-                (ticket, None)
-            }
+            // Marked present by the lookup (or by reinstating).
+            VisitorRecord::Waiting { ticket } => (ticket, None),
             VisitorRecord::Admitted {
                 ticket,
                 admitted_at,

@@ -111,7 +111,7 @@ impl Engine {
                 waiting: view.waiting,
                 at: tick.at,
             };
-            if !cadence.due(&w.shown, &next) {
+            if !cadence.due(w.ticket, &w.shown, &next) {
                 return true;
             }
             w.shown = next;

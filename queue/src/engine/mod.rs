@@ -280,7 +280,10 @@ impl Engine {
         // ticket), and a place kept through an absence is given back.
         let now = now_ms();
         let (before, kept) = match presented {
-            Some(_) => self.lookup_place(event, &cred, now).await?,
+            Some(_) => {
+                self.lookup_place(event, &cred, now, Presence::Leave)
+                    .await?
+            }
             None => (VisitorRecord::Unknown, false),
         };
         self.check_waitlist_join(&hub, &before, kept).await?;
@@ -345,7 +348,9 @@ impl Engine {
         cred: &VisitorCredential,
         now: Millis,
     ) -> Result<VisitorStatus> {
-        let (record, kept_place) = self.lookup_place(&hub.event, cred, now).await?;
+        let (record, kept_place) = self
+            .lookup_place(&hub.event, cred, now, Presence::Leave)
+            .await?;
         let offer = match record {
             VisitorRecord::Admitted { .. } => self.offer_of(hub, &cred.visitor, now).await,
             _ => None,
@@ -426,14 +431,20 @@ impl Engine {
 
     /// The visitor's record; a fan who departed by absence and comes back
     /// (poll, socket or join) while their place is kept gets it back here,
-    /// reported by the `bool`.
+    /// reported by the `bool`. `Presence::Touch` also marks a waiter
+    /// present, in the same round trip.
     pub(crate) async fn lookup_place(
         &self,
         event: &EventId,
         cred: &VisitorCredential,
         now: Millis,
+        presence: Presence,
     ) -> Result<(VisitorRecord, bool)> {
-        let record = self.track(self.store.lookup(event, &cred.visitor, now).await)?;
+        let record = match presence {
+            Presence::Touch => self.store.lookup_present(event, &cred.visitor, now).await,
+            Presence::Leave => self.store.lookup(event, &cred.visitor, now).await,
+        };
+        let record = self.track(record)?;
         self.check_claim(event, cred, &record)?;
         if let (VisitorRecord::Unknown, Some(claim)) = (&record, cred.ticket) {
             // The store lost the place; the verified claim brings it back.
@@ -615,4 +626,12 @@ pub struct RoomInfo {
     /// The shuffle seed (hex), revealed once the pre-queue is shuffled,
     /// so anyone can recompute the order (README, operator's guide).
     pub seed: Option<String>,
+}
+
+/// Whether looking up a place also marks the waiter present (a socket
+/// attaching counts like a poll; a join or a status read does its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Presence {
+    Touch,
+    Leave,
 }

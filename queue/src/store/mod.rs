@@ -314,6 +314,23 @@ pub trait QueueStore: Send + Sync + 'static {
     /// do not depart. Visitors not waiting are ignored.
     async fn touch(&self, event: &EventId, visitors: &[VisitorId], now: Millis) -> Result<()>;
 
+    /// [`Self::lookup`], and a waiter found is marked present as of `now`
+    /// ([`Self::touch`]): what a socket's attach needs. A store may do both
+    /// in one round trip; a connect storm then waits on half as many.
+    async fn lookup_present(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        now: Millis,
+    ) -> Result<VisitorRecord> {
+        let record = self.lookup(event, visitor, now).await?;
+        if matches!(record, VisitorRecord::Waiting { .. }) {
+            self.touch(event, std::slice::from_ref(visitor), now)
+                .await?;
+        }
+        Ok(record)
+    }
+
     /// The visitor leaves the queue now (explicit departure). Their place
     /// is given up: it is not kept for a return.
     /// Returns whether they were waiting.

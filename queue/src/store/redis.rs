@@ -229,22 +229,29 @@ impl QueueStore for RedisStore {
         if visitors.is_empty() {
             return Ok(());
         }
-        // `seen` holds exactly the waiters, so `XX` (update existing only)
-        // ignores everyone else without a script, and `GT` never moves a
-        // timestamp backwards. Millisecond timestamps are exact in an f64.
         let scores: Vec<(f64, &str)> = visitors.iter().map(|v| (now as f64, v.as_str())).collect();
         self.count();
-        self.client
-            .zadd::<(), _, _>(
-                EventKeys::new(event).seen(),
-                Some(SetOptions::XX),
-                Some(ZaddOrdering::GreaterThan),
-                false,
-                false,
-                scores,
-            )
+        touch_seen(&self.client, event, scores).await
+    }
+
+    async fn lookup_present(
+        &self,
+        event: &EventId,
+        visitor: &VisitorId,
+        now: Millis,
+    ) -> Result<VisitorRecord> {
+        // One round trip: the touch needs no answer from the lookup, since
+        // `seen` holds exactly the waiters (see `touch_seen`).
+        let pipeline = self.client.pipeline();
+        let _: () = pipeline
+            .hget(EventKeys::new(event).visitors(), visitor.as_str())
             .await
-            .map_err(redis_error)
+            .map_err(redis_error)?;
+        touch_seen(&pipeline, event, vec![(now as f64, visitor.as_str())]).await?;
+        self.count();
+        let (raw, _): (Option<String>, fred::types::Value) =
+            pipeline.all().await.map_err(redis_error)?;
+        codec::parse_record(raw, now)
     }
 
     async fn leave(&self, event: &EventId, visitor: &VisitorId) -> Result<bool> {
@@ -440,4 +447,26 @@ impl QueueStore for RedisStore {
     ) -> Result<Vec<(VisitorId, String)>> {
         self.contacts_get(event, visitors).await
     }
+}
+
+/// Marks `scores`' visitors present. `seen` holds exactly the waiters, so
+/// `XX` (update existing only) ignores everyone else without a script, and
+/// `GT` never moves a timestamp backwards. Millisecond timestamps are exact
+/// in an f64.
+async fn touch_seen<C: SortedSetsInterface + Sync>(
+    client: &C,
+    event: &EventId,
+    scores: Vec<(f64, &str)>,
+) -> Result<()> {
+    client
+        .zadd::<(), _, _>(
+            EventKeys::new(event).seen(),
+            Some(SetOptions::XX),
+            Some(ZaddOrdering::GreaterThan),
+            false,
+            false,
+            scores,
+        )
+        .await
+        .map_err(redis_error)
 }

@@ -155,3 +155,39 @@ pub async fn touch_ignores_everyone_but_waiters(h: Harness) {
         VisitorRecord::Departed { ticket: 2 }
     );
 }
+
+/// A socket's attach looks a place up and marks the waiter present in one
+/// call: the waiter stays past the grace counted from the join, and the
+/// record is the one `lookup` gives. Nobody but waiters is touched.
+pub async fn looking_up_a_present_waiter_touches_it(h: Harness) {
+    let settings = QueueSettings {
+        departure_grace_seconds: 10,
+        ..open(0, 100)
+    };
+    h.setup(settings).await;
+    h.join_all(1..3, T0).await;
+    let found = h
+        .store
+        .lookup_present(&h.event, &visitor(2), T0 + 6_000)
+        .await
+        .expect("lookup");
+    assert_eq!(found, VisitorRecord::Waiting { ticket: 2 });
+    let unknown = h
+        .store
+        .lookup_present(&h.event, &visitor(99), T0 + 6_000)
+        .await
+        .expect("lookup");
+    assert_eq!(unknown, VisitorRecord::Unknown);
+    // Visitor 1 was not looked up: it departs at the grace; 2 stays.
+    let tick = h.tick(T0 + 10_000).await;
+    assert_eq!((tick.departed.clone(), tick.waiting), (vec![1], 1));
+    assert_eq!(h.tick(T0 + 16_000).await.departed, vec![2]);
+    // The unknown visitor did not become a waiter.
+    assert_eq!(
+        h.store
+            .lookup(&h.event, &visitor(99), T0 + 16_000)
+            .await
+            .expect("lookup"),
+        VisitorRecord::Unknown
+    );
+}

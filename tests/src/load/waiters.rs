@@ -105,7 +105,8 @@ pub struct WaitersSummary {
     pub delay_ms: Summary,
     /// The raw delay histogram (for merging).
     pub delay_hist: HistSnapshot,
-    /// Age of the page's numbers when a message replaced them, ms.
+    /// Age of the page's numbers when the message replacing them arrived
+    /// (arrival − the replaced numbers' `at`), ms.
     #[serde(default)]
     pub age_ms: Summary,
     /// The raw age histogram (for merging).
@@ -318,7 +319,7 @@ impl WaitersSummary {
         );
         let (a, o) = (&self.age_ms, &self.off_bp);
         println!(
-            "client side, per socket: numbers replaced at age p50 {} ms, p99 {} ms, max {} ms; page off before a message by p50 {} bp, p99 {} bp, max {} bp (100 bp = 1%)",
+            "client side, per socket: age of the page's numbers when the next message arrived p50 {} ms, p99 {} ms, max {} ms; page off before a message by p50 {} bp, p99 {} bp, max {} bp (100 bp = 1%)",
             a.p50, a.p99, a.max, o.p50, o.p99, o.max
         );
         let e = &self.age_end_ms;

@@ -62,7 +62,7 @@ pub struct WsStats {
     /// Arrival time minus the tick's `at`, ms, while measuring.
     pub delay_ms: Histogram,
     /// Per socket, how old the numbers on the page were when the next
-    /// message replaced them (`at` minus the previous `at`), ms.
+    /// message arrived (arrival minus the previous `at`), ms.
     pub age_ms: Histogram,
     /// Per socket behind the first 1,000 places (the front hears every
     /// tick), how far the page was from the truth just before a message, in
@@ -100,11 +100,14 @@ impl WsStats {
                 let at = u64_after(m, br#""at":"#);
                 let position = u64_after(m, br#""position":"#);
                 if let (true, Some(at)) = (self.measuring.load(Ordering::Relaxed), at) {
+                    let arrived = now_ms();
                     self.window_positions.fetch_add(1, Ordering::Relaxed);
-                    self.delay_ms.record(now_ms().saturating_sub(at));
+                    self.delay_ms.record(arrived.saturating_sub(at));
                     *lock(&self.per_tick).entry(at).or_default() += 1;
                     if let (Some((shown_at, shown)), Some(p)) = (*page, position) {
-                        self.age_ms.record(at.saturating_sub(shown_at));
+                        // How old the page's numbers were when this message
+                        // replaced them: delivery included.
+                        self.age_ms.record(arrived.saturating_sub(shown_at));
                         if p > queue::engine::cadence::FRONT_MIN {
                             self.off_bp
                                 .record(shown.abs_diff(p).saturating_mul(10_000) / p);
