@@ -6,11 +6,8 @@
 
 use crate::config::Settings;
 use crate::edge::settings::CaptchaProvider;
-use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue};
-use axum::middleware::Next;
 use axum::response::Response;
-use std::sync::Arc;
 
 /// One year, the usual HSTS lifetime.
 const HSTS: &str = "max-age=31536000";
@@ -128,16 +125,16 @@ fn content_security_policy(settings: &Settings) -> String {
     .join("; ")
 }
 
-/// Adds the headers to a response that does not set its own.
-pub async fn add(State(h): State<Arc<SecurityHeaders>>, req: Request, next: Next) -> Response {
-    let mut resp = next.run(req).await;
-    let headers = resp.headers_mut();
-    for (name, value) in &h.fixed {
-        if !headers.contains_key(name) {
-            headers.insert(name.clone(), value.clone());
+impl SecurityHeaders {
+    /// Adds the headers to a response that does not set its own.
+    pub fn add(&self, resp: &mut Response) {
+        let headers = resp.headers_mut();
+        for (name, value) in &self.fixed {
+            if !headers.contains_key(name) {
+                headers.insert(name.clone(), value.clone());
+            }
         }
     }
-    resp
 }
 
 #[cfg(test)]

@@ -258,16 +258,15 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     let router = edge
         .wrap(router)
         .layer(axum::middleware::from_fn(telemetry::track_http));
+    let outer = Outer {
+        edge: edge.clone(),
+        security,
+    };
     let stack = |limit: usize| {
         tower::ServiceBuilder::new()
             .layer(axum::middleware::from_fn_with_state(
-                security.clone(),
-                headers::add,
-            ))
-            .layer(axum::middleware::from_fn(ops::json_errors))
-            .layer(axum::middleware::from_fn_with_state(
-                edge.clone(),
-                edge::resolve_client,
+                outer.clone(),
+                outer_layer,
             ))
             // Below the body limit only body-generic layers fit (`from_fn`
             // takes `Request<Body>`).
@@ -295,6 +294,29 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         bounds,
         _loops: loops,
     })
+}
+
+/// What the outermost layer needs (see [`outer_layer`]).
+#[derive(Clone)]
+struct Outer {
+    edge: Arc<edge::Edge>,
+    security: Arc<headers::SecurityHeaders>,
+}
+
+/// The outermost layer, around everything: finds the client (the edge's
+/// trusted proxies), makes any error under `/api/` the JSON shape, and adds
+/// the security headers. One layer, not three: each layer boxes the service
+/// below it again on every request.
+async fn outer_layer(
+    axum::extract::State(outer): axum::extract::State<Outer>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    outer.edge.resolve_client(&mut req);
+    let api = req.uri().path().starts_with("/api/");
+    let mut resp = ops::json_errors(api, next.run(req).await).await;
+    outer.security.add(&mut resp);
+    resp
 }
 
 /// The embedded default shows the product working at once: an open queue

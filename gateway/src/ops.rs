@@ -332,9 +332,8 @@ async fn missing_page(page: Arc<PathBuf>, req: axum::extract::Request) -> Respon
 /// thing. The framework answers some errors itself in plain text (405, 413
 /// from the body limit, a request to a WebSocket route that is not an
 /// upgrade); this rewrites those, keeping their status and headers.
-pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let api = req.uri().path().starts_with("/api/");
-    let resp = next.run(req).await;
+/// `api`: whether the request's path is under `/api/`.
+pub async fn json_errors(api: bool, resp: Response) -> Response {
     let status = resp.status();
     let is_json = resp
         .headers()

@@ -13,7 +13,7 @@ use super::captcha::Verdict;
 use super::limits::{Decision, RouteClass};
 use super::Edge;
 use axum::body::{to_bytes, Body};
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -30,13 +30,13 @@ const JOIN_BODY_LIMIT: usize = 16 * 1024;
 
 /// Routes `join`, `status` and `ws` through the edge's checks, by the
 /// matched route and its validated event; everything else passes.
-pub(super) async fn guard(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> Response {
+pub(super) async fn guard(edge: &Arc<Edge>, req: Request, next: Next) -> Response {
     let Some((class, Some(event))) = super::route_of(&req) else {
         return next.run(req).await;
     };
     let result = match class {
-        RouteClass::Join => join(&edge, event, req, next).await,
-        RouteClass::Status | RouteClass::Ws => Ok(shadow_or_pass(&edge, event, req, next).await),
+        RouteClass::Join => join(edge, event, req, next).await,
+        RouteClass::Status | RouteClass::Ws => Ok(shadow_or_pass(edge, event, req, next).await),
         _ => Ok(next.run(req).await),
     };
     result.unwrap_or_else(IntoResponse::into_response)

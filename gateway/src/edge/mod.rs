@@ -22,13 +22,13 @@ pub use settings::EdgeSettings;
 use anyhow::Context;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
-use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use captcha::pow::{Pow, PowConfig};
 use captcha::CaptchaVerifier;
 use client_ip::{ClientIp, TrustedProxies};
-use limits::{Limits, RouteClass};
+use limits::{Decision, Limits, RouteClass};
 use places::{MemoryPlaces, MemoryReplay, PlaceCounter, RedisPlaces, RedisReplay, ReplayGuard};
 use queue::api::schemas;
 use queue::api::{ApiError, ErrorCode, EventPath, VisitorCredentials};
@@ -200,12 +200,9 @@ impl Edge {
     /// route: path ids validated and decoded (400 `invalid_id`), rate
     /// limits, and the join/status/WebSocket guard. Route layers apply to
     /// the routes present, so call this on the fully composed router, and
-    /// put [`resolve_client`] around the result.
+    /// call [`Edge::resolve_client`] on every request before it.
     pub fn wrap(self: &Arc<Self>, router: Router) -> Router {
-        router
-            .route_layer(from_fn_with_state(self.clone(), join::guard))
-            .route_layer(from_fn_with_state(self.clone(), rate_limit))
-            .route_layer(from_fn(queue::api::validate_ids))
+        router.route_layer(from_fn_with_state(self.clone(), route_edge))
     }
 
     /// Every second, flushes the per-event rejection counts; every 30 s
@@ -280,24 +277,20 @@ impl Drop for RedisTask {
 }
 
 /// Puts the request's [`ClientIp`] in its extensions.
-/// The edge's outermost middleware (`from_fn_with_state(edge, resolve_client)`):
-/// finds the client of every request, matched or not, for the route layers
-/// of [`Edge::wrap`].
-pub async fn resolve_client(
-    State(edge): State<Arc<Edge>>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0)
-        // Served without connection info (in-process tests): one anonymous
-        // client, so limits still apply rather than vanish.
-        .unwrap_or_else(|| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)));
-    let ip = edge.proxies.client(peer, req.headers());
-    req.extensions_mut().insert(ip);
-    next.run(req).await
+impl Edge {
+    /// Finds the client of every request, matched or not, for the route
+    /// layer of [`Edge::wrap`]; called first thing on every request.
+    pub fn resolve_client(&self, req: &mut Request) {
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0)
+            // Served without connection info (in-process tests): one
+            // anonymous client, so limits still apply rather than vanish.
+            .unwrap_or_else(|| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)));
+        let ip = self.proxies.client(peer, req.headers());
+        req.extensions_mut().insert(ip);
+    }
 }
 
 /// The request's client, as [`client_ip`] found it.
@@ -313,39 +306,59 @@ fn client_of(req: &Request) -> ClientIp {
 
 /// Spends the request's budgets; 429 with `Retry-After` and `RateLimit-*`
 /// when one is exhausted, the headers on every answer of a limited route.
-async fn rate_limit(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -> Response {
-    let Some(limits) = &edge.limits else {
-        return next.run(req).await;
+/// The edge's route layer ([`Edge::wrap`]): path ids, then rate limits, then
+/// the join/status/WebSocket guard. One layer, not three: every layer boxes
+/// and clones the route's service again on every request.
+async fn route_edge(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> Response {
+    let req = match queue::api::with_valid_ids(req).await {
+        Ok(req) => req,
+        Err(e) => return e.into_response(),
     };
-    let Some((class, event)) = route_of(&req) else {
-        return next.run(req).await;
+    let (req, decision) = match edge.rate_limit(req) {
+        Ok(passed) => passed,
+        Err(refused) => return *refused,
     };
-    let ip = client_of(&req).group();
-    let visitor = edge.visitor_key(req.headers(), event.as_ref());
-    let decision = limits.check(class, ip, visitor.as_deref());
-    if !decision.allowed {
-        metrics::counter!("waitroom_rate_limited_total",
-            "class" => class.as_str(), "key" => decision.key)
-        .increment(1);
-        if let Some(event) = &event {
-            edge.rejections.rate_limited(event);
-        }
-        let secs = decision.reset_seconds();
-        let mut resp = ApiError::of(
-            ErrorCode::RateLimited,
-            format!("too many requests; try again in {secs} s"),
-        )
-        .retry_after(secs)
-        .into_response();
-        decision.write_headers(resp.headers_mut());
-        return resp;
-    }
-    req.extensions_mut().insert(decision);
-    let mut resp = next.run(req).await;
-    if decision.limit > 0 {
+    let mut resp = join::guard(&edge, req, next).await;
+    if let Some(decision) = decision.filter(|d| d.limit > 0) {
         decision.write_headers(resp.headers_mut());
     }
     resp
+}
+
+impl Edge {
+    /// Counts `req` against its limits: passes it on with the decision
+    /// (kept in its extensions for the handlers, and for the response's
+    /// headers), or answers 429 with `Retry-After`.
+    fn rate_limit(&self, mut req: Request) -> Result<(Request, Option<Decision>), Box<Response>> {
+        let Some(limits) = &self.limits else {
+            return Ok((req, None));
+        };
+        let Some((class, event)) = route_of(&req) else {
+            return Ok((req, None));
+        };
+        let ip = client_of(&req).group();
+        let visitor = self.visitor_key(req.headers(), event.as_ref());
+        let decision = limits.check(class, ip, visitor.as_deref());
+        if !decision.allowed {
+            metrics::counter!("waitroom_rate_limited_total",
+                "class" => class.as_str(), "key" => decision.key)
+            .increment(1);
+            if let Some(event) = &event {
+                self.rejections.rate_limited(event);
+            }
+            let secs = decision.reset_seconds();
+            let mut resp = ApiError::of(
+                ErrorCode::RateLimited,
+                format!("too many requests; try again in {secs} s"),
+            )
+            .retry_after(secs)
+            .into_response();
+            decision.write_headers(resp.headers_mut());
+            return Err(Box::new(resp));
+        }
+        req.extensions_mut().insert(decision);
+        Ok((req, Some(decision)))
+    }
 }
 
 /// `GET /api/v1/queue/{event}/challenge`: whether joining needs a CAPTCHA

@@ -20,7 +20,7 @@ pub use credential::{
 };
 pub use error::ApiError;
 pub use origin::AllowedOrigin;
-pub use path::{event_id, validate_ids, EventPath};
+pub use path::{event_id, with_valid_ids, EventPath};
 pub use source::{Feed, PlaceSource};
 pub use ws::check_websocket_key;
 

@@ -1,6 +1,6 @@
 //! Path parameters, decoded and validated once, after routing.
 //!
-//! [`validate_ids`] runs as a route layer on the composed router: it sees
+//! [`with_valid_ids`] runs in a route layer on the composed router: it sees
 //! the route that matched and its parameters already percent-decoded by the
 //! router, refuses any that is not a well-formed id with 400 `invalid_id`
 //! before a guard or handler runs, and leaves the decoded event id in the
@@ -11,8 +11,6 @@ use super::ApiError;
 use crate::ids::EventId;
 use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request};
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 
 /// Longest id of any other path parameter (holds, orders, payments,
 /// operators, keys, actions).
@@ -22,17 +20,15 @@ const MAX_ID: usize = 100;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventPath(pub EventId);
 
-/// Refuses a request whose path parameters are not well-formed ids.
-pub async fn validate_ids(req: Request, next: Next) -> Response {
+/// Refuses a request whose path parameters are not well-formed ids; passes
+/// it on with its [`EventPath`] otherwise. Called from a route layer (the
+/// gateway's edge), after routing.
+pub async fn with_valid_ids(req: Request) -> Result<Request, ApiError> {
     let (mut parts, body) = req.into_parts();
-    match checked_event(&mut parts).await {
-        Ok(Some(event)) => {
-            parts.extensions.insert(EventPath(event));
-        }
-        Ok(None) => {}
-        Err(e) => return e.into_response(),
+    if let Some(event) = checked_event(&mut parts).await? {
+        parts.extensions.insert(EventPath(event));
     }
-    next.run(Request::from_parts(parts, body)).await
+    Ok(Request::from_parts(parts, body))
 }
 
 /// Checks every parameter of the matched route; returns the event, if the
@@ -92,7 +88,7 @@ fn invalid_id(name: &str, why: &str) -> ApiError {
 impl<S: Send + Sync> FromRequestParts<S> for EventPath {
     type Rejection = ApiError;
 
-    /// The id [`validate_ids`] left; parses it here when the route was
+    /// The id [`with_valid_ids`] left; parses it here when the route was
     /// served without that layer (a crate's router tested on its own).
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         if let Some(e) = parts.extensions.get::<EventPath>() {

@@ -43,8 +43,8 @@ pub struct Shown {
 pub struct Cadence {
     /// Positions up to this one are the front and hear every change.
     pub front: u64,
-    /// Places a position moves in one tick at the rate: the page must stay
-    /// within 1% through the next tick too, until the next message lands.
+    /// Places a position may move in the next tick: the page must stay
+    /// within 1% through it too, until the next message lands.
     pub step: u64,
     /// The tail's refreshes come every this many ticks, each waiter on its
     /// own slot (its ticket modulo the period): every tick refreshes the
@@ -68,7 +68,9 @@ impl Cadence {
         // within it), one for ticks that run late.
         let period = (REFRESH_MS.saturating_sub(2 * tick_ms) / tick_ms).max(1);
         // `as` saturates on huge or NaN values, which is what we want.
-        let step = (per_second.max(0.0) * tick_ms as f64 / 1_000.0).ceil();
+        // Twice a tick's admissions: a late tick admits for the time it
+        // covers.
+        let step = (2.0 * per_second.max(0.0) * tick_ms as f64 / 1_000.0).ceil();
         Self {
             front: FRONT_MIN.max(horizon as u64),
             step: step as u64,
@@ -170,9 +172,9 @@ mod tests {
 
     #[test]
     fn the_tail_hears_a_move_before_it_is_one_percent_off() {
-        // 10 admissions a tick: the page must be within 1% after the next
-        // tick's 10 places too.
-        let c = Cadence::new(10.0, 1_000);
+        // 5 admissions a tick: the page must be within 1% after the next
+        // tick's places too, counted twice for a late tick.
+        let c = Cadence::new(5.0, 1_000);
         assert_eq!(c.step, 10);
         let before = shown(10_000, None, 50_000, 0);
         assert!(!c.due(OFF_SLOT, &before, &shown(9_911, None, 50_000, 1_000)));
@@ -180,7 +182,7 @@ mod tests {
         // A resync may correct either way; 1% of the truth is the bound.
         assert!(!c.due(OFF_SLOT, &before, &shown(10_090, None, 50_000, 1_000)));
         assert!(c.due(OFF_SLOT, &before, &shown(10_091, None, 50_000, 1_000)));
-        // Where one tick moves 1%, every tick is heard.
+        // Near the front, where the next tick may move 1%, every tick counts.
         let near = shown(1_500, None, 50_000, 0);
         assert!(c.due(OFF_SLOT, &near, &shown(1_490, None, 50_000, 1_000)));
     }

@@ -441,7 +441,18 @@ impl Engine {
         presence: Presence,
     ) -> Result<(VisitorRecord, bool)> {
         let record = match presence {
-            Presence::Touch => self.store.lookup_present(event, &cred.visitor, now).await,
+            Presence::Touch => {
+                let lookup = || self.store.lookup_present(event, &cred.visitor, now);
+                // A socket whose lookup timed out would be closed and come
+                // back as a new handshake, the dearer retry under load; one
+                // more try rides out a moment of overload, and a store that
+                // is down still fails within two timeouts (or at once when
+                // the connection is refused).
+                match lookup().await {
+                    Err(QueueError::Unavailable(_)) => lookup().await,
+                    done => done,
+                }
+            }
             Presence::Leave => self.store.lookup(event, &cred.visitor, now).await,
         };
         let record = self.track(record)?;
