@@ -16,6 +16,9 @@
 #   SERVER_THREADS     tokio worker threads per server (TOKIO_WORKER_THREADS;
 #                      default: one per core)
 #   CLIENT_THREADS     runtime threads per loadgen (default: 1 when CLIENTS > 1)
+#   CLIENT_NICE [0]    niceness of the loadgen processes (e.g. 10: the
+#                      servers get the CPU first, as on a machine of their
+#                      own; the clients' figures then include their wait)
 #   SERVER_ROLE        role of every server but the first (e.g. `queue`: fan
 #                      API, sockets and ticks only; the first runs every role
 #                      and takes the admin call); default: all
@@ -70,7 +73,7 @@ for c in $(seq 0 $((CLIENTS - 1))); do
   sources="127.$NET.$c.1,127.$NET.$c.2,127.$NET.$c.3,127.$NET.$c.4"
   pids_arg=()
   [ "$c" -lt "$SERVERS" ] && pids_arg=(--server-pids "${SPIDS[$s]}")
-  "$LOADGEN" --threads "$CLIENT_THREADS" waiters --url "${URLS[$s]}" --event "$EVENT" --count "$PER_CLIENT" \
+  nice -n "${CLIENT_NICE:-0}" "$LOADGEN" --threads "$CLIENT_THREADS" waiters --url "${URLS[$s]}" --event "$EVENT" --count "$PER_CLIENT" \
     --sources "$sources" --duration-secs "$DURATION" "${pids_arg[@]}" \
     --barrier-count "$CLIENTS" --barrier-dir "$BARRIER" \
     >"$RUN_DIR/client$c.out" 2>"$RUN_DIR/client$c.err" &
