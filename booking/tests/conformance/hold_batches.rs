@@ -154,8 +154,38 @@ async fn one_hold_per_admission_and_no_oversold_pool(backend: Backend) {
     Arc::into_inner(app).expect("one owner").cleanup().await;
 }
 
+/// Everything but one seat is held at once (seats in sixes, the GA pool
+/// of 500 in sixes and a two): the waiting room is not told "sold out";
+/// the hold of the last seat tells it, once.
+async fn the_last_hold_reports_sold_out(backend: Backend) {
+    let app = Arc::new(TestApp::new(backend).await);
+    let catalog = app.db.catalog();
+    let ids = seat_ids(&app).await;
+    let (last, rest) = ids.split_last().expect("seats");
+    let places = |n| HoldRequest {
+        quantity: Some(n),
+        ..Default::default()
+    };
+    let mut reqs: Vec<HoldRequest> = rest.chunks(6).map(seats).collect();
+    reqs.extend((0..83).map(|_| places(6)));
+    reqs.push(places(2));
+    let results = race(&app, reqs.into_iter().enumerate().collect()).await;
+    assert!(results.iter().all(Result::is_ok), "everything was free");
+    assert_eq!(catalog.available("demo").await.expect("available"), 1);
+    assert!(!catalog.sold_out("demo").await.expect("sold out?"));
+    assert!(app.queue.sold_out_reports().is_empty(), "one seat is left");
+    let fan = app.admit("demo");
+    app.hold_seats(&fan.creds(), &[*last])
+        .await
+        .expect("last seat");
+    assert!(catalog.sold_out("demo").await.expect("sold out?"));
+    assert_eq!(app.queue.sold_out_reports(), vec!["demo".to_owned()]);
+    Arc::into_inner(app).expect("one owner").cleanup().await;
+}
+
 crate::per_backend!(
     a_hold_whose_second_seat_is_taken_gets_none,
     overlapping_pairs_one_winner_per_seat,
     one_hold_per_admission_and_no_oversold_pool,
+    the_last_hold_reports_sold_out,
 );
