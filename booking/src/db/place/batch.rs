@@ -23,14 +23,16 @@ use std::sync::Arc;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-/// Most holds in one transaction: enough to share a flush among a burst,
-/// few enough that the first of them does not wait long for the last.
-/// Each hold is a subtransaction; PostgreSQL keeps 64 per transaction in
-/// shared memory and makes every snapshot slower beyond that, so this
+/// Most holds in one call: enough to share a round trip and a flush among
+/// a burst, few enough that the first of them does not wait long for the
+/// last. Each hold is a subtransaction; PostgreSQL keeps 64 per transaction
+/// in shared memory and makes every snapshot slower beyond that, so this
 /// stays well below 64.
-const MAX_BATCH: usize = 8;
-/// Transactions being built at once; each holds a pooled connection.
-const WORKERS: usize = 8;
+const MAX_BATCH: usize = 16;
+/// Calls in flight at once, each on a connection of its own. Fewer workers
+/// make larger batches, which cost PostgreSQL less per hold; 2 to 8 placed
+/// holds at the same rate on the 2-core test machine (docs/benchmarks.md).
+const WORKERS: usize = 4;
 /// Holds waiting for a worker before callers wait to hand theirs in.
 const QUEUE: usize = 1_024;
 
