@@ -193,7 +193,7 @@ mod tests {
         assert!(locks_in_order(&[&p1, &p2, &a]));
         assert!(!locks_in_order(&[&p2, &p1]));
         assert!(!locks_in_order(&[&a, &p1]), "a pool after a seat");
-        let mut holds = vec![&c, &a, &p2, &d, &p1];
+        let mut holds = [&c, &a, &p2, &d, &p1];
         holds.sort_by_key(|h| lock_key(h));
         let ids: Vec<(u8, i64)> = holds.iter().map(|h| lock_key(h)).collect();
         assert_eq!(ids, vec![(0, 1), (0, 2), (1, 1), (1, 3), (1, 7)]);
