@@ -74,14 +74,21 @@ impl HoldBatcher {
 async fn work(pool: PgPool, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
     // Kept from one batch to the next while holds keep coming: taking a
     // connection from the pool costs a round trip (sqlx pings it first).
+    // A worker that waits, for the queue or for another worker to take its
+    // batch from it, gives its connection back first.
     let mut conn: Option<PoolConnection<Postgres>> = None;
     loop {
         let batch = {
-            let mut jobs = jobs.lock().await;
+            let mut jobs = match jobs.try_lock() {
+                Ok(jobs) => jobs,
+                Err(_) => {
+                    conn = None;
+                    jobs.lock().await
+                }
+            };
             let first = match jobs.try_recv() {
                 Ok(job) => job,
                 Err(TryRecvError::Empty) => {
-                    // Idle: the connection goes back to the pool meanwhile.
                     conn = None;
                     match jobs.recv().await {
                         Some(job) => job,
