@@ -104,6 +104,7 @@ impl AppState {
             seat_maps: seat_maps.clone(),
             queue,
             intents: intents.clone(),
+            sold_out_checks: Arc::default(),
         };
         let tickets = Tickets {
             config: config.clone(),

@@ -11,6 +11,37 @@
 use crate::db::{EventRecord, OrderDetail, Released};
 use crate::holds::Holds;
 use queue::{EventId, VisitorId};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// "Is anything left?" after every hold, one query at a time per event. A
+/// hold needs an answer from a query that started after it committed;
+/// holds that ask while a query runs wait for the next one, which starts
+/// after all of them and answers for them all. A burst of holds costs a
+/// few queries instead of one each.
+#[derive(Default)]
+pub(crate) struct SoldOutChecks {
+    events: Mutex<HashMap<String, Arc<EventChecks>>>,
+}
+
+#[derive(Default)]
+struct EventChecks {
+    /// Checks asked for so far; each asker holds the number of its own.
+    asked: AtomicU64,
+    /// Locked while a query runs: the highest number it answers for.
+    answered: tokio::sync::Mutex<u64>,
+}
+
+impl SoldOutChecks {
+    fn of(&self, event: &EventId) -> Arc<EventChecks> {
+        match self.events.lock() {
+            Ok(mut events) => events.entry(event.to_string()).or_default().clone(),
+            // A panic elsewhere poisoned the map: check alone.
+            Err(_) => Arc::default(),
+        }
+    }
+}
 
 impl Holds {
     /// After a hold was placed for `visitor`: its seats are no longer free
@@ -34,20 +65,31 @@ impl Holds {
         }
     }
 
-    /// Counts what is left in the database; nothing left marks the event
-    /// sold out in the queue (once: later reports change nothing).
+    /// Asks the database whether anything is left; nothing left marks the
+    /// event sold out in the queue (once: later reports change nothing).
+    /// Returns after a query that started after the call (see
+    /// [`SoldOutChecks`]).
     async fn check_sold_out(&self, event: &EventId) {
-        match self.db.catalog().available(event.as_str()).await {
-            Ok(n) if n <= 0 => match self.queue.mark_sold_out(event).await {
+        let checks = self.sold_out_checks.of(event);
+        let mine = checks.asked.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut answered = checks.answered.lock().await;
+        if *answered >= mine {
+            return;
+        }
+        // Everyone who has asked by now is answered by this query.
+        let upto = checks.asked.load(Ordering::SeqCst);
+        match self.db.catalog().sold_out(event.as_str()).await {
+            Ok(true) => match self.queue.mark_sold_out(event).await {
                 Ok(true) => {
                     tracing::info!(event = %event, "sold out: the queue is now the waitlist")
                 }
                 Ok(false) => {}
                 Err(e) => tracing::warn!(event = %event, error = %e, "marking sold out failed"),
             },
-            Ok(_) => {}
-            Err(e) => tracing::warn!(event = %event, error = %e, "counting seats left failed"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(event = %event, error = %e, "checking for seats left failed"),
         }
+        *answered = upto;
     }
 
     /// After a hold ended: unless it became an order (its seats are sold),

@@ -68,6 +68,12 @@ pub trait CatalogRepo: Send + Sync {
             .sum();
         Ok(seats as i64 + places)
     }
+    /// Whether nothing of the event is left ([`Self::available`] is 0),
+    /// asked after every hold. The SQL backends stop at the first free
+    /// seat or place instead of counting them all.
+    async fn sold_out(&self, event: &str) -> Result<bool> {
+        Ok(self.available(event).await? <= 0)
+    }
     /// Creates a venue, an event and its seat map in one transaction;
     /// `false` (and nothing written) when an event with this id exists,
     /// decided by the event's primary key so concurrent creates get one

@@ -15,6 +15,7 @@ use crate::db::{Db, HoldGaReq, HoldSeatReq, HoldStatus, NewHold, PlaceOutcome, R
 use crate::error::{BookingError, Result};
 use crate::payment::mirror::Intents;
 use crate::state::now;
+use crate::waitlist::SoldOutChecks;
 use chrono::{DateTime, Utc};
 use locks::SeatLocks;
 use queue::admission::AdmissionVerifier;
@@ -94,6 +95,8 @@ pub struct Holds {
     pub(crate) queue: Arc<dyn QueueStore>,
     /// Cancels the PaymentIntent of an order that ended with its hold.
     pub(crate) intents: Intents,
+    /// Shares "is anything left?" queries among concurrent holds.
+    pub(crate) sold_out_checks: Arc<SoldOutChecks>,
 }
 
 impl Holds {

@@ -32,11 +32,17 @@ pub fn pg_admin_url() -> String {
 pub struct RecordingQueue {
     inner: MemoryStore,
     pub released: Mutex<Vec<(String, String)>>,
+    /// Events booking reported sold out, once per report.
+    pub sold_out: Mutex<Vec<String>>,
 }
 
 impl RecordingQueue {
     pub fn releases(&self) -> Vec<(String, String)> {
         self.released.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    pub fn sold_out_reports(&self) -> Vec<String> {
+        self.sold_out.lock().map(|r| r.clone()).unwrap_or_default()
     }
 }
 
@@ -77,6 +83,12 @@ impl QueueStore for RecordingQueue {
     async fn release(&self, e: &EventId, v: &VisitorId) -> QResult<bool> {
         if let Ok(mut r) = self.released.lock() {
             r.push((e.to_string(), v.to_string()));
+        }
+        Ok(true)
+    }
+    async fn mark_sold_out(&self, e: &EventId) -> QResult<bool> {
+        if let Ok(mut r) = self.sold_out.lock() {
+            r.push(e.to_string());
         }
         Ok(true)
     }

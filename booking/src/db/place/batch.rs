@@ -1,30 +1,38 @@
-//! Group commit for holds on PostgreSQL. A commit waits for the WAL to
-//! reach the disk; concurrent holds that each commit alone queue behind one
-//! another's flushes. Here a few workers each take every hold waiting (up to
-//! [`MAX_BATCH`]) and place them in one transaction, each hold inside its
-//! own savepoint: a hold that finds its seats taken (or its admission used)
-//! rolls back to its savepoint and changes nothing, the others commit
-//! together. Holds in one transaction see each other's seats, so one seat
-//! still has one winner; and nothing is answered before the commit.
+//! Group commit for holds on PostgreSQL. A hold alone costs a round trip
+//! and a commit (a WAL flush); concurrent holds that each commit alone queue
+//! behind one another's. Here a few workers each take every hold waiting (up
+//! to [`MAX_BATCH`]) and place them with one call of `place_holds`: one
+//! round trip, one commit. Each hold runs in its own subtransaction there:
+//! a hold that finds its seats taken (or its admission used) changes
+//! nothing, the others commit together. Holds in one batch see each
+//! other's seats, so one seat still has one winner; and nothing is answered
+//! before the commit.
 //!
-//! Any database error inside a batch (a deadlock between two batches whose
-//! holds lock seats in different orders, a failed commit) sends the holds
-//! it concerns through [`PgStore::place_alone`], so the caller gets the
-//! outcome or error of its own hold, never a neighbour's.
+//! A database error for a batch (a deadlock with a writer that locks seats
+//! in another order, a failed commit) sends each of its holds through
+//! [`PgStore::place_alone`], so the caller gets the outcome or error of its
+//! own hold, never a neighbour's.
 
 use super::super::postgres::PgStore;
+use super::postgres::lock_key;
 use crate::db::{NewHold, PlaceOutcome};
 use crate::error::{BookingError, Result};
-use sqlx::PgPool;
-use std::collections::HashMap;
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, PgPool, Postgres};
 use std::sync::Arc;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-/// Most holds in one transaction: enough to share a flush among a burst,
-/// few enough that the first of them does not wait long for the last.
-const MAX_BATCH: usize = 8;
-/// Transactions being built at once; each holds a pooled connection.
-const WORKERS: usize = 8;
+/// Most holds in one call: enough to share a round trip and a flush among
+/// a burst, few enough that the first of them does not wait long for the
+/// last. Each hold is a subtransaction; PostgreSQL keeps 64 per transaction
+/// in shared memory and makes every snapshot slower beyond that, so this
+/// stays well below 64.
+const MAX_BATCH: usize = 16;
+/// Calls in flight at once, each on a connection of its own. Fewer workers
+/// make larger batches, which cost PostgreSQL less per hold; 2 to 8 placed
+/// holds at the same rate on the 2-core test machine (docs/benchmarks.md).
+const WORKERS: usize = 4;
 /// Holds waiting for a worker before callers wait to hand theirs in.
 const QUEUE: usize = 1_024;
 
@@ -64,11 +72,30 @@ impl HoldBatcher {
 }
 
 async fn work(pool: PgPool, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    // Kept from one batch to the next while holds keep coming: taking a
+    // connection from the pool costs a round trip (sqlx pings it first).
+    // A worker that waits, for the queue or for another worker to take its
+    // batch from it, gives its connection back first.
+    let mut conn: Option<PoolConnection<Postgres>> = None;
     loop {
         let batch = {
-            let mut jobs = jobs.lock().await;
-            let Some(first) = jobs.recv().await else {
-                return;
+            let mut jobs = match jobs.try_lock() {
+                Ok(jobs) => jobs,
+                Err(_) => {
+                    conn = None;
+                    jobs.lock().await
+                }
+            };
+            let first = match jobs.try_recv() {
+                Ok(job) => job,
+                Err(TryRecvError::Empty) => {
+                    conn = None;
+                    match jobs.recv().await {
+                        Some(job) => job,
+                        None => return,
+                    }
+                }
+                Err(TryRecvError::Disconnected) => return,
             };
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
@@ -79,76 +106,49 @@ async fn work(pool: PgPool, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
             }
             batch
         };
-        run(&pool, batch).await;
+        let mut c = match conn.take() {
+            Some(c) => c,
+            None => match pool.acquire().await {
+                Ok(c) => c,
+                Err(e) => {
+                    // Each caller gets the error its own hold meets.
+                    tracing::warn!(error = %e, "no connection for a batch of holds");
+                    for job in batch {
+                        let _ = job.reply.send(PgStore::place_alone(&pool, &job.hold).await);
+                    }
+                    continue;
+                }
+            },
+        };
+        if run(&pool, &mut c, batch).await {
+            conn = Some(c);
+        }
     }
 }
 
-async fn run(pool: &PgPool, mut batch: Vec<Job>) {
-    if batch.len() == 1 {
-        // Nothing to share: savepoints would only add round trips.
-        if let Some(job) = batch.pop() {
-            let _ = job.reply.send(PgStore::place_alone(pool, &job.hold).await);
-        }
-        return;
-    }
-    // Lowest seat first across the batch, as within a hold, so batches
-    // rarely lock seats in opposite orders.
-    batch.sort_by_key(|j| j.hold.seats.first().map(|s| s.seat_id));
-    let mut outcomes = vec![None; batch.len()];
-    let committed = match together(pool, &batch, &mut outcomes).await {
-        Ok(()) => true,
+/// Places `batch` on `conn`; `false` when that failed, and the connection
+/// may be broken: each hold was then placed alone on a pooled one.
+async fn run(pool: &PgPool, conn: &mut PgConnection, mut batch: Vec<Job>) -> bool {
+    // Pools, then seats, lowest first: batches placed in this order lock
+    // rows in one order and never wait on each other in a cycle.
+    batch.sort_by_key(|j| lock_key(&j.hold));
+    let holds: Vec<&NewHold> = batch.iter().map(|j| &j.hold).collect();
+    let placed = PgStore::place_batch(&mut *conn, &holds).await;
+    let ok = placed.is_ok();
+    let outcomes: Vec<Option<Result<PlaceOutcome>>> = match placed {
+        Ok(outcomes) => outcomes.into_iter().map(|o| Some(Ok(o))).collect(),
         Err(e) => {
             tracing::warn!(error = %e, holds = batch.len(), "a batch of holds failed; placing each alone");
-            false
+            batch.iter().map(|_| None).collect()
         }
     };
     for (job, outcome) in batch.into_iter().zip(outcomes) {
         let result = match outcome {
-            Some(outcome) if committed => Ok(outcome),
-            _ => PgStore::place_alone(pool, &job.hold).await,
+            Some(result) => result,
+            None => PgStore::place_alone(pool, &job.hold).await,
         };
         // The caller may have gone away; its hold stands (or not) anyway.
         let _ = job.reply.send(result);
     }
-}
-
-/// Places every hold of `batch` in one transaction; `outcomes[i]` stays
-/// `None` for a hold whose statements failed (rolled back to its savepoint).
-/// Each event is checked once: its share lock lasts until the commit.
-async fn together(
-    pool: &PgPool,
-    batch: &[Job],
-    outcomes: &mut [Option<PlaceOutcome>],
-) -> Result<()> {
-    let mut tx = pool.begin().await?;
-    let mut open: HashMap<String, bool> = HashMap::new();
-    sqlx::query("savepoint hold").execute(&mut *tx).await?;
-    for (job, outcome) in batch.iter().zip(outcomes.iter_mut()) {
-        let h = &job.hold;
-        let placed = match open.get(h.event_id.as_str()) {
-            Some(true) => PgStore::place_in_open_event(&mut tx, h).await,
-            Some(false) => Ok(PlaceOutcome::EventClosed),
-            None => match PgStore::event_open(&mut tx, &h.event_id).await {
-                Ok(is_open) => {
-                    open.insert(h.event_id.clone(), is_open);
-                    match is_open {
-                        true => PgStore::place_in_open_event(&mut tx, h).await,
-                        false => Ok(PlaceOutcome::EventClosed),
-                    }
-                }
-                Err(e) => Err(e),
-            },
-        };
-        // Rolling back to a savepoint keeps it; releasing ends it, so a
-        // kept hold starts the next one's in the same round trip.
-        let end = if matches!(placed, Ok(PlaceOutcome::Placed)) {
-            "release savepoint hold; savepoint hold"
-        } else {
-            "rollback to savepoint hold"
-        };
-        sqlx::Executor::execute(&mut *tx, end).await?;
-        *outcome = placed.ok();
-    }
-    tx.commit().await?;
-    Ok(())
+    ok
 }

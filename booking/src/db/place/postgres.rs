@@ -1,16 +1,90 @@
-//! Placing a hold on PostgreSQL. Same steps and guarantees as on SQLite,
-//! with fewer round trips: data-modifying CTEs fold "consume the admission,
-//! then create the hold" and "take the seat, then record it on the hold"
-//! into one statement each (5 round trips for a one-seat hold, with the
-//! event check, instead of 7). Seats
-//! are still taken one statement at a time in ascending id order, so two
-//! overlapping holds lock in the same order and never deadlock. Concurrent
-//! holds share transactions (`batch`).
+//! Placing holds on PostgreSQL: same steps and guarantees as on SQLite,
+//! done by the database function `place_holds`
+//! (`migrations/postgres/20261203090000_hold_batches.sql`), which places a
+//! whole batch of holds in one statement: one round trip and one commit for
+//! the batch, each hold in a subtransaction of its own so it is placed whole
+//! or not at all. Concurrent holds are gathered into batches by `batch`.
 
 use super::super::postgres::PgStore;
 use crate::db::{NewHold, PlaceOutcome};
-use crate::error::Result;
-use sqlx::{PgPool, Postgres, Transaction};
+use crate::error::{BookingError, Result};
+use chrono::{DateTime, Utc};
+use sqlx::{PgExecutor, PgPool};
+
+/// Where a hold's first lock falls in the order every batch locks in:
+/// GA pools (ascending), then seats (ascending). A hold has one or the
+/// other.
+pub(in crate::db) fn lock_key(h: &NewHold) -> (u8, i64) {
+    match (h.seats.first(), &h.ga) {
+        (Some(seat), _) => (1, seat.seat_id),
+        (None, Some(ga)) => (0, ga.pool_id),
+        (None, None) => (0, 0),
+    }
+}
+
+/// Whether placing `holds` one after the other, each seat in the order
+/// given, locks pools and seats in ascending order. When it does not,
+/// `place_holds` locks them all in that order before placing any hold.
+fn locks_in_order(holds: &[&NewHold]) -> bool {
+    let keys = holds.iter().flat_map(|h| {
+        let ga = h.ga.iter().map(|g| (0_u8, g.pool_id));
+        ga.chain(h.seats.iter().map(|s| (1_u8, s.seat_id)))
+    });
+    let mut last = (0_u8, i64::MIN);
+    for key in keys {
+        if key < last {
+            return false;
+        }
+        last = key;
+    }
+    true
+}
+
+/// The arguments of `place_holds`: one element per hold, seats flattened.
+#[derive(Default)]
+struct Columns {
+    id: Vec<String>,
+    event: Vec<String>,
+    visitor: Vec<String>,
+    session: Vec<String>,
+    jti: Vec<String>,
+    total: Vec<i64>,
+    currency: Vec<String>,
+    now: Vec<DateTime<Utc>>,
+    expires: Vec<DateTime<Utc>>,
+    ga_pool: Vec<Option<i64>>,
+    ga_quantity: Vec<Option<i64>>,
+    ga_price: Vec<Option<i64>>,
+    seat_count: Vec<i32>,
+    seat_id: Vec<i64>,
+    seat_price: Vec<i64>,
+}
+
+impl Columns {
+    fn of(holds: &[&NewHold]) -> Result<Self> {
+        let mut c = Self::default();
+        for h in holds {
+            c.id.push(h.id.clone());
+            c.event.push(h.event_id.clone());
+            c.visitor.push(h.visitor_id.clone());
+            c.session.push(h.session_hash.clone());
+            c.jti.push(h.jti.clone());
+            c.total.push(h.total);
+            c.currency.push(h.currency.clone());
+            c.now.push(h.now);
+            c.expires.push(h.expires_at);
+            c.ga_pool.push(h.ga.map(|g| g.pool_id));
+            c.ga_quantity.push(h.ga.map(|g| g.quantity));
+            c.ga_price.push(h.ga.map(|g| g.price));
+            let count = i32::try_from(h.seats.len())
+                .map_err(|_| BookingError::internal("a hold with too many seats"))?;
+            c.seat_count.push(count);
+            c.seat_id.extend(h.seats.iter().map(|s| s.seat_id));
+            c.seat_price.extend(h.seats.iter().map(|s| s.price));
+        }
+        Ok(c)
+    }
+}
 
 impl PgStore {
     /// See the module documentation.
@@ -18,105 +92,110 @@ impl PgStore {
         self.hold_batcher().place(h).await
     }
 
-    /// One hold in a transaction of its own.
-    pub(in crate::db) async fn place_alone(pool: &PgPool, h: &NewHold) -> Result<PlaceOutcome> {
-        let mut tx = pool.begin().await?;
-        let outcome = Self::place_steps(&mut tx, h).await?;
-        if outcome == PlaceOutcome::Placed {
-            tx.commit().await?;
-        } else {
-            tx.rollback().await?;
-        }
-        Ok(outcome)
-    }
-
-    /// The statements of one hold inside `tx`; on any outcome but
-    /// `Placed` the caller must roll back what they did.
-    pub(in crate::db) async fn place_steps(
-        tx: &mut Transaction<'static, Postgres>,
-        h: &NewHold,
-    ) -> Result<PlaceOutcome> {
-        if !Self::event_open(tx, &h.event_id).await? {
-            return Ok(PlaceOutcome::EventClosed);
-        }
-        Self::place_in_open_event(tx, h).await
-    }
-
-    /// Whether the event is on sale, keeping it so until `tx` ends: a share
-    /// lock on the event row makes cancelling the sale (an update of that
-    /// row) wait for this transaction to commit, then find its holds and
-    /// release them; a hold that starts after the cancel sees it here.
-    pub(in crate::db) async fn event_open(
-        tx: &mut Transaction<'static, Postgres>,
-        event_id: &str,
-    ) -> Result<bool> {
-        let status: Option<String> =
-            sqlx::query_scalar("select status from event where id = $1 for share")
-                .bind(event_id)
-                .fetch_optional(&mut **tx)
-                .await?;
-        Ok(status.as_deref() == Some("published"))
-    }
-
-    /// [`Self::place_steps`] once [`Self::event_open`] said yes in `tx`.
-    pub(in crate::db) async fn place_in_open_event(
-        tx: &mut Transaction<'static, Postgres>,
-        h: &NewHold,
-    ) -> Result<PlaceOutcome> {
-        // No row from `c` (the jti was consumed before) inserts no hold.
-        let created = sqlx::query(
-            "with c as (
-                insert into consumed_admission (jti, event_id, visitor_id, hold_id, consumed_at)
-                values ($1, $2, $3, $4, $5) on conflict (jti) do nothing
-                returning jti)
-            insert into hold (id, event_id, visitor_id, session_hash, jti, status,
-                total, currency, expires_at, created_at)
-            select $4, $2, $3, $6, c.jti, 'active', $7, $8, $9, $5 from c",
+    /// Places `holds` in one statement, its own transaction: one outcome
+    /// per hold, in order. An error means nothing was placed.
+    pub(in crate::db) async fn place_batch<'c>(
+        conn: impl PgExecutor<'c>,
+        holds: &[&NewHold],
+    ) -> Result<Vec<PlaceOutcome>> {
+        let c = Columns::of(holds)?;
+        let rows: Vec<(i32, i16, Vec<i64>)> = sqlx::query_as(
+            "select hold_index, outcome, taken from place_holds(
+                $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
-        .bind(&h.jti)
-        .bind(&h.event_id)
-        .bind(&h.visitor_id)
-        .bind(&h.id)
-        .bind(h.now)
-        .bind(&h.session_hash)
-        .bind(h.total)
-        .bind(&h.currency)
-        .bind(h.expires_at)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if created == 0 {
-            return Ok(PlaceOutcome::TokenUsed);
+        .bind(c.id)
+        .bind(c.event)
+        .bind(c.visitor)
+        .bind(c.session)
+        .bind(c.jti)
+        .bind(c.total)
+        .bind(c.currency)
+        .bind(c.now)
+        .bind(c.expires)
+        .bind(c.ga_pool)
+        .bind(c.ga_quantity)
+        .bind(c.ga_price)
+        .bind(c.seat_count)
+        .bind(c.seat_id)
+        .bind(c.seat_price)
+        .bind(!locks_in_order(holds))
+        .fetch_all(conn)
+        .await?;
+        let in_order = rows.len() == holds.len()
+            && rows
+                .iter()
+                .enumerate()
+                .all(|(i, r)| usize::try_from(r.0).is_ok_and(|n| n == i + 1));
+        if !in_order {
+            return Err(BookingError::internal(
+                "place_holds answered a different number of holds",
+            ));
         }
-        let mut taken = Vec::new();
-        for seat in &h.seats {
-            // The insert sees the update's row only if the seat was free.
-            let n = sqlx::query(
-                "with s as (
-                    update seat set status = 'held', hold_id = $1
-                    where id = $2 and event_id = $3 and status = 'available'
-                    returning id)
-                insert into hold_seat (hold_id, seat_id, price) select $1, s.id, $4 from s",
-            )
-            .bind(&h.id)
-            .bind(seat.seat_id)
-            .bind(&h.event_id)
-            .bind(seat.price)
-            .execute(&mut **tx)
+        rows.into_iter()
+            .map(|(_, outcome, taken)| match outcome {
+                0 => Ok(PlaceOutcome::Placed),
+                1 => Ok(PlaceOutcome::TokenUsed),
+                2 => Ok(PlaceOutcome::SeatsTaken(taken)),
+                3 => Ok(PlaceOutcome::SoldOut),
+                4 => Ok(PlaceOutcome::EventClosed),
+                other => Err(BookingError::internal(format!(
+                    "place_holds answered outcome {other}"
+                ))),
+            })
+            .collect()
+    }
+
+    /// One hold in a statement of its own.
+    pub(in crate::db) async fn place_alone(pool: &PgPool, h: &NewHold) -> Result<PlaceOutcome> {
+        Self::place_batch(pool, &[h])
             .await?
-            .rows_affected();
-            if n == 0 {
-                taken.push(seat.seat_id);
-            }
+            .pop()
+            .ok_or_else(|| BookingError::internal("place_holds answered no hold"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{HoldGaReq, HoldSeatReq};
+
+    fn hold(seats: &[i64], pool: Option<i64>) -> NewHold {
+        let now = Utc::now();
+        NewHold {
+            id: "hold_x".into(),
+            event_id: "demo".into(),
+            visitor_id: "v".into(),
+            session_hash: "s".into(),
+            jti: "j".into(),
+            seats: seats
+                .iter()
+                .map(|&seat_id| HoldSeatReq { seat_id, price: 1 })
+                .collect(),
+            ga: pool.map(|pool_id| HoldGaReq {
+                pool_id,
+                quantity: 1,
+                price: 1,
+            }),
+            total: 1,
+            currency: "usd".into(),
+            now,
+            expires_at: now,
         }
-        if !taken.is_empty() {
-            return Ok(PlaceOutcome::SeatsTaken(taken));
-        }
-        if let Some(ga) = &h.ga {
-            if !Self::hold_ga_in_tx(tx, h, ga).await? {
-                return Ok(PlaceOutcome::SoldOut);
-            }
-        }
-        Ok(PlaceOutcome::Placed)
+    }
+
+    #[test]
+    fn lock_order_is_pools_then_seats_ascending() {
+        let (a, b, c) = (hold(&[1, 5], None), hold(&[5], None), hold(&[7, 9], None));
+        assert!(locks_in_order(&[&a, &b, &c]), "a shared seat may repeat");
+        let d = hold(&[3], None);
+        assert!(!locks_in_order(&[&a, &d]), "seat 3 after seat 5");
+        let (p2, p1) = (hold(&[], Some(2)), hold(&[], Some(1)));
+        assert!(locks_in_order(&[&p1, &p2, &a]));
+        assert!(!locks_in_order(&[&p2, &p1]));
+        assert!(!locks_in_order(&[&a, &p1]), "a pool after a seat");
+        let mut holds = [&c, &a, &p2, &d, &p1];
+        holds.sort_by_key(|h| lock_key(h));
+        let ids: Vec<(u8, i64)> = holds.iter().map(|h| lock_key(h)).collect();
+        assert_eq!(ids, vec![(0, 1), (0, 2), (1, 1), (1, 3), (1, 7)]);
     }
 }

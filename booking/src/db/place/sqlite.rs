@@ -2,8 +2,9 @@
 //! writer (SQLite has no data-modifying CTEs).
 
 use super::super::sqlite::SqliteStore;
-use crate::db::{NewHold, PlaceOutcome};
+use crate::db::{HoldGaReq, NewHold, PlaceOutcome};
 use crate::error::Result;
+use sqlx::{Sqlite, Transaction};
 
 impl SqliteStore {
     /// Consumes the admission, creates the hold, takes every seat in id
@@ -90,5 +91,38 @@ impl SqliteStore {
         }
         tx.commit().await?;
         Ok(PlaceOutcome::Placed)
+    }
+
+    /// Takes the GA places of a hold inside `tx`; `false` when the pool
+    /// has too few left.
+    async fn hold_ga_in_tx(
+        tx: &mut Transaction<'static, Sqlite>,
+        h: &NewHold,
+        ga: &HoldGaReq,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "update ga_pool set held = held + $1
+            where id = $2 and event_id = $3 and held + sold + $1 <= capacity",
+        )
+        .bind(ga.quantity)
+        .bind(ga.pool_id)
+        .bind(&h.event_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "insert into hold_ga (hold_id, ga_pool_id, quantity, price)
+            values ($1, $2, $3, $4)",
+        )
+        .bind(&h.id)
+        .bind(ga.pool_id)
+        .bind(ga.quantity)
+        .bind(ga.price)
+        .execute(&mut **tx)
+        .await?;
+        Ok(true)
     }
 }

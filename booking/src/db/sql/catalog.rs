@@ -157,6 +157,21 @@ macro_rules! impl_catalog_repo {
                 Ok(n)
             }
 
+            async fn sold_out(&self, event: &str) -> $crate::error::Result<bool> {
+                // `seat_available_idx` holds free seats only: the first
+                // entry answers, however many seats are already taken.
+                let gone: bool = sqlx::query_scalar(
+                    "select not exists (select 1 from seat
+                            where event_id = $1 and status = 'available')
+                        and not exists (select 1 from ga_pool
+                            where event_id = $1 and capacity > held + sold)",
+                )
+                .bind(event)
+                .fetch_one(self.read())
+                .await?;
+                Ok(gone)
+            }
+
             async fn event_count(&self) -> $crate::error::Result<i64> {
                 let n: i64 = sqlx::query_scalar("select count(*) from event")
                     .fetch_one(self.read())

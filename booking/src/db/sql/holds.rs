@@ -79,39 +79,6 @@ macro_rules! impl_hold_repo {
                     visitor_id,
                 }))
             }
-
-            /// Takes the GA places of a hold inside `tx`; `false` when the
-            /// pool has too few left.
-            pub(in crate::db) async fn hold_ga_in_tx(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                h: &$crate::db::NewHold,
-                ga: &$crate::db::HoldGaReq,
-            ) -> $crate::error::Result<bool> {
-                let n = sqlx::query(
-                    "update ga_pool set held = held + $1
-                    where id = $2 and event_id = $3 and held + sold + $1 <= capacity",
-                )
-                .bind(ga.quantity)
-                .bind(ga.pool_id)
-                .bind(&h.event_id)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-                if n == 0 {
-                    return Ok(false);
-                }
-                sqlx::query(
-                    "insert into hold_ga (hold_id, ga_pool_id, quantity, price)
-                    values ($1, $2, $3, $4)",
-                )
-                .bind(&h.id)
-                .bind(ga.pool_id)
-                .bind(ga.quantity)
-                .bind(ga.price)
-                .execute(&mut **tx)
-                .await?;
-                Ok(true)
-            }
         }
 
         #[async_trait::async_trait]
@@ -120,7 +87,7 @@ macro_rules! impl_hold_repo {
                 &self,
                 h: &$crate::db::NewHold,
             ) -> $crate::error::Result<$crate::db::PlaceOutcome> {
-                // Per backend: PostgreSQL folds statements with CTEs.
+                // Per backend: PostgreSQL places batches in one statement.
                 self.place_hold_tx(h).await
             }
 
