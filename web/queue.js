@@ -573,7 +573,9 @@
     let next = 3000 + Math.random() * 2000;
     try {
       const { res, body } = await getStatus();
-      if (!s.polling) return;
+      // The socket may have taken over meanwhile; if this poll was the
+      // request that gave the place back, it is the one that can say so.
+      if (!s.polling) { if (res.ok && body.kept_place) welcomeBack(); return; }
       if (res.ok) {
         s.joinFails = 0;
         setConn(t('q.conn.polling'), 'wait');
