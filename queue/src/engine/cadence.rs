@@ -67,10 +67,10 @@ impl Cadence {
         // One tick of the budget is for delivery (a tick's messages arrive
         // within it), one for ticks that run late.
         let period = (REFRESH_MS.saturating_sub(2 * tick_ms) / tick_ms).max(1);
-        // `as` saturates on huge or NaN values, which is what we want.
         // Twice a tick's admissions: a late tick admits for the time it
         // covers.
         let step = (2.0 * per_second.max(0.0) * tick_ms as f64 / 1_000.0).ceil();
+        // `as` saturates on huge or NaN values, which is what we want.
         Self {
             front: FRONT_MIN.max(horizon as u64),
             step: step as u64,

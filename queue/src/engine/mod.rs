@@ -322,7 +322,7 @@ impl Engine {
                 let waiting = VisitorRecord::Waiting { ticket };
                 self.status_of(&hub, &cred, waiting, false, None)?
             }
-            _ => self.status_for(&hub, &cred, now).await?,
+            _ => self.status_for(&hub, &cred, now, Presence::Leave).await?,
         };
         status.fresh = outcome.fresh;
         status.kept_place |= kept || outcome.reinstated;
@@ -333,13 +333,8 @@ impl Engine {
     pub async fn status(&self, event: &EventId, token: &str) -> Result<VisitorStatus> {
         let cred = self.credential(event, token)?;
         let hub = self.hub(event).await?;
-        let now = now_ms();
-        self.track(
-            self.store
-                .touch(event, std::slice::from_ref(&cred.visitor), now)
-                .await,
-        )?;
-        self.status_for(&hub, &cred, now).await
+        self.status_for(&hub, &cred, now_ms(), Presence::Touch)
+            .await
     }
 
     async fn status_for(
@@ -347,10 +342,9 @@ impl Engine {
         hub: &EventHub,
         cred: &VisitorCredential,
         now: Millis,
+        presence: Presence,
     ) -> Result<VisitorStatus> {
-        let (record, kept_place) = self
-            .lookup_place(&hub.event, cred, now, Presence::Leave)
-            .await?;
+        let (record, kept_place) = self.lookup_place(&hub.event, cred, now, presence).await?;
         let offer = match record {
             VisitorRecord::Admitted { .. } => self.offer_of(hub, &cred.visitor, now).await,
             _ => None,
@@ -443,11 +437,11 @@ impl Engine {
         let record = match presence {
             Presence::Touch => {
                 let lookup = || self.store.lookup_present(event, &cred.visitor, now);
-                // A socket whose lookup timed out would be closed and come
-                // back as a new handshake, the dearer retry under load; one
-                // more try rides out a moment of overload, and a store that
-                // is down still fails within two timeouts (or at once when
-                // the connection is refused).
+                // A socket or poll whose lookup timed out would fail and
+                // come back as a new handshake or request, the dearer retry
+                // under load; one more try rides out a moment of overload,
+                // and a store that is down still fails within two timeouts
+                // (or at once when the connection is refused).
                 match lookup().await {
                     Err(QueueError::Unavailable(_)) => lookup().await,
                     done => done,
@@ -639,8 +633,8 @@ pub struct RoomInfo {
     pub seed: Option<String>,
 }
 
-/// Whether looking up a place also marks the waiter present (a socket
-/// attaching counts like a poll; a join or a status read does its own).
+/// Whether looking up a place also marks the waiter present: a socket
+/// attaching and a status poll do; a join does its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Presence {
     Touch,

@@ -315,8 +315,9 @@ pub trait QueueStore: Send + Sync + 'static {
     async fn touch(&self, event: &EventId, visitors: &[VisitorId], now: Millis) -> Result<()>;
 
     /// [`Self::lookup`], and a waiter found is marked present as of `now`
-    /// ([`Self::touch`]): what a socket's attach needs. A store may do both
-    /// in one round trip; a connect storm then waits on half as many.
+    /// ([`Self::touch`]): what a socket attaching or a status poll needs. A
+    /// store may do both in one round trip; a connect storm then waits on
+    /// half as many.
     async fn lookup_present(
         &self,
         event: &EventId,
