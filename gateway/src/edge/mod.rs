@@ -276,10 +276,10 @@ impl Drop for RedisTask {
     }
 }
 
-/// Puts the request's [`ClientIp`] in its extensions.
 impl Edge {
-    /// Finds the client of every request, matched or not, for the route
-    /// layer of [`Edge::wrap`]; called first thing on every request.
+    /// Puts the request's [`ClientIp`] in its extensions: the client of
+    /// every request, matched or not, for the route layer of [`Edge::wrap`];
+    /// called first thing on every request.
     pub fn resolve_client(&self, req: &mut Request) {
         let peer = req
             .extensions()
@@ -304,8 +304,6 @@ fn client_of(req: &Request) -> ClientIp {
         })
 }
 
-/// Spends the request's budgets; 429 with `Retry-After` and `RateLimit-*`
-/// when one is exhausted, the headers on every answer of a limited route.
 /// The edge's route layer ([`Edge::wrap`]): path ids, then rate limits, then
 /// the join/status/WebSocket guard. One layer, not three: every layer boxes
 /// and clones the route's service again on every request.
@@ -326,9 +324,10 @@ async fn route_edge(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> 
 }
 
 impl Edge {
-    /// Counts `req` against its limits: passes it on with the decision
-    /// (kept in its extensions for the handlers, and for the response's
-    /// headers), or answers 429 with `Retry-After`.
+    /// Spends the request's budgets: passes it on with the decision (kept
+    /// in its extensions for the handlers, and written as `RateLimit-*` on
+    /// every answer of a limited route), or answers 429 with `Retry-After`
+    /// and `RateLimit-*` when one is exhausted.
     fn rate_limit(&self, mut req: Request) -> Result<(Request, Option<Decision>), Box<Response>> {
         let Some(limits) = &self.limits else {
             return Ok((req, None));
