@@ -10,9 +10,14 @@ use crate::store::{Millis, WaitlistState};
 use fred::types::Value;
 
 impl RedisStore {
-    fn waitlist_keys(event: &EventId) -> Vec<String> {
+    /// One run of `waitlist.lua` on `event`'s keys.
+    async fn run_waitlist(&self, event: &EventId, args: Vec<String>) -> Result<Value> {
         let k = EventKeys::new(event);
-        vec![k.waitlist(), k.offers(), k.settings()]
+        let keys = vec![k.waitlist(), k.offers(), k.settings()];
+        self.scripts
+            .waitlist
+            .run(&self.client, &self.commands, keys, args)
+            .await
     }
 
     /// Runs a changing mode of `waitlist.lua`; returns its reply (`-1`: no
@@ -30,16 +35,7 @@ impl RedisStore {
             visitor.map(ToString::to_string).unwrap_or_default(),
             String::new(),
         ];
-        let reply = self
-            .scripts
-            .waitlist
-            .run(
-                &self.client,
-                &self.commands,
-                Self::waitlist_keys(event),
-                args,
-            )
-            .await?;
+        let reply = self.run_waitlist(event, args).await?;
         reply
             .as_i64()
             .ok_or_else(|| QueueError::Corrupt(format!("waitlist reply {reply:?}")))
@@ -58,16 +54,7 @@ impl RedisStore {
             visitor.map(ToString::to_string).unwrap_or_default(),
             now.to_string(),
         ];
-        let reply = self
-            .scripts
-            .waitlist
-            .run(
-                &self.client,
-                &self.commands,
-                Self::waitlist_keys(event),
-                args,
-            )
-            .await?;
+        let reply = self.run_waitlist(event, args).await?;
         if reply.as_i64() == Some(-1) {
             return Err(QueueError::UnknownEvent(event.to_string()));
         }
