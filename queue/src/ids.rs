@@ -80,7 +80,11 @@ slug_id!(
 
 impl VisitorId {
     /// A fresh random id (UUID v4, simple form: 32 hex characters).
+    /// From the thread's CSPRNG (ChaCha, seeded from the OS), not a
+    /// `getrandom` system call per id: a join mints one.
     pub fn random() -> Self {
-        Self(uuid::Uuid::new_v4().simple().to_string())
+        let bytes: [u8; 16] = rand::Rng::gen(&mut rand::thread_rng());
+        let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+        Self(id.simple().to_string())
     }
 }

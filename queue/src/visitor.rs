@@ -50,8 +50,10 @@ pub struct VisitorCredential {
 impl VisitorCredential {
     /// A credential with a fresh random secret, issued now.
     pub fn new(event: EventId, visitor: VisitorId) -> Self {
+        // The thread's CSPRNG (ChaCha, reseeded from the OS) rather than a
+        // system call per credential: every new place mints one.
         let mut secret = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut secret);
+        rand::thread_rng().fill_bytes(&mut secret);
         Self {
             event,
             visitor,

@@ -33,6 +33,8 @@ enum Command {
     /// Half-open sockets or concurrent wrong logins, while timing /healthz
     /// and sampling server RSS.
     Flood(load::flood::Args),
+    /// Serve the bare join peer that embedded joins are compared with.
+    Peer(load::peer::Args),
     /// Combine the JSON summaries of several `waiters` or `joins` processes.
     Aggregate(load::aggregate::Args),
 }
@@ -56,6 +58,7 @@ fn main() -> anyhow::Result<()> {
             Command::Admission(args) => load::admission::run(args).await,
             Command::RedisPerTick(args) => load::redis::run(args).await,
             Command::Flood(args) => load::flood::run(args).await,
+            Command::Peer(args) => load::peer::run(args).await,
             Command::Aggregate(args) => load::aggregate::run(args),
         }
     })

@@ -29,12 +29,30 @@ pub fn cookie_name(event: &EventId) -> String {
 /// script on the page (or a copy of the response) cannot carry it away.
 pub const TOKEN_IN_BODY_HEADER: &str = "x-queue-token-in-body";
 
-/// Whether a join asked for the credential in its body.
-pub fn wants_token_in_body(headers: &HeaderMap) -> bool {
-    headers
-        .get(TOKEN_IN_BODY_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| matches!(v.trim(), "1" | "true"))
+/// Whether a join asked for the credential in its body
+/// ([`TOKEN_IN_BODY_HEADER`] is `1` or `true`). An extractor of its own so
+/// the join handler does not copy every header to read one.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenInBody(pub bool);
+
+impl TokenInBody {
+    /// Reads it from headers.
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        Self(
+            headers
+                .get(TOKEN_IN_BODY_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| matches!(v.trim(), "1" | "true")),
+        )
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for TokenInBody {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::from_headers(&parts.headers))
+    }
 }
 
 /// The `Set-Cookie` value that hands a browser its credential: HttpOnly

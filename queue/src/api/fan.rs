@@ -1,15 +1,15 @@
 //! Join, status, room info and the published keys.
 
 use super::{
-    credential_cookie, json_object, wants_token_in_body, ApiError, BodyError, ErrorCode, EventPath,
-    QueueApi, VisitorCredentials,
+    credential_cookie, json_object, ApiError, BodyError, ErrorCode, EventPath, QueueApi,
+    TokenInBody, VisitorCredentials,
 };
 use crate::api::schemas;
 use crate::engine::VisitorStatus;
 use crate::protocol::WaiterState;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -113,7 +113,7 @@ pub async fn join(
     State(api): State<QueueApi>,
     EventPath(event): EventPath,
     creds: VisitorCredentials,
-    headers: HeaderMap,
+    TokenInBody(in_body): TokenInBody,
     payload: Bytes,
 ) -> Result<Response, ApiError> {
     // No body, or `null`, joins without a CAPTCHA solution.
@@ -124,7 +124,6 @@ pub async fn join(
             BodyError::Shape(why) => ApiError::invalid_json(why),
         })?;
     }
-    let in_body = wants_token_in_body(&headers);
     let status = api.places.join(&event, creds.for_event(&event)).await?;
     let code = if status.fresh {
         StatusCode::CREATED

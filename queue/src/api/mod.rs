@@ -15,7 +15,7 @@ mod ws;
 pub use body::{from_json_value, json_object, BodyError};
 pub use codes::ErrorCode;
 pub use credential::{
-    cookie_name, credential_cookie, wants_token_in_body, VisitorCredentials, QUEUE_TOKEN_HEADER,
+    cookie_name, credential_cookie, TokenInBody, VisitorCredentials, QUEUE_TOKEN_HEADER,
     TOKEN_IN_BODY_HEADER,
 };
 pub use error::ApiError;
