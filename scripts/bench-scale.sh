@@ -3,7 +3,9 @@
 #   part 1: joins through waitroom on Redis (loadgen, 64 connections) and
 #           `redis-benchmark -t zadd -c 64` (no pipelining) on the same Redis;
 #   part 2: embedded joins with `wrk -t1 -c64` into an empty store, then
-#           into one grown past GROW visitors (p99 must stay within 2x).
+#           into one grown past GROW visitors (p99 must stay within 2x),
+#           then the same wrk on the bare peer (`loadgen peer`: one map
+#           behind one lock, an unsigned ticket back), before and after.
 #
 #   scripts/bench-scale.sh
 #
@@ -48,6 +50,20 @@ wrk.method = "POST"
 wrk.headers["X-Queue-Token-In-Body"] = "1"
 LUA
 url="$SERVER_URL/api/v1/queue/$event/join"
+peer() {
+  "$LOADGEN" peer >"$RUN_DIR/peer.out" &
+  local pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 1 50); do grep -q listening "$RUN_DIR/peer.out" 2>/dev/null && break; sleep 0.1; done
+  local addr
+  addr=$(awk '/listening on/{print $3}' "$RUN_DIR/peer.out")
+  printf 'wrk.method = "POST"\n' >"$RUN_DIR/peer.lua"
+  wrk -t1 -c64 -d2s -s "$RUN_DIR/peer.lua" "http://$addr/join" >/dev/null
+  echo "--- bare peer ($1)"; load
+  wrk -t1 -c64 -d"${SECS}s" --latency -s "$RUN_DIR/peer.lua" "http://$addr/join"
+  kill -TERM "$pid"
+}
+peer before
 visitors() { curl -fsS "$SERVER_URL/api/v1/queue/$event" | grep -o '"waiting":[0-9]*' | cut -d: -f2; }
 wrk -t1 -c64 -d2s -s "$RUN_DIR/join.lua" "$url" >/dev/null   # warm-up
 echo "--- empty store ($(visitors) visitors)"; load
@@ -58,3 +74,4 @@ done
 echo "--- grown store ($(visitors) visitors)"; load
 wrk -t1 -c64 -d"${SECS}s" --latency -s "$RUN_DIR/join.lua" "$url"
 echo "server RSS after: $(awk '/VmRSS/{print $2, $3}' /proc/"$SERVER_PID"/status)"
+peer after

@@ -251,13 +251,13 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         server::websocket_cap,
     ));
     let security = Arc::new(headers::SecurityHeaders::new(settings)?);
-    // Layers that need the matched route (the edge's, and the per-route
-    // metrics) go on the routes; the rest wrap the finished router once.
+    // Layers that need the matched route (the edge's, and the WebSocket cap
+    // inside it) go on the routes; the rest wrap the finished router once,
+    // request metrics too (the edge's layer hands them the route template
+    // with the response).
     // `Router::layer` would wrap every route in every layer, and each
     // request would then clone a boxed service per layer per layer below it.
-    let router = edge
-        .wrap(router)
-        .layer(axum::middleware::from_fn(telemetry::track_http));
+    let router = edge.wrap(router);
     let outer = Outer {
         edge: edge.clone(),
         security,
@@ -304,17 +304,21 @@ struct Outer {
 }
 
 /// The outermost layer, around everything: finds the client (the edge's
-/// trusted proxies), makes any error under `/api/` the JSON shape, and adds
-/// the security headers. One layer, not three: each layer boxes the service
+/// trusted proxies), counts the request, makes any error under `/api/` the
+/// JSON shape, and adds the security headers. One layer, not three: each layer boxes the service
 /// below it again on every request.
 async fn outer_layer(
     axum::extract::State(outer): axum::extract::State<Outer>,
     mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
     outer.edge.resolve_client(&mut req);
     let api = req.uri().path().starts_with("/api/");
-    let mut resp = ops::json_errors(api, next.run(req).await).await;
+    let resp = next.run(req).await;
+    telemetry::record_http(&method, &resp, started);
+    let mut resp = ops::json_errors(api, resp).await;
     outer.security.add(&mut resp);
     resp
 }

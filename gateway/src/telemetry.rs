@@ -1,8 +1,8 @@
 //! Tracing and Prometheus metrics.
 
 use crate::config::LogFormat;
-use axum::extract::{MatchedPath, Request};
-use axum::middleware::Next;
+use axum::extract::MatchedPath;
+use axum::http::Method;
 use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
@@ -43,21 +43,25 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// Counts requests and records latency per route template and status.
-pub async fn track_http(req: Request, next: Next) -> Response {
-    let route = req
+/// Counts a request and records its latency per route template, method
+/// and status, from the outermost layer. The route template comes with the
+/// response (the edge's route layer copies the [`MatchedPath`] there), so
+/// no layer of its own wraps every route; a request no route matched is
+/// `unmatched`.
+pub fn record_http(method: &Method, resp: &Response, started: Instant) {
+    let route = resp
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().to_string();
-    let started = Instant::now();
-    let resp = next.run(req).await;
-    let status = resp.status().as_u16().to_string();
-    let labels = [("route", route), ("method", method), ("status", status)];
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let labels = [
+        ("route", route),
+        ("method", method.as_str().to_owned()),
+        ("status", resp.status().as_str().to_owned()),
+    ];
     metrics::counter!("waitroom_http_requests_total", &labels).increment(1);
     metrics::histogram!("waitroom_http_request_seconds", &labels[..2])
         .record(started.elapsed().as_secs_f64());
-    resp
 }
 
 /// Every metric on-call reads, registered at start so a dashboard shows 0

@@ -219,10 +219,18 @@ impl CredentialCodec {
         let json = serde_json::to_vec(&payload).expect("strings and a number always serialize");
         // `SigningKeys` is never empty, so neither is `macs`.
         let (kid, mac) = &self.macs[0];
-        let signed = format!("{VERSION}.{kid}.{}", B64.encode(json));
+        // Built in one buffer: every new place encodes one.
+        let mut token = String::with_capacity(MAX_CREDENTIAL_LEN);
+        token.push_str(VERSION);
+        token.push('.');
+        token.push_str(kid);
+        token.push('.');
+        B64.encode_string(json, &mut token);
         let mut mac = mac.clone();
-        mac.update(signed.as_bytes());
-        format!("{signed}.{}", B64.encode(mac.finalize().into_bytes()))
+        mac.update(token.as_bytes());
+        token.push('.');
+        B64.encode_string(mac.finalize().into_bytes(), &mut token);
+        token
     }
 
     /// Checks the MAC (in constant time) and that the credential belongs to

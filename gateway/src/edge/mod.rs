@@ -308,6 +308,16 @@ fn client_of(req: &Request) -> ClientIp {
 /// the join/status/WebSocket guard. One layer, not three: every layer boxes
 /// and clones the route's service again on every request.
 async fn route_edge(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> Response {
+    // Copied to the response for the outermost layer's request metrics.
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let mut resp = edge_checks(&edge, req, next).await;
+    if let Some(matched) = matched {
+        resp.extensions_mut().insert(matched);
+    }
+    resp
+}
+
+async fn edge_checks(edge: &Arc<Edge>, req: Request, next: Next) -> Response {
     let req = match queue::api::with_valid_ids(req).await {
         Ok(req) => req,
         Err(e) => return e.into_response(),
@@ -316,7 +326,7 @@ async fn route_edge(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> 
         Ok(passed) => passed,
         Err(refused) => return *refused,
     };
-    let mut resp = join::guard(&edge, req, next).await;
+    let mut resp = join::guard(edge, req, next).await;
     if let Some(decision) = decision.filter(|d| d.limit > 0) {
         decision.write_headers(resp.headers_mut());
     }

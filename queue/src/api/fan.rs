@@ -13,6 +13,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// The join request body. Everything is optional: an empty body joins.
 #[derive(Debug, Default, Deserialize)]
@@ -110,7 +111,7 @@ fn body(event: &str, s: VisitorStatus, with_token: bool) -> StatusBody {
     )
 )]
 pub async fn join(
-    State(api): State<QueueApi>,
+    State(api): State<Arc<QueueApi>>,
     EventPath(event): EventPath,
     creds: VisitorCredentials,
     TokenInBody(in_body): TokenInBody,
@@ -166,7 +167,7 @@ pub async fn join(
     )
 )]
 pub async fn status(
-    State(api): State<QueueApi>,
+    State(api): State<Arc<QueueApi>>,
     EventPath(event): EventPath,
     creds: VisitorCredentials,
 ) -> Result<Response, ApiError> {
@@ -214,7 +215,7 @@ pub fn missing_credential() -> ApiError {
     )
 )]
 pub async fn info(
-    State(api): State<QueueApi>,
+    State(api): State<Arc<QueueApi>>,
     EventPath(event): EventPath,
 ) -> Result<Response, ApiError> {
     Ok(Json(api.engine.info(&event).await?).into_response())
@@ -232,7 +233,7 @@ pub async fn info(
         (status = 200, description = "The key set.", body = schemas::Jwks),
     )
 )]
-pub async fn jwks(State(api): State<QueueApi>) -> Response {
+pub async fn jwks(State(api): State<Arc<QueueApi>>) -> Response {
     let mut resp = Json(api.jwks.as_ref().clone()).into_response();
     resp.headers_mut().insert(
         header::CACHE_CONTROL,

@@ -49,7 +49,7 @@ pub struct QueueApi {
 
 /// Routes: join, status, ws, room info, JWKS; each handler's
 /// `#[utoipa::path]` gives its path, method and documentation.
-fn routes() -> OpenApiRouter<QueueApi> {
+fn routes() -> OpenApiRouter<Arc<QueueApi>> {
     OpenApiRouter::new()
         .routes(routes!(fan::join))
         .routes(routes!(fan::status))
@@ -59,9 +59,10 @@ fn routes() -> OpenApiRouter<QueueApi> {
         .routes(routes!(fan::jwks))
 }
 
-/// The fan API, state applied.
+/// The fan API, state applied (shared: each request clones one `Arc`,
+/// not every field).
 pub fn router(state: QueueApi) -> Router {
-    routes().split_for_parts().0.with_state(state)
+    routes().split_for_parts().0.with_state(Arc::new(state))
 }
 
 /// The fan API's operations, as [`router`] serves them.

@@ -10,6 +10,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// The request body.
 #[derive(Debug, Deserialize)]
@@ -45,7 +46,7 @@ struct NotifyRequest {
     )
 )]
 pub async fn notify(
-    State(api): State<QueueApi>,
+    State(api): State<Arc<QueueApi>>,
     EventPath(event): EventPath,
     creds: VisitorCredentials,
     payload: Bytes,

@@ -41,11 +41,12 @@ async fn checked_event(parts: &mut Parts) -> Result<Option<EventId>, ApiError> {
     let route = parts
         .extensions
         .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_default();
+        .map(MatchedPath::as_str);
+    let is_wildcard =
+        |name: &str| route.is_some_and(|r| r.contains("{*") && r.contains(&format!("{{*{name}}}")));
     let mut event = None;
     for (name, value) in &params {
-        if route.contains(&format!("{{*{name}}}")) {
+        if is_wildcard(name) {
             continue;
         }
         if name == "event" {

@@ -13,6 +13,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -82,7 +83,7 @@ The server pings every 25 s and closes sockets silent for 75 s (close code 1001)
     )
 )]
 pub async fn upgrade(
-    State(api): State<QueueApi>,
+    State(api): State<Arc<QueueApi>>,
     EventPath(event): EventPath,
     creds: VisitorCredentials,
     headers: HeaderMap,
@@ -108,7 +109,7 @@ pub async fn upgrade(
         .on_upgrade(move |socket| serve(api, event, token, socket)))
 }
 
-async fn serve(api: QueueApi, event: EventId, token: String, socket: WebSocket) {
+async fn serve(api: Arc<QueueApi>, event: EventId, token: String, socket: WebSocket) {
     let (tx, rx) = mpsc::channel(SEND_QUEUE);
     let (sink, stream) = socket.split();
     let mut writer = tokio::spawn(write(sink, rx));

@@ -13,6 +13,10 @@ use foldhash::fast::RandomState;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
+/// A plain visitor-keyed map with the same hasher, for the maps that stay
+/// small (departures, offers, contacts).
+pub(super) type VisitorMap<V> = HashMap<VisitorId, V, RandomState>;
+
 /// Number of shards.
 pub(super) const SHARDS: usize = 64;
 
@@ -20,16 +24,14 @@ pub(super) const SHARDS: usize = 64;
 pub(super) struct Sharded<V> {
     /// Picks the shard; seeded per process.
     pick: RandomState,
-    shards: Vec<HashMap<VisitorId, V, RandomState>>,
+    shards: Vec<VisitorMap<V>>,
 }
 
 impl<V> Default for Sharded<V> {
     fn default() -> Self {
         Self {
             pick: RandomState::default(),
-            shards: (0..SHARDS)
-                .map(|_| HashMap::with_hasher(RandomState::default()))
-                .collect(),
+            shards: (0..SHARDS).map(|_| VisitorMap::default()).collect(),
         }
     }
 }

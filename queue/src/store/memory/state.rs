@@ -1,10 +1,10 @@
 //! One event's state in the in-process store.
 
-use super::sharded::Sharded;
+use super::sharded::{Sharded, VisitorMap};
 use crate::ids::VisitorId;
 use crate::settings::QueueSettings;
 use crate::store::{Millis, TickClock, VisitorRecord};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One event's queue; field by field the counterpart of the Redis keys.
 #[derive(Default)]
@@ -32,7 +32,7 @@ pub(super) struct EventState {
     pub(super) pending_departed: Vec<u64>,
     /// When each visitor who departed by absence left (the `|d|<ms>` suffix
     /// of their Redis record); explicit leavers have none: no kept place.
-    pub(super) departed_at: HashMap<VisitorId, Millis>,
+    pub(super) departed_at: VisitorMap<Millis>,
     /// Tickets given back by `reinstate`, reported by the next tick.
     pub(super) pending_reinstated: Vec<u64>,
     /// Active sessions by expiry (`…:active`); ties break by visitor id,
@@ -51,9 +51,9 @@ pub(super) struct EventState {
     /// The waitlist (`…:waitlist` `sold_out`, `free`; `…:offers`).
     pub(super) sold_out: bool,
     pub(super) free: u64,
-    pub(super) offers: HashMap<VisitorId, Millis>,
+    pub(super) offers: VisitorMap<Millis>,
     /// Contacts left by visitors (`…:contacts`).
-    pub(super) contacts: HashMap<VisitorId, String>,
+    pub(super) contacts: VisitorMap<String>,
     /// The announcement in force (`…:announcement`).
     pub(super) announcement: Option<crate::announce::Announcement>,
 }
