@@ -119,12 +119,15 @@ signing_keys() {
 }
 
 # start_server NAME [VAR=value ...]: starts one server on a free port with
-# the given extra environment; sets SERVER_URL and SERVER_PID.
+# the given extra environment; sets SERVER_URL and SERVER_PID. A server is
+# on Redis only when given REDIS_URL=… here: the exported REDIS_URL of
+# start_redis is not passed on (the server reads REDIS_URL, and an
+# "embedded" run after a Redis part would otherwise be on Redis).
 start_server() {
   local name=$1; shift
   local data="$RUN_DIR/data-$name"
   mkdir -p "$data"
-  env WAITROOM_DATA_DIR="$data" WAITROOM_ADMIN_TOKEN="$ADMIN_TOKEN" \
+  env -u REDIS_URL WAITROOM_DATA_DIR="$data" WAITROOM_ADMIN_TOKEN="$ADMIN_TOKEN" \
       WAITROOM_DEMO_EVENT=false WAITROOM_RATE_LIMITS__ENABLED=false \
       WAITROOM_MAX_CONNECTIONS=100000 WAITROOM_MAX_CONNECTIONS_PER_IP=0 \
       WAITROOM_MAX_WEBSOCKETS_PER_IP=0 WAITROOM_MAX_SOCKETS="${MAX_SOCKETS:-19500}" \
