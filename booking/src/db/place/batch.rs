@@ -73,7 +73,8 @@ impl HoldBatcher {
 
 async fn work(pool: PgPool, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
     // Kept from one batch to the next while holds keep coming: taking a
-    // connection from the pool costs a round trip (sqlx pings it first).
+    // connection from the pool goes through its queue (and a ping, for one
+    // that sat idle: `PgStore::connect`).
     // A worker that waits, for the queue or for another worker to take its
     // batch from it, gives its connection back first.
     let mut conn: Option<PoolConnection<Postgres>> = None;
