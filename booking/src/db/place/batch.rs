@@ -25,14 +25,16 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 
 /// Most holds in one call: enough to share a round trip and a flush among
 /// a burst, few enough that the first of them does not wait long for the
-/// last. Each hold is a subtransaction; PostgreSQL keeps 64 per transaction
-/// in shared memory and makes every snapshot slower beyond that, so this
-/// stays well below 64.
-const MAX_BATCH: usize = 16;
+/// last. A batch is one subtransaction when every hold is placed, else one
+/// more per hold; PostgreSQL keeps 64 per transaction in shared memory and
+/// makes every snapshot slower beyond that, so this stays below 64.
+const MAX_BATCH: usize = 32;
 /// Calls in flight at once, each on a connection of its own. Fewer workers
-/// make larger batches, which cost PostgreSQL less per hold; 2 to 8 placed
-/// holds at the same rate on the 2-core test machine (docs/benchmarks.md).
-const WORKERS: usize = 4;
+/// make larger batches, which cost PostgreSQL less per hold: since a whole
+/// batch is placed at once, 2 workers of at most 32 used less PostgreSQL
+/// CPU per hold and placed more holds per second than 4 of at most 16 on
+/// the 2-core test machine (docs/benchmarks.md).
+const WORKERS: usize = 2;
 /// Holds waiting for a worker before callers wait to hand theirs in.
 const QUEUE: usize = 1_024;
 
