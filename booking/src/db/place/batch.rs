@@ -2,9 +2,10 @@
 //! and a commit (a WAL flush); concurrent holds that each commit alone queue
 //! behind one another's. Here a few workers each take every hold waiting (up
 //! to [`MAX_BATCH`]) and place them with one call of `place_holds`: one
-//! round trip, one commit. Each hold runs in its own subtransaction there:
-//! a hold that finds its seats taken (or its admission used) changes
-//! nothing, the others commit together. Holds in one batch see each
+//! round trip, one commit. The function places the whole batch at once
+//! when it can, else each hold in its own subtransaction: a hold that finds
+//! its seats taken (or its admission used) changes nothing, the others
+//! commit together. Holds in one batch see each
 //! other's seats, so one seat still has one winner; and nothing is answered
 //! before the commit.
 //!
