@@ -46,7 +46,8 @@ impl PgStore {
             // trip before each query, which under a sale's load is a good
             // share of all round trips. A connection is pinged only after
             // sitting idle; one that breaks in between fails one query and
-            // is dropped by the pool.
+            // is dropped when given back (sqlx pings it then, off the
+            // caller's path).
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
