@@ -8,7 +8,7 @@
 //! finds nothing left; a missed return leaves a seat on open sale to the
 //! fans already admitted rather than offered.
 
-use crate::db::{EventRecord, OrderDetail, Released};
+use crate::db::{EventRecord, Left, OrderDetail, Released};
 use crate::holds::Holds;
 use queue::{EventId, VisitorId};
 use std::collections::HashMap;
@@ -30,7 +30,16 @@ struct EventChecks {
     /// Checks asked for so far; each asker holds the number of its own.
     asked: AtomicU64,
     /// Locked while a query runs: the highest number it answers for.
-    answered: tokio::sync::Mutex<u64>,
+    answered: tokio::sync::Mutex<Answered>,
+}
+
+#[derive(Default)]
+struct Answered {
+    /// The highest check number answered.
+    upto: u64,
+    /// The free seat the last query found: the next one looks from there
+    /// (see `CatalogRepo::left`).
+    free_seat: i64,
 }
 
 impl SoldOutChecks {
@@ -73,12 +82,23 @@ impl Holds {
         let checks = self.sold_out_checks.of(event);
         let mine = checks.asked.fetch_add(1, Ordering::SeqCst) + 1;
         let mut answered = checks.answered.lock().await;
-        if *answered >= mine {
+        if answered.upto >= mine {
             return;
         }
         // Everyone who has asked by now is answered by this query.
         let upto = checks.asked.load(Ordering::SeqCst);
-        match self.db.catalog().sold_out(event.as_str()).await {
+        let left = self
+            .db
+            .catalog()
+            .left(event.as_str(), answered.free_seat)
+            .await;
+        if let Ok(Left {
+            seat: Some(seat), ..
+        }) = left
+        {
+            answered.free_seat = seat;
+        }
+        match left.map(|l| l.sold_out()) {
             Ok(true) => match self.queue.mark_sold_out(event).await {
                 Ok(true) => {
                     tracing::info!(event = %event, "sold out: the queue is now the waitlist")
@@ -89,7 +109,7 @@ impl Holds {
             Ok(false) => {}
             Err(e) => tracing::warn!(event = %event, error = %e, "checking for seats left failed"),
         }
-        *answered = upto;
+        answered.upto = upto;
     }
 
     /// After a hold ended: unless it became an order (its seats are sold),

@@ -12,6 +12,8 @@ mod accounts_mail;
 mod api;
 #[path = "conformance/common.rs"]
 mod common;
+#[path = "conformance/hold_batch_sql.rs"]
+mod hold_batch_sql;
 #[path = "conformance/hold_batches.rs"]
 mod hold_batches;
 #[path = "conformance/holds.rs"]

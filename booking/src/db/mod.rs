@@ -74,6 +74,21 @@ pub trait CatalogRepo: Send + Sync {
     async fn sold_out(&self, event: &str) -> Result<bool> {
         Ok(self.available(event).await? <= 0)
     }
+    /// Whether anything of the event is left, for the waitlist after each
+    /// hold: a free seat (the first at or after seat id `from`, else the
+    /// first of all) and whether GA places are. Looking from the last free
+    /// seat found passes over the seats taken since; looking from the
+    /// event's first seat passes over every seat taken before the last
+    /// vacuum.
+    async fn left(&self, event: &str, from: i64) -> Result<Left> {
+        let map = self.seat_map(event).await?;
+        let free = map.seats.iter().filter(|s| s.status == "available");
+        let after = free.clone().filter(|s| s.id >= from).map(|s| s.id).min();
+        Ok(Left {
+            seat: after.or_else(|| free.map(|s| s.id).min()),
+            places: map.pools.iter().any(|p| p.capacity > p.held + p.sold),
+        })
+    }
     /// Creates a venue, an event and its seat map in one transaction;
     /// `false` (and nothing written) when an event with this id exists,
     /// decided by the event's primary key so concurrent creates get one

@@ -131,6 +131,22 @@ pub struct SeatMapData {
     pub pools: Vec<PoolRow>,
 }
 
+/// What is left of an event, as [`super::CatalogRepo::left`] finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Left {
+    /// A free seat, if any.
+    pub seat: Option<i64>,
+    /// Whether a GA pool has a place left.
+    pub places: bool,
+}
+
+impl Left {
+    /// Nothing left: the waitlist takes over.
+    pub fn sold_out(&self) -> bool {
+        self.seat.is_none() && !self.places
+    }
+}
+
 /// A new event with its seat map (seeding, admin).
 #[derive(Debug, Clone)]
 pub struct CatalogSeed {

@@ -4,8 +4,12 @@
 use super::{Backend, BackendKind};
 use crate::error::{BookingError, Result};
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Pool, Postgres, Transaction};
+use sqlx::{Connection, Pool, Postgres, Transaction};
 use std::time::Duration;
+
+/// How long a pooled connection may sit unused before it is checked with a
+/// ping when next taken.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
 
 /// The PostgreSQL store.
 pub struct PgStore {
@@ -38,6 +42,21 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(2))
             .acquire_timeout(Duration::from_secs(30))
+            // sqlx pings every connection it hands out by default: a round
+            // trip before each query, which under a sale's load is a good
+            // share of all round trips. A connection is pinged only after
+            // sitting idle; one that breaks in between fails one query and
+            // is dropped when given back (sqlx pings it then, off the
+            // caller's path).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_PING {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await?;
         super::migrate::postgres(&pool)

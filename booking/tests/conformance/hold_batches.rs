@@ -183,7 +183,35 @@ async fn the_last_hold_reports_sold_out(backend: Backend) {
     Arc::into_inner(app).expect("one owner").cleanup().await;
 }
 
+/// One seat is held; then 40 fans at once each want a free seat of their
+/// own and one more wants the held seat: the 40 are placed, whichever
+/// holds share their batch, and only that one is refused.
+async fn only_the_hold_whose_seat_is_taken_is_refused(backend: Backend) {
+    let app = Arc::new(TestApp::new(backend).await);
+    let ids = seat_ids(&app).await;
+    let first = app.admit("demo");
+    app.hold_seats(&first.creds(), &[ids[20]])
+        .await
+        .expect("a free seat");
+    let mut reqs: Vec<(usize, HoldRequest)> = (0..40).map(|k| (k, seats(&[ids[k + 30]]))).collect();
+    reqs.insert(17, (40, seats(&[ids[20]])));
+    let results = race(&app, reqs).await;
+    let mut expected: HashSet<i64> = [ids[20]].into();
+    for (i, result) in results.into_iter().enumerate() {
+        match (i, result) {
+            (17, Err(BookingError::SeatsUnavailable { seats })) => assert_eq!(seats, vec![ids[20]]),
+            (17, other) => panic!("the held seat: {other:?}"),
+            (_, Ok(hold)) => expected.extend(hold.seats.iter().map(|s| s.id)),
+            (_, Err(e)) => panic!("hold {i} of a free seat: {e:?}"),
+        }
+    }
+    assert_eq!(expected.len(), 41);
+    assert_eq!(held(&app).await, expected);
+    Arc::into_inner(app).expect("one owner").cleanup().await;
+}
+
 crate::per_backend!(
+    only_the_hold_whose_seat_is_taken_is_refused,
     a_hold_whose_second_seat_is_taken_gets_none,
     overlapping_pairs_one_winner_per_seat,
     one_hold_per_admission_and_no_oversold_pool,

@@ -2,9 +2,10 @@
 //! and a commit (a WAL flush); concurrent holds that each commit alone queue
 //! behind one another's. Here a few workers each take every hold waiting (up
 //! to [`MAX_BATCH`]) and place them with one call of `place_holds`: one
-//! round trip, one commit. Each hold runs in its own subtransaction there:
-//! a hold that finds its seats taken (or its admission used) changes
-//! nothing, the others commit together. Holds in one batch see each
+//! round trip, one commit. The function places the whole batch at once
+//! when it can, else each hold in its own subtransaction: a hold that finds
+//! its seats taken (or its admission used) changes nothing, the others
+//! commit together. Holds in one batch see each
 //! other's seats, so one seat still has one winner; and nothing is answered
 //! before the commit.
 //!
@@ -25,14 +26,16 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 
 /// Most holds in one call: enough to share a round trip and a flush among
 /// a burst, few enough that the first of them does not wait long for the
-/// last. Each hold is a subtransaction; PostgreSQL keeps 64 per transaction
-/// in shared memory and makes every snapshot slower beyond that, so this
-/// stays well below 64.
-const MAX_BATCH: usize = 16;
+/// last. A batch is one subtransaction when every hold is placed, else one
+/// more per hold; PostgreSQL keeps 64 per transaction in shared memory and
+/// makes every snapshot slower beyond that, so this stays below 64.
+const MAX_BATCH: usize = 32;
 /// Calls in flight at once, each on a connection of its own. Fewer workers
-/// make larger batches, which cost PostgreSQL less per hold; 2 to 8 placed
-/// holds at the same rate on the 2-core test machine (docs/benchmarks.md).
-const WORKERS: usize = 4;
+/// make larger batches, which cost PostgreSQL less per hold: since a whole
+/// batch is placed at once, 2 workers of at most 32 used less PostgreSQL
+/// CPU per hold and placed more holds per second than 4 of at most 16 on
+/// the 2-core test machine (docs/benchmarks.md).
+const WORKERS: usize = 2;
 /// Holds waiting for a worker before callers wait to hand theirs in.
 const QUEUE: usize = 1_024;
 
@@ -73,7 +76,8 @@ impl HoldBatcher {
 
 async fn work(pool: PgPool, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
     // Kept from one batch to the next while holds keep coming: taking a
-    // connection from the pool costs a round trip (sqlx pings it first).
+    // connection from the pool goes through its queue (and a ping, for one
+    // that sat idle: `PgStore::connect`).
     // A worker that waits, for the queue or for another worker to take its
     // batch from it, gives its connection back first.
     let mut conn: Option<PoolConnection<Postgres>> = None;

@@ -1,8 +1,10 @@
 //! Placing holds on PostgreSQL: same steps and guarantees as on SQLite,
 //! done by the database function `place_holds`
-//! (`migrations/postgres/20261203090000_hold_batches.sql`), which places a
-//! whole batch of holds in one statement: one round trip and one commit for
-//! the batch, each hold in a subtransaction of its own so it is placed whole
+//! (`migrations/postgres/20261203090000_hold_batches.sql`, replaced by
+//! `20261204090000_hold_batch_fast_path.sql`), which places a whole batch
+//! of holds in one statement: one round trip and one commit for the batch.
+//! It first tries every hold at once; if one of them cannot be placed, it
+//! places each hold in a subtransaction of its own, so each is placed whole
 //! or not at all. Concurrent holds are gathered into batches by `batch`.
 
 use super::super::postgres::PgStore;

@@ -172,6 +172,26 @@ macro_rules! impl_catalog_repo {
                 Ok(gone)
             }
 
+            async fn left(&self, event: &str, from: i64) -> $crate::error::Result<$crate::db::Left> {
+                // Each seat lookup stops at the first entry of
+                // `seat_available_idx` at or after its start; the second
+                // runs only when nothing is free from `from` on.
+                let (seat, places): (Option<i64>, bool) = sqlx::query_as(
+                    "select coalesce(
+                            (select id from seat where event_id = $1 and status = 'available'
+                                and id >= $2 order by id limit 1),
+                            (select id from seat where event_id = $1 and status = 'available'
+                                order by id limit 1)),
+                        exists (select 1 from ga_pool
+                            where event_id = $1 and capacity > held + sold)",
+                )
+                .bind(event)
+                .bind(from)
+                .fetch_one(self.read())
+                .await?;
+                Ok($crate::db::Left { seat, places })
+            }
+
             async fn event_count(&self) -> $crate::error::Result<i64> {
                 let n: i64 = sqlx::query_scalar("select count(*) from event")
                     .fetch_one(self.read())

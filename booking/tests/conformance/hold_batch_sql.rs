@@ -1,0 +1,122 @@
+//! The PostgreSQL function `place_holds` called directly with batches
+//! chosen here (the service forms its batches from whatever arrives at
+//! once). A batch where every hold can be placed is placed in one
+//! subtransaction (the fast path of
+//! `migrations/postgres/20261204090000_hold_batch_fast_path.sql`); a batch
+//! where one cannot falls back to one subtransaction per hold, which places
+//! the others and refuses that one. Rows written in one subtransaction
+//! share their `xmin`, which tells the two paths apart. SQLite has no such
+//! function (it places one hold per transaction).
+
+use crate::common::{Backend, TestApp};
+use sqlx::PgPool;
+
+/// Seat ids of the demo event, ascending.
+async fn seat_ids(app: &TestApp) -> Vec<i64> {
+    let mut ids: Vec<i64> = app.seats().await.into_iter().map(|s| s.0).collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// Calls `place_holds` with one one-seat hold per `(hold id, seat)`, each
+/// with an admission of its own; answers `(outcome, taken)` per hold.
+async fn place(pool: &PgPool, holds: &[(&str, i64)]) -> Vec<(i16, Vec<i64>)> {
+    let n = holds.len();
+    let ids: Vec<String> = holds.iter().map(|h| h.0.to_owned()).collect();
+    let jtis: Vec<String> = holds.iter().map(|h| format!("jti_{}", h.0)).collect();
+    let seats: Vec<i64> = holds.iter().map(|h| h.1).collect();
+    let text = |v: &str| vec![v.to_owned(); n];
+    let now = vec![chrono::Utc::now(); n];
+    let none: Vec<Option<i64>> = vec![None; n];
+    let rows: Vec<(i32, i16, Vec<i64>)> = sqlx::query_as(
+        "select hold_index, outcome, taken from place_holds(
+            $1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9, $9, $10, $11, $12, false)
+        order by hold_index",
+    )
+    .bind(&ids)
+    .bind(text("demo"))
+    .bind(text("visitor"))
+    .bind(text("session"))
+    .bind(&jtis)
+    .bind(vec![100_i64; n])
+    .bind(text("usd"))
+    .bind(&now)
+    .bind(&none)
+    .bind(vec![1_i32; n])
+    .bind(&seats)
+    .bind(vec![100_i64; n])
+    .fetch_all(pool)
+    .await
+    .expect("place_holds");
+    rows.into_iter().map(|r| (r.1, r.2)).collect()
+}
+
+/// How many subtransactions wrote these hold rows.
+async fn writers(pool: &PgPool, holds: &[&str]) -> i64 {
+    sqlx::query_scalar("select count(distinct xmin::text) from hold where id = any ($1)")
+        .bind(holds)
+        .fetch_one(pool)
+        .await
+        .expect("hold rows")
+}
+
+async fn holder(pool: &PgPool, seat: i64) -> Option<String> {
+    sqlx::query_scalar("select hold_id from seat where id = $1")
+        .bind(seat)
+        .fetch_one(pool)
+        .await
+        .expect("seat")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_places_all_at_once_or_each_hold_alone() {
+    let app = TestApp::new(Backend::Postgres).await;
+    let url = app.config.database_url.as_ref().expect("a database url");
+    let pool = PgPool::connect(url.expose()).await.expect("connect");
+    let ids = seat_ids(&app).await;
+
+    let all_free = [
+        ("hold_a1", ids[0]),
+        ("hold_a2", ids[1]),
+        ("hold_a3", ids[2]),
+    ];
+    let outcomes = place(&pool, &all_free).await;
+    assert_eq!(outcomes, vec![(0, vec![]); 3], "all placed");
+    assert_eq!(
+        writers(&pool, &["hold_a1", "hold_a2", "hold_a3"]).await,
+        1,
+        "in one subtransaction"
+    );
+
+    // In seat order (the order the service sends a batch in); the first
+    // hold's seat is `hold_a2`'s.
+    let batch = [
+        ("hold_b2", ids[1]),
+        ("hold_b1", ids[3]),
+        ("hold_b3", ids[4]),
+    ];
+    let outcomes = place(&pool, &batch).await;
+    assert_eq!(
+        outcomes,
+        vec![(2, vec![ids[1]]), (0, vec![]), (0, vec![])],
+        "only the taken seat's hold is refused"
+    );
+    assert_eq!(holder(&pool, ids[1]).await.as_deref(), Some("hold_a2"));
+    assert_eq!(holder(&pool, ids[3]).await.as_deref(), Some("hold_b1"));
+    assert_eq!(holder(&pool, ids[4]).await.as_deref(), Some("hold_b3"));
+    assert_eq!(
+        writers(&pool, &["hold_b1", "hold_b3"]).await,
+        2,
+        "each placed alone"
+    );
+    let refused: i64 = sqlx::query_scalar(
+        "select (select count(*) from hold where id = 'hold_b2')
+            + (select count(*) from consumed_admission where jti = 'jti_hold_b2')",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(refused, 0, "the refused hold left nothing behind");
+    pool.close().await;
+    app.cleanup().await;
+}
