@@ -305,8 +305,8 @@ struct Outer {
 
 /// The outermost layer, around everything: finds the client (the edge's
 /// trusted proxies), counts the request, makes any error under `/api/` the
-/// JSON shape, and adds the security headers. One layer, not three: each layer boxes the service
-/// below it again on every request.
+/// JSON shape, and adds the security headers. One layer, not four: each
+/// layer boxes the service below it again on every request.
 async fn outer_layer(
     axum::extract::State(outer): axum::extract::State<Outer>,
     mut req: axum::extract::Request,
