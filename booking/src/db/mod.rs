@@ -68,11 +68,10 @@ pub trait CatalogRepo: Send + Sync {
             .sum();
         Ok(seats as i64 + places)
     }
-    /// Whether nothing of the event is left ([`Self::available`] is 0),
-    /// asked after every hold. The SQL backends stop at the first free
-    /// seat or place instead of counting them all.
+    /// Whether nothing of the event is left: [`Self::left`] finds no free
+    /// seat and no GA place.
     async fn sold_out(&self, event: &str) -> Result<bool> {
-        Ok(self.available(event).await? <= 0)
+        Ok(self.left(event, 0).await?.sold_out())
     }
     /// Whether anything of the event is left, for the waitlist after each
     /// hold: a free seat (the first at or after seat id `from`, else the

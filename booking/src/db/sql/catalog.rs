@@ -157,21 +157,6 @@ macro_rules! impl_catalog_repo {
                 Ok(n)
             }
 
-            async fn sold_out(&self, event: &str) -> $crate::error::Result<bool> {
-                // `seat_available_idx` holds free seats only: the first
-                // entry answers, however many seats are already taken.
-                let gone: bool = sqlx::query_scalar(
-                    "select not exists (select 1 from seat
-                            where event_id = $1 and status = 'available')
-                        and not exists (select 1 from ga_pool
-                            where event_id = $1 and capacity > held + sold)",
-                )
-                .bind(event)
-                .fetch_one(self.read())
-                .await?;
-                Ok(gone)
-            }
-
             async fn left(&self, event: &str, from: i64) -> $crate::error::Result<$crate::db::Left> {
                 // Each seat lookup stops at the first entry of
                 // `seat_available_idx` at or after its start; the second
