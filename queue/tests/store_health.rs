@@ -24,6 +24,9 @@ struct Flaky {
     inner: MemoryStore,
     ticks_fail: AtomicBool,
     pings_fail: AtomicBool,
+    /// The next this many `lookup_present` calls time out.
+    lookups_fail: AtomicU64,
+    lookups: AtomicU64,
     attempts: AtomicU64,
     attempted: Notify,
 }
@@ -77,6 +80,21 @@ impl QueueStore for Flaky {
     async fn lookup(&self, e: &EventId, v: &VisitorId, now: Millis) -> Result<VisitorRecord> {
         self.inner.lookup(e, v, now).await
     }
+    async fn lookup_present(
+        &self,
+        e: &EventId,
+        v: &VisitorId,
+        now: Millis,
+    ) -> Result<VisitorRecord> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        let failing = self
+            .lookups_fail
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if failing.is_ok() {
+            return Err(down());
+        }
+        self.inner.lookup_present(e, v, now).await
+    }
     async fn touch(&self, e: &EventId, v: &[VisitorId], now: Millis) -> Result<()> {
         self.inner.touch(e, v, now).await
     }
@@ -107,11 +125,9 @@ impl QueueStore for Flaky {
     }
 }
 
-#[tokio::test]
-async fn a_failed_tick_is_an_outage_only_if_the_store_stops_answering() {
-    let store = Arc::new(Flaky::default());
+fn engine(store: &Arc<Flaky>) -> Arc<Engine> {
     let keys = Arc::new(SigningKeys::generate());
-    let engine = Engine::new(
+    Engine::new(
         store.clone(),
         EngineConfig {
             tick_interval: Duration::from_millis(20),
@@ -119,13 +135,24 @@ async fn a_failed_tick_is_an_outage_only_if_the_store_stops_answering() {
         },
         CredentialCodec::new(&keys),
         AdmissionIssuer::new(keys, "test".to_owned(), "booking".to_owned()),
-    );
+    )
+}
+
+async fn open_event(store: &Flaky) -> EventId {
     let event = EventId::parse("health").expect("id");
     let open = QueueSettings {
         state: QueueState::Open,
         ..QueueSettings::default()
     };
     store.put_settings(&event, &open).await.expect("settings");
+    event
+}
+
+#[tokio::test]
+async fn a_failed_tick_is_an_outage_only_if_the_store_stops_answering() {
+    let store = Arc::new(Flaky::default());
+    let engine = engine(&store);
+    let event = open_event(&store).await;
     let _loops = engine.spawn_loops();
     store.ticks(2).await;
     assert!(engine.store_ok());
@@ -143,4 +170,31 @@ async fn a_failed_tick_is_an_outage_only_if_the_store_stops_answering() {
     store.pings_fail.store(false, Ordering::SeqCst);
     store.ticks(2).await;
     assert!(engine.store_ok(), "healthy again after a good tick");
+}
+
+/// A connect storm can starve a process long enough for a place lookup to
+/// time out twice; the fan's socket or poll must not be refused for that,
+/// but a store that keeps timing out is reported, not waited on forever.
+#[tokio::test(start_paused = true)]
+async fn a_place_lookup_rides_out_two_timeouts_and_reports_the_third() {
+    let store = Arc::new(Flaky::default());
+    let engine = engine(&store);
+    let event = open_event(&store).await;
+    let joined = engine.join(&event, None).await.expect("join");
+
+    store.lookups_fail.store(2, Ordering::SeqCst);
+    let status = engine
+        .status(&event, &joined.queue_token)
+        .await
+        .expect("two timeouts are ridden out");
+    assert_eq!(status.ticket, joined.ticket);
+    assert_eq!(store.lookups.swap(0, Ordering::SeqCst), 3);
+
+    store.lookups_fail.store(3, Ordering::SeqCst);
+    let refused = engine.status(&event, &joined.queue_token).await;
+    assert!(
+        matches!(refused, Err(QueueError::Unavailable(_))),
+        "the third timeout is reported: {refused:?}"
+    );
+    assert_eq!(store.lookups.load(Ordering::SeqCst), 3);
 }

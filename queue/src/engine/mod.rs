@@ -34,6 +34,11 @@ use std::time::Duration;
 use view::{EventView, Position};
 use waiters::Waiters;
 
+/// Tries of a place lookup that times out (see `lookup_place`), and the
+/// pause before the second (doubled before the third).
+const LOOKUP_TRIES: u32 = 3;
+const LOOKUP_BACKOFF: Duration = Duration::from_millis(250);
+
 /// Tunables of the engine.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -436,15 +441,21 @@ impl Engine {
     ) -> Result<(VisitorRecord, bool)> {
         let record = match presence {
             Presence::Touch => {
-                let lookup = || self.store.lookup_present(event, &cred.visitor, now);
                 // A socket or poll whose lookup timed out would fail and
                 // come back as a new handshake or request, the dearer retry
-                // under load; one more try rides out a moment of overload,
-                // and a store that is down still fails within two timeouts
-                // (or at once when the connection is refused).
-                match lookup().await {
-                    Err(QueueError::Unavailable(_)) => lookup().await,
-                    done => done,
+                // under load (a connect storm starves a process of CPU for
+                // seconds, and the reply waits unread). A few spaced tries
+                // ride that out; a store that is down still fails within
+                // `LOOKUP_TRIES` timeouts, or at once when it refuses.
+                let mut tries = 1;
+                loop {
+                    match self.store.lookup_present(event, &cred.visitor, now).await {
+                        Err(QueueError::Unavailable(_)) if tries < LOOKUP_TRIES => {
+                            tokio::time::sleep(LOOKUP_BACKOFF * tries).await;
+                            tries += 1;
+                        }
+                        done => break done,
+                    }
                 }
             }
             Presence::Leave => self.store.lookup(event, &cred.visitor, now).await,
