@@ -10,7 +10,7 @@ use http_body::{Frame, SizeHint};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -58,6 +58,9 @@ pub(crate) struct ConnState {
     head_started: AtomicU64,
     in_flight: AtomicUsize,
     requests: AtomicU64,
+    /// Whether the watchdog still reads the clocks above; an upgraded
+    /// socket outlives it, and its reads and writes then skip the clock.
+    watched: AtomicBool,
     websocket: Mutex<Option<WebSocketHold>>,
     _peer_group: Option<IpPermit>,
     open: Arc<OpenCount>,
@@ -73,6 +76,7 @@ impl ConnState {
             head_started: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
+            watched: AtomicBool::new(true),
             websocket: Mutex::new(None),
             _peer_group: peer_group,
             open,
@@ -84,6 +88,9 @@ impl ConnState {
     }
 
     fn on_read(&self) {
+        if !self.watched.load(Ordering::Relaxed) {
+            return;
+        }
         let now = self.now_ms();
         self.last_activity.store(now, Ordering::Relaxed);
         // Bytes while no request is being served start the next head.
@@ -95,6 +102,9 @@ impl ConnState {
     }
 
     fn on_write(&self) {
+        if !self.watched.load(Ordering::Relaxed) {
+            return;
+        }
         self.last_activity.store(self.now_ms(), Ordering::Relaxed);
     }
 
@@ -261,6 +271,16 @@ impl http_body::Body for Guarded {
     }
 }
 
+/// Tells the connection's I/O, when the watchdog is gone, that nobody
+/// reads its activity clocks any more.
+struct Unwatch<'a>(&'a ConnState);
+
+impl Drop for Unwatch<'_> {
+    fn drop(&mut self) {
+        self.0.watched.store(false, Ordering::Relaxed);
+    }
+}
+
 /// Serves one accepted connection until it closes, the watchdog closes it,
 /// or shutdown asks it to finish (then it ends after its current request).
 pub(crate) async fn serve(
@@ -293,6 +313,7 @@ pub(crate) async fn serve(
     });
     let conn = shared.builder.serve_connection_with_upgrades(io, service);
     tokio::pin!(conn);
+    let _unwatch = Unwatch(&state);
     let (header, idle) = (shared.header_timeout, shared.idle_timeout);
     let every = (header.min(idle) / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
     let mut watchdog = tokio::time::interval(every);

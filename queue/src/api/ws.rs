@@ -26,6 +26,21 @@ const MAX_MESSAGE: usize = 1024;
 /// Keep-alive: ping this often; a peer silent for `IDLE_LIMIT` is gone.
 const PING_EVERY: Duration = Duration::from_secs(25);
 const IDLE_LIMIT: Duration = Duration::from_secs(75);
+/// Pings fall on this grid, shared by the process's sockets: a timer
+/// each at its own instant would wake the process thousands of times a
+/// second at scale, a grid wakes it once per step for all that are due.
+const PING_GRID: Duration = Duration::from_secs(1);
+
+/// The first grid point at least `PING_EVERY` from now.
+fn first_ping() -> tokio::time::Instant {
+    static ORIGIN: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+    let origin = *ORIGIN.get_or_init(tokio::time::Instant::now);
+    let due = tokio::time::Instant::now() + PING_EVERY;
+    let past = due.saturating_duration_since(origin).as_nanos();
+    let grid = PING_GRID.as_nanos();
+    let wait = u64::try_from((grid - past % grid) % grid).unwrap_or(0);
+    due + Duration::from_nanos(wait)
+}
 
 /// RFC 6455's key: 16 random bytes in base64 (22 characters, then `==`),
 /// as the API document states it; axum takes any value.
@@ -149,8 +164,8 @@ async fn write(
     mut sink: futures::stream::SplitSink<WebSocket, Message>,
     mut rx: mpsc::Receiver<Outgoing>,
 ) {
-    let mut ping = tokio::time::interval(PING_EVERY);
-    ping.tick().await;
+    let mut ping = tokio::time::interval_at(first_ping(), PING_EVERY);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let out = tokio::select! {
             out = rx.recv() => out,
@@ -205,5 +220,23 @@ async fn read(mut stream: futures::stream::SplitStream<WebSocket>, tx: mpsc::Sen
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn pings_of_sockets_opened_apart_fall_on_one_grid() {
+        let opened = tokio::time::Instant::now();
+        let first = first_ping();
+        tokio::time::advance(Duration::from_millis(1_337)).await;
+        let second = first_ping();
+        assert!(first >= opened + PING_EVERY);
+        assert!(second >= opened + Duration::from_millis(1_337) + PING_EVERY);
+        assert!(second - first < PING_GRID * 3);
+        let apart = (second - first).as_nanos();
+        assert_eq!(apart % PING_GRID.as_nanos(), 0, "{apart} ns apart");
     }
 }

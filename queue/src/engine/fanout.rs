@@ -61,7 +61,8 @@ impl Engine {
     fn fan_out(&self, hub: &EventHub, tick: &Tick, previous_state: crate::QueueState) -> FanOut {
         // Lock order everywhere: view, then waiters.
         let view = lock(&hub.view);
-        let admitted: HashMap<&VisitorId, &Admission> =
+        // Asked once per waiter: a cheap hash, not SipHash.
+        let admitted: HashMap<&VisitorId, &Admission, foldhash::fast::RandomState> =
             tick.admitted.iter().map(|a| (&a.visitor, a)).collect();
         let state_frame = (view.settings.state != previous_state).then(|| {
             ServerMsg::State {

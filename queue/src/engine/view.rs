@@ -61,6 +61,9 @@ pub struct EventView {
     departures: DepartureIndex,
     /// (tick time, admitted count) over the rate window.
     admissions: VecDeque<(Millis, u64)>,
+    /// What `admissions` measures, kept with it: a tick asks once per
+    /// waiter (each ETA).
+    rate: Option<f64>,
 }
 
 impl EventView {
@@ -84,6 +87,7 @@ impl EventView {
             sold_out: s.sold_out,
             departures,
             admissions: VecDeque::new(),
+            rate: None,
         }
     }
 
@@ -93,6 +97,7 @@ impl EventView {
         let last = self.last_tick_at;
         *self = Self::from_snapshot(s);
         self.admissions = admissions;
+        self.rate = self.window_rate();
         self.last_tick_at = last;
     }
 
@@ -140,12 +145,17 @@ impl EventView {
                 break;
             }
         }
+        self.rate = self.window_rate();
         Applied::Next
     }
 
     /// Admissions per second measured over the window; `None` while there
     /// is too little history or nobody was admitted.
     pub fn measured_rate(&self) -> Option<f64> {
+        self.rate
+    }
+
+    fn window_rate(&self) -> Option<f64> {
         let first = self.admissions.front()?.0;
         let last = self.admissions.back()?.0;
         let span = last.saturating_sub(first);
