@@ -53,6 +53,23 @@ pub trait CatalogRepo: Send + Sync {
     async fn event(&self, id: &str) -> Result<Option<EventRecord>>;
     /// Sections, tiers, seats and pools of an event, with availability.
     async fn seat_map(&self, event: &str) -> Result<SeatMapData>;
+    /// Seat and pool prices of an event: what a hold needs of its seat map.
+    async fn prices(&self, event: &str) -> Result<PriceList> {
+        let map = self.seat_map(event).await?;
+        let tier = |id: i64| map.tiers.iter().find(|t| t.id == id).map_or(0, |t| t.price);
+        Ok(PriceList {
+            seats: map
+                .seats
+                .iter()
+                .map(|s| (s.id, tier(s.price_tier_id)))
+                .collect(),
+            pools: map
+                .pools
+                .iter()
+                .map(|p| (p.id, tier(p.price_tier_id)))
+                .collect(),
+        })
+    }
     /// How many events exist (seeding runs only on an empty database).
     async fn event_count(&self) -> Result<i64>;
     /// Seats and GA places of the event neither held nor sold: 0 means

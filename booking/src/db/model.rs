@@ -131,6 +131,16 @@ pub struct SeatMapData {
     pub pools: Vec<PoolRow>,
 }
 
+/// What a hold costs, per seat and per GA place, without the rest of the
+/// seat map.
+#[derive(Debug, Clone, Default)]
+pub struct PriceList {
+    /// (seat id, price) of every seat.
+    pub seats: Vec<(i64, i64)>,
+    /// (pool id, unit price) of every GA pool.
+    pub pools: Vec<(i64, i64)>,
+}
+
 /// What is left of an event, as [`super::CatalogRepo::left`] finds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Left {
