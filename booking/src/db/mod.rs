@@ -118,6 +118,12 @@ pub trait HoldRepo: Send + Sync {
     /// In one transaction: consumes the admission `jti`, creates the hold
     /// and takes every seat (in id order) or nothing.
     async fn place(&self, hold: &NewHold) -> Result<PlaceOutcome>;
+    /// [`Self::place`], and what was left of the event once it committed,
+    /// when the backend found that out in the same call; `None`: ask
+    /// [`CatalogRepo::left`].
+    async fn place_then_left(&self, hold: &NewHold) -> Result<(PlaceOutcome, Option<LeftAfter>)> {
+        Ok((self.place(hold).await?, None))
+    }
     /// A hold with its seats and GA places.
     async fn get(&self, id: &str) -> Result<Option<HoldDetail>>;
     /// Ends an active hold (`released` or `expired`) and frees its seats.
