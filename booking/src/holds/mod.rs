@@ -231,10 +231,7 @@ impl Holds {
         };
         let places = hold.seats.len() as u64 + hold.ga.map_or(0, |g| g.quantity.max(0) as u64);
         let visitor = hold.visitor_id.clone();
-        let (placed, left) = match self.place_checked(hold).await {
-            Ok((view, left)) => (Ok(view), left),
-            Err((e, left)) => (Err(e), left),
-        };
+        let (placed, left) = self.place_checked(hold).await;
         match &placed {
             Ok(_) => self.waitlist_after_hold(&ev, &visitor, places, left).await,
             Err(BookingError::SeatsUnavailable { .. }) => {
@@ -248,17 +245,17 @@ impl Holds {
     /// Sheds contention with Redis locks (if any), then lets the database
     /// decide. With the outcome, what was left of the event after it, when
     /// the database said.
-    async fn place_checked(
-        &self,
-        hold: NewHold,
-    ) -> std::result::Result<(HoldView, Option<LeftAfter>), (BookingError, Option<LeftAfter>)> {
+    async fn place_checked(&self, hold: NewHold) -> (Result<HoldView>, Option<LeftAfter>) {
         let seat_ids: Vec<i64> = hold.seats.iter().map(|s| s.seat_id).collect();
         let guard = match &self.locks {
             Some(locks) if !seat_ids.is_empty() => {
                 match locks.acquire(&hold.event_id, &seat_ids, &hold.id).await {
                     Ok(guard) => Some(guard),
                     Err(contended) => {
-                        return Err((BookingError::SeatsUnavailable { seats: contended }, None))
+                        return (
+                            Err(BookingError::SeatsUnavailable { seats: contended }),
+                            None,
+                        )
                     }
                 }
             }
@@ -268,9 +265,11 @@ impl Holds {
         if let (Some(locks), Some(guard)) = (&self.locks, guard) {
             locks.release(guard, &hold.id).await;
         }
-        let (outcome, left) = outcome.map_err(|e| (e, None))?;
-        let refused = |e: BookingError| Err((e, left));
-        match outcome {
+        let (outcome, left) = match outcome {
+            Ok(placed) => placed,
+            Err(e) => return (Err(e), None),
+        };
+        let placed = match outcome {
             PlaceOutcome::Placed => {
                 self.seat_maps.invalidate(&hold.event_id);
                 let view = HoldView {
@@ -290,19 +289,20 @@ impl Holds {
                     total: hold.total,
                     currency: hold.currency,
                 };
-                Ok((view, left))
+                Ok(view)
             }
-            PlaceOutcome::TokenUsed => refused(BookingError::TokenUsed),
-            PlaceOutcome::SeatsTaken(seats) => refused(BookingError::SeatsUnavailable { seats }),
-            PlaceOutcome::SoldOut => refused(BookingError::SeatsUnavailable { seats: Vec::new() }),
+            PlaceOutcome::TokenUsed => Err(BookingError::TokenUsed),
+            PlaceOutcome::SeatsTaken(seats) => Err(BookingError::SeatsUnavailable { seats }),
+            PlaceOutcome::SoldOut => Err(BookingError::SeatsUnavailable { seats: Vec::new() }),
             PlaceOutcome::EventClosed => {
                 self.seat_maps.invalidate(&hold.event_id);
-                refused(BookingError::Conflict {
+                Err(BookingError::Conflict {
                     code: ErrorCode::SaleClosed,
                     message: "the sale for this event is not open".to_owned(),
                 })
             }
-        }
+        };
+        (placed, left)
     }
 
     /// A hold, visible to its own session only.
