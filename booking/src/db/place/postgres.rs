@@ -5,7 +5,10 @@
 //! of holds in one statement: one round trip and one commit for the batch.
 //! It first tries every hold at once; if one of them cannot be placed, it
 //! places each hold in a subtransaction of its own, so each is placed whole
-//! or not at all. Concurrent holds are gathered into batches by `batch`.
+//! or not at all. Concurrent holds are gathered into batches by `batch`,
+//! which calls it through `place_holds_then_left`
+//! (`20261205090000_hold_batch_left.sql`): the batch, its commit, then what
+//! is left of its events.
 
 use super::super::postgres::PgStore;
 use crate::db::{Left, LeftAfter, NewHold, PlaceOutcome};
