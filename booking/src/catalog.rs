@@ -22,11 +22,18 @@ use std::time::{Duration, Instant};
 /// How long a cached seat map is served.
 pub const SEAT_MAP_TTL: Duration = Duration::from_secs(1);
 
-/// A seat map as served, plus lookups the hold path needs.
+/// A seat map as served, plus the prices the hold path needs.
 #[derive(Debug)]
 pub struct SeatMap {
     /// The JSON body of `GET /events/{event}/seats`.
     pub json: Value,
+    /// Its prices.
+    pub prices: Arc<SeatPrices>,
+}
+
+/// What the hold path needs of a seat map.
+#[derive(Debug, Default)]
+pub struct SeatPrices {
     /// Seat id → price (minor units).
     pub seat_price: HashMap<i64, i64>,
     /// GA pool id → unit price.
@@ -42,8 +49,10 @@ pub struct SeatMapCache {
     events: Mutex<HashMap<String, (Instant, EventRecord)>>,
     /// Price lookups for the hold path. Not dropped by `invalidate` (a
     /// hold does not change prices), only by the TTL: otherwise every
-    /// successful hold would force the next one to reload the whole map.
-    prices: Mutex<HashMap<String, (Instant, Arc<SeatMap>)>>,
+    /// successful hold would force the next one to reload them. Loaded on
+    /// their own when they expire: building the whole map (JSON for every
+    /// seat) once a second cost the hold path more than the prices.
+    prices: Mutex<HashMap<String, (Instant, Arc<SeatPrices>)>>,
     /// One refresh at a time: when an entry expires under load, one
     /// request reloads it and the others wait for that result instead of
     /// all querying the database at once.
@@ -61,12 +70,16 @@ impl SeatMapCache {
         if let Ok(mut entries) = self.entries.lock() {
             entries.insert(event.to_owned(), (Instant::now(), map.clone()));
         }
-        if let Ok(mut prices) = self.prices.lock() {
-            prices.insert(event.to_owned(), (Instant::now(), map));
+        self.put_prices(event, map.prices.clone());
+    }
+
+    fn put_prices(&self, event: &str, prices: Arc<SeatPrices>) {
+        if let Ok(mut cached) = self.prices.lock() {
+            cached.insert(event.to_owned(), (Instant::now(), prices));
         }
     }
 
-    fn get_prices(&self, event: &str) -> Option<Arc<SeatMap>> {
+    fn get_prices(&self, event: &str) -> Option<Arc<SeatPrices>> {
         let prices = self.prices.lock().ok()?;
         let (at, map) = prices.get(event)?;
         (at.elapsed() < SEAT_MAP_TTL).then(|| map.clone())
@@ -159,8 +172,10 @@ fn build_map(event: &EventRecord, data: SeatMapData) -> SeatMap {
             "available_seats": available,
             "cache_ttl_ms": SEAT_MAP_TTL.as_millis() as u64,
         }),
-        seat_price,
-        pool_price,
+        prices: Arc::new(SeatPrices {
+            seat_price,
+            pool_price,
+        }),
     }
 }
 
@@ -225,11 +240,21 @@ impl Catalog {
 
     /// Seat and pool prices of the event (at most ~1 s old; availability
     /// in it may be older, so never use it to decide a hold).
-    pub async fn seat_prices(&self, event: &EventRecord) -> Result<Arc<SeatMap>> {
-        match self.seat_maps.get_prices(&event.id) {
-            Some(map) => Ok(map),
-            None => self.seat_map(event).await,
+    pub async fn seat_prices(&self, event: &EventRecord) -> Result<Arc<SeatPrices>> {
+        if let Some(prices) = self.seat_maps.get_prices(&event.id) {
+            return Ok(prices);
         }
+        let _refresh = self.seat_maps.refresh.lock().await;
+        if let Some(prices) = self.seat_maps.get_prices(&event.id) {
+            return Ok(prices);
+        }
+        let list = self.db.catalog().prices(&event.id).await?;
+        let prices = Arc::new(SeatPrices {
+            seat_price: list.seats.into_iter().collect(),
+            pool_price: list.pools.into_iter().collect(),
+        });
+        self.seat_maps.put_prices(&event.id, prices.clone());
+        Ok(prices)
     }
 
     /// The event's seat map, from the cache when fresh.

@@ -8,7 +8,7 @@
 //! finds nothing left; a missed return leaves a seat on open sale to the
 //! fans already admitted rather than offered.
 
-use crate::db::{EventRecord, Left, OrderDetail, Released};
+use crate::db::{EventRecord, Left, LeftAfter, OrderDetail, Released};
 use crate::holds::Holds;
 use queue::{EventId, VisitorId};
 use std::collections::HashMap;
@@ -40,6 +40,8 @@ struct Answered {
     /// The free seat the last query found: the next one looks from there
     /// (see `CatalogRepo::left`).
     free_seat: i64,
+    /// The last look after a batch (`LeftAfter::look`) reported sold out.
+    reported_look: u64,
 }
 
 impl SoldOutChecks {
@@ -55,31 +57,54 @@ impl SoldOutChecks {
 impl Holds {
     /// After a hold was placed for `visitor`: its seats are no longer free
     /// for the waitlist (and the visitor's offer, if any, is used up), and
-    /// if they were the last, the event is sold out.
-    pub(crate) async fn waitlist_after_hold(&self, event: &EventRecord, visitor: &str, seats: u64) {
+    /// if they were the last, the event is sold out. `left`: what the
+    /// database found left after the hold's commit, if it looked.
+    pub(crate) async fn waitlist_after_hold(
+        &self,
+        event: &EventRecord,
+        visitor: &str,
+        seats: u64,
+        left: Option<LeftAfter>,
+    ) {
         let (Ok(id), Ok(visitor)) = (EventId::parse(&event.id), VisitorId::parse(visitor)) else {
             return;
         };
         if let Err(e) = self.queue.take_seats(&id, &visitor, seats).await {
             tracing::warn!(event = %id, error = %e, "telling the waitlist about a hold failed");
         }
-        self.check_sold_out(&id).await;
+        self.check_sold_out(&id, left).await;
     }
 
     /// After a hold attempt found the seats or places taken: perhaps
     /// everything is.
-    pub(crate) async fn waitlist_after_refusal(&self, event: &EventRecord) {
+    pub(crate) async fn waitlist_after_refusal(
+        &self,
+        event: &EventRecord,
+        left: Option<LeftAfter>,
+    ) {
         if let Ok(id) = EventId::parse(&event.id) {
-            self.check_sold_out(&id).await;
+            self.check_sold_out(&id, left).await;
         }
     }
 
     /// Asks the database whether anything is left; nothing left marks the
     /// event sold out in the queue (once: later reports change nothing).
     /// Returns after a query that started after the call (see
-    /// [`SoldOutChecks`]).
-    async fn check_sold_out(&self, event: &EventId) {
+    /// [`SoldOutChecks`]). `seen`: an answer from such a query already,
+    /// which is used instead; the holds that share it report it once, and
+    /// each returns after that report.
+    async fn check_sold_out(&self, event: &EventId, seen: Option<LeftAfter>) {
         let checks = self.sold_out_checks.of(event);
+        if let Some(seen) = seen {
+            if seen.left.sold_out() {
+                let mut answered = checks.answered.lock().await;
+                if answered.reported_look != seen.look {
+                    self.report_sold_out(event).await;
+                    answered.reported_look = seen.look;
+                }
+            }
+            return;
+        }
         let mine = checks.asked.fetch_add(1, Ordering::SeqCst) + 1;
         let mut answered = checks.answered.lock().await;
         if answered.upto >= mine {
@@ -99,17 +124,21 @@ impl Holds {
             answered.free_seat = seat;
         }
         match left.map(|l| l.sold_out()) {
-            Ok(true) => match self.queue.mark_sold_out(event).await {
-                Ok(true) => {
-                    tracing::info!(event = %event, "sold out: the queue is now the waitlist")
-                }
-                Ok(false) => {}
-                Err(e) => tracing::warn!(event = %event, error = %e, "marking sold out failed"),
-            },
+            Ok(true) => self.report_sold_out(event).await,
             Ok(false) => {}
             Err(e) => tracing::warn!(event = %event, error = %e, "checking for seats left failed"),
         }
         answered.upto = upto;
+    }
+
+    /// Marks the event sold out in the queue (once: later reports change
+    /// nothing).
+    async fn report_sold_out(&self, event: &EventId) {
+        match self.queue.mark_sold_out(event).await {
+            Ok(true) => tracing::info!(event = %event, "sold out: the queue is now the waitlist"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(event = %event, error = %e, "marking sold out failed"),
+        }
     }
 
     /// After a hold ended: unless it became an order (its seats are sold),

@@ -53,6 +53,23 @@ pub trait CatalogRepo: Send + Sync {
     async fn event(&self, id: &str) -> Result<Option<EventRecord>>;
     /// Sections, tiers, seats and pools of an event, with availability.
     async fn seat_map(&self, event: &str) -> Result<SeatMapData>;
+    /// Seat and pool prices of an event: what a hold needs of its seat map.
+    async fn prices(&self, event: &str) -> Result<PriceList> {
+        let map = self.seat_map(event).await?;
+        let tier = |id: i64| map.tiers.iter().find(|t| t.id == id).map_or(0, |t| t.price);
+        Ok(PriceList {
+            seats: map
+                .seats
+                .iter()
+                .map(|s| (s.id, tier(s.price_tier_id)))
+                .collect(),
+            pools: map
+                .pools
+                .iter()
+                .map(|p| (p.id, tier(p.price_tier_id)))
+                .collect(),
+        })
+    }
     /// How many events exist (seeding runs only on an empty database).
     async fn event_count(&self) -> Result<i64>;
     /// Seats and GA places of the event neither held nor sold: 0 means
@@ -101,6 +118,12 @@ pub trait HoldRepo: Send + Sync {
     /// In one transaction: consumes the admission `jti`, creates the hold
     /// and takes every seat (in id order) or nothing.
     async fn place(&self, hold: &NewHold) -> Result<PlaceOutcome>;
+    /// [`Self::place`], and what was left of the event once it committed,
+    /// when the backend found that out in the same call; `None`: ask
+    /// [`CatalogRepo::left`].
+    async fn place_then_left(&self, hold: &NewHold) -> Result<(PlaceOutcome, Option<LeftAfter>)> {
+        Ok((self.place(hold).await?, None))
+    }
     /// A hold with its seats and GA places.
     async fn get(&self, id: &str) -> Result<Option<HoldDetail>>;
     /// Ends an active hold (`released` or `expired`) and frees its seats.

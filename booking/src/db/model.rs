@@ -131,6 +131,16 @@ pub struct SeatMapData {
     pub pools: Vec<PoolRow>,
 }
 
+/// What a hold costs, per seat and per GA place, without the rest of the
+/// seat map.
+#[derive(Debug, Clone, Default)]
+pub struct PriceList {
+    /// (seat id, price) of every seat.
+    pub seats: Vec<(i64, i64)>,
+    /// (pool id, unit price) of every GA pool.
+    pub pools: Vec<(i64, i64)>,
+}
+
 /// What is left of an event, as [`super::CatalogRepo::left`] finds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Left {
@@ -145,6 +155,17 @@ impl Left {
     pub fn sold_out(&self) -> bool {
         self.seat.is_none() && !self.places
     }
+}
+
+/// What one look after a batch of holds found left of an event, shared by
+/// the holds of that batch: `look` numbers the look, so the waitlist is
+/// told once per look, not once per hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeftAfter {
+    /// What was left.
+    pub left: Left,
+    /// Which look found it (unique in the process).
+    pub look: u64,
 }
 
 /// A new event with its seat map (seeding, admin).

@@ -11,7 +11,9 @@ pub mod sweeper;
 use crate::admission::Credentials;
 use crate::catalog::{Catalog, SeatMapCache};
 use crate::config::BookingConfig;
-use crate::db::{Db, HoldGaReq, HoldSeatReq, HoldStatus, NewHold, PlaceOutcome, Released};
+use crate::db::{
+    Db, HoldGaReq, HoldSeatReq, HoldStatus, LeftAfter, NewHold, PlaceOutcome, Released,
+};
 use crate::error::{BookingError, Result};
 use crate::payment::mirror::Intents;
 use crate::state::now;
@@ -229,38 +231,48 @@ impl Holds {
         };
         let places = hold.seats.len() as u64 + hold.ga.map_or(0, |g| g.quantity.max(0) as u64);
         let visitor = hold.visitor_id.clone();
-        let placed = self.place_checked(hold).await;
+        let (placed, left) = self.place_checked(hold).await;
         match &placed {
-            Ok(_) => self.waitlist_after_hold(&ev, &visitor, places).await,
-            Err(BookingError::SeatsUnavailable { .. }) => self.waitlist_after_refusal(&ev).await,
+            Ok(_) => self.waitlist_after_hold(&ev, &visitor, places, left).await,
+            Err(BookingError::SeatsUnavailable { .. }) => {
+                self.waitlist_after_refusal(&ev, left).await
+            }
             Err(_) => {}
         }
         placed
     }
 
     /// Sheds contention with Redis locks (if any), then lets the database
-    /// decide.
-    async fn place_checked(&self, hold: NewHold) -> Result<HoldView> {
+    /// decide. With the outcome, what was left of the event after it, when
+    /// the database said.
+    async fn place_checked(&self, hold: NewHold) -> (Result<HoldView>, Option<LeftAfter>) {
         let seat_ids: Vec<i64> = hold.seats.iter().map(|s| s.seat_id).collect();
         let guard = match &self.locks {
             Some(locks) if !seat_ids.is_empty() => {
                 match locks.acquire(&hold.event_id, &seat_ids, &hold.id).await {
                     Ok(guard) => Some(guard),
                     Err(contended) => {
-                        return Err(BookingError::SeatsUnavailable { seats: contended })
+                        return (
+                            Err(BookingError::SeatsUnavailable { seats: contended }),
+                            None,
+                        )
                     }
                 }
             }
             _ => None,
         };
-        let outcome = self.db.holds().place(&hold).await;
+        let outcome = self.db.holds().place_then_left(&hold).await;
         if let (Some(locks), Some(guard)) = (&self.locks, guard) {
             locks.release(guard, &hold.id).await;
         }
-        match outcome? {
+        let (outcome, left) = match outcome {
+            Ok(placed) => placed,
+            Err(e) => return (Err(e), None),
+        };
+        let placed = match outcome {
             PlaceOutcome::Placed => {
                 self.seat_maps.invalidate(&hold.event_id);
-                Ok(HoldView {
+                let view = HoldView {
                     hold_id: hold.id,
                     event: hold.event_id,
                     status: "active".to_owned(),
@@ -276,7 +288,8 @@ impl Holds {
                     quantity: hold.ga.map(|g| g.quantity),
                     total: hold.total,
                     currency: hold.currency,
-                })
+                };
+                Ok(view)
             }
             PlaceOutcome::TokenUsed => Err(BookingError::TokenUsed),
             PlaceOutcome::SeatsTaken(seats) => Err(BookingError::SeatsUnavailable { seats }),
@@ -288,7 +301,8 @@ impl Holds {
                     message: "the sale for this event is not open".to_owned(),
                 })
             }
-        }
+        };
+        (placed, left)
     }
 
     /// A hold, visible to its own session only.

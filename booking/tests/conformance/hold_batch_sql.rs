@@ -7,6 +7,9 @@
 //! the others and refuses that one. Rows written in one subtransaction
 //! share their `xmin`, which tells the two paths apart. SQLite has no such
 //! function (it places one hold per transaction).
+//!
+//! `place_holds_then_left` places a batch the same way, commits, and only
+//! then looks at what is left of its events.
 
 use crate::common::{Backend, TestApp};
 use sqlx::PgPool;
@@ -117,6 +120,86 @@ async fn a_batch_places_all_at_once_or_each_hold_alone() {
     .await
     .expect("count");
     assert_eq!(refused, 0, "the refused hold left nothing behind");
+    pool.close().await;
+    app.cleanup().await;
+}
+
+type Look = (
+    Vec<i16>,
+    Vec<i32>,
+    Vec<i64>,
+    Option<Vec<Option<i64>>>,
+    Option<Vec<Option<bool>>>,
+);
+
+/// Calls `place_holds_then_left` with one one-seat hold per `(hold id,
+/// seat)` of the demo event, looking at `look` (event, seat to look from).
+async fn place_then_look(pool: &PgPool, holds: &[(&str, i64)], look: &[(&str, i64)]) -> Look {
+    let n = holds.len();
+    let ids: Vec<String> = holds.iter().map(|h| h.0.to_owned()).collect();
+    let jtis: Vec<String> = holds.iter().map(|h| format!("jti_{}", h.0)).collect();
+    let seats: Vec<i64> = holds.iter().map(|h| h.1).collect();
+    let text = |v: &str| vec![v.to_owned(); n];
+    let now = vec![chrono::Utc::now(); n];
+    let none: Vec<Option<i64>> = vec![None; n];
+    let events: Vec<String> = look.iter().map(|l| l.0.to_owned()).collect();
+    let from: Vec<i64> = look.iter().map(|l| l.1).collect();
+    sqlx::query_as(
+        "call place_holds_then_left(
+            $1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9, $9, $10, $11, $12, false,
+            $13, $14, null, null, null, null, null)",
+    )
+    .bind(&ids)
+    .bind(text("demo"))
+    .bind(text("visitor"))
+    .bind(text("session"))
+    .bind(&jtis)
+    .bind(vec![100_i64; n])
+    .bind(text("usd"))
+    .bind(&now)
+    .bind(&none)
+    .bind(vec![1_i32; n])
+    .bind(&seats)
+    .bind(vec![100_i64; n])
+    .bind(&events)
+    .bind(&from)
+    .fetch_one(pool)
+    .await
+    .expect("place_holds_then_left")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_committed_before_what_is_left_is_looked_at() {
+    let app = TestApp::new(Backend::Postgres).await;
+    let url = app.config.database_url.as_ref().expect("a database url");
+    let pool = PgPool::connect(url.expose()).await.expect("connect");
+    let ids = seat_ids(&app).await;
+
+    let first = [("hold_c1", ids[0]), ("hold_c2", ids[1])];
+    let (outcomes, counts, taken, seat, places) =
+        place_then_look(&pool, &first, &[("demo", ids[0])]).await;
+    assert_eq!((outcomes, counts, taken), (vec![0, 0], vec![0, 0], vec![]));
+    assert_eq!(
+        seat,
+        Some(vec![Some(ids[2])]),
+        "the batch's seats are taken"
+    );
+    assert_eq!(places, Some(vec![Some(true)]));
+
+    // Two holds refused, each with its seat; the look starts past the
+    // free seats and wraps to the first one; an unknown event has nothing.
+    let second = [
+        ("hold_d1", ids[0]),
+        ("hold_d2", ids[1]),
+        ("hold_d3", ids[5]),
+    ];
+    let look = [("demo", ids[ids.len() - 1] + 1), ("no_such_event", 0)];
+    let (outcomes, counts, taken, seat, places) = place_then_look(&pool, &second, &look).await;
+    assert_eq!(outcomes, vec![2, 2, 0]);
+    assert_eq!((counts, taken), (vec![1, 1, 0], vec![ids[0], ids[1]]));
+    assert_eq!(seat, Some(vec![Some(ids[2]), None]));
+    assert_eq!(places, Some(vec![Some(true), Some(false)]));
+    assert_eq!(holder(&pool, ids[5]).await.as_deref(), Some("hold_d3"));
     pool.close().await;
     app.cleanup().await;
 }

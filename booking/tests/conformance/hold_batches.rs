@@ -183,6 +183,34 @@ async fn the_last_hold_reports_sold_out(backend: Backend) {
     Arc::into_inner(app).expect("one owner").cleanup().await;
 }
 
+/// Everything but 20 seats is held; then 20 fans at once each take one of
+/// them. Whichever batches they share, the hold that commits last must
+/// see every other one committed: the waiting room is told "sold out",
+/// once.
+async fn the_last_seats_taken_at_once_report_sold_out(backend: Backend) {
+    let app = Arc::new(TestApp::new(backend).await);
+    let ids = seat_ids(&app).await;
+    let (last, rest) = ids.split_at(ids.len() - 20);
+    let mut reqs: Vec<HoldRequest> = rest.chunks(6).map(seats).collect();
+    reqs.extend((0..83).map(|_| HoldRequest {
+        quantity: Some(6),
+        ..Default::default()
+    }));
+    reqs.push(HoldRequest {
+        quantity: Some(2),
+        ..Default::default()
+    });
+    let results = race(&app, reqs.into_iter().enumerate().collect()).await;
+    assert!(results.iter().all(Result::is_ok), "everything was free");
+    assert!(app.queue.sold_out_reports().is_empty(), "20 seats are left");
+    let reqs = last.iter().enumerate().map(|(k, &id)| (k, seats(&[id])));
+    let results = race(&app, reqs.collect()).await;
+    assert!(results.iter().all(Result::is_ok), "the last 20 were free");
+    assert!(app.db.catalog().sold_out("demo").await.expect("sold out?"));
+    assert_eq!(app.queue.sold_out_reports(), vec!["demo".to_owned()]);
+    Arc::into_inner(app).expect("one owner").cleanup().await;
+}
+
 /// One seat is held; then 40 fans at once each want a free seat of their
 /// own and one more wants the held seat: the 40 are placed, whichever
 /// holds share their batch, and only that one is refused.
@@ -216,4 +244,5 @@ crate::per_backend!(
     overlapping_pairs_one_winner_per_seat,
     one_hold_per_admission_and_no_oversold_pool,
     the_last_hold_reports_sold_out,
+    the_last_seats_taken_at_once_report_sold_out,
 );

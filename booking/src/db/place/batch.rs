@@ -9,6 +9,11 @@
 //! other's seats, so one seat still has one winner; and nothing is answered
 //! before the commit.
 //!
+//! The same call then commits and looks at what is left of the batch's
+//! events (`place_holds_then_left`): the waitlist needs that after every
+//! hold, from a query that started after the hold's commit, and asked on
+//! its own it was one more round trip per batch that each hold waited for.
+//!
 //! A database error for a batch (a deadlock with a writer that locks seats
 //! in another order, a failed commit) sends each of its holds through
 //! [`PgStore::place_alone`], so the caller gets the outcome or error of its
@@ -16,10 +21,12 @@
 
 use super::super::postgres::PgStore;
 use super::postgres::lock_key;
-use crate::db::{NewHold, PlaceOutcome};
+use crate::db::{Left, LeftAfter, NewHold, PlaceOutcome};
 use crate::error::{BookingError, Result};
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot, Mutex};
@@ -38,11 +45,19 @@ const MAX_BATCH: usize = 32;
 const WORKERS: usize = 2;
 /// Holds waiting for a worker before callers wait to hand theirs in.
 const QUEUE: usize = 1_024;
+/// Events a worker remembers a free seat of, to look from next time.
+const HINTS: usize = 1_024;
+
+/// A hold's outcome, and what was left of its event after the commit.
+type Placed = (PlaceOutcome, Option<LeftAfter>);
+
+/// Numbers the looks of all workers.
+static LOOKS: AtomicU64 = AtomicU64::new(1);
 
 /// One caller's hold and where its outcome goes.
 struct Job {
     hold: NewHold,
-    reply: oneshot::Sender<Result<PlaceOutcome>>,
+    reply: oneshot::Sender<Result<Placed>>,
 }
 
 /// Hands holds to the workers; dropping it stops them.
@@ -62,7 +77,7 @@ impl HoldBatcher {
     }
 
     /// Places `hold` in the next batch and waits for its commit.
-    pub(in crate::db) async fn place(&self, hold: &NewHold) -> Result<PlaceOutcome> {
+    pub(in crate::db) async fn place(&self, hold: &NewHold) -> Result<Placed> {
         let (reply, outcome) = oneshot::channel();
         let job = Job {
             hold: hold.clone(),
@@ -81,6 +96,8 @@ async fn work(pool: PgPool, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
     // A worker that waits, for the queue or for another worker to take its
     // batch from it, gives its connection back first.
     let mut conn: Option<PoolConnection<Postgres>> = None;
+    // Per event, the free seat its last look found (see `CatalogRepo::left`).
+    let mut hints: HashMap<String, i64> = HashMap::new();
     loop {
         let batch = {
             let mut jobs = match jobs.try_lock() {
@@ -118,13 +135,16 @@ async fn work(pool: PgPool, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
                     // Each caller gets the error its own hold meets.
                     tracing::warn!(error = %e, "no connection for a batch of holds");
                     for job in batch {
-                        let _ = job.reply.send(PgStore::place_alone(&pool, &job.hold).await);
+                        let _ = job.reply.send(alone(&pool, &job.hold).await);
                     }
                     continue;
                 }
             },
         };
-        if run(&pool, &mut c, batch).await {
+        if hints.len() > HINTS {
+            hints.clear();
+        }
+        if run(&pool, &mut c, batch, &mut hints).await {
             conn = Some(c);
         }
     }
@@ -132,15 +152,48 @@ async fn work(pool: PgPool, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
 
 /// Places `batch` on `conn`; `false` when that failed, and the connection
 /// may be broken: each hold was then placed alone on a pooled one.
-async fn run(pool: &PgPool, conn: &mut PgConnection, mut batch: Vec<Job>) -> bool {
+async fn run(
+    pool: &PgPool,
+    conn: &mut PgConnection,
+    mut batch: Vec<Job>,
+    hints: &mut HashMap<String, i64>,
+) -> bool {
     // Pools, then seats, lowest first: batches placed in this order lock
     // rows in one order and never wait on each other in a cycle.
     batch.sort_by_key(|j| lock_key(&j.hold));
     let holds: Vec<&NewHold> = batch.iter().map(|j| &j.hold).collect();
-    let placed = PgStore::place_batch(&mut *conn, &holds).await;
+    let mut look: Vec<(String, i64)> = Vec::new();
+    for h in &holds {
+        if !look.iter().any(|l| l.0 == h.event_id) {
+            let from = hints.get(&h.event_id).copied().unwrap_or(0);
+            look.push((h.event_id.clone(), from));
+        }
+    }
+    let placed = PgStore::place_batch_then_left(&mut *conn, &holds, &look).await;
     let ok = placed.is_ok();
-    let outcomes: Vec<Option<Result<PlaceOutcome>>> = match placed {
-        Ok(outcomes) => outcomes.into_iter().map(|o| Some(Ok(o))).collect(),
+    let outcomes: Vec<Option<Result<Placed>>> = match placed {
+        Ok((outcomes, left)) => {
+            let left = left.unwrap_or_default();
+            let number = LOOKS.fetch_add(1, Ordering::Relaxed);
+            for ((event, _), l) in look.iter().zip(&left) {
+                if let Some(Left {
+                    seat: Some(seat), ..
+                }) = l
+                {
+                    hints.insert(event.clone(), *seat);
+                }
+            }
+            let left_of = |event: &str| {
+                let k = look.iter().position(|l| l.0 == event)?;
+                let left = left.get(k).copied().flatten()?;
+                Some(LeftAfter { left, look: number })
+            };
+            holds
+                .iter()
+                .zip(outcomes)
+                .map(|(h, o)| Some(Ok((o, left_of(&h.event_id)))))
+                .collect()
+        }
         Err(e) => {
             tracing::warn!(error = %e, holds = batch.len(), "a batch of holds failed; placing each alone");
             batch.iter().map(|_| None).collect()
@@ -149,10 +202,15 @@ async fn run(pool: &PgPool, conn: &mut PgConnection, mut batch: Vec<Job>) -> boo
     for (job, outcome) in batch.into_iter().zip(outcomes) {
         let result = match outcome {
             Some(result) => result,
-            None => PgStore::place_alone(pool, &job.hold).await,
+            None => alone(pool, &job.hold).await,
         };
         // The caller may have gone away; its hold stands (or not) anyway.
         let _ = job.reply.send(result);
     }
     ok
+}
+
+/// One hold in a call of its own; the caller looks at what is left.
+async fn alone(pool: &PgPool, hold: &NewHold) -> Result<Placed> {
+    Ok((PgStore::place_alone(pool, hold).await?, None))
 }

@@ -5,13 +5,16 @@
 //! of holds in one statement: one round trip and one commit for the batch.
 //! It first tries every hold at once; if one of them cannot be placed, it
 //! places each hold in a subtransaction of its own, so each is placed whole
-//! or not at all. Concurrent holds are gathered into batches by `batch`.
+//! or not at all. Concurrent holds are gathered into batches by `batch`,
+//! which calls it through `place_holds_then_left`
+//! (`20261205090000_hold_batch_left.sql`): the batch, its commit, then what
+//! is left of its events.
 
 use super::super::postgres::PgStore;
-use crate::db::{NewHold, PlaceOutcome};
+use crate::db::{Left, LeftAfter, NewHold, PlaceOutcome};
 use crate::error::{BookingError, Result};
 use chrono::{DateTime, Utc};
-use sqlx::{PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 
 /// Where a hold's first lock falls in the order every batch locks in:
 /// GA pools (ascending), then seats (ascending). A hold has one or the
@@ -91,7 +94,90 @@ impl Columns {
 impl PgStore {
     /// See the module documentation.
     pub(in crate::db) async fn place_hold_tx(&self, h: &NewHold) -> Result<PlaceOutcome> {
+        Ok(self.hold_batcher().place(h).await?.0)
+    }
+
+    /// See the module documentation; the batch's call also looks, after
+    /// its commit, at what is left of the hold's event.
+    pub(in crate::db) async fn place_hold_then_left_tx(
+        &self,
+        h: &NewHold,
+    ) -> Result<(PlaceOutcome, Option<LeftAfter>)> {
         self.hold_batcher().place(h).await
+    }
+
+    /// Places `holds` like [`Self::place_batch`], commits, then looks at
+    /// what is left of each event of `look` (event, free seat to look
+    /// from), in one call of `place_holds_then_left`. The looks are `None`
+    /// when that query failed; the holds stand. An error means nothing was
+    /// placed, unless the connection failed after the commit (as with
+    /// [`Self::place_batch`]).
+    pub(in crate::db) async fn place_batch_then_left(
+        conn: &mut PgConnection,
+        holds: &[&NewHold],
+        look: &[(String, i64)],
+    ) -> Result<(Vec<PlaceOutcome>, Option<Vec<Option<Left>>>)> {
+        let c = Columns::of(holds)?;
+        type Answer = (
+            Vec<i16>,
+            Vec<i32>,
+            Vec<i64>,
+            Option<Vec<Option<i64>>>,
+            Option<Vec<Option<bool>>>,
+        );
+        let (outcomes, counts, taken, seats, places): Answer = sqlx::query_as(
+            "call place_holds_then_left(
+                $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                $17, $18, null, null, null, null, null)",
+        )
+        .bind(c.id)
+        .bind(c.event)
+        .bind(c.visitor)
+        .bind(c.session)
+        .bind(c.jti)
+        .bind(c.total)
+        .bind(c.currency)
+        .bind(c.now)
+        .bind(c.expires)
+        .bind(c.ga_pool)
+        .bind(c.ga_quantity)
+        .bind(c.ga_price)
+        .bind(c.seat_count)
+        .bind(c.seat_id)
+        .bind(c.seat_price)
+        .bind(!locks_in_order(holds))
+        .bind(look.iter().map(|l| l.0.clone()).collect::<Vec<_>>())
+        .bind(look.iter().map(|l| l.1).collect::<Vec<_>>())
+        .fetch_one(conn)
+        .await?;
+        if outcomes.len() != holds.len() || counts.len() != holds.len() {
+            return Err(BookingError::internal(
+                "place_holds_then_left answered a different number of holds",
+            ));
+        }
+        let mut rest = taken.as_slice();
+        let mut placed = Vec::with_capacity(holds.len());
+        for (outcome, count) in outcomes.into_iter().zip(counts) {
+            let n = usize::try_from(count).unwrap_or(usize::MAX).min(rest.len());
+            let (mine, others) = rest.split_at(n);
+            rest = others;
+            placed.push(outcome_of(outcome, mine.to_vec())?);
+        }
+        let left = match (seats, places) {
+            (Some(seats), Some(places))
+                if seats.len() == look.len() && places.len() == look.len() =>
+            {
+                Some(
+                    seats
+                        .into_iter()
+                        .zip(places)
+                        .map(|(seat, places)| places.map(|places| Left { seat, places }))
+                        .collect(),
+                )
+            }
+            _ => None,
+        };
+        Ok((placed, left))
     }
 
     /// Places `holds` in one statement, its own transaction: one outcome
@@ -134,16 +220,7 @@ impl PgStore {
             ));
         }
         rows.into_iter()
-            .map(|(_, outcome, taken)| match outcome {
-                0 => Ok(PlaceOutcome::Placed),
-                1 => Ok(PlaceOutcome::TokenUsed),
-                2 => Ok(PlaceOutcome::SeatsTaken(taken)),
-                3 => Ok(PlaceOutcome::SoldOut),
-                4 => Ok(PlaceOutcome::EventClosed),
-                other => Err(BookingError::internal(format!(
-                    "place_holds answered outcome {other}"
-                ))),
-            })
+            .map(|(_, outcome, taken)| outcome_of(outcome, taken))
             .collect()
     }
 
@@ -153,6 +230,20 @@ impl PgStore {
             .await?
             .pop()
             .ok_or_else(|| BookingError::internal("place_holds answered no hold"))
+    }
+}
+
+/// A hold's outcome as `place_holds` codes it.
+fn outcome_of(code: i16, taken: Vec<i64>) -> Result<PlaceOutcome> {
+    match code {
+        0 => Ok(PlaceOutcome::Placed),
+        1 => Ok(PlaceOutcome::TokenUsed),
+        2 => Ok(PlaceOutcome::SeatsTaken(taken)),
+        3 => Ok(PlaceOutcome::SoldOut),
+        4 => Ok(PlaceOutcome::EventClosed),
+        other => Err(BookingError::internal(format!(
+            "place_holds answered outcome {other}"
+        ))),
     }
 }
 

@@ -2,11 +2,19 @@
 //! writer (SQLite has no data-modifying CTEs).
 
 use super::super::sqlite::SqliteStore;
-use crate::db::{HoldGaReq, NewHold, PlaceOutcome};
+use crate::db::{HoldGaReq, LeftAfter, NewHold, PlaceOutcome};
 use crate::error::Result;
 use sqlx::{Sqlite, Transaction};
 
 impl SqliteStore {
+    /// Nothing is looked up after the hold here: the caller asks.
+    pub(in crate::db) async fn place_hold_then_left_tx(
+        &self,
+        h: &NewHold,
+    ) -> Result<(PlaceOutcome, Option<LeftAfter>)> {
+        Ok((self.place_hold_tx(h).await?, None))
+    }
+
     /// Consumes the admission, creates the hold, takes every seat in id
     /// order (or rolls everything back), then the GA places.
     pub(in crate::db) async fn place_hold_tx(&self, h: &NewHold) -> Result<PlaceOutcome> {

@@ -142,6 +142,24 @@ macro_rules! impl_catalog_repo {
                 })
             }
 
+            async fn prices(&self, event: &str) -> $crate::error::Result<$crate::db::PriceList> {
+                let seats: Vec<(i64, i64)> = sqlx::query_as(
+                    "select s.id, t.price from seat s join price_tier t on t.id = s.price_tier_id
+                    where s.event_id = $1",
+                )
+                .bind(event)
+                .fetch_all(self.read())
+                .await?;
+                let pools: Vec<(i64, i64)> = sqlx::query_as(
+                    "select g.id, t.price from ga_pool g join price_tier t on t.id = g.price_tier_id
+                    where g.event_id = $1",
+                )
+                .bind(event)
+                .fetch_all(self.read())
+                .await?;
+                Ok($crate::db::PriceList { seats, pools })
+            }
+
             async fn available(&self, event: &str) -> $crate::error::Result<i64> {
                 let n: i64 = sqlx::query_scalar(
                     "select cast(

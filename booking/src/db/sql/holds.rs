@@ -91,6 +91,13 @@ macro_rules! impl_hold_repo {
                 self.place_hold_tx(h).await
             }
 
+            async fn place_then_left(
+                &self,
+                h: &$crate::db::NewHold,
+            ) -> $crate::error::Result<($crate::db::PlaceOutcome, Option<$crate::db::LeftAfter>)> {
+                self.place_hold_then_left_tx(h).await
+            }
+
             async fn get(
                 &self,
                 id: &str,
