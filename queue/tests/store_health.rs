@@ -152,7 +152,7 @@ async fn open_event(store: &Flaky) -> EventId {
 async fn a_failed_tick_is_an_outage_only_if_the_store_stops_answering() {
     let store = Arc::new(Flaky::default());
     let engine = engine(&store);
-    let event = open_event(&store).await;
+    open_event(&store).await;
     let _loops = engine.spawn_loops();
     store.ticks(2).await;
     assert!(engine.store_ok());
