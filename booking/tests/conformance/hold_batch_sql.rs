@@ -21,36 +21,45 @@ async fn seat_ids(app: &TestApp) -> Vec<i64> {
     ids
 }
 
-/// Calls `place_holds` with one one-seat hold per `(hold id, seat)`, each
-/// with an admission of its own; answers `(outcome, taken)` per hold.
-async fn place(pool: &PgPool, holds: &[(&str, i64)]) -> Vec<(i16, Vec<i64>)> {
+/// One one-seat hold per `(hold id, seat)` of the demo event, each with an
+/// admission of its own, as `place_holds`' first twelve distinct
+/// parameters (the SQL repeats `$8` and `$9` where columns share a value).
+fn bind_batch<'q, O>(
+    q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    holds: &[(&str, i64)],
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
     let n = holds.len();
     let ids: Vec<String> = holds.iter().map(|h| h.0.to_owned()).collect();
     let jtis: Vec<String> = holds.iter().map(|h| format!("jti_{}", h.0)).collect();
     let seats: Vec<i64> = holds.iter().map(|h| h.1).collect();
     let text = |v: &str| vec![v.to_owned(); n];
-    let now = vec![chrono::Utc::now(); n];
     let none: Vec<Option<i64>> = vec![None; n];
-    let rows: Vec<(i32, i16, Vec<i64>)> = sqlx::query_as(
+    q.bind(ids)
+        .bind(text("demo"))
+        .bind(text("visitor"))
+        .bind(text("session"))
+        .bind(jtis)
+        .bind(vec![100_i64; n])
+        .bind(text("usd"))
+        .bind(vec![chrono::Utc::now(); n])
+        .bind(none)
+        .bind(vec![1_i32; n])
+        .bind(seats)
+        .bind(vec![100_i64; n])
+}
+
+/// Calls `place_holds` with `holds` (see [`bind_batch`]); answers
+/// `(outcome, taken)` per hold.
+async fn place(pool: &PgPool, holds: &[(&str, i64)]) -> Vec<(i16, Vec<i64>)> {
+    let q = sqlx::query_as(
         "select hold_index, outcome, taken from place_holds(
             $1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9, $9, $10, $11, $12, false)
         order by hold_index",
-    )
-    .bind(&ids)
-    .bind(text("demo"))
-    .bind(text("visitor"))
-    .bind(text("session"))
-    .bind(&jtis)
-    .bind(vec![100_i64; n])
-    .bind(text("usd"))
-    .bind(&now)
-    .bind(&none)
-    .bind(vec![1_i32; n])
-    .bind(&seats)
-    .bind(vec![100_i64; n])
-    .fetch_all(pool)
-    .await
-    .expect("place_holds");
+    );
+    let rows: Vec<(i32, i16, Vec<i64>)> = bind_batch(q, holds)
+        .fetch_all(pool)
+        .await
+        .expect("place_holds");
     rows.into_iter().map(|r| (r.1, r.2)).collect()
 }
 
@@ -132,40 +141,22 @@ type Look = (
     Option<Vec<Option<bool>>>,
 );
 
-/// Calls `place_holds_then_left` with one one-seat hold per `(hold id,
-/// seat)` of the demo event, looking at `look` (event, seat to look from).
+/// Calls `place_holds_then_left` with `holds` (see [`bind_batch`]),
+/// looking at `look` (event, seat to look from).
 async fn place_then_look(pool: &PgPool, holds: &[(&str, i64)], look: &[(&str, i64)]) -> Look {
-    let n = holds.len();
-    let ids: Vec<String> = holds.iter().map(|h| h.0.to_owned()).collect();
-    let jtis: Vec<String> = holds.iter().map(|h| format!("jti_{}", h.0)).collect();
-    let seats: Vec<i64> = holds.iter().map(|h| h.1).collect();
-    let text = |v: &str| vec![v.to_owned(); n];
-    let now = vec![chrono::Utc::now(); n];
-    let none: Vec<Option<i64>> = vec![None; n];
     let events: Vec<String> = look.iter().map(|l| l.0.to_owned()).collect();
     let from: Vec<i64> = look.iter().map(|l| l.1).collect();
-    sqlx::query_as(
+    let q = sqlx::query_as(
         "call place_holds_then_left(
             $1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9, $9, $10, $11, $12, false,
             $13, $14, null, null, null, null, null)",
-    )
-    .bind(&ids)
-    .bind(text("demo"))
-    .bind(text("visitor"))
-    .bind(text("session"))
-    .bind(&jtis)
-    .bind(vec![100_i64; n])
-    .bind(text("usd"))
-    .bind(&now)
-    .bind(&none)
-    .bind(vec![1_i32; n])
-    .bind(&seats)
-    .bind(vec![100_i64; n])
-    .bind(&events)
-    .bind(&from)
-    .fetch_one(pool)
-    .await
-    .expect("place_holds_then_left")
+    );
+    bind_batch(q, holds)
+        .bind(events)
+        .bind(from)
+        .fetch_one(pool)
+        .await
+        .expect("place_holds_then_left")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -63,6 +63,8 @@ struct Columns {
     seat_count: Vec<i32>,
     seat_id: Vec<i64>,
     seat_price: Vec<i64>,
+    /// Whether the function must sort the seat locks itself.
+    reorder: bool,
 }
 
 impl Columns {
@@ -87,9 +89,33 @@ impl Columns {
             c.seat_id.extend(h.seats.iter().map(|s| s.seat_id));
             c.seat_price.extend(h.seats.iter().map(|s| s.price));
         }
+        c.reorder = !locks_in_order(holds);
         Ok(c)
     }
+
+    /// Binds the batch as `place_holds`' sixteen parameters, in its order
+    /// (`place_holds_then_left` takes the same first).
+    fn bind<'q, O>(self, q: BatchQuery<'q, O>) -> BatchQuery<'q, O> {
+        q.bind(self.id)
+            .bind(self.event)
+            .bind(self.visitor)
+            .bind(self.session)
+            .bind(self.jti)
+            .bind(self.total)
+            .bind(self.currency)
+            .bind(self.now)
+            .bind(self.expires)
+            .bind(self.ga_pool)
+            .bind(self.ga_quantity)
+            .bind(self.ga_price)
+            .bind(self.seat_count)
+            .bind(self.seat_id)
+            .bind(self.seat_price)
+            .bind(self.reorder)
+    }
 }
+
+type BatchQuery<'q, O> = sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>;
 
 impl PgStore {
     /// See the module documentation.
@@ -125,31 +151,16 @@ impl PgStore {
             Option<Vec<Option<i64>>>,
             Option<Vec<Option<bool>>>,
         );
-        let (outcomes, counts, taken, seats, places): Answer = sqlx::query_as(
-            "call place_holds_then_left(
+        let (outcomes, counts, taken, seats, places): Answer = c
+            .bind(sqlx::query_as(
+                "call place_holds_then_left(
                 $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
                 $17, $18, null, null, null, null, null)",
-        )
-        .bind(c.id)
-        .bind(c.event)
-        .bind(c.visitor)
-        .bind(c.session)
-        .bind(c.jti)
-        .bind(c.total)
-        .bind(c.currency)
-        .bind(c.now)
-        .bind(c.expires)
-        .bind(c.ga_pool)
-        .bind(c.ga_quantity)
-        .bind(c.ga_price)
-        .bind(c.seat_count)
-        .bind(c.seat_id)
-        .bind(c.seat_price)
-        .bind(!locks_in_order(holds))
-        .bind(look.iter().map(|l| l.0.clone()).collect::<Vec<_>>())
-        .bind(look.iter().map(|l| l.1).collect::<Vec<_>>())
-        .fetch_one(conn)
-        .await?;
+            ))
+            .bind(look.iter().map(|l| l.0.clone()).collect::<Vec<_>>())
+            .bind(look.iter().map(|l| l.1).collect::<Vec<_>>())
+            .fetch_one(conn)
+            .await?;
         if outcomes.len() != holds.len() || counts.len() != holds.len() {
             return Err(BookingError::internal(
                 "place_holds_then_left answered a different number of holds",
@@ -187,28 +198,13 @@ impl PgStore {
         holds: &[&NewHold],
     ) -> Result<Vec<PlaceOutcome>> {
         let c = Columns::of(holds)?;
-        let rows: Vec<(i32, i16, Vec<i64>)> = sqlx::query_as(
-            "select hold_index, outcome, taken from place_holds(
+        let rows: Vec<(i32, i16, Vec<i64>)> = c
+            .bind(sqlx::query_as(
+                "select hold_index, outcome, taken from place_holds(
                 $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
-        .bind(c.id)
-        .bind(c.event)
-        .bind(c.visitor)
-        .bind(c.session)
-        .bind(c.jti)
-        .bind(c.total)
-        .bind(c.currency)
-        .bind(c.now)
-        .bind(c.expires)
-        .bind(c.ga_pool)
-        .bind(c.ga_quantity)
-        .bind(c.ga_price)
-        .bind(c.seat_count)
-        .bind(c.seat_id)
-        .bind(c.seat_price)
-        .bind(!locks_in_order(holds))
-        .fetch_all(conn)
-        .await?;
+            ))
+            .fetch_all(conn)
+            .await?;
         let in_order = rows.len() == holds.len()
             && rows
                 .iter()
