@@ -42,6 +42,11 @@ struct Answered {
     free_seat: i64,
     /// The last look after a batch (`LeftAfter::look`) reported sold out.
     reported_look: u64,
+    /// Whether a query here found nothing left and the queue heard it,
+    /// with no query finding a seat since: two queries that both start
+    /// after the last seat went (askers who came between them) report
+    /// once.
+    reported: bool,
 }
 
 impl SoldOutChecks {
@@ -124,20 +129,29 @@ impl Holds {
             answered.free_seat = seat;
         }
         match left.map(|l| l.sold_out()) {
-            Ok(true) => self.report_sold_out(event).await,
-            Ok(false) => {}
+            Ok(true) if !answered.reported => {
+                answered.reported = self.report_sold_out(event).await;
+            }
+            Ok(true) => {}
+            Ok(false) => answered.reported = false,
             Err(e) => tracing::warn!(event = %event, error = %e, "checking for seats left failed"),
         }
         answered.upto = upto;
     }
 
     /// Marks the event sold out in the queue (once: later reports change
-    /// nothing).
-    async fn report_sold_out(&self, event: &EventId) {
+    /// nothing); whether the queue heard it.
+    async fn report_sold_out(&self, event: &EventId) -> bool {
         match self.queue.mark_sold_out(event).await {
-            Ok(true) => tracing::info!(event = %event, "sold out: the queue is now the waitlist"),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(event = %event, error = %e, "marking sold out failed"),
+            Ok(true) => {
+                tracing::info!(event = %event, "sold out: the queue is now the waitlist");
+                true
+            }
+            Ok(false) => true,
+            Err(e) => {
+                tracing::warn!(event = %event, error = %e, "marking sold out failed");
+                false
+            }
         }
     }
 
