@@ -8,7 +8,7 @@
 //! finds nothing left; a missed return leaves a seat on open sale to the
 //! fans already admitted rather than offered.
 
-use crate::db::{EventRecord, Left, LeftAfter, OrderDetail, Released};
+use crate::db::{EventRecord, Left, OrderDetail, Released};
 use crate::holds::Holds;
 use queue::{EventId, VisitorId};
 use std::collections::HashMap;
@@ -40,12 +40,10 @@ struct Answered {
     /// The free seat the last query found: the next one looks from there
     /// (see `CatalogRepo::left`).
     free_seat: i64,
-    /// The last look after a batch (`LeftAfter::look`) reported sold out.
-    reported_look: u64,
-    /// Whether a query here found nothing left and the queue heard it,
-    /// with no query finding a seat since: two queries that both start
-    /// after the last seat went (askers who came between them) report
-    /// once.
+    /// Whether an answer found nothing left and the queue heard it, with
+    /// no answer finding a seat since: the holds that share a look after
+    /// their batch, and two queries that both start after the last seat
+    /// went (askers who came between them), report once.
     reported: bool,
 }
 
@@ -69,7 +67,7 @@ impl Holds {
         event: &EventRecord,
         visitor: &str,
         seats: u64,
-        left: Option<LeftAfter>,
+        left: Option<Left>,
     ) {
         let (Ok(id), Ok(visitor)) = (EventId::parse(&event.id), VisitorId::parse(visitor)) else {
             return;
@@ -82,11 +80,7 @@ impl Holds {
 
     /// After a hold attempt found the seats or places taken: perhaps
     /// everything is.
-    pub(crate) async fn waitlist_after_refusal(
-        &self,
-        event: &EventRecord,
-        left: Option<LeftAfter>,
-    ) {
+    pub(crate) async fn waitlist_after_refusal(&self, event: &EventRecord, left: Option<Left>) {
         if let Ok(id) = EventId::parse(&event.id) {
             self.check_sold_out(&id, left).await;
         }
@@ -96,18 +90,12 @@ impl Holds {
     /// event sold out in the queue (once: later reports change nothing).
     /// Returns after a query that started after the call (see
     /// [`SoldOutChecks`]). `seen`: an answer from such a query already,
-    /// which is used instead; the holds that share it report it once, and
-    /// each returns after that report.
-    async fn check_sold_out(&self, event: &EventId, seen: Option<LeftAfter>) {
+    /// which is used instead; each returns after the report, if any.
+    async fn check_sold_out(&self, event: &EventId, seen: Option<Left>) {
         let checks = self.sold_out_checks.of(event);
         if let Some(seen) = seen {
-            if seen.left.sold_out() {
-                let mut answered = checks.answered.lock().await;
-                if answered.reported_look != seen.look {
-                    self.report_sold_out(event).await;
-                    answered.reported_look = seen.look;
-                }
-            }
+            let mut answered = checks.answered.lock().await;
+            self.heard(event, &mut answered, seen).await;
             return;
         }
         let mine = checks.asked.fetch_add(1, Ordering::SeqCst) + 1;
@@ -128,15 +116,21 @@ impl Holds {
         {
             answered.free_seat = seat;
         }
-        match left.map(|l| l.sold_out()) {
-            Ok(true) if !answered.reported => {
-                answered.reported = self.report_sold_out(event).await;
-            }
-            Ok(true) => {}
-            Ok(false) => answered.reported = false,
+        match left {
+            Ok(left) => self.heard(event, &mut answered, left).await,
             Err(e) => tracing::warn!(event = %event, error = %e, "checking for seats left failed"),
         }
         answered.upto = upto;
+    }
+
+    /// Acts on what an answer found left: the first "nothing" since seats
+    /// were last found is reported.
+    async fn heard(&self, event: &EventId, answered: &mut Answered, left: Left) {
+        if !left.sold_out() {
+            answered.reported = false;
+        } else if !answered.reported {
+            answered.reported = self.report_sold_out(event).await;
+        }
     }
 
     /// Marks the event sold out in the queue (once: later reports change

@@ -121,7 +121,7 @@ pub trait HoldRepo: Send + Sync {
     /// [`Self::place`], and what was left of the event once it committed,
     /// when the backend found that out in the same call; `None`: ask
     /// [`CatalogRepo::left`].
-    async fn place_then_left(&self, hold: &NewHold) -> Result<(PlaceOutcome, Option<LeftAfter>)> {
+    async fn place_then_left(&self, hold: &NewHold) -> Result<(PlaceOutcome, Option<Left>)> {
         Ok((self.place(hold).await?, None))
     }
     /// A hold with its seats and GA places.

@@ -157,17 +157,6 @@ impl Left {
     }
 }
 
-/// What one look after a batch of holds found left of an event, shared by
-/// the holds of that batch: `look` numbers the look, so the waitlist is
-/// told once per look, not once per hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LeftAfter {
-    /// What was left.
-    pub left: Left,
-    /// Which look found it (unique in the process).
-    pub look: u64,
-}
-
 /// A new event with its seat map (seeding, admin).
 #[derive(Debug, Clone)]
 pub struct CatalogSeed {

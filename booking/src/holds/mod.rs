@@ -11,9 +11,7 @@ pub mod sweeper;
 use crate::admission::Credentials;
 use crate::catalog::{Catalog, SeatMapCache};
 use crate::config::BookingConfig;
-use crate::db::{
-    Db, HoldGaReq, HoldSeatReq, HoldStatus, LeftAfter, NewHold, PlaceOutcome, Released,
-};
+use crate::db::{Db, HoldGaReq, HoldSeatReq, HoldStatus, Left, NewHold, PlaceOutcome, Released};
 use crate::error::{BookingError, Result};
 use crate::payment::mirror::Intents;
 use crate::state::now;
@@ -245,7 +243,7 @@ impl Holds {
     /// Sheds contention with Redis locks (if any), then lets the database
     /// decide. With the outcome, what was left of the event after it, when
     /// the database said.
-    async fn place_checked(&self, hold: NewHold) -> (Result<HoldView>, Option<LeftAfter>) {
+    async fn place_checked(&self, hold: NewHold) -> (Result<HoldView>, Option<Left>) {
         let seat_ids: Vec<i64> = hold.seats.iter().map(|s| s.seat_id).collect();
         let guard = match &self.locks {
             Some(locks) if !seat_ids.is_empty() => {

@@ -21,12 +21,11 @@
 
 use super::super::postgres::PgStore;
 use super::postgres::lock_key;
-use crate::db::{Left, LeftAfter, NewHold, PlaceOutcome};
+use crate::db::{Left, NewHold, PlaceOutcome};
 use crate::error::{BookingError, Result};
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot, Mutex};
@@ -49,10 +48,7 @@ const QUEUE: usize = 1_024;
 const HINTS: usize = 1_024;
 
 /// A hold's outcome, and what was left of its event after the commit.
-type Placed = (PlaceOutcome, Option<LeftAfter>);
-
-/// Numbers the looks of all workers.
-static LOOKS: AtomicU64 = AtomicU64::new(1);
+type Placed = (PlaceOutcome, Option<Left>);
 
 /// One caller's hold and where its outcome goes.
 struct Job {
@@ -174,7 +170,6 @@ async fn run(
     let outcomes: Vec<Option<Result<Placed>>> = match placed {
         Ok((outcomes, left)) => {
             let left = left.unwrap_or_default();
-            let number = LOOKS.fetch_add(1, Ordering::Relaxed);
             for ((event, _), l) in look.iter().zip(&left) {
                 if let Some(Left {
                     seat: Some(seat), ..
@@ -185,8 +180,7 @@ async fn run(
             }
             let left_of = |event: &str| {
                 let k = look.iter().position(|l| l.0 == event)?;
-                let left = left.get(k).copied().flatten()?;
-                Some(LeftAfter { left, look: number })
+                left.get(k).copied().flatten()
             };
             holds
                 .iter()

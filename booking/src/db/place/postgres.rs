@@ -11,7 +11,7 @@
 //! is left of its events.
 
 use super::super::postgres::PgStore;
-use crate::db::{Left, LeftAfter, NewHold, PlaceOutcome};
+use crate::db::{Left, NewHold, PlaceOutcome};
 use crate::error::{BookingError, Result};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor, PgPool};
@@ -128,7 +128,7 @@ impl PgStore {
     pub(in crate::db) async fn place_hold_then_left_tx(
         &self,
         h: &NewHold,
-    ) -> Result<(PlaceOutcome, Option<LeftAfter>)> {
+    ) -> Result<(PlaceOutcome, Option<Left>)> {
         self.hold_batcher().place(h).await
     }
 

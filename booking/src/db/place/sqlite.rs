@@ -2,7 +2,7 @@
 //! writer (SQLite has no data-modifying CTEs).
 
 use super::super::sqlite::SqliteStore;
-use crate::db::{HoldGaReq, LeftAfter, NewHold, PlaceOutcome};
+use crate::db::{HoldGaReq, Left, NewHold, PlaceOutcome};
 use crate::error::Result;
 use sqlx::{Sqlite, Transaction};
 
@@ -11,7 +11,7 @@ impl SqliteStore {
     pub(in crate::db) async fn place_hold_then_left_tx(
         &self,
         h: &NewHold,
-    ) -> Result<(PlaceOutcome, Option<LeftAfter>)> {
+    ) -> Result<(PlaceOutcome, Option<Left>)> {
         Ok((self.place_hold_tx(h).await?, None))
     }
 

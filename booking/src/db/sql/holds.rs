@@ -94,7 +94,7 @@ macro_rules! impl_hold_repo {
             async fn place_then_left(
                 &self,
                 h: &$crate::db::NewHold,
-            ) -> $crate::error::Result<($crate::db::PlaceOutcome, Option<$crate::db::LeftAfter>)> {
+            ) -> $crate::error::Result<($crate::db::PlaceOutcome, Option<$crate::db::Left>)> {
                 self.place_hold_then_left_tx(h).await
             }
 
