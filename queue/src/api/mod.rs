@@ -9,6 +9,7 @@ mod notify;
 mod origin;
 mod path;
 pub mod schemas;
+mod socket;
 mod source;
 mod ws;
 

@@ -1,46 +1,28 @@
-//! The waiter's WebSocket: a writer task draining a bounded queue and a
-//! reader task watching for close, pongs and abuse. Either ending ends both.
+//! The waiter's WebSocket: the upgrade, its checks and documentation, and
+//! attaching the socket to a place; `socket` serves it from then on.
 
 use super::fan::missing_credential;
-use super::{ApiError, ErrorCode, EventPath, QueueApi, VisitorCredentials};
+use super::{socket, ApiError, ErrorCode, EventPath, QueueApi, VisitorCredentials};
 use crate::api::schemas;
 use crate::engine::waiters::{Outgoing, SEND_QUEUE};
 use crate::error::QueueError;
 use crate::ids::EventId;
 use crate::protocol::ServerMsg;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
-use futures::{SinkExt, StreamExt};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Socket buffers: small, because an idle waiter should cost a few KiB
-/// (tungstenite's defaults reserve about 128 KiB per connection).
-const READ_BUFFER: usize = 4 * 1024;
+/// (tungstenite's defaults reserve about 128 KiB per connection). Reads
+/// are few and tiny (pongs), but tungstenite zeroes the whole read buffer
+/// every time the socket is polled for one, which is after every message.
+const READ_BUFFER: usize = 512;
 const WRITE_BUFFER: usize = 4 * 1024;
 /// Clients only ever send tiny control messages.
 const MAX_MESSAGE: usize = 1024;
-/// Keep-alive: ping this often; a peer silent for `IDLE_LIMIT` is gone.
-const PING_EVERY: Duration = Duration::from_secs(25);
-const IDLE_LIMIT: Duration = Duration::from_secs(75);
-/// Pings fall on this grid, shared by the process's sockets: a timer
-/// each at its own instant would wake the process thousands of times a
-/// second at scale, a grid wakes it once per step for all that are due.
-const PING_GRID: Duration = Duration::from_secs(1);
-
-/// The first grid point at least `PING_EVERY` from now.
-fn first_ping() -> tokio::time::Instant {
-    static ORIGIN: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
-    let origin = *ORIGIN.get_or_init(tokio::time::Instant::now);
-    let due = tokio::time::Instant::now() + PING_EVERY;
-    let past = due.saturating_duration_since(origin).as_nanos();
-    let grid = PING_GRID.as_nanos();
-    let wait = u64::try_from((grid - past % grid) % grid).unwrap_or(0);
-    due + Duration::from_nanos(wait)
-}
 
 /// RFC 6455's key: 16 random bytes in base64 (22 characters, then `==`),
 /// as the API document states it; axum takes any value.
@@ -80,7 +62,7 @@ pub fn check_websocket_key(headers: &HeaderMap) -> Result<(), ApiError> {
 - `departed`: the place is gone;
 - `error`: `code`, `message`; the socket closes after it (e.g. `not_joined`, `service_unavailable`).
 
-The server pings every 25 s and closes sockets silent for 75 s (close code 1001). Client messages are ignored; binary frames close with 1003, frames over 1 KiB with 1009. The visitor credential travels in the `X-Queue-Token` header or in the HttpOnly cookie `wr_queue_{event}` that join sets."#,
+The server pings every 25 s (a ping may wait up to 10 s to travel with a message) and closes a socket that has sent nothing, not even a pong, for 75 s when its next ping falls due (close code 1001). Client messages are ignored; binary frames close with 1003, frames over 1 KiB with 1009. The visitor credential travels in the `X-Queue-Token` header or in the HttpOnly cookie `wr_queue_{event}` that join sets."#,
     params(
         ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
         ("Connection" = String, Header, pattern = "^[Uu][Pp][Gg][Rr][Aa][Dd][Ee]$", description = "`Upgrade` (the WebSocket handshake)."),
@@ -126,9 +108,7 @@ pub async fn upgrade(
 
 async fn serve(api: Arc<QueueApi>, event: EventId, token: String, socket: WebSocket) {
     let (tx, rx) = mpsc::channel(SEND_QUEUE);
-    let (sink, stream) = socket.split();
-    let mut writer = tokio::spawn(write(sink, rx));
-    let attachment = match api.places.attach(&event, &token, tx.clone()).await {
+    let attachment = match api.places.attach(&event, &token, tx).await {
         Ok(a) => a,
         Err(e) => {
             // 1013 "try again later" keeps the page reconnecting.
@@ -138,105 +118,18 @@ async fn serve(api: Arc<QueueApi>, event: EventId, token: String, socket: WebSoc
             };
             let message = e.to_string();
             let code = ApiError::from(e).code.as_str();
+            let (tx, rx) = mpsc::channel(2);
             let _ = tx.try_send(Outgoing::Text(
                 ServerMsg::Error { code, message }.to_frame(),
             ));
             let _ = tx.try_send(Outgoing::Close(close, code));
             drop(tx);
-            let _ = writer.await;
+            socket::serve(socket, rx).await;
             return;
         }
     };
-    let mut reader = tokio::spawn(read(stream, tx));
-    tokio::select! {
-        _ = &mut writer => reader.abort(),
-        _ = &mut reader => {
-            // Let the writer flush a close frame the reader queued.
-            if tokio::time::timeout(Duration::from_secs(1), &mut writer).await.is_err() {
-                writer.abort();
-            }
-        }
-    }
+    // The engine holds the only sender: when it lets the socket go (a full
+    // queue, a slow reader) the socket ends.
+    socket::serve(socket, rx).await;
     drop(attachment);
-}
-
-async fn write(
-    mut sink: futures::stream::SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Outgoing>,
-) {
-    let mut ping = tokio::time::interval_at(first_ping(), PING_EVERY);
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        let out = tokio::select! {
-            out = rx.recv() => out,
-            _ = ping.tick() => {
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
-                    return;
-                }
-                continue;
-            }
-        };
-        match out {
-            Some(Outgoing::Text(text)) => {
-                if sink.send(Message::Text(text)).await.is_err() {
-                    return;
-                }
-            }
-            Some(Outgoing::Close(code, reason)) => {
-                let _ = sink
-                    .send(Message::Close(Some(CloseFrame {
-                        code,
-                        reason: reason.into(),
-                    })))
-                    .await;
-                return;
-            }
-            None => return,
-        }
-    }
-}
-
-async fn read(mut stream: futures::stream::SplitStream<WebSocket>, tx: mpsc::Sender<Outgoing>) {
-    loop {
-        let next = match tokio::time::timeout(IDLE_LIMIT, stream.next()).await {
-            Ok(next) => next,
-            Err(_) => {
-                let _ = tx.try_send(Outgoing::Close(1001, "idle"));
-                return;
-            }
-        };
-        match next {
-            Some(Ok(Message::Close(_))) | None => return,
-            Some(Ok(Message::Binary(_))) => {
-                // Unsupported data: policy violation. The place is kept.
-                let _ = tx.try_send(Outgoing::Close(1003, "binary not supported"));
-                return;
-            }
-            Some(Ok(_)) => {}
-            Some(Err(e)) => {
-                // Oversized or malformed frames end up here.
-                tracing::debug!(error = %e, "websocket read error");
-                let _ = tx.try_send(Outgoing::Close(1009, "message too big or malformed"));
-                return;
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn pings_of_sockets_opened_apart_fall_on_one_grid() {
-        let opened = tokio::time::Instant::now();
-        let first = first_ping();
-        tokio::time::advance(Duration::from_millis(1_337)).await;
-        let second = first_ping();
-        assert!(first >= opened + PING_EVERY);
-        assert!(second >= opened + Duration::from_millis(1_337) + PING_EVERY);
-        assert!(second - first < PING_GRID * 3);
-        let apart = (second - first).as_nanos();
-        assert_eq!(apart % PING_GRID.as_nanos(), 0, "{apart} ns apart");
-    }
 }

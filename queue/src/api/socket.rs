@@ -1,0 +1,139 @@
+//! One upgraded waiter socket, served by one task: the engine's bounded
+//! queue going out, the peer's frames coming in, and the keep-alive.
+//!
+//! One task rather than a reader and a writer: at 100,000 sockets every
+//! wake-up and every lock between two halves of a socket is paid 100,000
+//! times. A due ping waits a little for a message to travel with, because
+//! a frame written together with another costs no send of its own.
+
+use crate::engine::waiters::Outgoing;
+use axum::extract::ws::{CloseFrame, Message};
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Keep-alive: a ping falls due this often.
+pub const PING_EVERY: Duration = Duration::from_secs(25);
+/// A peer that sent nothing (not even a pong) for this long is gone; it is
+/// noticed when its next ping falls due.
+pub const IDLE_LIMIT: Duration = Duration::from_secs(75);
+/// How long a due ping waits for a message to ride with. The cadence rule
+/// refreshes every waiter whose numbers changed at least every 10 s, so
+/// while the line moves no ping needs a send of its own.
+pub const PING_GRACE: Duration = Duration::from_secs(10);
+/// Pings fall due on this grid, shared by the process's sockets: timers at
+/// each socket's own instant would wake the process thousands of times a
+/// second at scale; on a grid it wakes once per step for all that are due.
+const PING_GRID: Duration = Duration::from_secs(1);
+/// Time a close frame gets to leave before the socket is dropped anyway.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+/// The first grid point at least `PING_EVERY` from now.
+pub fn first_ping() -> Instant {
+    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let origin = *ORIGIN.get_or_init(Instant::now);
+    let due = Instant::now() + PING_EVERY;
+    let past = due.saturating_duration_since(origin).as_nanos();
+    let grid = PING_GRID.as_nanos();
+    let wait = u64::try_from((grid - past % grid) % grid).unwrap_or(0);
+    due + Duration::from_nanos(wait)
+}
+
+/// Serves `socket` until either side ends it: what arrives on `rx` goes
+/// out in order; the peer's frames count as signs of life (their content
+/// is ignored); binary frames close with 1003, oversized or malformed ones
+/// with 1009, silence past [`IDLE_LIMIT`] with 1001. A write that cannot
+/// finish before the peer's silence reaches the limit (a client that never
+/// reads) drops the socket; meanwhile the engine finds its queue full.
+pub async fn serve<S>(mut socket: S, mut rx: mpsc::Receiver<Outgoing>)
+where
+    S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = axum::Error> + Unpin,
+{
+    let mut heard = Instant::now();
+    // When the current ping fell (or falls) due, and whether it still waits
+    // for a message to ride with.
+    let mut due = first_ping();
+    let mut waiting = false;
+    let timer = tokio::time::sleep_until(due);
+    tokio::pin!(timer);
+    loop {
+        tokio::select! {
+            biased;
+            out = rx.recv() => match out {
+                Some(Outgoing::Text(text)) => {
+                    let ping = std::mem::take(&mut waiting);
+                    if ping {
+                        due += PING_EVERY;
+                        timer.as_mut().reset(due);
+                    }
+                    let write = write(&mut socket, ping, Message::Text(text));
+                    if !matches!(tokio::time::timeout_at(heard + IDLE_LIMIT, write).await, Ok(Ok(()))) {
+                        return;
+                    }
+                }
+                Some(Outgoing::Close(code, reason)) => return close(socket, code, reason).await,
+                None => return,
+            },
+            incoming = socket.next() => match incoming {
+                Some(Ok(Message::Close(_))) | None => {
+                    // The close reply is queued; send it on the way out.
+                    let _ = tokio::time::timeout(CLOSE_WAIT, socket.flush()).await;
+                    return;
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    // Unsupported data: policy violation. The place is kept.
+                    return close(socket, 1003, "binary not supported").await;
+                }
+                Some(Ok(_)) => heard = Instant::now(),
+                Some(Err(e)) => {
+                    tracing::debug!(error = %e, "websocket read error");
+                    return close(socket, 1009, "message too big or malformed").await;
+                }
+            },
+            () = &mut timer => {
+                if waiting {
+                    // Nothing to ride with: the ping goes alone.
+                    waiting = false;
+                    due += PING_EVERY;
+                    timer.as_mut().reset(due);
+                    let ping = socket.send(Message::Ping(Default::default()));
+                    if !matches!(tokio::time::timeout_at(heard + IDLE_LIMIT, ping).await, Ok(Ok(()))) {
+                        return;
+                    }
+                } else if heard.elapsed() >= IDLE_LIMIT {
+                    return close(socket, 1001, "idle").await;
+                } else {
+                    waiting = true;
+                    timer.as_mut().reset(due + PING_GRACE);
+                }
+            }
+        }
+    }
+}
+
+/// Writes `msg`, preceded by a ping if one is due, with one flush.
+async fn write<S>(socket: &mut S, ping: bool, msg: Message) -> Result<(), axum::Error>
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+{
+    if ping {
+        socket.feed(Message::Ping(Default::default())).await?;
+    }
+    socket.send(msg).await
+}
+
+async fn close<S>(mut socket: S, code: u16, reason: &'static str)
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+{
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = tokio::time::timeout(CLOSE_WAIT, socket.send(Message::Close(Some(frame)))).await;
+}
+
+#[cfg(test)]
+#[path = "socket_tests.rs"]
+mod tests;
