@@ -1,7 +1,7 @@
 //! Attaching a WebSocket to the engine.
 
 use super::cadence::Shown;
-use super::waiters::{Outgoing, Waiter};
+use super::waiters::{visitor_key, Outgoing, Waiter};
 use super::{lock, now_ms, Engine, EventHub};
 use crate::error::{QueueError, Result};
 use crate::ids::EventId;
@@ -107,6 +107,7 @@ impl Engine {
             kept_place,
         };
         let waiter = Waiter {
+            key: visitor_key(&cred.visitor),
             visitor: cred.visitor.clone(),
             ticket,
             session_hash: session_hash.clone(),

@@ -3,12 +3,11 @@
 use super::cadence::{Cadence, Shown};
 use super::pace::{spread, Deferred};
 use super::view::Applied;
-use super::waiters::{offer_frame, Offer, Waiter};
+use super::waiters::{offer_frame, visitor_key, Offer, Waiter};
 use super::{lock, Engine, EventHub};
 use crate::ids::VisitorId;
 use crate::protocol::{PositionFrames, ServerMsg};
 use crate::store::{Admission, Tick, VisitorRecord};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 impl Engine {
@@ -61,9 +60,8 @@ impl Engine {
     fn fan_out(&self, hub: &EventHub, tick: &Tick, previous_state: crate::QueueState) -> FanOut {
         // Lock order everywhere: view, then waiters.
         let view = lock(&hub.view);
-        // Asked once per waiter: a cheap hash, not SipHash.
-        let admitted: HashMap<&VisitorId, &Admission, foldhash::fast::RandomState> =
-            tick.admitted.iter().map(|a| (&a.visitor, a)).collect();
+        // Asked once per waiter, by the key the waiter carries.
+        let admitted = Admitted::new(&tick.admitted);
         let state_frame = (view.settings.state != previous_state).then(|| {
             ServerMsg::State {
                 queue_state: view.settings.state.to_string(),
@@ -87,7 +85,7 @@ impl Engine {
                     return false;
                 }
             }
-            if let Some(a) = admitted.get(&w.visitor) {
+            if let Some(a) = admitted.get(w) {
                 return self.send_admitted(hub, w, a.ticket, tick.at, a.expires_at, a.offer);
             }
             if w.ticket == 0 {
@@ -243,4 +241,76 @@ struct FanOut {
     later: Vec<Deferred>,
     /// Position messages due this tick (front and tail).
     sent: u64,
+}
+
+/// A tick's admissions, sorted by [`visitor_key`]: a waiter is matched by
+/// the key it carries, and its id is compared only when the keys agree.
+struct Admitted<'a>(Vec<(u64, &'a Admission)>);
+
+impl<'a> Admitted<'a> {
+    fn new(admissions: &'a [Admission]) -> Self {
+        let mut keyed: Vec<_> = admissions
+            .iter()
+            .map(|a| (visitor_key(&a.visitor), a))
+            .collect();
+        keyed.sort_unstable_by_key(|(k, _)| *k);
+        Self(keyed)
+    }
+
+    fn get(&self, w: &Waiter) -> Option<&'a Admission> {
+        let from = self.0.partition_point(|(k, _)| *k < w.key);
+        self.0[from..]
+            .iter()
+            .take_while(|(k, _)| *k == w.key)
+            .map(|(_, a)| *a)
+            .find(|a| a.visitor == w.visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::mpsc;
+
+    fn admission(visitor: &VisitorId) -> Admission {
+        Admission {
+            visitor: visitor.clone(),
+            ticket: 1,
+            expires_at: 0,
+            offer: false,
+        }
+    }
+
+    fn waiter(visitor: &VisitorId, key: u64) -> Waiter {
+        Waiter {
+            visitor: visitor.clone(),
+            key,
+            ticket: 1,
+            session_hash: String::new(),
+            tx: mpsc::channel(1).0,
+            shown: Shown::default(),
+            admitted: false,
+        }
+    }
+
+    #[test]
+    fn admissions_are_matched_by_key_and_then_by_id() {
+        let ids: Vec<VisitorId> = (0..50).map(|_| VisitorId::random()).collect();
+        let admissions: Vec<Admission> = ids.iter().step_by(2).map(admission).collect();
+        let admitted = Admitted::new(&admissions);
+        for (i, id) in ids.iter().enumerate() {
+            let found = admitted.get(&waiter(id, visitor_key(id)));
+            assert_eq!(found.map(|a| &a.visitor), (i % 2 == 0).then_some(id));
+        }
+        // Two visitors whose keys collide: each still finds only its own.
+        let (a, b) = (&ids[0], &ids[1]);
+        let shared = visitor_key(a);
+        let colliding = Admitted(vec![(shared, &admissions[0]), (shared, &admissions[1])]);
+        let other = &admissions[1].visitor;
+        assert_eq!(
+            colliding.get(&waiter(other, shared)).map(|x| &x.visitor),
+            Some(other)
+        );
+        assert!(colliding.get(&waiter(b, shared)).is_none());
+    }
 }
