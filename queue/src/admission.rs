@@ -10,8 +10,8 @@ use crate::ids::{EventId, VisitorId};
 use crate::keys::{PublicKeySet, SigningKeys, B64};
 use crate::visitor::session_hash_unverified;
 use base64::Engine;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, Header, Validation};
+use ed25519_dalek::Signature;
+use jsonwebtoken::{Algorithm, Header};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -244,25 +244,16 @@ pub struct AdmissionVerifier {
     issuer: String,
     audience: String,
     leeway: u64,
-    /// Signature only: `jsonwebtoken`'s claim checks are off because each
-    /// claim is checked below with our own error and clock.
-    validation: Validation,
 }
 
 impl AdmissionVerifier {
     /// Accepts tokens from `issuer` for `audience`, with 5 s clock leeway.
     pub fn new(keys: PublicKeySet, issuer: String, audience: String) -> Self {
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.required_spec_claims.clear();
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
         Self {
             keys,
             issuer,
             audience,
             leeway: 5,
-            validation,
         }
     }
 
@@ -296,7 +287,13 @@ impl AdmissionVerifier {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
-        let (header_b64, _) = token.split_once('.').ok_or(TokenError::Malformed)?;
+        // Header, claims and signature: exactly three segments, the
+        // signature over the first two as sent.
+        let (message, signature_b64) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
+        let (header_b64, claims_b64) = message.split_once('.').ok_or(TokenError::Malformed)?;
+        if claims_b64.contains('.') {
+            return Err(TokenError::Malformed);
+        }
         let header: RawHeader = B64
             .decode(header_b64)
             .ok()
@@ -314,15 +311,25 @@ impl AdmissionVerifier {
         let key = header
             .kid
             .as_deref()
-            .and_then(|kid| self.keys.decoding_key(kid))
+            .and_then(|kid| self.keys.verifying_key(kid))
             .ok_or(TokenError::UnknownKey)?;
-        let claims = jsonwebtoken::decode::<AdmissionClaims>(token, key, &self.validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::InvalidSignature => TokenError::BadSignature,
-                ErrorKind::InvalidAlgorithm => TokenError::UnsupportedAlgorithm,
-                _ => TokenError::Malformed,
-            })?
-            .claims;
+        // The key parsed once, when the set was built, and the header and
+        // claims parsed once each: `jsonwebtoken::decode` rebuilt the key
+        // (a point decompression) and parsed both twice per token: about
+        // 10 of 50-60 us per token in `hold_bench`. The signature is checked
+        // before any claim is read, strictly (RFC 8032's canonical `S` and
+        // no weak keys), which every signature our signer makes passes.
+        let signature = B64
+            .decode(signature_b64)
+            .map_err(|_| TokenError::Malformed)?;
+        let signature = Signature::from_slice(&signature).map_err(|_| TokenError::BadSignature)?;
+        key.verify_strict(message.as_bytes(), &signature)
+            .map_err(|_| TokenError::BadSignature)?;
+        let claims: AdmissionClaims = B64
+            .decode(claims_b64)
+            .ok()
+            .and_then(|c| serde_json::from_slice(&c).ok())
+            .ok_or(TokenError::Malformed)?;
         if claims.iss != self.issuer {
             return Err(TokenError::WrongIssuer);
         }
