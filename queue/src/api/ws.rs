@@ -128,8 +128,8 @@ async fn serve(api: Arc<QueueApi>, event: EventId, token: String, socket: WebSoc
             return;
         }
     };
-    // The engine holds the only sender: when it lets the socket go (a full
-    // queue, a slow reader) the socket ends.
+    // The place source holds the only sender: when it lets the socket go
+    // (a full queue: a slow reader) the socket ends.
     socket::serve(socket, rx).await;
     drop(attachment);
 }
