@@ -70,7 +70,8 @@
       cell(tr, key.revoked_at ? `revoked ${date(key.revoked_at)}` : button(`Revoke`, async () => {
         if (!window.confirm(`Revoke the key "${key.name}"? Scripts using it stop working at once.`)) return;
         const d = await call('DELETE', `/api/v1/admin/api-keys/${encodeURIComponent(key.id)}`);
-        if (d.ok) { say(`Revoked "${key.name}".`); loadKeys(); } else failed(d);
+        // The list first, then the message: once it shows, the table agrees.
+        if (d.ok) { await loadKeys(); say(`Revoked "${key.name}".`); } else failed(d);
       }, 'danger'));
       body.append(tr);
     }
