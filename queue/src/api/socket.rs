@@ -67,8 +67,7 @@ where
                         due += PING_EVERY;
                         timer.as_mut().reset(due);
                     }
-                    let write = write(&mut socket, ping, Message::Text(text));
-                    if !matches!(tokio::time::timeout_at(heard + IDLE_LIMIT, write).await, Ok(Ok(()))) {
+                    if !write(&mut socket, ping, Some(Message::Text(text)), heard + IDLE_LIMIT).await {
                         return;
                     }
                 }
@@ -97,8 +96,7 @@ where
                     waiting = false;
                     due += PING_EVERY;
                     timer.as_mut().reset(due);
-                    let ping = socket.send(Message::Ping(Default::default()));
-                    if !matches!(tokio::time::timeout_at(heard + IDLE_LIMIT, ping).await, Ok(Ok(()))) {
+                    if !write(&mut socket, true, None, heard + IDLE_LIMIT).await {
                         return;
                     }
                 } else if heard.elapsed() >= IDLE_LIMIT {
@@ -112,15 +110,22 @@ where
     }
 }
 
-/// Writes `msg`, preceded by a ping if one is due, with one flush.
-async fn write<S>(socket: &mut S, ping: bool, msg: Message) -> Result<(), axum::Error>
+/// Writes a ping if one is due and then `msg`, with one flush; whether it
+/// all left before `deadline`.
+async fn write<S>(socket: &mut S, ping: bool, msg: Option<Message>, deadline: Instant) -> bool
 where
     S: Sink<Message, Error = axum::Error> + Unpin,
 {
-    if ping {
-        socket.feed(Message::Ping(Default::default())).await?;
-    }
-    socket.send(msg).await
+    let frames = async {
+        if ping {
+            socket.feed(Message::Ping(Default::default())).await?;
+        }
+        if let Some(msg) = msg {
+            socket.feed(msg).await?;
+        }
+        socket.flush().await
+    };
+    matches!(tokio::time::timeout_at(deadline, frames).await, Ok(Ok(())))
 }
 
 async fn close<S>(mut socket: S, code: u16, reason: &'static str)
