@@ -73,7 +73,7 @@ for c in $(seq 0 $((CLIENTS - 1))); do
   sources="127.$NET.$c.1,127.$NET.$c.2,127.$NET.$c.3,127.$NET.$c.4"
   pids_arg=()
   [ "$c" -lt "$SERVERS" ] && pids_arg=(--server-pids "${SPIDS[$s]}")
-  nice -n "${CLIENT_NICE:-0}" "$LOADGEN" --threads "$CLIENT_THREADS" waiters --url "${URLS[$s]}" --event "$EVENT" --count "$PER_CLIENT" \
+  nice -n "${CLIENT_NICE:-0}" "$LOADGEN" --threads "$CLIENT_THREADS" waiters --url "${URLS[$s]}" --event "$EVENT" --count "$PER_CLIENT" --tick-ms "$TICK_MS" \
     --sources "$sources" --duration-secs "$DURATION" "${pids_arg[@]}" \
     --barrier-count "$CLIENTS" --barrier-dir "$BARRIER" \
     >"$RUN_DIR/client$c.out" 2>"$RUN_DIR/client$c.err" &

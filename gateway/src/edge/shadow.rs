@@ -29,7 +29,6 @@ use rand::RngCore;
 use sha2::Sha256;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 /// Mints and recognises shadow places.
 pub struct Shadow {
@@ -220,7 +219,7 @@ impl PlaceSource for Shadow {
         &self,
         event: &EventId,
         token: &str,
-        tx: mpsc::Sender<Outgoing>,
+        tx: queue::engine::mailbox::Sender,
     ) -> Result<Feed, QueueError> {
         let (cred, ticket) = self.recognised(event, token)?;
         let hub = self.engine.hub(event).await?;
@@ -275,7 +274,7 @@ struct Follower {
 }
 
 impl Follower {
-    async fn run(mut self, tx: mpsc::Sender<Outgoing>) {
+    async fn run(mut self, tx: queue::engine::mailbox::Sender) {
         let mut every = tokio::time::interval(self.tick);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let hub = self.hub.clone();

@@ -6,11 +6,11 @@
 //! times. A due ping waits a little for a message to travel with, because
 //! a frame written together with another costs no send of its own.
 
+use crate::engine::mailbox;
 use crate::engine::waiters::Outgoing;
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// Keep-alive: a ping falls due this often.
@@ -46,7 +46,7 @@ pub fn first_ping() -> Instant {
 /// with 1009, silence past [`IDLE_LIMIT`] with 1001. A write that cannot
 /// finish before the peer's silence reaches the limit (a client that never
 /// reads) drops the socket; meanwhile the engine finds its queue full.
-pub async fn serve<S>(mut socket: S, mut rx: mpsc::Receiver<Outgoing>)
+pub async fn serve<S>(mut socket: S, mut rx: mailbox::Receiver)
 where
     S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = axum::Error> + Unpin,
 {

@@ -98,18 +98,18 @@ async fn pings_of_sockets_opened_apart_fall_on_one_grid() {
 #[tokio::test(start_paused = true)]
 async fn a_due_ping_rides_with_the_next_message_in_one_write() {
     let (fake, mut peer) = pair(false);
-    let (tx, rx) = mpsc::channel(16);
+    let (tx, rx) = crate::engine::mailbox::channel(16);
     let start = Instant::now();
     let task = tokio::spawn(serve(fake, rx));
 
     // Before a ping is due a message goes alone.
-    tx.send(text("a")).await.expect("the socket takes it");
+    tx.try_send(text("a")).expect("the socket takes it");
     let first = peer.flushes.recv().await.expect("a write");
     assert_eq!(first, vec![Message::Text("a".into())]);
 
     // Due, then a message within the grace: both leave in one write.
     tokio::time::sleep(PING_EVERY + PING_GRACE / 2).await;
-    tx.send(text("b")).await.expect("the socket takes it");
+    tx.try_send(text("b")).expect("the socket takes it");
     let second = peer.flushes.recv().await.expect("a write");
     assert_eq!(second, vec![ping(), Message::Text("b".into())]);
 
@@ -132,7 +132,7 @@ async fn a_due_ping_rides_with_the_next_message_in_one_write() {
 #[tokio::test(start_paused = true)]
 async fn a_peer_that_answers_pings_stays_and_a_silent_one_is_closed() {
     let (fake, mut peer) = pair(false);
-    let (_tx, rx) = mpsc::channel(16);
+    let (_tx, rx) = crate::engine::mailbox::channel(16);
     let task = tokio::spawn(serve(fake, rx));
     let start = Instant::now();
     while start.elapsed() < IDLE_LIMIT * 4 {
@@ -167,7 +167,7 @@ async fn a_peer_that_answers_pings_stays_and_a_silent_one_is_closed() {
 #[tokio::test(start_paused = true)]
 async fn a_client_that_never_reads_is_dropped_and_its_queue_stays_bounded() {
     let (fake, _peer) = pair(true);
-    let (tx, rx) = mpsc::channel(4);
+    let (tx, rx) = crate::engine::mailbox::channel(4);
     let start = Instant::now();
     let task = tokio::spawn(serve(fake, rx));
     // The first write never finishes; the queue behind it fills and then
@@ -193,7 +193,7 @@ async fn binary_and_malformed_frames_close_the_socket() {
         (Err(axum::Error::new("frame too big")), 1009),
     ] {
         let (fake, mut peer) = pair(false);
-        let (_tx, rx) = mpsc::channel(16);
+        let (_tx, rx) = crate::engine::mailbox::channel(16);
         let task = tokio::spawn(serve(fake, rx));
         peer.send.send(frame).expect("the socket listens");
         let frames = peer.flushes.recv().await.expect("a write");
@@ -205,11 +205,10 @@ async fn binary_and_malformed_frames_close_the_socket() {
 #[tokio::test(start_paused = true)]
 async fn the_engine_closing_or_letting_go_ends_the_socket() {
     let (fake, mut peer) = pair(false);
-    let (tx, rx) = mpsc::channel(16);
+    let (tx, rx) = crate::engine::mailbox::channel(16);
     let task = tokio::spawn(serve(fake, rx));
-    tx.send(text("bye")).await.expect("the socket takes it");
-    tx.send(Outgoing::Close(1000, "no place in the queue"))
-        .await
+    tx.try_send(text("bye")).expect("the socket takes it");
+    tx.try_send(Outgoing::Close(1000, "no place in the queue"))
         .expect("the socket takes it");
     assert_eq!(
         peer.flushes.recv().await.expect("a write"),
@@ -222,7 +221,7 @@ async fn the_engine_closing_or_letting_go_ends_the_socket() {
     task.await.expect("the socket task ends cleanly");
 
     let (fake, _peer) = pair(false);
-    let (tx, rx) = mpsc::channel(16);
+    let (tx, rx) = crate::engine::mailbox::channel(16);
     let task = tokio::spawn(serve(fake, rx));
     drop(tx);
     task.await.expect("the socket task ends cleanly");

@@ -6,12 +6,11 @@
 //! the gateway's `edge::shadow`). A bot is told apart only by the values,
 //! never by the shape of an answer.
 
-use crate::engine::waiters::Outgoing;
+use crate::engine::mailbox;
 use crate::engine::{Engine, VisitorStatus};
 use crate::error::Result;
 use crate::ids::EventId;
 use async_trait::async_trait;
-use tokio::sync::mpsc;
 
 /// What keeps a socket's place source feeding it; dropping it stops the
 /// feed (an engine attachment, a follower task).
@@ -28,12 +27,7 @@ pub trait PlaceSource: Send + Sync + std::fmt::Debug {
 
     /// Starts feeding a socket: queues its first messages (`hello`, …) on
     /// `tx` and keeps sending updates while the returned value lives.
-    async fn attach(
-        &self,
-        event: &EventId,
-        token: &str,
-        tx: mpsc::Sender<Outgoing>,
-    ) -> Result<Feed>;
+    async fn attach(&self, event: &EventId, token: &str, tx: mailbox::Sender) -> Result<Feed>;
 }
 
 /// Real places: the queue store, through the engine.
@@ -47,12 +41,7 @@ impl PlaceSource for Engine {
         Engine::status(self, event, token).await
     }
 
-    async fn attach(
-        &self,
-        event: &EventId,
-        token: &str,
-        tx: mpsc::Sender<Outgoing>,
-    ) -> Result<Feed> {
+    async fn attach(&self, event: &EventId, token: &str, tx: mailbox::Sender) -> Result<Feed> {
         Ok(Box::new(Engine::attach(self, event, token, tx).await?))
     }
 }

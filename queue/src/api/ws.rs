@@ -4,6 +4,7 @@
 use super::fan::missing_credential;
 use super::{socket, ApiError, ErrorCode, EventPath, QueueApi, VisitorCredentials};
 use crate::api::schemas;
+use crate::engine::mailbox;
 use crate::engine::waiters::{Outgoing, SEND_QUEUE};
 use crate::error::QueueError;
 use crate::ids::EventId;
@@ -13,7 +14,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// Socket buffers: small, because an idle waiter should cost a few KiB
 /// (tungstenite's defaults reserve about 128 KiB per connection). Reads
@@ -107,7 +107,7 @@ pub async fn upgrade(
 }
 
 async fn serve(api: Arc<QueueApi>, event: EventId, token: String, socket: WebSocket) {
-    let (tx, rx) = mpsc::channel(SEND_QUEUE);
+    let (tx, rx) = mailbox::channel(SEND_QUEUE);
     let attachment = match api.places.attach(&event, &token, tx).await {
         Ok(a) => a,
         Err(e) => {
@@ -118,7 +118,7 @@ async fn serve(api: Arc<QueueApi>, event: EventId, token: String, socket: WebSoc
             };
             let message = e.to_string();
             let code = ApiError::from(e).code.as_str();
-            let (tx, rx) = mpsc::channel(2);
+            let (tx, rx) = mailbox::channel(2);
             let _ = tx.try_send(Outgoing::Text(
                 ServerMsg::Error { code, message }.to_frame(),
             ));

@@ -2,6 +2,7 @@
 //! and the spread runs on paused time, so nothing here depends on timing.
 
 use super::cadence::REFRESH_MS;
+use super::mailbox;
 use super::waiters::Outgoing;
 use super::{now_ms, Engine, EngineConfig};
 use crate::admission::AdmissionIssuer;
@@ -13,7 +14,6 @@ use crate::store::{Millis, QueueStore, Tick};
 use crate::visitor::CredentialCodec;
 use serde_json::Value;
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// Places handed out before the watched ones.
 const LINE: u64 = 20_000;
@@ -73,9 +73,9 @@ impl Room {
     }
 
     /// Joins and connects one waiter; returns its socket's queue.
-    async fn connect(&self, capacity: usize) -> (String, mpsc::Receiver<Outgoing>) {
+    async fn connect(&self, capacity: usize) -> (String, mailbox::Receiver) {
         let status = self.engine.join(&self.event, None).await.expect("join");
-        let (tx, rx) = mpsc::channel(capacity);
+        let (tx, rx) = mailbox::channel(capacity);
         let attachment = self
             .engine
             .attach(&self.event, &status.queue_token, tx)
@@ -120,9 +120,9 @@ impl Room {
 }
 
 /// Every JSON message queued on a socket so far.
-fn drain(rx: &mut mpsc::Receiver<Outgoing>) -> Vec<Value> {
+fn drain(rx: &mut mailbox::Receiver) -> Vec<Value> {
     let mut out = Vec::new();
-    while let Ok(m) = rx.try_recv() {
+    while let Some(m) = rx.try_recv() {
         if let Outgoing::Text(t) = m {
             out.push(serde_json::from_str(&t).expect("json"));
         }
@@ -131,7 +131,7 @@ fn drain(rx: &mut mpsc::Receiver<Outgoing>) -> Vec<Value> {
 }
 
 /// A connected waiter: its credential and socket queue.
-type Socket = (String, mpsc::Receiver<Outgoing>);
+type Socket = (String, mailbox::Receiver);
 
 /// A room with a waiter at the front (ticket 500) and one at the back.
 async fn room() -> (Room, Socket, Socket) {

@@ -8,7 +8,6 @@ use crate::ids::EventId;
 use crate::protocol::{ServerMsg, WaiterState, PROTOCOL_VERSION};
 use crate::store::VisitorRecord;
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// A socket attached to an event hub; dropping it detaches the socket.
 #[derive(Debug)]
@@ -34,7 +33,7 @@ impl Engine {
         &self,
         event: &EventId,
         token: &str,
-        tx: mpsc::Sender<Outgoing>,
+        tx: super::mailbox::Sender,
     ) -> Result<Attachment> {
         let cred = self.credential(event, token)?;
         let hub = self.hub(event).await?;

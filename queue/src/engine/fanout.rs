@@ -270,7 +270,6 @@ impl<'a> Admitted<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::sync::mpsc;
 
     fn admission(visitor: &VisitorId) -> Admission {
         Admission {
@@ -287,7 +286,7 @@ mod tests {
             key,
             ticket: 1,
             session_hash: String::new(),
-            tx: mpsc::channel(1).0,
+            tx: crate::engine::mailbox::channel(1).0,
             shown: Shown::default(),
             admitted: false,
         }

@@ -11,6 +11,7 @@ pub mod contact;
 mod fanout;
 pub mod fenwick;
 mod loops;
+pub mod mailbox;
 mod pace;
 pub mod recovery;
 mod sold_out;

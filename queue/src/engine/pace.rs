@@ -2,11 +2,11 @@
 //! tick, so a tick does not release every socket write at the same instant
 //! (the kernel's send path, not the engine, is the cost at scale).
 
-use super::waiters::{offer_frame, Offer, Outgoing};
+use super::mailbox;
+use super::waiters::{offer_frame, Offer};
 use super::{lock, EventHub};
 use axum::extract::ws::Utf8Bytes;
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 /// Share of the tick interval the tail's messages are spread over; the rest
 /// is slack so the next tick never waits on this one, and a message
@@ -22,7 +22,7 @@ pub(crate) struct Deferred {
     /// The socket's connection id, to drop it when it cannot take more.
     pub conn: u64,
     /// Its queue.
-    pub tx: mpsc::Sender<Outgoing>,
+    pub tx: mailbox::Sender,
     /// The message.
     pub frame: Utf8Bytes,
 }

@@ -1,11 +1,11 @@
 //! The waiters connected to this node, and how a tick reaches them.
 
 use super::cadence::Shown;
+use super::mailbox::{self, Refused};
 use crate::ids::VisitorId;
 use crate::protocol::ServerMsg;
 use axum::extract::ws::Utf8Bytes;
 use std::collections::HashMap;
-use tokio::sync::mpsc;
 
 /// What the socket writer task sends.
 #[derive(Debug)]
@@ -33,7 +33,7 @@ pub struct Waiter {
     /// Hash of their session secret, bound into the admission token.
     pub session_hash: String,
     /// Bounded queue to the socket's writer task.
-    pub tx: mpsc::Sender<Outgoing>,
+    pub tx: mailbox::Sender,
     /// What the page shows (the numbers last sent), for the cadence rule.
     pub shown: Shown,
     /// Set once the admission token went out.
@@ -72,14 +72,14 @@ impl Waiter {
 
 /// Queues an already serialised message on a socket's queue (see
 /// [`Waiter::offer`]).
-pub fn offer_frame(tx: &mpsc::Sender<Outgoing>, frame: Utf8Bytes) -> Offer {
+pub fn offer_frame(tx: &mailbox::Sender, frame: Utf8Bytes) -> Offer {
     match tx.try_send(Outgoing::Text(frame)) {
         Ok(()) => Offer::Sent,
-        Err(mpsc::error::TrySendError::Full(_)) => {
+        Err(Refused::Full) => {
             metrics::counter!("waitroom_ws_slow_disconnects_total").increment(1);
             Offer::Drop
         }
-        Err(mpsc::error::TrySendError::Closed(_)) => Offer::Drop,
+        Err(Refused::Closed) => Offer::Drop,
     }
 }
 

@@ -51,6 +51,7 @@ fn waiters_total(all: &[WaitersSummary]) -> Result<()> {
     let mut delay = HistSnapshot::default();
     let (mut age, mut off) = (HistSnapshot::default(), HistSnapshot::default());
     let mut age_end = HistSnapshot::default();
+    let mut tick_move = HistSnapshot::default();
     let mut join_latency = HistSnapshot::default();
     let mut per_tick: BTreeMap<u64, u64> = BTreeMap::new();
     let mut rss = Rss::default();
@@ -80,7 +81,13 @@ fn waiters_total(all: &[WaitersSummary]) -> Result<()> {
         delay.merge(&w.delay_hist);
         age.merge(&w.age_hist);
         off.merge(&w.off_hist);
+        tick_move.merge(&w.tick_move_hist);
         age_end.merge(&w.age_end_hist);
+        if w.worst_off
+            .is_some_and(|o| total.worst_off.is_none_or(|t| o.bp > t.bp))
+        {
+            total.worst_off = w.worst_off;
+        }
         for &(at, n) in &w.per_tick {
             *per_tick.entry(at).or_default() += n;
         }
@@ -97,12 +104,22 @@ fn waiters_total(all: &[WaitersSummary]) -> Result<()> {
     total.delay_ms = delay.summary();
     total.age_ms = age.summary();
     total.off_bp = off.summary();
+    total.tick_move_bp = tick_move.summary();
     total.age_end_ms = age_end.summary();
     total.per_tick = per_tick.into_iter().collect();
     total.server_rss_kib = have_rss.then_some(rss);
     println!("== {} client processes combined ==", all.len());
     total.joins.print("joins");
     total.print();
+    // A tick that ran late moves the line by more than one tick's
+    // admissions at once (see the largest jump).
+    let gaps = total
+        .per_tick
+        .windows(2)
+        .map(|w| w[1].0.saturating_sub(w[0].0));
+    if let (Some(min), Some(max)) = (gaps.clone().min(), gaps.max()) {
+        println!("ticks heard in the window: {} ms to {} ms apart", min, max);
+    }
     if let Some(r) = total.server_rss_kib {
         println!(
             "server RSS (all servers): {} KiB before, {} KiB after joins, {} KiB with sockets, {} KiB at the end: {:.1} KiB per waiter connected, {:.1} at the end",
@@ -133,6 +150,7 @@ fn waiters_total(all: &[WaitersSummary]) -> Result<()> {
             "delay_ms": d,
             "age_ms": total.age_ms,
             "off_bp": total.off_bp,
+            "tick_move_bp": total.tick_move_bp,
             "age_end_ms": total.age_end_ms,
             "ticks_full": full,
             "ticks_inner": ticks,

@@ -5,7 +5,7 @@ use super::control::{self, EventSettings};
 use super::hist::{HistSnapshot, Summary};
 use super::http::{parse_sources, Target};
 use super::joins::{self, JoinPlan, JoinReport};
-use super::ws::{now_ms, Pool};
+use super::ws::{now_ms, Pool, WorstOff};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -44,6 +44,10 @@ pub struct Args {
     /// Create the event first (PUT) with this operator token.
     #[arg(long)]
     pub admin_token: Option<String>,
+    /// The server's tick interval, ms (a page that heard the previous tick
+    /// is told apart from one the cadence rule skipped).
+    #[arg(long, default_value_t = 1000)]
+    pub tick_ms: u64,
     /// Admission rate when creating the event (0 = idle waiters).
     #[arg(long, default_value_t = 600)]
     pub rate: u64,
@@ -118,6 +122,15 @@ pub struct WaitersSummary {
     /// The raw histogram of `off_bp` (for merging).
     #[serde(default)]
     pub off_hist: HistSnapshot,
+    /// One tick's move on pages that heard every tick, basis points.
+    #[serde(default)]
+    pub tick_move_bp: Summary,
+    /// Its raw histogram (for merging).
+    #[serde(default)]
+    pub tick_move_hist: HistSnapshot,
+    /// The largest jump and where it happened.
+    #[serde(default)]
+    pub worst_off: Option<WorstOff>,
     /// Age of a still-waiting page's numbers when the window ended, ms.
     #[serde(default)]
     pub age_end_ms: Summary,
@@ -164,6 +177,7 @@ pub async fn run(args: Args) -> Result<()> {
     let rss_joins = control::rss_total(&pids)?;
 
     let mut pool = Pool::new(args.connect_concurrency);
+    pool.stats.tick_ms.store(args.tick_ms, Ordering::Relaxed);
     let connect_started = Instant::now();
     for (n, (t, token)) in joined.into_iter().flatten().enumerate() {
         let source = (!sources.is_empty()).then(|| sources[n % sources.len()]);
@@ -259,6 +273,9 @@ pub async fn run(args: Args) -> Result<()> {
         age_hist,
         off_bp: off_hist.summary(),
         off_hist,
+        tick_move_bp: stats.tick_move_bp.snapshot().summary(),
+        tick_move_hist: stats.tick_move_bp.snapshot(),
+        worst_off: stats.worst_off.lock().map_or(None, |w| *w),
         mode: "waiters".to_owned(),
         count: args.count as u64,
         joins: join_report,
@@ -322,6 +339,22 @@ impl WaitersSummary {
             "client side, per socket: age of the page's numbers when the next message arrived p50 {} ms, p99 {} ms, max {} ms; page off before a message by p50 {} bp, p99 {} bp, max {} bp (100 bp = 1%)",
             a.p50, a.p99, a.max, o.p50, o.p99, o.max
         );
+        let t = &self.tick_move_bp;
+        println!(
+            "pages behind the front that heard every tick moved by p50 {} bp, p99 {} bp, max {} bp in one tick ({} messages); the off above counts only pages that skipped a tick",
+            t.p50, t.p99, t.max, t.count
+        );
+        if let Some(w) = &self.worst_off {
+            println!(
+                "largest jump: {} bp, from position {} (numbers of at={}) to {} (at={}, {} ms later)",
+                w.bp,
+                w.shown,
+                w.shown_at,
+                w.position,
+                w.at,
+                w.at.saturating_sub(w.shown_at)
+            );
+        }
         let e = &self.age_end_ms;
         println!(
             "client side, at the window's end: numbers on still-waiting pages {} ms old at p50, {} ms at p99, {} ms at most ({} pages)",

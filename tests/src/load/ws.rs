@@ -66,9 +66,21 @@ pub struct WsStats {
     pub age_ms: Histogram,
     /// Per socket behind the first 1,000 places (the front hears every
     /// tick), how far the page was from the truth just before a message, in
-    /// basis points of the new position: the jump the message made (an
-    /// upper bound: the truth also moved over the last tick).
+    /// basis points of the new position: the jump the message made (the
+    /// truth moved at the tick; the page caught up when the message
+    /// arrived). Only pages that skipped at least one tick: what the
+    /// cadence rule chose to leave unsent.
     pub off_bp: Histogram,
+    /// The same jump for pages that had heard the tick before (numbers at
+    /// most 1.5 ticks older): one tick's move, which no rule can avoid,
+    /// only deliver fast. Just behind the front one tick can move a page
+    /// by more than 1% (11 admissions at position 1,050).
+    pub tick_move_bp: Histogram,
+    /// The tick interval, ms (to tell the two apart).
+    pub tick_ms: AtomicU64,
+    /// The largest of those jumps, with where it happened, to tell a late
+    /// or missed tick (a gap between the two `at`s) from the rule itself.
+    pub worst_off: Mutex<Option<WorstOff>>,
     /// Per socket still waiting when the window ended, how old the numbers
     /// on its page were then (`window_end_ms` minus the last `at`), ms: the
     /// age no later message measured.
@@ -87,10 +99,32 @@ pub struct WsStats {
     pub unexpected: Mutex<BTreeMap<String, u64>>,
 }
 
+/// The page's largest jump (see [`WsStats::worst_off`]).
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct WorstOff {
+    /// The jump, in basis points of the new position.
+    pub bp: u64,
+    /// The position the page showed, and the `at` of its numbers.
+    pub shown: u64,
+    /// See `shown`.
+    pub shown_at: u64,
+    /// The new position, and its tick's `at`.
+    pub position: u64,
+    /// See `position`.
+    pub at: u64,
+}
+
 /// Distinct unexpected messages kept for the report.
 const UNEXPECTED_KEPT: usize = 20;
 
 impl WsStats {
+    fn note_worst(&self, off: WorstOff) {
+        let mut worst = lock(&self.worst_off);
+        if worst.is_none_or(|w| off.bp > w.bp) {
+            *worst = Some(off);
+        }
+    }
+
     /// Records a message; returns whether it was the `hello`. `page` is
     /// what the socket's page shows: (`at`, position).
     fn on_text(&self, m: &[u8], page: &mut Option<(u64, u64)>) -> bool {
@@ -108,9 +142,22 @@ impl WsStats {
                         // How old the page's numbers were when this message
                         // replaced them: delivery included.
                         self.age_ms.record(arrived.saturating_sub(shown_at));
-                        if p > queue::engine::cadence::FRONT_MIN {
-                            self.off_bp
-                                .record(shown.abs_diff(p).saturating_mul(10_000) / p);
+                        let tick_ms = self.tick_ms.load(Ordering::Relaxed);
+                        let bp = shown.abs_diff(p).saturating_mul(10_000) / p.max(1);
+                        let every_tick = at.saturating_sub(shown_at) <= tick_ms + tick_ms / 2;
+                        if p <= queue::engine::cadence::FRONT_MIN {
+                            // The front hears every tick whatever it moves.
+                        } else if every_tick {
+                            self.tick_move_bp.record(bp);
+                        } else {
+                            self.off_bp.record(bp);
+                            self.note_worst(WorstOff {
+                                bp,
+                                shown,
+                                shown_at,
+                                position: p,
+                                at,
+                            });
                         }
                     }
                 }
