@@ -9,14 +9,19 @@
 use crate::engine::mailbox;
 use crate::engine::waiters::Outgoing;
 use axum::extract::ws::{CloseFrame, Message};
+use futures::task::AtomicWaker;
 use futures::{Sink, SinkExt, Stream, StreamExt};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 use tokio::time::Instant;
 
 /// Keep-alive: a ping falls due this often.
 pub const PING_EVERY: Duration = Duration::from_secs(25);
 /// A peer that sent nothing (not even a pong) for this long is gone; it is
-/// noticed when its next ping falls due.
+/// noticed when its next ping leaves (with a message, or alone after the
+/// grace).
 pub const IDLE_LIMIT: Duration = Duration::from_secs(75);
 /// How long a due ping waits for a message to ride with. The cadence rule
 /// refreshes every waiter whose numbers changed at least every 10 s, so
@@ -51,21 +56,25 @@ where
     S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = axum::Error> + Unpin,
 {
     let mut heard = Instant::now();
-    // When the current ping fell (or falls) due, and whether it still waits
-    // for a message to ride with.
+    let mut reads = ReadGate::new();
+    // When the current ping falls due. The timer wakes the task only when
+    // the ping's grace is over: until then a message takes it along.
     let mut due = first_ping();
-    let mut waiting = false;
-    let timer = tokio::time::sleep_until(due);
+    let timer = tokio::time::sleep_until(due + PING_GRACE);
     tokio::pin!(timer);
     loop {
         tokio::select! {
             biased;
             out = rx.recv() => match out {
                 Some(Outgoing::Text(text)) => {
-                    let ping = std::mem::take(&mut waiting);
+                    let now = Instant::now();
+                    let ping = now >= due;
                     if ping {
+                        if now.duration_since(heard) >= IDLE_LIMIT {
+                            return close(socket, 1001, "idle").await;
+                        }
                         due += PING_EVERY;
-                        timer.as_mut().reset(due);
+                        timer.as_mut().reset(due + PING_GRACE);
                     }
                     if !write(&mut socket, ping, Some(Message::Text(text)), heard + IDLE_LIMIT).await {
                         return;
@@ -74,7 +83,7 @@ where
                 Some(Outgoing::Close(code, reason)) => return close(socket, code, reason).await,
                 None => return,
             },
-            incoming = socket.next() => match incoming {
+            incoming = reads.next(&mut socket) => match incoming {
                 Some(Ok(Message::Close(_))) | None => {
                     // The close reply is queued; send it on the way out.
                     let _ = tokio::time::timeout(CLOSE_WAIT, socket.flush()).await;
@@ -91,22 +100,79 @@ where
                 }
             },
             () = &mut timer => {
-                if waiting {
-                    // Nothing to ride with: the ping goes alone.
-                    waiting = false;
-                    due += PING_EVERY;
-                    timer.as_mut().reset(due);
-                    if !write(&mut socket, true, None, heard + IDLE_LIMIT).await {
-                        return;
-                    }
-                } else if heard.elapsed() >= IDLE_LIMIT {
+                if heard.elapsed() >= IDLE_LIMIT {
                     return close(socket, 1001, "idle").await;
-                } else {
-                    waiting = true;
-                    timer.as_mut().reset(due + PING_GRACE);
+                }
+                // Nothing to ride with: the ping goes alone.
+                due += PING_EVERY;
+                timer.as_mut().reset(due + PING_GRACE);
+                if !write(&mut socket, true, None, heard + IDLE_LIMIT).await {
+                    return;
                 }
             }
         }
+    }
+}
+
+/// Polls the socket's read side only after it has woken the task. A task
+/// woken for a message would otherwise ask the socket for a frame after
+/// every message it sends: a readiness check, two waker registrations and
+/// the frame buffer cleared, for nothing, since peers rarely speak.
+struct ReadGate {
+    flag: Arc<ReadFlag>,
+    waker: Waker,
+}
+
+struct ReadFlag {
+    /// The read side woke since it last said it had nothing (or was never
+    /// asked).
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for ReadFlag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+impl ReadGate {
+    fn new() -> Self {
+        let flag = Arc::new(ReadFlag {
+            woken: AtomicBool::new(true),
+            task: AtomicWaker::new(),
+        });
+        Self {
+            waker: Waker::from(flag.clone()),
+            flag,
+        }
+    }
+
+    /// The socket's next frame, asked for only when there may be one.
+    /// Cancel-safe as the socket's own `next` is.
+    fn next<'a, S>(
+        &'a mut self,
+        socket: &'a mut S,
+    ) -> impl std::future::Future<Output = Option<Result<Message, axum::Error>>> + 'a
+    where
+        S: Stream<Item = Result<Message, axum::Error>> + Unpin,
+    {
+        std::future::poll_fn(move |cx| {
+            self.flag.task.register(cx.waker());
+            if !self.flag.woken.swap(false, Ordering::Acquire) {
+                return Poll::Pending;
+            }
+            let polled = socket.poll_next_unpin(&mut Context::from_waker(&self.waker));
+            if polled.is_ready() {
+                // More frames may be buffered behind this one.
+                self.flag.woken.store(true, Ordering::Release);
+            }
+            polled
+        })
     }
 }
 

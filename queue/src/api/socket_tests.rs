@@ -13,28 +13,42 @@ struct Fake {
     buffered: Vec<Message>,
     flushed: UnboundedSender<Vec<Message>>,
     stuck: bool,
+    /// Times the read side was asked for a frame.
+    reads: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 struct Peer {
     send: UnboundedSender<Result<Message, axum::Error>>,
     flushes: UnboundedReceiver<Vec<Message>>,
+    reads: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 fn pair(stuck: bool) -> (Fake, Peer) {
     let (send, incoming) = unbounded_channel();
     let (flushed, flushes) = unbounded_channel();
+    let reads = Arc::default();
     let fake = Fake {
         incoming,
         buffered: Vec::new(),
         flushed,
         stuck,
+        reads: Arc::clone(&reads),
     };
-    (fake, Peer { send, flushes })
+    (
+        fake,
+        Peer {
+            send,
+            flushes,
+            reads,
+        },
+    )
 }
 
 impl Stream for Fake {
     type Item = Result<Message, axum::Error>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.incoming.poll_recv(cx)
     }
 }
@@ -224,5 +238,27 @@ async fn the_engine_closing_or_letting_go_ends_the_socket() {
     let (tx, rx) = crate::engine::mailbox::channel(16);
     let task = tokio::spawn(serve(fake, rx));
     drop(tx);
+    task.await.expect("the socket task ends cleanly");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_read_side_is_asked_only_when_it_woke_the_task() {
+    let (fake, mut peer) = pair(false);
+    let (tx, rx) = crate::engine::mailbox::channel(16);
+    let task = tokio::spawn(serve(fake, rx));
+    let reads = || peer.reads.load(std::sync::atomic::Ordering::Relaxed);
+    for _ in 0..50 {
+        tx.try_send(text("m")).expect("the socket takes it");
+        peer.flushes.recv().await.expect("a write");
+    }
+    assert!(reads() <= 2, "asked {} times for 50 messages", reads());
+    // A frame from the peer still gets read, and counts as a sign of life.
+    let before = reads();
+    peer.send
+        .send(Ok(Message::Binary(vec![1].into())))
+        .expect("the socket listens");
+    let frames = peer.flushes.recv().await.expect("a write");
+    assert_eq!(close_code(&frames), Some(1003));
+    assert!(reads() > before);
     task.await.expect("the socket task ends cleanly");
 }
