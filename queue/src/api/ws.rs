@@ -62,7 +62,7 @@ pub fn check_websocket_key(headers: &HeaderMap) -> Result<(), ApiError> {
 - `departed`: the place is gone;
 - `error`: `code`, `message`; the socket closes after it (e.g. `not_joined`, `service_unavailable`).
 
-The server pings every 25 s (a ping may wait up to 10 s to travel with a message) and closes a socket that has sent nothing, not even a pong, for 75 s when its next ping falls due (close code 1001). Client messages are ignored; binary frames close with 1003, frames over 1 KiB with 1009. The visitor credential travels in the `X-Queue-Token` header or in the HttpOnly cookie `wr_queue_{event}` that join sets."#,
+The server pings every 25 s (a ping may wait up to 10 s to travel with a message) and closes a socket that has sent nothing, not even a pong, for 75 s when its next ping would leave, 75–100 s after it fell silent (close code 1001). Client messages are ignored; binary frames close with 1003, frames over 1 KiB with 1009. The visitor credential travels in the `X-Queue-Token` header or in the HttpOnly cookie `wr_queue_{event}` that join sets."#,
     params(
         ("event" = String, Path, pattern = "^[A-Za-z0-9_-]{1,64}$", description = "Event id."),
         ("Connection" = String, Header, pattern = "^[Uu][Pp][Gg][Rr][Aa][Dd][Ee]$", description = "`Upgrade` (the WebSocket handshake)."),
