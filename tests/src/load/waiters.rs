@@ -266,6 +266,7 @@ pub async fn run(args: Args) -> Result<()> {
     let delay_hist = stats.delay_ms.snapshot();
     let (age_hist, off_hist) = (stats.age_ms.snapshot(), stats.off_bp.snapshot());
     let age_end_hist = stats.age_end_ms.snapshot();
+    let tick_move_hist = stats.tick_move_bp.snapshot();
     let summary = WaitersSummary {
         age_end_ms: age_end_hist.summary(),
         age_end_hist,
@@ -273,8 +274,8 @@ pub async fn run(args: Args) -> Result<()> {
         age_hist,
         off_bp: off_hist.summary(),
         off_hist,
-        tick_move_bp: stats.tick_move_bp.snapshot().summary(),
-        tick_move_hist: stats.tick_move_bp.snapshot(),
+        tick_move_bp: tick_move_hist.summary(),
+        tick_move_hist,
         worst_off: stats.worst_off.lock().map_or(None, |w| *w),
         mode: "waiters".to_owned(),
         count: args.count as u64,
