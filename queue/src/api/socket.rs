@@ -63,23 +63,12 @@ where
     let timer = tokio::time::sleep_until(due + PING_GRACE);
     tokio::pin!(timer);
     loop {
-        tokio::select! {
+        // What this write carries besides a due ping: the next message, or
+        // nothing when the ping's grace ran out.
+        let msg = tokio::select! {
             biased;
             out = rx.recv() => match out {
-                Some(Outgoing::Text(text)) => {
-                    let now = Instant::now();
-                    let ping = now >= due;
-                    if ping {
-                        if now.duration_since(heard) >= IDLE_LIMIT {
-                            return close(socket, 1001, "idle").await;
-                        }
-                        due += PING_EVERY;
-                        timer.as_mut().reset(due + PING_GRACE);
-                    }
-                    if !write(&mut socket, ping, Some(Message::Text(text)), heard + IDLE_LIMIT).await {
-                        return;
-                    }
-                }
+                Some(Outgoing::Text(text)) => Some(Message::Text(text)),
                 Some(Outgoing::Close(code, reason)) => return close(socket, code, reason).await,
                 None => return,
             },
@@ -93,23 +82,27 @@ where
                     // Unsupported data: policy violation. The place is kept.
                     return close(socket, 1003, "binary not supported").await;
                 }
-                Some(Ok(_)) => heard = Instant::now(),
+                Some(Ok(_)) => {
+                    heard = Instant::now();
+                    continue;
+                }
                 Some(Err(e)) => {
                     tracing::debug!(error = %e, "websocket read error");
                     return close(socket, 1009, "message too big or malformed").await;
                 }
             },
-            () = &mut timer => {
-                if heard.elapsed() >= IDLE_LIMIT {
-                    return close(socket, 1001, "idle").await;
-                }
-                // Nothing to ride with: the ping goes alone.
-                due += PING_EVERY;
-                timer.as_mut().reset(due + PING_GRACE);
-                if !write(&mut socket, true, None, heard + IDLE_LIMIT).await {
-                    return;
-                }
+            () = &mut timer => None,
+        };
+        let ping = msg.is_none() || Instant::now() >= due;
+        if ping {
+            if heard.elapsed() >= IDLE_LIMIT {
+                return close(socket, 1001, "idle").await;
             }
+            due += PING_EVERY;
+            timer.as_mut().reset(due + PING_GRACE);
+        }
+        if !write(&mut socket, ping, msg, heard + IDLE_LIMIT).await {
+            return;
         }
     }
 }

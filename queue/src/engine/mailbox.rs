@@ -137,14 +137,16 @@ impl Receiver {
         Poll::Pending
     }
 
-    /// The next message if one is queued.
-    pub fn try_recv(&mut self) -> Option<Outgoing> {
+    /// The next message if one is queued (tests drain a socket with it).
+    #[cfg(test)]
+    pub(crate) fn try_recv(&mut self) -> Option<Outgoing> {
         self.0.lock().queue.pop_front()
     }
 }
 
 impl Drop for Receiver {
     fn drop(&mut self) {
+        // The queued messages are freed after the lock is let go.
         let dropped = {
             let mut inner = self.0.lock();
             inner.receiving = false;
