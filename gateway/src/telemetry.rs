@@ -2,10 +2,12 @@
 
 use crate::config::LogFormat;
 use axum::extract::MatchedPath;
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
+use hashbrown::HashTable;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use std::sync::OnceLock;
+use std::hash::BuildHasher;
+use std::sync::{OnceLock, PoisonError, RwLock};
 use std::time::Instant;
 use tracing_subscriber::EnvFilter;
 
@@ -47,21 +49,105 @@ pub fn metrics_handle() -> PrometheusHandle {
 /// and status, from the outermost layer. The route template comes with the
 /// response (the edge's route layer copies the [`MatchedPath`] there), so
 /// no layer of its own wraps every route; a request no route matched is
-/// `unmatched`.
+/// `unmatched`, and a method outside the standard ones is `other` (a client
+/// may send any token as a method, and each would be a series of its own).
 pub fn record_http(method: &Method, resp: &Response, started: Instant) {
+    static SERIES: OnceLock<HttpSeries> = OnceLock::new();
     let route = resp
         .extensions()
         .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
-    let labels = [
-        ("route", route),
-        ("method", method.as_str().to_owned()),
-        ("status", resp.status().as_str().to_owned()),
+        .map_or("unmatched", MatchedPath::as_str);
+    SERIES.get_or_init(HttpSeries::default).record(
+        route,
+        method_label(method),
+        resp.status(),
+        started.elapsed().as_secs_f64(),
+    );
+}
+
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
     ];
-    metrics::counter!("waitroom_http_requests_total", &labels).increment(1);
-    metrics::histogram!("waitroom_http_request_seconds", &labels[..2])
-        .record(started.elapsed().as_secs_f64());
+    KNOWN
+        .iter()
+        .find(|m| *m == method)
+        .map_or("other", Method::as_str)
+}
+
+/// The request metrics' handles, one pair per route, method and status,
+/// found in the registry once. Finding them there on every request copied
+/// the three labels and hashed them with the names, twice.
+struct HttpSeries {
+    hasher: foldhash::fast::RandomState,
+    known: RwLock<HashTable<Series>>,
+}
+
+struct Series {
+    route: Box<str>,
+    method: &'static str,
+    status: StatusCode,
+    requests: metrics::Counter,
+    seconds: metrics::Histogram,
+}
+
+/// Series kept; beyond it (routes are templates, so only a bug gets
+/// there) each request finds its handles in the registry as before.
+const MAX_SERIES: usize = 4_096;
+
+impl Default for HttpSeries {
+    fn default() -> Self {
+        // Handles bind to the recorder installed when they are made.
+        let _ = metrics_handle();
+        Self {
+            hasher: foldhash::fast::RandomState::default(),
+            known: RwLock::new(HashTable::new()),
+        }
+    }
+}
+
+impl HttpSeries {
+    fn record(&self, route: &str, method: &'static str, status: StatusCode, seconds: f64) {
+        let hash_of = |route: &str, method: &str, status: StatusCode| {
+            self.hasher.hash_one((route, method, status.as_u16()))
+        };
+        let hash = hash_of(route, method, status);
+        let same = |s: &Series| s.status == status && s.method == method && &*s.route == route;
+        {
+            let known = self.known.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(series) = known.find(hash, same) {
+                series.requests.increment(1);
+                series.seconds.record(seconds);
+                return;
+            }
+        }
+        let labels = [
+            ("route", route.to_owned()),
+            ("method", method.to_owned()),
+            ("status", status.as_str().to_owned()),
+        ];
+        let series = Series {
+            route: route.into(),
+            method,
+            status,
+            requests: metrics::counter!("waitroom_http_requests_total", &labels),
+            seconds: metrics::histogram!("waitroom_http_request_seconds", &labels[..2]),
+        };
+        series.requests.increment(1);
+        series.seconds.record(seconds);
+        let mut known = self.known.write().unwrap_or_else(PoisonError::into_inner);
+        if known.len() < MAX_SERIES && known.find(hash, same).is_none() {
+            known.insert_unique(hash, series, |s| hash_of(&s.route, s.method, s.status));
+        }
+    }
 }
 
 /// Every metric on-call reads, registered at start so a dashboard shows 0

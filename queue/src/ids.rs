@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 fn valid_slug(s: &str, max: usize) -> bool {
     !s.is_empty()
@@ -14,9 +15,13 @@ fn valid_slug(s: &str, max: usize) -> bool {
 macro_rules! slug_id {
     ($name:ident, $field:literal, $max:literal, $doc:literal) => {
         #[doc = $doc]
+        ///
+        /// Shared, not copied, when cloned: the in-process store keeps a
+        /// visitor's id in several maps, and a join would otherwise copy it
+        /// into each.
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Accepts 1 to
@@ -24,7 +29,7 @@ macro_rules! slug_id {
             /// characters of `[A-Za-z0-9_-]`.
             pub fn parse(s: &str) -> crate::error::Result<Self> {
                 if valid_slug(s, $max) {
-                    Ok(Self(s.to_owned()))
+                    Ok(Self(Arc::from(s)))
                 } else {
                     Err(crate::QueueError::Invalid {
                         field: $field,
@@ -53,7 +58,7 @@ macro_rules! slug_id {
 
         impl From<$name> for String {
             fn from(id: $name) -> String {
-                id.0
+                id.0.as_ref().to_owned()
             }
         }
 
@@ -85,6 +90,8 @@ impl VisitorId {
     pub fn random() -> Self {
         let bytes: [u8; 16] = rand::Rng::gen(&mut rand::thread_rng());
         let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
-        Self(id.simple().to_string())
+        Self(Arc::from(
+            id.simple().encode_lower(&mut uuid::Uuid::encode_buffer()) as &str,
+        ))
     }
 }

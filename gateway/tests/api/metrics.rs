@@ -82,3 +82,42 @@ async fn booking_outcomes_are_on_the_dashboard_from_the_start() {
         "{after}"
     );
 }
+
+/// Each request counts once in its series, and a method outside the
+/// standard ones is labelled `other`: a client cannot mint series by
+/// sending made-up methods.
+#[tokio::test]
+async fn request_series_count_every_request_and_bound_their_methods() {
+    let app = spawn_app().await;
+    let brew = reqwest::Method::from_bytes(b"BREW").expect("method");
+    let url = app.url("/nowhere/to/be/found");
+    let status = app
+        .http
+        .request(brew.clone(), &url)
+        .send()
+        .await
+        .expect("brew")
+        .status();
+    let series = format!(
+        "waitroom_http_requests_total{{route=\"unmatched\",method=\"other\",status=\"{}\"}}",
+        status.as_str()
+    );
+    let count = |text: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series.as_str()))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    let before = count(&app.metrics_text().await);
+    assert!(before >= 1.0, "the first request is counted");
+    for _ in 0..3 {
+        app.http
+            .request(brew.clone(), &url)
+            .send()
+            .await
+            .expect("brew");
+    }
+    let text = app.metrics_text().await;
+    assert!(count(&text) >= before + 3.0, "{series} in\n{text}");
+    assert!(!text.contains("method=\"BREW\""), "{text}");
+}

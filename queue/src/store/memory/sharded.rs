@@ -1,7 +1,12 @@
 //! A visitor-keyed map that never rehashes everything at once. A single
 //! `HashMap` doubles when full: at 400,000 visitors that moves every entry
 //! inside one join (tens of milliseconds with the store locked). Split in
-//! [`SHARDS`] maps, each doubling moves a sixty-fourth of that.
+//! [`SHARDS`] tables, each doubling moves a sixty-fourth of that.
+//!
+//! Each entry keeps its key's hash. A table that grows then moves entries
+//! by their stored hash instead of hashing every id again, which read each
+//! id's text from wherever it lives (a cache miss per entry); and one hash
+//! per call picks both the shard and the slot.
 //!
 //! Hashed with foldhash, seeded per process, not SipHash: the keys are
 //! visitor ids the queue minted at random (a presented id must carry the
@@ -10,6 +15,7 @@
 
 use crate::ids::VisitorId;
 use foldhash::fast::RandomState;
+use hashbrown::hash_table::{Entry, HashTable};
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
@@ -20,32 +26,43 @@ pub(super) type VisitorMap<V> = HashMap<VisitorId, V, RandomState>;
 /// Number of shards.
 pub(super) const SHARDS: usize = 64;
 
-/// Visitor → `V`, in [`SHARDS`] independently growing maps.
+/// One entry and its key's hash.
+struct Slot<V> {
+    hash: u64,
+    visitor: VisitorId,
+    value: V,
+}
+
+/// Visitor → `V`, in [`SHARDS`] independently growing tables.
 pub(super) struct Sharded<V> {
-    /// Picks the shard; seeded per process.
-    pick: RandomState,
-    shards: Vec<VisitorMap<V>>,
+    hasher: RandomState,
+    shards: Vec<HashTable<Slot<V>>>,
 }
 
 impl<V> Default for Sharded<V> {
     fn default() -> Self {
         Self {
-            pick: RandomState::default(),
-            shards: (0..SHARDS).map(|_| VisitorMap::default()).collect(),
+            hasher: RandomState::default(),
+            shards: (0..SHARDS).map(|_| HashTable::new()).collect(),
         }
     }
 }
 
 impl<V> Sharded<V> {
-    fn shard(&self, visitor: &VisitorId) -> usize {
-        // The high bits: the shard's own map uses the low ones (with
-        // another seed, but this keeps the two choices apart anyway).
-        (self.pick.hash_one(visitor) >> 58) as usize % SHARDS
+    /// The hash of `visitor` and its shard. The table takes its slot from
+    /// the low bits and its tags from the top seven, so the shard comes
+    /// from bits in between, which neither uses below 2^40 slots.
+    fn locate(&self, visitor: &VisitorId) -> (u64, usize) {
+        let hash = self.hasher.hash_one(visitor);
+        (hash, (hash >> 40) as usize % SHARDS)
     }
 
     /// The value of `visitor`.
     pub(super) fn get(&self, visitor: &VisitorId) -> Option<&V> {
-        self.shards[self.shard(visitor)].get(visitor)
+        let (hash, shard) = self.locate(visitor);
+        self.shards[shard]
+            .find(hash, |s| s.visitor == *visitor)
+            .map(|s| &s.value)
     }
 
     /// Whether `visitor` has a value.
@@ -55,20 +72,33 @@ impl<V> Sharded<V> {
 
     /// Sets the value of `visitor`.
     pub(super) fn insert(&mut self, visitor: VisitorId, value: V) -> Option<V> {
-        let shard = self.shard(&visitor);
-        self.shards[shard].insert(visitor, value)
+        let (hash, shard) = self.locate(&visitor);
+        match self.shards[shard].entry(hash, |s| s.visitor == visitor, |s| s.hash) {
+            Entry::Occupied(mut slot) => Some(std::mem::replace(&mut slot.get_mut().value, value)),
+            Entry::Vacant(slot) => {
+                slot.insert(Slot {
+                    hash,
+                    visitor,
+                    value,
+                });
+                None
+            }
+        }
     }
 
     /// Removes `visitor`.
     pub(super) fn remove(&mut self, visitor: &VisitorId) -> Option<V> {
-        let shard = self.shard(visitor);
-        self.shards[shard].remove(visitor)
+        let (hash, shard) = self.locate(visitor);
+        let slot = self.shards[shard]
+            .find_entry(hash, |s| s.visitor == *visitor)
+            .ok()?;
+        Some(slot.remove().0.value)
     }
 
     /// Entries over all shards.
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.shards.iter().map(HashMap::len).sum()
+        self.shards.iter().map(HashTable::len).sum()
     }
 }
 
