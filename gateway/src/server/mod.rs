@@ -21,7 +21,7 @@ use crate::edge::client_ip::{IpGroup, TrustedProxies};
 use axum::Router;
 use caps::{IpCounter, Refusal, SocketCount};
 use conn::{ConnState, OpenCount};
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::TokioExecutor;
 use hyper_util::server::conn::auto;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -193,14 +193,13 @@ pub async fn serve(
     let idle_timeout = Duration::from_secs(bounds.settings.idle_timeout_seconds.max(1));
     // HTTP/1.1 only, as before (browsers speak HTTP/2 to the load
     // balancer, not to us); no version sniffing on a fresh connection.
+    // No timer of hyper's own: the connection's watchdog (`conn::serve`)
+    // closes a slow head and an idle connection, and hyper's header timer
+    // would arm and cancel a sleep around every request's head.
+    // Said outright: left at its default without a timer, hyper warns on
+    // every connection.
     let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
-    // hyper's own header timer runs from the end of one response to the
-    // next head, so it also closes idle keep-alive connections: give it the
-    // longer of the two, and let the watchdog apply each where it belongs.
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout.max(idle_timeout));
+    builder.http1().header_read_timeout(None);
     let shared = Arc::new(Shared {
         router,
         builder,
