@@ -99,6 +99,13 @@ struct Series {
     seconds: metrics::Histogram,
 }
 
+impl Series {
+    fn record(&self, seconds: f64) {
+        self.requests.increment(1);
+        self.seconds.record(seconds);
+    }
+}
+
 /// Series kept; beyond it (routes are templates, so only a bug gets
 /// there) each request finds its handles in the registry as before.
 const MAX_SERIES: usize = 4_096;
@@ -124,8 +131,7 @@ impl HttpSeries {
         {
             let known = self.known.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(series) = known.find(hash, same) {
-                series.requests.increment(1);
-                series.seconds.record(seconds);
+                series.record(seconds);
                 return;
             }
         }
@@ -141,8 +147,7 @@ impl HttpSeries {
             requests: metrics::counter!("waitroom_http_requests_total", &labels),
             seconds: metrics::histogram!("waitroom_http_request_seconds", &labels[..2]),
         };
-        series.requests.increment(1);
-        series.seconds.record(seconds);
+        series.record(seconds);
         let mut known = self.known.write().unwrap_or_else(PoisonError::into_inner);
         if known.len() < MAX_SERIES && known.find(hash, same).is_none() {
             known.insert_unique(hash, series, |s| hash_of(&s.route, s.method, s.status));

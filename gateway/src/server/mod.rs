@@ -193,11 +193,11 @@ pub async fn serve(
     let idle_timeout = Duration::from_secs(bounds.settings.idle_timeout_seconds.max(1));
     // HTTP/1.1 only, as before (browsers speak HTTP/2 to the load
     // balancer, not to us); no version sniffing on a fresh connection.
-    // No timer of hyper's own: the connection's watchdog (`conn::serve`)
-    // closes a slow head and an idle connection, and hyper's header timer
-    // would arm and cancel a sleep around every request's head.
-    // Said outright: left at its default without a timer, hyper warns on
-    // every connection.
+    // No header timer of hyper's own: the connection's watchdog
+    // (`conn::serve`) closes a slow head and an idle connection, and
+    // hyper's timer armed and cancelled a sleep around every request head.
+    // Turned off outright, since hyper warns on every connection when its
+    // default is left without a timer.
     let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     builder.http1().header_read_timeout(None);
     let shared = Arc::new(Shared {
