@@ -29,6 +29,10 @@ pub(crate) struct SoldOutChecks {
 struct EventChecks {
     /// Checks asked for so far; each asker holds the number of its own.
     asked: AtomicU64,
+    /// Sold-out reports so far: a hold notes it before it is placed, so an
+    /// answer its batch brings back can tell whether a report came after
+    /// it was sent (see [`Seen`]).
+    reports: AtomicU64,
     /// Locked while a query runs: the highest number it answers for.
     answered: tokio::sync::Mutex<Answered>,
 }
@@ -47,14 +51,45 @@ struct Answered {
     reported: bool,
 }
 
+impl Answered {
+    /// Takes in an answer; whether it is to be reported now.
+    fn hear(&mut self, sold_out: bool, newer: bool) -> bool {
+        if !sold_out {
+            if newer {
+                self.reported = false;
+            }
+            return false;
+        }
+        !self.reported
+    }
+}
+
 impl SoldOutChecks {
-    fn of(&self, event: &EventId) -> Arc<EventChecks> {
+    fn of(&self, event: &str) -> Arc<EventChecks> {
         match self.events.lock() {
-            Ok(mut events) => events.entry(event.to_string()).or_default().clone(),
+            Ok(mut events) => events.entry(event.to_owned()).or_default().clone(),
             // A panic elsewhere poisoned the map: check alone.
             Err(_) => Arc::default(),
         }
     }
+
+    /// To be noted before a hold of `event` is sent to the database: see
+    /// [`Seen`].
+    pub(crate) fn reports_before(&self, event: &str) -> u64 {
+        self.of(event).reports.load(Ordering::SeqCst)
+    }
+}
+
+/// What the database found left after a hold's batch committed, and the
+/// sold-out reports made before the hold was sent. Batches answer out of
+/// order: a batch that looked before the last seats went can be answered
+/// after one that found none. Its "seats left" then undoes nothing unless
+/// no report came after its hold was sent (its look started after that
+/// report, so it is newer).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seen {
+    pub(crate) left: Left,
+    pub(crate) reports_before: u64,
 }
 
 impl Holds {
@@ -67,7 +102,7 @@ impl Holds {
         event: &EventRecord,
         visitor: &str,
         seats: u64,
-        left: Option<Left>,
+        seen: Option<Seen>,
     ) {
         let (Ok(id), Ok(visitor)) = (EventId::parse(&event.id), VisitorId::parse(visitor)) else {
             return;
@@ -75,14 +110,14 @@ impl Holds {
         if let Err(e) = self.queue.take_seats(&id, &visitor, seats).await {
             tracing::warn!(event = %id, error = %e, "telling the waitlist about a hold failed");
         }
-        self.check_sold_out(&id, left).await;
+        self.check_sold_out(&id, seen).await;
     }
 
     /// After a hold attempt found the seats or places taken: perhaps
     /// everything is.
-    pub(crate) async fn waitlist_after_refusal(&self, event: &EventRecord, left: Option<Left>) {
+    pub(crate) async fn waitlist_after_refusal(&self, event: &EventRecord, seen: Option<Seen>) {
         if let Ok(id) = EventId::parse(&event.id) {
-            self.check_sold_out(&id, left).await;
+            self.check_sold_out(&id, seen).await;
         }
     }
 
@@ -91,11 +126,13 @@ impl Holds {
     /// Returns after a query that started after the call (see
     /// [`SoldOutChecks`]). `seen`: an answer from such a query already,
     /// which is used instead; each returns after the report, if any.
-    async fn check_sold_out(&self, event: &EventId, seen: Option<Left>) {
-        let checks = self.sold_out_checks.of(event);
+    async fn check_sold_out(&self, event: &EventId, seen: Option<Seen>) {
+        let checks = self.sold_out_checks.of(event.as_str());
         if let Some(seen) = seen {
             let mut answered = checks.answered.lock().await;
-            self.heard(event, &mut answered, seen).await;
+            let newer = checks.reports.load(Ordering::SeqCst) == seen.reports_before;
+            self.heard(event, &checks, &mut answered, seen.left, newer)
+                .await;
             return;
         }
         let mine = checks.asked.fetch_add(1, Ordering::SeqCst) + 1;
@@ -117,19 +154,29 @@ impl Holds {
             answered.free_seat = seat;
         }
         match left {
-            Ok(left) => self.heard(event, &mut answered, left).await,
+            // Queries run one at a time, so this one is the newest.
+            Ok(left) => self.heard(event, &checks, &mut answered, left, true).await,
             Err(e) => tracing::warn!(event = %event, error = %e, "checking for seats left failed"),
         }
         answered.upto = upto;
     }
 
     /// Acts on what an answer found left: the first "nothing" since seats
-    /// were last found is reported.
-    async fn heard(&self, event: &EventId, answered: &mut Answered, left: Left) {
-        if !left.sold_out() {
-            answered.reported = false;
-        } else if !answered.reported {
+    /// were last found is reported. `newer`: whether the answer is newer
+    /// than the last report; an older one finding seats undoes nothing.
+    async fn heard(
+        &self,
+        event: &EventId,
+        checks: &EventChecks,
+        answered: &mut Answered,
+        left: Left,
+        newer: bool,
+    ) {
+        if answered.hear(left.sold_out(), newer) {
             answered.reported = self.report_sold_out(event).await;
+            if answered.reported {
+                checks.reports.fetch_add(1, Ordering::SeqCst);
+            }
         }
     }
 
@@ -208,5 +255,39 @@ impl Holds {
                 tracing::warn!(event = %event, error = %e, "returning seats to the waitlist failed")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two batches answer out of order: the one that looked first (seats
+    /// left) is heard after the one that found none. The old answer must
+    /// not undo the report, or the next "none" reports again.
+    #[test]
+    fn an_older_answer_does_not_undo_a_report() {
+        let checks = EventChecks::default();
+        let mut answered = Answered::default();
+        let hear = |answered: &mut Answered, sold_out: bool, reports_before: u64| {
+            let newer = checks.reports.load(Ordering::SeqCst) == reports_before;
+            let report = answered.hear(sold_out, newer);
+            if report {
+                // As `heard` does when the queue heard the report.
+                answered.reported = true;
+                checks.reports.fetch_add(1, Ordering::SeqCst);
+            }
+            report
+        };
+        // Both batches were sent before any report.
+        let (older, newer) = (0, 0);
+        assert!(hear(&mut answered, true, newer), "the first 'none'");
+        assert!(!hear(&mut answered, false, older), "old seats left");
+        assert!(!hear(&mut answered, true, newer), "reported once");
+        // A hold sent after the report that finds a seat (one came back)
+        // does reset it, and the next "none" is reported again.
+        let after = checks.reports.load(Ordering::SeqCst);
+        assert!(!hear(&mut answered, false, after));
+        assert!(hear(&mut answered, true, after));
     }
 }

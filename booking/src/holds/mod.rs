@@ -11,11 +11,11 @@ pub mod sweeper;
 use crate::admission::Credentials;
 use crate::catalog::{Catalog, SeatMapCache};
 use crate::config::BookingConfig;
-use crate::db::{Db, HoldGaReq, HoldSeatReq, HoldStatus, Left, NewHold, PlaceOutcome, Released};
+use crate::db::{Db, HoldGaReq, HoldSeatReq, HoldStatus, NewHold, PlaceOutcome, Released};
 use crate::error::{BookingError, Result};
 use crate::payment::mirror::Intents;
 use crate::state::now;
-use crate::waitlist::SoldOutChecks;
+use crate::waitlist::{Seen, SoldOutChecks};
 use chrono::{DateTime, Utc};
 use locks::SeatLocks;
 use queue::admission::AdmissionVerifier;
@@ -243,7 +243,7 @@ impl Holds {
     /// Sheds contention with Redis locks (if any), then lets the database
     /// decide. With the outcome, what was left of the event after it, when
     /// the database said.
-    async fn place_checked(&self, hold: NewHold) -> (Result<HoldView>, Option<Left>) {
+    async fn place_checked(&self, hold: NewHold) -> (Result<HoldView>, Option<Seen>) {
         let seat_ids: Vec<i64> = hold.seats.iter().map(|s| s.seat_id).collect();
         let guard = match &self.locks {
             Some(locks) if !seat_ids.is_empty() => {
@@ -259,6 +259,7 @@ impl Holds {
             }
             _ => None,
         };
+        let reports_before = self.sold_out_checks.reports_before(&hold.event_id);
         let outcome = self.db.holds().place_then_left(&hold).await;
         if let (Some(locks), Some(guard)) = (&self.locks, guard) {
             locks.release(guard, &hold.id).await;
@@ -267,6 +268,10 @@ impl Holds {
             Ok(placed) => placed,
             Err(e) => return (Err(e), None),
         };
+        let left = left.map(|left| Seen {
+            left,
+            reports_before,
+        });
         let placed = match outcome {
             PlaceOutcome::Placed => {
                 self.seat_maps.invalidate(&hold.event_id);
