@@ -64,10 +64,29 @@ impl Answered {
     }
 }
 
+impl EventChecks {
+    /// Whether an answer to a hold sent when `reports_before` reports had
+    /// been made is newer than the last report.
+    fn newer(&self, reports_before: u64) -> bool {
+        self.reports.load(Ordering::SeqCst) == reports_before
+    }
+
+    /// The queue heard a report.
+    fn reported(&self, answered: &mut Answered) {
+        answered.reported = true;
+        self.reports.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 impl SoldOutChecks {
+    /// Asked twice per hold (before it is sent and after): a known event
+    /// is found without copying its id.
     fn of(&self, event: &str) -> Arc<EventChecks> {
         match self.events.lock() {
-            Ok(mut events) => events.entry(event.to_owned()).or_default().clone(),
+            Ok(mut events) => match events.get(event) {
+                Some(checks) => checks.clone(),
+                None => events.entry(event.to_owned()).or_default().clone(),
+            },
             // A panic elsewhere poisoned the map: check alone.
             Err(_) => Arc::default(),
         }
@@ -130,7 +149,7 @@ impl Holds {
         let checks = self.sold_out_checks.of(event.as_str());
         if let Some(seen) = seen {
             let mut answered = checks.answered.lock().await;
-            let newer = checks.reports.load(Ordering::SeqCst) == seen.reports_before;
+            let newer = checks.newer(seen.reports_before);
             self.heard(event, &checks, &mut answered, seen.left, newer)
                 .await;
             return;
@@ -172,11 +191,8 @@ impl Holds {
         left: Left,
         newer: bool,
     ) {
-        if answered.hear(left.sold_out(), newer) {
-            answered.reported = self.report_sold_out(event).await;
-            if answered.reported {
-                checks.reports.fetch_add(1, Ordering::SeqCst);
-            }
+        if answered.hear(left.sold_out(), newer) && self.report_sold_out(event).await {
+            checks.reported(answered);
         }
     }
 
@@ -270,12 +286,10 @@ mod tests {
         let checks = EventChecks::default();
         let mut answered = Answered::default();
         let hear = |answered: &mut Answered, sold_out: bool, reports_before: u64| {
-            let newer = checks.reports.load(Ordering::SeqCst) == reports_before;
-            let report = answered.hear(sold_out, newer);
+            let report = answered.hear(sold_out, checks.newer(reports_before));
             if report {
-                // As `heard` does when the queue heard the report.
-                answered.reported = true;
-                checks.reports.fetch_add(1, Ordering::SeqCst);
+                // The queue heard it.
+                checks.reported(answered);
             }
             report
         };
