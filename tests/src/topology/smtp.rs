@@ -3,15 +3,53 @@
 //! through `SMTP_URL`.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
-/// Messages received (their DATA text).
-pub type Inbox = Arc<Mutex<Vec<String>>>;
+/// Messages received (their DATA text), and a bell rung on each.
+#[derive(Clone, Default)]
+pub struct Inbox(Arc<(Mutex<Vec<String>>, Notify)>);
+
+impl Inbox {
+    fn push(&self, text: String) {
+        let (messages, arrived) = &*self.0;
+        messages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(text);
+        arrived.notify_waiters();
+    }
+
+    /// How many messages arrived.
+    pub fn len(&self) -> usize {
+        self.0 .0.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether none arrived.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Waits until at least one message arrived; false after `limit`.
+    pub async fn first(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let arrived = self.0 .1.notified();
+            if !self.is_empty() {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return !self.is_empty();
+            }
+        }
+    }
+}
 
 /// Listens on a loopback port; returns the `smtp://` URL and the inbox.
 pub async fn serve() -> anyhow::Result<(String, Inbox)> {
-    let inbox: Inbox = Arc::default();
+    let inbox = Inbox::default();
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let kept = inbox.clone();
@@ -35,7 +73,7 @@ async fn session(stream: tokio::net::TcpStream, inbox: Inbox) -> std::io::Result
         if let Some(body) = data.as_mut() {
             if line == "." {
                 let text = std::mem::take(body);
-                inbox.lock().unwrap_or_else(|e| e.into_inner()).push(text);
+                inbox.push(text);
                 data = None;
                 write.write_all(b"250 queued\r\n").await?;
             } else {
