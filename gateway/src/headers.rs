@@ -1,8 +1,8 @@
 //! Security headers on every response: a strict Content-Security-Policy
 //! (the pages load nothing inline and nothing foreign, except the CAPTCHA
-//! provider's and Stripe's scripts and frames when those are configured),
-//! `nosniff`, a referrer policy, no framing, and HSTS behind an https
-//! public URL.
+//! provider's and Stripe's scripts and frames when those are configured;
+//! a JSON answer, never a page, allows nothing at all), `nosniff`, a
+//! referrer policy, no framing, and HSTS behind an https public URL.
 
 use crate::config::Settings;
 use crate::edge::settings::CaptchaProvider;
@@ -12,9 +12,17 @@ use axum::response::Response;
 /// One year, the usual HSTS lifetime.
 const HSTS: &str = "max-age=31536000";
 
+/// The policy of an answer that is data, not a page (OWASP's for REST
+/// APIs): should a browser ever render one, it may load and run nothing,
+/// and nobody may frame it.
+const DATA_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
+
 /// The headers, built once from the settings.
 #[derive(Debug, Clone)]
 pub struct SecurityHeaders {
+    /// The pages' policy.
+    page_policy: HeaderValue,
+    /// The rest, the same on every answer.
     fixed: Vec<(HeaderName, HeaderValue)>,
 }
 
@@ -40,9 +48,8 @@ impl Sources {
 impl SecurityHeaders {
     /// The headers for `settings`.
     pub fn new(settings: &Settings) -> anyhow::Result<Self> {
-        let csp = HeaderValue::from_str(&content_security_policy(settings))?;
+        let page_policy = HeaderValue::from_str(&content_security_policy(settings))?;
         let mut fixed = vec![
-            (header::CONTENT_SECURITY_POLICY, csp),
             (
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
@@ -60,7 +67,7 @@ impl SecurityHeaders {
                 HeaderValue::from_static(HSTS),
             ));
         }
-        Ok(Self { fixed })
+        Ok(Self { page_policy, fixed })
     }
 }
 
@@ -129,6 +136,17 @@ impl SecurityHeaders {
     /// Adds the headers to a response that does not set its own.
     pub fn add(&self, resp: &mut Response) {
         let headers = resp.headers_mut();
+        if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+            let json = headers
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+            let policy = if json {
+                HeaderValue::from_static(DATA_POLICY)
+            } else {
+                self.page_policy.clone()
+            };
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
         for (name, value) in &self.fixed {
             if !headers.contains_key(name) {
                 headers.insert(name.clone(), value.clone());

@@ -7,6 +7,22 @@ fn header<'a>(r: &'a reqwest::Response, name: &str) -> Option<&'a str> {
     r.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The headers every answer carries, page or data.
+fn assert_common(r: &reqwest::Response, path: &str) {
+    assert_eq!(
+        header(r, "x-content-type-options"),
+        Some("nosniff"),
+        "{path}"
+    );
+    assert_eq!(
+        header(r, "referrer-policy"),
+        Some("strict-origin-when-cross-origin"),
+        "{path}"
+    );
+    assert_eq!(header(r, "x-frame-options"), Some("DENY"), "{path}");
+    assert_eq!(header(r, "strict-transport-security"), None, "{path}");
+}
+
 #[tokio::test]
 async fn pages_and_api_answers_carry_security_headers() {
     let app = spawn_app().await;
@@ -17,9 +33,6 @@ async fn pages_and_api_answers_carry_security_headers() {
         "/checkout.html",
         "/admin.html",
         "/queue.js",
-        "/healthz",
-        "/api/v1/queue/nope/status",
-        "/api/v1/no-such-route",
     ] {
         let r = app.http.get(app.url(path)).send().await.expect(path);
         let csp = header(&r, "content-security-policy").unwrap_or_default();
@@ -37,17 +50,25 @@ async fn pages_and_api_answers_carry_security_headers() {
             );
         }
         assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
-        assert_eq!(
-            header(&r, "x-content-type-options"),
-            Some("nosniff"),
+        assert_common(&r, path);
+    }
+    // JSON is never a page: rendered by mistake, it may load nothing.
+    for path in [
+        "/healthz",
+        "/api/v1/queue/nope/status",
+        "/api/v1/no-such-route",
+    ] {
+        let r = app.http.get(app.url(path)).send().await.expect(path);
+        assert!(
+            header(&r, "content-type").is_some_and(|t| t.starts_with("application/json")),
             "{path}"
         );
         assert_eq!(
-            header(&r, "referrer-policy"),
-            Some("strict-origin-when-cross-origin"),
+            header(&r, "content-security-policy"),
+            Some("default-src 'none'; frame-ancestors 'none'"),
             "{path}"
         );
-        assert_eq!(header(&r, "strict-transport-security"), None, "{path}");
+        assert_common(&r, path);
     }
     // No foreign origin is allowed when no provider is configured.
     let r = app
@@ -71,6 +92,9 @@ async fn hsts_only_behind_an_https_public_url_and_providers_only_when_configured
         let r = app.http.get(app.url(path)).send().await.expect(path);
         let hsts = header(&r, "strict-transport-security").unwrap_or_default();
         assert!(hsts.starts_with("max-age="), "{path}: {hsts:?}");
+    }
+    for path in ["/queue/demo", "/checkout.html"] {
+        let r = app.http.get(app.url(path)).send().await.expect(path);
         let csp = header(&r, "content-security-policy").unwrap_or_default();
         assert!(
             csp.contains("script-src 'self' https://js.stripe.com"),
