@@ -14,7 +14,20 @@ use tokio::sync::Notify;
 pub const MAX_ATTEMPTS: i64 = 8;
 
 /// While claimed, an email is invisible to other workers for this long.
+/// A worker that dies mid-batch strands its claimed emails until then.
 const LEASE: chrono::Duration = chrono::Duration::seconds(120);
+
+/// One send (connect, TLS, the SMTP conversation) is given up after this
+/// and retried with backoff; lettre's own timeout is per command.
+const SEND_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Emails claimed at once: few, so a worker's whole batch is sent, at the
+/// slowest, before its lease runs out (else another worker would claim and
+/// send the rest again), and a killed worker strands few.
+const BATCH: i64 = 4;
+
+// The slowest batch, with a fifth of the lease to spare for the database.
+const _: () = assert!(BATCH as u64 * SEND_TIMEOUT.as_secs() <= LEASE.num_seconds() as u64 * 4 / 5);
 
 /// Delay before retry `attempt` (1-based): 5 s, 10 s, 20 s, … capped at 1 h.
 pub fn backoff(attempt: i64) -> chrono::Duration {
@@ -38,23 +51,34 @@ pub struct Outbox {
 impl Outbox {
     /// Sends every due email once; returns how many were sent.
     pub async fn flush_outbox(&self, mailer: &Mailer) -> crate::error::Result<usize> {
+        self.flush_within(mailer, SEND_TIMEOUT).await
+    }
+
+    /// [`Self::flush_outbox`], giving one send up after `send_timeout`
+    /// (tests use a short one).
+    pub async fn flush_within(
+        &self,
+        mailer: &Mailer,
+        send_timeout: Duration,
+    ) -> crate::error::Result<usize> {
         let mut sent = 0;
         loop {
             let at = now();
-            let batch = self.db.outbox().claim_due(at, at + LEASE, 20).await?;
+            let batch = self.db.outbox().claim_due(at, at + LEASE, BATCH).await?;
             if batch.is_empty() {
                 return Ok(sent);
             }
             for email in batch {
-                let result = mailer
-                    .send(
-                        &self.config.mail_from,
-                        &email.recipient,
-                        &email.subject,
-                        &email.body_text,
-                        &email.body_html,
-                    )
-                    .await;
+                let send = mailer.send(
+                    &self.config.mail_from,
+                    &email.recipient,
+                    &email.subject,
+                    &email.body_text,
+                    &email.body_html,
+                );
+                let result = tokio::time::timeout(send_timeout, send)
+                    .await
+                    .unwrap_or_else(|_| Err(format!("no answer within {send_timeout:?}")));
                 match result {
                     Ok(()) => {
                         self.db.outbox().mark_sent(email.id, now()).await?;

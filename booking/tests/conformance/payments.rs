@@ -120,6 +120,52 @@ async fn dev_checkout_confirm_and_email(backend: Backend) {
     app.cleanup().await;
 }
 
+/// An SMTP server that accepts and never answers costs one send timeout,
+/// not the worker: the email is kept for a retry with backoff, unsent.
+async fn a_silent_mail_server_is_given_up_on(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("smtp://{}", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            open.push(stream);
+        }
+    });
+    let email = booking::db::NewEmail {
+        kind: "confirmation".to_owned(),
+        recipient: "fan@example.com".to_owned(),
+        subject: "Your tickets".to_owned(),
+        body_text: "text".to_owned(),
+        body_html: "<p>html</p>".to_owned(),
+    };
+    let at = booking::state::now();
+    assert!(app
+        .db
+        .outbox()
+        .enqueue_once(&email, "silent-1", at)
+        .await
+        .unwrap());
+    let mailer = Mailer::new(Some(&url), std::env::temp_dir()).unwrap();
+    let flush = app
+        .state
+        .outbox()
+        .flush_within(&mailer, std::time::Duration::from_millis(300));
+    // lettre's own timeout is a minute per command: only the outbox's
+    // bound ends this send within the test's limit.
+    let sent = tokio::time::timeout(std::time::Duration::from_secs(20), flush)
+        .await
+        .expect("the flush gave the silent server up")
+        .unwrap();
+    assert_eq!(sent, 0);
+    let backlog = app.db.outbox().backlog().await.unwrap();
+    assert_eq!((backlog.pending, backlog.failed), (1, 0));
+    // Backing off: not due again at once.
+    assert!(app.queued_emails("confirmation").await.is_empty());
+    held.abort();
+    app.cleanup().await;
+}
+
 /// A PaymentIntent cancelled at Stripe ends the order and releases the
 /// hold; a success arriving after it (out of order) is refunded, never
 /// confirmed; a failure after that changes nothing.
@@ -321,6 +367,7 @@ async fn checkout_validation(backend: Backend) {
 
 crate::per_backend!(
     dev_checkout_confirm_and_email,
+    a_silent_mail_server_is_given_up_on,
     canceled_intent_releases_then_late_success_is_refunded,
     dev_decline_card_keeps_the_order_payable,
     late_payment_after_resale_is_refunded,
