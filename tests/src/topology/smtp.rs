@@ -10,21 +10,25 @@ use tokio::sync::Notify;
 
 /// Messages received (their DATA text), and a bell rung on each.
 #[derive(Clone, Default)]
-pub struct Inbox(Arc<(Mutex<Vec<String>>, Notify)>);
+pub struct Inbox(Arc<Received>);
+
+#[derive(Default)]
+struct Received {
+    messages: Mutex<Vec<String>>,
+    arrived: Notify,
+}
 
 impl Inbox {
     fn push(&self, text: String) {
-        let (messages, arrived) = &*self.0;
-        messages
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(text);
-        arrived.notify_waiters();
+        let mut messages = self.0.messages.lock().unwrap_or_else(|e| e.into_inner());
+        messages.push(text);
+        self.0.arrived.notify_waiters();
     }
 
     /// How many messages arrived.
     pub fn len(&self) -> usize {
-        self.0 .0.lock().unwrap_or_else(|e| e.into_inner()).len()
+        let messages = self.0.messages.lock().unwrap_or_else(|e| e.into_inner());
+        messages.len()
     }
 
     /// Whether none arrived.
@@ -36,7 +40,7 @@ impl Inbox {
     pub async fn first(&self, limit: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            let arrived = self.0 .1.notified();
+            let arrived = self.0.arrived.notified();
             if !self.is_empty() {
                 return true;
             }
