@@ -6,7 +6,7 @@
 
 use crate::config::Settings;
 use crate::edge::settings::CaptchaProvider;
-use axum::http::{header, HeaderName, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
 
 /// One year, the usual HSTS lifetime.
@@ -22,6 +22,8 @@ const DATA_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 pub struct SecurityHeaders {
     /// The pages' policy.
     page_policy: HeaderValue,
+    /// [`DATA_POLICY`].
+    data_policy: HeaderValue,
     /// The rest, the same on every answer.
     fixed: Vec<(HeaderName, HeaderValue)>,
 }
@@ -67,8 +69,19 @@ impl SecurityHeaders {
                 HeaderValue::from_static(HSTS),
             ));
         }
-        Ok(Self { page_policy, fixed })
+        Ok(Self {
+            page_policy,
+            data_policy: HeaderValue::from_static(DATA_POLICY),
+            fixed,
+        })
     }
+}
+
+/// Whether an answer is JSON (by its declared type).
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"))
 }
 
 /// The policy: everything from this origin only, no plugins, no `<base>`,
@@ -137,15 +150,12 @@ impl SecurityHeaders {
     pub fn add(&self, resp: &mut Response) {
         let headers = resp.headers_mut();
         if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-            let json = headers
-                .get(header::CONTENT_TYPE)
-                .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
-            let policy = if json {
-                HeaderValue::from_static(DATA_POLICY)
+            let policy = if is_json(headers) {
+                &self.data_policy
             } else {
-                self.page_policy.clone()
+                &self.page_policy
             };
-            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy.clone());
         }
         for (name, value) in &self.fixed {
             if !headers.contains_key(name) {

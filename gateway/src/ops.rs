@@ -335,12 +335,10 @@ async fn missing_page(page: Arc<PathBuf>, req: axum::extract::Request) -> Respon
 /// `api`: whether the request's path is under `/api/`.
 pub async fn json_errors(api: bool, resp: Response) -> Response {
     let status = resp.status();
-    let is_json = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !api || is_json || !(status.is_client_error() || status.is_server_error()) {
+    if !api
+        || crate::headers::is_json(resp.headers())
+        || !(status.is_client_error() || status.is_server_error())
+    {
         return resp;
     }
     let (parts, body) = resp.into_parts();
