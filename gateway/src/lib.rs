@@ -7,6 +7,7 @@ pub mod headers;
 pub mod healthcheck;
 pub mod openapi;
 mod ops;
+mod outer;
 pub mod readiness;
 mod secrets;
 pub mod server;
@@ -24,26 +25,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::TraceLayer;
 
 /// Issuer and audience of admission tokens.
 pub const TOKEN_ISSUER: &str = "waitroom";
 /// The booking service, as named in the admission token's `aud`.
 pub const TOKEN_AUDIENCE: &str = "waitroom-booking";
-/// Largest request body any endpoint but the logo upload accepts.
-const BODY_LIMIT: usize = 64 * 1024;
-
-/// The logo upload's body limit: 256 KiB in base64 and JSON.
-const LOGO_BODY_LIMIT: usize = 384 * 1024;
-
-/// Whether `path` is `/api/v1/admin/events/{event}/logo`.
-fn is_logo_upload(path: &str) -> bool {
-    path.strip_prefix("/api/v1/admin/events/")
-        .and_then(|rest| rest.strip_suffix("/logo"))
-        .is_some_and(|event| !event.is_empty() && !event.contains('/'))
-}
-
 /// A built application: the router plus what must live as long as it.
 pub struct App {
     /// All routes of the configured roles.
@@ -244,49 +230,13 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         edge::client_ip::TrustedProxies::parse(&settings.edge.trusted_proxies)
             .map_err(anyhow::Error::msg)?,
     );
-    // Inside the edge: counts the client the edge resolved, and only
-    // upgrades the edge let through.
-    let router = router.layer(axum::middleware::from_fn_with_state(
-        bounds.clone(),
-        server::websocket_cap,
-    ));
     let security = Arc::new(headers::SecurityHeaders::new(settings)?);
-    // Layers that need the matched route (the edge's, and the WebSocket cap
-    // inside it) go on the routes; the rest wrap the finished router once,
-    // request metrics too (the edge's layer hands them the route template
-    // with the response).
-    // `Router::layer` would wrap every route in every layer, and each
-    // request would then clone a boxed service per layer per layer below it.
-    let router = edge.wrap(router);
-    let outer = Outer {
-        edge: edge.clone(),
-        security,
-    };
-    let stack = |limit: usize| {
-        tower::ServiceBuilder::new()
-            .layer(axum::middleware::from_fn_with_state(
-                outer.clone(),
-                outer_layer,
-            ))
-            // Below the body limit only body-generic layers fit (`from_fn`
-            // takes `Request<Body>`).
-            .layer(RequestBodyLimitLayer::new(limit))
-            .layer(TraceLayer::new_for_http())
-            .service(router.clone())
-    };
-    // An event's logo (up to 256 KiB, base64 in JSON) is the one body
-    // allowed past the general limit. Chosen by path here, not by a route:
-    // a route would add its own path parameters to the inner router's.
-    let (general, upload) = (stack(BODY_LIMIT), stack(LOGO_BODY_LIMIT));
-    let router =
-        Router::new().fallback_service(tower::service_fn(move |req: axum::extract::Request| {
-            let service = if is_logo_upload(req.uri().path()) {
-                upload.clone()
-            } else {
-                general.clone()
-            };
-            tower::ServiceExt::oneshot(service, req)
-        }));
+    // The edge's layer needs the matched route, so it goes on the routes
+    // (with the WebSocket cap inside it); the outer layer wraps them, the
+    // fallbacks too. Two layers of `from_fn`, nothing else: every layer is
+    // a boxed service cloned and a future boxed on every request.
+    let router = edge.wrap(router, bounds.clone());
+    let router = outer::wrap(router, edge.clone(), security);
     Ok(App {
         router,
         engine,
@@ -294,33 +244,6 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         bounds,
         _loops: loops,
     })
-}
-
-/// What the outermost layer needs (see [`outer_layer`]).
-#[derive(Clone)]
-struct Outer {
-    edge: Arc<edge::Edge>,
-    security: Arc<headers::SecurityHeaders>,
-}
-
-/// The outermost layer, around everything: finds the client (the edge's
-/// trusted proxies), counts the request, makes any error under `/api/` the
-/// JSON shape, and adds the security headers. One layer, not four: each
-/// layer boxes the service below it again on every request.
-async fn outer_layer(
-    axum::extract::State(outer): axum::extract::State<Outer>,
-    mut req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let started = std::time::Instant::now();
-    let method = req.method().clone();
-    outer.edge.resolve_client(&mut req);
-    let api = req.uri().path().starts_with("/api/");
-    let resp = next.run(req).await;
-    telemetry::record_http(&method, &resp, started);
-    let mut resp = ops::json_errors(api, resp).await;
-    outer.security.add(&mut resp);
-    resp
 }
 
 /// The embedded default shows the product working at once: an open queue

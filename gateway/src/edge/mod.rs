@@ -201,8 +201,13 @@ impl Edge {
     /// limits, and the join/status/WebSocket guard. Route layers apply to
     /// the routes present, so call this on the fully composed router, and
     /// call [`Edge::resolve_client`] on every request before it.
-    pub fn wrap(self: &Arc<Self>, router: Router) -> Router {
-        router.route_layer(from_fn_with_state(self.clone(), route_edge))
+    /// `bounds` caps WebSocket upgrades, after the edge let one through.
+    pub fn wrap(self: &Arc<Self>, router: Router, bounds: Arc<crate::server::Bounds>) -> Router {
+        let state = RouteEdge {
+            edge: self.clone(),
+            bounds,
+        };
+        router.route_layer(from_fn_with_state(state, route_edge))
     }
 
     /// Every second, flushes the per-event rejection counts; every 30 s
@@ -307,17 +312,25 @@ fn client_of(req: &Request) -> ClientIp {
 /// The edge's route layer ([`Edge::wrap`]): path ids, then rate limits, then
 /// the join/status/WebSocket guard. One layer, not three: every layer boxes
 /// and clones the route's service again on every request.
-async fn route_edge(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> Response {
+/// The route layer's state: the edge, and the WebSocket cap inside it.
+#[derive(Clone)]
+struct RouteEdge {
+    edge: Arc<Edge>,
+    bounds: Arc<crate::server::Bounds>,
+}
+
+async fn route_edge(State(route): State<RouteEdge>, req: Request, next: Next) -> Response {
     // Copied to the response for the outermost layer's request metrics.
     let matched = req.extensions().get::<MatchedPath>().cloned();
-    let mut resp = edge_checks(&edge, req, next).await;
+    let mut resp = edge_checks(&route, req, next).await;
     if let Some(matched) = matched {
         resp.extensions_mut().insert(matched);
     }
     resp
 }
 
-async fn edge_checks(edge: &Arc<Edge>, req: Request, next: Next) -> Response {
+async fn edge_checks(route: &RouteEdge, req: Request, next: Next) -> Response {
+    let edge = &route.edge;
     let req = match queue::api::with_valid_ids(req).await {
         Ok(req) => req,
         Err(e) => return e.into_response(),
@@ -326,7 +339,8 @@ async fn edge_checks(edge: &Arc<Edge>, req: Request, next: Next) -> Response {
         Ok(passed) => passed,
         Err(refused) => return *refused,
     };
-    let mut resp = join::guard(edge, req, next).await;
+    let guarded = |req| join::guard(edge, req, next);
+    let mut resp = crate::server::websocket_cap(&route.bounds, req, guarded).await;
     if let Some(decision) = decision.filter(|d| d.limit > 0) {
         decision.write_headers(resp.headers_mut());
     }

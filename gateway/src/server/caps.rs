@@ -5,12 +5,12 @@
 use super::conn::ConnSlot;
 use super::Bounds;
 use crate::edge::client_ip::{ClientIp, IpGroup};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{header, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use queue::api::{ApiError, ErrorCode};
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -229,18 +229,24 @@ fn is_websocket(req: &Request) -> bool {
 /// slots are held by the connection, so they are given back when the socket
 /// closes, however it closes; an upgrade refused further in gives them back
 /// at once.
-pub(crate) async fn websocket_cap(
-    State(bounds): State<Arc<Bounds>>,
+///
+/// Called by the edge's route layer, after its own checks, with what comes
+/// next; every other request passes at the cost of one header look-up.
+pub(crate) async fn websocket_cap<F>(
+    bounds: &Bounds,
     req: Request,
-    next: Next,
-) -> Response {
+    next: impl FnOnce(Request) -> F,
+) -> Response
+where
+    F: Future<Output = Response>,
+{
     if !is_websocket(&req) {
-        return next.run(req).await;
+        return next(req).await;
     }
     // Served without the accept loop (in-process tests): no connection to
     // hold the slot, so nothing to count.
     let Some(slot) = req.extensions().get::<ConnSlot>().cloned() else {
-        return next.run(req).await;
+        return next(req).await;
     };
     let group = match req.extensions().get::<ClientIp>() {
         Some(client) => Some(client.group()),
@@ -279,7 +285,7 @@ pub(crate) async fn websocket_cap(
         _process: process,
         _group: group,
     });
-    let resp = next.run(req).await;
+    let resp = next(req).await;
     if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
         slot.release_websocket();
     }

@@ -59,11 +59,20 @@ impl<S: Send + Sync> FromRequestParts<S> for TokenInBody {
 /// (no script reads it), `SameSite=Lax`, a day long, `Secure` over TLS.
 /// The real queue and the infinite queue answer with the same one.
 pub fn credential_cookie(event: &EventId, token: &str, secure: bool) -> String {
-    format!(
-        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=86400{}",
-        cookie_name(event),
-        if secure { "; Secure" } else { "" }
-    )
+    const ATTRIBUTES: &str = "; Path=/; HttpOnly; SameSite=Lax; Max-Age=86400";
+    const SECURE: &str = "; Secure";
+    // Every new place sets one: pieces pushed into one buffer, not `format!`.
+    let event = event.as_str();
+    let mut cookie = String::with_capacity(
+        COOKIE_PREFIX.len() + event.len() + 1 + token.len() + ATTRIBUTES.len() + SECURE.len(),
+    );
+    for piece in [COOKIE_PREFIX, event, "=", token, ATTRIBUTES] {
+        cookie.push_str(piece);
+    }
+    if secure {
+        cookie.push_str(SECURE);
+    }
+    cookie
 }
 
 /// The visitor credentials a request carries, read once.

@@ -15,6 +15,10 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+/// Room for a status answer: a join's with its credential is about 400
+/// bytes; one with an admission token grows once.
+const STATUS_CAPACITY: usize = 512;
+
 /// The join request body. Everything is optional: an empty body joins.
 #[derive(Debug, Default, Deserialize)]
 pub struct JoinRequest {
@@ -132,16 +136,7 @@ pub async fn join(
         StatusCode::OK
     };
     let cookie = credential_cookie(&event, &status.queue_token, api.secure_cookies);
-    let mut resp = (code, Json(body(event.as_str(), status, in_body))).into_response();
-    match HeaderValue::from_str(&cookie) {
-        Ok(v) => {
-            resp.headers_mut().insert(header::SET_COOKIE, v);
-        }
-        Err(e) => return Err(ApiError::internal(e)),
-    }
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    status_answer(code, &body(event.as_str(), status, in_body), Some(cookie))
 }
 
 /// `GET /api/v1/queue/{event}/status`
@@ -177,13 +172,31 @@ pub async fn status(
     let cookie = status
         .reissued
         .then(|| credential_cookie(&event, &status.queue_token, api.secure_cookies));
-    let mut resp = Json(body(event.as_str(), status, false)).into_response();
+    status_answer(StatusCode::OK, &body(event.as_str(), status, false), cookie)
+}
+
+/// A visitor's status as answered by `join` and `status`: never cached,
+/// with the credential's cookie when one is (re)issued. Serialized into a
+/// buffer sized for it: axum's `Json` starts at 128 bytes and grows twice
+/// for a join's answer, the hottest one there is.
+fn status_answer(
+    code: StatusCode,
+    body: &StatusBody,
+    cookie: Option<String>,
+) -> Result<Response, ApiError> {
+    let mut json = Vec::with_capacity(STATUS_CAPACITY);
+    serde_json::to_writer(&mut json, body).map_err(ApiError::internal)?;
+    let mut resp = (code, json).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(cookie) = cookie {
-        let value = HeaderValue::from_str(&cookie).map_err(ApiError::internal)?;
-        resp.headers_mut().insert(header::SET_COOKIE, value);
+        let value = HeaderValue::try_from(cookie).map_err(ApiError::internal)?;
+        headers.insert(header::SET_COOKIE, value);
     }
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
 }
 
