@@ -6,7 +6,8 @@
 
 use crate::config::Settings;
 use crate::edge::settings::CaptchaProvider;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
+use axum::http::header::{self, Entry};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
 
 /// One year, the usual HSTS lifetime.
@@ -149,18 +150,19 @@ impl SecurityHeaders {
     /// Adds the headers to a response that does not set its own.
     pub fn add(&self, resp: &mut Response) {
         let headers = resp.headers_mut();
-        if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-            let policy = if is_json(headers) {
-                &self.data_policy
-            } else {
-                &self.page_policy
-            };
-            headers.insert(header::CONTENT_SECURITY_POLICY, policy.clone());
-        }
-        for (name, value) in &self.fixed {
-            if !headers.contains_key(name) {
-                headers.insert(name.clone(), value.clone());
+        let policy = match is_json(headers) {
+            true => &self.data_policy,
+            false => &self.page_policy,
+        };
+        // One look-up per header (every answer gets them).
+        let mut add = |name: &HeaderName, value: &HeaderValue| {
+            if let Entry::Vacant(slot) = headers.entry(name) {
+                slot.insert(value.clone());
             }
+        };
+        add(&header::CONTENT_SECURITY_POLICY, policy);
+        for (name, value) in &self.fixed {
+            add(name, value);
         }
     }
 }

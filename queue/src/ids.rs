@@ -19,9 +19,16 @@ macro_rules! slug_id {
         /// Shared, not copied, when cloned: the in-process store keeps a
         /// visitor's id in several maps, and a join would otherwise copy it
         /// into each.
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+        #[serde(try_from = "String")]
         pub struct $name(Arc<str>);
+
+        /// Written from the shared text (serde's `into` would copy it first).
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
 
         impl $name {
             /// Accepts 1 to
