@@ -119,7 +119,8 @@ signing_keys() {
 }
 
 # start_server NAME [VAR=value ...]: starts one server on a free port with
-# the given extra environment; sets SERVER_URL and SERVER_PID. A server is
+# the given extra environment (and under the command in the array
+# SERVER_WRAP, when set); sets SERVER_URL and SERVER_PID. A server is
 # on Redis only when given REDIS_URL=… here: the exported REDIS_URL of
 # start_redis is not passed on (the server reads REDIS_URL, and an
 # "embedded" run after a Redis part would otherwise be on Redis).
@@ -132,7 +133,7 @@ start_server() {
       WAITROOM_MAX_CONNECTIONS=100000 WAITROOM_MAX_CONNECTIONS_PER_IP=0 \
       WAITROOM_MAX_WEBSOCKETS_PER_IP=0 WAITROOM_MAX_SOCKETS="${MAX_SOCKETS:-19500}" \
       RUST_LOG="${SERVER_LOG:-warn}" "$@" \
-      "$WAITROOM" serve --listen 127.0.0.1:0 >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.err" &
+      ${SERVER_WRAP[@]+"${SERVER_WRAP[@]}"} "$WAITROOM" serve --listen 127.0.0.1:0 >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.err" &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
   SERVER_URL=""
