@@ -309,16 +309,17 @@ fn client_of(req: &Request) -> ClientIp {
         })
 }
 
-/// The edge's route layer ([`Edge::wrap`]): path ids, then rate limits, then
-/// the join/status/WebSocket guard. One layer, not three: every layer boxes
-/// and clones the route's service again on every request.
-/// The route layer's state: the edge, and the WebSocket cap inside it.
+/// The route layer's state: the edge, and the WebSocket caps inside it.
 #[derive(Clone)]
 struct RouteEdge {
     edge: Arc<Edge>,
     bounds: Arc<crate::server::Bounds>,
 }
 
+/// The edge's route layer ([`Edge::wrap`]): path ids, then rate limits, then
+/// the WebSocket caps and the join/status/WebSocket guard. One layer, not
+/// four: every layer boxes and clones the route's service again on every
+/// request.
 async fn route_edge(State(route): State<RouteEdge>, req: Request, next: Next) -> Response {
     // Copied to the response for the outermost layer's request metrics.
     let matched = req.extensions().get::<MatchedPath>().cloned();
