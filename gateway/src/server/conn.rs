@@ -311,7 +311,7 @@ pub(crate) async fn serve(
             }))
         }
     });
-    let conn = shared.builder.serve_connection_with_upgrades(io, service);
+    let conn = shared.builder.serve_connection(io, service).with_upgrades();
     tokio::pin!(conn);
     let _unwatch = Unwatch(&state);
     let (header, idle) = (shared.header_timeout, shared.idle_timeout);

@@ -21,8 +21,7 @@ use crate::edge::client_ip::{IpGroup, TrustedProxies};
 use axum::Router;
 use caps::{IpCounter, Refusal, SocketCount};
 use conn::{ConnState, OpenCount};
-use hyper_util::rt::TokioExecutor;
-use hyper_util::server::conn::auto;
+use hyper::server::conn::http1;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -174,7 +173,7 @@ fn socket_cap(setting: usize, max_connections: usize) -> usize {
 /// What every connection task shares.
 pub(crate) struct Shared {
     router: Router,
-    builder: auto::Builder<TokioExecutor>,
+    builder: http1::Builder,
     header_timeout: Duration,
     idle_timeout: Duration,
 }
@@ -192,14 +191,15 @@ pub async fn serve(
     let header_timeout = Duration::from_secs(bounds.settings.header_read_timeout_seconds.max(1));
     let idle_timeout = Duration::from_secs(bounds.settings.idle_timeout_seconds.max(1));
     // HTTP/1.1 only, as before (browsers speak HTTP/2 to the load
-    // balancer, not to us); no version sniffing on a fresh connection.
+    // balancer, not to us): hyper's own HTTP/1 server, without the
+    // version-sniffing wrapper that rewinds every read.
     // No header timer of hyper's own: the connection's watchdog
     // (`conn::serve`) closes a slow head and an idle connection, and
     // hyper's timer armed and cancelled a sleep around every request head.
     // Turned off outright, since hyper warns on every connection when its
     // default is left without a timer.
-    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
-    builder.http1().header_read_timeout(None);
+    let mut builder = http1::Builder::new();
+    builder.header_read_timeout(None);
     let shared = Arc::new(Shared {
         router,
         builder,
