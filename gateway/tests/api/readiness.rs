@@ -23,7 +23,20 @@ struct Redis {
 }
 
 impl Redis {
+    /// Starts one on a free port. The port is free when chosen, but another
+    /// test's outgoing connection may take it before redis-server binds it
+    /// (both come from the ephemeral range): a server that exits at once is
+    /// started again on another port.
     fn start(extra: &[&str]) -> Self {
+        for _ in 0..5 {
+            if let Some(redis) = Self::try_start(extra) {
+                return redis;
+            }
+        }
+        panic!("redis-server did not start on any of 5 free ports");
+    }
+
+    fn try_start(extra: &[&str]) -> Option<Self> {
         let port = free_port();
         let dir = std::env::temp_dir();
         let child = Command::new("redis-server")
@@ -42,14 +55,17 @@ impl Redis {
             .spawn()
             .expect("this test needs redis-server on PATH (apt-get install redis-server)");
         // Owned at once, so the server is killed and reaped on every path.
-        let redis = Self { child, port };
-        for _ in 0..100 {
+        let mut redis = Self { child, port };
+        for _ in 0..200 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return redis;
+                return Some(redis);
+            }
+            if let Ok(Some(_)) = redis.child.try_wait() {
+                return None;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("redis-server on {port} did not start");
+        panic!("redis-server on {port} did not accept connections within 10 s");
     }
 }
 
