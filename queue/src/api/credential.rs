@@ -20,7 +20,14 @@ const COOKIE_PREFIX: &str = "wr_queue_";
 /// Name of the HttpOnly cookie holding the visitor credential of `event`.
 /// One cookie per event, because a credential is bound to its event.
 pub fn cookie_name(event: &EventId) -> String {
-    format!("{COOKIE_PREFIX}{event}")
+    let mut name = String::new();
+    push_cookie_name(&mut name, event);
+    name
+}
+
+fn push_cookie_name(out: &mut String, event: &EventId) {
+    out.push_str(COOKIE_PREFIX);
+    out.push_str(event.as_str());
 }
 
 /// Request header with which an API client asks for its visitor
@@ -62,11 +69,16 @@ pub fn credential_cookie(event: &EventId, token: &str, secure: bool) -> String {
     const ATTRIBUTES: &str = "; Path=/; HttpOnly; SameSite=Lax; Max-Age=86400";
     const SECURE: &str = "; Secure";
     // Every new place sets one: pieces pushed into one buffer, not `format!`.
-    let event = event.as_str();
     let mut cookie = String::with_capacity(
-        COOKIE_PREFIX.len() + event.len() + 1 + token.len() + ATTRIBUTES.len() + SECURE.len(),
+        COOKIE_PREFIX.len()
+            + event.as_str().len()
+            + 1
+            + token.len()
+            + ATTRIBUTES.len()
+            + SECURE.len(),
     );
-    for piece in [COOKIE_PREFIX, event, "=", token, ATTRIBUTES] {
+    push_cookie_name(&mut cookie, event);
+    for piece in ["=", token, ATTRIBUTES] {
         cookie.push_str(piece);
     }
     if secure {

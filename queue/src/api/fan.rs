@@ -186,7 +186,8 @@ fn status_answer(
 ) -> Result<Response, ApiError> {
     let mut json = Vec::with_capacity(STATUS_CAPACITY);
     serde_json::to_writer(&mut json, body).map_err(ApiError::internal)?;
-    let mut resp = (code, json).into_response();
+    let mut resp = Response::new(axum::body::Body::from(json));
+    *resp.status_mut() = code;
     let headers = resp.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
