@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release -p booking --example hold_bench -- \
 //!     --database-url postgres://postgres@127.0.0.1/bench [--redis-url redis://127.0.0.1:6379] \
-//!     [--holds 5000] [--concurrency 64] [--contention 10000]
+//!     [--holds 5000] [--concurrency 64] [--contention 10000] [--hold-commit async|flushed]
 //! ```
 //!
 //! Without `--database-url` it runs on a SQLite file in a temp dir. Each run
@@ -14,7 +14,7 @@
 
 use booking::db::{CatalogSeed, SeedSection};
 use booking::holds::HoldRequest;
-use booking::{Booking, BookingConfig, Credentials, Secret};
+use booking::{Booking, BookingConfig, Credentials, HoldCommit, Secret};
 use futures::stream::{self, StreamExt};
 use queue::admission::{AdmissionIssuer, AdmissionVerifier};
 use queue::keys::SigningKeys;
@@ -30,6 +30,7 @@ struct Args {
     holds: usize,
     concurrency: usize,
     contention: usize,
+    hold_commit: HoldCommit,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -39,6 +40,7 @@ fn parse_args() -> Result<Args, String> {
         holds: 5_000,
         concurrency: 64,
         contention: 10_000,
+        hold_commit: HoldCommit::default(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -50,6 +52,13 @@ fn parse_args() -> Result<Args, String> {
             "--holds" => args.holds = number(value()?)?,
             "--concurrency" => args.concurrency = number(value()?)?.max(1),
             "--contention" => args.contention = number(value()?)?,
+            "--hold-commit" => {
+                args.hold_commit = match value()?.as_str() {
+                    "async" => HoldCommit::Async,
+                    "flushed" => HoldCommit::Flushed,
+                    other => return Err(format!("--hold-commit: async or flushed, not {other}")),
+                }
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -101,6 +110,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         data_dir: dir.path().to_path_buf(),
         seed_demo: false,
         db_max_connections: 32,
+        hold_commit: args.hold_commit,
         ..BookingConfig::default()
     };
     let keys = Arc::new(SigningKeys::generate());
@@ -137,7 +147,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }],
         now: chrono::Utc::now(),
     };
-    eprintln!("seeding {} seats on {:?}…", rows * 100, db.kind());
+    eprintln!(
+        "seeding {} seats on {:?} (holds commit: {:?})…",
+        rows * 100,
+        db.kind(),
+        args.hold_commit
+    );
     if !db.catalog().insert_catalog(&seed).await? {
         return Err(format!("event {} exists already", seed.event_id).into());
     }

@@ -47,6 +47,9 @@ pub struct BookingConfig {
     pub seed_demo: bool,
     /// Connections in the PostgreSQL pool (SQLite uses one writer).
     pub db_max_connections: u32,
+    /// Whether a hold on PostgreSQL is answered before or after its commit
+    /// reaches the disk.
+    pub hold_commit: HoldCommit,
     /// How often the sweeper looks for expired holds.
     pub sweep_interval_ms: u64,
     /// Ticket signing keys (`kid:seed,…`, the first signs). The gateway
@@ -56,6 +59,31 @@ pub struct BookingConfig {
     /// Hours before an event that its ticket holders get a reminder
     /// email; `0` sends none.
     pub reminder_hours: u64,
+}
+
+/// How a hold's transaction commits on PostgreSQL (SQLite always waits
+/// for its write).
+///
+/// A hold is a reservation of a few minutes for which no money has moved.
+/// With `async`, PostgreSQL answers a batch of holds once its commit is in
+/// the WAL buffers and writes them to disk within a fraction of a second
+/// (`synchronous_commit = off` on the hold workers' connections only). A
+/// crash of PostgreSQL or its machine in that window loses those holds
+/// whole, never part of one: their seats are free again, their admissions
+/// unused, and their fans are told at checkout that the hold is gone. No
+/// seat is sold twice, and no later step builds on a lost hold: checkout,
+/// payments and releases commit on the main pool and wait for the disk,
+/// and such a commit carries every earlier one with it. `flushed` waits
+/// for the disk on every hold, at a lower rate of holds
+/// (docs/benchmarks.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HoldCommit {
+    /// Answered once committed in memory; on disk moments later.
+    #[default]
+    Async,
+    /// Answered once on disk.
+    Flushed,
 }
 
 impl Default for BookingConfig {
@@ -78,6 +106,7 @@ impl Default for BookingConfig {
             session_secret: None,
             seed_demo: true,
             db_max_connections: 20,
+            hold_commit: HoldCommit::default(),
             sweep_interval_ms: 1000,
             ticket_keys: None,
             reminder_hours: 24,
@@ -120,6 +149,8 @@ pub struct BookingTuning {
     pub session_secret: Option<Secret>,
     /// Connections in the PostgreSQL pool.
     pub db_max_connections: u32,
+    /// Whether a hold waits for its commit to reach the disk.
+    pub hold_commit: HoldCommit,
     /// How often the sweeper looks for expired holds.
     pub sweep_interval_ms: u64,
     /// Folder for emails when no SMTP server is configured.
@@ -140,6 +171,7 @@ impl Default for BookingTuning {
             max_seats_per_token: base.max_seats_per_token,
             session_secret: base.session_secret,
             db_max_connections: base.db_max_connections,
+            hold_commit: base.hold_commit,
             sweep_interval_ms: base.sweep_interval_ms,
             mail_dir: base.mail_dir,
             ticket_keys: base.ticket_keys,
@@ -156,6 +188,7 @@ impl BookingTuning {
             max_seats_per_token: self.max_seats_per_token,
             session_secret: self.session_secret,
             db_max_connections: self.db_max_connections,
+            hold_commit: self.hold_commit,
             sweep_interval_ms: self.sweep_interval_ms,
             mail_dir: self.mail_dir,
             ticket_keys: self.ticket_keys,

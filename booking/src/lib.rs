@@ -28,7 +28,7 @@ pub mod waitlist;
 pub mod webhook;
 
 pub use admission::Credentials;
-pub use config::{BookingConfig, BookingTuning, Secret};
+pub use config::{BookingConfig, BookingTuning, HoldCommit, Secret};
 pub use error::BookingError;
 pub use http::{openapi, path_id as http_path_id, router};
 pub use state::{AppState, OperatorHandles};
@@ -75,7 +75,12 @@ impl Booking {
                 BookingError::internal(format!("data_dir {}: {e}", config.data_dir.display()))
             })?;
         }
-        Db::connect(&config.effective_database_url(), config.db_max_connections).await
+        Db::connect_with(
+            &config.effective_database_url(),
+            config.db_max_connections,
+            config.hold_commit,
+        )
+        .await
     }
 
     /// Seeds the demo event into an empty database, and starts the

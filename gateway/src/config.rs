@@ -121,7 +121,7 @@ pub struct Settings {
     pub edge: crate::edge::EdgeSettings,
     /// Booking tuning (`[booking]` in the file, `WAITROOM_BOOKING__…` in the
     /// environment): `hold_ttl_seconds`, `max_seats_per_token`,
-    /// `session_secret`, `db_max_connections`, `sweep_interval_ms`,
+    /// `session_secret`, `db_max_connections`, `hold_commit`, `sweep_interval_ms`,
     /// `mail_dir`. Anything else there is an error: backends, Stripe and
     /// mail are the top-level settings above.
     pub booking: booking::BookingTuning,
@@ -233,6 +233,7 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use booking::HoldCommit;
 
     #[test]
     fn secrets_never_show_in_debug() {
@@ -291,6 +292,14 @@ mod tests {
             jail.create_file("w.toml", "[booking]\nhold_ttl_seconds = 120\n")?;
             let s = Settings::load(Some(Path::new("w.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(s.booking_config().hold_ttl_seconds, 120);
+            assert_eq!(s.booking_config().hold_commit, HoldCommit::Async);
+            jail.set_env("WAITROOM_BOOKING__HOLD_COMMIT", "flushed");
+            let s = Settings::load(Some(Path::new("w.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(s.booking_config().hold_commit, HoldCommit::Flushed);
+            jail.set_env("WAITROOM_BOOKING__HOLD_COMMIT", "sometimes");
+            let err = Settings::load(Some(Path::new("w.toml"))).expect_err("unknown mode");
+            assert!(err.to_string().contains("HOLD_COMMIT"), "{err}");
+            jail.set_env("WAITROOM_BOOKING__HOLD_COMMIT", "flushed");
 
             // The door's settings are booking tuning too.
             jail.set_env("WAITROOM_BOOKING__REMINDER_HOURS", "6");

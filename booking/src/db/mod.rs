@@ -38,6 +38,7 @@ pub use sqlite::SqliteStore;
 pub use store::Store;
 pub use ticket_model::*;
 
+use crate::config::HoldCommit;
 use crate::error::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -483,8 +484,19 @@ impl Db {
     /// Connects to `url` (`postgres://…` or `sqlite://…`) and applies the
     /// migrations of that backend.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        Self::connect_with(url, max_connections, HoldCommit::default()).await
+    }
+
+    /// [`Self::connect`], with holds committed as `hold_commit` says
+    /// (PostgreSQL only).
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        hold_commit: HoldCommit,
+    ) -> Result<Self> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let store = Arc::new(postgres::PgStore::connect(url, max_connections).await?);
+            let store =
+                Arc::new(postgres::PgStore::connect(url, max_connections, hold_commit).await?);
             Ok(Self {
                 backend: store.clone(),
                 store: Store::Postgres(store),
@@ -505,6 +517,17 @@ impl Db {
     /// The backend store, for repositories of another crate on this pool.
     pub fn store(&self) -> Store {
         self.store.clone()
+    }
+
+    /// `synchronous_commit` as the hold workers' sessions have it, then as
+    /// the main pool's have it (PostgreSQL only): what
+    /// [`HoldCommit`] set, seen from the server.
+    #[doc(hidden)]
+    pub async fn synchronous_commit(&self) -> Result<Option<(String, String)>> {
+        match &self.store {
+            Store::Postgres(pg) => Ok(Some(pg.synchronous_commit().await?)),
+            Store::Sqlite(_) => Ok(None),
+        }
     }
 
     /// Events, seats, pools.

@@ -1,9 +1,11 @@
 //! PostgreSQL backend: one pool for reads and writes; row locks and
 //! `for update skip locked` let several nodes share the database.
 
+use super::place::HoldBatcher;
 use super::{Backend, BackendKind};
+use crate::config::HoldCommit;
 use crate::error::{BookingError, Result};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, Pool, Postgres, Transaction};
 use std::time::Duration;
 
@@ -14,8 +16,9 @@ const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
 /// The PostgreSQL store.
 pub struct PgStore {
     pool: PgPool,
-    /// Places concurrent holds in shared transactions.
-    holds: super::place::HoldBatcher,
+    /// Places concurrent holds in shared transactions, on `hold_pool`.
+    holds: HoldBatcher,
+    hold_pool: PgPool,
 }
 
 impl PgStore {
@@ -37,33 +40,37 @@ impl PgStore {
             for update skip locked)
         returning id, kind, recipient, subject, body_text, body_html, attempts";
 
-    /// Connects and migrates.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections.max(2))
-            .acquire_timeout(Duration::from_secs(30))
-            // sqlx pings every connection it hands out by default: a round
-            // trip before each query, which under a sale's load is a good
-            // share of all round trips. A connection is pinged only after
-            // sitting idle; one that breaks in between fails one query and
-            // is dropped when given back (sqlx pings it then, off the
-            // caller's path).
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= IDLE_BEFORE_PING {
-                        conn.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .connect(url)
+    /// Connects and migrates. The hold workers get a small pool of their
+    /// own, whose sessions commit as `hold_commit` says.
+    pub async fn connect(url: &str, max_connections: u32, hold_commit: HoldCommit) -> Result<Self> {
+        let options: PgConnectOptions = url.parse()?;
+        let pool = pool_options(max_connections.max(2))
+            .connect_with(options.clone())
             .await?;
         super::migrate::postgres(&pool)
             .await
             .map_err(|e| BookingError::internal(format!("postgres migrations: {e}")))?;
-        let holds = super::place::HoldBatcher::start(pool.clone());
-        Ok(Self { pool, holds })
+        let hold_options = match hold_commit {
+            HoldCommit::Async => options.options([("synchronous_commit", "off")]),
+            HoldCommit::Flushed => options,
+        };
+        let hold_pool = pool_options(HoldBatcher::CONNECTIONS)
+            .connect_with(hold_options)
+            .await?;
+        let holds = HoldBatcher::start(hold_pool.clone());
+        Ok(Self {
+            pool,
+            holds,
+            hold_pool,
+        })
+    }
+
+    /// See [`super::Db::synchronous_commit`].
+    pub(in crate::db) async fn synchronous_commit(&self) -> Result<(String, String)> {
+        const SHOW: &str = "show synchronous_commit";
+        let holds: String = sqlx::query_scalar(SHOW).fetch_one(&self.hold_pool).await?;
+        let rest: String = sqlx::query_scalar(SHOW).fetch_one(&self.pool).await?;
+        Ok((holds, rest))
     }
 
     pub(in crate::db) fn hold_batcher(&self) -> &super::place::HoldBatcher {
@@ -79,6 +86,28 @@ impl PgStore {
     pub async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)
     }
+}
+
+/// A pool of at most `max_connections`.
+fn pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(30))
+        // sqlx pings every connection it hands out by default: a round
+        // trip before each query, which under a sale's load is a good
+        // share of all round trips. A connection is pinged only after
+        // sitting idle; one that breaks in between fails one query and
+        // is dropped when given back (sqlx pings it then, off the
+        // caller's path).
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= IDLE_BEFORE_PING {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
 }
 
 impl Backend for PgStore {

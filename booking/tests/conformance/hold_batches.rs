@@ -6,7 +6,7 @@
 
 use crate::common::{demo, seats, Backend, TestApp};
 use booking::holds::{HoldRequest, HoldView};
-use booking::BookingError;
+use booking::{BookingError, HoldCommit};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -238,7 +238,33 @@ async fn only_the_hold_whose_seat_is_taken_is_refused(backend: Backend) {
     Arc::into_inner(app).expect("one owner").cleanup().await;
 }
 
+/// On PostgreSQL the hold workers' sessions commit as `hold_commit` says
+/// and the main pool's (checkout, payments, releases) as the server does;
+/// a hold placed either way is there for the main pool to see.
+async fn holds_commit_as_configured(backend: Backend) {
+    for mode in [HoldCommit::Async, HoldCommit::Flushed] {
+        let app = TestApp::with(backend, |c| c.hold_commit = mode).await;
+        let settings = app.db.synchronous_commit().await.expect("show");
+        match (backend, mode, settings) {
+            (Backend::Sqlite, _, None) => {}
+            (Backend::Postgres, HoldCommit::Async, Some((holds, _))) => assert_eq!(holds, "off"),
+            (Backend::Postgres, HoldCommit::Flushed, Some((holds, rest))) => {
+                assert_eq!(holds, rest)
+            }
+            other => panic!("{mode:?} on {backend:?}: {other:?}"),
+        }
+        let ids = seat_ids(&app).await;
+        let fan = app.admit("demo");
+        app.hold_seats(&fan.creds(), &[ids[5]])
+            .await
+            .expect("a free seat");
+        assert_eq!(held(&app).await, [ids[5]].into(), "{mode:?}");
+        app.cleanup().await;
+    }
+}
+
 crate::per_backend!(
+    holds_commit_as_configured,
     only_the_hold_whose_seat_is_taken_is_refused,
     a_hold_whose_second_seat_is_taken_gets_none,
     overlapping_pairs_one_winner_per_seat,

@@ -62,7 +62,11 @@ pub(in crate::db) struct HoldBatcher {
 }
 
 impl HoldBatcher {
-    /// Starts the workers on `pool`.
+    /// The pool the workers need: one connection each, and one more each
+    /// for placing a failed batch's holds alone while keeping their own.
+    pub(in crate::db) const CONNECTIONS: u32 = 2 * WORKERS as u32;
+
+    /// Starts the workers on `pool`, which is theirs alone.
     pub(in crate::db) fn start(pool: PgPool) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let jobs = Arc::new(Mutex::new(jobs));
