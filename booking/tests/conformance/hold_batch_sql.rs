@@ -12,6 +12,7 @@
 //! then looks at what is left of its events.
 
 use crate::common::{Backend, TestApp};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 
 /// Seat ids of the demo event, ascending.
@@ -192,5 +193,30 @@ async fn a_batch_is_committed_before_what_is_left_is_looked_at() {
     assert_eq!(places, Some(vec![Some(true), Some(false)]));
     assert_eq!(holder(&pool, ids[5]).await.as_deref(), Some("hold_d3"));
     pool.close().await;
+
+    // One session, many calls: PostgreSQL switches the look's statements
+    // to generic plans after the fifth, and the answers stay the same.
+    // Each batch takes the seat the last look found; the next look finds
+    // the next free one, wrapping to the first when asked from past the
+    // last seat.
+    let one = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url.expose())
+        .await
+        .expect("connect");
+    let free: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| ![ids[0], ids[1], ids[5]].contains(id))
+        .collect();
+    for k in 0..12 {
+        let hold = format!("hold_e{k}");
+        let from = if k % 4 == 3 { i64::MAX } else { free[k] };
+        let (outcomes, _, _, seat, _) =
+            place_then_look(&one, &[(hold.as_str(), free[k])], &[("demo", from)]).await;
+        assert_eq!(outcomes, vec![0], "call {k}");
+        assert_eq!(seat, Some(vec![Some(free[k + 1])]), "call {k}");
+    }
+    one.close().await;
     app.cleanup().await;
 }
