@@ -33,7 +33,8 @@ pub struct JoinRequest {
 pub struct StatusBody {
     event: String,
     visitor_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Written by [`status_answer`] itself, unescaped.
+    #[serde(skip)]
     queue_token: Option<String>,
     ticket: u64,
     state: WaiterState,
@@ -185,7 +186,26 @@ fn status_answer(
     cookie: Option<String>,
 ) -> Result<Response, ApiError> {
     let mut json = Vec::with_capacity(STATUS_CAPACITY);
+    // The credential is most of the answer's text, and serde_json looks at
+    // each of its bytes for one to escape. A credential of this codec has
+    // none (base64url, dots and a kid of the same alphabet), which a loop
+    // without branches confirms, so it goes in as it is, first; the rest
+    // follows with its opening brace turned into a comma.
+    if let Some(token) = &body.queue_token {
+        json.extend_from_slice(b"{\"queue_token\":");
+        if needs_escape(token) {
+            serde_json::to_writer(&mut json, token).map_err(ApiError::internal)?;
+        } else {
+            json.push(b'"');
+            json.extend_from_slice(token.as_bytes());
+            json.push(b'"');
+        }
+    }
+    let rest = json.len();
     serde_json::to_writer(&mut json, body).map_err(ApiError::internal)?;
+    if body.queue_token.is_some() {
+        json[rest] = b',';
+    }
     let mut resp = Response::new(axum::body::Body::from(json));
     *resp.status_mut() = code;
     let headers = resp.headers_mut();
@@ -199,6 +219,14 @@ fn status_answer(
         headers.insert(header::SET_COOKIE, value);
     }
     Ok(resp)
+}
+
+/// Whether JSON needs an escape for any byte of `text` (a quote, a
+/// backslash or a control character), looked at without an early exit so
+/// the loop runs on whole vectors.
+fn needs_escape(text: &str) -> bool {
+    text.bytes()
+        .fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\'))
 }
 
 /// 401 for a request without any visitor credential.
@@ -254,4 +282,57 @@ pub async fn jwks(State(api): State<Arc<QueueApi>>) -> Response {
         HeaderValue::from_static("public, max-age=300"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(queue_token: Option<&str>) -> StatusBody {
+        StatusBody {
+            event: "demo".to_owned(),
+            visitor_id: "v_1".to_owned(),
+            queue_token: queue_token.map(str::to_owned),
+            ticket: 7,
+            state: WaiterState::Waiting,
+            queue_state: crate::QueueState::Open,
+            position: Some(3),
+            ahead: Some(2),
+            eta_seconds: None,
+            waiting: 10,
+            admission_token: None,
+            admission_expires_at: None,
+            offer_expires_at: None,
+            kept_place: false,
+            announcement: Some(AnnouncementBody {
+                message: "doors at \"8\"".to_owned(),
+                at: 1,
+            }),
+        }
+    }
+
+    async fn answered(body: &StatusBody) -> serde_json::Value {
+        let resp = status_answer(StatusCode::OK, body, None).expect("an answer");
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .expect("the body");
+        serde_json::from_slice(&bytes).expect("valid JSON")
+    }
+
+    /// The credential written as it is, one that would need escaping
+    /// escaped, none left out: the answer is the body's JSON with its
+    /// `queue_token`.
+    #[tokio::test]
+    async fn the_answer_is_the_body_with_its_credential() {
+        for token in [None, Some("v1.k1a2b.eyJl-_x.mAc"), Some("a\"b\\c\u{1}")] {
+            let body = sample(token);
+            let mut expected = serde_json::to_value(&body).expect("serializable");
+            if let Some(token) = token {
+                expected["queue_token"] = token.into();
+            }
+            assert_eq!(answered(&body).await, expected, "{token:?}");
+        }
+        assert!(!needs_escape("v1.k1a2b.eyJl-_x.mAc"));
+        assert!(needs_escape("a\"b") && needs_escape("a\\b") && needs_escape("a\nb"));
+    }
 }
