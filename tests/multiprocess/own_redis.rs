@@ -21,8 +21,10 @@ fn free_port() -> u16 {
     listener.local_addr().expect("addr").port()
 }
 
-fn spawn(port: u16, dir: &Path) -> Child {
-    let child = Command::new("redis-server")
+/// A redis-server on `port`, accepting connections; `None` when it exited
+/// first (the port was taken).
+fn spawn(port: u16, dir: &Path) -> Option<Child> {
+    let mut child = Command::new("redis-server")
         .args([
             "--port",
             &port.to_string(),
@@ -43,25 +45,33 @@ fn spawn(port: u16, dir: &Path) -> Child {
         });
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "redis-server did not listen on {port}"
-        );
+        if let Ok(Some(_)) = child.try_wait() {
+            return None;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("redis-server did not listen on {port} within 10 s");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
-    child
+    Some(child)
 }
 
 impl OwnRedis {
-    /// Starts one on a free port.
+    /// Starts one on a free port. The port is free when chosen, but another
+    /// test's outgoing connection may take it before redis-server binds it
+    /// (both come from the ephemeral range): a server that exits at once is
+    /// started again on another port.
     pub fn start() -> OwnRedis {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        OwnRedis {
-            child: spawn(port, dir.path()),
-            port,
-            dir,
+        for _ in 0..5 {
+            let port = free_port();
+            if let Some(child) = spawn(port, dir.path()) {
+                return OwnRedis { child, port, dir };
+            }
         }
+        panic!("redis-server did not start on any of 5 free ports");
     }
 
     /// `redis://127.0.0.1:<port>`.
@@ -94,7 +104,12 @@ impl OwnRedis {
     pub fn restart_from_snapshot(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn(self.port, self.dir.path());
+        self.child = spawn(self.port, self.dir.path()).unwrap_or_else(|| {
+            panic!(
+                "redis-server could not listen on {} again (taken meanwhile)",
+                self.port
+            )
+        });
     }
 }
 

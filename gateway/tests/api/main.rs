@@ -19,6 +19,7 @@ mod join;
 mod metrics;
 mod openapi;
 mod outage;
+mod own_redis;
 mod pages;
 mod production;
 mod readiness;

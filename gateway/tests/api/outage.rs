@@ -1,36 +1,13 @@
 //! Redis going away: readiness reports it (degraded, still 200), joins
 //! answer 503 with Retry-After,
 //! nobody is admitted, and everything resumes when Redis returns.
-//! Runs its own redis-server on a free port so it can stop it.
+//! Runs its own redis-server so it can stop it.
 
 use crate::helpers::*;
+use crate::own_redis::Redis;
 use serde_json::Value;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn start_redis(port: u16) -> Child {
-    Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("this test needs redis-server on PATH (apt-get install redis-server)")
-}
 
 /// Waits until `/readyz` reports `want` (`ready`, `degraded`). An
 /// unreachable store is the same for every process, so readiness reports it
@@ -53,15 +30,8 @@ async fn wait_ready(app: &TestApp, want: &str) -> Value {
 
 #[tokio::test]
 async fn a_redis_outage_pauses_everything_and_loses_nothing() {
-    let port = free_port();
-    let mut redis = start_redis(port);
-    let url = format!("redis://127.0.0.1:{port}");
-    for _ in 0..50 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let redis = Redis::start(&[]);
+    let url = format!("redis://127.0.0.1:{}", redis.port);
     let app = spawn_with(|s| s.redis_url = Some(gateway::config::Secret::new(url.clone()))).await;
     app.create_queue("o1", queue(0, 10)).await;
     let me = app.join("o1").await;
@@ -72,7 +42,7 @@ async fn a_redis_outage_pauses_everything_and_loses_nothing() {
     // Redis dies, with its data (no persistence in this test), so restart
     // it from a saved copy: DEBUG RELOAD is not available either; instead
     // we pause it with SIGSTOP, which is what a network partition looks like.
-    let pid = redis.id().to_string();
+    let pid = redis.pid().to_string();
     Command::new("kill")
         .args(["-STOP", &pid])
         .status()
@@ -109,6 +79,4 @@ async fn a_redis_outage_pauses_everything_and_loses_nothing() {
     let s: Value = app.status("o1", &cred).await.json().await.expect("status");
     assert_eq!(s["ticket"], 1, "the place survived");
     assert_eq!(s["state"], "waiting", "nobody was admitted at rate 0");
-    let _ = redis.kill();
-    let _ = redis.wait();
 }

@@ -225,8 +225,9 @@ fn status_answer(
 /// backslash or a control character), looked at without an early exit so
 /// the loop runs on whole vectors.
 fn needs_escape(text: &str) -> bool {
-    text.bytes()
-        .fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\'))
+    text.bytes().fold(false, |any, b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
 }
 
 /// 401 for a request without any visitor credential.
