@@ -301,7 +301,11 @@ pub(crate) async fn serve(
         let mut req = req.map(Body::new);
         // What `into_make_service_with_connect_info` gave handlers.
         req.extensions_mut().insert(ConnectInfo(peer));
-        req.extensions_mut().insert(ConnSlot(conn_state.clone()));
+        // Only an upgrade can become a WebSocket that holds the connection's
+        // slot (`caps::websocket_cap`); other requests skip the insert.
+        if req.headers().contains_key(hyper::header::UPGRADE) {
+            req.extensions_mut().insert(ConnSlot(conn_state.clone()));
+        }
         let router = router.clone();
         async move {
             let resp = router.oneshot(req).await?;

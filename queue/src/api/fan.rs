@@ -18,6 +18,8 @@ use std::sync::Arc;
 /// Room for a status answer: a join's with its credential is about 400
 /// bytes; one with an admission token grows once.
 const STATUS_CAPACITY: usize = 512;
+/// Headers of a join's answer as sent, `date` aside.
+const STATUS_HEADERS: usize = 14;
 
 /// The join request body. Everything is optional: an empty body joins.
 #[derive(Debug, Default, Deserialize)]
@@ -209,6 +211,10 @@ fn status_answer(
     let mut resp = Response::new(axum::body::Body::from(json));
     *resp.status_mut() = code;
     let headers = resp.headers_mut();
+    // Room for the answer's own headers and those every answer gets on
+    // the way out (length, security, rate limit): the map grows twice
+    // otherwise.
+    headers.reserve(STATUS_HEADERS);
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
