@@ -7,7 +7,7 @@ pub mod headers;
 pub mod healthcheck;
 pub mod openapi;
 mod ops;
-mod outer;
+pub mod outer;
 pub mod readiness;
 mod secrets;
 pub mod server;
@@ -32,8 +32,9 @@ pub const TOKEN_ISSUER: &str = "waitroom";
 pub const TOKEN_AUDIENCE: &str = "waitroom-booking";
 /// A built application: the router plus what must live as long as it.
 pub struct App {
-    /// All routes of the configured roles.
-    pub router: Router,
+    /// All routes of the configured roles, with the outermost work around
+    /// them: what the listener serves.
+    pub router: outer::Outermost,
     /// The queue engine.
     pub engine: Arc<Engine>,
     /// The booking service, when this process runs it.
@@ -232,11 +233,11 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     );
     let security = Arc::new(headers::SecurityHeaders::new(settings)?);
     // The edge's layer needs the matched route, so it goes on the routes
-    // (with the WebSocket cap inside it); the outer layer wraps them, the
-    // fallbacks too. Two layers of `from_fn`, nothing else: every layer is
-    // a boxed service cloned and a future boxed on every request.
+    // (with the WebSocket cap inside it), the one `from_fn` layer: every
+    // layer is a boxed service cloned and a future boxed on every request.
+    // The outermost work wraps the router itself, fallbacks included.
     let router = edge.wrap(router, bounds.clone());
-    let router = outer::wrap(router, edge.clone(), security);
+    let router = outer::Outermost::new(router, edge.clone(), security);
     Ok(App {
         router,
         engine,

@@ -18,7 +18,7 @@ mod conn;
 pub(crate) use caps::websocket_cap;
 
 use crate::edge::client_ip::{IpGroup, TrustedProxies};
-use axum::Router;
+use crate::outer::Outermost;
 use caps::{IpCounter, Refusal, SocketCount};
 use conn::{ConnState, OpenCount};
 use hyper::server::conn::http1;
@@ -172,7 +172,7 @@ fn socket_cap(setting: usize, max_connections: usize) -> usize {
 
 /// What every connection task shares.
 pub(crate) struct Shared {
-    router: Router,
+    router: Outermost,
     builder: http1::Builder,
     header_timeout: Duration,
     idle_timeout: Duration,
@@ -184,7 +184,7 @@ pub(crate) struct Shared {
 /// have ended. Dropping the future aborts the connection tasks.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    router: Outermost,
     bounds: Arc<Bounds>,
     stop: CancellationToken,
 ) {
