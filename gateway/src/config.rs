@@ -299,6 +299,7 @@ mod tests {
             jail.set_env("WAITROOM_BOOKING__HOLD_COMMIT", "sometimes");
             let err = Settings::load(Some(Path::new("w.toml"))).expect_err("unknown mode");
             assert!(err.to_string().contains("HOLD_COMMIT"), "{err}");
+            // Valid again, for the loads below.
             jail.set_env("WAITROOM_BOOKING__HOLD_COMMIT", "flushed");
 
             // The door's settings are booking tuning too.
