@@ -54,7 +54,12 @@ run() {
     END { print rate, p99, won }'
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# spread FILE: "median (lowest–highest)" of the numbers in FILE, one a line.
+spread() {
+  sort -n "$1" | awk '{ v[NR] = $1 }
+    END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+          printf "%s (%s–%s)", m, v[1], v[NR] }'
+}
 
 echo "holds: $HOLDS on distinct seats at concurrency 16, then 10,000 attempts on one seat"
 printf '%-6s %-8s %10s %10s %s\n' round commit holds/s "p99 (ms)" "one seat: winners"
@@ -69,8 +74,6 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 for mode in async flushed; do
-  echo "$mode: median $(median <"$RUN_DIR/rate.$mode") holds/s" \
-    "($(sort -n "$RUN_DIR/rate.$mode" | head -1)–$(sort -n "$RUN_DIR/rate.$mode" | tail -1))," \
-    "median p99 $(median <"$RUN_DIR/p99.$mode") ms (worst $(sort -n "$RUN_DIR/p99.$mode" | tail -1) ms)"
+  echo "$mode: holds/s median $(spread "$RUN_DIR/rate.$mode"), p99 ms median $(spread "$RUN_DIR/p99.$mode")"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -51,6 +51,13 @@ impl Outermost {
             outer: Arc::new(Outer { edge, security }),
         }
     }
+
+    /// The answer to `req`, without boxing the future or cloning `self`
+    /// first (what the listener calls for every request).
+    pub(crate) fn answer(&self, req: Request) -> impl Future<Output = Response> + Send + 'static {
+        let (router, outer) = (self.router.clone(), self.outer.clone());
+        async move { outer.answer(router, req).await }
+    }
 }
 
 impl tower::Service<Request> for Outermost {
@@ -64,8 +71,8 @@ impl tower::Service<Request> for Outermost {
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        let (router, outer) = (self.router.clone(), self.outer.clone());
-        Box::pin(async move { Ok(outer.answer(router, req).await) })
+        let answer = self.answer(req);
+        Box::pin(async move { Ok(answer.await) })
     }
 }
 

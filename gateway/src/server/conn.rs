@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
-use tower::ServiceExt;
 
 /// Open connections of one listener, and a wake-up when the last closes.
 #[derive(Debug, Default)]
@@ -306,9 +305,9 @@ pub(crate) async fn serve(
         if req.headers().contains_key(hyper::header::UPGRADE) {
             req.extensions_mut().insert(ConnSlot(conn_state.clone()));
         }
-        let router = router.clone();
+        let answer = router.answer(req);
         async move {
-            let resp = router.oneshot(req).await?;
+            let resp = answer.await;
             Ok::<_, std::convert::Infallible>(resp.map(|inner| Guarded {
                 inner,
                 _in_flight: in_flight,
