@@ -180,9 +180,36 @@ cpu_ticks() {
   echo "$total"
 }
 
-# busy_ticks: clock ticks the whole machine spent not idle.
+# busy_ticks: clock ticks the whole machine spent not idle (steal included:
+# to the guest, time the host gave to others is time it could not run).
 busy_ticks() {
   awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat
+}
+
+# stolen_ticks: clock ticks the host ran someone else while this machine's
+# cores were ready to run (see cpu_since).
+stolen_ticks() {
+  awk '/^cpu /{print $9}' /proc/stat
+}
+
+# cpu_mark: the machine's CPU counters now, for cpu_since: "busy stolen
+# idle" in clock ticks, busy being user, system and interrupts.
+cpu_mark() {
+  awk '/^cpu /{print $2 + $3 + $4 + $7 + $8, $9, $5 + $6}' /proc/stat
+}
+
+# cpu_since "MARK": how the machine's cores were spent since cpu_mark gave
+# MARK, in % of all cores. This is a virtual machine: "stolen" is time
+# its cores were ready to run but the host ran someone else. The same
+# build does 2x fewer joins or holds in a minute when that is a third of
+# the time; figures from such minutes are not the build's.
+cpu_since() {
+  local b0 s0 i0 b1 s1 i1 total
+  read -r b0 s0 i0 <<<"$1"
+  read -r b1 s1 i1 < <(cpu_mark)
+  total=$(( b1 - b0 + s1 - s0 + i1 - i0 ))
+  [ "$total" -gt 0 ] || total=1
+  echo "cores: busy $(( (b1 - b0) * 100 / total ))%, stolen $(( (s1 - s0) * 100 / total ))%, idle $(( (i1 - i0) * 100 / total ))%"
 }
 
 # cpu_sampler SECONDS "label:PID,PID" ...: every SECONDS, one line with each
@@ -196,6 +223,8 @@ cpu_sampler() {
   local g pids machine now
   for g in "$@"; do pids=${g#*:}; last[$g]=$(cpu_ticks ${pids//,/ }); done
   machine=$(busy_ticks)
+  local stolen now_stolen
+  stolen=$(stolen_ticks)
   for _ in $(seq 1 2000); do
     sleep "$every"
     local line
@@ -210,8 +239,11 @@ cpu_sampler() {
       last[$g]=$now
     done
     now=$(busy_ticks)
+    now_stolen=$(stolen_ticks)
     line+=" machine $(( (now - machine) * 100 / hz / every ))%"
+    line+=" (stolen by the host $(( (now_stolen - stolen) * 100 / hz / every ))%)"
     machine=$now
+    stolen=$now_stolen
     echo "$line"
   done
 }

@@ -50,8 +50,9 @@ run() {
       if (p99 ~ /µs$/) { sub("µs", "", p99); p99 = p99 / 1000 }
       else if (p99 ~ /ms$/) sub("ms", "", p99)
       else if (p99 ~ /s$/) { sub("s", "", p99); p99 = p99 * 1000 } }
+    /^cores during it/ { for (i = 1; i <= NF; i++) if ($(i) == "stolen") { stolen = $(i + 1); sub("%,", "", stolen) } }
     /^one seat/ { for (i = 1; i <= NF; i++) if ($(i) == "succeeded,") won = $(i - 1) }
-    END { print rate, p99, won }'
+    END { print rate, p99, stolen, won }'
 }
 
 # spread FILE: "median (lowest–highest)" of the numbers in FILE, one a line.
@@ -62,18 +63,20 @@ spread() {
 }
 
 echo "holds: $HOLDS on distinct seats at concurrency 16, then 10,000 attempts on one seat"
-printf '%-6s %-8s %10s %10s %s\n' round commit holds/s "p99 (ms)" "one seat: winners"
+printf '%-6s %-8s %10s %10s %8s %s\n' round commit holds/s "p99 (ms)" "stolen" "one seat: winners"
 for round in $(seq 1 "$ROUNDS"); do
   # Alternating which mode goes first keeps a slow minute from favouring one.
   if [ $((round % 2)) = 1 ]; then modes="async flushed"; else modes="flushed async"; fi
   for mode in $modes; do
-    read -r rate p99 won < <(run "$mode" "$round")
-    printf '%-6s %-8s %10s %10s %s\n' "$round" "$mode" "$rate" "$p99" "$won"
+    read -r rate p99 stolen won < <(run "$mode" "$round")
+    printf '%-6s %-8s %10s %10s %7s%% %s\n' "$round" "$mode" "$rate" "$p99" "$stolen" "$won"
     echo "$rate" >>"$RUN_DIR/rate.$mode"
     echo "$p99" >>"$RUN_DIR/p99.$mode"
+    echo "$stolen" >>"$RUN_DIR/stolen"
   done
 done
 for mode in async flushed; do
   echo "$mode: holds/s median $(spread "$RUN_DIR/rate.$mode"), p99 ms median $(spread "$RUN_DIR/p99.$mode")"
 done
+echo "cores stolen by the host while holds were placed, % median: $(spread "$RUN_DIR/stolen")"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

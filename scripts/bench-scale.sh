@@ -25,7 +25,15 @@ done
 build
 machine_info
 OPEN='"state":"open","admit_per_minute":0,"max_active":1000,"session_ttl_seconds":900,"departure_grace_seconds":86400'
-load() { echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"; }
+# measured CMD...: runs CMD between the load average before it and how
+# the machine's cores were spent while it ran (cpu_since).
+measured() {
+  local mark
+  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+  mark=$(cpu_mark)
+  "$@"
+  echo "$(cpu_since "$mark")"
+}
 
 echo "=== part 1: Redis"
 start_redis
@@ -34,10 +42,9 @@ event=$(new_event scale-redis)
 put_event "$SERVER_URL" "$event" "$OPEN"
 "$LOADGEN" joins --url "$SERVER_URL" --event "$event" --count 5000 --concurrency 64 >/dev/null
 for r in 1 2; do
-  load
-  "$LOADGEN" joins --url "$SERVER_URL" --event "$event" --count "$COUNT" --concurrency 64 | grep -v '^{'
-  load
-  redis-benchmark -u "$REDIS_URL" -t zadd -c 64 -n "$COUNT" -q
+  measured "$LOADGEN" joins --url "$SERVER_URL" --event "$event" --count "$COUNT" --concurrency 64 \
+    | grep -v '^{'
+  measured redis-benchmark -u "$REDIS_URL" -t zadd -c 64 -n "$COUNT" -q
 done
 kill -TERM "$SERVER_PID"
 
@@ -59,19 +66,19 @@ peer() {
   addr=$(awk '/listening on/{print $3}' "$RUN_DIR/peer.out")
   printf 'wrk.method = "POST"\n' >"$RUN_DIR/peer.lua"
   wrk -t1 -c64 -d2s -s "$RUN_DIR/peer.lua" "http://$addr/join" >/dev/null
-  echo "--- bare peer ($1)"; load
-  wrk -t1 -c64 -d"${SECS}s" --latency -s "$RUN_DIR/peer.lua" "http://$addr/join"
+  echo "--- bare peer ($1)"
+  measured wrk -t1 -c64 -d"${SECS}s" --latency -s "$RUN_DIR/peer.lua" "http://$addr/join"
   kill -TERM "$pid"
 }
 peer before
 visitors() { curl -fsS "$SERVER_URL/api/v1/queue/$event" | grep -o '"waiting":[0-9]*' | cut -d: -f2; }
 wrk -t1 -c64 -d2s -s "$RUN_DIR/join.lua" "$url" >/dev/null   # warm-up
-echo "--- empty store ($(visitors) visitors)"; load
-wrk -t1 -c64 -d"${SECS}s" --latency -s "$RUN_DIR/join.lua" "$url"
+echo "--- empty store ($(visitors) visitors)"
+measured wrk -t1 -c64 -d"${SECS}s" --latency -s "$RUN_DIR/join.lua" "$url"
 while [ "$(visitors)" -lt "$GROW" ]; do
   wrk -t1 -c64 -d5s -s "$RUN_DIR/join.lua" "$url" | grep -E 'Requests/sec' || true
 done
-echo "--- grown store ($(visitors) visitors)"; load
-wrk -t1 -c64 -d"${SECS}s" --latency -s "$RUN_DIR/join.lua" "$url"
+echo "--- grown store ($(visitors) visitors)"
+measured wrk -t1 -c64 -d"${SECS}s" --latency -s "$RUN_DIR/join.lua" "$url"
 echo "server RSS after: $(awk '/VmRSS/{print $2, $3}' /proc/"$SERVER_PID"/status)"
 peer after

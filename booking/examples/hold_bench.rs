@@ -92,6 +92,37 @@ impl Minter {
     }
 }
 
+/// The machine's CPU counters (`/proc/stat`, clock ticks): busy (user,
+/// system, interrupts), stolen by the host, idle. `None` off Linux.
+fn cpu_counters() -> Option<[u64; 3]> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let cpu: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    let at = |i: usize| cpu.get(i).copied().unwrap_or(0);
+    Some([at(0) + at(1) + at(2) + at(5) + at(6), at(7), at(3) + at(4)])
+}
+
+/// How the cores were spent since `before`, in % of all of them: on a
+/// virtual machine, "stolen" is time they were ready to run and the host
+/// ran someone else (the same build places far fewer holds then).
+fn cores_since(before: Option<[u64; 3]>) -> Option<String> {
+    let (before, now) = (before?, cpu_counters()?);
+    let d: Vec<u64> = (0..3).map(|i| now[i].saturating_sub(before[i])).collect();
+    let total = d.iter().sum::<u64>().max(1);
+    let pc = |v: u64| v * 100 / total;
+    Some(format!(
+        "cores during it: busy {}%, stolen {}%, idle {}%",
+        pc(d[0]),
+        pc(d[1]),
+        pc(d[2])
+    ))
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -183,6 +214,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Each hold is a task of its own, as each request is in the server
     // (hyper runs a connection per task), so the token checks of holds in
     // flight spread over the cores instead of taking turns in one task.
+    let cpu_before = cpu_counters();
     let started = Instant::now();
     let results: Vec<(bool, Duration)> = stream::iter(fans.into_iter().zip(seats.iter().copied()))
         .map(|(creds, seat)| {
@@ -216,6 +248,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         percentile(&latencies, 0.99),
         args.concurrency,
     );
+    if let Some(cores) = cores_since(cpu_before) {
+        println!("{cores}");
+    }
 
     // Contention: everyone at once on one seat that is still free.
     let target = *seats.last().ok_or("no seats")?;
