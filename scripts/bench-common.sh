@@ -186,12 +186,6 @@ busy_ticks() {
   awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat
 }
 
-# stolen_ticks: clock ticks the host ran someone else while this machine's
-# cores were ready to run (see cpu_since).
-stolen_ticks() {
-  awk '/^cpu /{print $9}' /proc/stat
-}
-
 # cpu_mark: the machine's CPU counters now, for cpu_since: "busy stolen
 # idle" in clock ticks, busy being user, system and interrupts.
 cpu_mark() {
@@ -200,9 +194,9 @@ cpu_mark() {
 
 # cpu_since "MARK": how the machine's cores were spent since cpu_mark gave
 # MARK, in % of all cores. This is a virtual machine: "stolen" is time
-# its cores were ready to run but the host ran someone else. The same
-# build does 2x fewer joins or holds in a minute when that is a third of
-# the time; figures from such minutes are not the build's.
+# its cores were ready to run but the host ran someone else. In minutes
+# when that was about 40%, the bare peer did a third of its usual rate:
+# figures from such minutes are not the build's.
 cpu_since() {
   local b0 s0 i0 b1 s1 i1 total
   read -r b0 s0 i0 <<<"$1"
@@ -223,8 +217,9 @@ cpu_sampler() {
   local g pids machine now
   for g in "$@"; do pids=${g#*:}; last[$g]=$(cpu_ticks ${pids//,/ }); done
   machine=$(busy_ticks)
+  # Clock ticks the host ran someone else while ours were ready to run.
   local stolen now_stolen
-  stolen=$(stolen_ticks)
+  stolen=$(cpu_mark | cut -d' ' -f2)
   for _ in $(seq 1 2000); do
     sleep "$every"
     local line
@@ -239,7 +234,7 @@ cpu_sampler() {
       last[$g]=$now
     done
     now=$(busy_ticks)
-    now_stolen=$(stolen_ticks)
+    now_stolen=$(cpu_mark | cut -d' ' -f2)
     line+=" machine $(( (now - machine) * 100 / hz / every ))%"
     line+=" (stolen by the host $(( (now_stolen - stolen) * 100 / hz / every ))%)"
     machine=$now

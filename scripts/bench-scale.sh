@@ -32,7 +32,7 @@ measured() {
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
   mark=$(cpu_mark)
   "$@"
-  echo "$(cpu_since "$mark")"
+  cpu_since "$mark"
 }
 
 echo "=== part 1: Redis"
