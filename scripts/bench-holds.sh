@@ -2,8 +2,9 @@
 # Seat holds on PostgreSQL (docs/benchmarks.md, "Holds"): alternates the two
 # ways a hold can commit (`booking.hold_commit`: async, the default, and
 # flushed), each run on a fresh database, and prints holds per second and
-# p99 on distinct seats at concurrency 16, and how many of 10,000 attempts
-# on one seat won.
+# p99 on distinct seats at concurrency 16, the CPU each of those holds cost
+# the booking service and the rest of the machine (PostgreSQL, mostly), and
+# how many of 10,000 attempts on one seat won.
 #
 #   scripts/bench-holds.sh
 #
@@ -31,7 +32,9 @@ command -v psql >/dev/null || { log "psql is missing"; exit 2; }
 psql "$PG_URL" -qAtc 'select 1' >/dev/null || { log "PostgreSQL is unreachable at $PG_URL"; exit 2; }
 machine_info
 
-# run MODE ROUND: one run on a database of its own; prints "holds/s p99 won".
+# run MODE ROUND: one run on a database of its own; prints "holds/s p99
+# stolen service-us postgres-us won" (CPU per hold in hold_bench's process,
+# where the booking service runs, and in the rest of the machine).
 run() {
   local mode=$1 round=$2 db="wr_bench_holds_${1}_$2_$$" out
   psql "$PG_URL" -qc "create database $db"
@@ -51,8 +54,9 @@ run() {
       else if (p99 ~ /ms$/) sub("ms", "", p99)
       else if (p99 ~ /s$/) { sub("s", "", p99); p99 = p99 * 1000 } }
     /^cores during it/ { for (i = 1; i <= NF; i++) if ($(i) == "stolen") { stolen = $(i + 1); sub("%,", "", stolen) } }
+    /^CPU per hold/ { service = $4; elsewhere = $9 }
     /^one seat/ { for (i = 1; i <= NF; i++) if ($(i) == "succeeded,") won = $(i - 1) }
-    END { print rate, p99, stolen, won }'
+    END { print rate, p99, stolen, service, elsewhere, won }'
 }
 
 # spread FILE: "median (lowest–highest)" of the numbers in FILE, one a line.
@@ -63,20 +67,25 @@ spread() {
 }
 
 echo "holds: $HOLDS on distinct seats at concurrency 16, then 10,000 attempts on one seat"
-printf '%-6s %-8s %10s %10s %8s %s\n' round commit holds/s "p99 (ms)" "stolen" "one seat: winners"
+printf '%-6s %-8s %10s %10s %8s %12s %12s %s\n' round commit holds/s "p99 (ms)" "stolen" \
+  "service µs" "rest µs" "one seat: winners"
 for round in $(seq 1 "$ROUNDS"); do
   # Alternating which mode goes first keeps a slow minute from favouring one.
   if [ $((round % 2)) = 1 ]; then modes="async flushed"; else modes="flushed async"; fi
   for mode in $modes; do
-    read -r rate p99 stolen won < <(run "$mode" "$round")
-    printf '%-6s %-8s %10s %10s %7s%% %s\n' "$round" "$mode" "$rate" "$p99" "$stolen" "$won"
+    read -r rate p99 stolen service rest won < <(run "$mode" "$round")
+    printf '%-6s %-8s %10s %10s %7s%% %12s %12s %s\n' "$round" "$mode" "$rate" "$p99" "$stolen" \
+      "$service" "$rest" "$won"
     echo "$rate" >>"$RUN_DIR/rate.$mode"
     echo "$p99" >>"$RUN_DIR/p99.$mode"
     echo "$stolen" >>"$RUN_DIR/stolen"
+    echo "$service" >>"$RUN_DIR/service.$mode"
+    echo "$rest" >>"$RUN_DIR/rest.$mode"
   done
 done
 for mode in async flushed; do
   echo "$mode: holds/s median $(spread "$RUN_DIR/rate.$mode"), p99 ms median $(spread "$RUN_DIR/p99.$mode")"
+  echo "$mode: CPU µs per hold, median: service $(spread "$RUN_DIR/service.$mode"), rest of the machine (PostgreSQL) $(spread "$RUN_DIR/rest.$mode")"
 done
 echo "cores stolen by the host while holds were placed, % median: $(spread "$RUN_DIR/stolen")"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -123,6 +123,32 @@ fn cores_since(before: Option<[u64; 3]>) -> Option<String> {
     ))
 }
 
+/// CPU this process has used (`/proc/self/stat` utime + stime, clock
+/// ticks): set beside the machine's busy ticks, it splits a hold's cost
+/// between the booking service and PostgreSQL. `None` off Linux.
+fn own_cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces; the fields after it do not.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// Busy CPU per hold since `before`, in this process and in the rest of
+/// the machine (PostgreSQL, mostly), at Linux's 100 ticks a second.
+fn cpu_per_hold(before: (Option<[u64; 3]>, Option<u64>), holds: usize) -> Option<String> {
+    let (machine, own) = (before.0?, before.1?);
+    let busy = cpu_counters()?[0].saturating_sub(machine[0]);
+    let mine = own_cpu_ticks()?.saturating_sub(own);
+    let per_hold = |ticks: u64| ticks as f64 * 10_000.0 / holds.max(1) as f64;
+    Some(format!(
+        "CPU per hold: {:.0} us in this process, {:.0} us elsewhere (PostgreSQL, mostly)",
+        per_hold(mine),
+        per_hold(busy.saturating_sub(mine))
+    ))
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -215,6 +241,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // (hyper runs a connection per task), so the token checks of holds in
     // flight spread over the cores instead of taking turns in one task.
     let cpu_before = cpu_counters();
+    let own_before = own_cpu_ticks();
     let started = Instant::now();
     let results: Vec<(bool, Duration)> = stream::iter(fans.into_iter().zip(seats.iter().copied()))
         .map(|(creds, seat)| {
@@ -250,6 +277,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     if let Some(cores) = cores_since(cpu_before) {
         println!("{cores}");
+    }
+    if let Some(split) = cpu_per_hold((cpu_before, own_before), ok) {
+        println!("{split}");
     }
 
     // Contention: everyone at once on one seat that is still free.
