@@ -86,6 +86,25 @@ impl PgStore {
     pub async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)
     }
+
+    /// Brings the planner's statistics up to date after seats were added
+    /// (a new event, a new seat map), before anyone holds them. The hold
+    /// workers plan their statements once per connection, from whatever
+    /// statistics there are; with none (a fresh table, autovacuum not yet
+    /// round), the seat update of `place_holds` was planned as a hash join
+    /// over every available seat of every event, which each batch then
+    /// read: about 40% more PostgreSQL CPU per hold in `hold_bench` on 5,100
+    /// seats (docs/benchmarks.md). An `analyze` invalidates those plans.
+    /// A failure is logged, not returned: the seats are committed, and
+    /// autovacuum analyzes the table in time anyway.
+    pub(in crate::db) async fn seats_added(&self) {
+        if let Err(e) = sqlx::query("analyze seat, ga_pool")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(error = %e, "could not analyze the seat tables after adding seats");
+        }
+    }
 }
 
 /// A pool of at most `max_connections`.

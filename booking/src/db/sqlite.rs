@@ -66,6 +66,10 @@ impl SqliteStore {
     pub async fn begin(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.write.begin_with("begin immediate").await?)
     }
+
+    /// Nothing to do: SQLite plans each statement when it is prepared and
+    /// has no cached generic plans to go stale (see `PgStore::seats_added`).
+    pub(in crate::db) async fn seats_added(&self) {}
 }
 
 impl Backend for SqliteStore {

@@ -239,6 +239,7 @@ macro_rules! impl_catalog_repo {
                 }
                 Self::insert_seat_map(&mut tx, &seed.event_id, &seed.tiers, &seed.sections).await?;
                 tx.commit().await?;
+                self.seats_added().await;
                 Ok(true)
             }
         }

@@ -61,6 +61,7 @@ macro_rules! impl_sales_repo {
                 }
                 Self::insert_seat_map(&mut tx, id, tiers, sections).await?;
                 tx.commit().await?;
+                self.seats_added().await;
                 Ok(true)
             }
 
