@@ -90,8 +90,8 @@ impl PgStore {
     /// Brings the planner's statistics up to date after seats were added
     /// (a new event, a new seat map), before anyone holds them. The hold
     /// workers plan their statements once per connection, from whatever
-    /// statistics there are; with none (a fresh table, autovacuum not yet
-    /// round), the seat update of `place_holds` was planned as a hash join
+    /// statistics there are; with none (a new table that autovacuum has not
+    /// yet come round to), the seat update of `place_holds` was planned as a hash join
     /// over every available seat of every event, which each batch then
     /// read: about 40% more PostgreSQL CPU per hold in `hold_bench` on 5,100
     /// seats (docs/benchmarks.md). An `analyze` invalidates those plans.

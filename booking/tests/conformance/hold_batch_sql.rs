@@ -222,8 +222,8 @@ async fn a_batch_is_committed_before_what_is_left_is_looked_at() {
     app.cleanup().await;
 }
 
-/// Seat rows one session has read through an index so far (the stats it
-/// has kept to itself are flushed first, so the count is current).
+/// Seat rows read so far by every session, through indexes and scans
+/// (`conn`'s own counts are flushed first, so its reads are in).
 async fn seats_fetched(conn: &mut sqlx::PgConnection) -> i64 {
     sqlx::query("select pg_stat_force_next_flush()")
         .execute(&mut *conn)
