@@ -53,13 +53,22 @@ fn bind_batch<'q, O>(
 /// Calls `place_holds` with `holds` (see [`bind_batch`]); answers
 /// `(outcome, taken)` per hold.
 async fn place(pool: &PgPool, holds: &[(&str, i64)]) -> Vec<(i16, Vec<i64>)> {
+    place_on(pool, "demo", holds).await
+}
+
+/// [`place`] on `event`, through `conn`.
+async fn place_on<'c>(
+    conn: impl sqlx::PgExecutor<'c>,
+    event: &str,
+    holds: &[(&str, i64)],
+) -> Vec<(i16, Vec<i64>)> {
     let q = sqlx::query_as(
         "select hold_index, outcome, taken from place_holds(
             $1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9, $9, $10, $11, $12, false)
         order by hold_index",
     );
-    let rows: Vec<(i32, i16, Vec<i64>)> = bind_batch(q, "demo", holds)
-        .fetch_all(pool)
+    let rows: Vec<(i32, i16, Vec<i64>)> = bind_batch(q, event, holds)
+        .fetch_all(conn)
         .await
         .expect("place_holds");
     rows.into_iter().map(|r| (r.1, r.2)).collect()
@@ -263,16 +272,13 @@ async fn a_batch_on_a_new_event_reads_only_its_seats() {
         .await
         .expect("connect");
     let before = seats_fetched(&mut conn).await;
-    let q = sqlx::query_as(
-        "select hold_index, outcome, taken from place_holds(
-            $1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9, $9, $10, $11, $12, false)",
-    );
-    let rows: Vec<(i32, i16, Vec<i64>)> =
-        bind_batch(q, "big", &[("hold_s1", ids[0]), ("hold_s2", ids[1])])
-            .fetch_all(&mut conn)
-            .await
-            .expect("place_holds");
-    assert!(rows.iter().all(|r| r.1 == 0), "both placed: {rows:?}");
+    let outcomes = place_on(
+        &mut conn,
+        "big",
+        &[("hold_s1", ids[0]), ("hold_s2", ids[1])],
+    )
+    .await;
+    assert_eq!(outcomes, vec![(0, vec![]); 2], "both placed");
     // Each seat is read to take it and again by `hold_seat`'s foreign key;
     // the margin is for whatever else the test app reads meanwhile.
     let read = seats_fetched(&mut conn).await - before;
