@@ -107,25 +107,8 @@ fn cpu_counters() -> Option<[u64; 3]> {
     Some([at(0) + at(1) + at(2) + at(5) + at(6), at(7), at(3) + at(4)])
 }
 
-/// How the cores were spent since `before`, in % of all of them: on a
-/// virtual machine, "stolen" is time they were ready to run and the host
-/// ran someone else (the same build places far fewer holds then).
-fn cores_since(before: Option<[u64; 3]>) -> Option<String> {
-    let (before, now) = (before?, cpu_counters()?);
-    let d: Vec<u64> = (0..3).map(|i| now[i].saturating_sub(before[i])).collect();
-    let total = d.iter().sum::<u64>().max(1);
-    let pc = |v: u64| v * 100 / total;
-    Some(format!(
-        "cores during it: busy {}%, stolen {}%, idle {}%",
-        pc(d[0]),
-        pc(d[1]),
-        pc(d[2])
-    ))
-}
-
 /// CPU this process has used (`/proc/self/stat` utime + stime, clock
-/// ticks): set beside the machine's busy ticks, it splits a hold's cost
-/// between the booking service and PostgreSQL. `None` off Linux.
+/// ticks). `None` off Linux.
 fn own_cpu_ticks() -> Option<u64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // The command name may hold spaces; the fields after it do not.
@@ -135,18 +118,49 @@ fn own_cpu_ticks() -> Option<u64> {
     Some(utime + stime)
 }
 
-/// Busy CPU per hold since `before`, in this process and in the rest of
-/// the machine (PostgreSQL, mostly), at Linux's 100 ticks a second.
-fn cpu_per_hold(before: (Option<[u64; 3]>, Option<u64>), holds: usize) -> Option<String> {
-    let (machine, own) = (before.0?, before.1?);
-    let busy = cpu_counters()?[0].saturating_sub(machine[0]);
-    let mine = own_cpu_ticks()?.saturating_sub(own);
-    let per_hold = |ticks: u64| ticks as f64 * 10_000.0 / holds.max(1) as f64;
-    Some(format!(
-        "CPU per hold: {:.0} us in this process, {:.0} us elsewhere (PostgreSQL, mostly)",
-        per_hold(mine),
-        per_hold(busy.saturating_sub(mine))
-    ))
+/// The machine's and this process's CPU counters at one moment.
+struct CpuMark {
+    machine: [u64; 3],
+    own: u64,
+}
+
+impl CpuMark {
+    fn now() -> Option<Self> {
+        Some(Self {
+            machine: cpu_counters()?,
+            own: own_cpu_ticks()?,
+        })
+    }
+
+    /// Since the mark: how the cores were spent, in % of all of them (on
+    /// a virtual machine, "stolen" is time they were ready to run and the
+    /// host ran someone else: the same build places far fewer holds then);
+    /// and the busy CPU per hold in this process (the booking service) and
+    /// in the rest of the machine (PostgreSQL, mostly), at Linux's 100
+    /// ticks a second.
+    fn since(&self, holds: usize) -> Option<[String; 2]> {
+        let now = Self::now()?;
+        let d: Vec<u64> = (0..3)
+            .map(|i| now.machine[i].saturating_sub(self.machine[i]))
+            .collect();
+        let total = d.iter().sum::<u64>().max(1);
+        let pc = |v: u64| v * 100 / total;
+        let mine = now.own.saturating_sub(self.own);
+        let per_hold = |ticks: u64| ticks as f64 * 10_000.0 / holds.max(1) as f64;
+        Some([
+            format!(
+                "cores during it: busy {}%, stolen {}%, idle {}%",
+                pc(d[0]),
+                pc(d[1]),
+                pc(d[2])
+            ),
+            format!(
+                "CPU per hold: {:.0} us in this process, {:.0} us elsewhere (PostgreSQL, mostly)",
+                per_hold(mine),
+                per_hold(d[0].saturating_sub(mine))
+            ),
+        ])
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -240,8 +254,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Each hold is a task of its own, as each request is in the server
     // (hyper runs a connection per task), so the token checks of holds in
     // flight spread over the cores instead of taking turns in one task.
-    let cpu_before = cpu_counters();
-    let own_before = own_cpu_ticks();
+    let cpu_before = CpuMark::now();
     let started = Instant::now();
     let results: Vec<(bool, Duration)> = stream::iter(fans.into_iter().zip(seats.iter().copied()))
         .map(|(creds, seat)| {
@@ -275,11 +288,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         percentile(&latencies, 0.99),
         args.concurrency,
     );
-    if let Some(cores) = cores_since(cpu_before) {
-        println!("{cores}");
-    }
-    if let Some(split) = cpu_per_hold((cpu_before, own_before), ok) {
-        println!("{split}");
+    for line in cpu_before
+        .and_then(|mark| mark.since(ok))
+        .into_iter()
+        .flatten()
+    {
+        println!("{line}");
     }
 
     // Contention: everyone at once on one seat that is still free.
