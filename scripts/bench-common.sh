@@ -69,6 +69,20 @@ build() {
   [ -x "$WAITROOM" ] && [ -x "$LOADGEN" ] || { log "missing $WAITROOM or $LOADGEN"; exit 1; }
 }
 
+# build_hold_bench: builds `hold_bench` (unless SKIP_BUILD=1) and checks
+# that it, psql and PostgreSQL at $PG_URL are there (bench-holds.sh,
+# bench-hold-cost.sh).
+HOLD_BENCH="$BIN_DIR/examples/hold_bench"
+build_hold_bench() {
+  if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    log "building hold_bench"
+    (cd "$ROOT" && cargo build --release -p booking --example hold_bench >&2)
+  fi
+  [ -x "$HOLD_BENCH" ] || { log "missing $HOLD_BENCH"; exit 1; }
+  command -v psql >/dev/null || { log "psql is missing (apt-get install postgresql-client)"; exit 2; }
+  psql "$PG_URL" -qAtc 'select 1' >/dev/null || { log "PostgreSQL is unreachable at $PG_URL"; exit 2; }
+}
+
 # put_event URL EVENT JSON-FIELDS: creates an event's queue (CAPTCHA off: the
 # benchmarks measure the queue, not the edge).
 put_event() {

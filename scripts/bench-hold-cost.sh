@@ -20,16 +20,10 @@ source "$(dirname "$0")/bench-common.sh"
 
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 HOLDS=${HOLDS:-2000}
-HOLD_BENCH="$BIN_DIR/examples/hold_bench"
-for tool in valgrind callgrind_annotate psql; do
-  command -v "$tool" >/dev/null || { log "$tool is missing (apt-get install valgrind postgresql-client)"; exit 2; }
+for tool in valgrind callgrind_annotate; do
+  command -v "$tool" >/dev/null || { log "$tool is missing (apt-get install valgrind)"; exit 2; }
 done
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  log "building hold_bench"
-  (cd "$ROOT" && cargo build --release -p booking --example hold_bench >&2)
-fi
-[ -x "$HOLD_BENCH" ] || { log "missing $HOLD_BENCH"; exit 1; }
-psql "$PG_URL" -qAtc 'select 1' >/dev/null || { log "PostgreSQL is unreachable at $PG_URL"; exit 2; }
+build_hold_bench
 machine_info
 
 db="wr_bench_hold_cost_$$"

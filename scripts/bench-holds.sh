@@ -20,16 +20,8 @@ source "$(dirname "$0")/bench-common.sh"
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 ROUNDS=${ROUNDS:-5}
 HOLDS=${HOLDS:-5000}
-HOLD_BENCH="$BIN_DIR/examples/hold_bench"
 PG_BASE=${PG_URL%/*}
-
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  log "building hold_bench"
-  (cd "$ROOT" && cargo build --release -p booking --example hold_bench >&2)
-fi
-[ -x "$HOLD_BENCH" ] || { log "missing $HOLD_BENCH"; exit 1; }
-command -v psql >/dev/null || { log "psql is missing"; exit 2; }
-psql "$PG_URL" -qAtc 'select 1' >/dev/null || { log "PostgreSQL is unreachable at $PG_URL"; exit 2; }
+build_hold_bench
 machine_info
 
 # run MODE ROUND: one run on a database of its own; prints "holds/s p99
