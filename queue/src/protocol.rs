@@ -34,6 +34,21 @@ pub enum WaiterState {
     Departed,
 }
 
+impl WaiterState {
+    /// The name on the wire (serde's).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Prequeue => "prequeue",
+            Self::Waiting => "waiting",
+            Self::Paused => "paused",
+            Self::Closed => "closed",
+            Self::Waitlisted => "waitlisted",
+            Self::Admitted => "admitted",
+            Self::Departed => "departed",
+        }
+    }
+}
+
 /// Messages from the server.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -11,6 +11,7 @@ mod path;
 pub mod schemas;
 mod socket;
 mod source;
+mod status;
 mod ws;
 
 pub use body::{from_json_value, json_object, BodyError};
