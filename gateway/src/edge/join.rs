@@ -12,21 +12,18 @@
 use super::captcha::Verdict;
 use super::limits::{Decision, RouteClass};
 use super::Edge;
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use queue::api::{ApiError, ErrorCode, VisitorCredentials, QUEUE_TOKEN_HEADER};
+use queue::api::{join_body, ApiError, ErrorCode, VisitorCredentials, QUEUE_TOKEN_HEADER};
 use queue::store::VisitorRecord;
 use queue::{CaptchaFailure, CaptchaPolicy, EventId, QueuePolicy, QueueState, VisitorCredential};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use tower::ServiceExt;
-
-/// Join bodies are a few hundred bytes (a solution); widget tokens a few KiB.
-const JOIN_BODY_LIMIT: usize = 16 * 1024;
 
 /// Routes `join`, `status` and `ws` through the edge's checks, by the
 /// matched route and its validated event; everything else passes.
@@ -103,7 +100,7 @@ async fn join(
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let (mut parts, body) = req.into_parts();
+    let (mut parts, mut body) = req.into_parts();
     // The browser's own cookie wins over a header naming another identity:
     // one browser, one place.
     let creds = VisitorCredentials::from_headers(&parts.headers);
@@ -144,9 +141,6 @@ async fn join(
     if !state.accepts_joins() {
         return Ok(next.run(Request::from_parts(parts, body)).await);
     }
-    let bytes = to_bytes(body, JOIN_BODY_LIMIT)
-        .await
-        .map_err(|_| ApiError::of(ErrorCode::PayloadTooLarge, "the join body is too large"))?;
     let client = client_of_parts(&parts);
     let needs_captcha = match policy.captcha {
         CaptchaPolicy::Off => false,
@@ -156,7 +150,10 @@ async fn join(
             .get::<Decision>()
             .is_some_and(Decision::near),
     };
+    // The body matters here only for its CAPTCHA solution; otherwise the
+    // queue reads it (and bounds it) itself.
     if needs_captcha {
+        let bytes = join_body(body).await?;
         edge.captcha.note_attempt();
         let solution = if bytes.iter().all(u8::is_ascii_whitespace) {
             None
@@ -210,11 +207,10 @@ async fn join(
                 };
             }
         }
+        body = Body::from(bytes);
     }
     let charged = charge(edge, &event, &policy, &parts, client).await?;
-    let resp = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    let resp = next.run(Request::from_parts(parts, body)).await;
     if resp.status() != StatusCode::CREATED {
         for holder in &charged {
             if let Err(e) = edge.places.give_back(&event, holder).await {

@@ -262,3 +262,37 @@ async fn framework_errors_are_json_too() {
             .is_some_and(|m| !m.is_empty()));
     }
 }
+
+/// A join body is bounded at 16 KiB whether or not the edge reads it (a
+/// CAPTCHA solution): over it, 413 and no place; a small body, or none,
+/// joins.
+#[tokio::test]
+async fn a_join_body_over_16_kib_is_refused_and_takes_no_place() {
+    let app = spawn_app().await;
+    app.create_queue("jb", queue(0, 10)).await;
+    let join = |body: Option<String>| {
+        let req = app
+            .http
+            .post(app.url("/api/v1/queue/jb/join"))
+            .header("content-type", "application/json");
+        match body {
+            Some(body) => req.body(body),
+            None => req,
+        }
+    };
+    let big = format!(r#"{{"captcha":"{}"}}"#, "x".repeat(20 * 1024));
+    let r = join(Some(big)).send().await.expect("join");
+    assert_eq!(r.status(), 413);
+    let body: Value = r.json().await.expect("json error body");
+    assert_eq!(body["error"]["code"], "payload_too_large", "{body}");
+    // The refused join took no ticket: the next ones get 1, 2 and 3.
+    for (ticket, body) in [Some("{}".to_owned()), Some("null".to_owned()), None]
+        .into_iter()
+        .enumerate()
+    {
+        let r = join(body.clone()).send().await.expect("join");
+        assert_eq!(r.status(), 201, "{body:?}");
+        let status: Value = r.json().await.expect("json");
+        assert_eq!(status["ticket"], ticket + 1, "{body:?}");
+    }
+}

@@ -3,8 +3,39 @@
 //! integer 358, while serde refuses it for an integer field; and serde
 //! reads a struct from an array too, which the document does not allow.
 
+use super::{ApiError, ErrorCode};
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
 use serde_json::{Number, Value};
+
+/// The largest join body: a CAPTCHA solution is a few hundred bytes, a
+/// widget's token a few KiB.
+pub const JOIN_BODY_LIMIT: usize = 16 * 1024;
+
+/// A join's body, read by the edge (for a CAPTCHA solution) or by the
+/// queue. Most joins send none, and a body that says so (no length, or
+/// `Content-Length: 0`) is not collected: collecting is a good part of an
+/// empty join's work.
+pub async fn join_body(body: Body) -> Result<Bytes, ApiError> {
+    if body.size_hint().exact() == Some(0) {
+        return Ok(Bytes::new());
+    }
+    axum::body::to_bytes(body, JOIN_BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::of(ErrorCode::PayloadTooLarge, "the join body is too large"))
+}
+
+/// [`join_body`] as an extractor.
+pub struct JoinBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JoinBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
+        join_body(req.into_body()).await.map(Self)
+    }
+}
 
 /// Why a body was refused.
 #[derive(Debug)]

@@ -8,11 +8,12 @@
 use crate::ids::EventId;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderName};
 use std::convert::Infallible;
 
-/// Header non-browser clients use instead of the cookie.
-pub const QUEUE_TOKEN_HEADER: &str = "x-queue-token";
+/// Header non-browser clients use instead of the cookie. A `HeaderName`,
+/// not text: a look-up by text parses the name first, on every request.
+pub const QUEUE_TOKEN_HEADER: HeaderName = HeaderName::from_static("x-queue-token");
 
 /// Prefix of the per-event credential cookie.
 const COOKIE_PREFIX: &str = "wr_queue_";
@@ -34,7 +35,7 @@ fn push_cookie_name(out: &mut String, event: &EventId) {
 /// credential in the join response body (`queue_token`). Browsers never
 /// send it: they get the credential only in the HttpOnly cookie, so a
 /// script on the page (or a copy of the response) cannot carry it away.
-pub const TOKEN_IN_BODY_HEADER: &str = "x-queue-token-in-body";
+pub const TOKEN_IN_BODY_HEADER: HeaderName = HeaderName::from_static("x-queue-token-in-body");
 
 /// Whether a join asked for the credential in its body
 /// ([`TOKEN_IN_BODY_HEADER`] is `1` or `true`). An extractor of its own so

@@ -2,11 +2,10 @@
 
 use super::status::{status_answer, StatusBody};
 use super::{
-    credential_cookie, json_object, ApiError, BodyError, ErrorCode, EventPath, QueueApi,
+    credential_cookie, json_object, ApiError, BodyError, ErrorCode, EventPath, JoinBody, QueueApi,
     TokenInBody, VisitorCredentials,
 };
 use crate::api::schemas;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -55,7 +54,7 @@ pub async fn join(
     EventPath(event): EventPath,
     creds: VisitorCredentials,
     TokenInBody(in_body): TokenInBody,
-    payload: Bytes,
+    JoinBody(payload): JoinBody,
 ) -> Result<Response, ApiError> {
     // No body, or `null`, joins without a CAPTCHA solution.
     let empty = payload.trim_ascii();

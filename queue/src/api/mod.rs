@@ -14,7 +14,7 @@ mod source;
 mod status;
 mod ws;
 
-pub use body::{from_json_value, json_object, BodyError};
+pub use body::{from_json_value, join_body, json_object, BodyError, JoinBody, JOIN_BODY_LIMIT};
 pub use codes::ErrorCode;
 pub use credential::{
     cookie_name, credential_cookie, TokenInBody, VisitorCredentials, QUEUE_TOKEN_HEADER,
