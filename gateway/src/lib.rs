@@ -233,8 +233,8 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     );
     let security = Arc::new(headers::SecurityHeaders::new(settings)?);
     // The edge's layer needs the matched route, so it goes on the routes
-    // (with the WebSocket cap inside it), the one `from_fn` layer: every
-    // layer is a boxed service cloned and a future boxed on every request.
+    // (with the WebSocket cap inside it), the one route layer: every layer
+    // is a boxed service cloned and a future boxed on every request.
     // The outermost work wraps the router itself, fallbacks included.
     let router = edge.wrap(router, bounds.clone());
     let router = outer::Outermost::new(router, edge.clone(), security);

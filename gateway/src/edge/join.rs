@@ -11,12 +11,12 @@
 
 use super::captcha::Verdict;
 use super::limits::{Decision, RouteClass};
+use super::route_layer::Next;
 use super::Edge;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use queue::api::{join_body, ApiError, ErrorCode, VisitorCredentials, QUEUE_TOKEN_HEADER};
 use queue::store::VisitorRecord;

@@ -14,6 +14,7 @@ mod join;
 pub mod limits;
 pub mod places;
 mod rejections;
+mod route_layer;
 pub mod settings;
 pub mod shadow;
 
@@ -22,7 +23,6 @@ pub use settings::EdgeSettings;
 use anyhow::Context;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
-use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use captcha::pow::{Pow, PowConfig};
@@ -203,11 +203,7 @@ impl Edge {
     /// call [`Edge::resolve_client`] on every request before it.
     /// `bounds` caps WebSocket upgrades, after the edge let one through.
     pub fn wrap(self: &Arc<Self>, router: Router, bounds: Arc<crate::server::Bounds>) -> Router {
-        let state = RouteEdge {
-            edge: self.clone(),
-            bounds,
-        };
-        router.route_layer(from_fn_with_state(state, route_edge))
+        router.route_layer(route_layer::EdgeLayer::new(self.clone(), bounds))
     }
 
     /// Every second, flushes the per-event rejection counts; every 30 s
@@ -307,45 +303,6 @@ fn client_of(req: &Request) -> ClientIp {
             ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             peer: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         })
-}
-
-/// The route layer's state: the edge, and the WebSocket caps inside it.
-#[derive(Clone)]
-struct RouteEdge {
-    edge: Arc<Edge>,
-    bounds: Arc<crate::server::Bounds>,
-}
-
-/// The edge's route layer ([`Edge::wrap`]): path ids, then rate limits, then
-/// the WebSocket caps and the join/status/WebSocket guard. One layer, not
-/// four: every layer boxes and clones the route's service again on every
-/// request.
-async fn route_edge(State(route): State<RouteEdge>, req: Request, next: Next) -> Response {
-    // Copied to the response for the outermost layer's request metrics.
-    let matched = req.extensions().get::<MatchedPath>().cloned();
-    let mut resp = edge_checks(&route, req, next).await;
-    if let Some(matched) = matched {
-        resp.extensions_mut().insert(matched);
-    }
-    resp
-}
-
-async fn edge_checks(route: &RouteEdge, req: Request, next: Next) -> Response {
-    let edge = &route.edge;
-    let req = match queue::api::with_valid_ids(req).await {
-        Ok(req) => req,
-        Err(e) => return e.into_response(),
-    };
-    let (req, decision) = match edge.rate_limit(req) {
-        Ok(passed) => passed,
-        Err(refused) => return *refused,
-    };
-    let guarded = |req| join::guard(edge, req, next);
-    let mut resp = crate::server::websocket_cap(&route.bounds, req, guarded).await;
-    if let Some(decision) = decision.filter(|d| d.limit > 0) {
-        decision.write_headers(resp.headers_mut());
-    }
-    resp
 }
 
 impl Edge {
