@@ -234,7 +234,7 @@ impl QueueStore for MemoryStore {
         let record = inner
             .events
             .get(event)
-            .and_then(|s| s.visitors.get(visitor))
+            .and_then(|s| s.record(visitor))
             .cloned()
             .unwrap_or(VisitorRecord::Unknown);
         Ok(match record {
@@ -253,7 +253,7 @@ impl QueueStore for MemoryStore {
         for visitor in visitors {
             // Only current waiters are tracked; like `ZADD XX GT`, an older
             // timestamp never moves "last seen" backwards.
-            if state.seen.get(visitor).is_some_and(|&seen| now > seen) {
+            if state.seen(visitor).is_some_and(|seen| now > seen) {
                 state.mark_seen(visitor, now);
             }
         }
@@ -265,7 +265,7 @@ impl QueueStore for MemoryStore {
         let Some(state) = inner.events.get_mut(event) else {
             return Ok(false);
         };
-        let Some(VisitorRecord::Waiting { ticket }) = state.visitors.get(visitor).cloned() else {
+        let Some(VisitorRecord::Waiting { ticket }) = state.record(visitor).cloned() else {
             return Ok(false);
         };
         state.fifo.remove(&ticket);
@@ -282,7 +282,7 @@ impl QueueStore for MemoryStore {
         };
         let Some(VisitorRecord::Admitted {
             ticket, expires_at, ..
-        }) = state.visitors.get(visitor).cloned()
+        }) = state.record(visitor).cloned()
         else {
             return Ok(false);
         };

@@ -37,7 +37,7 @@ impl MemoryStore {
     ) -> Result<bool> {
         let mut inner = self.lock();
         let state = inner.events.get_mut(event).ok_or_else(|| unknown(event))?;
-        if state.visitors.get(visitor).is_none() {
+        if !state.knows(visitor) {
             return Ok(false);
         }
         state.contacts.insert(visitor.clone(), contact.to_owned());

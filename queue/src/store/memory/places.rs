@@ -23,7 +23,7 @@ impl EventState {
         // and so does one whose place was kept through an absence. Leavers
         // and finished visitors have none left: they start again.
         if let Some(&VisitorRecord::Waiting { ticket } | &VisitorRecord::Admitted { ticket, .. }) =
-            self.visitors.get(visitor)
+            self.record(visitor)
         {
             return Ok(outcome(ticket, false, false));
         }
@@ -47,7 +47,7 @@ impl EventState {
 
     /// See `QueueStore::reinstate`.
     pub(super) fn reinstate(&mut self, visitor: &VisitorId, now: Millis) -> Option<u64> {
-        let Some(&VisitorRecord::Departed { ticket }) = self.visitors.get(visitor) else {
+        let Some(&VisitorRecord::Departed { ticket }) = self.record(visitor) else {
             return None;
         };
         let departed_at = *self.departed_at.get(visitor)?;
@@ -92,7 +92,7 @@ impl EventState {
     /// See `QueueStore::claim`.
     pub(super) fn claim(&mut self, visitor: &VisitorId, ticket: u64, now: Millis) -> Option<u64> {
         let covered = ticket > 0 && ticket <= self.restored_through;
-        if !covered || self.visitors.contains_key(visitor) || self.fifo.contains_key(&ticket) {
+        if !covered || self.knows(visitor) || self.fifo.contains_key(&ticket) {
             return None;
         }
         self.fifo.insert(ticket, visitor.clone());

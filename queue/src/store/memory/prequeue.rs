@@ -19,7 +19,7 @@ impl EventState {
         if self.settings.state != QueueState::Prequeue {
             return None;
         }
-        if self.visitors.get(visitor) == Some(&VisitorRecord::Prequeue) {
+        if self.record(visitor) == Some(&VisitorRecord::Prequeue) {
             return Some(JoinOutcome {
                 ticket: 0,
                 fresh: false,

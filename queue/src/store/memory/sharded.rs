@@ -65,34 +65,37 @@ impl<V> Sharded<V> {
             .map(|s| &s.value)
     }
 
+    /// The value of `visitor`, to change.
+    pub(super) fn get_mut(&mut self, visitor: &VisitorId) -> Option<&mut V> {
+        let (hash, shard) = self.locate(visitor);
+        self.shards[shard]
+            .find_mut(hash, |s| s.visitor == *visitor)
+            .map(|s| &mut s.value)
+    }
+
+    /// The value of `visitor`, made by `make` first if it has none.
+    pub(super) fn get_or_insert_with(
+        &mut self,
+        visitor: &VisitorId,
+        make: impl FnOnce() -> V,
+    ) -> &mut V {
+        let (hash, shard) = self.locate(visitor);
+        let slot = match self.shards[shard].entry(hash, |s| s.visitor == *visitor, |s| s.hash) {
+            Entry::Occupied(slot) => slot.into_mut(),
+            Entry::Vacant(slot) => slot
+                .insert(Slot {
+                    hash,
+                    visitor: visitor.clone(),
+                    value: make(),
+                })
+                .into_mut(),
+        };
+        &mut slot.value
+    }
+
     /// Whether `visitor` has a value.
     pub(super) fn contains_key(&self, visitor: &VisitorId) -> bool {
         self.get(visitor).is_some()
-    }
-
-    /// Sets the value of `visitor`.
-    pub(super) fn insert(&mut self, visitor: VisitorId, value: V) -> Option<V> {
-        let (hash, shard) = self.locate(&visitor);
-        match self.shards[shard].entry(hash, |s| s.visitor == visitor, |s| s.hash) {
-            Entry::Occupied(mut slot) => Some(std::mem::replace(&mut slot.get_mut().value, value)),
-            Entry::Vacant(slot) => {
-                slot.insert(Slot {
-                    hash,
-                    visitor,
-                    value,
-                });
-                None
-            }
-        }
-    }
-
-    /// Removes `visitor`.
-    pub(super) fn remove(&mut self, visitor: &VisitorId) -> Option<V> {
-        let (hash, shard) = self.locate(visitor);
-        let slot = self.shards[shard]
-            .find_entry(hash, |s| s.visitor == *visitor)
-            .ok()?;
-        Some(slot.remove().0.value)
     }
 
     /// Entries over all shards.
@@ -111,13 +114,18 @@ mod tests {
         let mut m = Sharded::default();
         let ids: Vec<VisitorId> = (0..1_000).map(|_| VisitorId::random()).collect();
         for (i, v) in ids.iter().enumerate() {
-            assert_eq!(m.insert(v.clone(), i), None);
+            assert_eq!(*m.get_or_insert_with(v, || i), i);
         }
-        assert_eq!(m.insert(ids[7].clone(), 70), Some(7));
+        // An existing entry is kept, not made again.
+        *m.get_or_insert_with(&ids[7], || 0) += 63;
         assert_eq!(m.get(&ids[7]), Some(&70));
-        assert_eq!(m.remove(&ids[8]), Some(8));
-        assert_eq!(m.get(&ids[8]), None);
-        assert_eq!(m.len(), 999);
+        if let Some(v) = m.get_mut(&ids[8]) {
+            *v = 80;
+        }
+        assert_eq!(m.get(&ids[8]), Some(&80));
+        assert_eq!(m.get(&VisitorId::random()), None);
+        assert!(m.contains_key(&ids[999]));
+        assert_eq!(m.len(), 1_000);
         // Spread over the shards, not piled into one.
         assert!(m.shards.iter().all(|s| !s.is_empty()));
     }

@@ -20,11 +20,12 @@ pub(super) struct EventState {
     pub(super) last_ticket: u64,
     /// Waiting visitors by ticket (`…:fifo`).
     pub(super) fifo: BTreeMap<u64, VisitorId>,
-    /// Every visitor who ever joined (`…:visitors`).
-    pub(super) visitors: Sharded<VisitorRecord>,
-    /// Last seen time of each waiter (`…:seen`), indexed both ways so the
-    /// idle scan reads only the oldest entries.
-    pub(super) seen: Sharded<Millis>,
+    /// Every visitor who ever joined (`…:visitors`), with when each waiter
+    /// was last seen (`…:seen`): one table, not two, so a join looks a
+    /// visitor up once less and stores one entry less.
+    pub(super) visitors: Sharded<Place>,
+    /// The waiters by when they were last seen, so the idle scan reads
+    /// only the oldest.
     pub(super) seen_order: BTreeSet<(Millis, VisitorId)>,
     /// Reported departed tickets above the head (`…:departed`).
     pub(super) departed: BTreeSet<u64>,
@@ -58,21 +59,52 @@ pub(super) struct EventState {
     pub(super) announcement: Option<crate::announce::Announcement>,
 }
 
+/// A visitor's record, and when they were last seen while they wait.
+pub(super) struct Place {
+    record: VisitorRecord,
+    seen: Option<Millis>,
+}
+
 impl EventState {
+    /// The record of `visitor`; `None` for one who never joined.
+    pub(super) fn record(&self, visitor: &VisitorId) -> Option<&VisitorRecord> {
+        self.visitors.get(visitor).map(|p| &p.record)
+    }
+
+    /// Whether `visitor` ever joined.
+    pub(super) fn knows(&self, visitor: &VisitorId) -> bool {
+        self.visitors.contains_key(visitor)
+    }
+
     pub(super) fn set(&mut self, visitor: &VisitorId, record: VisitorRecord) {
-        self.visitors.insert(visitor.clone(), record);
+        let place = self.visitors.get_or_insert_with(visitor, || Place {
+            record: VisitorRecord::Unknown,
+            seen: None,
+        });
+        place.record = record;
+    }
+
+    /// When a waiter was last seen; `None` for anyone not waiting.
+    pub(super) fn seen(&self, visitor: &VisitorId) -> Option<Millis> {
+        self.visitors.get(visitor).and_then(|p| p.seen)
     }
 
     /// Stops tracking a waiter's presence (admitted or departed).
     pub(super) fn forget_seen(&mut self, visitor: &VisitorId) {
-        if let Some(at) = self.seen.remove(visitor) {
+        if let Some(at) = self.visitors.get_mut(visitor).and_then(|p| p.seen.take()) {
             self.seen_order.remove(&(at, visitor.clone()));
         }
     }
 
+    /// Tracks a waiter's presence from `now`; a waiter has a record
+    /// ([`Self::set`]) before this.
     pub(super) fn mark_seen(&mut self, visitor: &VisitorId, now: Millis) {
-        self.forget_seen(visitor);
-        self.seen.insert(visitor.clone(), now);
+        let Some(place) = self.visitors.get_mut(visitor) else {
+            return;
+        };
+        if let Some(at) = place.seen.replace(now) {
+            self.seen_order.remove(&(at, visitor.clone()));
+        }
         self.seen_order.insert((now, visitor.clone()));
     }
 }

@@ -48,7 +48,7 @@ impl EventState {
             .collect();
         for entry in expired {
             self.active.remove(&entry);
-            if let Some(VisitorRecord::Admitted { ticket, .. }) = self.visitors.get(&entry.1) {
+            if let Some(VisitorRecord::Admitted { ticket, .. }) = self.record(&entry.1) {
                 self.set(&entry.1, VisitorRecord::Finished { ticket: *ticket });
             }
         }
@@ -72,7 +72,7 @@ impl EventState {
                 .collect();
             for visitor in idle {
                 self.forget_seen(&visitor);
-                if let Some(&VisitorRecord::Waiting { ticket }) = self.visitors.get(&visitor) {
+                if let Some(&VisitorRecord::Waiting { ticket }) = self.record(&visitor) {
                     self.set(&visitor, VisitorRecord::Departed { ticket });
                     self.departed_at.insert(visitor.clone(), now);
                     self.fifo.remove(&ticket);
