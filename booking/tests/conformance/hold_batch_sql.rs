@@ -83,6 +83,15 @@ async fn writers(pool: &PgPool, holds: &[&str]) -> i64 {
         .expect("hold rows")
 }
 
+/// A test app on PostgreSQL, and its database's URL, for connections of
+/// the test's own.
+async fn on_postgres() -> (TestApp, String) {
+    let app = TestApp::new(Backend::Postgres).await;
+    let url = app.config.database_url.as_ref().expect("a database url");
+    let url = url.expose().to_owned();
+    (app, url)
+}
+
 async fn holder(pool: &PgPool, seat: i64) -> Option<String> {
     sqlx::query_scalar("select hold_id from seat where id = $1")
         .bind(seat)
@@ -93,9 +102,8 @@ async fn holder(pool: &PgPool, seat: i64) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_places_all_at_once_or_each_hold_alone() {
-    let app = TestApp::new(Backend::Postgres).await;
-    let url = app.config.database_url.as_ref().expect("a database url");
-    let pool = PgPool::connect(url.expose()).await.expect("connect");
+    let (app, url) = on_postgres().await;
+    let pool = PgPool::connect(&url).await.expect("connect");
     let ids = seat_ids(&app).await;
 
     let all_free = [
@@ -172,9 +180,8 @@ async fn place_then_look(pool: &PgPool, holds: &[(&str, i64)], look: &[(&str, i6
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_is_committed_before_what_is_left_is_looked_at() {
-    let app = TestApp::new(Backend::Postgres).await;
-    let url = app.config.database_url.as_ref().expect("a database url");
-    let pool = PgPool::connect(url.expose()).await.expect("connect");
+    let (app, url) = on_postgres().await;
+    let pool = PgPool::connect(&url).await.expect("connect");
     let ids = seat_ids(&app).await;
 
     let first = [("hold_c1", ids[0]), ("hold_c2", ids[1])];
@@ -211,7 +218,7 @@ async fn a_batch_is_committed_before_what_is_left_is_looked_at() {
     // last seat.
     let one = PgPoolOptions::new()
         .max_connections(1)
-        .connect(url.expose())
+        .connect(&url)
         .await
         .expect("connect");
     let free: Vec<i64> = ids
@@ -255,8 +262,7 @@ async fn seats_fetched(conn: &mut sqlx::PgConnection) -> i64 {
 /// it takes. (On a small table a plan that reads it all is the cheap one.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_on_a_new_event_reads_only_its_seats() {
-    let app = TestApp::new(Backend::Postgres).await;
-    let url = app.config.database_url.as_ref().expect("a database url");
+    let (app, url) = on_postgres().await;
     let mut seed = booking::db::seed::demo_catalog(booking::state::now());
     seed.event_id = "big".to_owned();
     seed.sections = vec![booking::db::SeedSection {
@@ -268,9 +274,7 @@ async fn a_batch_on_a_new_event_reads_only_its_seats() {
     let map = app.db.catalog().seat_map("big").await.expect("seat map");
     let ids: Vec<i64> = map.seats.iter().map(|s| s.id).collect();
     assert_eq!(ids.len(), 5_000);
-    let mut conn = sqlx::PgConnection::connect(url.expose())
-        .await
-        .expect("connect");
+    let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
     let before = seats_fetched(&mut conn).await;
     let outcomes = place_on(
         &mut conn,
