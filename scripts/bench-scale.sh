@@ -5,13 +5,16 @@
 #   part 2: embedded joins with `wrk -t1 -c64` into an empty store, then
 #           into one grown past GROW visitors (p99 must stay within 2x),
 #           then the same wrk on the bare peer (`loadgen peer`: one map
-#           behind one lock, an unsigned ticket back), before and after.
+#           behind one lock, an unsigned ticket back), before and after;
+#   part 3: STORE joins straight into the in-process store, one at a time,
+#           each timed (`loadgen store-joins`): the stalls of a growing
+#           store without HTTP around them.
 #
 #   scripts/bench-scale.sh
 #
 # Environment (defaults in brackets): COUNT [200000] joins per Redis run,
 # SECS [10] seconds per wrk run, GROW [400000] visitors before the last wrk
-# run, plus REDIS_URL, SKIP_BUILD, BIN_DIR, KEEP_LOGS (see bench-common.sh).
+# run, STORE [2000000] joins in part 3, plus REDIS_URL, SKIP_BUILD, BIN_DIR, KEEP_LOGS (see bench-common.sh).
 # Needs `wrk` and `redis-benchmark` on PATH.
 source "$(dirname "$0")/bench-common.sh"
 
@@ -82,3 +85,6 @@ echo "--- grown store ($(visitors) visitors)"
 measured wrk -t1 -c64 -d"${SECS}s" --latency -s "$RUN_DIR/join.lua" "$url"
 echo "server RSS after: $(awk '/VmRSS/{print $2, $3}' /proc/"$SERVER_PID"/status)"
 peer after
+
+echo "=== part 3: ${STORE:-2000000} joins straight into the in-process store"
+"$LOADGEN" store-joins --count "${STORE:-2000000}"

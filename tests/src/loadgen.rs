@@ -33,6 +33,9 @@ enum Command {
     /// Half-open sockets or concurrent wrong logins, while timing /healthz
     /// and sampling server RSS.
     Flood(load::flood::Args),
+    /// Joins straight into the in-process store: what a join waits while
+    /// the store grows.
+    StoreJoins(load::store::Args),
     /// Serve the bare join peer that embedded joins are compared with.
     Peer(load::peer::Args),
     /// Combine the JSON summaries of several `waiters` or `joins` processes.
@@ -59,6 +62,7 @@ fn main() -> anyhow::Result<()> {
             Command::RedisPerTick(args) => load::redis::run(args).await,
             Command::Flood(args) => load::flood::run(args).await,
             Command::Peer(args) => load::peer::run(args).await,
+            Command::StoreJoins(args) => load::store::run(args).await,
             Command::Aggregate(args) => load::aggregate::run(args),
         }
     })

@@ -9,5 +9,6 @@ pub mod http;
 pub mod joins;
 pub mod peer;
 pub mod redis;
+pub mod store;
 pub mod waiters;
 pub mod ws;
