@@ -1,7 +1,14 @@
 //! Redis only: a tick's cost must not grow with the number of waiters
-//! (docs/architecture.md §5: O(admitted + departures), never O(waiters)).
+//! (docs/architecture.md §5: O(admitted + departures), never O(waiters)),
+//! and a script the server forgot costs one command more, once.
 
 use crate::common::{forget_redis, open, redis, visitor, T0};
+use fred::prelude::{Builder, ClientLike, Config, LuaInterface};
+use tokio::sync::Mutex;
+
+/// Held by each check here: they count commands, and one of them makes
+/// the server forget its scripts.
+static COUNTING: Mutex<()> = Mutex::const_new(());
 
 /// Redis commands one tick admitting 10 visitors sends, with `waiters` queued.
 async fn commands_for_one_tick(waiters: usize) -> u64 {
@@ -27,9 +34,37 @@ async fn commands_for_one_tick(waiters: usize) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tick_commands_do_not_grow_with_queue_length() {
+    let _counting = COUNTING.lock().await;
     let small = commands_for_one_tick(100).await;
     let large = commands_for_one_tick(10_000).await;
     assert_eq!(small, large);
     // One EVALSHA for the tick and one PUBLISH for the message.
     assert_eq!(small, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_after_the_server_forgot_its_scripts_loads_them_again() {
+    let _counting = COUNTING.lock().await;
+    let h = redis().await;
+    let store = h.redis.clone().expect("redis harness");
+    h.setup(open(600, 1_000)).await;
+    // As after a restart or a failover: the server has no scripts.
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let admin = Builder::from_config(Config::from_url(&url).expect("REDIS_URL"))
+        .build()
+        .expect("client");
+    admin.init().await.expect("connect");
+    admin.script_flush(false).await.expect("SCRIPT FLUSH");
+    admin.quit().await.expect("quit");
+
+    let before = store.commands_sent();
+    let first = h.join(0, T0).await;
+    // EVALSHA answered NOSCRIPT, then EVAL ran it and cached it again.
+    assert_eq!(store.commands_sent() - before, 2);
+    assert_eq!((first.ticket, first.fresh), (1, true));
+    let before = store.commands_sent();
+    let second = h.join(1, T0).await;
+    assert_eq!(store.commands_sent() - before, 1);
+    assert_eq!((second.ticket, second.fresh), (2, true));
+    forget_redis(h.event.clone()).await;
 }

@@ -29,29 +29,32 @@ impl RedisStore {
         mode: Mode,
     ) -> Result<Option<JoinOutcome>> {
         let k = EventKeys::new(event);
-        let keys = vec![
-            k.seq(),
-            k.fifo(),
-            k.visitors(),
-            k.seen(),
-            k.settings(),
-            k.prequeue(),
-            k.pending_reinstated(),
-        ];
         let mode = match mode {
             Mode::Join => "join",
             Mode::Reinstate => "reinstate",
         };
-        let args = vec![
-            visitor.to_string(),
-            now.to_string(),
-            self.joinable.clone(),
-            mode.to_owned(),
-        ];
+        let call = || {
+            let keys = vec![
+                k.seq(),
+                k.fifo(),
+                k.visitors(),
+                k.seen(),
+                k.settings(),
+                k.prequeue(),
+                k.pending_reinstated(),
+            ];
+            let args = vec![
+                visitor.to_string(),
+                now.to_string(),
+                self.joinable.clone(),
+                mode.to_owned(),
+            ];
+            (keys, args)
+        };
         let reply = self
             .scripts
             .join
-            .run(&self.client, &self.commands, keys, args);
+            .run_with(&self.client, &self.commands, call);
         let items = to_array(reply.await?, "join reply")?;
         match (status(&items, "join reply")?, items.get(1), items.get(2)) {
             (-1, _, _) => Err(QueueError::UnknownEvent(event.to_string())),
