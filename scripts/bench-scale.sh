@@ -14,7 +14,8 @@
 #
 # Environment (defaults in brackets): COUNT [200000] joins per Redis run,
 # SECS [10] seconds per wrk run, GROW [400000] visitors before the last wrk
-# run, STORE [2000000] joins in part 3, plus REDIS_URL, SKIP_BUILD, BIN_DIR, KEEP_LOGS (see bench-common.sh).
+# run, STORE [2000000] joins in part 3, plus REDIS_URL, SKIP_BUILD,
+# BIN_DIR, KEEP_LOGS (see bench-common.sh).
 # Needs `wrk` and `redis-benchmark` on PATH.
 source "$(dirname "$0")/bench-common.sh"
 

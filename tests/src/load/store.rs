@@ -1,7 +1,8 @@
 //! Joins straight into the in-process store, one at a time, each timed:
 //! what a join waits while the store grows, without HTTP or a second
 //! thread around it. A table that doubles inside one join shows as that
-//! join's time; the `slow_*` figures add up every join over a millisecond.
+//! join's time; the last line counts the joins over a millisecond and
+//! adds up their time.
 
 use crate::load::hist::Histogram;
 use queue::store::memory::MemoryStore;
