@@ -1,6 +1,6 @@
 //! Fixtures shared by every check.
 
-use fred::prelude::{Builder, ClientLike, Config, SetsInterface};
+use fred::prelude::{Builder, Client, ClientLike, Config, SetsInterface};
 use queue::store::memory::MemoryStore;
 use queue::store::redis::RedisStore;
 use queue::store::{JoinOutcome, Millis, QueueStore, Tick};
@@ -65,6 +65,15 @@ pub async fn redis() -> Harness {
     }
 }
 
+/// A bare client of the test Redis, for what no store does (reading the
+/// event list, making the server forget its scripts); quit it when done.
+pub async fn plain_redis_client() -> Client {
+    let config = Config::from_url(&redis_url()).expect("REDIS_URL");
+    let client = Builder::from_config(config).build().expect("client");
+    client.init().await.expect("connect to the test Redis");
+    client
+}
+
 /// Nothing to clean up: the memory store dies with the test.
 pub async fn forget_memory(_event: EventId) {}
 
@@ -72,9 +81,7 @@ pub async fn forget_memory(_event: EventId) {}
 /// derived from it (`<event>-…`), so a shared Redis does not collect test
 /// events in `wr:events` (which other nodes' engines iterate).
 pub async fn forget_redis(event: EventId) {
-    let config = Config::from_url(&redis_url()).expect("REDIS_URL");
-    let client = Builder::from_config(config).build().expect("client");
-    client.init().await.expect("connect for cleanup");
+    let client = plain_redis_client().await;
     let events: Vec<String> = client.smembers("wr:events").await.expect("smembers");
     client.quit().await.expect("quit");
     let store = queue::store::redis::RedisStore::connect(&redis_url())

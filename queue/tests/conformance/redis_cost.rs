@@ -2,8 +2,8 @@
 //! (docs/architecture.md §5: O(admitted + departures), never O(waiters)),
 //! and a script the server forgot costs one command more, once.
 
-use crate::common::{forget_redis, open, redis, visitor, T0};
-use fred::prelude::{Builder, ClientLike, Config, LuaInterface};
+use crate::common::{forget_redis, open, plain_redis_client, redis, visitor, T0};
+use fred::prelude::{ClientLike, LuaInterface};
 use tokio::sync::Mutex;
 
 /// Held by each check here: they count commands, and one of them makes
@@ -49,11 +49,7 @@ async fn a_join_after_the_server_forgot_its_scripts_loads_them_again() {
     let store = h.redis.clone().expect("redis harness");
     h.setup(open(600, 1_000)).await;
     // As after a restart or a failover: the server has no scripts.
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let admin = Builder::from_config(Config::from_url(&url).expect("REDIS_URL"))
-        .build()
-        .expect("client");
-    admin.init().await.expect("connect");
+    let admin = plain_redis_client().await;
     admin.script_flush(false).await.expect("SCRIPT FLUSH");
     admin.quit().await.expect("quit");
 
