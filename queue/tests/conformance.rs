@@ -28,6 +28,8 @@ mod recovery;
 mod redis_cost;
 #[path = "conformance/returns.rs"]
 mod returns;
+#[path = "conformance/together.rs"]
+mod together;
 #[path = "conformance/waitlist.rs"]
 mod waitlist;
 
@@ -45,6 +47,8 @@ macro_rules! conformance {
                 basics::join_is_idempotent,
                 basics::concurrent_joins_get_dense_tickets,
                 basics::concurrent_joins_of_one_visitor_get_one_ticket,
+                together::joins_together_keep_their_order,
+                together::joins_together_are_answered_each_on_its_own,
                 basics::lookup_reports_every_state,
                 basics::remove_event_forgets_everything,
                 admission::rate_carries_the_fraction,

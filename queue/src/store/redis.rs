@@ -16,6 +16,7 @@ mod codec;
 mod connect;
 mod counters;
 mod feed;
+mod joins;
 mod keys;
 mod places;
 mod prequeue;
@@ -38,6 +39,7 @@ use fred::types::{SetOptions, Value};
 use keys::{EventKeys, EVENTS, TICKS_CHANNEL};
 use scripts::Scripts;
 use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
@@ -53,15 +55,19 @@ pub struct RedisStore {
     /// The client's connection task, stopped when the store is dropped.
     connection: JoinHandle<std::result::Result<(), fred::error::Error>>,
     /// Commands sent so far, so benchmarks can report commands per tick.
-    commands: AtomicU64,
+    commands: Arc<AtomicU64>,
     scripts: Scripts,
+    /// Runs `join.lua` (returns to a kept place go straight through it).
+    placer: joins::Placer,
+    /// Joins, sent to Redis together.
+    joins: joins::JoinQueue,
     /// Ticks from every node, fed by `_feed`.
     ticks: broadcast::Sender<Tick>,
     /// Announcements from every node, fed by `_feed`.
     announcements: broadcast::Sender<crate::announce::Announcement>,
     _feed: feed::TickFeed,
-    /// Joinable and admitting states, computed once for the scripts.
-    joinable: String,
+    /// Admitting states, computed once for the scripts (the joinable
+    /// ones are the `placer`'s).
     admitting: String,
 }
 
@@ -194,8 +200,7 @@ impl QueueStore for RedisStore {
     }
 
     async fn join(&self, event: &EventId, visitor: &VisitorId, now: Millis) -> Result<JoinOutcome> {
-        let outcome = self.place(event, visitor, now, places::Mode::Join).await?;
-        outcome.ok_or_else(|| QueueError::Corrupt("join reply without a place".into()))
+        self.joins.join(event, visitor, now).await
     }
 
     async fn reinstate(
@@ -204,9 +209,12 @@ impl QueueStore for RedisStore {
         visitor: &VisitorId,
         now: Millis,
     ) -> Result<Option<u64>> {
-        let outcome = self
-            .place(event, visitor, now, places::Mode::Reinstate)
+        let answers = self
+            .placer
+            .place(event, &[visitor], now, joins::Mode::Reinstate)
             .await?;
+        let answer = answers.into_iter().next();
+        let outcome = answer.ok_or_else(|| QueueError::Corrupt("reinstate reply".into()))??;
         Ok(outcome.map(|o| o.ticket))
     }
 

@@ -140,6 +140,18 @@ impl Harness {
         }
     }
 
+    /// Joins polled in one pass (at `T0`), as a busy node's requests reach
+    /// the store: one answer per `(event, visitor)`, in order.
+    pub async fn join_at_once(
+        &self,
+        joins: &[(EventId, usize)],
+    ) -> Vec<Result<JoinOutcome, queue::QueueError>> {
+        let calls = joins
+            .iter()
+            .map(|(event, i)| async move { self.store.join(event, &visitor(*i), T0).await });
+        futures::future::join_all(calls).await
+    }
+
     /// Ticks as node `"a"`, which holds the lease.
     pub async fn tick(&self, now: Millis) -> Tick {
         self.store

@@ -1,6 +1,7 @@
 //! Redis only: a tick's cost must not grow with the number of waiters
 //! (docs/architecture.md §5: O(admitted + departures), never O(waiters)),
-//! and a script the server forgot costs one command more, once.
+//! joins that arrive together share calls, and a script the server forgot
+//! costs one command more, once.
 
 use crate::common::{forget_redis, open, plain_redis_client, redis, visitor, T0};
 use fred::prelude::{ClientLike, LuaInterface};
@@ -62,5 +63,22 @@ async fn a_join_after_the_server_forgot_its_scripts_loads_them_again() {
     let second = h.join(1, T0).await;
     assert_eq!(store.commands_sent() - before, 1);
     assert_eq!((second.ticket, second.fresh), (2, true));
+    forget_redis(h.event.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joins_that_arrive_together_share_calls() {
+    let _counting = COUNTING.lock().await;
+    let h = redis().await;
+    let store = h.redis.clone().expect("redis harness");
+    h.setup(open(600, 1_000)).await;
+    let before = store.commands_sent();
+    let joins: Vec<_> = (0..256).map(|i| (h.event.clone(), i)).collect();
+    for (i, joined) in h.join_at_once(&joins).await.into_iter().enumerate() {
+        assert_eq!(joined.expect("join").ticket, i as u64 + 1);
+    }
+    let sent = store.commands_sent() - before;
+    // One call per join would be 256; together, at most 64 ride in one.
+    assert!((4..=32).contains(&sent), "256 joins took {sent} calls");
     forget_redis(h.event.clone()).await;
 }

@@ -3,7 +3,7 @@
 
 use super::codec::{self, redis_error};
 use super::keys::{EventKeys, EVENTS};
-use super::{feed, RedisStore, Scripts, COMMAND_TIMEOUT};
+use super::{feed, joins, RedisStore, Scripts, COMMAND_TIMEOUT};
 use crate::error::{QueueError, Result};
 use crate::ids::EventId;
 use crate::settings::QueueState;
@@ -12,6 +12,7 @@ use fred::interfaces::{ClientLike, KeysInterface, SetsInterface};
 use fred::types::config::{Config, ReconnectPolicy};
 use fred::types::Builder;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use tokio::sync::broadcast;
 
 /// A client builder that fails fast while Redis is down and reconnects
@@ -75,7 +76,7 @@ impl RedisStore {
 
         let client = builder.build().map_err(unreachable)?;
         let connection = client.init().await.map_err(unreachable)?;
-        let commands = AtomicU64::new(0);
+        let commands = Arc::new(AtomicU64::new(0));
         let scripts = match Scripts::load(&client, &commands).await {
             Ok(scripts) => scripts,
             Err(e) => {
@@ -93,15 +94,22 @@ impl RedisStore {
                 return Err(e);
             }
         };
+        let placer = joins::Placer {
+            client: client.clone(),
+            script: scripts.join.clone(),
+            commands: commands.clone(),
+            joinable: codec::states_where(QueueState::accepts_joins).into(),
+        };
         Ok(RedisStore {
             client,
             connection,
             commands,
             scripts,
+            joins: joins::JoinQueue::start(placer.clone()),
+            placer,
             ticks,
             announcements,
             _feed: feed,
-            joinable: codec::states_where(QueueState::accepts_joins),
             admitting: codec::states_where(QueueState::admits),
         })
     }

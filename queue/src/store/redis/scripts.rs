@@ -14,6 +14,7 @@ use fred::types::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One script: its source (for the `EVAL` fallback) and server digest.
+#[derive(Clone)]
 pub(super) struct LuaScript {
     lua: &'static str,
     sha: String,
