@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Joins side by side with their peers, in one run on one machine:
-#   part 1: joins through waitroom on Redis (loadgen, 64 connections) and
+#   part 1: joins through waitroom on Redis (loadgen, 64 connections), the
+#           CPU each cost the server and (private) Redis, and
 #           `redis-benchmark -t zadd -c 64` (no pipelining) on the same Redis;
 #   part 2: embedded joins with `wrk -t1 -c64` into an empty store, then
 #           into one grown past GROW visitors (p99 must stay within 2x),
@@ -45,9 +46,15 @@ start_server joins-redis REDIS_URL="$REDIS_URL" WAITROOM_SIGNING_KEYS="$(signing
 event=$(new_event scale-redis)
 put_event "$SERVER_URL" "$event" "$OPEN"
 "$LOADGEN" joins --url "$SERVER_URL" --event "$event" --count 5000 --concurrency 64 >/dev/null
+# CPU per join (µs) of the server and, when it is private, Redis.
+hz=$(getconf CLK_TCK)
 for r in 1 2; do
+  before=$(cpu_ticks "$SERVER_PID"); redis_before=$(cpu_ticks ${PRIVATE_REDIS:-})
   measured "$LOADGEN" joins --url "$SERVER_URL" --event "$event" --count "$COUNT" --concurrency 64 \
     | grep -v '^{'
+  line="CPU per join: waitroom $(( ($(cpu_ticks "$SERVER_PID") - before) * 1000000 / hz / COUNT )) µs"
+  [ -n "$PRIVATE_REDIS" ] && line+=", Redis $(( ($(cpu_ticks "$PRIVATE_REDIS") - redis_before) * 1000000 / hz / COUNT )) µs"
+  echo "$line"
   measured redis-benchmark -u "$REDIS_URL" -t zadd -c 64 -n "$COUNT" -q
 done
 kill -TERM "$SERVER_PID"
