@@ -1,7 +1,8 @@
 //! Redis going away: readiness reports it (degraded, still 200), joins
 //! answer 503 with Retry-After,
 //! nobody is admitted, and everything resumes when Redis returns.
-//! Runs its own redis-server so it can stop it.
+//! Runs its own redis-server so it can stop it. Joins queued behind a
+//! call that timed out fail with it.
 
 use crate::helpers::*;
 use crate::own_redis::Redis;
@@ -79,4 +80,51 @@ async fn a_redis_outage_pauses_everything_and_loses_nothing() {
     let s: Value = app.status("o1", &cred).await.json().await.expect("status");
     assert_eq!(s["ticket"], 1, "the place survived");
     assert_eq!(s["state"], "waiting", "nobody was admitted at rate 0");
+}
+
+/// Joins go to Redis one call at a time (`queue/src/store/redis/joins.rs`):
+/// while Redis does not answer, those that queued behind a timed-out call
+/// must fail with it, not wait out a timeout of their own, call after call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joins_queued_behind_a_timed_out_call_fail_with_it() {
+    use queue::store::redis::{RedisStore, COMMAND_TIMEOUT};
+    use queue::store::QueueStore;
+    let redis = Redis::start(&[]);
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let store = RedisStore::connect(&url).await.expect("connect");
+    let event = queue::EventId::parse("outage-joins").expect("event id");
+    let open = queue::QueueSettings {
+        state: queue::QueueState::Open,
+        admit_per_minute: 0,
+        max_active: 10,
+        session_ttl_seconds: 600,
+        departure_grace_seconds: 3_600,
+        policy: Default::default(),
+    };
+    store.put_settings(&event, &open).await.expect("settings");
+    let pid = redis.pid().to_string();
+    Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .expect("kill -STOP");
+
+    let started = std::time::Instant::now();
+    let visitors: Vec<_> = (0..300)
+        .map(|i| queue::VisitorId::parse(&format!("v{i}")).expect("visitor id"))
+        .collect();
+    let joins = visitors.iter().map(|v| store.join(&event, v, 1_000));
+    for joined in futures::future::join_all(joins).await {
+        assert!(
+            matches!(joined, Err(queue::QueueError::Unavailable(_))),
+            "{joined:?}"
+        );
+    }
+    // One call after another, each waiting out the timeout, would take
+    // at least four (300 joins, at most 64 a call).
+    let took = started.elapsed();
+    assert!(took < COMMAND_TIMEOUT * 2, "300 joins took {took:?}");
+    Command::new("kill")
+        .args(["-CONT", &pid])
+        .status()
+        .expect("kill -CONT");
 }

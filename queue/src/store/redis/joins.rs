@@ -181,12 +181,27 @@ async fn serve(placer: Placer, mut arrived: mpsc::UnboundedReceiver<Waiting>) {
             batch = rest;
             calls.push(send(&placer, event, group));
         }
-        futures::future::join_all(calls).await;
+        let outage = futures::future::join_all(calls)
+            .await
+            .into_iter()
+            .flatten()
+            .next();
+        // Calls go one at a time, so while Redis does not answer each
+        // waits out the command timeout: joins that queued up meanwhile
+        // fail now, as each would have alone, instead of a timeout apiece.
+        if let Some(outage) = outage {
+            while let Ok(waiting) = arrived.try_recv() {
+                let _ = waiting
+                    .answer
+                    .send(Err(QueueError::Unavailable(outage.clone())));
+            }
+        }
     }
 }
 
 /// One call for one event's waiting joins; every join gets its answer.
-async fn send(placer: &Placer, event: EventId, group: Vec<Waiting>) {
+/// Returns why Redis was unavailable, if it was.
+async fn send(placer: &Placer, event: EventId, group: Vec<Waiting>) -> Option<String> {
     let now = group.iter().map(|w| w.now).max().unwrap_or_default();
     let visitors: Vec<&VisitorId> = group.iter().map(|w| &w.visitor).collect();
     match placer.place(&event, &visitors, now, Mode::Join).await {
@@ -195,10 +210,15 @@ async fn send(placer: &Placer, event: EventId, group: Vec<Waiting>) {
                 // A join whose request went away has its place all the same.
                 let _ = waiting.answer.send(answer);
             }
+            None
         }
         Err(e) => {
             for waiting in group {
                 let _ = waiting.answer.send(Err(again(&e)));
+            }
+            match e {
+                QueueError::Unavailable(why) => Some(why),
+                _ => None,
             }
         }
     }
