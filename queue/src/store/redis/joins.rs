@@ -6,8 +6,9 @@
 //! and, while that call is out, gathers the next. Under load a call carries
 //! dozens of joins, so each costs Redis a share of one script run and the
 //! process a share of one write, instead of one each; alone, a join waits
-//! for no one. Joins keep their order: one call at a time, visitors in the
-//! order they arrived, tickets handed out in that order by the script.
+//! for no one. Joins keep their order: no call goes out before the ones
+//! before it have answered, each lists its visitors in the order they
+//! arrived, and the script hands out tickets in that order.
 
 use super::codec::{status, to_array, to_u64};
 use super::keys::EventKeys;
