@@ -192,17 +192,15 @@ async fn serve(placer: Placer, mut arrived: mpsc::UnboundedReceiver<Waiting>) {
         // fail now, as each would have alone, instead of a timeout apiece.
         if let Some(outage) = outage {
             while let Ok(waiting) = arrived.try_recv() {
-                let _ = waiting
-                    .answer
-                    .send(Err(QueueError::Unavailable(outage.clone())));
+                let _ = waiting.answer.send(Err(again(&outage)));
             }
         }
     }
 }
 
 /// One call for one event's waiting joins; every join gets its answer.
-/// Returns why Redis was unavailable, if it was.
-async fn send(placer: &Placer, event: EventId, group: Vec<Waiting>) -> Option<String> {
+/// Returns the error if Redis was unavailable.
+async fn send(placer: &Placer, event: EventId, group: Vec<Waiting>) -> Option<QueueError> {
     let now = group.iter().map(|w| w.now).max().unwrap_or_default();
     let visitors: Vec<&VisitorId> = group.iter().map(|w| &w.visitor).collect();
     match placer.place(&event, &visitors, now, Mode::Join).await {
@@ -217,10 +215,7 @@ async fn send(placer: &Placer, event: EventId, group: Vec<Waiting>) -> Option<St
             for waiting in group {
                 let _ = waiting.answer.send(Err(again(&e)));
             }
-            match e {
-                QueueError::Unavailable(why) => Some(why),
-                _ => None,
-            }
+            matches!(e, QueueError::Unavailable(_)).then_some(e)
         }
     }
 }
@@ -230,6 +225,8 @@ fn again(e: &QueueError) -> QueueError {
     match e {
         QueueError::UnknownEvent(event) => QueueError::UnknownEvent(event.clone()),
         QueueError::Corrupt(what) => QueueError::Corrupt(what.clone()),
+        QueueError::Unavailable(why) => QueueError::Unavailable(why.clone()),
+        // `Placer::place` fails with nothing else.
         other => QueueError::Unavailable(other.to_string()),
     }
 }
