@@ -22,26 +22,32 @@ impl EventState {
         // stops accepting *new* visitors (a reload must not lose a place),
         // and so does one whose place was kept through an absence. Leavers
         // and finished visitors have none left: they start again.
-        if let Some(&VisitorRecord::Waiting { ticket } | &VisitorRecord::Admitted { ticket, .. }) =
-            self.record(visitor)
-        {
-            return Ok(outcome(ticket, false, false));
-        }
-        if let Some(ticket) = self.reinstate(visitor, now) {
-            return Ok(outcome(ticket, false, true));
-        }
+        let departed = match self.record(visitor) {
+            Some(&VisitorRecord::Waiting { ticket } | &VisitorRecord::Admitted { ticket, .. }) => {
+                return Ok(outcome(ticket, false, false));
+            }
+            Some(VisitorRecord::Departed { .. }) => {
+                if let Some(ticket) = self.reinstate(visitor, now) {
+                    return Ok(outcome(ticket, false, true));
+                }
+                true
+            }
+            _ => false,
+        };
         if !self.settings.state.accepts_joins() {
             return Err(QueueError::NotJoinable(self.settings.state));
         }
         if let Some(joined) = self.join_prequeue(visitor, now) {
             return Ok(joined);
         }
+        if departed {
+            // A place kept through an absence, and not taken back in time,
+            // is gone: the visitor starts again at the back.
+            self.departed_at.remove(visitor);
+        }
         self.last_ticket += 1;
         let ticket = self.last_ticket;
-        self.fifo.insert(ticket, visitor.clone());
-        self.departed_at.remove(visitor);
-        self.set(visitor, VisitorRecord::Waiting { ticket });
-        self.mark_seen(visitor, now);
+        self.wait(visitor, ticket, now);
         Ok(outcome(ticket, true, false))
     }
 
@@ -55,9 +61,7 @@ impl EventState {
             return None;
         }
         self.departed_at.remove(visitor);
-        self.fifo.insert(ticket, visitor.clone());
-        self.set(visitor, VisitorRecord::Waiting { ticket });
-        self.mark_seen(visitor, now);
+        self.wait(visitor, ticket, now);
         self.pending_reinstated.push(ticket);
         Some(ticket)
     }
@@ -95,9 +99,7 @@ impl EventState {
         if !covered || self.knows(visitor) || self.fifo.contains_key(&ticket) {
             return None;
         }
-        self.fifo.insert(ticket, visitor.clone());
-        self.set(visitor, VisitorRecord::Waiting { ticket });
-        self.mark_seen(visitor, now);
+        self.wait(visitor, ticket, now);
         Some(ticket)
     }
 }

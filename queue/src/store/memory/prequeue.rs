@@ -65,9 +65,7 @@ impl EventState {
         for visitor in sequence {
             self.last_ticket += 1;
             let ticket = self.last_ticket;
-            self.fifo.insert(ticket, visitor.clone());
-            self.set(&visitor, VisitorRecord::Waiting { ticket });
-            self.mark_seen(&visitor, now);
+            self.wait(&visitor, ticket, now);
         }
         self.prequeue.clear();
         self.settings = settings.clone();
