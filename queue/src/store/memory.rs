@@ -251,11 +251,7 @@ impl QueueStore for MemoryStore {
             return Ok(());
         };
         for visitor in visitors {
-            // Only current waiters are tracked; like `ZADD XX GT`, an older
-            // timestamp never moves "last seen" backwards.
-            if state.seen(visitor).is_some_and(|seen| now > seen) {
-                state.mark_seen(visitor, now);
-            }
+            state.seen_again(visitor, now);
         }
         Ok(())
     }

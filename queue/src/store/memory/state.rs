@@ -93,11 +93,6 @@ impl EventState {
         see(&mut self.seen_order, &mut place.seen, visitor, now);
     }
 
-    /// When a waiter was last seen; `None` for anyone not waiting.
-    pub(super) fn seen(&self, visitor: &VisitorId) -> Option<Millis> {
-        self.visitors.get(visitor).and_then(|p| p.seen)
-    }
-
     /// Stops tracking a waiter's presence (admitted or departed).
     pub(super) fn forget_seen(&mut self, visitor: &VisitorId) {
         if let Some(at) = self.visitors.get_mut(visitor).and_then(|p| p.seen.take()) {
@@ -105,11 +100,13 @@ impl EventState {
         }
     }
 
-    /// Tracks a waiter's presence from `now`; a waiter has a record
-    /// ([`Self::set`]) before this.
-    pub(super) fn mark_seen(&mut self, visitor: &VisitorId, now: Millis) {
+    /// Moves a current waiter's "last seen" to `now`. Only waiters are
+    /// tracked, and like `ZADD XX GT` an older time never moves it back.
+    pub(super) fn seen_again(&mut self, visitor: &VisitorId, now: Millis) {
         if let Some(place) = self.visitors.get_mut(visitor) {
-            see(&mut self.seen_order, &mut place.seen, visitor, now);
+            if place.seen.is_some_and(|seen| now > seen) {
+                see(&mut self.seen_order, &mut place.seen, visitor, now);
+            }
         }
     }
 }
