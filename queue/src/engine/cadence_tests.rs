@@ -237,3 +237,58 @@ async fn a_socket_that_never_reads_is_cut_off() {
     }
     assert_eq!(room.engine.connected(), 2, "the silent socket is dropped");
 }
+
+/// Waiters a tick passed without naming them (admitted by a tick this node
+/// never heard, or gone since) are looked up and told, on every tab.
+#[tokio::test(start_paused = true)]
+async fn waiters_a_tick_passed_over_are_told_on_every_tab() {
+    let mut room = Room::new().await;
+    let admitted = room.engine.join(&room.event, None).await.expect("join");
+    let gone = room.engine.join(&room.event, None).await.expect("join");
+    let mut tabs = Vec::new();
+    for status in [&admitted, &admitted, &gone, &gone] {
+        let (tx, mut rx) = mailbox::channel(16);
+        let attachment = room
+            .engine
+            .attach(&room.event, &status.queue_token, tx)
+            .await
+            .expect("attach");
+        std::mem::forget(attachment);
+        drain(&mut rx);
+        tabs.push(rx);
+    }
+    assert_eq!(room.engine.connected(), 4);
+    assert!(room
+        .store
+        .leave(&room.event, &gone.visitor)
+        .await
+        .expect("leave"));
+    assert!(room
+        .store
+        .acquire_lease(&room.event, "elsewhere", 60_000)
+        .await
+        .expect("lease"));
+    // The first tick only starts the clock the rate is measured from.
+    let start = now_ms();
+    let mut missed = Vec::new();
+    for s in 1..=3 {
+        let tick = room.store.tick(&room.event, "elsewhere", start + s * 1_000);
+        missed.extend(tick.await.expect("tick").expect("ticks").admitted);
+    }
+    assert!(missed.iter().any(|a| a.visitor == admitted.visitor));
+
+    // This node's next tick has the head past both, naming neither.
+    room.tick(2, vec![]).await;
+    for rx in &mut tabs[..2] {
+        let got = drain(rx);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0]["type"], "admitted");
+        assert_eq!(got[0]["ticket"], admitted.ticket);
+    }
+    for rx in &mut tabs[2..] {
+        let got = drain(rx);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0]["type"], "departed");
+    }
+    assert_eq!(room.engine.connected(), 2, "the departed tabs are dropped");
+}

@@ -95,12 +95,12 @@ impl Engine {
                     view.settings.state,
                     crate::QueueState::Prequeue | crate::QueueState::Scheduled
                 ) {
-                    out.unsure.push(w.visitor.clone());
+                    out.unsure.push((w.visitor.clone(), *conn));
                 }
                 return true;
             }
             if w.ticket <= view.head {
-                out.unsure.push(w.visitor.clone());
+                out.unsure.push((w.visitor.clone(), *conn));
                 return true;
             }
             let p = view.position(w.ticket);
@@ -168,11 +168,17 @@ impl Engine {
         }
     }
 
-    /// Looks up visitors the tick did not settle and tells them the outcome.
-    async fn settle(&self, hub: &Arc<EventHub>, visitors: Vec<VisitorId>) {
+    /// Looks up visitors the tick did not settle and tells their sockets
+    /// the outcome: one look-up per visitor, however many tabs it has open.
+    async fn settle(&self, hub: &Arc<EventHub>, mut unsure: Vec<(VisitorId, u64)>) {
+        if unsure.is_empty() {
+            return;
+        }
         let now = super::now_ms();
-        for visitor in visitors {
-            let record = match self.store.lookup(&hub.event, &visitor, now).await {
+        unsure.sort_unstable();
+        for sockets in unsure.chunk_by(|a, b| a.0 == b.0) {
+            let visitor = &sockets[0].0;
+            let record = match self.store.lookup(&hub.event, visitor, now).await {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::warn!(event = %hub.event, error = %e, "lookup during fan-out failed");
@@ -180,53 +186,67 @@ impl Engine {
                 }
             };
             let offer = match record {
-                VisitorRecord::Admitted { .. } => self.offer_of(hub, &visitor, now).await,
+                VisitorRecord::Admitted { .. } => self.offer_of(hub, visitor, now).await,
                 _ => None,
             };
             // Lock order everywhere: view, then waiters.
             let view = lock(&hub.view);
             let mut waiters = lock(&hub.waiters);
-            waiters.by_conn.retain(|_, w| {
-                if w.visitor != visitor || w.admitted {
-                    return true;
+            for (_, conn) in sockets {
+                // Gone since the tick, or admitted by a later one.
+                let Some(w) = waiters.by_conn.get_mut(conn).filter(|w| !w.admitted) else {
+                    continue;
+                };
+                if !self.settle_one(hub, &view, w, &record, offer.is_some(), now) {
+                    waiters.remove(*conn);
                 }
-                match &record {
-                    // Shuffled at opening: from now on an ordinary waiter.
-                    VisitorRecord::Waiting { ticket } if w.ticket == 0 => {
-                        w.ticket = *ticket;
-                        let p = view.position(*ticket);
-                        w.shown = Shown {
-                            position: p.position,
-                            eta_seconds: p.eta_seconds,
-                            waiting: view.waiting.max(p.position),
-                            at: now,
-                        };
-                        let msg = ServerMsg::Position {
-                            position: p.position,
-                            ahead: p.ahead,
-                            eta_seconds: p.eta_seconds,
-                            waiting: w.shown.waiting,
-                            at: now,
-                        };
-                        w.offer(&msg) == Offer::Sent
-                    }
-                    VisitorRecord::Admitted {
-                        ticket,
-                        admitted_at,
-                        expires_at,
-                    } => {
-                        let offered = offer.is_some();
-                        self.send_admitted(hub, w, *ticket, *admitted_at, *expires_at, offered)
-                    }
-                    VisitorRecord::Waiting { .. }
-                    | VisitorRecord::Prequeue
-                    | VisitorRecord::Unknown => true,
-                    VisitorRecord::Finished { .. } | VisitorRecord::Departed { .. } => {
-                        let _ = w.offer(&ServerMsg::Departed);
-                        false
-                    }
-                }
-            });
+            }
+        }
+    }
+
+    /// Tells one socket of an unsure visitor what its record says; whether
+    /// to keep the socket.
+    fn settle_one(
+        &self,
+        hub: &EventHub,
+        view: &super::view::EventView,
+        w: &mut Waiter,
+        record: &VisitorRecord,
+        offered: bool,
+        now: u64,
+    ) -> bool {
+        match record {
+            // Shuffled at opening: from now on an ordinary waiter.
+            VisitorRecord::Waiting { ticket } if w.ticket == 0 => {
+                w.ticket = *ticket;
+                let p = view.position(*ticket);
+                w.shown = Shown {
+                    position: p.position,
+                    eta_seconds: p.eta_seconds,
+                    waiting: view.waiting.max(p.position),
+                    at: now,
+                };
+                let msg = ServerMsg::Position {
+                    position: p.position,
+                    ahead: p.ahead,
+                    eta_seconds: p.eta_seconds,
+                    waiting: w.shown.waiting,
+                    at: now,
+                };
+                w.offer(&msg) == Offer::Sent
+            }
+            VisitorRecord::Admitted {
+                ticket,
+                admitted_at,
+                expires_at,
+            } => self.send_admitted(hub, w, *ticket, *admitted_at, *expires_at, offered),
+            VisitorRecord::Waiting { .. } | VisitorRecord::Prequeue | VisitorRecord::Unknown => {
+                true
+            }
+            VisitorRecord::Finished { .. } | VisitorRecord::Departed { .. } => {
+                let _ = w.offer(&ServerMsg::Departed);
+                false
+            }
         }
     }
 }
@@ -234,9 +254,10 @@ impl Engine {
 /// What a tick's fan-out leaves to do.
 #[derive(Debug, Default)]
 struct FanOut {
-    /// Visitors at or behind the head the tick did not mention (admitted in
-    /// a missed tick, or departed), whose record must be looked up.
-    unsure: Vec<VisitorId>,
+    /// Sockets of visitors at or behind the head the tick did not mention
+    /// (admitted in a missed tick, or departed), whose record must be
+    /// looked up.
+    unsure: Vec<(VisitorId, u64)>,
     /// The tail's messages, to spread over the tick.
     later: Vec<Deferred>,
     /// Position messages due this tick (front and tail).
