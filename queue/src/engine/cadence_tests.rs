@@ -75,15 +75,21 @@ impl Room {
     /// Joins and connects one waiter; returns its socket's queue.
     async fn connect(&self, capacity: usize) -> (String, mailbox::Receiver) {
         let status = self.engine.join(&self.event, None).await.expect("join");
+        let rx = self.attach(&status.queue_token, capacity).await;
+        (status.queue_token, rx)
+    }
+
+    /// Opens one more socket for the waiter holding `token`.
+    async fn attach(&self, token: &str, capacity: usize) -> mailbox::Receiver {
         let (tx, rx) = mailbox::channel(capacity);
         let attachment = self
             .engine
-            .attach(&self.event, &status.queue_token, tx)
+            .attach(&self.event, token, tx)
             .await
             .expect("attach");
         // The socket stays registered for the rest of the test.
         std::mem::forget(attachment);
-        (status.queue_token, rx)
+        rx
     }
 
     /// Runs the next tick, `advance` places further, at `base + seq` s.
@@ -247,13 +253,7 @@ async fn waiters_a_tick_passed_over_are_told_on_every_tab() {
     let gone = room.engine.join(&room.event, None).await.expect("join");
     let mut tabs = Vec::new();
     for status in [&admitted, &admitted, &gone, &gone] {
-        let (tx, mut rx) = mailbox::channel(16);
-        let attachment = room
-            .engine
-            .attach(&room.event, &status.queue_token, tx)
-            .await
-            .expect("attach");
-        std::mem::forget(attachment);
+        let mut rx = room.attach(&status.queue_token, 16).await;
         drain(&mut rx);
         tabs.push(rx);
     }
