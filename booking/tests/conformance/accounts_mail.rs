@@ -10,6 +10,13 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
 
+/// `fut`'s output and how long it took.
+async fn timed<T>(fut: impl std::future::Future<Output = T>) -> (T, Duration) {
+    let t = Instant::now();
+    let out = fut.await;
+    (out, t.elapsed())
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -42,13 +49,12 @@ async fn duplicate_registration_is_indistinguishable(backend: Backend) {
     for i in 0..3 {
         let owned = format!("owner{i}@example.com");
         let _ = verified_session(&app, &r, &owned, VICTIM_PW).await;
-        let t = Instant::now();
-        let (s, _) = register(&r, &owned, "some password").await;
-        existing.push(t.elapsed());
+        let ((s, _), took) = timed(register(&r, &owned, "some password")).await;
+        existing.push(took);
         assert_eq!(s, StatusCode::ACCEPTED);
-        let t = Instant::now();
-        let (s, _) = register(&r, &format!("new{i}@example.com"), "some password").await;
-        new.push(t.elapsed());
+        let fresh = format!("new{i}@example.com");
+        let ((s, _), took) = timed(register(&r, &fresh, "some password")).await;
+        new.push(took);
         assert_eq!(s, StatusCode::ACCEPTED);
     }
     let (new, existing) = (median(new), median(existing));
@@ -63,12 +69,10 @@ async fn duplicate_registration_is_indistinguishable(backend: Backend) {
     // argon2 would be a hundred times faster every time.
     let (mut unknown_times, mut wrong_times) = (Vec::new(), Vec::new());
     for _ in 0..5 {
-        let t = Instant::now();
-        let unknown = login(&r, "nobody@example.com", VICTIM_PW).await;
-        unknown_times.push(t.elapsed());
-        let t = Instant::now();
-        let wrong = login(&r, VICTIM, "wrong password").await;
-        wrong_times.push(t.elapsed());
+        let (unknown, took) = timed(login(&r, "nobody@example.com", VICTIM_PW)).await;
+        unknown_times.push(took);
+        let (wrong, took) = timed(login(&r, VICTIM, "wrong password")).await;
+        wrong_times.push(took);
         assert_eq!(unknown, wrong);
         assert_eq!(unknown.0, StatusCode::UNAUTHORIZED);
     }
