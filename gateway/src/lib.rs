@@ -110,6 +110,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     let mut loops = vec![
         AbortOnDrop(edge.spawn_maintenance()),
         AbortOnDrop(telemetry::spawn_event_gauges(store.clone())),
+        AbortOnDrop(telemetry::spawn_metrics_upkeep(telemetry::METRICS_UPKEEP)),
     ];
     let mut router = Router::new();
 

@@ -213,6 +213,26 @@ pub fn register_metrics() {
     }
 }
 
+/// How often the recorder folds the latency samples recorded since the
+/// last time into its histograms.
+pub const METRICS_UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds recorded latency samples into the histograms every `every`. The
+/// recorder keeps each sample until a scrape or this upkeep reads it: with
+/// no Prometheus scraping, 2.7 million health checks in 20 s grew a process
+/// by 56 MB (about 20 bytes a request, 6 GB an hour at 80,000 a second).
+pub fn spawn_metrics_upkeep(every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    let handle = metrics_handle();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            handle.run_upkeep();
+        }
+    })
+}
+
 /// Follows every event's ticks (published to every process) and keeps the
 /// per-event gauges current.
 pub fn spawn_event_gauges(
