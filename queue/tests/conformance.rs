@@ -50,6 +50,7 @@ macro_rules! conformance {
                 together::joins_together_keep_their_order,
                 together::joins_together_are_answered_each_on_its_own,
                 basics::lookup_reports_every_state,
+                basics::lookup_many_spans_several_commands,
                 basics::remove_event_forgets_everything,
                 admission::rate_carries_the_fraction,
                 admission::rate_matches_rate_budget_at_irregular_intervals,

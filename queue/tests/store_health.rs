@@ -80,6 +80,14 @@ impl QueueStore for Flaky {
     async fn lookup(&self, e: &EventId, v: &VisitorId, now: Millis) -> Result<VisitorRecord> {
         self.inner.lookup(e, v, now).await
     }
+    async fn lookup_many(
+        &self,
+        e: &EventId,
+        v: &[VisitorId],
+        now: Millis,
+    ) -> Result<Vec<VisitorRecord>> {
+        self.inner.lookup_many(e, v, now).await
+    }
     async fn lookup_present(
         &self,
         e: &EventId,

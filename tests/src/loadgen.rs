@@ -36,6 +36,9 @@ enum Command {
     /// Joins straight into the in-process store: what a join waits while
     /// the store grows.
     StoreJoins(load::store::Args),
+    /// Settling unsure waiters on Redis: a look-up each against one bulk
+    /// look-up.
+    StoreLookups(load::lookups::Args),
     /// Serve the bare join peer that embedded joins are compared with.
     Peer(load::peer::Args),
     /// Combine the JSON summaries of several `waiters` or `joins` processes.
@@ -63,6 +66,7 @@ fn main() -> anyhow::Result<()> {
             Command::Flood(args) => load::flood::run(args).await,
             Command::Peer(args) => load::peer::run(args).await,
             Command::StoreJoins(args) => load::store::run(args).await,
+            Command::StoreLookups(args) => load::lookups::run(args).await,
             Command::Aggregate(args) => load::aggregate::run(args),
         }
     })

@@ -74,6 +74,14 @@ impl QueueStore for RecordingQueue {
     async fn lookup(&self, e: &EventId, v: &VisitorId, now: Millis) -> QResult<VisitorRecord> {
         self.inner.lookup(e, v, now).await
     }
+    async fn lookup_many(
+        &self,
+        e: &EventId,
+        v: &[VisitorId],
+        now: Millis,
+    ) -> QResult<Vec<VisitorRecord>> {
+        self.inner.lookup_many(e, v, now).await
+    }
     async fn touch(&self, e: &EventId, v: &[VisitorId], now: Millis) -> QResult<()> {
         self.inner.touch(e, v, now).await
     }

@@ -169,22 +169,24 @@ impl Engine {
     }
 
     /// Looks up visitors the tick did not settle and tells their sockets
-    /// the outcome: one look-up per visitor, however many tabs it has open.
+    /// the outcome: each visitor read once however many tabs it has open,
+    /// all of them together (at opening, every pre-queue waiter here).
     async fn settle(&self, hub: &Arc<EventHub>, mut unsure: Vec<(VisitorId, u64)>) {
         if unsure.is_empty() {
             return;
         }
         let now = super::now_ms();
         unsure.sort_unstable();
-        for sockets in unsure.chunk_by(|a, b| a.0 == b.0) {
-            let visitor = &sockets[0].0;
-            let record = match self.store.lookup(&hub.event, visitor, now).await {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!(event = %hub.event, error = %e, "lookup during fan-out failed");
-                    return;
-                }
-            };
+        let tabs: Vec<&[(VisitorId, u64)]> = unsure.chunk_by(|a, b| a.0 == b.0).collect();
+        let visitors: Vec<VisitorId> = tabs.iter().map(|t| t[0].0.clone()).collect();
+        let records = match self.store.lookup_many(&hub.event, &visitors, now).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(event = %hub.event, error = %e, "lookup during fan-out failed");
+                return;
+            }
+        };
+        for ((visitor, sockets), record) in visitors.iter().zip(tabs).zip(records) {
             let offer = match record {
                 VisitorRecord::Admitted { .. } => self.offer_of(hub, visitor, now).await,
                 _ => None,

@@ -100,6 +100,18 @@ impl Default for MemoryStore {
     }
 }
 
+/// What `lookup` answers for `visitor` in an event's `state`: an admitted
+/// session past its expiry reads as finished before any tick ends it.
+fn record_at(state: Option<&EventState>, visitor: &VisitorId, now: Millis) -> VisitorRecord {
+    match state.and_then(|s| s.record(visitor)) {
+        Some(VisitorRecord::Admitted {
+            ticket, expires_at, ..
+        }) if *expires_at <= now => VisitorRecord::Finished { ticket: *ticket },
+        Some(record) => record.clone(),
+        None => VisitorRecord::Unknown,
+    }
+}
+
 fn unknown(event: &EventId) -> QueueError {
     QueueError::UnknownEvent(event.to_string())
 }
@@ -231,18 +243,18 @@ impl QueueStore for MemoryStore {
         now: Millis,
     ) -> Result<VisitorRecord> {
         let inner = self.lock();
-        let record = inner
-            .events
-            .get(event)
-            .and_then(|s| s.record(visitor))
-            .cloned()
-            .unwrap_or(VisitorRecord::Unknown);
-        Ok(match record {
-            VisitorRecord::Admitted {
-                ticket, expires_at, ..
-            } if expires_at <= now => VisitorRecord::Finished { ticket },
-            other => other,
-        })
+        Ok(record_at(inner.events.get(event), visitor, now))
+    }
+
+    async fn lookup_many(
+        &self,
+        event: &EventId,
+        visitors: &[VisitorId],
+        now: Millis,
+    ) -> Result<Vec<VisitorRecord>> {
+        let inner = self.lock();
+        let state = inner.events.get(event);
+        Ok(visitors.iter().map(|v| record_at(state, v, now)).collect())
     }
 
     async fn touch(&self, event: &EventId, visitors: &[VisitorId], now: Millis) -> Result<()> {

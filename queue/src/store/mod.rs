@@ -310,6 +310,16 @@ pub trait QueueStore: Send + Sync + 'static {
         now: Millis,
     ) -> Result<VisitorRecord>;
 
+    /// [`Self::lookup`] of each of `visitors`, in their order: what a tick
+    /// left unsure (at opening, every pre-queue waiter on this node) read
+    /// in a few round trips instead of one per visitor.
+    async fn lookup_many(
+        &self,
+        event: &EventId,
+        visitors: &[VisitorId],
+        now: Millis,
+    ) -> Result<Vec<VisitorRecord>>;
+
     /// Marks waiters as still present (an open socket or a poll), so they
     /// do not depart. Visitors not waiting are ignored.
     async fn touch(&self, event: &EventId, visitors: &[VisitorId], now: Millis) -> Result<()>;

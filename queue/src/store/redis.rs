@@ -20,6 +20,7 @@ mod joins;
 mod keys;
 mod places;
 mod prequeue;
+mod records;
 mod scripts;
 mod waitlist;
 
@@ -231,6 +232,15 @@ impl QueueStore for RedisStore {
             .await
             .map_err(redis_error)?;
         codec::parse_record(raw, now)
+    }
+
+    async fn lookup_many(
+        &self,
+        event: &EventId,
+        visitors: &[VisitorId],
+        now: Millis,
+    ) -> Result<Vec<VisitorRecord>> {
+        self.records(event, visitors, now).await
     }
 
     async fn touch(&self, event: &EventId, visitors: &[VisitorId], now: Millis) -> Result<()> {

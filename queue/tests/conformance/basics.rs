@@ -284,12 +284,66 @@ pub async fn lookup_reports_every_state(h: Harness) {
     assert_eq!(look(2, now).await, VisitorRecord::Finished { ticket: 2 });
     assert_eq!(look(3, now).await, VisitorRecord::Waiting { ticket: 3 });
     assert_eq!(look(4, now).await, VisitorRecord::Departed { ticket: 4 });
+    // All at once: the same records, in the order asked, strangers too.
+    let many = |ids: &[usize], now| {
+        let (store, event) = (h.store.clone(), h.event.clone());
+        let ids: Vec<_> = ids.iter().map(|&i| visitor(i)).collect();
+        async move {
+            store
+                .lookup_many(&event, &ids, now)
+                .await
+                .expect("lookup_many")
+        }
+    };
+    assert_eq!(
+        many(&[3, 9, 1, 4, 2, 1], now).await,
+        vec![
+            VisitorRecord::Waiting { ticket: 3 },
+            VisitorRecord::Unknown,
+            admitted.clone(),
+            VisitorRecord::Departed { ticket: 4 },
+            VisitorRecord::Finished { ticket: 2 },
+            admitted,
+        ]
+    );
+    assert_eq!(
+        many(&[1], expires_at).await,
+        vec![VisitorRecord::Finished { ticket: 1 }]
+    );
+    assert_eq!(many(&[], now).await, vec![]);
     // Expiry through a tick reads the same.
     h.tick(expires_at).await;
     assert_eq!(
         look(1, expires_at).await,
         VisitorRecord::Finished { ticket: 1 }
     );
+}
+
+/// A bulk look-up longer than one backend command (Redis reads 1,000
+/// fields per `HMGET`) keeps every record at its place in the answer.
+pub async fn lookup_many_spans_several_commands(h: Harness) {
+    h.setup(open(0, 10)).await;
+    h.join_all(1..4, T0).await;
+    // Known visitors first, at a command's boundary and last.
+    let mut asked: Vec<_> = (100..2_600).map(visitor).collect();
+    asked[0] = visitor(1);
+    asked[1_000] = visitor(2);
+    asked[2_499] = visitor(3);
+    let records = h
+        .store
+        .lookup_many(&h.event, &asked, T0)
+        .await
+        .expect("lookup_many");
+    assert_eq!(records.len(), 2_500);
+    for (i, record) in records.iter().enumerate() {
+        let expected = match i {
+            0 => VisitorRecord::Waiting { ticket: 1 },
+            1_000 => VisitorRecord::Waiting { ticket: 2 },
+            2_499 => VisitorRecord::Waiting { ticket: 3 },
+            _ => VisitorRecord::Unknown,
+        };
+        assert_eq!(*record, expected, "record {i}");
+    }
 }
 
 /// `put_settings_if` writes only over the version it names, so two

@@ -7,6 +7,7 @@ pub mod flood;
 pub mod hist;
 pub mod http;
 pub mod joins;
+pub mod lookups;
 pub mod peer;
 pub mod redis;
 pub mod store;
