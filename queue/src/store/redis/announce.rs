@@ -9,7 +9,7 @@ use super::RedisStore;
 use crate::announce::Announcement;
 use crate::error::{QueueError, Result};
 use crate::ids::{EventId, VisitorId};
-use fred::interfaces::{HashesInterface, KeysInterface, PubsubInterface};
+use fred::interfaces::{KeysInterface, PubsubInterface};
 
 impl RedisStore {
     /// See `QueueStore::announce`: one script, then one `PUBLISH`.
@@ -81,16 +81,9 @@ impl RedisStore {
         event: &EventId,
         visitors: &[VisitorId],
     ) -> Result<Vec<(VisitorId, String)>> {
-        if visitors.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.count();
-        let fields: Vec<String> = visitors.iter().map(ToString::to_string).collect();
-        let found: Vec<Option<String>> = self
-            .client
-            .hmget(EventKeys::new(event).contacts(), fields)
-            .await
-            .map_err(redis_error)?;
+        let found = self
+            .fields_of(EventKeys::new(event).contacts(), visitors)
+            .await?;
         Ok(visitors
             .iter()
             .zip(found)

@@ -1,5 +1,5 @@
-//! Visitor records read in bulk: `HMGET` on the visitors' hash, a bounded
-//! number of fields per command so one call never holds Redis for long.
+//! Visitor-keyed hash fields read in bulk: `HMGET`, a bounded number of
+//! fields per command so one call never holds Redis for long.
 
 use super::codec::{self, redis_error};
 use super::keys::EventKeys;
@@ -21,17 +21,27 @@ impl RedisStore {
         visitors: &[VisitorId],
         now: Millis,
     ) -> Result<Vec<VisitorRecord>> {
-        let key = EventKeys::new(event).visitors();
-        let mut records = Vec::with_capacity(visitors.len());
+        self.fields_of(EventKeys::new(event).visitors(), visitors)
+            .await?
+            .into_iter()
+            .map(|raw| codec::parse_record(raw, now))
+            .collect()
+    }
+
+    /// The field of each of `visitors` in the hash at `key`, in their order.
+    pub(super) async fn fields_of(
+        &self,
+        key: String,
+        visitors: &[VisitorId],
+    ) -> Result<Vec<Option<String>>> {
+        let mut values = Vec::with_capacity(visitors.len());
         for chunk in visitors.chunks(FIELDS_PER_COMMAND) {
             self.count();
             let fields: Vec<&str> = chunk.iter().map(VisitorId::as_str).collect();
-            let raw: Vec<Option<String>> =
+            let found: Vec<Option<String>> =
                 self.client.hmget(&key, fields).await.map_err(redis_error)?;
-            for r in raw {
-                records.push(codec::parse_record(r, now)?);
-            }
+            values.extend(found);
         }
-        Ok(records)
+        Ok(values)
     }
 }
