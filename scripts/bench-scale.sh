@@ -10,13 +10,16 @@
 #   part 3: STORE joins straight into the in-process store, one at a time,
 #           each timed (`loadgen store-joins`): the stalls of a growing
 #           store without HTTP around them.
+#   part 4: LOOKUPS waiters joined on the Redis of part 1, then looked up
+#           one by one and all together (`loadgen store-lookups`): what
+#           settling a pre-queue's opening costs a node.
 #
 #   scripts/bench-scale.sh
 #
 # Environment (defaults in brackets): COUNT [200000] joins per Redis run,
 # SECS [10] seconds per wrk run, GROW [400000] visitors before the last wrk
-# run, STORE [2000000] joins in part 3, plus REDIS_URL, SKIP_BUILD,
-# BIN_DIR, KEEP_LOGS (see bench-common.sh).
+# run, STORE [2000000] joins in part 3, LOOKUPS [20000] waiters in part 4,
+# plus REDIS_URL, SKIP_BUILD, BIN_DIR, KEEP_LOGS (see bench-common.sh).
 # Needs `wrk` and `redis-benchmark` on PATH.
 source "$(dirname "$0")/bench-common.sh"
 
@@ -96,3 +99,6 @@ peer after
 
 echo "=== part 3: ${STORE:-2000000} joins straight into the in-process store"
 "$LOADGEN" store-joins --count "${STORE:-2000000}"
+
+echo "=== part 4: ${LOOKUPS:-20000} waiters on Redis looked up one by one and together"
+"$LOADGEN" store-lookups --redis-url "$REDIS_URL" --count "${LOOKUPS:-20000}"
