@@ -10,9 +10,10 @@
 #   part 3: STORE joins straight into the in-process store, one at a time,
 #           each timed (`loadgen store-joins`): the stalls of a growing
 #           store without HTTP around them.
-#   part 4: LOOKUPS waiters joined on the Redis of part 1, then looked up
-#           one by one and all together (`loadgen store-lookups`): what
-#           settling a pre-queue's opening costs a node.
+#   part 4: LOOKUPS waiters joined on the Redis of part 1, then in the
+#           in-process store, looked up one by one and all together
+#           (`loadgen store-lookups`): what settling a pre-queue's opening
+#           costs a node.
 #
 #   scripts/bench-scale.sh
 #
@@ -100,5 +101,6 @@ peer after
 echo "=== part 3: ${STORE:-2000000} joins straight into the in-process store"
 "$LOADGEN" store-joins --count "${STORE:-2000000}"
 
-echo "=== part 4: ${LOOKUPS:-20000} waiters on Redis looked up one by one and together"
+echo "=== part 4: ${LOOKUPS:-20000} waiters looked up one by one and together"
 "$LOADGEN" store-lookups --redis-url "$REDIS_URL" --count "${LOOKUPS:-20000}"
+"$LOADGEN" store-lookups --count "${LOOKUPS:-20000}"
