@@ -19,6 +19,10 @@
 #   CLIENT_NICE [0]    niceness of the loadgen processes (e.g. 10: the
 #                      servers get the CPU first, as on a machine of their
 #                      own; the clients' figures then include their wait)
+#   OPENING [0]        1 = the waiters join and connect while the event is in
+#                      its pre-queue; the first client opens it as the window
+#                      starts (every socket's first `position` then comes
+#                      from the opening; a short DURATION isolates it)
 #   SERVER_ROLE        role of every server but the first (e.g. `queue`: fan
 #                      API, sockets and ticks only; the first runs every role
 #                      and takes the admin call); default: all
@@ -56,8 +60,9 @@ done
 
 # Waiters stay admitted for an hour and depart after two minutes without a
 # socket; the rate only makes positions move so every tick sends updates.
+STATE=open; [ "${OPENING:-0}" = 1 ] && STATE=prequeue
 put_event "${URLS[0]}" "$EVENT" \
-  "\"state\":\"open\",\"admit_per_minute\":$RATE,\"max_active\":1000000,\"session_ttl_seconds\":3600,\"departure_grace_seconds\":120"
+  "\"state\":\"$STATE\",\"admit_per_minute\":$RATE,\"max_active\":1000000,\"session_ttl_seconds\":3600,\"departure_grace_seconds\":120"
 log "event $EVENT: $SERVERS servers (threads: ${SERVER_THREADS:-default}), $CLIENTS clients x $PER_CLIENT waiters (threads: $CLIENT_THREADS), rate $RATE/min, tick ${TICK_MS} ms"
 
 NET=$(( 1 + RANDOM % 250 ))
@@ -73,8 +78,10 @@ for c in $(seq 0 $((CLIENTS - 1))); do
   sources="127.$NET.$c.1,127.$NET.$c.2,127.$NET.$c.3,127.$NET.$c.4"
   pids_arg=()
   [ "$c" -lt "$SERVERS" ] && pids_arg=(--server-pids "${SPIDS[$s]}")
+  open_arg=()
+  [ "$c" = 0 ] && [ "${OPENING:-0}" = 1 ] && open_arg=(--open-with-token "$ADMIN_TOKEN")
   nice -n "${CLIENT_NICE:-0}" "$LOADGEN" --threads "$CLIENT_THREADS" waiters --url "${URLS[$s]}" --event "$EVENT" --count "$PER_CLIENT" --tick-ms "$TICK_MS" \
-    --sources "$sources" --duration-secs "$DURATION" "${pids_arg[@]}" \
+    --sources "$sources" --duration-secs "$DURATION" "${pids_arg[@]}" "${open_arg[@]}" \
     --barrier-count "$CLIENTS" --barrier-dir "$BARRIER" \
     >"$RUN_DIR/client$c.out" 2>"$RUN_DIR/client$c.err" &
   CPIDS+=($!); PIDS+=($!)

@@ -136,8 +136,17 @@ impl EventView {
         self.settings = tick.settings.clone();
         self.last_tick_at = tick.at;
         self.sold_out = tick.sold_out;
-        self.admissions
-            .push_back((tick.at, tick.admitted.len() as u64));
+        if tick.settings.state.admits() {
+            self.admissions
+                .push_back((tick.at, tick.admitted.len() as u64));
+        } else {
+            // Stopped by its state (pre-queue, paused), a queue has no
+            // rate; the next one is measured from the resumption. Counted
+            // over the stopped minute, the rate after an opening grew every
+            // tick for a minute, and with it every waiter's ETA moved far
+            // enough to be sent: the whole line heard every tick.
+            self.admissions.clear();
+        }
         while let Some(&(at, _)) = self.admissions.front() {
             if tick.at.saturating_sub(at) > RATE_WINDOW_MS {
                 self.admissions.pop_front();
@@ -264,5 +273,27 @@ mod tests {
         }
         // 2 per second measured => 50 / 2 = 25 s
         assert_eq!(v.position(50).eta_seconds, Some(25));
+    }
+
+    #[test]
+    fn the_rate_is_measured_from_the_opening_not_over_the_pre_queue() {
+        let mut v = EventView::from_snapshot(snapshot());
+        let at_state = |seq: u64, state, admitted| {
+            let mut t = tick(seq, seq * 1_000, 0, admitted, vec![]);
+            t.settings.state = state;
+            t
+        };
+        for s in 1..=60 {
+            v.apply(&at_state(s, crate::QueueState::Prequeue, 0));
+        }
+        for s in 61..=66 {
+            v.apply(&at_state(s, crate::QueueState::Open, 10));
+        }
+        // 10 a second since the opening, not 60 over the last minute.
+        assert_eq!(v.measured_rate(), Some(10.0));
+        assert_eq!(v.position(600).eta_seconds, Some(60));
+        // A pause forgets it; the resumption measures afresh.
+        v.apply(&at_state(67, crate::QueueState::Paused, 0));
+        assert_eq!(v.measured_rate(), None);
     }
 }

@@ -61,6 +61,11 @@ pub struct Args {
     /// Give up connecting after this many seconds.
     #[arg(long, default_value_t = 600)]
     pub connect_limit_secs: u64,
+    /// The event waits in its pre-queue: open it (with this operator
+    /// token, at --rate) when the window starts, and report how long its
+    /// waiters took to hear their places.
+    #[arg(long)]
+    pub open_with_token: Option<String>,
 }
 
 /// Server memory, KiB, summed over the given PIDs.
@@ -152,13 +157,7 @@ pub async fn run(args: Args) -> Result<()> {
     let pids = control::parse_pids(args.server_pids.as_deref())?;
     if let Some(token) = &args.admin_token {
         let http = control::client()?;
-        let settings = EventSettings {
-            state: "open",
-            admit_per_minute: args.rate,
-            max_active: 1_000_000,
-            session_ttl_seconds: 3_600,
-            departure_grace_seconds: 120,
-        };
+        let settings = event_settings("open", args.rate);
         control::create_event(&http, &targets[0], token, &args.event, &settings).await?;
     }
     let rss_before = control::rss_total(&pids)?;
@@ -232,6 +231,9 @@ pub async fn run(args: Args) -> Result<()> {
         barrier(args.barrier_dir.as_deref(), args.barrier_count).await?;
     }
     stats.measuring.store(true, Ordering::Relaxed);
+    if let Some(token) = &args.open_with_token {
+        open_event(&targets[0], token, &args.event, args.rate).await?;
+    }
     let window_started = Instant::now();
     let window = Duration::from_secs(args.duration_secs);
     while window_started.elapsed() < window {
@@ -394,6 +396,27 @@ pub fn coverage(per_tick: &[(u64, u64)], expected: u64) -> (usize, usize) {
 
 /// Marks this process ready in `dir`, then waits (at most 15 minutes)
 /// until `count` processes are.
+/// The scenario's event: sessions of an hour, departures two minutes
+/// after the last socket, no cap that binds.
+fn event_settings(state: &'static str, rate: u64) -> EventSettings {
+    EventSettings {
+        state,
+        admit_per_minute: rate,
+        max_active: 1_000_000,
+        session_ttl_seconds: 3_600,
+        departure_grace_seconds: 120,
+    }
+}
+
+/// Opens a pre-queue, printing when (the opening tick follows within one
+/// tick; every socket's first `position` comes from it).
+async fn open_event(target: &Target, token: &str, event: &str, rate: u64) -> Result<()> {
+    let settings = event_settings("open", rate);
+    control::create_event(&control::client()?, target, token, event, &settings).await?;
+    println!("opened the pre-queue at {} ms", now_ms());
+    Ok(())
+}
+
 async fn barrier(dir: Option<&Path>, count: usize) -> Result<()> {
     let Some(dir) = dir else {
         bail!("--barrier-count needs --barrier-dir");
