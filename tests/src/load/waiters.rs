@@ -1,7 +1,7 @@
 //! `loadgen waiters`: join N visitors, hold N WebSockets, and measure how
 //! late each tick's position update arrives, plus server memory per socket.
 
-use super::control::{self, EventSettings};
+use super::control;
 use super::hist::{HistSnapshot, Summary};
 use super::http::{parse_sources, Target};
 use super::joins::{self, JoinPlan, JoinReport};
@@ -62,8 +62,8 @@ pub struct Args {
     #[arg(long, default_value_t = 600)]
     pub connect_limit_secs: u64,
     /// The event waits in its pre-queue: open it (with this operator
-    /// token, at --rate) when the window starts, and report how long its
-    /// waiters took to hear their places.
+    /// token, at --rate) as the window starts, so the window's delays
+    /// include every waiter's first position, sent by the opening.
     #[arg(long)]
     pub open_with_token: Option<String>,
 }
@@ -157,7 +157,7 @@ pub async fn run(args: Args) -> Result<()> {
     let pids = control::parse_pids(args.server_pids.as_deref())?;
     if let Some(token) = &args.admin_token {
         let http = control::client()?;
-        let settings = event_settings("open", args.rate);
+        let settings = control::waiters_event("open", args.rate);
         control::create_event(&http, &targets[0], token, &args.event, &settings).await?;
     }
     let rss_before = control::rss_total(&pids)?;
@@ -232,7 +232,7 @@ pub async fn run(args: Args) -> Result<()> {
     }
     stats.measuring.store(true, Ordering::Relaxed);
     if let Some(token) = &args.open_with_token {
-        open_event(&targets[0], token, &args.event, args.rate).await?;
+        control::open_event(&targets[0], token, &args.event, args.rate).await?;
     }
     let window_started = Instant::now();
     let window = Duration::from_secs(args.duration_secs);
@@ -396,27 +396,6 @@ pub fn coverage(per_tick: &[(u64, u64)], expected: u64) -> (usize, usize) {
 
 /// Marks this process ready in `dir`, then waits (at most 15 minutes)
 /// until `count` processes are.
-/// The scenario's event: sessions of an hour, departures two minutes
-/// after the last socket, no cap that binds.
-fn event_settings(state: &'static str, rate: u64) -> EventSettings {
-    EventSettings {
-        state,
-        admit_per_minute: rate,
-        max_active: 1_000_000,
-        session_ttl_seconds: 3_600,
-        departure_grace_seconds: 120,
-    }
-}
-
-/// Opens a pre-queue, printing when (the opening tick follows within one
-/// tick; every socket's first `position` comes from it).
-async fn open_event(target: &Target, token: &str, event: &str, rate: u64) -> Result<()> {
-    let settings = event_settings("open", rate);
-    control::create_event(&control::client()?, target, token, event, &settings).await?;
-    println!("opened the pre-queue at {} ms", now_ms());
-    Ok(())
-}
-
 async fn barrier(dir: Option<&Path>, count: usize) -> Result<()> {
     let Some(dir) = dir else {
         bail!("--barrier-count needs --barrier-dir");
