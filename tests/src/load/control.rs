@@ -42,32 +42,24 @@ async fn checked(resp: reqwest::Response, what: &str) -> Result<Value> {
     Ok(serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
-/// The waiters scenario's event: sessions of an hour, departures two
-/// minutes after the last socket, no cap that binds.
-pub fn waiters_event(state: &'static str, rate: u64) -> EventSettings {
-    EventSettings {
-        state,
+/// Creates (or, from its pre-queue, opens) the waiters scenario's event:
+/// open at `rate`, sessions of an hour, departures two minutes after the
+/// last socket, no cap that binds.
+pub async fn open_waiters_event(
+    http: &reqwest::Client,
+    target: &Target,
+    token: &str,
+    event: &str,
+    rate: u64,
+) -> Result<()> {
+    let settings = EventSettings {
+        state: "open",
         admit_per_minute: rate,
         max_active: 1_000_000,
         session_ttl_seconds: 3_600,
         departure_grace_seconds: 120,
-    }
-}
-
-/// Opens the waiters scenario's pre-queue, printing when (the opening
-/// tick follows within a tick; every socket's first `position` comes
-/// from it).
-pub async fn open_event(target: &Target, token: &str, event: &str, rate: u64) -> Result<()> {
-    create_event(
-        &client()?,
-        target,
-        token,
-        event,
-        &waiters_event("open", rate),
-    )
-    .await?;
-    println!("opened the pre-queue at {} ms", super::ws::now_ms());
-    Ok(())
+    };
+    create_event(http, target, token, event, &settings).await
 }
 
 /// `PUT` the event's queue settings (creates the queue). The CAPTCHA is

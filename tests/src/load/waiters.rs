@@ -155,10 +155,9 @@ pub async fn run(args: Args) -> Result<()> {
     let targets = Target::parse_list(&args.url)?;
     let sources = parse_sources(args.sources.as_deref())?;
     let pids = control::parse_pids(args.server_pids.as_deref())?;
+    let http = control::client()?;
     if let Some(token) = &args.admin_token {
-        let http = control::client()?;
-        let settings = control::waiters_event("open", args.rate);
-        control::create_event(&http, &targets[0], token, &args.event, &settings).await?;
+        control::open_waiters_event(&http, &targets[0], token, &args.event, args.rate).await?;
     }
     let rss_before = control::rss_total(&pids)?;
 
@@ -232,7 +231,10 @@ pub async fn run(args: Args) -> Result<()> {
     }
     stats.measuring.store(true, Ordering::Relaxed);
     if let Some(token) = &args.open_with_token {
-        control::open_event(&targets[0], token, &args.event, args.rate).await?;
+        control::open_waiters_event(&http, &targets[0], token, &args.event, args.rate).await?;
+        // The opening tick follows within a tick; every socket's first
+        // `position` comes from it.
+        println!("opened the pre-queue at {} ms", now_ms());
     }
     let window_started = Instant::now();
     let window = Duration::from_secs(args.duration_secs);
